@@ -1,0 +1,595 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! The ONVIF client: authenticated SOAP calls over one keep-alive connection, and the
+//! start-up sequence of spec §4 and §5 (clock, HTTPS port, services, profiles, URIs).
+//!
+//! Authentication follows `docs/onvif-reference.md` §3.5: WS-UsernameToken PasswordDigest
+//! first; on an HTTP 401 Digest challenge, HTTP Digest from then on (the nonce is reused
+//! with a growing count, so it costs one round trip per connection, not per call). Over
+//! plain HTTP no password ever travels in clear: Basic is only answered inside TLS.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::ClientConfig;
+
+use crate::clock;
+use crate::digest::{self, Challenge, DigestSession};
+use crate::error::Error;
+use crate::net::{HttpClient, Response};
+use crate::onvif::addr::{self, Origin};
+use crate::onvif::ops::{self, NetworkProtocol, Profile, Request};
+use crate::onvif::soap::{self, SoapError, UsernameToken};
+use crate::onvif::xml::Element;
+
+/// Largest SOAP answer accepted.
+pub const MAX_SOAP_BODY: u64 = 4 * 1024 * 1024;
+/// Largest snapshot accepted.
+pub const MAX_SNAPSHOT_BODY: u64 = 16 * 1024 * 1024;
+/// The device service path, fixed by ONVIF Core.
+pub const DEVICE_SERVICE_PATH: &str = "/onvif/device_service";
+
+/// Credentials; `Debug` never shows the password.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Credentials {
+    pub user: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("user", &self.user)
+            .field("password", &"***")
+            .finish()
+    }
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    // The OS random source does not fail on supported platforms; a zero nonce would only
+    // make a replay cache reject the request, never leak anything.
+    let _ = getrandom::fill(&mut b);
+    b
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[derive(Debug, Clone)]
+enum Auth {
+    /// WS-UsernameToken in the SOAP header.
+    UsernameToken,
+    /// HTTP Digest, reusing the challenge.
+    Digest(DigestSession),
+    /// HTTP Basic, only over TLS.
+    Basic,
+}
+
+/// An ONVIF SOAP client over one origin.
+pub struct OnvifClient {
+    pub http: HttpClient,
+    creds: Option<Credentials>,
+    /// Device clock minus local clock, in milliseconds.
+    pub clock_offset_ms: Option<i64>,
+    auth: Auth,
+    /// SOAP round trips made (for the benchmark's count).
+    pub round_trips: u32,
+}
+
+impl OnvifClient {
+    pub fn new(
+        origin: Origin,
+        tls: Option<Arc<ClientConfig>>,
+        timeout: Duration,
+        creds: Option<Credentials>,
+    ) -> Self {
+        Self {
+            http: HttpClient::new(origin, tls, timeout),
+            creds,
+            clock_offset_ms: None,
+            auth: Auth::UsernameToken,
+            round_trips: 0,
+        }
+    }
+
+    /// Moves to another origin (the HTTPS port), keeping clock offset and auth method.
+    pub fn retarget(&mut self, origin: Origin, tls: Option<Arc<ClientConfig>>) {
+        let timeout = self.http.timeout;
+        self.http = HttpClient::new(origin, tls, timeout);
+        // A Digest nonce belongs to the server that issued it.
+        if let Auth::Digest(_) | Auth::Basic = self.auth {
+            self.auth = Auth::UsernameToken;
+        }
+    }
+
+    pub fn peer(&self) -> String {
+        self.http.origin.peer()
+    }
+
+    fn authorization(&mut self, method: &str, target: &str) -> Option<String> {
+        let creds = self.creds.as_ref()?;
+        match &mut self.auth {
+            Auth::UsernameToken => None,
+            Auth::Digest(session) => Some(session.authorization(
+                &creds.user,
+                &creds.password,
+                method,
+                target,
+                &hex(&random_bytes::<8>()),
+            )),
+            Auth::Basic => Some(digest::basic_authorization(&creds.user, &creds.password)),
+        }
+    }
+
+    /// Adopts the challenge of a 401; false when there is none this client may answer.
+    fn adopt_challenge(&mut self, resp: &Response) -> bool {
+        let allow_basic = self.http.is_tls();
+        match digest::choose(resp.head.headers_named("www-authenticate"), allow_basic) {
+            Some(Challenge::Digest(d)) => {
+                self.auth = Auth::Digest(DigestSession::new(d));
+                true
+            }
+            Some(Challenge::Basic { .. }) => {
+                self.auth = Auth::Basic;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// An authenticated GET (snapshots), answering a Digest (or, inside TLS, Basic)
+    /// challenge.
+    pub async fn get(
+        &mut self,
+        operation: &str,
+        target: &str,
+        limit: u64,
+    ) -> Result<Vec<u8>, Error> {
+        let mut answered_challenge = false;
+        loop {
+            let auth = self.authorization("GET", target);
+            let mut headers = vec![("Cache-Control", "no-cache")];
+            if let Some(a) = &auth {
+                headers.push(("Authorization", a.as_str()));
+            }
+            let resp = self
+                .http
+                .request(operation, "GET", target, &headers, &[], limit)
+                .await?;
+            match resp.head.status {
+                200 => return Ok(resp.body),
+                401 if self.creds.is_none() => {
+                    return Err(
+                        self.not_authorized(operation, "HTTP 401 and no user-id/user-pw set")
+                    );
+                }
+                401 if !answered_challenge && self.adopt_challenge(&resp) => {
+                    answered_challenge = true;
+                }
+                401 => {
+                    return Err(self.not_authorized(operation, "HTTP 401 to our credentials"));
+                }
+                status => {
+                    return Err(Error::HttpStatus {
+                        peer: self.peer(),
+                        operation: operation.to_string(),
+                        status,
+                        reason: resp.head.reason.clone(),
+                    });
+                }
+            }
+        }
+    }
+
+    fn not_authorized(&self, operation: &str, detail: &str) -> Error {
+        Error::NotAuthorized {
+            peer: self.peer(),
+            operation: operation.to_string(),
+            detail: detail.to_string(),
+        }
+    }
+
+    fn username_token(&self) -> Option<UsernameToken> {
+        let creds = self.creds.as_ref()?;
+        if !matches!(self.auth, Auth::UsernameToken) {
+            return None;
+        }
+        let created = clock::format_iso8601_millis(
+            clock::now_unix_millis() + self.clock_offset_ms.unwrap_or(0),
+        );
+        Some(UsernameToken::new(
+            &creds.user,
+            &creds.password,
+            &random_bytes::<16>(),
+            &created,
+        ))
+    }
+
+    /// One SOAP call. `authenticated=false` sends no credentials (PRE_AUTH operations)
+    /// and retries with them if the device asks.
+    pub async fn call(
+        &mut self,
+        path: &str,
+        req: &Request,
+        authenticated: bool,
+    ) -> Result<Element, Error> {
+        let mut with_creds = authenticated && self.creds.is_some();
+        let mut answered_challenge = false;
+        let mut resynced_clock = false;
+        loop {
+            let token = if with_creds {
+                self.username_token()
+            } else {
+                None
+            };
+            let envelope = soap::envelope(&req.body, token.as_ref());
+            let auth = if with_creds {
+                self.authorization("POST", path)
+            } else {
+                None
+            };
+            let content_type = format!(
+                "application/soap+xml; charset=utf-8; action=\"{}\"",
+                req.action
+            );
+            let mut headers = vec![("Content-Type", content_type.as_str())];
+            if let Some(a) = &auth {
+                headers.push(("Authorization", a.as_str()));
+            }
+            self.round_trips += 1;
+            let resp = self
+                .http
+                .request(
+                    req.operation,
+                    "POST",
+                    path,
+                    &headers,
+                    envelope.as_bytes(),
+                    MAX_SOAP_BODY,
+                )
+                .await?;
+            let status = resp.head.status;
+            if status == 401 {
+                if self.creds.is_none() {
+                    return Err(
+                        self.not_authorized(req.operation, "HTTP 401 and no user-id/user-pw set")
+                    );
+                }
+                if !answered_challenge && self.adopt_challenge(&resp) {
+                    answered_challenge = true;
+                    with_creds = true;
+                    continue;
+                }
+                return Err(self.not_authorized(req.operation, "HTTP 401 to our credentials"));
+            }
+            let parsed = soap::parse_response(&resp.body);
+            match parsed {
+                Ok(el) if status == 200 => return Ok(el),
+                Err(SoapError::Fault(f)) if f.is_auth() => {
+                    if self.creds.is_none() {
+                        return Err(self.not_authorized(
+                            req.operation,
+                            &format!("SOAP fault {f}; no user-id/user-pw set"),
+                        ));
+                    }
+                    if !with_creds {
+                        with_creds = true;
+                        continue;
+                    }
+                    if matches!(self.auth, Auth::UsernameToken) && !resynced_clock {
+                        // The token may have been refused for its Created time: re-read
+                        // the device clock once (spec §5) and retry.
+                        resynced_clock = true;
+                        self.sync_clock().await?;
+                        continue;
+                    }
+                    return Err(self.not_authorized(req.operation, &format!("SOAP fault {f}")));
+                }
+                Err(SoapError::Fault(fault)) => {
+                    return Err(Error::Fault {
+                        peer: self.peer(),
+                        operation: req.operation.to_string(),
+                        fault,
+                    });
+                }
+                _ if status != 200 => {
+                    return Err(Error::HttpStatus {
+                        peer: self.peer(),
+                        operation: req.operation.to_string(),
+                        status,
+                        reason: resp.head.reason.clone(),
+                    });
+                }
+                Err(e) => {
+                    return Err(Error::Malformed {
+                        peer: self.peer(),
+                        operation: req.operation.to_string(),
+                        detail: e.to_string(),
+                    });
+                }
+                Ok(_) => unreachable!("status 200 handled above"),
+            }
+        }
+    }
+
+    fn malformed(&self, operation: &str, detail: String) -> Error {
+        Error::Malformed {
+            peer: self.peer(),
+            operation: operation.to_string(),
+            detail,
+        }
+    }
+
+    /// GetSystemDateAndTime, unauthenticated first; stores the device clock offset.
+    pub async fn sync_clock(&mut self) -> Result<(), Error> {
+        let req = ops::get_system_date_and_time();
+        let el = Box::pin(self.call(DEVICE_SERVICE_PATH, &req, false)).await?;
+        let device =
+            ops::parse_system_date_and_time(&el).map_err(|d| self.malformed(req.operation, d))?;
+        self.clock_offset_ms = Some(device * 1000 - clock::now_unix_millis());
+        Ok(())
+    }
+
+    pub async fn network_protocols(&mut self) -> Result<Vec<NetworkProtocol>, Error> {
+        let req = ops::get_network_protocols();
+        let el = self.call(DEVICE_SERVICE_PATH, &req, true).await?;
+        ops::parse_network_protocols(&el).map_err(|d| self.malformed(req.operation, d))
+    }
+}
+
+/// What the element asked for.
+#[derive(Debug, Clone)]
+pub struct StartSettings {
+    pub location: url::Url,
+    pub creds: Option<Credentials>,
+    pub https_enable: bool,
+    pub https_port: u16,
+    pub tls: Option<Arc<ClientConfig>>,
+    pub profile: Option<String>,
+    pub timeout: Duration,
+}
+
+/// Where the media of the chosen profile is.
+#[derive(Debug, Clone)]
+pub struct MediaInfo {
+    pub profile: Profile,
+    pub media2: bool,
+    pub media_path: String,
+}
+
+/// The result of the start-up: a connected client and what it found.
+pub struct Started {
+    pub client: OnvifClient,
+    pub media: MediaInfo,
+    /// Warnings for the bus (spec §4.2 port mismatch).
+    pub warnings: Vec<String>,
+    /// Debug lines worth logging.
+    pub notes: Vec<String>,
+}
+
+fn origin_of(url: &url::Url, scheme: &'static str, port: u16) -> Result<Origin, Error> {
+    let host = match url.host() {
+        Some(url::Host::Ipv6(a)) => format!("[{a}]"),
+        Some(h) => h.to_string(),
+        None => {
+            return Err(Error::Settings(format!(
+                "location {} has no host",
+                crate::error::sanitize_url(url)
+            )));
+        }
+    };
+    Ok(Origin { scheme, host, port })
+}
+
+/// Runs the ONVIF start-up up to the chosen profile.
+pub async fn start(s: &StartSettings) -> Result<Started, Error> {
+    let mut warnings = Vec::new();
+    let mut notes = Vec::new();
+    let loc = &s.location;
+    let loc_https = loc.scheme() == "https";
+    let loc_port = loc.port().unwrap_or(if loc_https { 443 } else { 80 });
+    let boot_origin = origin_of(loc, if loc_https { "https" } else { "http" }, loc_port)?;
+    let boot_tls = if loc_https { s.tls.clone() } else { None };
+    let mut client = OnvifClient::new(boot_origin, boot_tls, s.timeout, s.creds.clone());
+    client.sync_clock().await?;
+
+    if s.https_enable {
+        // Which HTTPS port the device uses (spec §4.1): read it when it is not given by
+        // an https:// location, or when https-port must be checked against it.
+        let mut target = if loc_https { loc_port } else { 443 };
+        let need_read = !loc_https || s.https_port != 0;
+        let mut protocols = Vec::new();
+        if need_read {
+            match client.network_protocols().await {
+                Ok(p) => {
+                    protocols = p;
+                    match ops::https_port(&protocols) {
+                        Some(p) => target = p,
+                        None => notes.push(format!(
+                            "{} lists no enabled HTTPS port; using {target}",
+                            client.peer()
+                        )),
+                    }
+                }
+                Err(e @ Error::NotAuthorized { .. }) => return Err(e),
+                Err(e) => notes.push(format!(
+                    "GetNetworkProtocols failed ({e}); using HTTPS port {target}"
+                )),
+            }
+        }
+        if s.https_port != 0 && s.https_port != target && need_read {
+            set_https_port(&mut client, &protocols, s.https_port, target, &mut warnings).await?;
+            target = s.https_port;
+        } else if s.https_port != 0 {
+            target = s.https_port;
+        }
+        if !loc_https || client.http.origin.port != target {
+            let o = origin_of(loc, "https", target)?;
+            client.retarget(o, s.tls.clone());
+        }
+    }
+
+    // Services: Media2 when offered, Media1 otherwise (GetServices, then GetCapabilities).
+    let origin = client.http.origin.clone();
+    let services = match client
+        .call(DEVICE_SERVICE_PATH, &ops::get_services(), false)
+        .await
+    {
+        Ok(el) => ops::parse_services(&el).map_err(|d| client.malformed("GetServices", d))?,
+        Err(
+            e @ (Error::NotAuthorized { .. }
+            | Error::Certificate { .. }
+            | Error::Connect { .. }
+            | Error::Tls { .. }
+            | Error::TimedOut { .. }),
+        ) => {
+            return Err(e);
+        }
+        Err(e) => {
+            notes.push(format!("GetServices failed ({e}); trying GetCapabilities"));
+            let el = client
+                .call(DEVICE_SERVICE_PATH, &ops::get_capabilities(), false)
+                .await?;
+            ops::parse_capabilities(&el).map_err(|d| client.malformed("GetCapabilities", d))?
+        }
+    };
+    let xaddr = |ns: &str| {
+        services
+            .iter()
+            .find(|(n, _)| n == ns)
+            .and_then(|(_, x)| addr::path_and_query(x))
+    };
+    let (media2, media_path) = match (xaddr(ops::NS_TR2), xaddr(ops::NS_TRT)) {
+        (Some(p), _) => (true, p),
+        (None, Some(p)) => (false, p),
+        (None, None) => {
+            return Err(Error::NotFound {
+                peer: origin.peer(),
+                what: "the device offers no media service (neither Media2 nor Media1)".into(),
+            });
+        }
+    };
+    let req = ops::get_profiles(media2);
+    let el = client.call(&media_path, &req, true).await?;
+    let profiles =
+        ops::parse_profiles(&el, media2).map_err(|d| client.malformed(req.operation, d))?;
+    let profile = match &s.profile {
+        Some(want) => profiles
+            .iter()
+            .find(|p| &p.token == want)
+            .or_else(|| profiles.iter().find(|p| &p.name == want)),
+        None => profiles.iter().find(|p| p.video.is_some()),
+    };
+    let Some(profile) = profile.cloned() else {
+        let list = profiles
+            .iter()
+            .map(|p| format!("{} ({})", p.token, p.name))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let what = match &s.profile {
+            Some(want) => format!("profile {want:?} not found; the device has: {list}"),
+            None => format!("no profile with video; the device has: {list}"),
+        };
+        return Err(Error::NotFound {
+            peer: origin.peer(),
+            what,
+        });
+    };
+    Ok(Started {
+        client,
+        media: MediaInfo {
+            profile,
+            media2,
+            media_path,
+        },
+        warnings,
+        notes,
+    })
+}
+
+/// SetNetworkProtocols to `want`, then re-read (spec §4.2). Refusal and silent ignore
+/// both become a warning; only an authentication failure stops the start.
+async fn set_https_port(
+    client: &mut OnvifClient,
+    protocols: &[NetworkProtocol],
+    want: u16,
+    current: u16,
+    warnings: &mut Vec<String>,
+) -> Result<(), Error> {
+    let mut new: Vec<NetworkProtocol> = protocols.to_vec();
+    match new.iter_mut().find(|p| p.name == "HTTPS") {
+        Some(p) => {
+            p.enabled = true;
+            p.ports = vec![want];
+        }
+        None => new.push(NetworkProtocol {
+            name: "HTTPS".into(),
+            enabled: true,
+            ports: vec![want],
+        }),
+    }
+    let fix = format!(
+        "set the HTTPS port to {want} on the device's web page, or set https-port={current} \
+         (or 0) to use the device's port"
+    );
+    match client
+        .call(DEVICE_SERVICE_PATH, &ops::set_network_protocols(&new), true)
+        .await
+    {
+        Ok(_) => {}
+        Err(e @ Error::NotAuthorized { .. }) => {
+            warnings.push(format!(
+                "https-port={want} but {} uses HTTPS port {current}, and changing it was refused: {e}. Fix: {fix}",
+                client.peer()
+            ));
+            return Ok(());
+        }
+        Err(Error::Fault { fault, .. }) => {
+            warnings.push(format!(
+                "https-port={want} but {} uses HTTPS port {current} and refused to change it \
+                 (SetNetworkProtocols fault {fault}). Going on with port {want}. Fix: {fix}",
+                client.peer()
+            ));
+            return Ok(());
+        }
+        Err(e) => {
+            // Devices often restart their web server at once: no answer may mean applied.
+            warnings.push(format!(
+                "SetNetworkProtocols to HTTPS port {want} got no clean answer ({e}); checking"
+            ));
+        }
+    }
+    match client.network_protocols().await {
+        Ok(p) if ops::https_port(&p) == Some(want) => Ok(()),
+        Ok(p) => {
+            let kept = ops::https_port(&p)
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "none".into());
+            warnings.push(format!(
+                "https-port={want} but {} answered SetNetworkProtocols with success and kept \
+                 HTTPS port {kept}. Going on with port {want}. Fix: {fix}",
+                client.peer()
+            ));
+            Ok(())
+        }
+        Err(e) => {
+            warnings.push(format!(
+                "could not re-read the HTTPS port after SetNetworkProtocols ({e}); going on with port {want}"
+            ));
+            Ok(())
+        }
+    }
+}
+
+/// Asks for the snapshot URI of the chosen profile and rewrites it onto the origin.
+pub async fn snapshot_target(client: &mut OnvifClient, media: &MediaInfo) -> Result<String, Error> {
+    let req = ops::get_snapshot_uri(media.media2, &media.profile.token);
+    let el = client.call(&media.media_path, &req, true).await?;
+    let uri = ops::parse_media_uri(&el, media.media2, req.operation)
+        .map_err(|d| client.malformed(req.operation, d))?;
+    addr::path_and_query(&uri)
+        .ok_or_else(|| client.malformed(req.operation, format!("snapshot URI {uri:?} has no path")))
+}

@@ -1,0 +1,280 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! The crate's one error type, and its one mapping to a `gst::ErrorMessage`.
+//!
+//! Every variant carries where the failure happened (the device's `host:port`, never a URL
+//! with credentials), what was being done (the ONVIF operation or HTTP request), and what the
+//! peer said (HTTP status, SOAP fault). The mapping to GStreamer error domains follows
+//! spec §10.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::onvif::soap::Fault;
+
+/// What went wrong, with enough context to find it on the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The element's properties cannot work together (spec §3).
+    Settings(String),
+    /// The device's certificate was refused; nothing was sent to it.
+    Certificate {
+        peer: String,
+        reason: String,
+        fingerprint: String,
+    },
+    /// The TLS handshake failed for another reason than the certificate.
+    Tls { peer: String, detail: String },
+    /// The TCP connection could not be made.
+    Connect { peer: String, detail: String },
+    /// The device did not answer within the `timeout` property.
+    TimedOut {
+        peer: String,
+        operation: String,
+        after: Duration,
+    },
+    /// Reading from or writing to an established connection failed.
+    Io {
+        peer: String,
+        operation: String,
+        detail: String,
+    },
+    /// An HTTP status that is neither success nor an authentication challenge.
+    HttpStatus {
+        peer: String,
+        operation: String,
+        status: u16,
+        reason: String,
+    },
+    /// The device refused the credentials (HTTP 401, or a `NotAuthorized` SOAP fault).
+    NotAuthorized {
+        peer: String,
+        operation: String,
+        detail: String,
+    },
+    /// A SOAP fault that is not about authentication.
+    Fault {
+        peer: String,
+        operation: String,
+        fault: Fault,
+    },
+    /// A profile, recording or stream the user asked for does not exist.
+    NotFound { peer: String, what: String },
+    /// The device sent something that cannot be parsed.
+    Malformed {
+        peer: String,
+        operation: String,
+        detail: String,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Settings(msg) => write!(f, "{msg}"),
+            Error::Certificate {
+                peer,
+                reason,
+                fingerprint,
+            } => write!(
+                f,
+                "The certificate of {peer} was refused: {reason}. Its SHA-256 fingerprint is \
+                 {fingerprint}. Nothing was sent to the device. To trust it, give its CA in \
+                 tls-ca-file, or pin it with tls-certificate-sha256={fingerprint}"
+            ),
+            Error::Tls { peer, detail } => write!(f, "TLS handshake with {peer} failed: {detail}"),
+            Error::Connect { peer, detail } => write!(f, "Could not connect to {peer}: {detail}"),
+            Error::TimedOut {
+                peer,
+                operation,
+                after,
+            } => write!(
+                f,
+                "{peer} did not answer {operation} within {} s (timeout property)",
+                after.as_secs_f32()
+            ),
+            Error::Io {
+                peer,
+                operation,
+                detail,
+            } => write!(
+                f,
+                "Connection to {peer} failed during {operation}: {detail}"
+            ),
+            Error::HttpStatus {
+                peer,
+                operation,
+                status,
+                reason,
+            } => write!(f, "{peer} answered {operation} with HTTP {status} {reason}"),
+            Error::NotAuthorized {
+                peer,
+                operation,
+                detail,
+            } => write!(
+                f,
+                "{peer} refused the credentials for {operation} ({detail}): check user-id and \
+                 user-pw"
+            ),
+            Error::Fault {
+                peer,
+                operation,
+                fault,
+            } => write!(f, "{peer} answered {operation} with a SOAP fault: {fault}"),
+            Error::NotFound { peer, what } => write!(f, "{peer}: {what}"),
+            Error::Malformed {
+                peer,
+                operation,
+                detail,
+            } => write!(f, "{peer} sent a malformed answer to {operation}: {detail}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl Error {
+    /// The GStreamer error domain and code of spec §10.
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Settings(_) => ErrorKind::Resource(gst::ResourceError::Settings),
+            Error::Certificate { .. } | Error::Tls { .. } | Error::Connect { .. } => {
+                ErrorKind::Resource(gst::ResourceError::OpenRead)
+            }
+            Error::TimedOut { .. } | Error::Io { .. } => {
+                ErrorKind::Resource(gst::ResourceError::Read)
+            }
+            Error::HttpStatus { status, .. } => match status {
+                401 | 403 | 407 => ErrorKind::Resource(gst::ResourceError::NotAuthorized),
+                404 | 454 => ErrorKind::Resource(gst::ResourceError::NotFound),
+                _ => ErrorKind::Resource(gst::ResourceError::OpenRead),
+            },
+            Error::NotAuthorized { .. } => ErrorKind::Resource(gst::ResourceError::NotAuthorized),
+            Error::Fault { fault, .. } if fault.is_not_found() => {
+                ErrorKind::Resource(gst::ResourceError::NotFound)
+            }
+            Error::Fault { .. } => ErrorKind::Resource(gst::ResourceError::OpenRead),
+            Error::NotFound { .. } => ErrorKind::Resource(gst::ResourceError::NotFound),
+            Error::Malformed { .. } => ErrorKind::Stream(gst::StreamError::Decode),
+        }
+    }
+
+    /// Turns the error into the message the element posts. The text is the user-facing
+    /// explanation; the debug string repeats it with the variant for `gst-launch -v`.
+    pub fn to_error_message(&self) -> gst::ErrorMessage {
+        let text = self.to_string();
+        let debug = format!("{self:?}");
+        match self.kind() {
+            ErrorKind::Resource(code) => gst::ErrorMessage::new(
+                &code,
+                Some(&text),
+                Some(&debug),
+                file!(),
+                "onvifhttpssrc",
+                line!(),
+            ),
+            ErrorKind::Stream(code) => gst::ErrorMessage::new(
+                &code,
+                Some(&text),
+                Some(&debug),
+                file!(),
+                "onvifhttpssrc",
+                line!(),
+            ),
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum ErrorKind {
+    Resource(gst::ResourceError),
+    Stream(gst::StreamError),
+}
+
+/// Formats a URL for logs and error texts: scheme, host, port, path and query, never the
+/// user-info part (`user:password@`).
+pub fn sanitize_url(url: &url::Url) -> String {
+    let mut clean = url.clone();
+    // Both setters only fail for URLs that cannot have credentials at all.
+    let _ = clean.set_username("");
+    let _ = clean.set_password(None);
+    clean.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_sanitize_url_drops_credentials() {
+        let url = url::Url::parse("https://admin:s3cr%3Ct@192.0.2.10:8443/onvif?x=1").unwrap();
+        let clean = sanitize_url(&url);
+        assert_eq!(clean, "https://192.0.2.10:8443/onvif?x=1");
+        assert!(
+            !clean.contains("s3cr"),
+            "password must not survive: {clean}"
+        );
+    }
+
+    #[test]
+    fn test_domains_follow_spec_section_10() {
+        let peer = || "127.0.0.1:1".to_string();
+        let op = || "GetProfiles".to_string();
+        use gst::{ResourceError as R, StreamError as S};
+        let cases = [
+            (
+                Error::Settings("x".into()),
+                ErrorKind::Resource(R::Settings),
+            ),
+            (
+                Error::NotAuthorized {
+                    peer: peer(),
+                    operation: op(),
+                    detail: "401".into(),
+                },
+                ErrorKind::Resource(R::NotAuthorized),
+            ),
+            (
+                Error::TimedOut {
+                    peer: peer(),
+                    operation: op(),
+                    after: Duration::from_secs(1),
+                },
+                ErrorKind::Resource(R::Read),
+            ),
+            (
+                Error::Certificate {
+                    peer: peer(),
+                    reason: "x".into(),
+                    fingerprint: "AA".into(),
+                },
+                ErrorKind::Resource(R::OpenRead),
+            ),
+            (
+                Error::Fault {
+                    peer: peer(),
+                    operation: op(),
+                    fault: Fault {
+                        code: "s:Sender".into(),
+                        subcodes: vec!["ter:InvalidArgVal".into(), "ter:NoProfile".into()],
+                        reason: String::new(),
+                    },
+                },
+                ErrorKind::Resource(R::NotFound),
+            ),
+            (
+                Error::Malformed {
+                    peer: peer(),
+                    operation: op(),
+                    detail: "x".into(),
+                },
+                ErrorKind::Stream(S::Decode),
+            ),
+        ];
+        for (err, kind) in cases {
+            assert_eq!(err.kind(), kind, "{err}");
+        }
+    }
+}

@@ -1,0 +1,316 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! A bounded, namespace-aware XML reader that builds a small element tree.
+//!
+//! SOAP answers from cameras are small, but a hostile or broken device can send anything:
+//! this reader refuses a `DOCTYPE` (no entity expansion, so no billion-laughs), undefined
+//! entities, documents deeper than [`MAX_DEPTH`] or with more than [`MAX_ELEMENTS`]
+//! elements. The size of the input itself is capped by the HTTP layer. Elements are matched
+//! by namespace URI and local name, never by prefix (devices use any prefix they like).
+
+use quick_xml::events::Event;
+use quick_xml::name::ResolveResult;
+use quick_xml::reader::NsReader;
+
+/// Deepest nesting accepted; ONVIF answers are under 15 levels deep.
+pub const MAX_DEPTH: usize = 64;
+/// Most elements accepted in one document; a GetProfiles answer of a 16-channel NVR has a
+/// few thousand.
+pub const MAX_ELEMENTS: usize = 200_000;
+
+/// One XML element: namespace, local name, attributes, text and children.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Element {
+    /// Namespace URI, empty when unbound.
+    pub ns: String,
+    /// Local name, without prefix.
+    pub name: String,
+    /// Attributes as (namespace URI or empty, local name, value).
+    pub attrs: Vec<(String, String, String)>,
+    /// The concatenated character data directly inside this element.
+    pub text: String,
+    /// Child elements in document order.
+    pub children: Vec<Element>,
+}
+
+impl Element {
+    /// Whether this element is `{ns}name`.
+    pub fn is(&self, ns: &str, name: &str) -> bool {
+        self.ns == ns && self.name == name
+    }
+
+    /// First child `{ns}name`.
+    pub fn child(&self, ns: &str, name: &str) -> Option<&Element> {
+        self.children.iter().find(|c| c.is(ns, name))
+    }
+
+    /// All children `{ns}name`.
+    pub fn children_named<'a>(
+        &'a self,
+        ns: &'a str,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a Element> + 'a {
+        self.children.iter().filter(move |c| c.is(ns, name))
+    }
+
+    /// First child with this local name, whatever its namespace. Used only where devices
+    /// are known to get the namespace wrong.
+    pub fn child_local(&self, name: &str) -> Option<&Element> {
+        self.children.iter().find(|c| c.name == name)
+    }
+
+    /// Follows a path of `(ns, name)` steps from this element.
+    pub fn path(&self, steps: &[(&str, &str)]) -> Option<&Element> {
+        let mut cur = self;
+        for (ns, name) in steps {
+            cur = cur.child(ns, name)?;
+        }
+        Some(cur)
+    }
+
+    /// Trimmed text of the element.
+    pub fn text(&self) -> &str {
+        self.text.trim()
+    }
+
+    /// Value of an unqualified attribute.
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(ns, n, _)| ns.is_empty() && n == name)
+            .map(|(_, _, v)| v.as_str())
+    }
+
+    /// Depth-first search for the first descendant `{ns}name` (including self).
+    pub fn find(&self, ns: &str, name: &str) -> Option<&Element> {
+        if self.is(ns, name) {
+            return Some(self);
+        }
+        self.children.iter().find_map(|c| c.find(ns, name))
+    }
+}
+
+/// Why a document was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum XmlError {
+    /// Not well-formed, with the byte position.
+    Syntax { position: u64, detail: String },
+    /// A `<!DOCTYPE>`: refused, entity definitions are an attack vector.
+    DocType,
+    /// An entity other than the five predefined ones and character references.
+    UnknownEntity(String),
+    /// Nesting deeper than [`MAX_DEPTH`].
+    TooDeep,
+    /// More than [`MAX_ELEMENTS`] elements.
+    TooManyElements,
+    /// No root element.
+    Empty,
+}
+
+impl std::fmt::Display for XmlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            XmlError::Syntax { position, detail } => {
+                write!(f, "XML not well-formed at byte {position}: {detail}")
+            }
+            XmlError::DocType => write!(f, "XML with a DOCTYPE is refused"),
+            XmlError::UnknownEntity(e) => write!(f, "XML uses the undefined entity &{e};"),
+            XmlError::TooDeep => write!(f, "XML nested deeper than {MAX_DEPTH} levels"),
+            XmlError::TooManyElements => write!(f, "XML has more than {MAX_ELEMENTS} elements"),
+            XmlError::Empty => write!(f, "XML document has no root element"),
+        }
+    }
+}
+
+impl std::error::Error for XmlError {}
+
+fn ns_of(r: &ResolveResult<'_>) -> String {
+    match r {
+        ResolveResult::Bound(ns) => String::from_utf8_lossy(ns.as_ref()).into_owned(),
+        _ => String::new(),
+    }
+}
+
+/// Parses a whole document into its root element.
+pub fn parse(input: &[u8]) -> Result<Element, XmlError> {
+    let text = std::str::from_utf8(input).map_err(|e| XmlError::Syntax {
+        position: e.valid_up_to() as u64,
+        detail: "not UTF-8".into(),
+    })?;
+    let mut reader = NsReader::from_str(text);
+    reader.config_mut().trim_text(false);
+    let mut stack: Vec<Element> = Vec::new();
+    let mut root: Option<Element> = None;
+    let mut count = 0usize;
+
+    let syntax = |reader: &NsReader<&[u8]>, e: &dyn std::fmt::Display| XmlError::Syntax {
+        position: reader.buffer_position(),
+        detail: e.to_string(),
+    };
+
+    loop {
+        let step = match reader.read_resolved_event() {
+            Ok((resolved, event)) => Ok((ns_of(&resolved), event)),
+            Err(e) => Err(e.to_string()),
+        };
+        let (element_ns, event) = step.map_err(|detail| XmlError::Syntax {
+            position: reader.buffer_position(),
+            detail,
+        })?;
+        match event {
+            Event::Start(ref start) | Event::Empty(ref start) => {
+                count += 1;
+                if count > MAX_ELEMENTS {
+                    return Err(XmlError::TooManyElements);
+                }
+                if stack.len() >= MAX_DEPTH {
+                    return Err(XmlError::TooDeep);
+                }
+                let mut el = Element {
+                    ns: element_ns,
+                    name: String::from_utf8_lossy(start.local_name().as_ref()).into_owned(),
+                    ..Default::default()
+                };
+                for attr in start.attributes() {
+                    let attr = attr.map_err(|e| syntax(&reader, &e))?;
+                    if attr.key.as_namespace_binding().is_some() {
+                        continue;
+                    }
+                    let (ans, local) = reader.resolve_attribute(attr.key);
+                    let value = attr.unescape_value().map_err(|e| syntax(&reader, &e))?;
+                    el.attrs.push((
+                        ns_of(&ans),
+                        String::from_utf8_lossy(local.as_ref()).into_owned(),
+                        value.into_owned(),
+                    ));
+                }
+                if matches!(event, Event::Empty(_)) {
+                    attach(&mut stack, &mut root, el);
+                } else {
+                    stack.push(el);
+                }
+            }
+            Event::End(_) => {
+                let el = stack.pop().ok_or_else(|| XmlError::Syntax {
+                    position: reader.buffer_position(),
+                    detail: "unbalanced end tag".into(),
+                })?;
+                attach(&mut stack, &mut root, el);
+            }
+            Event::Text(t) => {
+                if let Some(cur) = stack.last_mut() {
+                    cur.text
+                        .push_str(&t.decode().map_err(|e| syntax(&reader, &e))?);
+                }
+            }
+            Event::CData(t) => {
+                if let Some(cur) = stack.last_mut() {
+                    cur.text
+                        .push_str(&t.decode().map_err(|e| syntax(&reader, &e))?);
+                }
+            }
+            Event::GeneralRef(r) => {
+                let ch = if r.is_char_ref() {
+                    r.resolve_char_ref()
+                        .map_err(|e| syntax(&reader, &e))?
+                        .map(|c| c.to_string())
+                } else {
+                    let name = r.decode().map_err(|e| syntax(&reader, &e))?;
+                    quick_xml::escape::resolve_predefined_entity(&name).map(str::to_string)
+                };
+                let Some(ch) = ch else {
+                    let name = String::from_utf8_lossy(&r).into_owned();
+                    return Err(XmlError::UnknownEntity(name));
+                };
+                if let Some(cur) = stack.last_mut() {
+                    cur.text.push_str(&ch);
+                }
+            }
+            Event::DocType(_) => return Err(XmlError::DocType),
+            Event::Eof => break,
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
+        }
+    }
+    if !stack.is_empty() {
+        return Err(XmlError::Syntax {
+            position: reader.buffer_position(),
+            detail: format!("document ends inside <{}>", stack[stack.len() - 1].name),
+        });
+    }
+    root.ok_or(XmlError::Empty)
+}
+
+fn attach(stack: &mut [Element], root: &mut Option<Element>, el: Element) {
+    match stack.last_mut() {
+        Some(parent) => parent.children.push(el),
+        None => {
+            // A second root element is not well-formed; keep the first.
+            if root.is_none() {
+                *root = Some(el);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_namespaces_resolved_whatever_the_prefix() {
+        let doc = br#"<?xml version="1.0"?>
+            <a:Envelope xmlns:a="urn:x" xmlns="urn:default"><b xmlns:q="urn:q" q:k="v&amp;w">t&lt;1&#65;</b></a:Envelope>"#;
+        let root = parse(doc).unwrap();
+        assert!(root.is("urn:x", "Envelope"));
+        let b = root
+            .child("urn:default", "b")
+            .expect("default namespace applies");
+        assert_eq!(b.text(), "t<1A");
+        assert_eq!(b.attrs, vec![("urn:q".into(), "k".into(), "v&w".into())]);
+    }
+
+    #[test]
+    fn test_doctype_refused() {
+        let doc = br#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><a>&lol2;</a>"#;
+        assert_eq!(parse(doc), Err(XmlError::DocType));
+    }
+
+    #[test]
+    fn test_unknown_entity_refused() {
+        assert_eq!(
+            parse(b"<a>&foo;</a>"),
+            Err(XmlError::UnknownEntity("foo".into()))
+        );
+    }
+
+    #[test]
+    fn test_depth_capped() {
+        let mut doc = String::new();
+        for _ in 0..(MAX_DEPTH + 1) {
+            doc.push_str("<a>");
+        }
+        for _ in 0..(MAX_DEPTH + 1) {
+            doc.push_str("</a>");
+        }
+        assert_eq!(parse(doc.as_bytes()), Err(XmlError::TooDeep));
+    }
+
+    #[test]
+    fn test_truncated_refused() {
+        assert!(matches!(
+            parse(b"<a><b>text</b>"),
+            Err(XmlError::Syntax { .. })
+        ));
+        assert_eq!(parse(b"  "), Err(XmlError::Empty));
+    }
+
+    #[test]
+    fn test_mismatched_tags_refused() {
+        assert!(matches!(
+            parse(b"<a><b></a></b>"),
+            Err(XmlError::Syntax { .. })
+        ));
+    }
+}

@@ -1,0 +1,170 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! The one place where a GStreamer thread blocks on tokio.
+//!
+//! [`RUNTIME`] runs every network task of every element in the process. [`wait`] runs a
+//! future on it from a GStreamer thread, bounded by a timeout and abortable through a
+//! [`Canceller`]; cancellation is reported as [`WaitError::Cancelled`], never as an error.
+
+use std::future::Future;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+/// The plugin's runtime: one worker thread is plenty for socket work, and keeps the
+/// per-stream cost low.
+pub static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("gst-onvifhttps-rt")
+        .enable_all()
+        .build()
+        .expect("failed to build the onvifhttps tokio runtime")
+});
+
+/// Why [`wait`] returned without the future's result.
+#[derive(Debug, PartialEq, Eq)]
+pub enum WaitError<E> {
+    /// [`cancel`] was called (an `unlock()` or a state change).
+    Cancelled,
+    /// The timeout passed first.
+    TimedOut,
+    /// The future itself failed.
+    Failed(E),
+}
+
+/// Lets another thread abort the current [`wait`].
+#[derive(Debug, Default)]
+pub enum Canceller {
+    #[default]
+    Idle,
+    Waiting(Arc<Notify>),
+    Cancelled,
+}
+
+/// Aborts the current and every later [`wait`] until [`rearm`].
+pub fn cancel(canceller: &Mutex<Canceller>) {
+    let mut c = canceller.lock().unwrap();
+    if let Canceller::Waiting(n) = &*c {
+        n.notify_one();
+    }
+    *c = Canceller::Cancelled;
+}
+
+/// Lets [`wait`] run again after [`cancel`].
+pub fn rearm(canceller: &Mutex<Canceller>) {
+    *canceller.lock().unwrap() = Canceller::Idle;
+}
+
+/// Whether the calling thread is inside a tokio runtime, where blocking would panic.
+///
+/// An application that sets the pipeline to NULL from inside its own tokio runtime would
+/// make a nested `block_on` panic (the same trap rtspsrc2 guards against); callers then
+/// skip the wait and let the task finish on its own.
+pub fn inside_runtime() -> bool {
+    tokio::runtime::Handle::try_current().is_ok()
+}
+
+/// Runs `future` on [`RUNTIME`], blocking the calling (GStreamer) thread.
+pub fn wait<F, T, E>(
+    canceller: &Mutex<Canceller>,
+    timeout: Option<Duration>,
+    future: F,
+) -> Result<T, WaitError<E>>
+where
+    F: Future<Output = Result<T, E>> + Send,
+    T: Send,
+    E: Send,
+{
+    let notify = {
+        let mut c = canceller.lock().unwrap();
+        if matches!(*c, Canceller::Cancelled) {
+            return Err(WaitError::Cancelled);
+        }
+        let n = Arc::new(Notify::new());
+        *c = Canceller::Waiting(n.clone());
+        n
+    };
+    if inside_runtime() {
+        *canceller.lock().unwrap() = Canceller::Idle;
+        return Err(WaitError::Cancelled);
+    }
+    let res = RUNTIME.block_on(async {
+        let bounded = async {
+            match timeout {
+                Some(t) => match tokio::time::timeout(t, future).await {
+                    Ok(r) => r.map_err(WaitErrorInner::Failed),
+                    Err(_) => Err(WaitErrorInner::TimedOut),
+                },
+                None => future.await.map_err(WaitErrorInner::Failed),
+            }
+        };
+        tokio::select! {
+            r = bounded => r,
+            _ = notify.notified() => Err(WaitErrorInner::Cancelled),
+        }
+    });
+    let mut c = canceller.lock().unwrap();
+    if matches!(*c, Canceller::Cancelled) {
+        return Err(WaitError::Cancelled);
+    }
+    *c = Canceller::Idle;
+    res.map_err(|e| match e {
+        WaitErrorInner::Cancelled => WaitError::Cancelled,
+        WaitErrorInner::TimedOut => WaitError::TimedOut,
+        WaitErrorInner::Failed(e) => WaitError::Failed(e),
+    })
+}
+
+enum WaitErrorInner<E> {
+    Cancelled,
+    TimedOut,
+    Failed(E),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_wait_returns_result_and_times_out() {
+        let c = Mutex::new(Canceller::default());
+        assert_eq!(wait(&c, None, async { Ok::<_, ()>(5) }), Ok(5));
+        assert_eq!(
+            wait(&c, None, async { Err::<(), _>("boom") }),
+            Err(WaitError::Failed("boom"))
+        );
+        let r = wait(&c, Some(Duration::from_millis(20)), async {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            Ok::<_, ()>(())
+        });
+        assert_eq!(r, Err(WaitError::TimedOut));
+    }
+
+    #[test]
+    fn test_cancel_from_another_thread_and_rearm() {
+        let c = Arc::new(Mutex::new(Canceller::default()));
+        let c2 = c.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let t = std::thread::spawn(move || {
+            let r = wait(&c2, Some(Duration::from_secs(30)), async {
+                let _ = tx.send(());
+                std::future::pending::<Result<(), ()>>().await
+            });
+            assert_eq!(r, Err(WaitError::Cancelled));
+        });
+        rx.recv_timeout(Duration::from_secs(5))
+            .expect("wait started");
+        cancel(&c);
+        t.join().unwrap();
+        assert_eq!(
+            wait(&c, None, async { Ok::<_, ()>(1) }),
+            Err(WaitError::Cancelled),
+            "stays cancelled until rearmed"
+        );
+        rearm(&c);
+        assert_eq!(wait(&c, None, async { Ok::<_, ()>(1) }), Ok(1));
+    }
+}
