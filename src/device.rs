@@ -395,6 +395,8 @@ pub async fn start(s: &StartSettings) -> Result<Started, Error> {
     let boot_tls = if loc_https { s.tls.clone() } else { None };
     let mut client = OnvifClient::new(boot_origin, boot_tls, s.timeout, s.creds.clone());
     client.sync_clock().await?;
+    // (asked port, port the device kept) after a refused or ignored SetNetworkProtocols.
+    let mut mismatch: Option<(u16, u16)> = None;
 
     if s.https_enable {
         // Which HTTPS port the device uses (spec §4.1): read it when it is not given by
@@ -421,7 +423,9 @@ pub async fn start(s: &StartSettings) -> Result<Started, Error> {
             }
         }
         if s.https_port != 0 && s.https_port != target && need_read {
-            set_https_port(&mut client, &protocols, s.https_port, target, &mut warnings).await?;
+            mismatch = set_https_port(&mut client, &protocols, s.https_port, target, &mut warnings)
+                .await?
+                .map(|kept| (s.https_port, kept));
             target = s.https_port;
         } else if s.https_port != 0 {
             target = s.https_port;
@@ -434,10 +438,22 @@ pub async fn start(s: &StartSettings) -> Result<Started, Error> {
 
     // Services: Media2 when offered, Media1 otherwise (GetServices, then GetCapabilities).
     let origin = client.http.origin.clone();
-    let services = match client
+    let first = client
         .call(DEVICE_SERVICE_PATH, &ops::get_services(), false)
         .await
-    {
+        .map_err(|e| match (e, mismatch) {
+            (Error::Connect { peer, detail } | Error::Tls { peer, detail }, Some((want, kept))) => {
+                Error::Connect {
+                    peer,
+                    detail: format!(
+                        "{detail}; the device's HTTPS port is {kept}, not {want} (https-port): set \
+                     https-port={kept}, or change the port on the device's web page"
+                    ),
+                }
+            }
+            (e, _) => e,
+        });
+    let services = match first {
         Ok(el) => ops::parse_services(&el).map_err(|d| client.malformed("GetServices", d))?,
         Err(
             e @ (Error::NotAuthorized { .. }
@@ -518,7 +534,7 @@ async fn set_https_port(
     want: u16,
     current: u16,
     warnings: &mut Vec<String>,
-) -> Result<(), Error> {
+) -> Result<Option<u16>, Error> {
     let mut new: Vec<NetworkProtocol> = protocols.to_vec();
     match new.iter_mut().find(|p| p.name == "HTTPS") {
         Some(p) => {
@@ -545,7 +561,7 @@ async fn set_https_port(
                 "https-port={want} but {} uses HTTPS port {current}, and changing it was refused: {e}. Fix: {fix}",
                 client.peer()
             ));
-            return Ok(());
+            return Ok(Some(current));
         }
         Err(Error::Fault { fault, .. }) => {
             warnings.push(format!(
@@ -553,7 +569,7 @@ async fn set_https_port(
                  (SetNetworkProtocols fault {fault}). Going on with port {want}. Fix: {fix}",
                 client.peer()
             ));
-            return Ok(());
+            return Ok(Some(current));
         }
         Err(e) => {
             // Devices often restart their web server at once: no answer may mean applied.
@@ -563,8 +579,9 @@ async fn set_https_port(
         }
     }
     match client.network_protocols().await {
-        Ok(p) if ops::https_port(&p) == Some(want) => Ok(()),
+        Ok(p) if ops::https_port(&p) == Some(want) => Ok(None),
         Ok(p) => {
+            let kept_port = ops::https_port(&p).unwrap_or(current);
             let kept = ops::https_port(&p)
                 .map(|p| p.to_string())
                 .unwrap_or_else(|| "none".into());
@@ -573,13 +590,13 @@ async fn set_https_port(
                  HTTPS port {kept}. Going on with port {want}. Fix: {fix}",
                 client.peer()
             ));
-            Ok(())
+            Ok(Some(kept_port))
         }
         Err(e) => {
             warnings.push(format!(
                 "could not re-read the HTTPS port after SetNetworkProtocols ({e}); going on with port {want}"
             ));
-            Ok(())
+            Ok(None)
         }
     }
 }

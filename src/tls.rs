@@ -219,7 +219,11 @@ impl Verifier {
                 let names = if presented.is_empty() {
                     "no names".to_string()
                 } else {
-                    presented.join(", ")
+                    presented
+                        .iter()
+                        .map(|n| presented_name(n))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 };
                 format!(
                     "it is not issued for {} (it names {names})",
@@ -230,6 +234,15 @@ impl Verifier {
             CertificateError::BadSignature => "its signature is bad".into(),
             other => format!("{other:?}"),
         }
+    }
+}
+
+/// rustls reports presented names as `DnsName("x")` or `IpAddress(1.2.3.4)`; users want
+/// `x` and `1.2.3.4`.
+fn presented_name(n: &str) -> String {
+    match (n.find('('), n.rfind(')')) {
+        (Some(a), Some(b)) if b > a => n[a + 1..b].trim_matches('"').to_string(),
+        _ => n.to_string(),
     }
 }
 
@@ -347,6 +360,16 @@ mod tests {
         );
         assert_eq!(parse_fingerprint("abcd"), None);
         assert_eq!(parse_fingerprint(&"zz".repeat(32)), None);
+    }
+
+    #[test]
+    fn test_presented_names_readable() {
+        assert_eq!(
+            presented_name("DnsName(\"camera.example\")"),
+            "camera.example"
+        );
+        assert_eq!(presented_name("IpAddress(192.0.2.1)"), "192.0.2.1");
+        assert_eq!(presented_name("plain"), "plain");
     }
 
     #[test]

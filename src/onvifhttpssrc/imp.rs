@@ -151,7 +151,12 @@ impl Output for ElementOutput {
     fn warning(&self, text: &str) {
         if let Some(e) = self.element.upgrade() {
             gst::warning!(CAT, obj = e, "{text}");
-            gst::element_imp_warning!(e.imp(), gst::ResourceError::Settings, ["{}", text]);
+            gst::element_imp_warning!(
+                e.imp(),
+                gst::ResourceError::Settings,
+                ("{}", text),
+                ["{}", text]
+            );
         }
     }
 

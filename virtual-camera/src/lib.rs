@@ -1,1 +1,216 @@
-pub fn x() {}
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! A virtual ONVIF camera on 127.0.0.1 for the tests, the demo and the benchmarks of
+//! `onvifhttpssrc` (spec §12).
+//!
+//! It serves SOAP over HTTP and HTTPS (certificates generated at start), checks
+//! WS-UsernameToken and HTTP Digest, and serves JPEG snapshots behind Digest. Switches
+//! reproduce what real devices do: Digest-only or WS-Security-only authentication, a
+//! skewed clock, SetNetworkProtocols accepted, refused or silently ignored, and `http://`
+//! XAddrs on an HTTPS session. It runs on its own runtime, so a test needs no tokio.
+
+pub mod certs;
+mod server;
+mod snapshot;
+mod soap;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+pub use server::Request;
+
+/// How the camera authenticates SOAP requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    /// WS-UsernameToken only: HTTP 400 with a `ter:NotAuthorized` fault otherwise
+    /// (TP-Link Tapo).
+    WsSecurity,
+    /// HTTP Digest only: HTTP 401 challenges (Hikvision in "Digest" mode).
+    Digest,
+    /// Either one (most devices).
+    Either,
+}
+
+/// What the camera does with SetNetworkProtocols.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetProtocols {
+    /// Moves HTTPS to the asked port.
+    Accept,
+    /// Answers a SOAP fault.
+    Fault,
+    /// Answers success and keeps the old port (Milestone's silent refusal).
+    Ignore,
+}
+
+/// The camera's switches.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub user: String,
+    pub password: String,
+    pub auth: AuthMode,
+    /// Seconds added to the camera clock.
+    pub clock_skew_secs: i64,
+    pub set_protocols: SetProtocols,
+    /// Return `http://` XAddrs and URIs on the HTTP port even to HTTPS requests.
+    pub http_xaddrs: bool,
+    /// Offer Media2 in GetServices (Media1 is always offered).
+    pub media2: bool,
+    /// TLS identity; `None`: a CA and a leaf for 127.0.0.1/localhost are generated.
+    pub identity: Option<certs::Identity>,
+    /// Ports to listen on; 0 picks a free one.
+    pub http_port: u16,
+    pub https_port: u16,
+    /// Answer this operation with a SOAP fault (`ter:ActionFailed`).
+    pub fault_on: Option<String>,
+    /// Answer this operation with malformed XML.
+    pub garbage_on: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            user: "admin".into(),
+            password: "password".into(),
+            auth: AuthMode::Either,
+            clock_skew_secs: 0,
+            set_protocols: SetProtocols::Accept,
+            http_xaddrs: true,
+            media2: true,
+            identity: None,
+            http_port: 0,
+            https_port: 0,
+            fault_on: None,
+            garbage_on: None,
+        }
+    }
+}
+
+/// What the camera saw, for assertions.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// HTTP requests received, over HTTP and HTTPS.
+    pub requests: AtomicU64,
+    /// HTTPS requests received.
+    pub https_requests: AtomicU64,
+    /// TLS handshakes that failed (a client refusing our certificate shows here).
+    pub tls_failures: AtomicU64,
+    /// TLS handshakes that succeeded.
+    pub tls_handshakes: AtomicU64,
+    /// Snapshots served.
+    pub snapshots: AtomicU64,
+    /// `(operation, how it was authenticated)` in arrival order.
+    pub log: Mutex<Vec<(String, String)>>,
+    /// Request heads in arrival order (to check what crossed the wire).
+    pub heads: Mutex<Vec<String>>,
+}
+
+/// Shared state of a running camera.
+pub(crate) struct Shared {
+    pub config: Config,
+    pub http_port: u16,
+    pub https_port: AtomicU16,
+    pub stats: Arc<Stats>,
+    pub nonce: String,
+    pub snapshots: snapshot::Source,
+    pub tls: Arc<rustls::ServerConfig>,
+    pub runtime: tokio::runtime::Handle,
+}
+
+/// A running camera; dropping it stops every listener.
+pub struct Camera {
+    shared: Arc<Shared>,
+    /// PEM of the CA that signed the camera's certificate (empty with a custom identity).
+    pub ca_pem: String,
+    pub stats: Arc<Stats>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Camera {
+    /// Starts the camera on 127.0.0.1.
+    pub fn start(config: Config) -> std::io::Result<Camera> {
+        let _ = gst::init();
+        let (identity, ca_pem) = match &config.identity {
+            Some(id) => (id.clone(), String::new()),
+            None => {
+                let ca = certs::Ca::new("onvif-virtual-camera CA");
+                (
+                    ca.leaf(
+                        &["127.0.0.1", "localhost", "::1"],
+                        certs::Validity::default(),
+                    ),
+                    ca.pem(),
+                )
+            }
+        };
+        let tls = server::tls_config(&identity)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("onvif-virtual-camera")
+            .enable_all()
+            .build()?;
+        let http = runtime.block_on(tokio::net::TcpListener::bind((
+            "127.0.0.1",
+            config.http_port,
+        )))?;
+        let https = runtime.block_on(tokio::net::TcpListener::bind((
+            "127.0.0.1",
+            config.https_port,
+        )))?;
+        let stats = Arc::new(Stats::default());
+        let mut nonce = [0u8; 16];
+        let _ = getrandom::fill(&mut nonce);
+        let shared = Arc::new(Shared {
+            http_port: http.local_addr()?.port(),
+            https_port: AtomicU16::new(https.local_addr()?.port()),
+            config,
+            stats: stats.clone(),
+            nonce: nonce.iter().map(|b| format!("{b:02x}")).collect(),
+            snapshots: snapshot::Source::start(),
+            tls,
+            runtime: runtime.handle().clone(),
+        });
+        runtime.spawn(server::serve(http, shared.clone(), false));
+        runtime.spawn(server::serve(https, shared.clone(), true));
+        Ok(Camera {
+            shared,
+            ca_pem,
+            stats,
+            runtime: Some(runtime),
+        })
+    }
+
+    /// The plain HTTP SOAP port.
+    pub fn http_port(&self) -> u16 {
+        self.shared.http_port
+    }
+
+    /// The HTTPS port (after an accepted SetNetworkProtocols, the new one).
+    pub fn https_port(&self) -> u16 {
+        self.shared.https_port.load(Ordering::SeqCst)
+    }
+
+    pub fn http_addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.http_port()))
+    }
+
+    /// `http://127.0.0.1:PORT`, the address a VMS would add the camera with.
+    pub fn http_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port())
+    }
+
+    /// `https://127.0.0.1:PORT`.
+    pub fn https_url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.https_port())
+    }
+}
+
+impl Drop for Camera {
+    fn drop(&mut self) {
+        self.shared.snapshots.stop();
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}

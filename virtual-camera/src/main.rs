@@ -1,1 +1,112 @@
-fn main() {}
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! The virtual camera as a program: `onvif-virtual-camera --help`.
+
+use std::io::Write;
+
+use onvif_virtual_camera::{AuthMode, Camera, Config, SetProtocols};
+
+const HELP: &str = "\
+onvif-virtual-camera: a virtual ONVIF camera on 127.0.0.1
+
+USAGE: onvif-virtual-camera [OPTIONS]
+
+When ready it prints one JSON line with its ports and CA file, then serves until killed.
+
+OPTIONS:
+  --http-port N            HTTP SOAP port (default 0: any free port)
+  --https-port N           HTTPS SOAP/snapshot port (default 0: any free port)
+  --ca-file PATH           write the CA certificate (PEM) that signed the camera's
+                           certificate here; give it to onvifhttpssrc as tls-ca-file
+  --user NAME              user name (default admin)
+  --password PW            password (default password)
+  --auth MODE              ws-security | digest | either (default either)
+  --clock-skew SECONDS     camera clock offset from the real time (default 0)
+  --set-protocols MODE     SetNetworkProtocols: accept | fault | ignore (default accept)
+  --https-xaddrs           answer https:// XAddrs on HTTPS (default: http:// XAddrs on
+                           the HTTP port, as many real cameras do)
+  --no-media2              offer only Media1
+  --fault-on OPERATION     answer OPERATION with a SOAP fault
+  --garbage-on OPERATION   answer OPERATION with malformed XML
+  --help                   this text
+";
+
+fn main() {
+    let mut cfg = Config::default();
+    let mut ca_file: Option<String> = None;
+    let mut args = std::env::args().skip(1);
+    let fail = |msg: String| -> ! {
+        eprintln!("onvif-virtual-camera: {msg}\n\n{HELP}");
+        std::process::exit(2);
+    };
+    while let Some(a) = args.next() {
+        let mut value = || {
+            args.next()
+                .unwrap_or_else(|| fail(format!("{a} needs a value")))
+        };
+        match a.as_str() {
+            "--help" | "-h" => {
+                print!("{HELP}");
+                return;
+            }
+            "--http-port" => {
+                cfg.http_port = value()
+                    .parse()
+                    .unwrap_or_else(|_| fail("bad --http-port".into()))
+            }
+            "--https-port" => {
+                cfg.https_port = value()
+                    .parse()
+                    .unwrap_or_else(|_| fail("bad --https-port".into()))
+            }
+            "--ca-file" => ca_file = Some(value()),
+            "--user" => cfg.user = value(),
+            "--password" => cfg.password = value(),
+            "--auth" => {
+                cfg.auth = match value().as_str() {
+                    "ws-security" => AuthMode::WsSecurity,
+                    "digest" => AuthMode::Digest,
+                    "either" => AuthMode::Either,
+                    other => fail(format!("unknown --auth {other}")),
+                }
+            }
+            "--clock-skew" => {
+                cfg.clock_skew_secs = value()
+                    .parse()
+                    .unwrap_or_else(|_| fail("bad --clock-skew".into()))
+            }
+            "--set-protocols" => {
+                cfg.set_protocols = match value().as_str() {
+                    "accept" => SetProtocols::Accept,
+                    "fault" => SetProtocols::Fault,
+                    "ignore" => SetProtocols::Ignore,
+                    other => fail(format!("unknown --set-protocols {other}")),
+                }
+            }
+            "--https-xaddrs" => cfg.http_xaddrs = false,
+            "--no-media2" => cfg.media2 = false,
+            "--fault-on" => cfg.fault_on = Some(value()),
+            "--garbage-on" => cfg.garbage_on = Some(value()),
+            other => fail(format!("unknown option {other}")),
+        }
+    }
+    let camera = Camera::start(cfg.clone()).unwrap_or_else(|e| fail(format!("cannot start: {e}")));
+    if let Some(path) = &ca_file
+        && let Err(e) = std::fs::write(path, &camera.ca_pem)
+    {
+        fail(format!("cannot write {path}: {e}"));
+    }
+    let json_str = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+    println!(
+        "{{\"http_port\":{},\"https_port\":{},\"ca_file\":\"{}\",\"user\":\"{}\"}}",
+        camera.http_port(),
+        camera.https_port(),
+        json_str(ca_file.as_deref().unwrap_or("")),
+        json_str(&cfg.user)
+    );
+    let _ = std::io::stdout().flush();
+    loop {
+        std::thread::park();
+    }
+}

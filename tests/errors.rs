@@ -1,0 +1,307 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! Every failure ends in one error message with the domain and code of spec §10.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use gst::prelude::*;
+
+const PW: &str = "password";
+const WAIT: Duration = Duration::from_secs(15);
+
+#[test]
+fn test_wrong_password_is_not_authorized_ws_security() {
+    let (cam, ca) = camera(Config::default());
+    let loc = cam.http_url();
+    let run = run_with(snapshot_props(&loc, &ca, "wrong"), &[]);
+    let out = run.expect_error(WAIT);
+    assert_eq!(
+        out.resource_error(),
+        Some(gst::ResourceError::NotAuthorized),
+        "{}",
+        out.error_text()
+    );
+    assert!(
+        out.error_text().contains("check user-id and user-pw"),
+        "{}",
+        out.error_text()
+    );
+}
+
+#[test]
+fn test_wrong_password_is_not_authorized_digest() {
+    let (cam, ca) = camera(Config {
+        auth: AuthMode::Digest,
+        ..Config::default()
+    });
+    let loc = cam.https_url();
+    let run = run_with(snapshot_props(&loc, &ca, "wrong"), &[]);
+    let out = run.expect_error(WAIT);
+    assert_eq!(
+        out.resource_error(),
+        Some(gst::ResourceError::NotAuthorized),
+        "{}",
+        out.error_text()
+    );
+    assert!(
+        out.error_text().contains("HTTP 401"),
+        "{}",
+        out.error_text()
+    );
+}
+
+#[test]
+fn test_unreachable_host_is_open_read() {
+    init();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let loc = format!("https://127.0.0.1:{port}");
+    let run = Run::new(&[("location", &loc), ("streaming-method", &"http-snapshot")]);
+    let out = run.expect_error(WAIT);
+    assert_eq!(
+        out.resource_error(),
+        Some(gst::ResourceError::OpenRead),
+        "{}",
+        out.error_text()
+    );
+    assert!(
+        out.error_text().contains(&format!("127.0.0.1:{port}")),
+        "{}",
+        out.error_text()
+    );
+}
+
+/// A server that accepts and never answers.
+#[test]
+fn test_silent_device_times_out_as_read() {
+    init();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let loc = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let h = held.clone();
+    let accept = std::thread::spawn(move || {
+        if let Ok((s, _)) = listener.accept() {
+            h.lock().unwrap().push(s);
+        }
+    });
+    let run = Run::new(&[
+        ("location", &loc),
+        ("streaming-method", &"http-snapshot"),
+        ("timeout", &1u32),
+    ]);
+    let started = std::time::Instant::now();
+    let out = run.expect_error(Duration::from_secs(10));
+    assert_eq!(
+        out.resource_error(),
+        Some(gst::ResourceError::Read),
+        "{}",
+        out.error_text()
+    );
+    assert!(
+        out.error_text().contains("GetSystemDateAndTime"),
+        "{}",
+        out.error_text()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "bounded by the timeout property"
+    );
+    accept.join().unwrap();
+}
+
+#[test]
+fn test_refused_certificate_is_open_read_with_fingerprint() {
+    let (cam, _ca) = camera(Config::default());
+    let loc = cam.https_url();
+    let run = Run::new(&[
+        ("location", &loc),
+        ("user-id", &"admin"),
+        ("user-pw", &PW),
+        ("streaming-method", &"http-snapshot"),
+    ]);
+    let out = run.expect_error(WAIT);
+    assert_eq!(
+        out.resource_error(),
+        Some(gst::ResourceError::OpenRead),
+        "{}",
+        out.error_text()
+    );
+    let text = out.error_text();
+    assert!(text.contains("unknown issuer"), "{text}");
+    assert!(text.contains("tls-certificate-sha256="), "{text}");
+    assert_eq!(
+        cam.stats.requests.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "nothing sent"
+    );
+}
+
+#[test]
+fn test_profile_not_found() {
+    let (cam, ca) = camera(Config::default());
+    let loc = cam.http_url();
+    let run = run_with(
+        snapshot_props(&loc, &ca, PW),
+        &[("profile", &"NoSuchProfile")],
+    );
+    let out = run.expect_error(WAIT);
+    assert_eq!(
+        out.resource_error(),
+        Some(gst::ResourceError::NotFound),
+        "{}",
+        out.error_text()
+    );
+    assert!(
+        out.error_text().contains("Profile_1 (mainStream)"),
+        "lists what exists: {}",
+        out.error_text()
+    );
+}
+
+#[test]
+fn test_malformed_xml_is_stream_decode() {
+    let (cam, ca) = camera(Config {
+        garbage_on: Some("GetProfiles".into()),
+        ..Config::default()
+    });
+    let loc = cam.http_url();
+    let run = run_with(snapshot_props(&loc, &ca, PW), &[]);
+    let out = run.expect_error(WAIT);
+    assert_eq!(
+        out.stream_error(),
+        Some(gst::StreamError::Decode),
+        "{}",
+        out.error_text()
+    );
+    assert!(
+        out.error_text().contains("GetProfiles"),
+        "{}",
+        out.error_text()
+    );
+}
+
+#[test]
+fn test_soap_fault_names_code_and_operation() {
+    let (cam, ca) = camera(Config {
+        fault_on: Some("GetSnapshotUri".into()),
+        ..Config::default()
+    });
+    let loc = cam.http_url();
+    let run = run_with(snapshot_props(&loc, &ca, PW), &[]);
+    let out = run.expect_error(WAIT);
+    assert_eq!(
+        out.resource_error(),
+        Some(gst::ResourceError::OpenRead),
+        "{}",
+        out.error_text()
+    );
+    let text = out.error_text();
+    assert!(text.contains("GetSnapshotUri"), "{text}");
+    assert!(
+        text.contains("s:Receiver/ter:Action/ter:ActionFailed"),
+        "{text}"
+    );
+}
+
+#[test]
+fn test_unbuilt_streaming_method_is_settings_error() {
+    init();
+    let run = Run::new(&[("location", &"http://127.0.0.1:1")]);
+    let out = run.expect_error(WAIT);
+    assert_eq!(
+        out.resource_error(),
+        Some(gst::ResourceError::Settings),
+        "{}",
+        out.error_text()
+    );
+    assert!(
+        out.error_text().contains("rtp-rtsp-http-tcp"),
+        "{}",
+        out.error_text()
+    );
+}
+
+#[test]
+fn test_missing_location_and_bad_pin_are_settings_errors() {
+    init();
+    let run = Run::new(&[("streaming-method", &"http-snapshot")]);
+    let out = run.expect_error(WAIT);
+    assert_eq!(
+        out.resource_error(),
+        Some(gst::ResourceError::Settings),
+        "{}",
+        out.error_text()
+    );
+    drop(run);
+    let run = Run::new(&[
+        ("location", &"https://127.0.0.1:1"),
+        ("streaming-method", &"http-snapshot"),
+        ("tls-certificate-sha256", &"not-a-fingerprint"),
+    ]);
+    let out = run.expect_error(WAIT);
+    assert_eq!(
+        out.resource_error(),
+        Some(gst::ResourceError::Settings),
+        "{}",
+        out.error_text()
+    );
+    assert!(
+        out.error_text().contains("tls-certificate-sha256"),
+        "{}",
+        out.error_text()
+    );
+}
+
+/// Nothing at any debug level, in any error or warning, shows the password.
+#[test]
+fn test_password_never_logged() {
+    const SECRET: &str = "S3cr3t-Pa55word";
+    init();
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let l = lines.clone();
+    gst::log::set_threshold_for_name("onvifhttpssrc", gst::DebugLevel::Memdump);
+    gst::log::set_active(true);
+    let f = gst::log::add_log_function(move |_cat, _lvl, _file, _fn, _line, _obj, msg| {
+        if let Some(m) = msg.get() {
+            l.lock().unwrap().push(m.to_string());
+        }
+    });
+    let (cam, ca) = camera(Config {
+        password: SECRET.into(),
+        ..Config::default()
+    });
+    let loc = cam.http_url();
+    let run = run_with(snapshot_props(&loc, &ca, SECRET), &[]);
+    let ok = run.collect(2, WAIT);
+    assert_eq!(ok.samples.len(), 2, "{}", ok.error_text());
+    drop(run);
+    let run = run_with(snapshot_props(&loc, &ca, &format!("{SECRET}x")), &[]);
+    let bad = run.expect_error(WAIT);
+    drop(run);
+    gst::log::remove_log_function(f);
+    let lines = lines.lock().unwrap();
+    assert!(
+        lines.len() > 3,
+        "debug lines were captured: {}",
+        lines.len()
+    );
+    for line in lines
+        .iter()
+        .chain([bad.error_text()].iter())
+        .chain(bad.warnings.iter())
+    {
+        assert!(!line.contains(SECRET), "password leaked: {line}");
+    }
+    let settings_line = lines
+        .iter()
+        .find(|l| l.contains("starting with"))
+        .expect("settings logged");
+    assert!(settings_line.contains("***"), "{settings_line}");
+}

@@ -1,0 +1,202 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! `http-snapshot` end to end against the virtual camera, with every check on.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use gst::prelude::*;
+
+const PW: &str = "password";
+
+fn assert_jpeg_run(out: &Outcome, n: usize) {
+    assert!(
+        out.error.is_none(),
+        "no error expected: {}",
+        out.error_text()
+    );
+    assert_eq!(out.samples.len(), n, "buffer count");
+    assert_eq!(
+        out.pad_names,
+        vec!["video_0".to_string()],
+        "one video_0 pad"
+    );
+    let caps = out.samples[0].caps().expect("caps").to_owned();
+    let s = caps.structure(0).unwrap();
+    assert_eq!(s.name(), "image/jpeg");
+    assert_eq!(s.get::<i32>("width").unwrap(), 320);
+    assert_eq!(s.get::<i32>("height").unwrap(), 240);
+    assert_eq!(
+        s.get::<gst::Fraction>("framerate").unwrap(),
+        gst::Fraction::new(10, 1)
+    );
+    let mut last = None;
+    for sample in &out.samples {
+        let buf = sample.buffer().unwrap();
+        let map = buf.map_readable().unwrap();
+        assert_eq!(&map[..2], &[0xFF, 0xD8], "JPEG start of image");
+        let pts = buf.pts().expect("live buffers are timestamped");
+        if let Some(prev) = last {
+            assert!(pts > prev, "PTS increase: {prev} then {pts}");
+        }
+        last = Some(pts);
+    }
+}
+
+/// The main path: `location=http://` (as a VMS adds a camera), clock and HTTPS port read
+/// over HTTP, everything else over HTTPS with certificate and hostname checks on.
+#[test]
+fn test_snapshots_over_https_from_http_location() {
+    let (cam, ca) = camera(Config::default());
+    let loc = cam.http_url();
+    let run = run_with(snapshot_props(&loc, &ca, PW), &[]);
+    let out = run.collect(3, Duration::from_secs(15));
+    assert_jpeg_run(&out, 3);
+    let first = out.samples[0]
+        .buffer()
+        .unwrap()
+        .map_readable()
+        .unwrap()
+        .to_vec();
+    let last = out.samples[2]
+        .buffer()
+        .unwrap()
+        .map_readable()
+        .unwrap()
+        .to_vec();
+    assert_ne!(first, last, "the camera's images change over time");
+    drop(run);
+
+    let heads = cam.stats.heads.lock().unwrap().clone();
+    let plain: Vec<&String> = heads.iter().filter(|h| h.starts_with("http ")).collect();
+    assert_eq!(
+        plain.len(),
+        2,
+        "only GetSystemDateAndTime and GetNetworkProtocols over plain HTTP: {heads:?}"
+    );
+    assert!(
+        heads
+            .iter()
+            .any(|h| h.starts_with("https GET /onvif/snapshot?profile=Profile_1")),
+        "{heads:?}"
+    );
+    let log = cam.stats.log.lock().unwrap().clone();
+    assert_eq!(
+        log[0],
+        ("GetSystemDateAndTime".to_string(), "none".to_string())
+    );
+    assert_eq!(log[1].0, "GetNetworkProtocols");
+    assert_ne!(
+        log[1].1, "refused",
+        "the clock offset signs the first token"
+    );
+    assert_eq!(
+        cam.stats
+            .tls_handshakes
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "SOAP and snapshots share one keep-alive TLS connection"
+    );
+}
+
+#[test]
+fn test_snapshots_from_https_location_media1_only() {
+    let (cam, ca) = camera(Config {
+        media2: false,
+        ..Config::default()
+    });
+    let loc = cam.https_url();
+    let run = run_with(snapshot_props(&loc, &ca, PW), &[]);
+    let out = run.collect(2, Duration::from_secs(15));
+    assert_jpeg_run(&out, 2);
+    drop(run);
+    let heads = cam.stats.heads.lock().unwrap().clone();
+    assert!(
+        heads.iter().all(|h| h.starts_with("https ")),
+        "nothing over plain HTTP: {heads:?}"
+    );
+    assert!(
+        heads.iter().any(|h| h.contains("/onvif/media_service")),
+        "{heads:?}"
+    );
+}
+
+#[test]
+fn test_digest_only_camera() {
+    let (cam, ca) = camera(Config {
+        auth: AuthMode::Digest,
+        ..Config::default()
+    });
+    let loc = cam.http_url();
+    let run = run_with(snapshot_props(&loc, &ca, PW), &[]);
+    assert_jpeg_run(&run.collect(2, Duration::from_secs(15)), 2);
+    drop(run);
+    let log = cam.stats.log.lock().unwrap().clone();
+    assert!(
+        log.iter()
+            .any(|(op, m)| op == "GetProfiles" && m == "digest"),
+        "{log:?}"
+    );
+}
+
+#[test]
+fn test_ws_security_only_camera_with_skewed_clock() {
+    // One hour ahead: a token signed with the local clock would be refused.
+    let (cam, ca) = camera(Config {
+        auth: AuthMode::WsSecurity,
+        clock_skew_secs: 3600,
+        ..Config::default()
+    });
+    let loc = cam.http_url();
+    let run = run_with(snapshot_props(&loc, &ca, PW), &[]);
+    // Snapshots are Digest-protected on this camera too; SOAP is WS-Security only.
+    assert_jpeg_run(&run.collect(2, Duration::from_secs(15)), 2);
+    drop(run);
+    let log = cam.stats.log.lock().unwrap().clone();
+    assert!(
+        log.iter()
+            .filter(|(_, m)| m == "refused")
+            .all(|(op, _)| op == "snapshot"),
+        "no SOAP call refused: {log:?}"
+    );
+    assert!(
+        log.iter().any(|(op, m)| op == "GetProfiles" && m == "wsse"),
+        "{log:?}"
+    );
+}
+
+#[test]
+fn test_profile_chosen_by_token() {
+    let (cam, ca) = camera(Config::default());
+    let loc = cam.http_url();
+    let run = run_with(snapshot_props(&loc, &ca, PW), &[("profile", &"Profile_2")]);
+    assert_jpeg_run(&run.collect(1, Duration::from_secs(15)), 1);
+    drop(run);
+    let heads = cam.stats.heads.lock().unwrap().clone();
+    assert!(
+        heads
+            .iter()
+            .any(|h| h.ends_with("/onvif/snapshot?profile=Profile_2")),
+        "{heads:?}"
+    );
+}
+
+/// Going to NULL while the start-up is blocked on a silent device returns at once.
+#[test]
+fn test_null_while_device_silent_returns_fast() {
+    init();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let loc = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let run = Run::new(&[
+        ("location", &loc),
+        ("streaming-method", &"http-snapshot"),
+        ("timeout", &30u32),
+    ]);
+    let out = run.collect(1, Duration::from_millis(300));
+    assert!(out.error.is_none() && out.samples.is_empty());
+    drop(run); // asserts NULL within one second
+    drop(listener);
+}

@@ -1,0 +1,273 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! The certificate table of spec §4.3: each certificate against each combination of
+//! `https-validate-certificate` and `https-validate-hostname`, plus the SHA-256 pin. A
+//! refusal must be an OPEN_READ error naming the reason, and the camera must have received
+//! no request at all.
+
+mod common;
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use common::*;
+use gst::prelude::*;
+
+#[derive(Debug, Clone, Copy)]
+enum Expect {
+    Accept,
+    Refuse(&'static str),
+}
+use Expect::*;
+
+/// `[(vc, vh) = (true,true), (true,false), (false,true), (false,false)]`
+type Row = [Expect; 4];
+const SWITCHES: [(bool, bool); 4] = [(true, true), (true, false), (false, true), (false, false)];
+
+fn check(
+    name: &str,
+    identity: certs::Identity,
+    host: &str,
+    ca_pem: &str,
+    pin: Option<String>,
+    row: Row,
+) {
+    for (i, (vc, vh)) in SWITCHES.iter().enumerate() {
+        let cam = Camera::start(Config {
+            identity: Some(identity.clone()),
+            ..Config::default()
+        })
+        .expect("camera starts");
+        let ca = TempFile::new("ca.pem", ca_pem);
+        let loc = format!("https://{host}:{}", cam.https_port());
+        let pin_value = pin.clone().unwrap_or_default();
+        let ca_path = ca.as_str().to_string();
+        let mut props: Vec<(&str, &dyn ToValue)> = vec![
+            ("location", &loc),
+            ("user-id", &"admin"),
+            ("user-pw", &"password"),
+            ("tls-ca-file", &ca_path),
+            ("streaming-method", &"http-snapshot"),
+            ("https-validate-certificate", vc),
+            ("https-validate-hostname", vh),
+            ("timeout", &5u32),
+        ];
+        if pin.is_some() {
+            props.push(("tls-certificate-sha256", &pin_value));
+        }
+        let run = Run::new(&props);
+        let out = run.collect(1, Duration::from_secs(15));
+        drop(run);
+        let what = format!("{name} with validate-certificate={vc} validate-hostname={vh}");
+        match row[i] {
+            Accept => {
+                assert!(
+                    out.error.is_none(),
+                    "{what}: expected accepted, got {}",
+                    out.error_text()
+                );
+                assert_eq!(out.samples.len(), 1, "{what}: one snapshot");
+            }
+            Refuse(reason) => {
+                assert_eq!(
+                    out.resource_error(),
+                    Some(gst::ResourceError::OpenRead),
+                    "{what}: expected refused, got {} ({} buffers)",
+                    out.error_text(),
+                    out.samples.len()
+                );
+                let text = out.error_text();
+                assert!(
+                    text.contains(reason),
+                    "{what}: reason {reason:?} missing in {text}"
+                );
+                assert!(text.contains("SHA-256 fingerprint is"), "{what}: {text}");
+                assert_eq!(
+                    cam.stats.requests.load(Ordering::SeqCst),
+                    0,
+                    "{what}: no request reached the camera"
+                );
+                assert!(
+                    cam.stats.tls_failures.load(Ordering::SeqCst) >= 1,
+                    "{what}: the handshake was aborted"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn test_valid_chain_with_intermediate_ip_san() {
+    init();
+    let root = certs::Ca::new("Test Root");
+    let inter = root.intermediate("Test Intermediate");
+    let id = inter.leaf(&["127.0.0.1"], certs::Validity::default());
+    check(
+        "valid chain",
+        id,
+        "127.0.0.1",
+        &root.pem(),
+        None,
+        [Accept; 4],
+    );
+}
+
+#[test]
+fn test_valid_dns_name() {
+    init();
+    let root = certs::Ca::new("Test Root");
+    let id = root.leaf(&["localhost"], certs::Validity::default());
+    check("DNS name", id, "localhost", &root.pem(), None, [Accept; 4]);
+}
+
+#[test]
+fn test_expired() {
+    init();
+    let root = certs::Ca::new("Test Root");
+    let id = root.leaf(
+        &["127.0.0.1"],
+        certs::Validity {
+            from_days: -30,
+            to_days: -1,
+        },
+    );
+    check(
+        "expired",
+        id,
+        "127.0.0.1",
+        &root.pem(),
+        None,
+        [
+            Refuse("it expired on"),
+            Refuse("it expired on"),
+            Accept,
+            Accept,
+        ],
+    );
+}
+
+#[test]
+fn test_not_yet_valid() {
+    init();
+    let root = certs::Ca::new("Test Root");
+    let id = root.leaf(
+        &["127.0.0.1"],
+        certs::Validity {
+            from_days: 2,
+            to_days: 30,
+        },
+    );
+    check(
+        "not yet valid",
+        id,
+        "127.0.0.1",
+        &root.pem(),
+        None,
+        [
+            Refuse("not yet valid"),
+            Refuse("not yet valid"),
+            Accept,
+            Accept,
+        ],
+    );
+}
+
+#[test]
+fn test_wrong_host() {
+    init();
+    let root = certs::Ca::new("Test Root");
+    let id = root.leaf(&["camera.example"], certs::Validity::default());
+    let r = Refuse("not issued for 127.0.0.1 (it names camera.example)");
+    check(
+        "wrong host",
+        id,
+        "127.0.0.1",
+        &root.pem(),
+        None,
+        [r, Accept, r, Accept],
+    );
+}
+
+#[test]
+fn test_self_signed() {
+    init();
+    let other_root = certs::Ca::new("Unrelated Root");
+    let id = certs::self_signed(&["127.0.0.1"]);
+    let r = Refuse("self-signed");
+    check(
+        "self-signed",
+        id,
+        "127.0.0.1",
+        &other_root.pem(),
+        None,
+        [r, r, Accept, Accept],
+    );
+}
+
+#[test]
+fn test_untrusted_ca() {
+    init();
+    let trusted = certs::Ca::new("Trusted Root");
+    let untrusted = certs::Ca::new("Untrusted Root");
+    let id = untrusted.leaf(&["127.0.0.1"], certs::Validity::default());
+    let r = Refuse("unknown authority");
+    check(
+        "untrusted CA",
+        id,
+        "127.0.0.1",
+        &trusted.pem(),
+        None,
+        [r, r, Accept, Accept],
+    );
+}
+
+#[test]
+fn test_pinned_self_signed_accepted_everywhere() {
+    init();
+    let other_root = certs::Ca::new("Unrelated Root");
+    // Pinned and issued for another host: the pin wins in every row.
+    let id = certs::self_signed(&["camera.example"]);
+    let pin = certs::leaf_sha256_hex(&id.chain_pem).to_uppercase();
+    let colons: String = pin
+        .as_bytes()
+        .chunks(2)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join(":");
+    check(
+        "pinned self-signed",
+        id,
+        "127.0.0.1",
+        &other_root.pem(),
+        Some(colons),
+        [Accept; 4],
+    );
+}
+
+#[test]
+fn test_unauthenticated_connection_warns() {
+    init();
+    let id = certs::self_signed(&["127.0.0.1"]);
+    let cam = Camera::start(Config {
+        identity: Some(id),
+        ..Config::default()
+    })
+    .unwrap();
+    let loc = cam.https_url();
+    let run = Run::new(&[
+        ("location", &loc),
+        ("user-id", &"admin"),
+        ("user-pw", &"password"),
+        ("streaming-method", &"http-snapshot"),
+        ("https-validate-certificate", &false),
+        ("https-validate-hostname", &false),
+    ]);
+    let out = run.collect(1, Duration::from_secs(15));
+    assert_eq!(out.samples.len(), 1, "{}", out.error_text());
+    assert!(
+        out.warnings.iter().any(|w| w.contains("not authenticated")),
+        "warning expected: {:?}",
+        out.warnings
+    );
+}

@@ -1,0 +1,210 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! The camera's HTTP/1.1 server over TCP and TLS, with keep-alive.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use crate::{Shared, certs};
+
+/// Largest request the camera reads.
+const MAX_REQUEST: usize = 1024 * 1024;
+
+/// A parsed request.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub target: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub tls: bool,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A response to write.
+pub struct Response {
+    pub status: u16,
+    pub reason: &'static str,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn new(status: u16, reason: &'static str, content_type: &str, body: Vec<u8>) -> Self {
+        Self {
+            status,
+            reason,
+            headers: vec![("Content-Type".into(), content_type.into())],
+            body,
+        }
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        let mut out = format!("HTTP/1.1 {} {}\r\n", self.status, self.reason).into_bytes();
+        for (k, v) in &self.headers {
+            out.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
+        }
+        out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", self.body.len()).as_bytes());
+        out.extend_from_slice(&self.body);
+        out
+    }
+}
+
+pub fn tls_config(id: &certs::Identity) -> std::io::Result<Arc<rustls::ServerConfig>> {
+    let invalid = |e: &dyn std::fmt::Display| std::io::Error::other(e.to_string());
+    let chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(id.chain_pem.as_bytes())
+            .collect::<Result<_, _>>()
+            .map_err(|e| invalid(&e))?;
+    let key = PrivateKeyDer::from_pem_slice(id.key_pem.as_bytes()).map_err(|e| invalid(&e))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| invalid(&e))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| invalid(&e))?;
+    Ok(Arc::new(cfg))
+}
+
+/// Accepts connections until the runtime is shut down.
+pub async fn serve(listener: TcpListener, shared: Arc<Shared>, tls: bool) {
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            continue;
+        };
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let _ = tcp.set_nodelay(true);
+            if tls {
+                let acceptor = tokio_rustls::TlsAcceptor::from(shared.tls.clone());
+                match acceptor.accept(tcp).await {
+                    Ok(stream) => {
+                        shared.stats.tls_handshakes.fetch_add(1, Ordering::SeqCst);
+                        connection(stream, shared, true).await
+                    }
+                    Err(_) => {
+                        shared.stats.tls_failures.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            } else {
+                connection(tcp, shared, false).await
+            }
+        });
+    }
+}
+
+/// Binds an extra HTTPS listener (an accepted SetNetworkProtocols).
+pub fn listen_https(shared: &Arc<Shared>, port: u16) -> std::io::Result<()> {
+    let std_listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+    std_listener.set_nonblocking(true)?;
+    let handle = shared.runtime.clone();
+    let shared = shared.clone();
+    handle.spawn(async move {
+        if let Ok(l) = TcpListener::from_std(std_listener) {
+            serve(l, shared, true).await;
+        }
+    });
+    Ok(())
+}
+
+async fn connection<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, shared: Arc<Shared>, tls: bool) {
+    let mut buf: Vec<u8> = Vec::new();
+    loop {
+        let req = match read_request(&mut s, &mut buf, tls).await {
+            Some(r) => r,
+            None => return,
+        };
+        shared.stats.requests.fetch_add(1, Ordering::SeqCst);
+        if tls {
+            shared.stats.https_requests.fetch_add(1, Ordering::SeqCst);
+        }
+        let close = req
+            .header("connection")
+            .is_some_and(|c| c.eq_ignore_ascii_case("close"));
+        let resp = crate::soap::handle(&shared, &req);
+        if s.write_all(&resp.bytes()).await.is_err() || close {
+            return;
+        }
+    }
+}
+
+async fn read_request<S: AsyncRead + Unpin>(
+    s: &mut S,
+    buf: &mut Vec<u8>,
+    tls: bool,
+) -> Option<Request> {
+    loop {
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut req = httparse::Request::new(&mut headers);
+        match req.parse(buf) {
+            Ok(httparse::Status::Complete(len)) => {
+                let headers: Vec<(String, String)> = req
+                    .headers
+                    .iter()
+                    .map(|h| {
+                        (
+                            h.name.to_string(),
+                            String::from_utf8_lossy(h.value).to_string(),
+                        )
+                    })
+                    .collect();
+                let clen: usize = headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+                    .and_then(|(_, v)| v.trim().parse().ok())
+                    .unwrap_or(0);
+                if clen > MAX_REQUEST {
+                    return None;
+                }
+                let method = req.method.unwrap_or("").to_string();
+                let target = req.path.unwrap_or("/").to_string();
+                while buf.len() < len + clen {
+                    if !read_more(s, buf).await {
+                        return None;
+                    }
+                }
+                let body = buf[len..len + clen].to_vec();
+                buf.drain(..len + clen);
+                return Some(Request {
+                    method,
+                    target,
+                    headers,
+                    body,
+                    tls,
+                });
+            }
+            Ok(httparse::Status::Partial) => {
+                if buf.len() > MAX_REQUEST || !read_more(s, buf).await {
+                    return None;
+                }
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
+async fn read_more<S: AsyncRead + Unpin>(s: &mut S, buf: &mut Vec<u8>) -> bool {
+    let mut chunk = [0u8; 16 * 1024];
+    match s.read(&mut chunk).await {
+        Ok(0) | Err(_) => false,
+        Ok(n) => {
+            buf.extend_from_slice(&chunk[..n]);
+            true
+        }
+    }
+}

@@ -1,0 +1,659 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! The camera's ONVIF side: authentication and the SOAP operations.
+//!
+//! Written independently of the plugin's client code (its own XML scan, its own Digest and
+//! UsernameToken checks), so that a bug on one side does not hide the same bug on the other.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use base64::Engine;
+use md5::Md5;
+use quick_xml::events::Event;
+use quick_xml::reader::NsReader;
+use sha2::{Digest, Sha256};
+
+use crate::server::{Request, Response};
+use crate::{AuthMode, SetProtocols, Shared};
+
+const NS_SOAP: &str = "http://www.w3.org/2003/05/soap-envelope";
+const REALM: &str = "onvif-virtual-camera";
+/// Accepted distance between `wsu:Created` and the camera clock (Axis uses ±10 s).
+const MAX_CLOCK_DISTANCE_SECS: i64 = 10;
+const PRE_AUTH: &[&str] = &[
+    "GetSystemDateAndTime",
+    "GetServices",
+    "GetCapabilities",
+    "GetServiceCapabilities",
+];
+
+/// What the camera reads from a SOAP request: the body operation and the text of every
+/// element by local name (enough for these flat requests).
+#[derive(Default, Debug)]
+struct Parsed {
+    op_ns: String,
+    op: String,
+    texts: Vec<(String, String)>,
+}
+
+impl Parsed {
+    fn text(&self, name: &str) -> Option<&str> {
+        self.texts
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn parse(body: &[u8]) -> Option<Parsed> {
+    let text = std::str::from_utf8(body).ok()?;
+    let mut r = NsReader::from_str(text);
+    let mut p = Parsed::default();
+    let mut stack: Vec<String> = Vec::new();
+    let mut in_body_depth: Option<usize> = None;
+    loop {
+        let (ns, ev) = r.read_resolved_event().ok()?;
+        let ns = match ns {
+            quick_xml::name::ResolveResult::Bound(n) => {
+                String::from_utf8_lossy(n.as_ref()).to_string()
+            }
+            _ => String::new(),
+        };
+        match ev {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let empty = matches!(ev, Event::Empty(_));
+                let name = String::from_utf8_lossy(e.local_name().as_ref()).to_string();
+                if let Some(d) = in_body_depth
+                    && stack.len() == d + 1
+                    && p.op.is_empty()
+                {
+                    p.op = name.clone();
+                    p.op_ns = ns.clone();
+                }
+                if ns == NS_SOAP && name == "Body" {
+                    in_body_depth = Some(stack.len());
+                }
+                // Empty elements have no end event: only real starts go on the stack.
+                if !empty {
+                    stack.push(name);
+                }
+            }
+            Event::End(_) => {
+                stack.pop();
+            }
+            Event::Text(t) => {
+                if let Some(name) = stack.last() {
+                    let v = t.decode().ok()?.trim().to_string();
+                    if !v.is_empty() {
+                        p.texts.push((name.clone(), v));
+                    }
+                }
+            }
+            Event::GeneralRef(g) => {
+                if let Some(name) = stack.last() {
+                    let name = name.clone();
+                    let s = if g.is_char_ref() {
+                        g.resolve_char_ref().ok()??.to_string()
+                    } else {
+                        quick_xml::escape::resolve_predefined_entity(&g.decode().ok()?)?.to_string()
+                    };
+                    match p.texts.last_mut() {
+                        Some((k, v)) if *k == name => v.push_str(&s),
+                        _ => p.texts.push((name, s)),
+                    }
+                }
+            }
+            Event::DocType(_) => return None,
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    Some(p)
+}
+
+fn envelope(body: &str) -> Vec<u8> {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<s:Envelope xmlns:s=\"{NS_SOAP}\" \
+         xmlns:tds=\"http://www.onvif.org/ver10/device/wsdl\" \
+         xmlns:trt=\"http://www.onvif.org/ver10/media/wsdl\" \
+         xmlns:tr2=\"http://www.onvif.org/ver20/media/wsdl\" \
+         xmlns:tt=\"http://www.onvif.org/ver10/schema\" \
+         xmlns:ter=\"http://www.onvif.org/ver10/error\"><s:Body>{body}</s:Body></s:Envelope>"
+    )
+    .into_bytes()
+}
+
+fn ok(body: &str) -> Response {
+    Response::new(
+        200,
+        "OK",
+        "application/soap+xml; charset=utf-8",
+        envelope(body),
+    )
+}
+
+fn fault(status: u16, code: &str, subcodes: &[&str], reason: &str) -> Response {
+    let mut sub = String::new();
+    for s in subcodes {
+        sub.push_str(&format!("<s:Subcode><s:Value>{s}</s:Value>"));
+    }
+    for _ in subcodes {
+        sub.push_str("</s:Subcode>");
+    }
+    let body = format!(
+        "<s:Fault><s:Code><s:Value>{code}</s:Value>{sub}</s:Code><s:Reason><s:Text xml:lang=\"en\">{reason}</s:Text></s:Reason></s:Fault>"
+    );
+    let reason_phrase = if status == 400 {
+        "Bad Request"
+    } else {
+        "Internal Server Error"
+    };
+    Response::new(
+        status,
+        reason_phrase,
+        "application/soap+xml; charset=utf-8",
+        envelope(&body),
+    )
+}
+
+fn not_authorized() -> Response {
+    fault(
+        400,
+        "s:Sender",
+        &["ter:NotAuthorized"],
+        "Sender not Authorized",
+    )
+}
+
+fn hex_hash(sha256: bool, s: &str) -> String {
+    let bytes: Vec<u8> = if sha256 {
+        Sha256::digest(s.as_bytes()).to_vec()
+    } else {
+        Md5::digest(s.as_bytes()).to_vec()
+    };
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn challenge(shared: &Shared) -> Response {
+    let mut r = Response::new(
+        401,
+        "Unauthorized",
+        "text/plain",
+        b"401 Unauthorized".to_vec(),
+    );
+    for alg in ["SHA-256", "MD5"] {
+        r.headers.push((
+            "WWW-Authenticate".into(),
+            format!(
+                "Digest realm=\"{REALM}\", qop=\"auth\", nonce=\"{}\", opaque=\"cam\", algorithm={alg}",
+                shared.nonce
+            ),
+        ));
+    }
+    r
+}
+
+/// Splits Digest parameters (quoted values may hold commas and escaped quotes).
+fn digest_params(v: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = v.trim();
+    while let Some(eq) = rest.find('=') {
+        let key = rest[..eq]
+            .trim()
+            .trim_start_matches(',')
+            .trim()
+            .to_ascii_lowercase();
+        rest = &rest[eq + 1..];
+        let value;
+        if let Some(q) = rest.strip_prefix('"') {
+            let mut val = String::new();
+            let mut esc = false;
+            let mut end = q.len();
+            for (i, c) in q.char_indices() {
+                if esc {
+                    val.push(c);
+                    esc = false;
+                } else if c == '\\' {
+                    esc = true;
+                } else if c == '"' {
+                    end = i + 1;
+                    break;
+                } else {
+                    val.push(c);
+                }
+            }
+            value = val;
+            rest = &q[end.min(q.len())..];
+        } else {
+            let end = rest.find(',').unwrap_or(rest.len());
+            value = rest[..end].trim().to_string();
+            rest = &rest[end..];
+        }
+        out.push((key, value));
+        rest = rest.trim_start().trim_start_matches(',');
+    }
+    out
+}
+
+fn check_digest(shared: &Shared, req: &Request) -> bool {
+    let Some(h) = req.header("authorization") else {
+        return false;
+    };
+    let Some(rest) = h.trim().strip_prefix("Digest ") else {
+        return false;
+    };
+    let p = digest_params(rest);
+    let get = |k: &str| p.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+    let sha256 = match get("algorithm") {
+        None | Some("MD5") => false,
+        Some("SHA-256") => true,
+        _ => return false,
+    };
+    let c = &shared.config;
+    if get("username") != Some(c.user.as_str())
+        || get("nonce") != Some(shared.nonce.as_str())
+        || get("uri") != Some(req.target.as_str())
+        || get("realm") != Some(REALM)
+    {
+        return false;
+    }
+    let ha1 = hex_hash(sha256, &format!("{}:{REALM}:{}", c.user, c.password));
+    let ha2 = hex_hash(sha256, &format!("{}:{}", req.method, req.target));
+    let expected = match (get("qop"), get("nc"), get("cnonce")) {
+        (Some("auth"), Some(nc), Some(cn)) => hex_hash(
+            sha256,
+            &format!("{ha1}:{}:{nc}:{cn}:auth:{ha2}", shared.nonce),
+        ),
+        _ => hex_hash(sha256, &format!("{ha1}:{}:{ha2}", shared.nonce)),
+    };
+    get("response") == Some(expected.as_str())
+}
+
+fn camera_now(shared: &Shared) -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc() + time::Duration::seconds(shared.config.clock_skew_secs)
+}
+
+/// `Some(true)`: a valid token; `Some(false)`: a token that fails; `None`: no token.
+fn check_wsse(shared: &Shared, p: &Parsed) -> Option<bool> {
+    let user = p.text("Username")?;
+    let digest = p.text("Password")?;
+    let nonce_b64 = p.text("Nonce").unwrap_or("");
+    let created = p.text("Created").unwrap_or("");
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let Ok(nonce) = b64.decode(nonce_b64) else {
+        return Some(false);
+    };
+    let c = &shared.config;
+    let mut h = sha1::Sha1::new();
+    sha1::Digest::update(&mut h, &nonce);
+    sha1::Digest::update(&mut h, created.as_bytes());
+    sha1::Digest::update(&mut h, c.password.as_bytes());
+    let expected = b64.encode(sha1::Digest::finalize(h));
+    let Ok(t) =
+        time::OffsetDateTime::parse(created, &time::format_description::well_known::Rfc3339)
+    else {
+        return Some(false);
+    };
+    let distance = (t - camera_now(shared)).whole_seconds().abs();
+    Some(
+        user == c.user
+            && digest == expected
+            && !nonce.is_empty()
+            && distance <= MAX_CLOCK_DISTANCE_SECS,
+    )
+}
+
+/// Checks the request's credentials as the auth mode says: `Ok(method)` or the refusal.
+fn authenticate(
+    shared: &Shared,
+    req: &Request,
+    p: Option<&Parsed>,
+) -> Result<&'static str, Response> {
+    let has_digest = req.header("authorization").is_some();
+    let wsse = p.and_then(|p| check_wsse(shared, p));
+    match shared.config.auth {
+        AuthMode::Digest => {
+            if check_digest(shared, req) {
+                Ok("digest")
+            } else {
+                Err(challenge(shared))
+            }
+        }
+        AuthMode::WsSecurity => match wsse {
+            Some(true) => Ok("wsse"),
+            _ => Err(not_authorized()),
+        },
+        AuthMode::Either => {
+            if has_digest {
+                if check_digest(shared, req) {
+                    Ok("digest")
+                } else {
+                    Err(challenge(shared))
+                }
+            } else {
+                match wsse {
+                    Some(true) => Ok("wsse"),
+                    Some(false) => Err(not_authorized()),
+                    None => Err(challenge(shared)),
+                }
+            }
+        }
+    }
+}
+
+pub fn handle(shared: &Arc<Shared>, req: &Request) -> Response {
+    let scheme = if req.tls { "https" } else { "http" };
+    let head = format!("{scheme} {} {}", req.method, req.target);
+    shared.stats.heads.lock().unwrap().push(head);
+    let path = req.target.split('?').next().unwrap_or("");
+    if req.method == "GET" && path == "/onvif/snapshot" {
+        return snapshot(shared, req);
+    }
+    if req.method != "POST" || !path.starts_with("/onvif/") {
+        return Response::new(404, "Not Found", "text/plain", b"not found".to_vec());
+    }
+    let Some(p) = parse(&req.body) else {
+        return fault(400, "s:Sender", &["ter:WellFormed"], "Malformed XML");
+    };
+    let op = p.op.clone();
+    let method = if PRE_AUTH.contains(&op.as_str()) {
+        "none"
+    } else {
+        match authenticate(shared, req, Some(&p)) {
+            Ok(m) => m,
+            Err(resp) => {
+                shared
+                    .stats
+                    .log
+                    .lock()
+                    .unwrap()
+                    .push((op, "refused".into()));
+                return resp;
+            }
+        }
+    };
+    shared
+        .stats
+        .log
+        .lock()
+        .unwrap()
+        .push((op.clone(), method.into()));
+    let c = &shared.config;
+    if c.fault_on.as_deref() == Some(op.as_str()) {
+        return fault(
+            500,
+            "s:Receiver",
+            &["ter:Action", "ter:ActionFailed"],
+            "Configured to fail",
+        );
+    }
+    if c.garbage_on.as_deref() == Some(op.as_str()) {
+        return Response::new(
+            200,
+            "OK",
+            "application/soap+xml",
+            b"<?xml version=\"1.0\"?><s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Body><broken></s:Body>".to_vec(),
+        );
+    }
+    operation(shared, req, &p)
+}
+
+fn base(shared: &Shared, req: &Request) -> String {
+    if shared.config.http_xaddrs || !req.tls {
+        format!("http://127.0.0.1:{}", shared.http_port)
+    } else {
+        format!(
+            "https://127.0.0.1:{}",
+            shared.https_port.load(Ordering::SeqCst)
+        )
+    }
+}
+
+const PROFILES: &[(&str, &str, u32, u32)] = &[
+    ("Profile_1", "mainStream", 1280, 720),
+    ("Profile_2", "subStream", 640, 360),
+];
+
+fn operation(shared: &Arc<Shared>, req: &Request, p: &Parsed) -> Response {
+    let media2 = p.op_ns == "http://www.onvif.org/ver20/media/wsdl";
+    let token = p.text("ProfileToken").unwrap_or("");
+    let known_token = PROFILES.iter().any(|(t, ..)| *t == token);
+    let b = base(shared, req);
+    match p.op.as_str() {
+        "GetSystemDateAndTime" => {
+            let t = camera_now(shared);
+            ok(&format!(
+                "<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime><tt:DateTimeType>NTP</tt:DateTimeType>\
+                 <tt:DaylightSavings>false</tt:DaylightSavings><tt:TimeZone><tt:TZ>UTC0</tt:TZ></tt:TimeZone>\
+                 <tt:UTCDateTime><tt:Time><tt:Hour>{}</tt:Hour><tt:Minute>{}</tt:Minute><tt:Second>{}</tt:Second></tt:Time>\
+                 <tt:Date><tt:Year>{}</tt:Year><tt:Month>{}</tt:Month><tt:Day>{}</tt:Day></tt:Date></tt:UTCDateTime>\
+                 </tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>",
+                t.hour(),
+                t.minute(),
+                t.second(),
+                t.year(),
+                u8::from(t.month()),
+                t.day()
+            ))
+        }
+        "GetServices" => {
+            let mut s = String::from("<tds:GetServicesResponse>");
+            let mut services = vec![
+                (
+                    "http://www.onvif.org/ver10/device/wsdl",
+                    "/onvif/device_service",
+                ),
+                (
+                    "http://www.onvif.org/ver10/media/wsdl",
+                    "/onvif/media_service",
+                ),
+            ];
+            if shared.config.media2 {
+                services.push((
+                    "http://www.onvif.org/ver20/media/wsdl",
+                    "/onvif/media2_service",
+                ));
+            }
+            for (ns, path) in services {
+                s.push_str(&format!(
+                    "<tds:Service><tds:Namespace>{ns}</tds:Namespace><tds:XAddr>{b}{path}</tds:XAddr>\
+                     <tds:Version><tt:Major>23</tt:Major><tt:Minor>12</tt:Minor></tds:Version></tds:Service>"
+                ));
+            }
+            s.push_str("</tds:GetServicesResponse>");
+            ok(&s)
+        }
+        "GetCapabilities" => ok(&format!(
+            "<tds:GetCapabilitiesResponse><tds:Capabilities><tt:Device><tt:XAddr>{b}/onvif/device_service</tt:XAddr></tt:Device>\
+             <tt:Media><tt:XAddr>{b}/onvif/media_service</tt:XAddr><tt:StreamingCapabilities><tt:RTPMulticast>false</tt:RTPMulticast>\
+             <tt:RTP_TCP>true</tt:RTP_TCP><tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>\
+             </tds:Capabilities></tds:GetCapabilitiesResponse>"
+        )),
+        "GetDeviceInformation" => ok(
+            "<tds:GetDeviceInformationResponse><tds:Manufacturer>onvifhttps</tds:Manufacturer>\
+             <tds:Model>Virtual Camera</tds:Model><tds:FirmwareVersion>0.1.0</tds:FirmwareVersion>\
+             <tds:SerialNumber>VC-0001</tds:SerialNumber><tds:HardwareId>virtual</tds:HardwareId>\
+             </tds:GetDeviceInformationResponse>",
+        ),
+        "GetNetworkProtocols" => ok(&format!(
+            "<tds:GetNetworkProtocolsResponse>\
+             <tds:NetworkProtocols><tt:Name>HTTP</tt:Name><tt:Enabled>true</tt:Enabled><tt:Port>{}</tt:Port></tds:NetworkProtocols>\
+             <tds:NetworkProtocols><tt:Name>HTTPS</tt:Name><tt:Enabled>true</tt:Enabled><tt:Port>{}</tt:Port></tds:NetworkProtocols>\
+             <tds:NetworkProtocols><tt:Name>RTSP</tt:Name><tt:Enabled>true</tt:Enabled><tt:Port>554</tt:Port></tds:NetworkProtocols>\
+             </tds:GetNetworkProtocolsResponse>",
+            shared.http_port,
+            shared.https_port.load(Ordering::SeqCst)
+        )),
+        "SetNetworkProtocols" => set_network_protocols(shared, p),
+        "GetProfiles" => {
+            let mut s = String::new();
+            for (t, name, w, h) in PROFILES {
+                if media2 {
+                    s.push_str(&format!(
+                        "<tr2:Profiles token=\"{t}\" fixed=\"true\"><tr2:Name>{name}</tr2:Name><tr2:Configurations>\
+                         <tr2:VideoSource token=\"VS_1\"><tt:Name>VS_1</tt:Name><tt:UseCount>2</tt:UseCount><tt:SourceToken>VideoSource_1</tt:SourceToken><tt:Bounds x=\"0\" y=\"0\" width=\"{w}\" height=\"{h}\"/></tr2:VideoSource>\
+                         <tr2:AudioSource token=\"AS_1\"><tt:Name>AS_1</tt:Name><tt:UseCount>2</tt:UseCount><tt:SourceToken>AudioSource_1</tt:SourceToken></tr2:AudioSource>\
+                         <tr2:VideoEncoder token=\"VE_{t}\"><tt:Name>VE</tt:Name><tt:UseCount>1</tt:UseCount><tt:Encoding>H264</tt:Encoding><tt:Resolution><tt:Width>{w}</tt:Width><tt:Height>{h}</tt:Height></tt:Resolution><tt:Quality>4</tt:Quality></tr2:VideoEncoder>\
+                         <tr2:AudioEncoder token=\"AE_1\"><tt:Name>AE</tt:Name><tt:UseCount>2</tt:UseCount><tt:Encoding>PCMU</tt:Encoding><tt:Bitrate>64</tt:Bitrate><tt:SampleRate>8</tt:SampleRate></tr2:AudioEncoder>\
+                         <tr2:Metadata token=\"MD_1\"><tt:Name>MD</tt:Name><tt:UseCount>2</tt:UseCount></tr2:Metadata>\
+                         </tr2:Configurations></tr2:Profiles>"
+                    ));
+                } else {
+                    s.push_str(&format!(
+                        "<trt:Profiles token=\"{t}\" fixed=\"true\"><tt:Name>{name}</tt:Name>\
+                         <tt:VideoSourceConfiguration token=\"VS_1\"><tt:Name>VS_1</tt:Name><tt:UseCount>2</tt:UseCount><tt:SourceToken>VideoSource_1</tt:SourceToken><tt:Bounds x=\"0\" y=\"0\" width=\"{w}\" height=\"{h}\"/></tt:VideoSourceConfiguration>\
+                         <tt:AudioSourceConfiguration token=\"AS_1\"><tt:Name>AS_1</tt:Name><tt:UseCount>2</tt:UseCount><tt:SourceToken>AudioSource_1</tt:SourceToken></tt:AudioSourceConfiguration>\
+                         <tt:VideoEncoderConfiguration token=\"VE_{t}\"><tt:Name>VE</tt:Name><tt:UseCount>1</tt:UseCount><tt:Encoding>H264</tt:Encoding></tt:VideoEncoderConfiguration>\
+                         <tt:AudioEncoderConfiguration token=\"AE_1\"><tt:Name>AE</tt:Name><tt:UseCount>2</tt:UseCount><tt:Encoding>G711</tt:Encoding></tt:AudioEncoderConfiguration>\
+                         <tt:MetadataConfiguration token=\"MD_1\"><tt:Name>MD</tt:Name><tt:UseCount>2</tt:UseCount></tt:MetadataConfiguration>\
+                         </trt:Profiles>"
+                    ));
+                }
+            }
+            if media2 {
+                ok(&format!(
+                    "<tr2:GetProfilesResponse>{s}</tr2:GetProfilesResponse>"
+                ))
+            } else {
+                ok(&format!(
+                    "<trt:GetProfilesResponse>{s}</trt:GetProfilesResponse>"
+                ))
+            }
+        }
+        "GetStreamUri" | "GetSnapshotUri" if !known_token => fault(
+            400,
+            "s:Sender",
+            &["ter:InvalidArgVal", "ter:NoProfile"],
+            "The requested profile token does not exist",
+        ),
+        "GetStreamUri" => {
+            let uri = format!("{b}/stream?profile={token}");
+            if media2 {
+                ok(&format!(
+                    "<tr2:GetStreamUriResponse><tr2:Uri>{uri}</tr2:Uri></tr2:GetStreamUriResponse>"
+                ))
+            } else {
+                ok(&media1_uri("GetStreamUriResponse", &uri))
+            }
+        }
+        "GetSnapshotUri" => {
+            // Deliberately http:// on the HTTP port, as many devices do: the client rewrites.
+            let uri = format!(
+                "http://127.0.0.1:{}/onvif/snapshot?profile={token}",
+                shared.http_port
+            );
+            if media2 {
+                ok(&format!(
+                    "<tr2:GetSnapshotUriResponse><tr2:Uri>{uri}</tr2:Uri></tr2:GetSnapshotUriResponse>"
+                ))
+            } else {
+                ok(&media1_uri("GetSnapshotUriResponse", &uri))
+            }
+        }
+        _ => fault(
+            500,
+            "s:Receiver",
+            &["ter:ActionNotSupported"],
+            "Optional Action Not Implemented",
+        ),
+    }
+}
+
+fn media1_uri(element: &str, uri: &str) -> String {
+    format!(
+        "<trt:{element}><trt:MediaUri><tt:Uri>{uri}</tt:Uri><tt:InvalidAfterConnect>false</tt:InvalidAfterConnect>\
+         <tt:InvalidAfterReboot>false</tt:InvalidAfterReboot><tt:Timeout>PT0S</tt:Timeout></trt:MediaUri></trt:{element}>"
+    )
+}
+
+fn set_network_protocols(shared: &Arc<Shared>, p: &Parsed) -> Response {
+    // The texts come in document order: Name, Enabled, Port per protocol.
+    let mut want = None;
+    let mut current = "";
+    for (k, v) in &p.texts {
+        match k.as_str() {
+            "Name" => current = v.as_str(),
+            "Port" if current == "HTTPS" => want = v.parse::<u16>().ok(),
+            _ => {}
+        }
+    }
+    let done = ok("<tds:SetNetworkProtocolsResponse/>");
+    match shared.config.set_protocols {
+        SetProtocols::Fault => fault(
+            500,
+            "s:Receiver",
+            &["ter:ActionNotSupported", "ter:EnablingTlsFailed"],
+            "Changing the HTTPS port is not supported",
+        ),
+        SetProtocols::Ignore => done,
+        SetProtocols::Accept => {
+            let Some(port) = want else {
+                return done;
+            };
+            if port == shared.https_port.load(Ordering::SeqCst) {
+                return done;
+            }
+            match crate::server::listen_https(shared, port) {
+                Ok(()) => {
+                    shared.https_port.store(port, Ordering::SeqCst);
+                    done
+                }
+                Err(_) => fault(
+                    400,
+                    "s:Sender",
+                    &["ter:InvalidArgVal", "ter:PortAlreadyInUse"],
+                    "Port already in use",
+                ),
+            }
+        }
+    }
+}
+
+fn snapshot(shared: &Arc<Shared>, req: &Request) -> Response {
+    if !check_digest(shared, req) {
+        shared
+            .stats
+            .log
+            .lock()
+            .unwrap()
+            .push(("snapshot".into(), "refused".into()));
+        return challenge(shared);
+    }
+    shared
+        .stats
+        .log
+        .lock()
+        .unwrap()
+        .push(("snapshot".into(), "digest".into()));
+    match shared.snapshots.latest() {
+        Some(jpeg) => {
+            shared.stats.snapshots.fetch_add(1, Ordering::SeqCst);
+            Response::new(200, "OK", "image/jpeg", jpeg)
+        }
+        None => Response::new(
+            503,
+            "Service Unavailable",
+            "text/plain",
+            b"no image yet".to_vec(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_parse_request_body() {
+        let body = br#"<?xml version="1.0"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Header><wsse:Security xmlns:wsse="x"><wsse:UsernameToken><wsse:Username>a&lt;b</wsse:Username></wsse:UsernameToken></wsse:Security></s:Header><s:Body><trt:GetSnapshotUri xmlns:trt="http://www.onvif.org/ver10/media/wsdl"><trt:ProfileToken>P1</trt:ProfileToken></trt:GetSnapshotUri></s:Body></s:Envelope>"#;
+        let p = parse(body).unwrap();
+        assert_eq!(p.op, "GetSnapshotUri");
+        assert_eq!(p.op_ns, "http://www.onvif.org/ver10/media/wsdl");
+        assert_eq!(p.text("ProfileToken"), Some("P1"));
+        assert_eq!(p.text("Username"), Some("a<b"));
+        let p = parse(br#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><tds:GetSystemDateAndTime xmlns:tds="urn:d"/></s:Body></s:Envelope>"#).unwrap();
+        assert_eq!(p.op, "GetSystemDateAndTime");
+    }
+}
