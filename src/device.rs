@@ -364,8 +364,6 @@ pub struct MediaInfo {
 pub struct Started {
     pub client: OnvifClient,
     pub media: MediaInfo,
-    /// Warnings for the bus (spec §4.2 port mismatch).
-    pub warnings: Vec<String>,
     /// Debug lines worth logging.
     pub notes: Vec<String>,
 }
@@ -384,9 +382,9 @@ fn origin_of(url: &url::Url, scheme: &'static str, port: u16) -> Result<Origin, 
     Ok(Origin { scheme, host, port })
 }
 
-/// Runs the ONVIF start-up up to the chosen profile.
-pub async fn start(s: &StartSettings) -> Result<Started, Error> {
-    let mut warnings = Vec::new();
+/// Runs the ONVIF start-up up to the chosen profile. `warn` posts a warning at once (the
+/// port mismatch of spec §4.2 must reach the user even when the start then fails).
+pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<Started, Error> {
     let mut notes = Vec::new();
     let loc = &s.location;
     let loc_https = loc.scheme() == "https";
@@ -423,7 +421,7 @@ pub async fn start(s: &StartSettings) -> Result<Started, Error> {
             }
         }
         if s.https_port != 0 && s.https_port != target && need_read {
-            mismatch = set_https_port(&mut client, &protocols, s.https_port, target, &mut warnings)
+            mismatch = set_https_port(&mut client, &protocols, s.https_port, target, warn)
                 .await?
                 .map(|kept| (s.https_port, kept));
             target = s.https_port;
@@ -521,7 +519,6 @@ pub async fn start(s: &StartSettings) -> Result<Started, Error> {
             media2,
             media_path,
         },
-        warnings,
         notes,
     })
 }
@@ -533,7 +530,7 @@ async fn set_https_port(
     protocols: &[NetworkProtocol],
     want: u16,
     current: u16,
-    warnings: &mut Vec<String>,
+    warn: &(dyn Fn(&str) + Sync),
 ) -> Result<Option<u16>, Error> {
     let mut new: Vec<NetworkProtocol> = protocols.to_vec();
     match new.iter_mut().find(|p| p.name == "HTTPS") {
@@ -557,14 +554,14 @@ async fn set_https_port(
     {
         Ok(_) => {}
         Err(e @ Error::NotAuthorized { .. }) => {
-            warnings.push(format!(
+            warn(&format!(
                 "https-port={want} but {} uses HTTPS port {current}, and changing it was refused: {e}. Fix: {fix}",
                 client.peer()
             ));
             return Ok(Some(current));
         }
         Err(Error::Fault { fault, .. }) => {
-            warnings.push(format!(
+            warn(&format!(
                 "https-port={want} but {} uses HTTPS port {current} and refused to change it \
                  (SetNetworkProtocols fault {fault}). Going on with port {want}. Fix: {fix}",
                 client.peer()
@@ -573,7 +570,7 @@ async fn set_https_port(
         }
         Err(e) => {
             // Devices often restart their web server at once: no answer may mean applied.
-            warnings.push(format!(
+            warn(&format!(
                 "SetNetworkProtocols to HTTPS port {want} got no clean answer ({e}); checking"
             ));
         }
@@ -585,7 +582,7 @@ async fn set_https_port(
             let kept = ops::https_port(&p)
                 .map(|p| p.to_string())
                 .unwrap_or_else(|| "none".into());
-            warnings.push(format!(
+            warn(&format!(
                 "https-port={want} but {} answered SetNetworkProtocols with success and kept \
                  HTTPS port {kept}. Going on with port {want}. Fix: {fix}",
                 client.peer()
@@ -593,7 +590,7 @@ async fn set_https_port(
             Ok(Some(kept_port))
         }
         Err(e) => {
-            warnings.push(format!(
+            warn(&format!(
                 "could not re-read the HTTPS port after SetNetworkProtocols ({e}); going on with port {want}"
             ));
             Ok(None)

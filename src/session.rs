@@ -70,12 +70,9 @@ pub async fn run_snapshot<O: Output>(s: SnapshotSettings, out: std::sync::Arc<O>
 }
 
 async fn snapshot_loop<O: Output>(s: &SnapshotSettings, out: &O) -> Result<(), Error> {
-    let started = device::start(&s.start).await?;
+    let started = device::start(&s.start, &|w: &str| out.warning(w)).await?;
     for n in &started.notes {
         out.debug(n);
-    }
-    for w in &started.warnings {
-        out.warning(w);
     }
     let mut client = started.client;
     let media = started.media;

@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use gst::prelude::*;
 
 const PW: &str = "password";
 const WAIT: Duration = Duration::from_secs(15);

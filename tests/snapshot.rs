@@ -8,7 +8,6 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use gst::prelude::*;
 
 const PW: &str = "password";
 
@@ -199,4 +198,28 @@ fn test_null_while_device_silent_returns_fast() {
     assert!(out.error.is_none() && out.samples.is_empty());
     drop(run); // asserts NULL within one second
     drop(listener);
+}
+
+/// A user name with XML and header metacharacters survives the WS-Security envelope and
+/// the Digest header (spec §5: built with an XML writer, never `format!`).
+#[test]
+fn test_user_name_with_markup_round_trips() {
+    const USER: &str = r#"op<er&"ator"#;
+    let (cam, ca) = camera(Config {
+        user: USER.into(),
+        ..Config::default()
+    });
+    let loc = cam.http_url();
+    let run = run_with(snapshot_props(&loc, &ca, PW), &[("user-id", &USER)]);
+    assert_jpeg_run(&run.collect(1, Duration::from_secs(15)), 1);
+    drop(run);
+    let log = cam.stats.log.lock().unwrap().clone();
+    assert!(
+        log.iter().any(|(op, m)| op == "GetProfiles" && m == "wsse"),
+        "{log:?}"
+    );
+    assert!(
+        log.iter().any(|(op, m)| op == "snapshot" && m == "digest"),
+        "{log:?}"
+    );
 }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 
+#[allow(unused_imports)]
 pub use onvif_virtual_camera::{AuthMode, Camera, Config, SetProtocols, certs};
 
 pub fn init() {
@@ -19,6 +20,20 @@ pub fn init() {
         gst::init().unwrap();
         gstonvifhttps::plugin_register_static().expect("plugin registers");
     });
+}
+
+/// Moves the error and warning messages waiting on the bus into `out`.
+fn drain_bus(bus: &gst::Bus, out: &mut Outcome) {
+    while let Some(msg) = bus.pop() {
+        match msg.view() {
+            gst::MessageView::Error(e) if out.error.is_none() => {
+                let debug = e.debug().map(|d| d.to_string()).unwrap_or_default();
+                out.error = Some((e.error(), debug));
+            }
+            gst::MessageView::Warning(w) => out.warnings.push(w.error().message().to_string()),
+            _ => {}
+        }
+    }
 }
 
 /// Writes a PEM into a temporary file that lives as long as the returned guard.
@@ -125,22 +140,7 @@ impl Run {
         let _ = self.pipeline.set_state(gst::State::Playing);
         let end = Instant::now() + deadline;
         while Instant::now() < end && out.samples.len() < n && out.error.is_none() {
-            while let Some(msg) = bus.pop() {
-                match msg.view() {
-                    gst::MessageView::Error(e) => {
-                        if out.error.is_none() {
-                            out.error = Some((
-                                e.error(),
-                                e.debug().map(|d| d.to_string()).unwrap_or_default(),
-                            ));
-                        }
-                    }
-                    gst::MessageView::Warning(w) => {
-                        out.warnings.push(w.error().message().to_string())
-                    }
-                    _ => {}
-                }
-            }
+            drain_bus(&bus, &mut out);
             if out.error.is_some() {
                 break;
             }
@@ -148,19 +148,7 @@ impl Run {
                 out.samples.push(s);
             }
         }
-        // Drain what is left on the bus.
-        while let Some(msg) = bus.pop() {
-            match msg.view() {
-                gst::MessageView::Error(e) if out.error.is_none() => {
-                    out.error = Some((
-                        e.error(),
-                        e.debug().map(|d| d.to_string()).unwrap_or_default(),
-                    ));
-                }
-                gst::MessageView::Warning(w) => out.warnings.push(w.error().message().to_string()),
-                _ => {}
-            }
-        }
+        drain_bus(&bus, &mut out);
         out.pad_names = self
             .src
             .src_pads()
@@ -203,12 +191,12 @@ pub fn camera(config: Config) -> (Camera, TempFile) {
 
 /// The properties of a normal snapshot run against `cam`.
 pub fn snapshot_props<'a>(
-    location: &'a String,
+    location: &'a str,
     ca: &'a TempFile,
     password: &'a str,
 ) -> Vec<(&'a str, Box<dyn ToValue + 'a>)> {
     vec![
-        ("location", Box::new(location.clone())),
+        ("location", Box::new(location.to_string())),
         ("user-id", Box::new("admin")),
         ("user-pw", Box::new(password.to_string())),
         ("tls-ca-file", Box::new(ca.as_str().to_string())),

@@ -53,6 +53,17 @@ fn parse(body: &[u8]) -> Option<Parsed> {
     let mut p = Parsed::default();
     let mut stack: Vec<String> = Vec::new();
     let mut in_body_depth: Option<usize> = None;
+    // Character data of the innermost open element, flushed at its next tag.
+    let mut pending = String::new();
+    let flush = |stack: &[String], pending: &mut String, p: &mut Parsed| {
+        let v = pending.trim();
+        if let Some(name) = stack.last()
+            && !v.is_empty()
+        {
+            p.texts.push((name.clone(), v.to_string()));
+        }
+        pending.clear();
+    };
     loop {
         let (ns, ev) = r.read_resolved_event().ok()?;
         let ns = match ns {
@@ -63,6 +74,7 @@ fn parse(body: &[u8]) -> Option<Parsed> {
         };
         match ev {
             Event::Start(ref e) | Event::Empty(ref e) => {
+                flush(&stack, &mut pending, &mut p);
                 let empty = matches!(ev, Event::Empty(_));
                 let name = String::from_utf8_lossy(e.local_name().as_ref()).to_string();
                 if let Some(d) = in_body_depth
@@ -81,28 +93,17 @@ fn parse(body: &[u8]) -> Option<Parsed> {
                 }
             }
             Event::End(_) => {
+                flush(&stack, &mut pending, &mut p);
                 stack.pop();
             }
-            Event::Text(t) => {
-                if let Some(name) = stack.last() {
-                    let v = t.decode().ok()?.trim().to_string();
-                    if !v.is_empty() {
-                        p.texts.push((name.clone(), v));
-                    }
-                }
-            }
+            Event::Text(t) => pending.push_str(&t.decode().ok()?),
             Event::GeneralRef(g) => {
-                if let Some(name) = stack.last() {
-                    let name = name.clone();
-                    let s = if g.is_char_ref() {
-                        g.resolve_char_ref().ok()??.to_string()
-                    } else {
-                        quick_xml::escape::resolve_predefined_entity(&g.decode().ok()?)?.to_string()
-                    };
-                    match p.texts.last_mut() {
-                        Some((k, v)) if *k == name => v.push_str(&s),
-                        _ => p.texts.push((name, s)),
-                    }
+                if g.is_char_ref() {
+                    pending.push(g.resolve_char_ref().ok()??);
+                } else {
+                    pending.push_str(quick_xml::escape::resolve_predefined_entity(
+                        &g.decode().ok()?,
+                    )?);
                 }
             }
             Event::DocType(_) => return None,

@@ -1,0 +1,58 @@
+# onvifhttps: the two commands are `make demo` and `make test` (see README.md).
+
+CARGO ?= cargo
+TARGET_DIR ?= $(CURDIR)/target
+PLUGIN_DIR := $(TARGET_DIR)/debug
+export CARGO_TARGET_DIR := $(TARGET_DIR)
+
+# Debian 12 packages the build, the tests and the demo need.
+DEB_PACKAGES := pkg-config gcc libc6-dev ca-certificates python3 \
+	libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstrtspserver-1.0-dev \
+	gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
+	gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-x gstreamer1.0-rtsp \
+	fonts-dejavu-core ffmpeg libxml2-utils meson ninja-build
+
+.PHONY: all deps build demo test lint check-rust inspect clean
+
+all: build
+
+# Installs the missing Debian packages (with sudo when not root); quiet when all are there.
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing missing packages:" $$missing; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+check-rust:
+	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust 1.92 or newer with rustup (https://rustup.rs)"; exit 1; }
+
+build: deps check-rust
+	$(CARGO) build --workspace --locked
+
+# Starts the virtual camera and captures snapshots through onvifhttpssrc over HTTPS.
+demo: build
+	@PLUGIN_DIR=$(PLUGIN_DIR) CAMERA=$(TARGET_DIR)/debug/onvif-virtual-camera scripts/demo.sh
+
+lint: deps check-rust
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+# The whole test suite: formatting, clippy, unit and integration tests, schema checks,
+# and gst-inspect against the built plugin.
+test: lint
+	ONVIF_SCHEMA_REQUIRED=1 $(CARGO) test --workspace --locked
+	$(MAKE) --no-print-directory inspect
+
+inspect:
+	@GST_PLUGIN_PATH=$(PLUGIN_DIR) gst-inspect-1.0 onvifhttpssrc > $(TARGET_DIR)/inspect.txt
+	@grep -q 'tls-certificate-sha256' $(TARGET_DIR)/inspect.txt
+	@echo "gst-inspect-1.0 onvifhttpssrc: $$(grep -c '^  [a-z]' $(TARGET_DIR)/inspect.txt) documented lines, plugin OK"
+
+clean:
+	$(CARGO) clean
+	rm -rf out

@@ -1,0 +1,150 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! The HTTPS port (spec §4.1, §4.2): read from the device, or set on it with
+//! SetNetworkProtocols, with a warning when the device refuses or silently ignores it.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+fn ops(cam: &Camera) -> Vec<String> {
+    cam.stats
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(op, _)| op.clone())
+        .collect()
+}
+
+#[test]
+fn test_port_read_from_device_no_set_when_equal() {
+    let (cam, ca) = camera(Config::default());
+    let loc = cam.http_url();
+    let port = u32::from(cam.https_port());
+    let run = run_with(
+        snapshot_props(&loc, &ca, "password"),
+        &[("https-port", &port)],
+    );
+    let out = run.collect(1, WAIT);
+    assert_eq!(out.samples.len(), 1, "{}", out.error_text());
+    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    drop(run);
+    assert!(
+        !ops(&cam).contains(&"SetNetworkProtocols".to_string()),
+        "{:?}",
+        ops(&cam)
+    );
+}
+
+#[test]
+fn test_set_port_accepted_moves_to_new_port() {
+    let (cam, ca) = camera(Config {
+        set_protocols: SetProtocols::Accept,
+        ..Config::default()
+    });
+    let old = cam.https_port();
+    let want = free_port();
+    let loc = cam.http_url();
+    let run = run_with(
+        snapshot_props(&loc, &ca, "password"),
+        &[("https-port", &u32::from(want))],
+    );
+    let out = run.collect(1, WAIT);
+    assert_eq!(out.samples.len(), 1, "{}", out.error_text());
+    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    drop(run);
+    assert_ne!(old, want);
+    assert_eq!(cam.https_port(), want, "the camera moved");
+    let o = ops(&cam);
+    let set = o
+        .iter()
+        .position(|x| x == "SetNetworkProtocols")
+        .expect("set called");
+    assert_eq!(
+        o[set + 1],
+        "GetNetworkProtocols",
+        "re-read after set: {o:?}"
+    );
+}
+
+fn refused_or_ignored(mode: SetProtocols, phrase: &str) {
+    let (cam, ca) = camera(Config {
+        set_protocols: mode,
+        ..Config::default()
+    });
+    let device_port = cam.https_port();
+    let want = free_port();
+    let loc = cam.http_url();
+    let run = run_with(
+        snapshot_props(&loc, &ca, "password"),
+        &[("https-port", &u32::from(want))],
+    );
+    let out = run.expect_error(WAIT);
+    let warning = out
+        .warnings
+        .iter()
+        .find(|w| w.contains(phrase))
+        .unwrap_or_else(|| panic!("warning with {phrase:?} expected: {:?}", out.warnings));
+    assert!(warning.contains(&format!("https-port={want}")), "{warning}");
+    assert!(
+        warning.contains(&device_port.to_string()),
+        "names the device's port: {warning}"
+    );
+    assert!(warning.contains("Fix:"), "{warning}");
+    // Going on with the configured port fails, and the error says why.
+    assert_eq!(
+        out.resource_error(),
+        Some(gst::ResourceError::OpenRead),
+        "{}",
+        out.error_text()
+    );
+    let text = out.error_text();
+    assert!(
+        text.contains(&format!(
+            "the device's HTTPS port is {device_port}, not {want}"
+        )),
+        "{text}"
+    );
+    assert_eq!(cam.https_port(), device_port);
+}
+
+#[test]
+fn test_set_port_refused_warns_then_port_error() {
+    refused_or_ignored(SetProtocols::Fault, "refused to change it");
+}
+
+#[test]
+fn test_set_port_silently_ignored_warns_then_port_error() {
+    refused_or_ignored(SetProtocols::Ignore, "kept HTTPS port");
+}
+
+/// Over plain HTTP no password travels in clear: the bootstrap uses a digest only.
+#[test]
+fn test_plain_http_bootstrap_carries_no_password() {
+    let (cam, ca) = camera(Config {
+        password: "Pl41nText-Never".into(),
+        ..Config::default()
+    });
+    let loc = cam.http_url();
+    let run = run_with(snapshot_props(&loc, &ca, "Pl41nText-Never"), &[]);
+    let out = run.collect(1, WAIT);
+    assert_eq!(out.samples.len(), 1, "{}", out.error_text());
+    drop(run);
+    let log = cam.stats.log.lock().unwrap().clone();
+    assert_eq!(log[1].0, "GetNetworkProtocols");
+    assert_eq!(
+        log[1].1, "wsse",
+        "PasswordDigest token over HTTP, not Basic"
+    );
+}
