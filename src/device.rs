@@ -476,7 +476,8 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
             .find(|(n, _)| n == ns)
             .and_then(|(_, x)| addr::path_and_query(x))
     };
-    let (media2, media_path) = match (xaddr(ops::NS_TR2), xaddr(ops::NS_TRT)) {
+    let media1_path = xaddr(ops::NS_TRT);
+    let (mut media2, mut media_path) = match (xaddr(ops::NS_TR2), media1_path.clone()) {
         (Some(p), _) => (true, p),
         (None, Some(p)) => (false, p),
         (None, None) => {
@@ -486,8 +487,21 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
             });
         }
     };
-    let req = ops::get_profiles(media2);
-    let el = client.call(&media_path, &req, true).await?;
+    let mut req = ops::get_profiles(media2);
+    let el = match client.call(&media_path, &req, true).await {
+        Ok(el) => el,
+        // Media2 listed but not working (faults, or the path is missing): Media1 instead.
+        Err(Error::Fault { .. } | Error::HttpStatus { .. } | Error::Malformed { .. })
+            if media2 && media1_path.is_some() =>
+        {
+            notes.push("Media2 GetProfiles failed; using Media1".to_string());
+            media2 = false;
+            media_path = media1_path.unwrap_or_default();
+            req = ops::get_profiles(false);
+            client.call(&media_path, &req, true).await?
+        }
+        Err(e) => return Err(e),
+    };
     let profiles =
         ops::parse_profiles(&el, media2).map_err(|d| client.malformed(req.operation, d))?;
     let profile = match &s.profile {

@@ -8,6 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use gst::prelude::*;
 
 const PW: &str = "password";
 
@@ -222,4 +223,77 @@ fn test_user_name_with_markup_round_trips() {
         log.iter().any(|(op, m)| op == "snapshot" && m == "digest"),
         "{log:?}"
     );
+}
+
+/// An application that sets NULL from inside its own tokio runtime must not make a nested
+/// `block_on` panic, and NULL still returns at once.
+#[test]
+fn test_null_from_inside_a_tokio_runtime() {
+    let (cam, ca) = camera(Config::default());
+    let loc = cam.http_url();
+    let run = run_with(snapshot_props(&loc, &ca, PW), &[]);
+    let out = run.collect(1, Duration::from_secs(15));
+    assert_eq!(out.samples.len(), 1, "{}", out.error_text());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let start = std::time::Instant::now();
+        run.pipeline.set_state(gst::State::Null).unwrap();
+        assert!(start.elapsed() < Duration::from_secs(1));
+    });
+}
+
+/// Older firmware without GetServices (some Axis, quatanium/python-onvif PR #30): the
+/// element falls back to GetCapabilities, which only knows Media1.
+#[test]
+fn test_get_capabilities_fallback() {
+    let (cam, ca) = camera(Config {
+        fault_on: Some("GetServices".into()),
+        ..Config::default()
+    });
+    let loc = cam.http_url();
+    let run = run_with(snapshot_props(&loc, &ca, PW), &[]);
+    assert_jpeg_run(&run.collect(1, Duration::from_secs(15)), 1);
+    drop(run);
+    let heads = cam.stats.heads.lock().unwrap().clone();
+    assert!(
+        heads.iter().any(|h| h.ends_with("/onvif/media_service")),
+        "{heads:?}"
+    );
+    let ops: Vec<String> = cam
+        .stats
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(o, _)| o.clone())
+        .collect();
+    assert!(ops.contains(&"GetCapabilities".to_string()), "{ops:?}");
+}
+
+/// Media2 listed but broken: Media1 is used.
+#[test]
+fn test_media2_broken_falls_back_to_media1() {
+    let (cam, ca) = camera(Config {
+        fault_on: Some("GetProfiles".into()),
+        ..Config::default()
+    });
+    let loc = cam.http_url();
+    let run = run_with(snapshot_props(&loc, &ca, PW), &[]);
+    let out = run.collect(1, Duration::from_secs(15));
+    drop(run);
+    // The camera faults every GetProfiles, so the fallback is tried and then fails.
+    assert_eq!(
+        out.resource_error(),
+        Some(gst::ResourceError::OpenRead),
+        "{}",
+        out.error_text()
+    );
+    let heads = cam.stats.heads.lock().unwrap().clone();
+    let profiles: Vec<&String> = heads.iter().filter(|h| h.contains("media")).collect();
+    assert_eq!(profiles.len(), 2, "Media2 then Media1: {heads:?}");
+    assert!(profiles[0].ends_with("/onvif/media2_service"), "{heads:?}");
+    assert!(profiles[1].ends_with("/onvif/media_service"), "{heads:?}");
 }

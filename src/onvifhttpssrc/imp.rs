@@ -255,6 +255,13 @@ impl OnvifHttpsSrc {
             None => None,
         };
         let uses_tls = s.https_enable || url.scheme() == "https";
+        if uses_tls && std::env::var_os("SSLKEYLOGFILE").is_some() {
+            gst::info!(
+                CAT,
+                imp = self,
+                "SSLKEYLOGFILE is set: TLS session keys are written to it"
+            );
+        }
         let tls = if uses_tls {
             Some(
                 tls::client_config(&TlsSettings {
