@@ -45,6 +45,7 @@ lint: deps check-rust
 # The whole test suite: formatting, clippy, unit and integration tests, schema checks,
 # and gst-inspect against the built plugin.
 test: lint
+	$(CARGO) build --workspace --locked
 	ONVIF_SCHEMA_REQUIRED=1 $(CARGO) test --workspace --locked
 	$(MAKE) --no-print-directory inspect
 
