@@ -22,6 +22,7 @@ use crate::onvif::addr::{self, Origin};
 use crate::onvif::ops::{self, NetworkProtocol, Profile, Request};
 use crate::onvif::soap::{self, SoapError, UsernameToken};
 use crate::onvif::xml::Element;
+use crate::onvifhttpssrc::imp::CAT;
 
 /// Largest SOAP answer accepted.
 pub const MAX_SOAP_BODY: u64 = 4 * 1024 * 1024;
@@ -159,6 +160,13 @@ impl OnvifClient {
                 .http
                 .request(operation, "GET", target, &headers, &[], limit)
                 .await?;
+            gst::trace!(
+                CAT,
+                "{} GET {target} -> HTTP {} ({} bytes)",
+                self.peer(),
+                resp.head.status,
+                resp.body.len()
+            );
             match resp.head.status {
                 200 => return Ok(resp.body),
                 401 if self.creds.is_none() => {
@@ -252,6 +260,19 @@ impl OnvifClient {
                 )
                 .await?;
             let status = resp.head.status;
+            gst::debug!(
+                CAT,
+                "{} POST {path} {} -> HTTP {status} ({} bytes, auth: {})",
+                self.peer(),
+                req.operation,
+                resp.body.len(),
+                match (&self.auth, with_creds) {
+                    (_, false) => "none",
+                    (Auth::UsernameToken, true) => "WS-UsernameToken",
+                    (Auth::Digest(_), true) => "HTTP Digest",
+                    (Auth::Basic, true) => "HTTP Basic",
+                }
+            );
             if status == 401 {
                 if self.creds.is_none() {
                     return Err(

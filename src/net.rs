@@ -16,6 +16,7 @@ use tokio::net::TcpStream;
 use crate::error::Error;
 use crate::http::{self, Framing, ResponseHead};
 use crate::onvif::addr::Origin;
+use crate::onvifhttpssrc::imp::CAT;
 use crate::tls;
 
 /// Size of each read from the socket or TLS stream.
@@ -52,6 +53,7 @@ pub async fn connect(
         })?;
     let _ = tcp.set_nodelay(true);
     let Some(config) = tls else {
+        gst::info!(CAT, "connected to {peer} (plain TCP)");
         return Ok(Box::new(tcp));
     };
     let name = ServerName::try_from(host.clone())
@@ -75,6 +77,13 @@ pub async fn connect(
                 detail: e.to_string(),
             },
         })?;
+    let (_, conn) = stream.get_ref();
+    gst::info!(
+        CAT,
+        "connected to {peer} ({:?}, {:?})",
+        conn.protocol_version(),
+        conn.negotiated_cipher_suite().map(|s| s.suite())
+    );
     Ok(Box::new(stream))
 }
 

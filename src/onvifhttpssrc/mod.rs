@@ -35,7 +35,7 @@
 use gst::glib;
 use gst::prelude::*;
 
-mod imp;
+pub(crate) mod imp;
 
 /// How media travels from the camera (spec §2, §3).
 #[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, glib::Enum)]
