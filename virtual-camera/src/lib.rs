@@ -11,6 +11,7 @@
 //! XAddrs on an HTTPS session. It runs on its own runtime, so a test needs no tokio.
 
 pub mod certs;
+mod media;
 mod server;
 mod snapshot;
 mod soap;
@@ -100,6 +101,8 @@ pub struct Stats {
     pub tls_handshakes: AtomicU64,
     /// Snapshots served.
     pub snapshots: AtomicU64,
+    /// RTSP tunnel connections (GET and POST) handed to the RTSP server.
+    pub tunnel_connections: AtomicU64,
     /// `(operation, how it was authenticated)` in arrival order.
     pub log: Mutex<Vec<(String, String)>>,
     /// Request heads in arrival order (to check what crossed the wire).
@@ -116,6 +119,8 @@ pub(crate) struct Shared {
     pub snapshots: snapshot::Source,
     pub tls: Arc<rustls::ServerConfig>,
     pub runtime: tokio::runtime::Handle,
+    /// Port of the gst-rtsp-server behind the camera (plain RTSP, and the tunnel's target).
+    pub rtsp_port: u16,
 }
 
 /// A running camera; dropping it stops every listener.
@@ -125,6 +130,7 @@ pub struct Camera {
     pub ca_pem: String,
     pub stats: Arc<Stats>,
     runtime: Option<tokio::runtime::Runtime>,
+    media: media::Media,
 }
 
 impl Camera {
@@ -145,6 +151,8 @@ impl Camera {
             }
         };
         let tls = server::tls_config(&identity)?;
+        let media =
+            media::Media::start(&config.user, &config.password).map_err(std::io::Error::other)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("onvif-virtual-camera")
@@ -170,6 +178,7 @@ impl Camera {
             snapshots: snapshot::Source::start(),
             tls,
             runtime: runtime.handle().clone(),
+            rtsp_port: media.port,
         });
         runtime.spawn(server::serve(http, shared.clone(), false));
         runtime.spawn(server::serve(https, shared.clone(), true));
@@ -178,6 +187,7 @@ impl Camera {
             ca_pem,
             stats,
             runtime: Some(runtime),
+            media,
         })
     }
 
@@ -189,6 +199,11 @@ impl Camera {
     /// The HTTPS port (after an accepted SetNetworkProtocols, the new one).
     pub fn https_port(&self) -> u16 {
         self.shared.https_port.load(Ordering::SeqCst)
+    }
+
+    /// The plain RTSP port (gst-rtsp-server).
+    pub fn rtsp_port(&self) -> u16 {
+        self.shared.rtsp_port
     }
 
     pub fn http_addr(&self) -> SocketAddr {
@@ -209,6 +224,7 @@ impl Camera {
 impl Drop for Camera {
     fn drop(&mut self) {
         self.shared.snapshots.stop();
+        self.media.stop();
         if let Some(rt) = self.runtime.take() {
             rt.shutdown_background();
         }

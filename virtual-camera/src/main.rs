@@ -99,9 +99,10 @@ fn main() {
     }
     let json_str = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
     println!(
-        "{{\"http_port\":{},\"https_port\":{},\"ca_file\":\"{}\",\"user\":\"{}\"}}",
+        "{{\"http_port\":{},\"https_port\":{},\"rtsp_port\":{},\"ca_file\":\"{}\",\"user\":\"{}\"}}",
         camera.http_port(),
         camera.https_port(),
+        camera.rtsp_port(),
         json_str(ca_file.as_deref().unwrap_or("")),
         json_str(&cfg.user)
     );

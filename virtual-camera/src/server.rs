@@ -24,6 +24,8 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub tls: bool,
+    /// The request head as received (for handing a tunnel connection on).
+    pub raw_head: Vec<u8>,
 }
 
 impl Request {
@@ -133,6 +135,21 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, shared: Arc<Sha
         if tls {
             shared.stats.https_requests.fetch_add(1, Ordering::SeqCst);
         }
+        if is_tunnel(&req) {
+            let scheme = if tls { "https" } else { "http" };
+            shared
+                .stats
+                .heads
+                .lock()
+                .unwrap()
+                .push(format!("{scheme} {} {} (tunnel)", req.method, req.target));
+            shared
+                .stats
+                .tunnel_connections
+                .fetch_add(1, Ordering::SeqCst);
+            tunnel(s, &shared, req.raw_head, buf, req.method == "GET").await;
+            return;
+        }
         let close = req
             .header("connection")
             .is_some_and(|c| c.eq_ignore_ascii_case("close"));
@@ -140,6 +157,53 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, shared: Arc<Sha
         if s.write_all(&resp.bytes()).await.is_err() || close {
             return;
         }
+    }
+}
+
+/// An RTSP-over-HTTP tunnel leg (Apple's QuickTime tunnelling, ONVIF Streaming §5.1.1).
+fn is_tunnel(req: &Request) -> bool {
+    let tunnelled = |h: Option<&str>| h.is_some_and(|v| v.contains("application/x-rtsp-tunnelled"));
+    (req.method == "GET" && tunnelled(req.header("accept")))
+        || (req.method == "POST" && tunnelled(req.header("content-type")))
+}
+
+/// Hands the connection to the RTSP server: the head and any bytes read after it first,
+/// then both directions as they come. TLS ends here, as on a camera's web server.
+///
+/// gst-rtsp-server half-closes the POST socket once it has merged it into the GET's
+/// session. A camera's web server does not pass that on: the client keeps writing
+/// requests on its POST, so only the GET leg forwards the server's end of stream.
+async fn tunnel<S: AsyncRead + AsyncWrite + Unpin>(
+    client: S,
+    shared: &Shared,
+    head: Vec<u8>,
+    rest: Vec<u8>,
+    get_leg: bool,
+) {
+    let Ok(mut rtsp) = tokio::net::TcpStream::connect(("127.0.0.1", shared.rtsp_port)).await else {
+        return;
+    };
+    let _ = rtsp.set_nodelay(true);
+    if rtsp.write_all(&head).await.is_err() || rtsp.write_all(&rest).await.is_err() {
+        return;
+    }
+    let (mut cr, mut cw) = tokio::io::split(client);
+    let (mut sr, mut sw) = rtsp.into_split();
+    let up = async {
+        let _ = tokio::io::copy(&mut cr, &mut sw).await;
+        let _ = sw.shutdown().await;
+    };
+    let down = async {
+        let _ = tokio::io::copy(&mut sr, &mut cw).await;
+        if get_leg {
+            let _ = cw.shutdown().await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        _ = up => {}
+        _ = down => {}
     }
 }
 
@@ -173,20 +237,28 @@ async fn read_request<S: AsyncRead + Unpin>(
                 }
                 let method = req.method.unwrap_or("").to_string();
                 let target = req.path.unwrap_or("/").to_string();
+                let raw_head = buf[..len].to_vec();
+                let mut request = Request {
+                    method,
+                    target,
+                    headers,
+                    body: Vec::new(),
+                    tls,
+                    raw_head,
+                };
+                if is_tunnel(&request) {
+                    // The POST's Content-Length is nominal (32767): its body is the stream.
+                    buf.drain(..len);
+                    return Some(request);
+                }
                 while buf.len() < len + clen {
                     if !read_more(s, buf).await {
                         return None;
                     }
                 }
-                let body = buf[len..len + clen].to_vec();
+                request.body = buf[len..len + clen].to_vec();
                 buf.drain(..len + clen);
-                return Some(Request {
-                    method,
-                    target,
-                    headers,
-                    body,
-                    tls,
-                });
+                return Some(request);
             }
             Ok(httparse::Status::Partial) => {
                 if buf.len() > MAX_REQUEST || !read_more(s, buf).await {

@@ -530,7 +530,15 @@ fn operation(shared: &Arc<Shared>, req: &Request, p: &Parsed) -> Response {
             "The requested profile token does not exist",
         ),
         "GetStreamUri" => {
-            let uri = format!("{b}/stream?profile={token}");
+            // HTTP transport: the web service's port (ONVIF Media §5.15.1), here as an
+            // http:// URI on the HTTP port like many cameras; the client maps it onto HTTPS.
+            // RTSP and UDP: the RTSP server's port.
+            let proto = p.text("Protocol").unwrap_or("");
+            let uri = if matches!(proto, "HTTP" | "RtspOverHttp") {
+                format!("http://127.0.0.1:{}/media/{token}", shared.http_port)
+            } else {
+                format!("rtsp://127.0.0.1:{}/media/{token}", shared.rtsp_port)
+            };
             if media2 {
                 ok(&format!(
                     "<tr2:GetStreamUriResponse><tr2:Uri>{uri}</tr2:Uri></tr2:GetStreamUriResponse>"

@@ -1,0 +1,96 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! The camera's media engine: gst-rtsp-server on 127.0.0.1, with RTSP Digest
+//! authentication (ONVIF authenticates media at the RTSP level), one mount per profile
+//! carrying live H.264 video and AAC audio. The HTTPS front (`server.rs`) hands RTSP
+//! tunnel connections to it, as a camera's web server does.
+
+use gst_rtsp_server::prelude::*;
+
+/// `(mount path, width, height)` per profile, matching `soap::PROFILES`.
+pub const MOUNTS: &[(&str, u32, u32)] = &[
+    ("/media/Profile_1", 640, 360),
+    ("/media/Profile_2", 320, 240),
+];
+
+pub struct Media {
+    pub port: u16,
+    main_loop: glib::MainLoop,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+use gst::glib;
+
+fn launch(width: u32, height: u32) -> String {
+    let overlay = if gst::ElementFactory::find("timeoverlay").is_some() {
+        "timeoverlay ! "
+    } else {
+        ""
+    };
+    format!(
+        "( videotestsrc is-live=true pattern=ball ! video/x-raw,width={width},height={height},framerate=25/1 ! \
+         {overlay}x264enc tune=zerolatency speed-preset=ultrafast key-int-max=25 bitrate=800 ! \
+         video/x-h264,profile=constrained-baseline ! rtph264pay name=pay0 pt=96 config-interval=-1 \
+         audiotestsrc is-live=true wave=sine freq=440 volume=0.2 ! audio/x-raw,rate=16000,channels=1 ! \
+         audioconvert ! avenc_aac ! rtpmp4gpay name=pay1 pt=97 )"
+    )
+}
+
+impl Media {
+    /// Starts the RTSP server with Digest authentication for `user`.
+    pub fn start(user: &str, password: &str) -> Result<Media, String> {
+        let context = glib::MainContext::new();
+        let main_loop = glib::MainLoop::new(Some(&context), false);
+        let server = gst_rtsp_server::RTSPServer::new();
+        server.set_address("127.0.0.1");
+        server.set_service("0");
+
+        let auth = gst_rtsp_server::RTSPAuth::new();
+        auth.set_supported_methods(gst_rtsp::RTSPAuthMethod::Digest);
+        let token = gst_rtsp_server::RTSPToken::builder()
+            .field(gst_rtsp_server::RTSP_TOKEN_MEDIA_FACTORY_ROLE, user)
+            .build();
+        auth.add_digest(user, password, &token);
+        server.set_auth(Some(&auth));
+
+        let mounts = server.mount_points().ok_or("no mount points")?;
+        for (path, w, h) in MOUNTS {
+            let factory = gst_rtsp_server::RTSPMediaFactory::new();
+            factory.set_launch(&launch(*w, *h));
+            factory.set_shared(true);
+            factory.add_role_from_structure(
+                &gst::Structure::builder(user)
+                    .field(gst_rtsp_server::RTSP_PERM_MEDIA_FACTORY_ACCESS, true)
+                    .field(gst_rtsp_server::RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, true)
+                    .build(),
+            );
+            mounts.add_factory(path, factory);
+        }
+        server
+            .attach(Some(&context))
+            .map_err(|e| format!("RTSP server: {e}"))?;
+        let port = u16::try_from(server.bound_port()).map_err(|_| "RTSP server has no port")?;
+        let ml = main_loop.clone();
+        let thread = std::thread::Builder::new()
+            .name("camera-rtsp".into())
+            .spawn(move || {
+                // The server lives as long as the loop runs.
+                let _server = server;
+                ml.run();
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(Media {
+            port,
+            main_loop,
+            thread: Some(thread),
+        })
+    }
+
+    pub fn stop(&mut self) {
+        self.main_loop.quit();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
