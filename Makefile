@@ -10,7 +10,7 @@ DEB_PACKAGES := pkg-config gcc libc6-dev ca-certificates python3 \
 	libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstrtspserver-1.0-dev \
 	gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
 	gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-x gstreamer1.0-rtsp \
-	fonts-dejavu-core ffmpeg libxml2-utils meson ninja-build
+	gstreamer1.0-plugins-ugly fonts-dejavu-core ffmpeg libxml2-utils meson ninja-build
 
 .PHONY: all deps build demo test lint check-rust inspect clean
 
@@ -34,7 +34,7 @@ check-rust:
 build: deps check-rust
 	$(CARGO) build --workspace --locked
 
-# Starts the virtual camera and captures snapshots through onvifhttpssrc over HTTPS.
+# Starts the virtual camera and records 10 s of encrypted video and audio to out/demo/recording.mp4.
 demo: build
 	@PLUGIN_DIR=$(PLUGIN_DIR) CAMERA=$(TARGET_DIR)/debug/onvif-virtual-camera scripts/demo.sh
 
@@ -46,7 +46,7 @@ lint: deps check-rust
 # and gst-inspect against the built plugin.
 test: lint
 	$(CARGO) build --workspace --locked
-	ONVIF_SCHEMA_REQUIRED=1 $(CARGO) test --workspace --locked
+	ONVIF_SCHEMA_REQUIRED=1 ONVIFHTTPS_REQUIRE_TOOLS=1 $(CARGO) test --workspace --locked
 	$(MAKE) --no-print-directory inspect
 
 inspect:

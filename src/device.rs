@@ -78,6 +78,8 @@ pub struct OnvifClient {
     auth: Auth,
     /// SOAP round trips made (for the benchmark's count).
     pub round_trips: u32,
+    /// Path (and query) of the device service: `location`'s, else the ONVIF default.
+    pub device_path: String,
 }
 
 impl OnvifClient {
@@ -93,6 +95,7 @@ impl OnvifClient {
             clock_offset_ms: None,
             auth: Auth::UsernameToken,
             round_trips: 0,
+            device_path: DEVICE_SERVICE_PATH.to_string(),
         }
     }
 
@@ -100,6 +103,7 @@ impl OnvifClient {
     pub fn retarget(&mut self, origin: Origin, tls: Option<Arc<ClientConfig>>) {
         let timeout = self.http.timeout;
         self.http = HttpClient::new(origin, tls, timeout);
+        // device_path, clock offset and credentials stay.
         // A Digest nonce belongs to the server that issued it.
         if let Auth::Digest(_) | Auth::Basic = self.auth {
             self.auth = Auth::UsernameToken;
@@ -347,7 +351,8 @@ impl OnvifClient {
     /// GetSystemDateAndTime, unauthenticated first; stores the device clock offset.
     pub async fn sync_clock(&mut self) -> Result<(), Error> {
         let req = ops::get_system_date_and_time();
-        let el = Box::pin(self.call(DEVICE_SERVICE_PATH, &req, false)).await?;
+        let path = self.device_path.clone();
+        let el = Box::pin(self.call(&path, &req, false)).await?;
         let device =
             ops::parse_system_date_and_time(&el).map_err(|d| self.malformed(req.operation, d))?;
         self.clock_offset_ms = Some(device * 1000 - clock::now_unix_millis());
@@ -356,8 +361,40 @@ impl OnvifClient {
 
     pub async fn network_protocols(&mut self) -> Result<Vec<NetworkProtocol>, Error> {
         let req = ops::get_network_protocols();
-        let el = self.call(DEVICE_SERVICE_PATH, &req, true).await?;
+        let path = self.device_path.clone();
+        let el = self.call(&path, &req, true).await?;
         ops::parse_network_protocols(&el).map_err(|d| self.malformed(req.operation, d))
+    }
+}
+
+/// Which media the element is asked for (the `streams` property).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wants {
+    pub video: bool,
+    pub audio: bool,
+    pub metadata: bool,
+}
+
+impl Wants {
+    /// Whether a profile carries every wanted medium.
+    pub fn fits(&self, p: &Profile) -> bool {
+        (!self.video || p.video.is_some())
+            && (!self.audio || p.audio.is_some())
+            && (!self.metadata || p.metadata)
+    }
+
+    pub fn describe(&self) -> String {
+        let mut v = Vec::new();
+        if self.video {
+            v.push("video");
+        }
+        if self.audio {
+            v.push("audio");
+        }
+        if self.metadata {
+            v.push("metadata");
+        }
+        v.join("+")
     }
 }
 
@@ -371,6 +408,7 @@ pub struct StartSettings {
     pub tls: Option<Arc<ClientConfig>>,
     pub profile: Option<String>,
     pub timeout: Duration,
+    pub wants: Wants,
 }
 
 /// Where the media of the chosen profile is.
@@ -413,6 +451,12 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
     let boot_origin = origin_of(loc, if loc_https { "https" } else { "http" }, loc_port)?;
     let boot_tls = if loc_https { s.tls.clone() } else { None };
     let mut client = OnvifClient::new(boot_origin, boot_tls, s.timeout, s.creds.clone());
+    if !matches!(loc.path(), "" | "/") {
+        client.device_path = match loc.query() {
+            Some(q) => format!("{}?{q}", loc.path()),
+            None => loc.path().to_string(),
+        };
+    }
     client.sync_clock().await?;
     // (asked port, port the device kept) after a refused or ignored SetNetworkProtocols.
     let mut mismatch: Option<(u16, u16)> = None;
@@ -458,7 +502,7 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
     // Services: Media2 when offered, Media1 otherwise (GetServices, then GetCapabilities).
     let origin = client.http.origin.clone();
     let first = client
-        .call(DEVICE_SERVICE_PATH, &ops::get_services(), false)
+        .call(&client.device_path.clone(), &ops::get_services(), false)
         .await
         .map_err(|e| match (e, mismatch) {
             (Error::Connect { peer, detail } | Error::Tls { peer, detail }, Some((want, kept))) => {
@@ -486,7 +530,7 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
         Err(e) => {
             notes.push(format!("GetServices failed ({e}); trying GetCapabilities"));
             let el = client
-                .call(DEVICE_SERVICE_PATH, &ops::get_capabilities(), false)
+                .call(&client.device_path.clone(), &ops::get_capabilities(), false)
                 .await?;
             ops::parse_capabilities(&el).map_err(|d| client.malformed("GetCapabilities", d))?
         }
@@ -530,7 +574,7 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
             .iter()
             .find(|p| &p.token == want)
             .or_else(|| profiles.iter().find(|p| &p.name == want)),
-        None => profiles.iter().find(|p| p.video.is_some()),
+        None => profiles.iter().find(|p| s.wants.fits(p)),
     };
     let Some(profile) = profile.cloned() else {
         let list = profiles
@@ -540,7 +584,10 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
             .join(", ");
         let what = match &s.profile {
             Some(want) => format!("profile {want:?} not found; the device has: {list}"),
-            None => format!("no profile with video; the device has: {list}"),
+            None => format!(
+                "no profile carries {}; the device has: {list}",
+                s.wants.describe()
+            ),
         };
         return Err(Error::NotFound {
             peer: origin.peer(),
@@ -584,7 +631,11 @@ async fn set_https_port(
          (or 0) to use the device's port"
     );
     match client
-        .call(DEVICE_SERVICE_PATH, &ops::set_network_protocols(&new), true)
+        .call(
+            &client.device_path.clone(),
+            &ops::set_network_protocols(&new),
+            true,
+        )
         .await
     {
         Ok(_) => {}
@@ -631,6 +682,19 @@ async fn set_https_port(
             Ok(None)
         }
     }
+}
+
+/// Asks for the stream URI of the chosen profile for `transport`; returns the URI as the
+/// device gave it.
+pub async fn stream_uri(
+    client: &mut OnvifClient,
+    media: &MediaInfo,
+    transport: ops::StreamTransport,
+) -> Result<String, Error> {
+    let req = ops::get_stream_uri(media.media2, &media.profile.token, transport);
+    let el = client.call(&media.media_path, &req, true).await?;
+    ops::parse_media_uri(&el, media.media2, req.operation)
+        .map_err(|d| client.malformed(req.operation, d))
 }
 
 /// Asks for the snapshot URI of the chosen profile and rewrites it onto the origin.

@@ -77,21 +77,27 @@ pub struct ResponseHead {
     pub len: usize,
 }
 
+/// All values of a header in a header list (case-insensitive name); shared by HTTP and
+/// RTSP responses.
+pub fn values<'a, 'n>(
+    headers: &'a [(String, String)],
+    name: &'n str,
+) -> impl Iterator<Item = &'a str> + use<'a, 'n> {
+    headers
+        .iter()
+        .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
 impl ResponseHead {
     /// First value of a header (case-insensitive name).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        values(&self.headers, name).next()
     }
 
     /// All values of a header.
     pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers
-            .iter()
-            .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        values(&self.headers, name)
     }
 
     /// How the body is delimited (RFC 9112 §6.3). A response to HEAD, 1xx, 204 and 304 has

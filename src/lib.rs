@@ -14,14 +14,18 @@ pub mod device;
 pub mod digest;
 pub mod error;
 pub mod http;
+pub mod live;
 pub mod net;
 pub mod onvif;
 mod onvifhttpssrc;
+pub mod rtp;
+pub mod rtsp;
 pub mod runtime;
 pub mod session;
 pub mod tls;
+pub mod tunnel;
 
-pub use onvifhttpssrc::{OnvifHttpsSrc, StreamingMethod};
+pub use onvifhttpssrc::{OnvifHttpsSrc, StreamingMethod, Streams};
 
 use gst::glib;
 

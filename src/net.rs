@@ -125,6 +125,11 @@ impl HttpClient {
         self.tls.is_some()
     }
 
+    /// The TLS configuration, for other connections to the same origin (the tunnel).
+    pub fn tls(&self) -> Option<&Arc<ClientConfig>> {
+        self.tls.as_ref()
+    }
+
     /// Sends a request and reads the whole response, with a body of at most `body_limit`
     /// bytes. A reused connection that turns out closed is reopened once.
     pub async fn request(

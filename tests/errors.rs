@@ -212,7 +212,10 @@ fn test_soap_fault_names_code_and_operation() {
 #[test]
 fn test_unbuilt_streaming_method_is_settings_error() {
     init();
-    let run = Run::new(&[("location", &"http://127.0.0.1:1")]);
+    let run = Run::new(&[
+        ("location", &"http://127.0.0.1:1"),
+        ("streaming-method", &"rtp-udp"),
+    ]);
     let out = run.expect_error(WAIT);
     assert_eq!(
         out.resource_error(),
@@ -221,9 +224,32 @@ fn test_unbuilt_streaming_method_is_settings_error() {
         out.error_text()
     );
     assert!(
-        out.error_text().contains("rtp-rtsp-http-tcp"),
+        out.error_text().contains("streaming-method=rtp-udp"),
         "{}",
         out.error_text()
+    );
+}
+
+/// Spec §3: impossible combinations fail at start naming both settings.
+#[test]
+fn test_snapshot_with_audio_is_settings_error() {
+    init();
+    let run = Run::new(&[
+        ("location", &"http://127.0.0.1:1"),
+        ("streaming-method", &"http-snapshot"),
+        ("streams", &"video+audio"),
+    ]);
+    let out = run.expect_error(WAIT);
+    assert_eq!(
+        out.resource_error(),
+        Some(gst::ResourceError::Settings),
+        "{}",
+        out.error_text()
+    );
+    let text = out.error_text();
+    assert!(
+        text.contains("http-snapshot") && text.contains("streams=video+audio"),
+        "{text}"
     );
 }
 

@@ -26,9 +26,11 @@ fn test_every_property_documented_with_default() {
             "streaming-method",
             gstonvifhttps::StreamingMethod::RtpRtspHttpTcp.to_value(),
         ),
+        ("streams", gstonvifhttps::Streams::VIDEO.to_value()),
         ("profile", None::<String>.to_value()),
         ("snapshot-interval", 1000u32.to_value()),
         ("timeout", 10u32.to_value()),
+        ("latency", 200u32.to_value()),
     ];
     let own: Vec<glib::ParamSpec> = e
         .list_properties()

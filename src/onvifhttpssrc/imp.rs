@@ -14,11 +14,11 @@ use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 
-use super::StreamingMethod;
-use crate::device::{Credentials, StartSettings};
+use super::{StreamingMethod, Streams};
+use crate::device::{Credentials, StartSettings, Wants};
 use crate::error::Error;
 use crate::runtime::{self, RUNTIME};
-use crate::session::{self, Output, SnapshotSettings};
+use crate::session::{self, LiveSettings, Output, SnapshotSettings};
 use crate::tls::{self, TlsSettings};
 
 const DEFAULT_HTTPS_ENABLE: bool = true;
@@ -28,6 +28,11 @@ const DEFAULT_VALIDATE_HOSTNAME: bool = true;
 const DEFAULT_STREAMING_METHOD: StreamingMethod = StreamingMethod::RtpRtspHttpTcp;
 const DEFAULT_SNAPSHOT_INTERVAL: u32 = 1000;
 const DEFAULT_TIMEOUT: u32 = 10;
+const DEFAULT_STREAMS: Streams = Streams::VIDEO;
+const DEFAULT_LATENCY: u32 = 200;
+/// RTP bytes queued per stream before the oldest are dropped: about 2 s of a 16 Mbit/s
+/// camera. Keeps memory bounded when downstream stalls.
+const RTP_QUEUE_BYTES: u64 = 4 * 1024 * 1024;
 /// How long `stop()` waits for the session task before abandoning it: the spec wants NULL
 /// within one second even when the device stops answering.
 const STOP_DEADLINE: Duration = Duration::from_millis(500);
@@ -50,6 +55,8 @@ struct Settings {
     profile: Option<String>,
     snapshot_interval: u32,
     timeout: u32,
+    streams: Streams,
+    latency: u32,
 }
 
 impl Default for Settings {
@@ -68,6 +75,8 @@ impl Default for Settings {
             profile: None,
             snapshot_interval: DEFAULT_SNAPSHOT_INTERVAL,
             timeout: DEFAULT_TIMEOUT,
+            streams: DEFAULT_STREAMS,
+            latency: DEFAULT_LATENCY,
         }
     }
 }
@@ -75,8 +84,12 @@ impl Default for Settings {
 // Written by hand so that the password never reaches a log.
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let location = self.location.as_deref().map(|l| match url::Url::parse(l) {
+            Ok(u) => crate::error::sanitize_url(&u),
+            Err(_) => "(unparsable)".to_string(),
+        });
         f.debug_struct("Settings")
-            .field("location", &self.location)
+            .field("location", &location)
             .field("user_id", &self.user_id)
             .field("user_pw", &self.user_pw.as_ref().map(|_| "***"))
             .field("https_enable", &self.https_enable)
@@ -89,6 +102,8 @@ impl std::fmt::Debug for Settings {
             .field("profile", &self.profile)
             .field("snapshot_interval", &self.snapshot_interval)
             .field("timeout", &self.timeout)
+            .field("streams", &self.streams)
+            .field("latency", &self.latency)
             .finish()
     }
 }
@@ -124,19 +139,20 @@ pub(crate) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 /// can be disposed while the task winds down.
 struct ElementOutput {
     element: glib::WeakRef<super::OnvifHttpsSrc>,
-    appsrc: Mutex<Option<(gst_app::AppSrc, gst::GhostPad)>>,
+    streams: Mutex<Vec<(gst_app::AppSrc, gst::GhostPad)>>,
+    latency: gst::ClockTime,
 }
 
 impl ElementOutput {
     fn teardown(&self) {
-        let Some((appsrc, ghost)) = self.appsrc.lock().unwrap().take() else {
-            return;
-        };
-        let _ = appsrc.set_state(gst::State::Null);
-        if let Some(element) = self.element.upgrade() {
-            let _ = ghost.set_active(false);
-            let _ = element.remove_pad(&ghost);
-            let _ = element.remove(&appsrc);
+        let streams = std::mem::take(&mut *self.streams.lock().unwrap());
+        for (appsrc, ghost) in streams {
+            let _ = appsrc.set_state(gst::State::Null);
+            if let Some(element) = self.element.upgrade() {
+                let _ = ghost.set_active(false);
+                let _ = element.remove_pad(&ghost);
+                let _ = element.remove(&appsrc);
+            }
         }
     }
 }
@@ -160,62 +176,71 @@ impl Output for ElementOutput {
         }
     }
 
-    fn add_jpeg_stream(&self, width: Option<u32>, height: Option<u32>, interval: Duration) {
-        let Some(element) = self.element.upgrade() else {
-            return;
-        };
-        let ms = interval.as_millis().clamp(1, i32::MAX as u128) as i32;
-        let mut caps = gst::Caps::builder("image/jpeg")
-            .field("framerate", gst::Fraction::new(1000, ms))
-            .field("parsed", false);
-        if let (Some(w), Some(h)) = (width, height) {
-            caps = caps
-                .field("width", i32::try_from(w).unwrap_or(i32::MAX))
-                .field("height", i32::try_from(h).unwrap_or(i32::MAX));
-        }
-        let appsrc = gst_app::AppSrc::builder()
-            .name("snapshot_src")
-            .caps(&caps.build())
+    fn add_stream(&self, name: &str, caps: gst::Caps, timestamp_on_arrival: bool) -> Option<usize> {
+        let element = self.element.upgrade()?;
+        let template = name.rsplit_once('_').map(|(p, _)| format!("{p}_%u"))?;
+        let builder = gst_app::AppSrc::builder()
+            .name(format!("{name}_src"))
+            .caps(&caps)
             .is_live(true)
-            .do_timestamp(true)
             .format(gst::Format::Time)
-            .max_buffers(SNAPSHOT_QUEUE)
-            .leaky_type(gst_app::AppLeakyType::Downstream)
-            .build();
-        if element.add(&appsrc).is_err() {
-            gst::error!(CAT, obj = element, "cannot add the snapshot appsrc");
-            return;
-        }
-        let Some(templ) = element.pad_template("video_%u") else {
-            return;
+            .do_timestamp(timestamp_on_arrival)
+            .leaky_type(gst_app::AppLeakyType::Downstream);
+        let appsrc = if timestamp_on_arrival {
+            builder.max_buffers(SNAPSHOT_QUEUE).build()
+        } else {
+            let latency = i64::try_from(self.latency.nseconds()).unwrap_or(i64::MAX);
+            builder
+                .max_bytes(RTP_QUEUE_BYTES)
+                .min_latency(latency)
+                .max_latency(-1)
+                .build()
         };
-        let Some(target) = appsrc.static_pad("src") else {
-            return;
-        };
+        element.add(&appsrc).ok()?;
+        let templ = element.pad_template(&template)?;
+        let target = appsrc.static_pad("src")?;
         let ghost = gst::GhostPad::builder_from_template_with_target(&templ, &target)
-            .map(|b| b.name("video_0").build());
-        let Ok(ghost) = ghost else {
-            gst::error!(CAT, obj = element, "cannot create pad video_0");
-            return;
-        };
+            .ok()?
+            .name(name)
+            .build();
         let _ = ghost.set_active(true);
         let _ = appsrc.sync_state_with_parent();
-        let _ = element.add_pad(&ghost);
-        element.no_more_pads();
-        *self.appsrc.lock().unwrap() = Some((appsrc, ghost));
+        element.add_pad(&ghost).ok()?;
+        let mut streams = self.streams.lock().unwrap();
+        streams.push((appsrc, ghost));
+        Some(streams.len() - 1)
     }
 
-    fn push_jpeg(&self, image: Vec<u8>) -> bool {
-        let Some(appsrc) = self.appsrc.lock().unwrap().as_ref().map(|(a, _)| a.clone()) else {
+    fn streams_complete(&self) {
+        if let Some(e) = self.element.upgrade() {
+            e.no_more_pads();
+        }
+    }
+
+    fn push(&self, index: usize, buffer: gst::Buffer) -> bool {
+        let Some(appsrc) = self
+            .streams
+            .lock()
+            .unwrap()
+            .get(index)
+            .map(|(a, _)| a.clone())
+        else {
             return false;
         };
-        match appsrc.push_buffer(gst::Buffer::from_mut_slice(image)) {
+        match appsrc.push_buffer(buffer) {
             Ok(_) => true,
             Err(e) => {
                 gst::debug!(CAT, obj = appsrc, "push stopped: {e:?}");
                 false
             }
         }
+    }
+
+    fn running_time(&self) -> Option<u64> {
+        self.element
+            .upgrade()?
+            .current_running_time()
+            .map(|t| t.nseconds())
     }
 
     fn error(&self, err: &Error) {
@@ -226,23 +251,44 @@ impl Output for ElementOutput {
     }
 }
 
+/// What `start()` runs.
+enum Job {
+    Snapshot(SnapshotSettings),
+    Live(LiveSettings),
+}
+
 impl OnvifHttpsSrc {
     /// Checks the settings and turns them into what the session needs.
-    fn prepare(&self, s: &Settings) -> Result<(SnapshotSettings, Vec<String>), Error> {
+    fn prepare(&self, s: &Settings) -> Result<(Job, Vec<String>), Error> {
         let mut warnings = Vec::new();
         let location = s
             .location
             .as_deref()
             .ok_or_else(|| Error::Settings("No location set: set location=http://CAMERA".into()))?;
         let url = parse_location(location)?;
-        if s.streaming_method != StreamingMethod::HttpSnapshot {
-            let value = s.streaming_method.to_value();
-            let name = glib::EnumValue::from_value(&value)
-                .map(|(_, v)| v.nick().to_string())
-                .unwrap_or_default();
+        let method_value = s.streaming_method.to_value();
+        let method = glib::EnumValue::from_value(&method_value)
+            .map(|(_, v)| v.nick().to_string())
+            .unwrap_or_default();
+        if matches!(
+            s.streaming_method,
+            StreamingMethod::RtpRtspTcp | StreamingMethod::RtpUdp
+        ) {
             return Err(Error::Settings(format!(
-                "streaming-method={name} is not available in this version; only \
-                 streaming-method=http-snapshot works yet"
+                "streaming-method={method} is not available in this version; use \
+                 streaming-method=rtp-rtsp-http-tcp (RTSP tunnelled over HTTPS) or http-snapshot"
+            )));
+        }
+        if s.streams.is_empty() {
+            return Err(Error::Settings(
+                "streams is empty: ask for video, audio or metadata".into(),
+            ));
+        }
+        if s.streaming_method == StreamingMethod::HttpSnapshot && s.streams != Streams::VIDEO {
+            return Err(Error::Settings(format!(
+                "streaming-method=http-snapshot gives video images only, but streams={}: \
+                 use streams=video, or streaming-method=rtp-rtsp-http-tcp",
+                streams_nick(s.streams)
             )));
         }
         let pin = match &s.tls_certificate_sha256 {
@@ -287,46 +333,67 @@ impl OnvifHttpsSrc {
                     .to_string(),
             );
         }
-        let creds = s.user_id.as_ref().map(|u| Credentials {
-            user: u.clone(),
-            password: s.user_pw.clone().unwrap_or_default(),
-        });
-        Ok((
-            SnapshotSettings {
-                start: StartSettings {
-                    location: url,
-                    creds,
-                    https_enable: s.https_enable,
-                    https_port: u16::try_from(s.https_port).unwrap_or(0),
-                    tls,
-                    profile: s.profile.clone(),
-                    timeout: Duration::from_secs(u64::from(s.timeout.max(1))),
-                },
-                interval: Duration::from_millis(u64::from(s.snapshot_interval.max(1))),
+        // user-id/user-pw, else credentials written into the location (http://user:pw@cam).
+        let creds = match &s.user_id {
+            Some(u) => Some(Credentials {
+                user: u.clone(),
+                password: s.user_pw.clone().unwrap_or_default(),
+            }),
+            None if !url.username().is_empty() => {
+                let decode = |v: &str| {
+                    percent_encoding::percent_decode_str(v)
+                        .decode_utf8_lossy()
+                        .into_owned()
+                };
+                Some(Credentials {
+                    user: decode(url.username()),
+                    password: decode(url.password().unwrap_or("")),
+                })
+            }
+            None => None,
+        };
+        let start = StartSettings {
+            location: url,
+            creds,
+            https_enable: s.https_enable,
+            https_port: u16::try_from(s.https_port).unwrap_or(0),
+            tls,
+            profile: s.profile.clone(),
+            timeout: Duration::from_secs(u64::from(s.timeout.max(1))),
+            wants: Wants {
+                video: s.streams.contains(Streams::VIDEO),
+                audio: s.streams.contains(Streams::AUDIO),
+                metadata: s.streams.contains(Streams::METADATA),
             },
-            warnings,
-        ))
+        };
+        let job = match s.streaming_method {
+            StreamingMethod::HttpSnapshot => Job::Snapshot(SnapshotSettings {
+                start,
+                interval: Duration::from_millis(u64::from(s.snapshot_interval.max(1))),
+            }),
+            _ => Job::Live(LiveSettings { start }),
+        };
+        Ok((job, warnings))
     }
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = self.settings.lock().unwrap().clone();
         gst::debug!(CAT, imp = self, "starting with {settings:?}");
-        let (snap, warnings) = self.prepare(&settings).map_err(|e| e.to_error_message())?;
+        let (job, warnings) = self.prepare(&settings).map_err(|e| e.to_error_message())?;
         let output = Arc::new(ElementOutput {
             element: self.obj().downgrade(),
-            appsrc: Mutex::new(None),
+            streams: Mutex::new(Vec::new()),
+            latency: gst::ClockTime::from_mseconds(u64::from(settings.latency)),
         });
         for w in &warnings {
             output.warning(w);
         }
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let task_output = output.clone();
-        let join = RUNTIME.spawn(async move {
-            tokio::select! {
-                _ = session::run_snapshot(snap, task_output) => {}
-                _ = stop_rx => {}
-            }
-        });
+        let join = match job {
+            Job::Snapshot(snap) => RUNTIME.spawn(session::run_snapshot(snap, task_output, stop_rx)),
+            Job::Live(live) => RUNTIME.spawn(session::run_live(live, task_output, stop_rx)),
+        };
         *self.state.lock().unwrap() = State::Started(Started {
             stop_tx,
             join,
@@ -379,6 +446,21 @@ impl OnvifHttpsSrc {
         self.settings.lock().unwrap().location = value;
         Ok(())
     }
+}
+
+/// `video+audio`, as gst-launch writes flags.
+fn streams_nick(f: Streams) -> String {
+    let mut v = Vec::new();
+    for (flag, nick) in [
+        (Streams::VIDEO, "video"),
+        (Streams::AUDIO, "audio"),
+        (Streams::METADATA, "metadata"),
+    ] {
+        if f.contains(flag) {
+            v.push(nick);
+        }
+    }
+    v.join("+")
 }
 
 /// Parses `location`: `http://` or `https://`, a host, and the default device path.
@@ -519,12 +601,26 @@ impl ObjectImpl for OnvifHttpsSrc {
                 /**
                  * GstOnvifHttpsSrc:streaming-method:
                  *
-                 * How media travels. Only `http-snapshot` is available in this version;
-                 * the others fail at start with a RESOURCE/SETTINGS error.
+                 * How media travels: `rtp-rtsp-http-tcp` tunnels RTSP over HTTPS (over
+                 * HTTP when `https-enable=false`); `http-snapshot` fetches JPEG images.
+                 * `rtp-rtsp-tcp` and `rtp-udp` are not available in this version and fail
+                 * at start with a RESOURCE/SETTINGS error.
                  */
                 glib::ParamSpecEnum::builder_with_default("streaming-method", DEFAULT_STREAMING_METHOD)
                     .nick("Streaming method")
                     .blurb("How media travels from the camera")
+                    .mutable_ready()
+                    .build(),
+                /**
+                 * GstOnvifHttpsSrc:streams:
+                 *
+                 * Which media to expose, one sometimes pad each: `video_0`, `audio_0`,
+                 * `metadata_0`. Flags, e.g. `streams=video+audio`.
+                 */
+                glib::ParamSpecFlags::builder::<Streams>("streams")
+                    .default_value(DEFAULT_STREAMS)
+                    .nick("Streams")
+                    .blurb("Which media to expose: video, audio, metadata")
                     .mutable_ready()
                     .build(),
                 /**
@@ -561,6 +657,19 @@ impl ObjectImpl for OnvifHttpsSrc {
                     .minimum(1)
                     .maximum(3600)
                     .default_value(DEFAULT_TIMEOUT)
+                    .mutable_ready()
+                    .build(),
+                /**
+                 * GstOnvifHttpsSrc:latency:
+                 *
+                 * Latency reported for the RTP streams, in milliseconds: the budget for
+                 * network jitter between the camera and the pipeline.
+                 */
+                glib::ParamSpecUInt::builder("latency")
+                    .nick("Latency")
+                    .blurb("Latency of the RTP streams in milliseconds")
+                    .maximum(60_000)
+                    .default_value(DEFAULT_LATENCY)
                     .mutable_ready()
                     .build(),
             ]
@@ -603,6 +712,8 @@ impl ObjectImpl for OnvifHttpsSrc {
                 s.snapshot_interval = value.get().expect("type checked upstream")
             }
             "timeout" => s.timeout = value.get().expect("type checked upstream"),
+            "streams" => s.streams = value.get().expect("type checked upstream"),
+            "latency" => s.latency = value.get().expect("type checked upstream"),
             _ => unimplemented!(),
         }
     }
@@ -623,6 +734,8 @@ impl ObjectImpl for OnvifHttpsSrc {
             "profile" => s.profile.to_value(),
             "snapshot-interval" => s.snapshot_interval.to_value(),
             "timeout" => s.timeout.to_value(),
+            "streams" => s.streams.to_value(),
+            "latency" => s.latency.to_value(),
             _ => unimplemented!(),
         }
     }

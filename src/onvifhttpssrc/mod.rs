@@ -61,13 +61,27 @@ pub enum StreamingMethod {
     HttpSnapshot = 3,
 }
 
+/// Which media the element exposes (the `streams` property).
+#[glib::flags(name = "GstOnvifHttpsSrcStreams")]
+pub enum Streams {
+    #[flags_value(name = "Video", nick = "video")]
+    VIDEO = 0b001,
+    #[flags_value(name = "Audio (the camera's microphone)", nick = "audio")]
+    AUDIO = 0b010,
+    #[flags_value(name = "ONVIF metadata", nick = "metadata")]
+    METADATA = 0b100,
+}
+
 glib::wrapper! {
     pub struct OnvifHttpsSrc(ObjectSubclass<imp::OnvifHttpsSrc>) @extends gst::Bin, gst::Element, gst::Object, @implements gst::ChildProxy;
 }
 
 pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     #[cfg(feature = "doc")]
-    StreamingMethod::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
+    {
+        StreamingMethod::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
+        Streams::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
+    }
     gst::Element::register(
         Some(plugin),
         "onvifhttpssrc",

@@ -22,17 +22,22 @@ pub fn init() {
     });
 }
 
+/// Records an error or warning message into `out`.
+fn handle_msg(msg: &gst::Message, out: &mut Outcome) {
+    match msg.view() {
+        gst::MessageView::Error(e) if out.error.is_none() => {
+            let debug = e.debug().map(|d| d.to_string()).unwrap_or_default();
+            out.error = Some((e.error(), debug));
+        }
+        gst::MessageView::Warning(w) => out.warnings.push(w.error().message().to_string()),
+        _ => {}
+    }
+}
+
 /// Moves the error and warning messages waiting on the bus into `out`.
 fn drain_bus(bus: &gst::Bus, out: &mut Outcome) {
     while let Some(msg) = bus.pop() {
-        match msg.view() {
-            gst::MessageView::Error(e) if out.error.is_none() => {
-                let debug = e.debug().map(|d| d.to_string()).unwrap_or_default();
-                out.error = Some((e.error(), debug));
-            }
-            gst::MessageView::Warning(w) => out.warnings.push(w.error().message().to_string()),
-            _ => {}
-        }
+        handle_msg(&msg, out);
     }
 }
 
@@ -95,6 +100,24 @@ impl Outcome {
     }
 }
 
+/// An `onvifhttpssrc` with the given properties (enums and flags given by nick, as in
+/// gst-launch).
+pub fn make_src(props: &[(&str, &dyn ToValue)]) -> gst::Element {
+    init();
+    let src = gst::ElementFactory::make("onvifhttpssrc")
+        .build()
+        .expect("element");
+    for (k, v) in props {
+        let value = v.to_value();
+        let pspec = src.find_property(k).expect("known property");
+        match value.get::<String>() {
+            Ok(s) if pspec.value_type() != glib::Type::STRING => src.set_property_from_str(k, &s),
+            _ => src.set_property_from_value(k, &value),
+        }
+    }
+    src
+}
+
 /// A pipeline `onvifhttpssrc ! appsink` with the given properties.
 pub struct Run {
     pub pipeline: gst::Pipeline,
@@ -104,22 +127,8 @@ pub struct Run {
 
 impl Run {
     pub fn new(props: &[(&str, &dyn ToValue)]) -> Run {
-        init();
         let pipeline = gst::Pipeline::new();
-        let src = gst::ElementFactory::make("onvifhttpssrc")
-            .build()
-            .expect("element");
-        for (k, v) in props {
-            let value = v.to_value();
-            let pspec = src.find_property(k).expect("known property");
-            // Enums are given by nick, as in gst-launch.
-            match value.get::<String>() {
-                Ok(s) if pspec.value_type() != glib::Type::STRING => {
-                    src.set_property_from_str(k, &s)
-                }
-                _ => src.set_property_from_value(k, &value),
-            }
-        }
+        let src = make_src(props);
         let sink = gst_app::AppSink::builder().sync(false).build();
         pipeline.add_many([&src, sink.upcast_ref()]).unwrap();
         let sink_pad = sink.static_pad("sink").unwrap();
@@ -170,15 +179,20 @@ impl Run {
     }
 }
 
+/// Spec §9: going to NULL returns within one second, whatever the device does.
+fn null_within_a_second(pipeline: &gst::Pipeline) {
+    let start = Instant::now();
+    let _ = pipeline.set_state(gst::State::Null);
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "NULL must return within one second, took {:?}",
+        start.elapsed()
+    );
+}
+
 impl Drop for Run {
     fn drop(&mut self) {
-        let start = Instant::now();
-        let _ = self.pipeline.set_state(gst::State::Null);
-        assert!(
-            start.elapsed() < Duration::from_secs(1),
-            "NULL must return within one second, took {:?}",
-            start.elapsed()
-        );
+        null_within_a_second(&self.pipeline);
     }
 }
 
@@ -214,4 +228,217 @@ pub fn run_with(base: Vec<(&str, Box<dyn ToValue + '_>)>, extra: &[(&str, &dyn T
         props.push((*k, *v));
     }
     Run::new(&props)
+}
+
+/// A pipeline `onvifhttpssrc` with one appsink per pad, created as pads appear.
+pub struct MultiRun {
+    pub pipeline: gst::Pipeline,
+    pub src: gst::Element,
+    sinks: std::sync::Arc<std::sync::Mutex<Vec<(String, gst_app::AppSink)>>>,
+}
+
+/// What a multi-pad run produced.
+#[derive(Debug, Default)]
+pub struct MultiOutcome {
+    /// Samples per pad name, with the wall-clock instant each was pulled.
+    pub pads: std::collections::BTreeMap<String, Vec<(gst::Sample, Instant)>>,
+    pub error: Option<(glib::Error, String)>,
+    pub warnings: Vec<String>,
+}
+
+impl MultiOutcome {
+    pub fn count(&self, pad: &str) -> usize {
+        self.pads.get(pad).map_or(0, Vec::len)
+    }
+    pub fn error_text(&self) -> String {
+        self.error
+            .as_ref()
+            .map(|(e, d)| format!("{} | {d}", e.message()))
+            .unwrap_or_default()
+    }
+    pub fn resource_error(&self) -> Option<gst::ResourceError> {
+        self.error
+            .as_ref()
+            .and_then(|(e, _)| e.kind::<gst::ResourceError>())
+    }
+}
+
+impl MultiRun {
+    pub fn new(props: &[(&str, &dyn ToValue)]) -> MultiRun {
+        let pipeline = gst::Pipeline::new();
+        let src = make_src(props);
+        pipeline.add(&src).unwrap();
+        let sinks = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let s = sinks.clone();
+        let p = pipeline.downgrade();
+        src.connect_pad_added(move |_, pad| {
+            let Some(pipeline) = p.upgrade() else { return };
+            let sink = gst_app::AppSink::builder().sync(false).build();
+            if pipeline.add(&sink).is_err() {
+                return;
+            }
+            let _ = sink.sync_state_with_parent();
+            let _ = pad.link(&sink.static_pad("sink").unwrap());
+            s.lock().unwrap().push((pad.name().to_string(), sink));
+        });
+        MultiRun {
+            pipeline,
+            src,
+            sinks,
+        }
+    }
+
+    /// Plays until every pad in `want` has `n` samples, an error came, or `deadline`.
+    pub fn collect(&self, want: &[&str], n: usize, deadline: Duration) -> MultiOutcome {
+        let mut out = MultiOutcome::default();
+        let mut single = Outcome::default();
+        let bus = self.pipeline.bus().unwrap();
+        let _ = self.pipeline.set_state(gst::State::Playing);
+        let end = Instant::now() + deadline;
+        loop {
+            drain_bus(&bus, &mut single);
+            if single.error.is_some() || Instant::now() >= end {
+                break;
+            }
+            if want.iter().all(|p| out.count(p) >= n) {
+                break;
+            }
+            let sinks = self.sinks.lock().unwrap().clone();
+            let mut got = false;
+            for (name, sink) in &sinks {
+                if let Some(s) = sink.try_pull_sample(gst::ClockTime::from_mseconds(10)) {
+                    out.pads
+                        .entry(name.clone())
+                        .or_default()
+                        .push((s, Instant::now()));
+                    got = true;
+                }
+            }
+            if !got && sinks.is_empty() {
+                // No pad yet: wait on the bus instead of spinning.
+                if let Some(msg) = bus.timed_pop_filtered(
+                    gst::ClockTime::from_mseconds(20),
+                    &[gst::MessageType::Error, gst::MessageType::Warning],
+                ) {
+                    handle_msg(&msg, &mut single);
+                }
+            }
+        }
+        drain_bus(&bus, &mut single);
+        out.error = single.error;
+        out.warnings = single.warnings;
+        out
+    }
+}
+
+impl Drop for MultiRun {
+    fn drop(&mut self) {
+        null_within_a_second(&self.pipeline);
+    }
+}
+
+/// A TCP relay on 127.0.0.1 that records every byte in both directions and can cut all
+/// its connections on command.
+pub struct Relay {
+    pub port: u16,
+    pub to_target: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    pub to_client: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    conns: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Bytes recorded per direction at most; more is relayed but not kept.
+const RELAY_RECORD_CAP: usize = 64 * 1024 * 1024;
+
+impl Relay {
+    pub fn new(target_port: u16) -> Relay {
+        use std::io::{Read, Write};
+        use std::sync::{Arc, Mutex, atomic::AtomicBool, atomic::Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let to_target = Arc::new(Mutex::new(Vec::new()));
+        let to_client = Arc::new(Mutex::new(Vec::new()));
+        let conns: Arc<Mutex<Vec<std::net::TcpStream>>> = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tt, tc, cs, st) = (
+            to_target.clone(),
+            to_client.clone(),
+            conns.clone(),
+            stop.clone(),
+        );
+        let thread = std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if st.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(client) = client else { continue };
+                let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", target_port)) else {
+                    continue;
+                };
+                cs.lock().unwrap().push(client.try_clone().unwrap());
+                cs.lock().unwrap().push(server.try_clone().unwrap());
+                for (mut from, mut to, rec) in [
+                    (
+                        client.try_clone().unwrap(),
+                        server.try_clone().unwrap(),
+                        tt.clone(),
+                    ),
+                    (server, client, tc.clone()),
+                ] {
+                    std::thread::spawn(move || {
+                        let mut buf = [0u8; 65536];
+                        loop {
+                            let n = match from.read(&mut buf) {
+                                Ok(0) | Err(_) => break,
+                                Ok(n) => n,
+                            };
+                            {
+                                let mut r = rec.lock().unwrap();
+                                if r.len() < RELAY_RECORD_CAP {
+                                    r.extend_from_slice(&buf[..n]);
+                                }
+                            }
+                            if to.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                        }
+                        let _ = to.shutdown(std::net::Shutdown::Write);
+                    });
+                }
+            }
+        });
+        Relay {
+            port,
+            to_target,
+            to_client,
+            conns,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Closes every connection made through the relay so far.
+    pub fn cut_all(&self) {
+        for c in self.conns.lock().unwrap().drain(..) {
+            let _ = c.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.cut_all();
+        // Wake the accept loop so that it sees the stop flag.
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Whether a tool the test needs is required (`make test` sets ONVIFHTTPS_REQUIRE_TOOLS=1).
+pub fn tool_required() -> bool {
+    std::env::var("ONVIFHTTPS_REQUIRE_TOOLS").is_ok_and(|v| v == "1")
 }

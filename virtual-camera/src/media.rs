@@ -14,6 +14,9 @@ pub const MOUNTS: &[(&str, u32, u32)] = &[
     ("/media/Profile_2", 320, 240),
 ];
 
+/// The one role every authenticated user has.
+const ROLE: &str = "viewer";
+
 pub struct Media {
     pub port: u16,
     main_loop: glib::MainLoop,
@@ -48,8 +51,9 @@ impl Media {
 
         let auth = gst_rtsp_server::RTSPAuth::new();
         auth.set_supported_methods(gst_rtsp::RTSPAuthMethod::Digest);
+        // The role is a structure name, so not the user name (which may hold any byte).
         let token = gst_rtsp_server::RTSPToken::builder()
-            .field(gst_rtsp_server::RTSP_TOKEN_MEDIA_FACTORY_ROLE, user)
+            .field(gst_rtsp_server::RTSP_TOKEN_MEDIA_FACTORY_ROLE, ROLE)
             .build();
         auth.add_digest(user, password, &token);
         server.set_auth(Some(&auth));
@@ -60,7 +64,7 @@ impl Media {
             factory.set_launch(&launch(*w, *h));
             factory.set_shared(true);
             factory.add_role_from_structure(
-                &gst::Structure::builder(user)
+                &gst::Structure::builder(ROLE)
                     .field(gst_rtsp_server::RTSP_PERM_MEDIA_FACTORY_ACCESS, true)
                     .field(gst_rtsp_server::RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, true)
                     .build(),

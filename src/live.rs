@@ -1,0 +1,314 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! An RTSP client session over a [`Channel`]: requests with CSeq and Digest (or, inside
+//! TLS, Basic) authentication, and the read loop that hands interleaved packets on.
+//!
+//! Reads are large (64 KiB) and frames are parsed out of one buffer
+//! ([`crate::rtsp::framing`]); a packet is copied once, by the callback that wraps it
+//! into a `gst::Buffer`.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+use crate::device::Credentials;
+use crate::digest::{self, Challenge, DigestSession};
+use crate::error::Error;
+use crate::rtsp::framing::{self, Frame};
+use crate::rtsp::{self, Response};
+use crate::tunnel::{Channel, Writer};
+
+/// Size of each read.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// What the read loop found.
+pub enum Event {
+    /// A response (to a keep-alive, or a late one).
+    Response(Response),
+    /// The server closed the connection.
+    Closed,
+}
+
+enum Auth {
+    None,
+    Digest(DigestSession),
+    Basic,
+}
+
+/// The receiving half: the stream and the bytes not parsed yet.
+pub struct Reader {
+    r: Box<dyn AsyncRead + Unpin + Send>,
+    buf: Vec<u8>,
+    pos: usize,
+    /// Garbage bytes skipped in a row.
+    misparse: usize,
+}
+
+impl Reader {
+    /// Reads once from the socket into the buffer; 0 at end of stream. Cancel-safe: it
+    /// only ever appends what was read (it runs inside `select!` with the keep-alive).
+    pub async fn fill(&mut self) -> std::io::Result<usize> {
+        if self.pos > 0 && (self.pos == self.buf.len() || self.pos > READ_CHUNK) {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        if self.buf.capacity() - self.buf.len() < READ_CHUNK / 2 {
+            self.buf.reserve(READ_CHUNK);
+        }
+        self.r.read_buf(&mut self.buf).await
+    }
+
+    /// Parses every complete unit in the buffer: interleaved packets go to `on_data`,
+    /// everything else is returned.
+    pub fn parse(
+        &mut self,
+        on_data: &mut (dyn FnMut(u8, &[u8]) + Send),
+    ) -> Result<Vec<Frame>, framing::FramingError> {
+        let mut other = Vec::new();
+        while let Some((frame, used)) = framing::next(&self.buf[self.pos..])? {
+            match frame {
+                Frame::Data {
+                    channel,
+                    start,
+                    len,
+                } => {
+                    let at = self.pos + start;
+                    on_data(channel, &self.buf[at..at + len]);
+                    self.misparse = 0;
+                }
+                Frame::Skipped(n) => {
+                    self.misparse += n;
+                    if self.misparse > framing::MAX_MISPARSE_BYTES {
+                        return Err(framing::FramingError::MessageTooLarge);
+                    }
+                }
+                f => {
+                    self.misparse = 0;
+                    other.push(f);
+                }
+            }
+            self.pos += used;
+        }
+        Ok(other)
+    }
+}
+
+/// An RTSP session.
+pub struct Rtsp {
+    pub reader: Reader,
+    pub writer: Writer,
+    pub peer: String,
+    cseq: u32,
+    creds: Option<Credentials>,
+    auth: Auth,
+    /// Basic is only answered inside TLS.
+    allow_basic: bool,
+    /// `Session` id and timeout from the SETUP answer.
+    pub session: Option<(String, Option<u32>)>,
+    pub timeout: Duration,
+    /// Methods the server lists in `Public`.
+    pub public: Vec<String>,
+}
+
+impl Rtsp {
+    pub fn new(
+        channel: Channel,
+        peer: String,
+        creds: Option<Credentials>,
+        allow_basic: bool,
+        timeout: Duration,
+    ) -> Self {
+        Self {
+            reader: Reader {
+                r: channel.reader,
+                buf: channel.initial,
+                pos: 0,
+                misparse: 0,
+            },
+            writer: channel.writer,
+            peer,
+            cseq: 0,
+            creds,
+            auth: Auth::None,
+            allow_basic,
+            session: None,
+            timeout,
+            public: Vec::new(),
+        }
+    }
+
+    fn err_io(&self, method: &str, detail: String) -> Error {
+        Error::Io {
+            peer: self.peer.clone(),
+            operation: format!("RTSP {method}"),
+            detail,
+        }
+    }
+
+    /// Writes a request without waiting for its answer; returns its CSeq.
+    pub async fn send(
+        &mut self,
+        method: &str,
+        uri: &str,
+        extra: &[(&str, &str)],
+    ) -> Result<u32, Error> {
+        self.cseq += 1;
+        let cseq = self.cseq;
+        let auth = match (&mut self.auth, &self.creds) {
+            (Auth::Digest(d), Some(c)) => {
+                let mut cn = [0u8; 8];
+                let _ = getrandom::fill(&mut cn);
+                let cnonce: String = cn.iter().map(|b| format!("{b:02x}")).collect();
+                Some(d.authorization(&c.user, &c.password, method, uri, &cnonce))
+            }
+            (Auth::Basic, Some(c)) => Some(digest::basic_authorization(&c.user, &c.password)),
+            _ => None,
+        };
+        let session = self.session.as_ref().map(|(id, _)| id.clone());
+        let mut headers: Vec<(&str, &str)> = extra.to_vec();
+        if let Some(a) = &auth {
+            headers.push(("Authorization", a));
+        }
+        if let Some(s) = &session {
+            headers.push(("Session", s));
+        }
+        let bytes =
+            rtsp::build_request(method, uri, cseq, &headers).map_err(|e| Error::Malformed {
+                peer: self.peer.clone(),
+                operation: format!("RTSP {method}"),
+                detail: format!("refusing to send a header with a line break: {}", e.0),
+            })?;
+        self.writer
+            .send(&bytes)
+            .await
+            .map_err(|e| self.err_io(method, e.to_string()))?;
+        Ok(cseq)
+    }
+
+    /// Sends a request and waits for its answer (bounded by the timeout), answering one
+    /// authentication challenge. Packets that arrive meanwhile go to `on_data`.
+    pub async fn request(
+        &mut self,
+        method: &str,
+        uri: &str,
+        extra: &[(&str, &str)],
+        on_data: &mut (dyn FnMut(u8, &[u8]) + Send),
+    ) -> Result<Response, Error> {
+        let mut answered = false;
+        loop {
+            let cseq = self.send(method, uri, extra).await?;
+            let resp = self.wait_response(method, cseq, on_data).await?;
+            gst::debug!(
+                crate::onvifhttpssrc::imp::CAT,
+                "{} RTSP {method} {uri} -> {} {}",
+                self.peer,
+                resp.status,
+                resp.reason
+            );
+            if resp.status == 401 && self.creds.is_some() && !answered {
+                answered = true;
+                match digest::choose(resp.headers_named("www-authenticate"), self.allow_basic) {
+                    Some(Challenge::Digest(d)) => self.auth = Auth::Digest(DigestSession::new(d)),
+                    Some(Challenge::Basic { .. }) => self.auth = Auth::Basic,
+                    None => return Ok(resp),
+                }
+                continue;
+            }
+            return Ok(resp);
+        }
+    }
+
+    async fn wait_response(
+        &mut self,
+        method: &str,
+        cseq: u32,
+        on_data: &mut (dyn FnMut(u8, &[u8]) + Send),
+    ) -> Result<Response, Error> {
+        let timeout = self.timeout;
+        let peer = self.peer.clone();
+        let fut = async {
+            loop {
+                let frames = self
+                    .reader
+                    .parse(on_data)
+                    .map_err(|e| self.malformed(method, e.to_string()))?;
+                for f in frames {
+                    if let Frame::Response(r) = f
+                        // A server that leaves out CSeq answers in order: take it.
+                        && r.cseq().is_none_or(|c| c == cseq)
+                    {
+                        return Ok(r);
+                    }
+                }
+                let n = self
+                    .reader
+                    .fill()
+                    .await
+                    .map_err(|e| self.err_io(method, e.to_string()))?;
+                if n == 0 {
+                    return Err(self.err_io(method, "the device closed the connection".into()));
+                }
+            }
+        };
+        tokio::time::timeout(timeout, fut)
+            .await
+            .map_err(|_| Error::TimedOut {
+                peer,
+                operation: format!("RTSP {method}"),
+                after: timeout,
+            })?
+    }
+
+    fn malformed(&self, method: &str, detail: String) -> Error {
+        Error::Malformed {
+            peer: self.peer.clone(),
+            operation: format!("RTSP {method}"),
+            detail,
+        }
+    }
+
+    /// Maps a non-2xx answer to the error of spec §10.
+    pub fn check(&self, method: &str, resp: &Response) -> Result<(), Error> {
+        match resp.status {
+            200..=299 => Ok(()),
+            401 | 403 => Err(Error::NotAuthorized {
+                peer: self.peer.clone(),
+                operation: format!("RTSP {method}"),
+                detail: format!("RTSP {} {}", resp.status, resp.reason),
+            }),
+            status => Err(Error::HttpStatus {
+                peer: self.peer.clone(),
+                operation: format!("RTSP {method}"),
+                status,
+                reason: resp.reason.clone(),
+            }),
+        }
+    }
+
+    /// Reads until something other than packets arrives: a response, or the end.
+    pub async fn next_event(
+        &mut self,
+        on_data: &mut (dyn FnMut(u8, &[u8]) + Send),
+    ) -> Result<Event, Error> {
+        loop {
+            let frames = self
+                .reader
+                .parse(on_data)
+                .map_err(|e| self.malformed("stream", e.to_string()))?;
+            for f in frames {
+                if let Frame::Response(r) = f {
+                    return Ok(Event::Response(r));
+                }
+            }
+            let n = self
+                .reader
+                .fill()
+                .await
+                .map_err(|e| self.err_io("stream", e.to_string()))?;
+            if n == 0 {
+                return Ok(Event::Closed);
+            }
+        }
+    }
+}

@@ -1,0 +1,300 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! `rtp-rtsp-http-tcp`: RTSP tunnelled over HTTPS from the virtual camera (whose media
+//! engine is gst-rtsp-server) into RTP pads.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use gst::prelude::*;
+
+const PW: &str = "password";
+const WAIT: Duration = Duration::from_secs(20);
+
+fn live_props<'a>(loc: &'a str, ca: &'a TempFile) -> Vec<(&'a str, Box<dyn ToValue + 'a>)> {
+    vec![
+        ("location", Box::new(loc.to_string())),
+        ("user-id", Box::new("admin")),
+        ("user-pw", Box::new(PW)),
+        ("tls-ca-file", Box::new(ca.as_str().to_string())),
+        ("timeout", Box::new(5u32)),
+    ]
+}
+
+fn multi(base: Vec<(&str, Box<dyn ToValue + '_>)>, extra: &[(&str, &dyn ToValue)]) -> MultiRun {
+    let mut props: Vec<(&str, &dyn ToValue)> = base.iter().map(|(k, v)| (*k, v.as_ref())).collect();
+    for (k, v) in extra {
+        props.retain(|(name, _)| name != k);
+        props.push((*k, *v));
+    }
+    MultiRun::new(&props)
+}
+
+/// PTS of a pad's samples never go back, and span the time they took to arrive.
+fn assert_pts_follow_real_time(samples: &[(gst::Sample, Instant)], what: &str) {
+    let pts: Vec<u64> = samples
+        .iter()
+        .map(|(s, _)| s.buffer().unwrap().pts().expect("PTS set").nseconds())
+        .collect();
+    for w in pts.windows(2) {
+        assert!(w[1] >= w[0], "{what}: PTS go back: {} then {}", w[0], w[1]);
+    }
+    let span_pts = Duration::from_nanos(pts[pts.len() - 1] - pts[0]);
+    let span_wall = samples[samples.len() - 1].1 - samples[0].1;
+    let diff = span_pts.abs_diff(span_wall);
+    assert!(
+        diff < Duration::from_millis(400),
+        "{what}: PTS span {span_pts:?} vs arrival span {span_wall:?}"
+    );
+}
+
+fn caps_of(samples: &[(gst::Sample, Instant)]) -> gst::Structure {
+    samples[0]
+        .0
+        .caps()
+        .unwrap()
+        .structure(0)
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn test_video_over_https_tunnel() {
+    let (cam, ca) = camera(Config::default());
+    let loc = cam.http_url();
+    let run = multi(live_props(&loc, &ca), &[]);
+    let out = run.collect(&["video_0"], 150, WAIT);
+    assert!(out.error.is_none(), "{}", out.error_text());
+    assert_eq!(
+        out.pads.keys().collect::<Vec<_>>(),
+        vec!["video_0"],
+        "only the video pad"
+    );
+    let v = &out.pads["video_0"];
+    assert!(v.len() >= 150, "{} buffers", v.len());
+    let s = caps_of(v);
+    assert_eq!(s.name(), "application/x-rtp");
+    assert_eq!(s.get::<&str>("media").unwrap(), "video");
+    assert_eq!(s.get::<&str>("encoding-name").unwrap(), "H264");
+    assert_eq!(s.get::<i32>("clock-rate").unwrap(), 90000);
+    assert_eq!(s.get::<i32>("payload").unwrap(), 96);
+    assert_eq!(s.get::<&str>("packetization-mode").unwrap(), "1");
+    assert_pts_follow_real_time(v, "video");
+    drop(run);
+    let heads = cam.stats.heads.lock().unwrap().clone();
+    assert_eq!(
+        heads.iter().filter(|h| h.ends_with("(tunnel)")).count(),
+        2,
+        "one GET and one POST: {heads:?}"
+    );
+    assert!(
+        heads
+            .iter()
+            .filter(|h| h.ends_with("(tunnel)"))
+            .all(|h| h.starts_with("https ")),
+        "{heads:?}"
+    );
+}
+
+#[test]
+fn test_video_and_audio_pads_synchronised() {
+    let (cam, ca) = camera(Config::default());
+    let loc = cam.https_url();
+    let run = multi(live_props(&loc, &ca), &[("streams", &"video+audio")]);
+    let out = run.collect(&["video_0", "audio_0"], 60, WAIT);
+    assert!(out.error.is_none(), "{}", out.error_text());
+    let a = &out.pads["audio_0"];
+    let s = caps_of(a);
+    assert_eq!(s.get::<&str>("media").unwrap(), "audio");
+    assert_eq!(s.get::<&str>("encoding-name").unwrap(), "MPEG4-GENERIC");
+    assert_eq!(s.get::<i32>("clock-rate").unwrap(), 16000);
+    assert_eq!(s.get::<&str>("mode").unwrap(), "AAC-hbr");
+    assert_pts_follow_real_time(a, "audio");
+    assert_pts_follow_real_time(&out.pads["video_0"], "video");
+    // Both started from the same running time: their first PTS are close.
+    let first = |p: &str| out.pads[p][0].0.buffer().unwrap().pts().unwrap();
+    let gap = first("video_0")
+        .nseconds()
+        .abs_diff(first("audio_0").nseconds());
+    assert!(gap < 500_000_000, "audio and video start {gap} ns apart");
+}
+
+#[test]
+fn test_plain_http_tunnel_when_https_disabled_warns() {
+    let (cam, ca) = camera(Config::default());
+    let loc = cam.http_url();
+    let run = multi(live_props(&loc, &ca), &[("https-enable", &false)]);
+    let out = run.collect(&["video_0"], 20, WAIT);
+    assert!(out.error.is_none(), "{}", out.error_text());
+    assert!(
+        out.warnings.iter().any(|w| w.contains("unencrypted")),
+        "{:?}",
+        out.warnings
+    );
+    drop(run);
+    let heads = cam.stats.heads.lock().unwrap().clone();
+    assert!(heads.iter().all(|h| h.starts_with("http ")), "{heads:?}");
+}
+
+/// Everything between the element and the camera goes through a relay that records it:
+/// with HTTPS nothing readable crosses the wire.
+#[test]
+fn test_nothing_readable_crosses_the_wire() {
+    let (cam, ca) = camera(Config::default());
+    let relay = Relay::new(cam.https_port());
+    let loc = format!("https://127.0.0.1:{}", relay.port);
+    let run = multi(live_props(&loc, &ca), &[("streams", &"video+audio")]);
+    let out = run.collect(&["video_0", "audio_0"], 50, WAIT);
+    assert!(out.error.is_none(), "{}", out.error_text());
+    drop(run);
+    let snap = run_with(snapshot_props(&loc, &ca, PW), &[]);
+    let s = snap.collect(2, WAIT);
+    assert_eq!(s.samples.len(), 2, "{}", s.error_text());
+    drop(snap);
+
+    let up = relay.to_target.lock().unwrap().clone();
+    let down = relay.to_client.lock().unwrap().clone();
+    assert!(
+        down.len() > 50_000,
+        "media went through the relay: {} bytes",
+        down.len()
+    );
+    assert_eq!(
+        cam.stats.requests.load(std::sync::atomic::Ordering::SeqCst),
+        cam.stats
+            .https_requests
+            .load(std::sync::atomic::Ordering::SeqCst),
+        "all over HTTPS"
+    );
+    let needles: &[&[u8]] = &[
+        b"RTSP/1.0",
+        b"Envelope",
+        b"x-rtsp-tunnelled",
+        b"application/sdp",
+        b"m=video",
+        b"JFIF",
+        b"T1BUSU9OUyBydHNw",
+        b"admin",
+        b"Authorization",
+        b"onvif/",
+    ];
+    for (dir, bytes) in [("element to camera", &up), ("camera to element", &down)] {
+        for n in needles {
+            assert!(
+                !bytes.windows(n.len()).any(|w| w == *n),
+                "{:?} readable on the wire ({dir})",
+                String::from_utf8_lossy(n)
+            );
+        }
+    }
+}
+
+/// A camera (or network) that drops the tunnel mid-stream: an error, never a hang.
+#[test]
+fn test_get_closed_midstream_is_an_error_not_a_hang() {
+    let (cam, ca) = camera(Config::default());
+    let relay = Relay::new(cam.https_port());
+    let loc = format!("https://127.0.0.1:{}", relay.port);
+    let run = multi(live_props(&loc, &ca), &[]);
+    let out = run.collect(&["video_0"], 20, WAIT);
+    assert!(out.error.is_none(), "{}", out.error_text());
+    relay.cut_all();
+    let cut = Instant::now();
+    let out = run.collect(&["never"], 1, Duration::from_secs(10));
+    assert_eq!(
+        out.resource_error(),
+        Some(gst::ResourceError::Read),
+        "{}",
+        out.error_text()
+    );
+    assert!(
+        cut.elapsed() < Duration::from_secs(5),
+        "noticed in {:?}",
+        cut.elapsed()
+    );
+}
+
+#[test]
+fn test_wrong_location_path_is_not_found() {
+    let (cam, ca) = camera(Config::default());
+    let loc = format!("{}/wrong/path", cam.https_url());
+    let run = multi(live_props(&loc, &ca), &[]);
+    let out = run.collect(&["video_0"], 1, WAIT);
+    assert_eq!(
+        out.resource_error(),
+        Some(gst::ResourceError::NotFound),
+        "{}",
+        out.error_text()
+    );
+    assert!(
+        out.error_text().contains("HTTP 404"),
+        "{}",
+        out.error_text()
+    );
+}
+
+/// GStreamer's own rtspsrc (`rtspsh://`) and FFmpeg (`-rtsp_transport https`) play the
+/// virtual camera's tunnel too: it is a real peer, not one shaped after our client.
+#[test]
+fn test_rtspsrc_and_ffprobe_play_the_camera_tunnel() {
+    init();
+    let (cam, _ca) = camera(Config::default());
+    let url = format!("rtspsh://127.0.0.1:{}/media/Profile_1", cam.https_port());
+    let pipeline = gst::parse::launch(&format!(
+        "rtspsrc location={url} user-id=admin user-pw={PW} tls-validation-flags=0 \
+         ! rtph264depay ! appsink name=sink sync=false"
+    ))
+    .expect("rtspsrc pipeline")
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let sink = pipeline
+        .by_name("sink")
+        .unwrap()
+        .downcast::<gst_app::AppSink>()
+        .unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let mut n = 0;
+    let end = Instant::now() + WAIT;
+    while n < 10 && Instant::now() < end {
+        if sink
+            .try_pull_sample(gst::ClockTime::from_mseconds(100))
+            .is_some()
+        {
+            n += 1;
+        }
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+    assert_eq!(n, 10, "rtspsrc got H.264 through the camera's HTTPS tunnel");
+
+    let ffprobe = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-rtsp_transport",
+            "https",
+            "-show_entries",
+            "stream=codec_name",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(format!(
+            "rtsp://admin:{PW}@127.0.0.1:{}/media/Profile_1",
+            cam.https_port()
+        ))
+        .output();
+    match ffprobe {
+        Ok(o) => {
+            let text = String::from_utf8_lossy(&o.stdout);
+            assert_eq!(
+                text.lines().collect::<Vec<_>>(),
+                vec!["h264", "aac"],
+                "{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        Err(e) => assert!(!tool_required(), "ffprobe missing: {e}"),
+    }
+}
