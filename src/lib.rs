@@ -25,7 +25,7 @@ pub mod session;
 pub mod tls;
 pub mod tunnel;
 
-pub use onvifhttpssrc::{OnvifHttpsSrc, StreamingMethod, Streams};
+pub use onvifhttpssrc::{Backchannel, OnvifHttpsSrc, StreamingMethod, Streams};
 
 use gst::glib;
 

@@ -32,6 +32,150 @@ pub fn parse_header(p: &[u8]) -> Option<Header> {
     })
 }
 
+/// An RTCP sender report (RFC 3550 §6.4.1): the sender's wallclock for an RTP timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SenderReport {
+    pub ssrc: u32,
+    /// 64-bit NTP timestamp.
+    pub ntp: u64,
+    pub rtp: u32,
+}
+
+impl SenderReport {
+    /// The middle 32 bits of the NTP timestamp: the LSR field of a reception report.
+    pub fn lsr(&self) -> u32 {
+        (self.ntp >> 16) as u32
+    }
+
+    /// NTP time in nanoseconds since the NTP epoch.
+    fn ntp_ns(&self) -> i128 {
+        let secs = i128::from(self.ntp >> 32);
+        let frac = i128::from(self.ntp & 0xFFFF_FFFF);
+        secs * 1_000_000_000 + ((frac * 1_000_000_000) >> 32)
+    }
+}
+
+/// The sender reports in a compound RTCP packet; malformed parts end the walk.
+pub fn sender_reports(mut p: &[u8]) -> Vec<SenderReport> {
+    let mut out = Vec::new();
+    while p.len() >= 4 && p[0] >> 6 == 2 {
+        let len = (usize::from(u16::from_be_bytes([p[2], p[3]])) + 1) * 4;
+        if len > p.len() {
+            break;
+        }
+        if p[1] == 200 && len >= 28 {
+            out.push(SenderReport {
+                ssrc: u32::from_be_bytes([p[4], p[5], p[6], p[7]]),
+                ntp: u64::from_be_bytes([p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15]]),
+                rtp: u32::from_be_bytes([p[16], p[17], p[18], p[19]]),
+            });
+        }
+        p = &p[len..];
+    }
+    out
+}
+
+/// Reception statistics of one source (RFC 3550 §6.4.1, appendix A.1, A.3, A.8).
+#[derive(Debug, Clone, Default)]
+pub struct ReceiverStats {
+    ssrc: u32,
+    started: bool,
+    base_seq: u32,
+    max_seq: u16,
+    cycles: u32,
+    received: u32,
+    expected_prior: u32,
+    received_prior: u32,
+    /// Interarrival jitter, in RTP units scaled by 16 (A.8).
+    jitter_q4: u64,
+    last_transit: Option<i64>,
+    /// LSR and the running time the last SR arrived at.
+    last_sr: Option<(u32, u64)>,
+}
+
+impl ReceiverStats {
+    /// Accounts for one packet arriving at `now_ns`.
+    pub fn packet(&mut self, h: &Header, clock_rate: u32, now_ns: u64) {
+        if !self.started || h.ssrc != self.ssrc {
+            *self = ReceiverStats {
+                ssrc: h.ssrc,
+                started: true,
+                base_seq: u32::from(h.sequence),
+                max_seq: h.sequence,
+                ..Default::default()
+            };
+        }
+        let delta = h.sequence.wrapping_sub(self.max_seq);
+        if delta != 0 && delta < 0x8000 {
+            if h.sequence < self.max_seq {
+                self.cycles += 1 << 16;
+            }
+            self.max_seq = h.sequence;
+        }
+        self.received += 1;
+        let arrival = (u128::from(now_ns) * u128::from(clock_rate) / 1_000_000_000) as i64;
+        let transit = arrival - i64::from(h.timestamp);
+        if let Some(last) = self.last_transit {
+            let d = (transit - last).unsigned_abs();
+            // J += (|D| - J) / 16, kept scaled by 16.
+            self.jitter_q4 = self.jitter_q4 + d - ((self.jitter_q4 + 8) >> 4);
+        }
+        self.last_transit = Some(transit);
+    }
+
+    /// Records a sender report arriving at `now_ns`.
+    pub fn sender_report(&mut self, sr: &SenderReport, now_ns: u64) {
+        self.last_sr = Some((sr.lsr(), now_ns));
+    }
+
+    /// A 24-byte reception report block for this source, or `None` before any packet.
+    pub fn report_block(&mut self, now_ns: u64) -> Option<[u8; 24]> {
+        if !self.started {
+            return None;
+        }
+        let ext_max = self.cycles + u32::from(self.max_seq);
+        let expected = ext_max.wrapping_sub(self.base_seq).wrapping_add(1);
+        let lost = i64::from(expected) - i64::from(self.received);
+        let lost24 = lost.clamp(-0x80_0000, 0x7F_FFFF) as i32 as u32 & 0xFF_FFFF;
+        let expected_interval = expected.wrapping_sub(self.expected_prior);
+        let received_interval = self.received.wrapping_sub(self.received_prior);
+        self.expected_prior = expected;
+        self.received_prior = self.received;
+        let lost_interval = i64::from(expected_interval) - i64::from(received_interval);
+        let fraction = if expected_interval == 0 || lost_interval <= 0 {
+            0
+        } else {
+            ((lost_interval << 8) / i64::from(expected_interval)).min(255) as u32
+        };
+        let (lsr, dlsr) = match self.last_sr {
+            // DLSR in units of 1/65536 s.
+            Some((lsr, at)) => (
+                lsr,
+                ((u128::from(now_ns.saturating_sub(at)) << 16) / 1_000_000_000) as u32,
+            ),
+            None => (0, 0),
+        };
+        let mut b = [0u8; 24];
+        b[0..4].copy_from_slice(&self.ssrc.to_be_bytes());
+        b[4..8].copy_from_slice(&((fraction << 24) | lost24).to_be_bytes());
+        b[8..12].copy_from_slice(&ext_max.to_be_bytes());
+        b[12..16].copy_from_slice(&((self.jitter_q4 >> 4) as u32).to_be_bytes());
+        b[16..20].copy_from_slice(&lsr.to_be_bytes());
+        b[20..24].copy_from_slice(&dlsr.to_be_bytes());
+        Some(b)
+    }
+}
+
+/// A receiver report from `our_ssrc` with one block (RFC 3550 §6.4.2).
+pub fn receiver_report(our_ssrc: u32, block: &[u8; 24]) -> Vec<u8> {
+    let mut p = Vec::with_capacity(32);
+    // V=2, P=0, RC=1; PT=201; length 7 (32-bit words minus one).
+    p.extend_from_slice(&[0x81, 201, 0, 7]);
+    p.extend_from_slice(&our_ssrc.to_be_bytes());
+    p.extend_from_slice(block);
+    p
+}
+
 /// Maps one stream's RTP timestamps to running times in nanoseconds.
 #[derive(Debug, Clone)]
 pub struct Timeline {
@@ -40,6 +184,9 @@ pub struct Timeline {
     anchor: Option<(i64, u64)>,
     last_ts: u32,
     last_ext: i64,
+    /// Added to every PTS to line this stream up with the others (only ever grows, so
+    /// PTS stay monotonic).
+    offset_ns: u64,
 }
 
 impl Timeline {
@@ -49,7 +196,27 @@ impl Timeline {
             anchor: None,
             last_ts: 0,
             last_ext: 0,
+            offset_ns: 0,
         }
+    }
+
+    /// Running time minus sender wallclock at the anchor, from a sender report: streams
+    /// of one camera are in sync when these are equal. `None` before the first packet.
+    pub fn wallclock_offset(&self, sr: &SenderReport) -> Option<i128> {
+        let (first, anchor_ns) = self.anchor?;
+        let sr_ext = self.last_ext + i64::from(sr.rtp.wrapping_sub(self.last_ts) as i32);
+        let ntp_of_anchor =
+            sr.ntp_ns() + i128::from(first - sr_ext) * 1_000_000_000 / i128::from(self.clock_rate);
+        Some(i128::from(anchor_ns) - ntp_of_anchor)
+    }
+
+    /// Shifts the stream later by `ns` more than it is (never earlier).
+    pub fn delay_to(&mut self, ns: u64) {
+        self.offset_ns = self.offset_ns.max(ns);
+    }
+
+    pub fn offset(&self) -> u64 {
+        self.offset_ns
     }
 
     /// The PTS of a packet with `timestamp`, arriving at running time `now_ns`.
@@ -69,10 +236,25 @@ impl Timeline {
         let delta = ext - first;
         let offset_ns =
             (delta.unsigned_abs() as u128 * 1_000_000_000 / self.clock_rate as u128) as u64;
-        if delta >= 0 {
+        let pts = if delta >= 0 {
             anchor_ns.saturating_add(offset_ns)
         } else {
             anchor_ns.saturating_sub(offset_ns)
+        };
+        pts.saturating_add(self.offset_ns)
+    }
+}
+
+/// Lines streams up from their wallclock offsets (`None`: no sender report yet): each
+/// stream is delayed so that all match the latest, so nothing moves back in time.
+pub fn align(timelines: &mut [&mut Timeline], offsets: &[Option<i128>]) {
+    let Some(latest) = offsets.iter().flatten().max().copied() else {
+        return;
+    };
+    for (t, o) in timelines.iter_mut().zip(offsets) {
+        if let Some(o) = o {
+            let shift = u64::try_from(latest - o).unwrap_or(0);
+            t.delay_to(shift);
         }
     }
 }
@@ -107,6 +289,115 @@ mod tests {
         // 40 ms later in RTP time, arriving in a burst at the same instant.
         assert_eq!(t.pts(1000 + 3600, 5_000_000_000), 5_040_000_000);
         assert_eq!(t.pts(1000 + 7200, 5_001_000_000), 5_080_000_000);
+    }
+
+    #[test]
+    fn test_sender_report_in_compound() {
+        // RR (empty) + SR + SDES-ish junk
+        let mut p = vec![0x80, 201, 0, 1, 0, 0, 0, 9];
+        p.extend_from_slice(&[0x80, 200, 0, 6]);
+        p.extend_from_slice(&0x1122_3344u32.to_be_bytes());
+        p.extend_from_slice(&0xE6B0_0000_8000_0000u64.to_be_bytes());
+        p.extend_from_slice(&90_000u32.to_be_bytes());
+        p.extend_from_slice(&[0; 8]);
+        p.extend_from_slice(&[0x81, 202, 0, 9]); // claims more than there is
+        let srs = sender_reports(&p);
+        assert_eq!(
+            srs,
+            vec![SenderReport {
+                ssrc: 0x1122_3344,
+                ntp: 0xE6B0_0000_8000_0000,
+                rtp: 90_000
+            }]
+        );
+        assert_eq!(srs[0].lsr(), 0x0000_8000);
+        assert_eq!(srs[0].ntp_ns() % 1_000_000_000, 500_000_000);
+        assert!(sender_reports(&[0x80, 200, 0xFF, 0xFF]).is_empty());
+    }
+
+    /// Two streams of one camera whose first packets arrived at the same instant, but
+    /// whose first audio sample was captured 30 ms after the first video frame: audio
+    /// is delayed by 30 ms, video stays (nothing moves back).
+    #[test]
+    fn test_alignment_only_delays() {
+        let mut video = Timeline::new(90_000);
+        let mut audio = Timeline::new(16_000);
+        assert_eq!(video.pts(9000, 1_000_000_000), 1_000_000_000);
+        assert_eq!(audio.pts(1600, 1_000_000_000), 1_000_000_000);
+        let ntp =
+            |ns: u64| ((ns / 1_000_000_000) << 32) | (((ns % 1_000_000_000) << 32) / 1_000_000_000);
+        let v = video.wallclock_offset(&SenderReport {
+            ssrc: 1,
+            ntp: ntp(10_000_000_000),
+            rtp: 9000,
+        });
+        let a = audio.wallclock_offset(&SenderReport {
+            ssrc: 2,
+            ntp: ntp(10_030_000_000),
+            rtp: 1600,
+        });
+        align(&mut [&mut video, &mut audio], &[v, a]);
+        assert_eq!(video.offset(), 0, "video stays");
+        assert!(
+            audio.offset().abs_diff(30_000_000) < 2,
+            "audio delayed 30 ms: {}",
+            audio.offset()
+        );
+        assert!(
+            audio
+                .pts(1600 + 1600, 1_000_000_000)
+                .abs_diff(1_130_000_000)
+                < 2
+        );
+        // A later report with the same mapping changes nothing; offsets never shrink.
+        align(&mut [&mut video, &mut audio], &[v, None]);
+        assert!(audio.offset().abs_diff(30_000_000) < 2);
+    }
+
+    #[test]
+    fn test_receiver_report_block() {
+        let mut st = ReceiverStats::default();
+        let h = |seq: u16, ts: u32| Header {
+            marker: false,
+            payload_type: 96,
+            sequence: seq,
+            timestamp: ts,
+            ssrc: 7,
+        };
+        // 65534, 65535, (0 lost), 1: one lost, one wrap.
+        st.packet(&h(65534, 0), 90_000, 0);
+        st.packet(&h(65535, 3000), 90_000, 33_333_333);
+        st.packet(&h(1, 9000), 90_000, 100_000_000);
+        st.sender_report(
+            &SenderReport {
+                ssrc: 7,
+                ntp: 0x0001_0002_0003_0004,
+                rtp: 0,
+            },
+            50_000_000,
+        );
+        let b = st.report_block(1_050_000_000).unwrap();
+        assert_eq!(&b[0..4], &7u32.to_be_bytes());
+        assert_eq!(b[4], 64, "fraction lost 1/4 = 64/256");
+        assert_eq!(&b[5..8], &[0, 0, 1], "cumulative lost 1");
+        assert_eq!(
+            u32::from_be_bytes(b[8..12].try_into().unwrap()),
+            65536 + 1,
+            "extended max seq"
+        );
+        assert_eq!(
+            u32::from_be_bytes(b[16..20].try_into().unwrap()),
+            0x0002_0003,
+            "LSR"
+        );
+        assert_eq!(
+            u32::from_be_bytes(b[20..24].try_into().unwrap()),
+            65536,
+            "DLSR 1 s"
+        );
+        let rr = receiver_report(0xABCD, &b);
+        assert_eq!(rr.len(), 32);
+        assert_eq!(&rr[..8], &[0x81, 201, 0, 7, 0, 0, 0xAB, 0xCD]);
     }
 
     #[test]

@@ -54,6 +54,7 @@ pub struct SnapshotSettings {
 #[derive(Debug, Clone)]
 pub struct LiveSettings {
     pub start: StartSettings,
+    pub transport: Transport,
 }
 
 /// Width and height from a JPEG's first start-of-frame marker.
@@ -170,28 +171,155 @@ pub fn rtp_caps(s: &sdp::Stream) -> gst::Caps {
     gst::Caps::builder_full().structure(b.build()).build()
 }
 
-/// A stream being played: its interleaved RTP channel, its pad and its clock.
-struct Playing {
-    rtp_channel: u8,
-    index: usize,
-    timeline: Timeline,
+/// How the RTSP session and its media travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// RTSP tunnelled over HTTP(S), RTP interleaved (`rtp-rtsp-http-tcp`).
+    Tunnel,
+    /// RTSP over TCP to the RTSP port, RTP interleaved (`rtp-rtsp-tcp`).
+    Tcp,
+    /// RTSP over TCP, RTP and RTCP over UDP (`rtp-udp`).
+    Udp,
 }
 
-/// The `rtp-rtsp-http-tcp` method: start-up, GetStreamUri, the tunnel, RTSP, then packets
-/// to the pads until stopped.
+/// How often receiver reports go back to the camera (RFC 3550 §6.2 allows 5 s minimum).
+const RR_INTERVAL: Duration = Duration::from_secs(5);
+/// Largest UDP datagram read.
+const MAX_DATAGRAM: usize = 65536;
+
+/// One stream being played: where its packets come from and go to, its clock, its
+/// reception statistics and its wallclock mapping.
+struct StreamState {
+    index: usize,
+    rtp_channel: u8,
+    rtcp_channel: u8,
+    clock_rate: u32,
+    timeline: Timeline,
+    stats: rtp::ReceiverStats,
+    wallclock: Option<i128>,
+}
+
+/// Every stream of the session, shared by the RTSP reader and the UDP receivers.
+struct Streams {
+    list: Vec<StreamState>,
+    our_ssrc: u32,
+    flowing: bool,
+}
+
+impl Streams {
+    /// Timestamps and pushes one RTP packet of stream `i`.
+    fn rtp<O: Output>(&mut self, i: usize, packet: &[u8], out: &O) {
+        let Some(h) = rtp::parse_header(packet) else {
+            return;
+        };
+        let now = out.running_time().unwrap_or(0);
+        let st = &mut self.list[i];
+        st.stats.packet(&h, st.clock_rate, now);
+        let pts = st.timeline.pts(h.timestamp, now);
+        let mut buffer = gst::Buffer::from_mut_slice(packet.to_vec());
+        if let Some(b) = buffer.get_mut() {
+            b.set_pts(gst::ClockTime::from_nseconds(pts));
+        }
+        if !out.push(st.index, buffer) {
+            self.flowing = false;
+        }
+    }
+
+    /// Takes the sender reports of an RTCP packet of stream `i` and re-aligns streams.
+    fn rtcp(&mut self, i: usize, packet: &[u8], now: u64) {
+        for sr in rtp::sender_reports(packet) {
+            let st = &mut self.list[i];
+            st.stats.sender_report(&sr, now);
+            if let Some(w) = st.timeline.wallclock_offset(&sr) {
+                st.wallclock = Some(w);
+            }
+        }
+        let offsets: Vec<Option<i128>> = self.list.iter().map(|s| s.wallclock).collect();
+        let before: Vec<u64> = self.list.iter().map(|s| s.timeline.offset()).collect();
+        let mut timelines: Vec<&mut Timeline> =
+            self.list.iter_mut().map(|s| &mut s.timeline).collect();
+        rtp::align(&mut timelines, &offsets);
+        for (st, b) in self.list.iter().zip(before) {
+            if st.timeline.offset() != b {
+                gst::debug!(
+                    crate::onvifhttpssrc::imp::CAT,
+                    "stream {}: delayed by {} ms to match the others' RTCP wallclock",
+                    st.index,
+                    st.timeline.offset() as f64 / 1e6
+                );
+            }
+        }
+    }
+
+    /// A receiver report per stream that has received something.
+    fn reports(&mut self, now: u64) -> Vec<(usize, Vec<u8>)> {
+        let ssrc = self.our_ssrc;
+        self.list
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, st)| {
+                Some((i, rtp::receiver_report(ssrc, &st.stats.report_block(now)?)))
+            })
+            .collect()
+    }
+}
+
+type SharedStreams = Arc<std::sync::Mutex<Streams>>;
+
+/// The UDP sockets of one stream (`rtp-udp`).
+struct UdpLeg {
+    rtp: Arc<tokio::net::UdpSocket>,
+    rtcp: Arc<tokio::net::UdpSocket>,
+    /// Where receiver reports go: the server's RTCP port.
+    server_rtcp: Option<std::net::SocketAddr>,
+}
+
+/// Binds an even/odd pair of UDP ports (RFC 3550 §11: RTP even, RTCP the next one).
+async fn udp_pair(
+    v6: bool,
+) -> Result<(tokio::net::UdpSocket, tokio::net::UdpSocket), std::io::Error> {
+    let any: std::net::IpAddr = if v6 {
+        std::net::Ipv6Addr::UNSPECIFIED.into()
+    } else {
+        std::net::Ipv4Addr::UNSPECIFIED.into()
+    };
+    for _ in 0..64 {
+        let rtp = tokio::net::UdpSocket::bind((any, 0)).await?;
+        let port = rtp.local_addr()?.port();
+        if port % 2 != 0 || port == u16::MAX {
+            continue;
+        }
+        if let Ok(rtcp) = tokio::net::UdpSocket::bind((any, port + 1)).await {
+            return Ok((rtp, rtcp));
+        }
+    }
+    Err(std::io::Error::other("no free even/odd UDP port pair"))
+}
+
+/// `server_port=a-b` of a Transport header.
+fn server_ports(transport: &str) -> Option<(u16, u16)> {
+    let p = transport
+        .split(';')
+        .find_map(|p| p.trim().strip_prefix("server_port="))?;
+    let (a, b) = p.split_once('-')?;
+    Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
+}
+
+/// A live RTSP session: start-up, GetStreamUri for the transport, RTSP, then packets to
+/// the pads until stopped.
 pub async fn run_live<O: Output>(s: LiveSettings, out: Arc<O>, mut stop: oneshot::Receiver<()>) {
     let started = tokio::select! {
         r = live_start(&s, &*out) => r,
         _ = &mut stop => return,
     };
-    let (mut rtsp, uri, mut playing) = match started {
+    let (mut rtsp, uri, streams, legs) = match started {
         Ok(x) => x,
         Err(e) => {
             out.error(&e);
             return;
         }
     };
-    if let Err(e) = play_loop(&mut rtsp, &uri, &mut playing, &*out, &mut stop).await {
+    if let Err(e) = play_loop(&mut rtsp, &uri, streams, legs, out.clone(), &mut stop).await {
         out.error(&e);
     }
 }
@@ -199,49 +327,77 @@ pub async fn run_live<O: Output>(s: LiveSettings, out: Arc<O>, mut stop: oneshot
 async fn live_start<O: Output>(
     s: &LiveSettings,
     out: &O,
-) -> Result<(Rtsp, String, Vec<Playing>), Error> {
+) -> Result<(Rtsp, String, SharedStreams, Vec<Option<UdpLeg>>), Error> {
     let started = device::start(&s.start, &|w: &str| out.warning(w)).await?;
     for n in &started.notes {
         out.debug(n);
     }
     let mut client = started.client;
     let media = started.media;
-    let device_uri = device::stream_uri(&mut client, &media, StreamTransport::Http).await?;
     let origin = client.http.origin.clone();
-    let target =
-        crate::onvif::addr::path_and_query(&device_uri).ok_or_else(|| Error::Malformed {
-            peer: origin.peer(),
-            operation: "GetStreamUri".into(),
-            detail: format!("stream URI {device_uri:?} has no path"),
-        })?;
-    out.debug(&format!(
-        "profile {} ({}): stream {target} through the {} tunnel",
-        media.profile.token,
-        media.profile.name,
-        if client.http.is_tls() {
-            "HTTPS"
-        } else {
-            "HTTP"
-        }
-    ));
     let creds = s.start.creds.clone();
-    let channel = tunnel::open(
-        &origin,
-        client.http.tls(),
-        &target,
-        creds.as_ref(),
-        s.start.timeout,
-    )
-    .await?;
-    let mut rtsp = Rtsp::new(
-        channel,
-        origin.peer(),
-        creds,
-        client.http.is_tls(),
-        s.start.timeout,
-    );
-    // The request URI: the camera's path and query on the origin, as rtsp://.
-    let uri = format!("rtsp://{}{target}", origin.host_header());
+    let timeout = s.start.timeout;
+    let (rtsp, uri) = match s.transport {
+        Transport::Tunnel => {
+            let device_uri = device::stream_uri(&mut client, &media, StreamTransport::Http).await?;
+            let target = crate::onvif::addr::path_and_query(&device_uri).ok_or_else(|| {
+                Error::Malformed {
+                    peer: origin.peer(),
+                    operation: "GetStreamUri".into(),
+                    detail: format!("stream URI {device_uri:?} has no path"),
+                }
+            })?;
+            out.debug(&format!(
+                "profile {} ({}): stream {target} through the {} tunnel",
+                media.profile.token,
+                media.profile.name,
+                if client.http.is_tls() {
+                    "HTTPS"
+                } else {
+                    "HTTP"
+                }
+            ));
+            let channel =
+                tunnel::open(&origin, client.http.tls(), &target, creds.as_ref(), timeout).await?;
+            let rtsp = Rtsp::new(channel, origin.peer(), creds, client.http.is_tls(), timeout);
+            // The request URI: the camera's path and query on the origin, as rtsp://.
+            (rtsp, format!("rtsp://{}{target}", origin.host_header()))
+        }
+        Transport::Tcp | Transport::Udp => {
+            let t = if s.transport == Transport::Tcp {
+                StreamTransport::Rtsp
+            } else {
+                StreamTransport::Udp
+            };
+            let device_uri = device::stream_uri(&mut client, &media, t).await?;
+            // The device's RTSP port, on the host the user gave (device hosts can be wrong).
+            let port = url::Url::parse(&device_uri)
+                .ok()
+                .and_then(|u| u.port())
+                .unwrap_or(554);
+            let target =
+                crate::onvif::addr::path_and_query(&device_uri).unwrap_or_else(|| "/".into());
+            let rtsp_origin = crate::onvif::addr::Origin {
+                scheme: "rtsp",
+                host: origin.host.clone(),
+                port,
+            };
+            out.debug(&format!(
+                "profile {} ({}): stream rtsp://{}{target} over plain TCP",
+                media.profile.token,
+                media.profile.name,
+                rtsp_origin.host_header()
+            ));
+            let channel = tunnel::open_tcp(&rtsp_origin, timeout).await?;
+            // Plain TCP: Digest only, never Basic.
+            let rtsp = Rtsp::new(channel, rtsp_origin.peer(), creds, false, timeout);
+            (
+                rtsp,
+                format!("rtsp://{}{target}", rtsp_origin.host_header()),
+            )
+        }
+    };
+    let mut rtsp = rtsp;
     let mut ignore = |_: u8, _: &[u8]| {};
 
     let resp = rtsp.request("OPTIONS", &uri, &[], &mut ignore).await?;
@@ -269,8 +425,8 @@ async fn live_start<O: Output>(
         .or_else(|| resp.header("content-location"))
         .map(str::to_string)
         .unwrap_or_else(|| uri.clone());
-    let (_, streams) = sdp::parse(&resp.body).map_err(|detail| Error::Malformed {
-        peer: origin.peer(),
+    let (_, sdp_streams) = sdp::parse(&resp.body).map_err(|detail| Error::Malformed {
+        peer: rtsp.peer.clone(),
         operation: "RTSP DESCRIBE".into(),
         detail,
     })?;
@@ -285,14 +441,14 @@ async fn live_start<O: Output>(
         if !wanted {
             continue;
         }
-        match streams
+        match sdp_streams
             .iter()
             .find(|st| st.kind == kind && st.direction.as_deref() != Some("sendonly"))
         {
             Some(st) => chosen.push((prefix, st)),
             None => {
                 return Err(Error::NotFound {
-                    peer: origin.peer(),
+                    peer: rtsp.peer.clone(),
                     what: format!(
                         "profile {} has no {prefix} stream in its SDP (streams={})",
                         media.profile.token,
@@ -303,11 +459,25 @@ async fn live_start<O: Output>(
         }
     }
 
-    let mut playing = Vec::new();
+    let v6 = origin.host.starts_with('[');
+    let mut list = Vec::new();
+    let mut legs = Vec::new();
     for (i, (prefix, st)) in chosen.iter().enumerate() {
         let control = rtsp::resolve_control(&base, st.control.as_deref().unwrap_or("*"));
         let ch = u8::try_from(2 * i).unwrap_or(0);
-        let transport = format!("RTP/AVP/TCP;unicast;interleaved={}-{}", ch, ch + 1);
+        let mut udp = None;
+        let transport = if s.transport == Transport::Udp {
+            let (a, b) = udp_pair(v6).await.map_err(|e| Error::Io {
+                peer: rtsp.peer.clone(),
+                operation: "UDP bind".into(),
+                detail: e.to_string(),
+            })?;
+            let port = a.local_addr().map(|a| a.port()).unwrap_or(0);
+            udp = Some((a, b));
+            format!("RTP/AVP;unicast;client_port={}-{}", port, port + 1)
+        } else {
+            format!("RTP/AVP/TCP;unicast;interleaved={}-{}", ch, ch + 1)
+        };
         let resp = rtsp
             .request("SETUP", &control, &[("Transport", &transport)], &mut ignore)
             .await?;
@@ -317,23 +487,42 @@ async fn live_start<O: Output>(
         {
             rtsp.session = Some(rtsp::parse_session(sess));
         }
-        let channels = resp
-            .header("transport")
-            .and_then(rtsp::parse_interleaved)
-            .unwrap_or((ch, ch + 1));
+        let reply = resp.header("transport").unwrap_or("");
+        let channels = rtsp::parse_interleaved(reply).unwrap_or((ch, ch + 1));
+        let leg = match udp {
+            Some((a, b)) => {
+                let server_rtcp = match server_ports(reply) {
+                    Some((_, rtcp)) => {
+                        tokio::net::lookup_host((crate::net::bare_host(&origin.host), rtcp))
+                            .await
+                            .ok()
+                            .and_then(|mut it| it.next())
+                    }
+                    None => None,
+                };
+                Some(UdpLeg {
+                    rtp: Arc::new(a),
+                    rtcp: Arc::new(b),
+                    server_rtcp,
+                })
+            }
+            None => None,
+        };
         let caps = rtp_caps(st);
-        out.debug(&format!(
-            "{prefix}_0: {control} on channels {}-{}: {caps}",
-            channels.0, channels.1
-        ));
+        out.debug(&format!("{prefix}_0: {control} ({reply}): {caps}"));
         let Some(index) = out.add_stream(&format!("{prefix}_0"), caps, false) else {
             return Err(Error::Settings("the element went away".into()));
         };
-        playing.push(Playing {
-            rtp_channel: channels.0,
+        list.push(StreamState {
             index,
+            rtp_channel: channels.0,
+            rtcp_channel: channels.1,
+            clock_rate: st.clock_rate,
             timeline: Timeline::new(st.clock_rate),
+            stats: rtp::ReceiverStats::default(),
+            wallclock: None,
         });
+        legs.push(leg);
     }
     out.streams_complete();
 
@@ -345,45 +534,98 @@ async fn live_start<O: Output>(
         "playing: {} connection(s) and {} SOAP round trip(s) for the ONVIF start",
         client.http.connects, client.round_trips
     ));
-    Ok((rtsp, uri, playing))
+    let mut ssrc = [0u8; 4];
+    let _ = getrandom::fill(&mut ssrc);
+    let streams = Arc::new(std::sync::Mutex::new(Streams {
+        list,
+        our_ssrc: u32::from_be_bytes(ssrc),
+        flowing: true,
+    }));
+    Ok((rtsp, uri, streams, legs))
+}
+
+/// Aborts the UDP receivers when the session ends, whichever way.
+struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for h in &self.0 {
+            h.abort();
+        }
+    }
+}
+
+async fn udp_receiver<O: Output>(
+    i: usize,
+    leg: (Arc<tokio::net::UdpSocket>, Arc<tokio::net::UdpSocket>),
+    streams: SharedStreams,
+    out: Arc<O>,
+) {
+    let (rtp_sock, rtcp_sock) = leg;
+    let mut rtp_buf = vec![0u8; MAX_DATAGRAM];
+    let mut rtcp_buf = vec![0u8; MAX_DATAGRAM];
+    loop {
+        tokio::select! {
+            r = rtp_sock.recv(&mut rtp_buf) => {
+                let Ok(n) = r else { return };
+                let mut st = streams.lock().unwrap();
+                st.rtp(i, &rtp_buf[..n], &*out);
+                if !st.flowing {
+                    return;
+                }
+            }
+            r = rtcp_sock.recv(&mut rtcp_buf) => {
+                let Ok(n) = r else { return };
+                let now = out.running_time().unwrap_or(0);
+                streams.lock().unwrap().rtcp(i, &rtcp_buf[..n], now);
+            }
+        }
+    }
 }
 
 async fn play_loop<O: Output>(
     rtsp: &mut Rtsp,
     uri: &str,
-    playing: &mut [Playing],
-    out: &O,
+    streams: SharedStreams,
+    legs: Vec<Option<UdpLeg>>,
+    out: Arc<O>,
     stop: &mut oneshot::Receiver<()>,
 ) -> Result<(), Error> {
     let timeout = rtsp.session.as_ref().and_then(|(_, t)| *t);
     let period = Duration::from_secs_f64(rtsp::keepalive_secs(timeout));
     let mut keepalive = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    let mut rr = tokio::time::interval_at(tokio::time::Instant::now() + RR_INTERVAL, RR_INTERVAL);
     let keepalive_method = if rtsp.public.iter().any(|m| m == "GET_PARAMETER") {
         "GET_PARAMETER"
     } else {
         "OPTIONS"
     };
+    let _receivers = AbortOnDrop(
+        legs.iter()
+            .enumerate()
+            .filter_map(|(i, l)| {
+                let l = l.as_ref()?;
+                Some(tokio::spawn(udp_receiver(
+                    i,
+                    (l.rtp.clone(), l.rtcp.clone()),
+                    streams.clone(),
+                    out.clone(),
+                )))
+            })
+            .collect(),
+    );
     let mut pending: Option<u32> = None;
-    let flowing = std::sync::atomic::AtomicBool::new(true);
+    let out_ref = &*out;
     let mut on_data = |channel: u8, packet: &[u8]| {
-        if !flowing.load(std::sync::atomic::Ordering::Relaxed) {
+        let mut st = streams.lock().unwrap();
+        if !st.flowing {
             return;
         }
-        let Some(p) = playing.iter_mut().find(|p| p.rtp_channel == channel) else {
-            // RTCP (odd channels) and unknown channels.
-            return;
-        };
-        let Some(h) = rtp::parse_header(packet) else {
-            return;
-        };
-        let now = out.running_time().unwrap_or(0);
-        let pts = p.timeline.pts(h.timestamp, now);
-        let mut buffer = gst::Buffer::from_mut_slice(packet.to_vec());
-        if let Some(b) = buffer.get_mut() {
-            b.set_pts(gst::ClockTime::from_nseconds(pts));
-        }
-        if !out.push(p.index, buffer) {
-            flowing.store(false, std::sync::atomic::Ordering::Relaxed);
+        if let Some(i) = st.list.iter().position(|s| s.rtp_channel == channel) {
+            st.rtp(i, packet, out_ref);
+        } else if let Some(i) = st.list.iter().position(|s| s.rtcp_channel == channel) {
+            let now = out_ref.running_time().unwrap_or(0);
+            st.rtcp(i, packet, now);
         }
     };
     loop {
@@ -412,6 +654,30 @@ async fn play_loop<O: Output>(
                 }
                 pending = Some(rtsp.send(keepalive_method, uri, &[]).await?);
             }
+            _ = rr.tick() => {
+                let now = out.running_time().unwrap_or(0);
+                let reports = streams.lock().unwrap().reports(now);
+                for (i, report) in reports {
+                    match legs.get(i).and_then(Option::as_ref) {
+                        Some(leg) => {
+                            if let Some(to) = leg.server_rtcp {
+                                let _ = leg.rtcp.send_to(&report, to).await;
+                            }
+                        }
+                        None => {
+                            let ch = streams.lock().unwrap().list[i].rtcp_channel;
+                            let mut frame = vec![b'$', ch];
+                            frame.extend_from_slice(&u16::try_from(report.len()).unwrap_or(0).to_be_bytes());
+                            frame.extend_from_slice(&report);
+                            rtsp.writer.send(&frame).await.map_err(|e| Error::Io {
+                                peer: rtsp.peer.clone(),
+                                operation: "RTCP receiver report".into(),
+                                detail: e.to_string(),
+                            })?;
+                        }
+                    }
+                }
+            }
             _ = &mut *stop => {
                 // TEARDOWN within a deadline; the device may be gone already.
                 let mut ignore = |_: u8, _: &[u8]| {};
@@ -419,7 +685,7 @@ async fn play_loop<O: Output>(
                 return Ok(());
             }
         }
-        if !flowing.load(std::sync::atomic::Ordering::Relaxed) {
+        if !streams.lock().unwrap().flowing {
             return Ok(());
         }
     }

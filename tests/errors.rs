@@ -209,12 +209,13 @@ fn test_soap_fault_names_code_and_operation() {
     );
 }
 
+/// Spec §2: Audio OUT is not supported over HTTPS, and the error says exactly that.
 #[test]
-fn test_unbuilt_streaming_method_is_settings_error() {
+fn test_backchannel_with_https_is_settings_error() {
     init();
     let run = Run::new(&[
         ("location", &"http://127.0.0.1:1"),
-        ("streaming-method", &"rtp-udp"),
+        ("backchannel", &"onvif"),
     ]);
     let out = run.expect_error(WAIT);
     assert_eq!(
@@ -223,14 +224,14 @@ fn test_unbuilt_streaming_method_is_settings_error() {
         "{}",
         out.error_text()
     );
+    let text = out.error_text();
     assert!(
-        out.error_text().contains("streaming-method=rtp-udp"),
-        "{}",
-        out.error_text()
+        text.contains("backchannel=onvif") && text.contains("https-enable=true"),
+        "{text}"
     );
+    assert!(text.contains("not supported over HTTPS"), "{text}");
 }
 
-/// Spec §3: impossible combinations fail at start naming both settings.
 #[test]
 fn test_snapshot_with_audio_is_settings_error() {
     init();

@@ -298,3 +298,108 @@ fn test_rtspsrc_and_ffprobe_play_the_camera_tunnel() {
         Err(e) => assert!(!tool_required(), "ffprobe missing: {e}"),
     }
 }
+
+fn unencrypted_method(method: &str) {
+    let (cam, ca) = camera(Config::default());
+    let loc = cam.http_url();
+    let run = multi(
+        live_props(&loc, &ca),
+        &[("streaming-method", &method), ("streams", &"video+audio")],
+    );
+    let out = run.collect(&["video_0", "audio_0"], 50, WAIT);
+    assert!(out.error.is_none(), "{method}: {}", out.error_text());
+    let s = caps_of(&out.pads["video_0"]);
+    assert_eq!(s.get::<&str>("encoding-name").unwrap(), "H264");
+    assert_pts_follow_real_time(&out.pads["video_0"], method);
+    let warnings: Vec<&String> = out
+        .warnings
+        .iter()
+        .filter(|w| w.contains("unencrypted"))
+        .collect();
+    assert_eq!(
+        warnings.len(),
+        1,
+        "{method}: one warning naming the method: {:?}",
+        out.warnings
+    );
+    assert!(
+        warnings[0].contains(&format!("streaming-method={method}")),
+        "{}",
+        warnings[0]
+    );
+    assert!(
+        warnings[0].contains("rtp-rtsp-http-tcp"),
+        "names the fix: {}",
+        warnings[0]
+    );
+    drop(run);
+    let heads = cam.stats.heads.lock().unwrap().clone();
+    assert!(
+        !heads.iter().any(|h| h.ends_with("(tunnel)")),
+        "{method}: no tunnel: {heads:?}"
+    );
+    assert!(
+        heads.iter().filter(|h| h.starts_with("http ")).count() <= 2,
+        "{method}: SOAP stays on HTTPS: {heads:?}"
+    );
+}
+
+#[test]
+fn test_rtp_rtsp_tcp_plays_and_warns() {
+    unencrypted_method("rtp-rtsp-tcp");
+}
+
+#[test]
+fn test_rtp_udp_plays_and_warns() {
+    unencrypted_method("rtp-udp");
+}
+
+/// Keep-alives go out on a timer while media flows (rtspsrc before 1.28 relied on RTCP,
+/// and some cameras drop such sessions); TEARDOWN goes out at stop.
+#[test]
+fn test_keepalive_while_data_flows_and_teardown_at_stop() {
+    let (cam, ca) = camera(Config {
+        session_timeout: Some(4),
+        ..Config::default()
+    });
+    let loc = cam.https_url();
+    let run = multi(live_props(&loc, &ca), &[]);
+    let start = Instant::now();
+    // Eight seconds: twice the session timeout.
+    let out = run.collect(&["none"], 1, Duration::from_secs(8));
+    assert!(out.error.is_none(), "{}", out.error_text());
+    assert!(
+        start.elapsed() > Duration::from_secs(7),
+        "ran {:?}",
+        start.elapsed()
+    );
+    let last = out.pads["video_0"].last().unwrap().1;
+    assert!(
+        last - start > Duration::from_secs(7),
+        "media still flowing after the session timeout"
+    );
+    drop(run);
+    let reqs = cam.stats.rtsp_requests.lock().unwrap().clone();
+    let keepalives = reqs.iter().filter(|r| *r == "GET_PARAMETER").count();
+    assert!(keepalives >= 2, "a keep-alive about every 3.2 s: {reqs:?}");
+    assert_eq!(
+        reqs.last().map(String::as_str),
+        Some("TEARDOWN"),
+        "{reqs:?}"
+    );
+}
+
+#[test]
+fn test_latency_query_answers_latency_property() {
+    let (cam, ca) = camera(Config::default());
+    let loc = cam.https_url();
+    let run = multi(live_props(&loc, &ca), &[("latency", &350u32)]);
+    let out = run.collect(&["video_0"], 5, WAIT);
+    assert!(out.error.is_none(), "{}", out.error_text());
+    let mut q = gst::query::Latency::new();
+    let pad = run.src.static_pad("video_0").expect("video_0");
+    assert!(pad.query(&mut q), "latency query answered");
+    let (live, min, _max) = q.result();
+    assert!(live, "a live source");
+    assert_eq!(min, gst::ClockTime::from_mseconds(350));
+}

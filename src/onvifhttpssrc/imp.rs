@@ -14,11 +14,11 @@ use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 
-use super::{StreamingMethod, Streams};
+use super::{Backchannel, StreamingMethod, Streams};
 use crate::device::{Credentials, StartSettings, Wants};
 use crate::error::Error;
 use crate::runtime::{self, RUNTIME};
-use crate::session::{self, LiveSettings, Output, SnapshotSettings};
+use crate::session::{self, LiveSettings, Output, SnapshotSettings, Transport};
 use crate::tls::{self, TlsSettings};
 
 const DEFAULT_HTTPS_ENABLE: bool = true;
@@ -30,6 +30,7 @@ const DEFAULT_SNAPSHOT_INTERVAL: u32 = 1000;
 const DEFAULT_TIMEOUT: u32 = 10;
 const DEFAULT_STREAMS: Streams = Streams::VIDEO;
 const DEFAULT_LATENCY: u32 = 200;
+const DEFAULT_BACKCHANNEL: Backchannel = Backchannel::None;
 /// RTP bytes queued per stream before the oldest are dropped: about 2 s of a 16 Mbit/s
 /// camera. Keeps memory bounded when downstream stalls.
 const RTP_QUEUE_BYTES: u64 = 4 * 1024 * 1024;
@@ -57,6 +58,7 @@ struct Settings {
     timeout: u32,
     streams: Streams,
     latency: u32,
+    backchannel: Backchannel,
 }
 
 impl Default for Settings {
@@ -77,6 +79,7 @@ impl Default for Settings {
             timeout: DEFAULT_TIMEOUT,
             streams: DEFAULT_STREAMS,
             latency: DEFAULT_LATENCY,
+            backchannel: DEFAULT_BACKCHANNEL,
         }
     }
 }
@@ -104,6 +107,7 @@ impl std::fmt::Debug for Settings {
             .field("timeout", &self.timeout)
             .field("streams", &self.streams)
             .field("latency", &self.latency)
+            .field("backchannel", &self.backchannel)
             .finish()
     }
 }
@@ -274,10 +278,28 @@ impl OnvifHttpsSrc {
             s.streaming_method,
             StreamingMethod::RtpRtspTcp | StreamingMethod::RtpUdp
         ) {
-            return Err(Error::Settings(format!(
-                "streaming-method={method} is not available in this version; use \
-                 streaming-method=rtp-rtsp-http-tcp (RTSP tunnelled over HTTPS) or http-snapshot"
-            )));
+            // Spec §2: the media streams, unencrypted, while SOAP stays on HTTPS.
+            warnings.push(format!(
+                "streaming-method={method}: the media (and the RTSP session) travel \
+                 unencrypted; ONVIF stays on HTTPS. Use streaming-method=rtp-rtsp-http-tcp \
+                 for encrypted media"
+            ));
+        }
+        if s.backchannel == Backchannel::Onvif {
+            // Spec §2: neither ONVIF nor Apple's tunnelling note defines how a backchannel
+            // travels through the HTTP tunnel.
+            return Err(Error::Settings(if s.https_enable {
+                "backchannel=onvif cannot be used with https-enable=true: Audio OUT \
+                 (backchannel) is not supported over HTTPS, because neither the ONVIF \
+                 specification nor Apple's RTSP-over-HTTP document defines how a backchannel \
+                 travels through the tunnel. Set backchannel=none, or use rtspsrc \
+                 backchannel=onvif on the camera's plain RTSP URI"
+                    .to_string()
+            } else {
+                "backchannel=onvif is not implemented in this version of onvifhttpssrc; use \
+                 rtspsrc backchannel=onvif on the camera's RTSP URI"
+                    .to_string()
+            }));
         }
         if s.streams.is_empty() {
             return Err(Error::Settings(
@@ -371,7 +393,18 @@ impl OnvifHttpsSrc {
                 start,
                 interval: Duration::from_millis(u64::from(s.snapshot_interval.max(1))),
             }),
-            _ => Job::Live(LiveSettings { start }),
+            StreamingMethod::RtpRtspTcp => Job::Live(LiveSettings {
+                start,
+                transport: Transport::Tcp,
+            }),
+            StreamingMethod::RtpUdp => Job::Live(LiveSettings {
+                start,
+                transport: Transport::Udp,
+            }),
+            StreamingMethod::RtpRtspHttpTcp => Job::Live(LiveSettings {
+                start,
+                transport: Transport::Tunnel,
+            }),
         };
         Ok((job, warnings))
     }
@@ -624,6 +657,18 @@ impl ObjectImpl for OnvifHttpsSrc {
                     .mutable_ready()
                     .build(),
                 /**
+                 * GstOnvifHttpsSrc:backchannel:
+                 *
+                 * Audio OUT to the camera. Not supported over HTTPS (spec §2): with
+                 * `https-enable=true` and `backchannel=onvif` the element fails at start
+                 * with a RESOURCE/SETTINGS error that says why.
+                 */
+                glib::ParamSpecEnum::builder_with_default("backchannel", DEFAULT_BACKCHANNEL)
+                    .nick("Backchannel")
+                    .blurb("Audio OUT to the camera (not supported over HTTPS)")
+                    .mutable_ready()
+                    .build(),
+                /**
                  * GstOnvifHttpsSrc:profile:
                  *
                  * Media profile token (or name); none: the first profile with video.
@@ -714,6 +759,7 @@ impl ObjectImpl for OnvifHttpsSrc {
             "timeout" => s.timeout = value.get().expect("type checked upstream"),
             "streams" => s.streams = value.get().expect("type checked upstream"),
             "latency" => s.latency = value.get().expect("type checked upstream"),
+            "backchannel" => s.backchannel = value.get().expect("type checked upstream"),
             _ => unimplemented!(),
         }
     }
@@ -736,6 +782,7 @@ impl ObjectImpl for OnvifHttpsSrc {
             "timeout" => s.timeout.to_value(),
             "streams" => s.streams.to_value(),
             "latency" => s.latency.to_value(),
+            "backchannel" => s.backchannel.to_value(),
             _ => unimplemented!(),
         }
     }

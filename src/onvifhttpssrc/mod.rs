@@ -61,6 +61,20 @@ pub enum StreamingMethod {
     HttpSnapshot = 3,
 }
 
+/// Audio OUT to the camera (the `backchannel` property), as rtspsrc names it.
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstOnvifHttpsSrcBackchannel")]
+pub enum Backchannel {
+    #[enum_value(name = "No backchannel", nick = "none")]
+    None = 0,
+    #[enum_value(
+        name = "ONVIF audio backchannel (Require: www.onvif.org/ver20/backchannel)",
+        nick = "onvif"
+    )]
+    Onvif = 1,
+}
+
 /// Which media the element exposes (the `streams` property).
 #[glib::flags(name = "GstOnvifHttpsSrcStreams")]
 pub enum Streams {
@@ -81,6 +95,7 @@ pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     {
         StreamingMethod::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
         Streams::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
+        Backchannel::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
     }
     gst::Element::register(
         Some(plugin),

@@ -67,6 +67,8 @@ pub struct Config {
     pub fault_on: Option<String>,
     /// Answer this operation with malformed XML.
     pub garbage_on: Option<String>,
+    /// RTSP session timeout in seconds (gst-rtsp-server's default: 60).
+    pub session_timeout: Option<u32>,
 }
 
 impl Default for Config {
@@ -84,6 +86,7 @@ impl Default for Config {
             https_port: 0,
             fault_on: None,
             garbage_on: None,
+            session_timeout: None,
         }
     }
 }
@@ -103,6 +106,8 @@ pub struct Stats {
     pub snapshots: AtomicU64,
     /// RTSP tunnel connections (GET and POST) handed to the RTSP server.
     pub tunnel_connections: AtomicU64,
+    /// RTSP requests the media engine received, by method, in arrival order.
+    pub rtsp_requests: Arc<Mutex<Vec<String>>>,
     /// `(operation, how it was authenticated)` in arrival order.
     pub log: Mutex<Vec<(String, String)>>,
     /// Request heads in arrival order (to check what crossed the wire).
@@ -151,8 +156,14 @@ impl Camera {
             }
         };
         let tls = server::tls_config(&identity)?;
-        let media =
-            media::Media::start(&config.user, &config.password).map_err(std::io::Error::other)?;
+        let stats = Arc::new(Stats::default());
+        let media = media::Media::start(
+            &config.user,
+            &config.password,
+            config.session_timeout,
+            stats.rtsp_requests.clone(),
+        )
+        .map_err(std::io::Error::other)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("onvif-virtual-camera")
@@ -166,7 +177,6 @@ impl Camera {
             "127.0.0.1",
             config.https_port,
         )))?;
-        let stats = Arc::new(Stats::default());
         let mut nonce = [0u8; 16];
         let _ = getrandom::fill(&mut nonce);
         let shared = Arc::new(Shared {

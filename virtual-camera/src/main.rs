@@ -29,6 +29,7 @@ OPTIONS:
   --no-media2              offer only Media1
   --fault-on OPERATION     answer OPERATION with a SOAP fault
   --garbage-on OPERATION   answer OPERATION with malformed XML
+  --session-timeout SECS   RTSP session timeout (default 60)
   --help                   this text
 ";
 
@@ -88,6 +89,13 @@ fn main() {
             "--no-media2" => cfg.media2 = false,
             "--fault-on" => cfg.fault_on = Some(value()),
             "--garbage-on" => cfg.garbage_on = Some(value()),
+            "--session-timeout" => {
+                cfg.session_timeout = Some(
+                    value()
+                        .parse()
+                        .unwrap_or_else(|_| fail("bad --session-timeout".into())),
+                )
+            }
             other => fail(format!("unknown option {other}")),
         }
     }

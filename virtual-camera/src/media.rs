@@ -41,8 +41,15 @@ fn launch(width: u32, height: u32) -> String {
 }
 
 impl Media {
-    /// Starts the RTSP server with Digest authentication for `user`.
-    pub fn start(user: &str, password: &str) -> Result<Media, String> {
+    /// Starts the RTSP server with Digest authentication for `user`. `session_timeout`
+    /// (seconds) overrides gst-rtsp-server's 60 s; every RTSP request is logged in
+    /// `requests` as its method name.
+    pub fn start(
+        user: &str,
+        password: &str,
+        session_timeout: Option<u32>,
+        requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    ) -> Result<Media, String> {
         let context = glib::MainContext::new();
         let main_loop = glib::MainLoop::new(Some(&context), false);
         let server = gst_rtsp_server::RTSPServer::new();
@@ -71,6 +78,39 @@ impl Media {
             );
             mounts.add_factory(path, factory);
         }
+        server.connect_client_connected(move |_, client| {
+            if let Some(t) = session_timeout {
+                client.connect_new_session(move |_, session| session.set_timeout(t));
+            }
+            type Hook = fn(&gst_rtsp_server::RTSPClient, Box<dyn Fn() + Send + Sync>);
+            let hooks: [(&str, Hook); 6] = [
+                ("OPTIONS", |c, f| {
+                    c.connect_options_request(move |_, _| f());
+                }),
+                ("DESCRIBE", |c, f| {
+                    c.connect_describe_request(move |_, _| f());
+                }),
+                ("SETUP", |c, f| {
+                    c.connect_setup_request(move |_, _| f());
+                }),
+                ("PLAY", |c, f| {
+                    c.connect_play_request(move |_, _| f());
+                }),
+                ("GET_PARAMETER", |c, f| {
+                    c.connect_get_parameter_request(move |_, _| f());
+                }),
+                ("TEARDOWN", |c, f| {
+                    c.connect_teardown_request(move |_, _| f());
+                }),
+            ];
+            for (method, hook) in hooks {
+                let r = requests.clone();
+                hook(
+                    client,
+                    Box::new(move || r.lock().unwrap().push(method.to_string())),
+                );
+            }
+        });
         server
             .attach(Some(&context))
             .map_err(|e| format!("RTSP server: {e}"))?;
