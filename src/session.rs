@@ -286,7 +286,7 @@ async fn udp_pair(
     for _ in 0..64 {
         let rtp = tokio::net::UdpSocket::bind((any, 0)).await?;
         let port = rtp.local_addr()?.port();
-        if port % 2 != 0 || port == u16::MAX {
+        if !port.is_multiple_of(2) || port == u16::MAX {
             continue;
         }
         if let Ok(rtcp) = tokio::net::UdpSocket::bind((any, port + 1)).await {

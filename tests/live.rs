@@ -288,9 +288,10 @@ fn test_rtspsrc_and_ffprobe_play_the_camera_tunnel() {
     match ffprobe {
         Ok(o) => {
             let text = String::from_utf8_lossy(&o.stdout);
+            // FFmpeg has no decoder name for vnd.onvif.metadata: "unknown".
             assert_eq!(
                 text.lines().collect::<Vec<_>>(),
-                vec!["h264", "aac"],
+                vec!["h264", "aac", "unknown"],
                 "{}",
                 String::from_utf8_lossy(&o.stderr)
             );
@@ -402,4 +403,81 @@ fn test_latency_query_answers_latency_property() {
     let (live, min, _max) = q.result();
     assert!(live, "a live source");
     assert_eq!(min, gst::ClockTime::from_mseconds(350));
+}
+
+/// The metadata track: RTP payloads up to each marker bit form one `tt:MetadataStream`
+/// document (ONVIF Streaming §5.2.1.1), alongside video and audio.
+#[test]
+fn test_metadata_track_reassembles_into_documents() {
+    let (cam, ca) = camera(Config::default());
+    let loc = cam.https_url();
+    let run = multi(
+        live_props(&loc, &ca),
+        &[("streams", &"video+audio+metadata")],
+    );
+    let out = run.collect(&["video_0", "audio_0", "metadata_0"], 4, WAIT);
+    assert!(out.error.is_none(), "{}", out.error_text());
+    let md = &out.pads["metadata_0"];
+    let s = caps_of(md);
+    assert_eq!(s.get::<&str>("media").unwrap(), "application");
+    assert_eq!(
+        s.get::<&str>("encoding-name").unwrap(),
+        "VND.ONVIF.METADATA"
+    );
+    assert_eq!(s.get::<i32>("clock-rate").unwrap(), 90000);
+    let mut docs = Vec::new();
+    let mut cur = Vec::new();
+    for (sample, _) in md {
+        let buf = sample.buffer().unwrap();
+        let map = buf.map_readable().unwrap();
+        let h = gstonvifhttps::rtp::parse_header(&map).expect("RTP");
+        cur.extend_from_slice(&map[12..]);
+        if h.marker {
+            docs.push(std::mem::take(&mut cur));
+        }
+    }
+    assert!(
+        !docs.is_empty(),
+        "at least one whole document in {} packets",
+        md.len()
+    );
+    for d in &docs {
+        let root = gstonvifhttps::onvif::xml::parse(d).expect("well-formed document");
+        assert!(
+            root.is("http://www.onvif.org/ver10/schema", "MetadataStream"),
+            "{}",
+            root.name
+        );
+        assert!(String::from_utf8_lossy(d).contains("tns1:Device/Trigger/DigitalInput"));
+    }
+}
+
+/// A camera that demands HTTP authentication on the tunnel: the GET is retried once with
+/// Digest, and the POST carries it from the start.
+#[test]
+fn test_401_on_tunnel_get_retried_with_digest() {
+    let (cam, ca) = camera(Config {
+        tunnel_auth: true,
+        ..Config::default()
+    });
+    let loc = cam.https_url();
+    let run = multi(live_props(&loc, &ca), &[]);
+    let out = run.collect(&["video_0"], 20, WAIT);
+    assert!(out.error.is_none(), "{}", out.error_text());
+    drop(run);
+    let heads = cam.stats.heads.lock().unwrap().clone();
+    let tunnel: Vec<&String> = heads.iter().filter(|h| h.contains("(tunnel")).collect();
+    assert_eq!(tunnel.len(), 3, "{tunnel:?}");
+    assert!(
+        tunnel[0].starts_with("https GET") && tunnel[0].ends_with("(tunnel 401)"),
+        "{tunnel:?}"
+    );
+    assert!(
+        tunnel[1].starts_with("https GET") && tunnel[1].ends_with("(tunnel)"),
+        "{tunnel:?}"
+    );
+    assert!(
+        tunnel[2].starts_with("https POST") && tunnel[2].ends_with("(tunnel)"),
+        "{tunnel:?}"
+    );
 }

@@ -11,7 +11,8 @@
 //! XAddrs on an HTTPS session. It runs on its own runtime, so a test needs no tokio.
 
 pub mod certs;
-mod media;
+pub mod media;
+pub mod metadata;
 mod server;
 mod snapshot;
 mod soap;
@@ -69,6 +70,9 @@ pub struct Config {
     pub garbage_on: Option<String>,
     /// RTSP session timeout in seconds (gst-rtsp-server's default: 60).
     pub session_timeout: Option<u32>,
+    /// Demand HTTP Digest on the RTSP tunnel's GET and POST (ONVIF says devices should
+    /// not; some Axis firmware does).
+    pub tunnel_auth: bool,
 }
 
 impl Default for Config {
@@ -87,6 +91,7 @@ impl Default for Config {
             fault_on: None,
             garbage_on: None,
             session_timeout: None,
+            tunnel_auth: false,
         }
     }
 }

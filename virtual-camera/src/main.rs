@@ -30,6 +30,7 @@ OPTIONS:
   --fault-on OPERATION     answer OPERATION with a SOAP fault
   --garbage-on OPERATION   answer OPERATION with malformed XML
   --session-timeout SECS   RTSP session timeout (default 60)
+  --tunnel-auth            demand HTTP Digest on the RTSP tunnel's GET and POST
   --help                   this text
 ";
 
@@ -89,6 +90,7 @@ fn main() {
             "--no-media2" => cfg.media2 = false,
             "--fault-on" => cfg.fault_on = Some(value()),
             "--garbage-on" => cfg.garbage_on = Some(value()),
+            "--tunnel-auth" => cfg.tunnel_auth = true,
             "--session-timeout" => {
                 cfg.session_timeout = Some(
                     value()

@@ -6,6 +6,7 @@
 //! carrying live H.264 video and AAC audio. The HTTPS front (`server.rs`) hands RTSP
 //! tunnel connections to it, as a camera's web server does.
 
+use gst::prelude::*;
 use gst_rtsp_server::prelude::*;
 
 /// `(mount path, width, height)` per profile, matching `soap::PROFILES`.
@@ -13,6 +14,9 @@ pub const MOUNTS: &[(&str, u32, u32)] = &[
     ("/media/Profile_1", 640, 360),
     ("/media/Profile_2", 320, 240),
 ];
+
+/// A metadata document every half second (ONVIF recommends at least one per second).
+const METADATA_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// The one role every authenticated user has.
 const ROLE: &str = "viewer";
@@ -36,11 +40,25 @@ fn launch(width: u32, height: u32) -> String {
          {overlay}x264enc tune=zerolatency speed-preset=ultrafast key-int-max=25 bitrate=800 ! \
          video/x-h264,profile=constrained-baseline ! rtph264pay name=pay0 pt=96 config-interval=-1 \
          audiotestsrc is-live=true wave=sine freq=440 volume=0.2 ! audio/x-raw,rate=16000,channels=1 ! \
-         audioconvert ! avenc_aac ! rtpmp4gpay name=pay1 pt=97 )"
+         audioconvert ! avenc_aac ! rtpmp4gpay name=pay1 pt=97 \
+         appsrc name=metadata is-live=true do-timestamp=true format=time \
+         caps=application/x-onvif-metadata,encoding=utf8 ! onvifmetadatapay name=pay2 pt=107 )"
     )
 }
 
 impl Media {
+    /// A bare gst-rtsp-server doing TLS itself on its own port (no ONVIF, no HTTPS front):
+    /// `rtsps://` and the RTSP-over-HTTPS tunnel, as GStreamer serves them. For interop
+    /// tests of the client's tunnel with a peer it was not written against.
+    pub fn start_bare_tls(
+        identity: &crate::certs::Identity,
+        user: &str,
+        password: &str,
+    ) -> Result<Media, String> {
+        let media = Self::start_inner(user, password, None, Default::default(), Some(identity))?;
+        Ok(media)
+    }
+
     /// Starts the RTSP server with Digest authentication for `user`. `session_timeout`
     /// (seconds) overrides gst-rtsp-server's 60 s; every RTSP request is logged in
     /// `requests` as its method name.
@@ -50,6 +68,17 @@ impl Media {
         session_timeout: Option<u32>,
         requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     ) -> Result<Media, String> {
+        Self::start_inner(user, password, session_timeout, requests, None)
+    }
+
+    fn start_inner(
+        user: &str,
+        password: &str,
+        session_timeout: Option<u32>,
+        requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+        tls: Option<&crate::certs::Identity>,
+    ) -> Result<Media, String> {
+        crate::metadata::register();
         let context = glib::MainContext::new();
         let main_loop = glib::MainLoop::new(Some(&context), false);
         let server = gst_rtsp_server::RTSPServer::new();
@@ -63,6 +92,15 @@ impl Media {
             .field(gst_rtsp_server::RTSP_TOKEN_MEDIA_FACTORY_ROLE, ROLE)
             .build();
         auth.add_digest(user, password, &token);
+        if let Some(id) = tls {
+            // Every accepted connection (RTSP, tunnel GET, tunnel POST) is wrapped in TLS.
+            let cert = gst_rtsp_server::gio::TlsCertificate::from_pem(&format!(
+                "{}{}",
+                id.chain_pem, id.key_pem
+            ))
+            .map_err(|e| format!("TLS certificate: {e}"))?;
+            auth.set_tls_certificate(Some(&cert));
+        }
         server.set_auth(Some(&auth));
 
         let mounts = server.mount_points().ok_or("no mount points")?;
@@ -70,6 +108,17 @@ impl Media {
             let factory = gst_rtsp_server::RTSPMediaFactory::new();
             factory.set_launch(&launch(*w, *h));
             factory.set_shared(true);
+            factory.connect_media_configure(|_, media| {
+                if let Some(appsrc) = media
+                    .element()
+                    .dynamic_cast::<gst::Bin>()
+                    .ok()
+                    .and_then(|b| b.by_name_recurse_up("metadata"))
+                    .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
+                {
+                    crate::metadata::feed(appsrc, METADATA_INTERVAL);
+                }
+            });
             factory.add_role_from_structure(
                 &gst::Structure::builder(ROLE)
                     .field(gst_rtsp_server::RTSP_PERM_MEDIA_FACTORY_ACCESS, true)

@@ -55,7 +55,7 @@ impl Response {
         }
     }
 
-    fn bytes(&self) -> Vec<u8> {
+    pub fn bytes(&self) -> Vec<u8> {
         let mut out = format!("HTTP/1.1 {} {}\r\n", self.status, self.reason).into_bytes();
         for (k, v) in &self.headers {
             out.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
@@ -137,6 +137,14 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, shared: Arc<Sha
         }
         if is_tunnel(&req) {
             let scheme = if tls { "https" } else { "http" };
+            if shared.config.tunnel_auth && !crate::soap::check_digest(&shared, &req) {
+                shared.stats.heads.lock().unwrap().push(format!(
+                    "{scheme} {} {} (tunnel 401)",
+                    req.method, req.target
+                ));
+                let _ = s.write_all(&crate::soap::challenge(&shared).bytes()).await;
+                return;
+            }
             shared
                 .stats
                 .heads

@@ -177,7 +177,7 @@ fn hex_hash(sha256: bool, s: &str) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn challenge(shared: &Shared) -> Response {
+pub(crate) fn challenge(shared: &Shared) -> Response {
     let mut r = Response::new(
         401,
         "Unauthorized",
@@ -238,7 +238,7 @@ fn digest_params(v: &str) -> Vec<(String, String)> {
     out
 }
 
-fn check_digest(shared: &Shared, req: &Request) -> bool {
+pub(crate) fn check_digest(shared: &Shared, req: &Request) -> bool {
     let Some(h) = req.header("authorization") else {
         return false;
     };
