@@ -481,3 +481,17 @@ fn test_401_on_tunnel_get_retried_with_digest() {
         "{tunnel:?}"
     );
 }
+
+/// Spec §9: NULL returns within one second even when the camera stops answering in the
+/// middle of the stream (the TEARDOWN goes unanswered).
+#[test]
+fn test_null_within_a_second_when_camera_stalls_midstream() {
+    let (cam, ca) = camera(Config::default());
+    let relay = Relay::new(cam.https_port());
+    let loc = format!("https://127.0.0.1:{}", relay.port);
+    let run = multi(live_props(&loc, &ca), &[("streams", &"video+audio")]);
+    let out = run.collect(&["video_0", "audio_0"], 10, WAIT);
+    assert!(out.error.is_none(), "{}", out.error_text());
+    relay.stall();
+    drop(run); // asserts NULL within one second
+}

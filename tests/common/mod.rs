@@ -345,6 +345,7 @@ pub struct Relay {
     pub to_client: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
     conns: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    stalled: std::sync::Arc<std::sync::atomic::AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -361,11 +362,13 @@ impl Relay {
         let to_client = Arc::new(Mutex::new(Vec::new()));
         let conns: Arc<Mutex<Vec<std::net::TcpStream>>> = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let (tt, tc, cs, st) = (
+        let stalled = Arc::new(AtomicBool::new(false));
+        let (tt, tc, cs, st, sl) = (
             to_target.clone(),
             to_client.clone(),
             conns.clone(),
             stop.clone(),
+            stalled.clone(),
         );
         let thread = std::thread::spawn(move || {
             for client in listener.incoming() {
@@ -386,6 +389,7 @@ impl Relay {
                     ),
                     (server, client, tc.clone()),
                 ] {
+                    let stalled = sl.clone();
                     std::thread::spawn(move || {
                         let mut buf = [0u8; 65536];
                         loop {
@@ -393,6 +397,10 @@ impl Relay {
                                 Ok(0) | Err(_) => break,
                                 Ok(n) => n,
                             };
+                            if stalled.load(Ordering::SeqCst) {
+                                // A device that stopped answering: connections stay open.
+                                continue;
+                            }
                             {
                                 let mut r = rec.lock().unwrap();
                                 if r.len() < RELAY_RECORD_CAP {
@@ -414,8 +422,15 @@ impl Relay {
             to_client,
             conns,
             stop,
+            stalled,
             thread: Some(thread),
         }
+    }
+
+    /// From now on swallows every byte in both directions, connections left open.
+    pub fn stall(&self) {
+        self.stalled
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Closes every connection made through the relay so far.

@@ -1,0 +1,132 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! The tunnel's wire format against a scripted peer: what the GET and the POST carry,
+//! an HTTP/1.1 reply, and RTSP bytes that arrive in the same segment as the GET's header.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::time::Duration;
+
+use base64::Engine;
+use gstonvifhttps::live::Rtsp;
+use gstonvifhttps::onvif::addr::Origin;
+
+fn read_head(r: &mut BufReader<std::net::TcpStream>) -> Vec<String> {
+    let mut lines = Vec::new();
+    loop {
+        let mut l = String::new();
+        r.read_line(&mut l).unwrap();
+        let l = l.trim_end().to_string();
+        if l.is_empty() {
+            return lines;
+        }
+        lines.push(l);
+    }
+}
+
+#[test]
+fn test_get_reply_http11_with_rtsp_in_same_segment_and_base64_post() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (get, _) = listener.accept().unwrap();
+        get.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut get_r = BufReader::new(get.try_clone().unwrap());
+        let get_head = read_head(&mut get_r);
+        // The reply header and the first RTSP answer in one write.
+        let mut g = get;
+        g.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/x-rtsp-tunnelled\r\nX-Server-IP-Address: 10.9.9.9\r\n\r\n\
+              RTSP/1.0 200 OK\r\nCSeq: 1\r\nPublic: OPTIONS, DESCRIBE\r\n\r\n",
+        )
+        .unwrap();
+        let (post, _) = listener.accept().unwrap();
+        post.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut post_r = BufReader::new(post);
+        let post_head = read_head(&mut post_r);
+        // One base64 unit per request, padded: read what the first OPTIONS encodes to.
+        let mut body = vec![0u8; 4096];
+        let n = post_r.read(&mut body).unwrap();
+        body.truncate(n);
+        (get_head, post_head, body)
+    });
+
+    let origin = Origin {
+        scheme: "http",
+        host: "127.0.0.1".into(),
+        port,
+    };
+    let rt = &gstonvifhttps::runtime::RUNTIME;
+    let resp = rt.block_on(async {
+        let ch = gstonvifhttps::tunnel::open(
+            &origin,
+            None,
+            "/axis-media/media.amp?profile=p1&x=1",
+            None,
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+        assert!(
+            ch.initial.starts_with(b"RTSP/1.0 200 OK"),
+            "bytes past the GET header are kept"
+        );
+        let mut rtsp = Rtsp::new(ch, origin.peer(), None, false, Duration::from_secs(5));
+        let mut ignore = |_: u8, _: &[u8]| {};
+        rtsp.request(
+            "OPTIONS",
+            "rtsp://127.0.0.1/axis-media/media.amp?profile=p1&x=1",
+            &[],
+            &mut ignore,
+        )
+        .await
+        .unwrap()
+    });
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.header("public"), Some("OPTIONS, DESCRIBE"));
+    let (get_head, post_head, body) = server.join().unwrap();
+    assert_eq!(
+        get_head[0], "GET /axis-media/media.amp?profile=p1&x=1 HTTP/1.0",
+        "query kept"
+    );
+    assert!(
+        get_head
+            .iter()
+            .any(|h| h == "Accept: application/x-rtsp-tunnelled"),
+        "{get_head:?}"
+    );
+    let cookie = |head: &[String]| {
+        head.iter()
+            .find_map(|h| h.strip_prefix("x-sessioncookie: "))
+            .map(str::to_string)
+            .expect("cookie")
+    };
+    assert_eq!(
+        cookie(&get_head),
+        cookie(&post_head),
+        "same cookie on both legs"
+    );
+    assert_eq!(
+        post_head[0],
+        "POST /axis-media/media.amp?profile=p1&x=1 HTTP/1.0"
+    );
+    assert!(
+        post_head
+            .iter()
+            .any(|h| h == "Content-Type: application/x-rtsp-tunnelled")
+    );
+    assert!(post_head.iter().any(|h| h == "Content-Length: 32767"));
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(&body)
+        .expect("the POST body is base64, padded per request");
+    let text = String::from_utf8(decoded).unwrap();
+    assert!(
+        text.starts_with(
+            "OPTIONS rtsp://127.0.0.1/axis-media/media.amp?profile=p1&x=1 RTSP/1.0\r\nCSeq: 1\r\n"
+        ),
+        "{text}"
+    );
+    assert!(text.ends_with("\r\n\r\n"));
+}
