@@ -495,3 +495,71 @@ fn test_null_within_a_second_when_camera_stalls_midstream() {
     relay.stall();
     drop(run); // asserts NULL within one second
 }
+
+/// RTSP Basic is answered inside TLS (the HTTPS tunnel) and never over plain TCP, where
+/// the camera then refuses us: the password does not travel in clear.
+#[test]
+fn test_rtsp_basic_only_inside_tls() {
+    let (cam, ca) = camera(Config {
+        rtsp_basic: true,
+        ..Config::default()
+    });
+    let loc = cam.https_url();
+    let run = multi(live_props(&loc, &ca), &[]);
+    let out = run.collect(&["video_0"], 10, WAIT);
+    assert!(
+        out.error.is_none(),
+        "Basic inside TLS: {}",
+        out.error_text()
+    );
+    drop(run);
+    let run = multi(
+        live_props(&loc, &ca),
+        &[("streaming-method", &"rtp-rtsp-tcp")],
+    );
+    let out = run.collect(&["video_0"], 1, WAIT);
+    assert_eq!(
+        out.resource_error(),
+        Some(gst::ResourceError::NotAuthorized),
+        "{}",
+        out.error_text()
+    );
+    assert!(
+        out.error_text().contains("RTSP DESCRIBE"),
+        "{}",
+        out.error_text()
+    );
+}
+
+/// A keep-alive that goes unanswered is a connection loss, noticed within two periods.
+#[test]
+fn test_unanswered_keepalive_is_connection_loss() {
+    let (cam, ca) = camera(Config {
+        session_timeout: Some(2),
+        ..Config::default()
+    });
+    let relay = Relay::new(cam.https_port());
+    let loc = format!("https://127.0.0.1:{}", relay.port);
+    let run = multi(live_props(&loc, &ca), &[]);
+    let out = run.collect(&["video_0"], 10, WAIT);
+    assert!(out.error.is_none(), "{}", out.error_text());
+    relay.stall();
+    let stalled = Instant::now();
+    let out = run.collect(&["none"], 1, Duration::from_secs(10));
+    assert_eq!(
+        out.resource_error(),
+        Some(gst::ResourceError::Read),
+        "{}",
+        out.error_text()
+    );
+    assert!(
+        out.error_text().contains("keep-alive"),
+        "{}",
+        out.error_text()
+    );
+    assert!(
+        stalled.elapsed() < Duration::from_secs(5),
+        "noticed after {:?}",
+        stalled.elapsed()
+    );
+}

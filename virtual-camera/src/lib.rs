@@ -73,6 +73,8 @@ pub struct Config {
     /// Demand HTTP Digest on the RTSP tunnel's GET and POST (ONVIF says devices should
     /// not; some Axis firmware does).
     pub tunnel_auth: bool,
+    /// RTSP authentication with Basic instead of Digest.
+    pub rtsp_basic: bool,
 }
 
 impl Default for Config {
@@ -92,6 +94,7 @@ impl Default for Config {
             garbage_on: None,
             session_timeout: None,
             tunnel_auth: false,
+            rtsp_basic: false,
         }
     }
 }
@@ -167,6 +170,7 @@ impl Camera {
             &config.password,
             config.session_timeout,
             stats.rtsp_requests.clone(),
+            config.rtsp_basic,
         )
         .map_err(std::io::Error::other)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()

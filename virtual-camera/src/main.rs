@@ -31,6 +31,7 @@ OPTIONS:
   --garbage-on OPERATION   answer OPERATION with malformed XML
   --session-timeout SECS   RTSP session timeout (default 60)
   --tunnel-auth            demand HTTP Digest on the RTSP tunnel's GET and POST
+  --rtsp-basic             RTSP authentication with Basic instead of Digest
   --help                   this text
 ";
 
@@ -91,6 +92,7 @@ fn main() {
             "--fault-on" => cfg.fault_on = Some(value()),
             "--garbage-on" => cfg.garbage_on = Some(value()),
             "--tunnel-auth" => cfg.tunnel_auth = true,
+            "--rtsp-basic" => cfg.rtsp_basic = true,
             "--session-timeout" => {
                 cfg.session_timeout = Some(
                     value()

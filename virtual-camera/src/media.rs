@@ -55,7 +55,14 @@ impl Media {
         user: &str,
         password: &str,
     ) -> Result<Media, String> {
-        let media = Self::start_inner(user, password, None, Default::default(), Some(identity))?;
+        let media = Self::start_inner(
+            user,
+            password,
+            None,
+            Default::default(),
+            Some(identity),
+            false,
+        )?;
         Ok(media)
     }
 
@@ -67,8 +74,9 @@ impl Media {
         password: &str,
         session_timeout: Option<u32>,
         requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+        basic: bool,
     ) -> Result<Media, String> {
-        Self::start_inner(user, password, session_timeout, requests, None)
+        Self::start_inner(user, password, session_timeout, requests, None, basic)
     }
 
     fn start_inner(
@@ -77,6 +85,7 @@ impl Media {
         session_timeout: Option<u32>,
         requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
         tls: Option<&crate::certs::Identity>,
+        basic: bool,
     ) -> Result<Media, String> {
         crate::metadata::register();
         let context = glib::MainContext::new();
@@ -91,7 +100,17 @@ impl Media {
         let token = gst_rtsp_server::RTSPToken::builder()
             .field(gst_rtsp_server::RTSP_TOKEN_MEDIA_FACTORY_ROLE, ROLE)
             .build();
-        auth.add_digest(user, password, &token);
+        if basic {
+            // Cameras that only offer Basic on RTSP (TP-Link, mediamtx #3116).
+            auth.set_supported_methods(gst_rtsp::RTSPAuthMethod::Basic);
+            auth.add_basic(
+                &gst_rtsp_server::RTSPAuth::make_basic(user, password),
+                &token,
+            );
+        } else {
+            auth.set_supported_methods(gst_rtsp::RTSPAuthMethod::Digest);
+            auth.add_digest(user, password, &token);
+        }
         if let Some(id) = tls {
             // Every accepted connection (RTSP, tunnel GET, tunnel POST) is wrapped in TLS.
             let cert = gst_rtsp_server::gio::TlsCertificate::from_pem(&format!(
