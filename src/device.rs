@@ -423,6 +423,8 @@ pub struct MediaInfo {
 pub struct Started {
     pub client: OnvifClient,
     pub media: MediaInfo,
+    /// `(namespace, path and query)` of every service the device lists.
+    pub services: Vec<(String, String)>,
     /// Debug lines worth logging.
     pub notes: Vec<String>,
 }
@@ -601,6 +603,10 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
             media2,
             media_path,
         },
+        services: services
+            .iter()
+            .filter_map(|(ns, x)| Some((ns.clone(), addr::path_and_query(x)?)))
+            .collect(),
         notes,
     })
 }

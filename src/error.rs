@@ -161,6 +161,23 @@ impl Error {
         }
     }
 
+    /// A warning message with this error's domain and code, for failures that do not end
+    /// the stream (an action signal that failed).
+    pub fn warning_message(&self, src: &gst::Object, context: &str) -> gst::Message {
+        let text = format!("{context}: {self}");
+        let debug = format!("{self:?}");
+        match self.kind() {
+            ErrorKind::Resource(code) => gst::message::Warning::builder(code, &text)
+                .debug(&debug)
+                .src(src)
+                .build(),
+            ErrorKind::Stream(code) => gst::message::Warning::builder(code, &text)
+                .debug(&debug)
+                .src(src)
+                .build(),
+        }
+    }
+
     /// Turns the error into the message the element posts. The text is the user-facing
     /// explanation; the debug string repeats it with the variant for `gst-launch -v`.
     pub fn to_error_message(&self) -> gst::ErrorMessage {

@@ -10,6 +10,7 @@
  * Since: 0.1.0
  */
 pub mod clock;
+pub mod control;
 pub mod device;
 pub mod digest;
 pub mod error;

@@ -57,6 +57,19 @@ fn test_every_request_body_validates() {
         ops::get_profiles(false),
         ops::get_snapshot_uri(true, "Profile_1"),
         ops::get_snapshot_uri(false, "a<b&\"c"),
+        ops::ptz_continuous_move("Profile_1", 0.5, -0.25, 0.0, 2500),
+        ops::ptz_continuous_move("Profile_1", 0.5, -0.25, 0.0, 0),
+        ops::ptz_stop("Profile_1"),
+        ops::ptz_absolute_move("Profile_1", 0.3, -0.2, 0.5),
+        ops::ptz_relative_move("Profile_1", -0.1, 0.0, 0.1),
+        ops::ptz_goto_preset("Profile_1", "1"),
+        ops::ptz_get_presets("Profile_1"),
+        ops::ptz_get_status("Profile_1"),
+        ops::send_auxiliary_command("tt:Wiper|On"),
+        ops::get_digital_inputs(),
+        ops::get_relay_outputs(),
+        ops::set_relay_output_state("RelayOutput_1", true),
+        ops::set_relay_output_state("RelayOutput_1", false),
     ];
     for media2 in [true, false] {
         for t in [

@@ -15,6 +15,7 @@ use gst::prelude::*;
 use gst::subclass::prelude::*;
 
 use super::{Backchannel, StreamingMethod, Streams};
+use crate::control::{Answer, Command, Control};
 use crate::device::{Credentials, StartSettings, Wants};
 use crate::error::Error;
 use crate::runtime::{self, RUNTIME};
@@ -129,6 +130,8 @@ enum State {
 pub struct OnvifHttpsSrc {
     state: Mutex<State>,
     settings: Mutex<Settings>,
+    /// The action signals' ONVIF client, connected on first use and kept until NULL.
+    control: Arc<tokio::sync::Mutex<Option<Control>>>,
 }
 
 pub(crate) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -263,56 +266,15 @@ enum Job {
 
 impl OnvifHttpsSrc {
     /// Checks the settings and turns them into what the session needs.
-    fn prepare(&self, s: &Settings) -> Result<(Job, Vec<String>), Error> {
+    /// What the ONVIF start-up needs: location, TLS, credentials and wanted streams.
+    /// Shared by the streaming session and the action signals.
+    fn start_settings(&self, s: &Settings) -> Result<(StartSettings, Vec<String>), Error> {
         let mut warnings = Vec::new();
         let location = s
             .location
             .as_deref()
             .ok_or_else(|| Error::Settings("No location set: set location=http://CAMERA".into()))?;
         let url = parse_location(location)?;
-        let method_value = s.streaming_method.to_value();
-        let method = glib::EnumValue::from_value(&method_value)
-            .map(|(_, v)| v.nick().to_string())
-            .unwrap_or_default();
-        if matches!(
-            s.streaming_method,
-            StreamingMethod::RtpRtspTcp | StreamingMethod::RtpUdp
-        ) {
-            // Spec §2: the media streams, unencrypted, while SOAP stays on HTTPS.
-            warnings.push(format!(
-                "streaming-method={method}: the media (and the RTSP session) travel \
-                 unencrypted; ONVIF stays on HTTPS. Use streaming-method=rtp-rtsp-http-tcp \
-                 for encrypted media"
-            ));
-        }
-        if s.backchannel == Backchannel::Onvif {
-            // Spec §2: neither ONVIF nor Apple's tunnelling note defines how a backchannel
-            // travels through the HTTP tunnel.
-            return Err(Error::Settings(if s.https_enable {
-                "backchannel=onvif cannot be used with https-enable=true: Audio OUT \
-                 (backchannel) is not supported over HTTPS, because neither the ONVIF \
-                 specification nor Apple's RTSP-over-HTTP document defines how a backchannel \
-                 travels through the tunnel. Set backchannel=none, or use rtspsrc \
-                 backchannel=onvif on the camera's plain RTSP URI"
-                    .to_string()
-            } else {
-                "backchannel=onvif is not implemented in this version of onvifhttpssrc; use \
-                 rtspsrc backchannel=onvif on the camera's RTSP URI"
-                    .to_string()
-            }));
-        }
-        if s.streams.is_empty() {
-            return Err(Error::Settings(
-                "streams is empty: ask for video, audio or metadata".into(),
-            ));
-        }
-        if s.streaming_method == StreamingMethod::HttpSnapshot && s.streams != Streams::VIDEO {
-            return Err(Error::Settings(format!(
-                "streaming-method=http-snapshot gives video images only, but streams={}: \
-                 use streams=video, or streaming-method=rtp-rtsp-http-tcp",
-                streams_nick(s.streams)
-            )));
-        }
         let pin = match &s.tls_certificate_sha256 {
             Some(p) => Some(tls::parse_fingerprint(p).ok_or_else(|| {
                 Error::Settings(format!(
@@ -388,6 +350,56 @@ impl OnvifHttpsSrc {
                 metadata: s.streams.contains(Streams::METADATA),
             },
         };
+        Ok((start, warnings))
+    }
+
+    fn prepare(&self, s: &Settings) -> Result<(Job, Vec<String>), Error> {
+        let mut warnings = Vec::new();
+        let method_value = s.streaming_method.to_value();
+        let method = glib::EnumValue::from_value(&method_value)
+            .map(|(_, v)| v.nick().to_string())
+            .unwrap_or_default();
+        if matches!(
+            s.streaming_method,
+            StreamingMethod::RtpRtspTcp | StreamingMethod::RtpUdp
+        ) {
+            // Spec §2: the media streams, unencrypted, while SOAP stays on HTTPS.
+            warnings.push(format!(
+                "streaming-method={method}: the media (and the RTSP session) travel \
+                 unencrypted; ONVIF stays on HTTPS. Use streaming-method=rtp-rtsp-http-tcp \
+                 for encrypted media"
+            ));
+        }
+        if s.backchannel == Backchannel::Onvif {
+            // Spec §2: neither ONVIF nor Apple's tunnelling note defines how a backchannel
+            // travels through the HTTP tunnel.
+            return Err(Error::Settings(if s.https_enable {
+                "backchannel=onvif cannot be used with https-enable=true: Audio OUT \
+                 (backchannel) is not supported over HTTPS, because neither the ONVIF \
+                 specification nor Apple's RTSP-over-HTTP document defines how a backchannel \
+                 travels through the tunnel. Set backchannel=none, or use rtspsrc \
+                 backchannel=onvif on the camera's plain RTSP URI"
+                    .to_string()
+            } else {
+                "backchannel=onvif is not implemented in this version of onvifhttpssrc; use \
+                 rtspsrc backchannel=onvif on the camera's RTSP URI"
+                    .to_string()
+            }));
+        }
+        if s.streams.is_empty() {
+            return Err(Error::Settings(
+                "streams is empty: ask for video, audio or metadata".into(),
+            ));
+        }
+        if s.streaming_method == StreamingMethod::HttpSnapshot && s.streams != Streams::VIDEO {
+            return Err(Error::Settings(format!(
+                "streaming-method=http-snapshot gives video images only, but streams={}: \
+                 use streams=video, or streaming-method=rtp-rtsp-http-tcp",
+                streams_nick(s.streams)
+            )));
+        }
+        let (start, more) = self.start_settings(s)?;
+        warnings.extend(more);
         let job = match s.streaming_method {
             StreamingMethod::HttpSnapshot => Job::Snapshot(SnapshotSettings {
                 start,
@@ -463,6 +475,85 @@ impl OnvifHttpsSrc {
         }
         started.output.teardown();
         gst::info!(CAT, imp = self, "stopped");
+    }
+
+    /// Runs one action-signal command, blocking the caller up to a bound. Failures post a
+    /// warning with the cause and give `None`.
+    pub(super) fn control(&self, signal: &str, cmd: Command) -> Option<Answer> {
+        let obj = self.obj();
+        if obj.current_state() < gst::State::Ready {
+            let _ = obj.post_message(
+                gst::message::Warning::builder(
+                    gst::CoreError::StateChange,
+                    &format!("{signal}: the element must be in READY or above"),
+                )
+                .src(&*obj)
+                .build(),
+            );
+            return None;
+        }
+        let settings = self.settings.lock().unwrap().clone();
+        let start = match self.start_settings(&settings) {
+            Ok((start, _)) => start,
+            Err(e) => {
+                let _ = obj.post_message(e.warning_message(obj.upcast_ref(), signal));
+                return None;
+            }
+        };
+        // Start-up plus the call, each exchange bounded by `timeout`.
+        let bound = start.timeout * 8;
+        let slot = self.control.clone();
+        let weak = obj.downgrade();
+        let canceller = Mutex::new(runtime::Canceller::default());
+        let res = runtime::wait(&canceller, Some(bound), async move {
+            let mut guard = slot.lock().await;
+            if guard.is_none() {
+                let warn = |w: &str| {
+                    if let Some(e) = weak.upgrade() {
+                        gst::element_imp_warning!(
+                            e.imp(),
+                            gst::ResourceError::Settings,
+                            ("{}", w),
+                            ["{}", w]
+                        );
+                    }
+                };
+                *guard = Some(Control::connect(&start, &warn).await?);
+            }
+            let Some(ctl) = guard.as_mut() else {
+                unreachable!("set above");
+            };
+            let r = ctl.execute(cmd).await;
+            // A broken connection is rebuilt on the next call.
+            if matches!(
+                r,
+                Err(Error::Io { .. }
+                    | Error::TimedOut { .. }
+                    | Error::Connect { .. }
+                    | Error::Tls { .. })
+            ) {
+                *guard = None;
+            }
+            r
+        });
+        match res {
+            Ok(a) => Some(a),
+            Err(runtime::WaitError::Failed(e)) => {
+                gst::warning!(CAT, imp = self, "{signal}: {e}");
+                let _ = obj.post_message(e.warning_message(obj.upcast_ref(), signal));
+                None
+            }
+            Err(runtime::WaitError::TimedOut) => {
+                let e = Error::TimedOut {
+                    peer: settings.location.clone().unwrap_or_default(),
+                    operation: signal.to_string(),
+                    after: bound,
+                };
+                let _ = obj.post_message(e.warning_message(obj.upcast_ref(), signal));
+                None
+            }
+            Err(runtime::WaitError::Cancelled) => None,
+        }
     }
 
     fn set_location(&self, value: Option<String>) -> Result<(), glib::Error> {
@@ -723,6 +814,10 @@ impl ObjectImpl for OnvifHttpsSrc {
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        // The action signals' client belongs to the old settings.
+        if let Ok(mut c) = self.control.try_lock() {
+            *c = None;
+        }
         if pspec.name() == "location" {
             let v = value
                 .get::<Option<String>>()
@@ -785,6 +880,11 @@ impl ObjectImpl for OnvifHttpsSrc {
             "backchannel" => s.backchannel.to_value(),
             _ => unimplemented!(),
         }
+    }
+
+    fn signals() -> &'static [glib::subclass::Signal] {
+        static SIGNALS: LazyLock<Vec<glib::subclass::Signal>> = LazyLock::new(super::signals::list);
+        SIGNALS.as_ref()
     }
 
     fn constructed(&self) {
@@ -861,6 +961,11 @@ impl ElementImpl for OnvifHttpsSrc {
                 success = gst::StateChangeSuccess::NoPreroll;
             }
             gst::StateChange::PausedToReady => self.stop(),
+            gst::StateChange::ReadyToNull => {
+                if let Ok(mut c) = self.control.try_lock() {
+                    *c = None;
+                }
+            }
             _ => {}
         }
         Ok(success)

@@ -36,6 +36,7 @@ use gst::glib;
 use gst::prelude::*;
 
 pub(crate) mod imp;
+mod signals;
 
 /// How media travels from the camera (spec §2, §3).
 #[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, glib::Enum)]

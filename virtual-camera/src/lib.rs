@@ -16,6 +16,7 @@ pub mod metadata;
 mod server;
 mod snapshot;
 mod soap;
+pub mod state;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
@@ -134,6 +135,8 @@ pub(crate) struct Shared {
     pub runtime: tokio::runtime::Handle,
     /// Port of the gst-rtsp-server behind the camera (plain RTSP, and the tunnel's target).
     pub rtsp_port: u16,
+    /// What clients can change: PTZ, relays, auxiliary commands.
+    pub state: Mutex<state::DeviceState>,
 }
 
 /// A running camera; dropping it stops every listener.
@@ -198,6 +201,7 @@ impl Camera {
             tls,
             runtime: runtime.handle().clone(),
             rtsp_port: media.port,
+            state: Mutex::new(state::DeviceState::default()),
         });
         runtime.spawn(server::serve(http, shared.clone(), false));
         runtime.spawn(server::serve(https, shared.clone(), true));
@@ -218,6 +222,27 @@ impl Camera {
     /// The HTTPS port (after an accepted SetNetworkProtocols, the new one).
     pub fn https_port(&self) -> u16 {
         self.shared.https_port.load(Ordering::SeqCst)
+    }
+
+    /// PTZ position `(pan, tilt, zoom)` now.
+    pub fn ptz_position(&self) -> (f64, f64, f64) {
+        self.shared.state.lock().unwrap().ptz.position()
+    }
+
+    /// Whether the PTZ head is moving.
+    pub fn ptz_moving(&self) -> bool {
+        self.shared.state.lock().unwrap().ptz.moving()
+    }
+
+    /// Whether a relay output is active; `None` for an unknown token.
+    pub fn relay_active(&self, token: &str) -> Option<bool> {
+        let st = self.shared.state.lock().unwrap();
+        st.relays.iter().find(|(t, _)| t == token).map(|(_, a)| *a)
+    }
+
+    /// Auxiliary commands received so far.
+    pub fn aux_commands(&self) -> Vec<String> {
+        self.shared.state.lock().unwrap().aux.clone()
     }
 
     /// The plain RTSP port (gst-rtsp-server).

@@ -36,9 +36,18 @@ struct Parsed {
     op_ns: String,
     op: String,
     texts: Vec<(String, String)>,
+    /// `("Parent/Element", attribute, value)`, for values ONVIF puts in attributes.
+    attrs: Vec<(String, String, String)>,
 }
 
 impl Parsed {
+    fn attr(&self, path: &str, name: &str) -> Option<f64> {
+        self.attrs
+            .iter()
+            .find(|(p, a, _)| p == path && a == name)
+            .and_then(|(_, _, v)| v.parse().ok())
+    }
+
     fn text(&self, name: &str) -> Option<&str> {
         self.texts
             .iter()
@@ -77,6 +86,13 @@ fn parse(body: &[u8]) -> Option<Parsed> {
                 flush(&stack, &mut pending, &mut p);
                 let empty = matches!(ev, Event::Empty(_));
                 let name = String::from_utf8_lossy(e.local_name().as_ref()).to_string();
+                let path = format!("{}/{name}", stack.last().map(String::as_str).unwrap_or(""));
+                for a in e.attributes().flatten() {
+                    let key = String::from_utf8_lossy(a.key.local_name().as_ref()).to_string();
+                    if let Ok(v) = a.unescape_value() {
+                        p.attrs.push((path.clone(), key, v.into_owned()));
+                    }
+                }
                 if let Some(d) = in_body_depth
                     && stack.len() == d + 1
                     && p.op.is_empty()
@@ -457,6 +473,15 @@ fn operation(shared: &Arc<Shared>, req: &Request, p: &Parsed) -> Response {
                     "/onvif/media2_service",
                 ));
             }
+            services.push(("http://www.onvif.org/ver20/ptz/wsdl", "/onvif/ptz_service"));
+            services.push((
+                "http://www.onvif.org/ver10/deviceIO/wsdl",
+                "/onvif/deviceio_service",
+            ));
+            services.push((
+                "http://www.onvif.org/ver10/events/wsdl",
+                "/onvif/event_service",
+            ));
             for (ns, path) in services {
                 s.push_str(&format!(
                     "<tds:Service><tds:Namespace>{ns}</tds:Namespace><tds:XAddr>{b}{path}</tds:XAddr>\
@@ -559,6 +584,146 @@ fn operation(shared: &Arc<Shared>, req: &Request, p: &Parsed) -> Response {
                 ))
             } else {
                 ok(&media1_uri("GetSnapshotUriResponse", &uri))
+            }
+        }
+        "ContinuousMove" | "Stop" | "AbsoluteMove" | "RelativeMove" | "GotoPreset"
+        | "GetPresets" | "GetStatus"
+            if !known_token =>
+        {
+            fault(
+                400,
+                "s:Sender",
+                &["ter:InvalidArgVal", "ter:NoProfile"],
+                "No such profile",
+            )
+        }
+        "ContinuousMove" => {
+            let v = (
+                p.attr("Velocity/PanTilt", "x").unwrap_or(0.0),
+                p.attr("Velocity/PanTilt", "y").unwrap_or(0.0),
+                p.attr("Velocity/Zoom", "x").unwrap_or(0.0),
+            );
+            let timeout = p.text("Timeout").and_then(crate::state::parse_duration);
+            shared.state.lock().unwrap().ptz.continuous(v, timeout);
+            ok("<tptz:ContinuousMoveResponse xmlns:tptz=\"http://www.onvif.org/ver20/ptz/wsdl\"/>")
+        }
+        "Stop" => {
+            shared.state.lock().unwrap().ptz.stop();
+            ok("<tptz:StopResponse xmlns:tptz=\"http://www.onvif.org/ver20/ptz/wsdl\"/>")
+        }
+        "AbsoluteMove" => {
+            let to = (
+                p.attr("Position/PanTilt", "x").unwrap_or(0.0),
+                p.attr("Position/PanTilt", "y").unwrap_or(0.0),
+                p.attr("Position/Zoom", "x").unwrap_or(0.0),
+            );
+            shared.state.lock().unwrap().ptz.absolute(to);
+            ok("<tptz:AbsoluteMoveResponse xmlns:tptz=\"http://www.onvif.org/ver20/ptz/wsdl\"/>")
+        }
+        "RelativeMove" => {
+            let by = (
+                p.attr("Translation/PanTilt", "x").unwrap_or(0.0),
+                p.attr("Translation/PanTilt", "y").unwrap_or(0.0),
+                p.attr("Translation/Zoom", "x").unwrap_or(0.0),
+            );
+            shared.state.lock().unwrap().ptz.relative(by);
+            ok("<tptz:RelativeMoveResponse xmlns:tptz=\"http://www.onvif.org/ver20/ptz/wsdl\"/>")
+        }
+        "GotoPreset" => {
+            let token = p.text("PresetToken").unwrap_or("");
+            match crate::state::PRESETS.iter().find(|(t, ..)| *t == token) {
+                Some((_, _, pos)) => {
+                    shared.state.lock().unwrap().ptz.absolute(*pos);
+                    ok(
+                        "<tptz:GotoPresetResponse xmlns:tptz=\"http://www.onvif.org/ver20/ptz/wsdl\"/>",
+                    )
+                }
+                None => fault(
+                    400,
+                    "s:Sender",
+                    &["ter:InvalidArgVal", "ter:NoToken"],
+                    "No such preset",
+                ),
+            }
+        }
+        "GetPresets" => {
+            let mut s = String::from(
+                "<tptz:GetPresetsResponse xmlns:tptz=\"http://www.onvif.org/ver20/ptz/wsdl\">",
+            );
+            for (t, name, (x, y, z)) in crate::state::PRESETS {
+                s.push_str(&format!(
+                    "<tptz:Preset token=\"{t}\"><tt:Name>{name}</tt:Name><tt:PTZPosition><tt:PanTilt x=\"{x}\" y=\"{y}\"/><tt:Zoom x=\"{z}\"/></tt:PTZPosition></tptz:Preset>"
+                ));
+            }
+            s.push_str("</tptz:GetPresetsResponse>");
+            ok(&s)
+        }
+        "GetStatus" => {
+            let ptz = &shared.state.lock().unwrap().ptz;
+            let (x, y, z) = ptz.position();
+            let mv = if ptz.moving() { "MOVING" } else { "IDLE" };
+            let t = camera_now(shared);
+            ok(&format!(
+                "<tptz:GetStatusResponse xmlns:tptz=\"http://www.onvif.org/ver20/ptz/wsdl\"><tptz:PTZStatus>\
+                 <tt:Position><tt:PanTilt x=\"{x:.4}\" y=\"{y:.4}\"/><tt:Zoom x=\"{z:.4}\"/></tt:Position>\
+                 <tt:MoveStatus><tt:PanTilt>{mv}</tt:PanTilt><tt:Zoom>{mv}</tt:Zoom></tt:MoveStatus>\
+                 <tt:UtcTime>{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z</tt:UtcTime></tptz:PTZStatus></tptz:GetStatusResponse>",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            ))
+        }
+        "SendAuxiliaryCommand" => {
+            let cmd = p.text("AuxiliaryCommand").unwrap_or("").to_string();
+            if !crate::state::AUX_COMMANDS.contains(&cmd.as_str()) {
+                return fault(
+                    400,
+                    "s:Sender",
+                    &["ter:InvalidArgVal", "ter:AuxiliaryDataNotSupported"],
+                    "Unknown auxiliary command",
+                );
+            }
+            shared.state.lock().unwrap().aux.push(cmd.clone());
+            let mut w =
+                String::from("<tds:SendAuxiliaryCommandResponse><tds:AuxiliaryCommandResponse>");
+            w.push_str(&cmd.replace('&', "&amp;").replace('<', "&lt;"));
+            w.push_str("</tds:AuxiliaryCommandResponse></tds:SendAuxiliaryCommandResponse>");
+            ok(&w)
+        }
+        "GetDigitalInputs" => ok(
+            "<tmd:GetDigitalInputsResponse xmlns:tmd=\"http://www.onvif.org/ver10/deviceIO/wsdl\">\
+             <tmd:DigitalInputs token=\"DigitalInput_1\" IdleState=\"open\"/>\
+             <tmd:DigitalInputs token=\"DigitalInput_2\" IdleState=\"closed\"/></tmd:GetDigitalInputsResponse>",
+        ),
+        "GetRelayOutputs" => {
+            let mut s = String::from("<tds:GetRelayOutputsResponse>");
+            for (token, _) in &shared.state.lock().unwrap().relays {
+                s.push_str(&format!(
+                    "<tds:RelayOutputs token=\"{token}\"><tt:Properties><tt:Mode>Bistable</tt:Mode>\
+                     <tt:DelayTime>PT0S</tt:DelayTime><tt:IdleState>open</tt:IdleState></tt:Properties></tds:RelayOutputs>"
+                ));
+            }
+            s.push_str("</tds:GetRelayOutputsResponse>");
+            ok(&s)
+        }
+        "SetRelayOutputState" => {
+            let token = p.text("RelayOutputToken").unwrap_or("");
+            let active = p.text("LogicalState") == Some("active");
+            let mut st = shared.state.lock().unwrap();
+            match st.relays.iter_mut().find(|(t, _)| t == token) {
+                Some((_, state)) => {
+                    *state = active;
+                    ok("<tds:SetRelayOutputStateResponse/>")
+                }
+                None => fault(
+                    400,
+                    "s:Sender",
+                    &["ter:InvalidArgVal", "ter:RelayToken"],
+                    "Unknown relay output",
+                ),
             }
         }
         _ => fault(
