@@ -228,6 +228,17 @@ impl OnvifClient {
         req: &Request,
         authenticated: bool,
     ) -> Result<Element, Error> {
+        self.call_with_header(path, req, authenticated, None).await
+    }
+
+    /// As [`Self::call`], with extra SOAP header children (WS-Addressing).
+    pub async fn call_with_header(
+        &mut self,
+        path: &str,
+        req: &Request,
+        authenticated: bool,
+        header: Option<&str>,
+    ) -> Result<Element, Error> {
         let mut with_creds = authenticated && self.creds.is_some();
         let mut answered_challenge = false;
         let mut resynced_clock = false;
@@ -237,7 +248,7 @@ impl OnvifClient {
             } else {
                 None
             };
-            let envelope = soap::envelope(&req.body, token.as_ref());
+            let envelope = soap::envelope_with_header(&req.body, token.as_ref(), header);
             let auth = if with_creds {
                 self.authorization("POST", path)
             } else {

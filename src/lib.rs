@@ -14,6 +14,7 @@ pub mod control;
 pub mod device;
 pub mod digest;
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod live;
 pub mod net;

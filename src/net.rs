@@ -105,6 +105,9 @@ pub struct HttpClient {
     pub connects: u32,
     /// Requests sent so far.
     pub requests: u32,
+    /// An exchange started and never finished: its request was cancelled (a dropped
+    /// future), so the connection may still carry its answer and cannot be reused.
+    in_flight: bool,
 }
 
 impl HttpClient {
@@ -117,6 +120,7 @@ impl HttpClient {
             buf: Vec::new(),
             connects: 0,
             requests: 0,
+            in_flight: false,
         }
     }
 
@@ -142,6 +146,10 @@ impl HttpClient {
         body_limit: u64,
     ) -> Result<Response, Error> {
         let bytes = http::build_request(method, target, &self.origin.host_header(), headers, body);
+        if self.in_flight {
+            self.conn = None;
+        }
+        self.in_flight = true;
         let timeout = self.timeout;
         let peer = self.origin.peer();
         let fut = async {
@@ -175,7 +183,9 @@ impl HttpClient {
             }
             unreachable!("the loop returns on its second attempt")
         };
-        match tokio::time::timeout(timeout, fut).await {
+        let res = tokio::time::timeout(timeout, fut).await;
+        self.in_flight = false;
+        match res {
             Ok(r) => r,
             Err(_) => {
                 self.conn = None;

@@ -41,6 +41,8 @@ pub trait Output: Send + Sync + 'static {
     fn running_time(&self) -> Option<u64>;
     /// Posts the error; the session ends after it.
     fn error(&self, err: &Error);
+    /// Posts an `onvif-event` element message.
+    fn event(&self, notification: &crate::onvif::events::Notification);
 }
 
 /// What the snapshot session needs beyond the start-up settings.
@@ -220,7 +222,17 @@ impl Streams {
         if let Some(b) = buffer.get_mut() {
             b.set_pts(gst::ClockTime::from_nseconds(pts));
         }
+        gst::trace!(
+            crate::onvifhttpssrc::imp::CAT,
+            "stream {i}: RTP seq {} ts {} -> PTS {pts}",
+            h.sequence,
+            h.timestamp
+        );
         if !out.push(st.index, buffer) {
+            gst::debug!(
+                crate::onvifhttpssrc::imp::CAT,
+                "stream {i}: push refused, stopping"
+            );
             self.flowing = false;
         }
     }
@@ -567,7 +579,14 @@ async fn udp_receiver<O: Output>(
     loop {
         tokio::select! {
             r = rtp_sock.recv(&mut rtp_buf) => {
-                let Ok(n) = r else { return };
+                let n = match r {
+                    Ok(n) => n,
+                    Err(e) => {
+                        gst::debug!(crate::onvifhttpssrc::imp::CAT, "stream {i}: RTP socket: {e}");
+                        return;
+                    }
+                };
+                gst::trace!(crate::onvifhttpssrc::imp::CAT, "stream {i}: {n} bytes of RTP over UDP");
                 let mut st = streams.lock().unwrap();
                 st.rtp(i, &rtp_buf[..n], &*out);
                 if !st.flowing {
@@ -575,7 +594,13 @@ async fn udp_receiver<O: Output>(
                 }
             }
             r = rtcp_sock.recv(&mut rtcp_buf) => {
-                let Ok(n) = r else { return };
+                let n = match r {
+                    Ok(n) => n,
+                    Err(e) => {
+                        gst::debug!(crate::onvifhttpssrc::imp::CAT, "stream {i}: RTCP socket: {e}");
+                        return;
+                    }
+                };
                 let now = out.running_time().unwrap_or(0);
                 streams.lock().unwrap().rtcp(i, &rtcp_buf[..n], now);
             }

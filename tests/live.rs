@@ -106,6 +106,12 @@ fn test_video_and_audio_pads_synchronised() {
     let run = multi(live_props(&loc, &ca), &[("streams", &"video+audio")]);
     let out = run.collect(&["video_0", "audio_0"], 60, WAIT);
     assert!(out.error.is_none(), "{}", out.error_text());
+    assert!(
+        out.count("video_0") >= 60 && out.count("audio_0") >= 60,
+        "video {} audio {}",
+        out.count("video_0"),
+        out.count("audio_0")
+    );
     let a = &out.pads["audio_0"];
     let s = caps_of(a);
     assert_eq!(s.get::<&str>("media").unwrap(), "audio");
@@ -149,6 +155,7 @@ fn test_nothing_readable_crosses_the_wire() {
     let run = multi(live_props(&loc, &ca), &[("streams", &"video+audio")]);
     let out = run.collect(&["video_0", "audio_0"], 50, WAIT);
     assert!(out.error.is_none(), "{}", out.error_text());
+    assert!(out.count("audio_0") >= 50, "audio {}", out.count("audio_0"));
     drop(run);
     let snap = run_with(snapshot_props(&loc, &ca, PW), &[]);
     let s = snap.collect(2, WAIT);
@@ -288,10 +295,9 @@ fn test_rtspsrc_and_ffprobe_play_the_camera_tunnel() {
     match ffprobe {
         Ok(o) => {
             let text = String::from_utf8_lossy(&o.stdout);
-            // FFmpeg has no decoder name for vnd.onvif.metadata: "unknown".
             assert_eq!(
                 text.lines().collect::<Vec<_>>(),
-                vec!["h264", "aac", "unknown"],
+                vec!["h264", "aac"],
                 "{}",
                 String::from_utf8_lossy(&o.stderr)
             );
@@ -309,6 +315,12 @@ fn unencrypted_method(method: &str) {
     );
     let out = run.collect(&["video_0", "audio_0"], 50, WAIT);
     assert!(out.error.is_none(), "{method}: {}", out.error_text());
+    assert!(
+        out.count("video_0") >= 50 && out.count("audio_0") >= 50,
+        "{method}: video {} audio {}",
+        out.count("video_0"),
+        out.count("audio_0")
+    );
     let s = caps_of(&out.pads["video_0"]);
     assert_eq!(s.get::<&str>("encoding-name").unwrap(), "H264");
     assert_pts_follow_real_time(&out.pads["video_0"], method);
@@ -409,7 +421,10 @@ fn test_latency_query_answers_latency_property() {
 /// document (ONVIF Streaming §5.2.1.1), alongside video and audio.
 #[test]
 fn test_metadata_track_reassembles_into_documents() {
-    let (cam, ca) = camera(Config::default());
+    let (cam, ca) = camera(Config {
+        metadata: true,
+        ..Config::default()
+    });
     let loc = cam.https_url();
     let run = multi(
         live_props(&loc, &ca),
@@ -417,6 +432,9 @@ fn test_metadata_track_reassembles_into_documents() {
     );
     let out = run.collect(&["video_0", "audio_0", "metadata_0"], 4, WAIT);
     assert!(out.error.is_none(), "{}", out.error_text());
+    for p in ["video_0", "audio_0", "metadata_0"] {
+        assert!(out.count(p) >= 4, "{p}: {}", out.count(p));
+    }
     let md = &out.pads["metadata_0"];
     let s = caps_of(md);
     assert_eq!(s.get::<&str>("media").unwrap(), "application");

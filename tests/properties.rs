@@ -28,6 +28,7 @@ fn test_every_property_documented_with_default() {
         ),
         ("streams", gstonvifhttps::Streams::VIDEO.to_value()),
         ("backchannel", gstonvifhttps::Backchannel::None.to_value()),
+        ("events", false.to_value()),
         ("profile", None::<String>.to_value()),
         ("snapshot-interval", 1000u32.to_value()),
         ("timeout", 10u32.to_value()),

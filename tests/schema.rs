@@ -8,6 +8,7 @@
 //! them or without xmllint the test says so and passes, unless `ONVIF_SCHEMA_REQUIRED=1`
 //! (set by `make test`), where a missing validator is a failure.
 
+use gstonvifhttps::onvif::events;
 use gstonvifhttps::onvif::ops::{self, NetworkProtocol, StreamTransport};
 
 #[test]
@@ -70,6 +71,12 @@ fn test_every_request_body_validates() {
         ops::get_relay_outputs(),
         ops::set_relay_output_state("RelayOutput_1", true),
         ops::set_relay_output_state("RelayOutput_1", false),
+        events::create_pull_point_subscription("PT60S"),
+        events::pull_messages(10, 100),
+        events::renew("PT60S"),
+        events::renew(&events::format_datetime(1_800_000_000)),
+        events::set_synchronization_point(),
+        events::unsubscribe(),
     ];
     for media2 in [true, false] {
         for t in [

@@ -90,8 +90,14 @@ impl XmlWriter {
         self.end(name)
     }
 
+    /// Writes escaped text.
+    pub fn text(&mut self, text: &str) -> &mut Self {
+        self.ev(Event::Text(BytesText::new(text)));
+        self
+    }
+
     /// Appends an already-written, well-formed fragment (a body built by this writer).
-    fn raw(&mut self, fragment: &str) -> &mut Self {
+    pub fn raw(&mut self, fragment: &str) -> &mut Self {
         self.w.get_mut().extend_from_slice(fragment.as_bytes());
         self
     }
@@ -143,6 +149,16 @@ impl UsernameToken {
 /// `mustUnderstand` is left out on purpose: some cameras in HTTPS-only mode answer HTTP 500
 /// to it (Apra-Labs ODM PR #8), and it is optional.
 pub fn envelope(body: &str, token: Option<&UsernameToken>) -> String {
+    envelope_with_header(body, token, None)
+}
+
+/// As [`envelope`], with more header children (WS-Addressing for the event service),
+/// written by an [`XmlWriter`].
+pub fn envelope_with_header(
+    body: &str,
+    token: Option<&UsernameToken>,
+    header: Option<&str>,
+) -> String {
     let mut w = XmlWriter::new();
     w.decl();
     match token {
@@ -156,9 +172,14 @@ pub fn envelope(body: &str, token: Option<&UsernameToken>) -> String {
         ),
         None => w.start("s:Envelope", &[("xmlns:s", NS_SOAP)]),
     };
+    if token.is_some() || header.is_some() {
+        w.start("s:Header", &[]);
+    }
+    if let Some(h) = header {
+        w.raw(h);
+    }
     if let Some(t) = token {
-        w.start("s:Header", &[])
-            .start("wsse:Security", &[])
+        w.start("wsse:Security", &[])
             .start("wsse:UsernameToken", &[])
             .leaf("wsse:Username", &t.username)
             .start("wsse:Password", &[("Type", PASSWORD_DIGEST_TYPE)]);
@@ -169,8 +190,10 @@ pub fn envelope(body: &str, token: Option<&UsernameToken>) -> String {
         w.end("wsse:Nonce")
             .leaf("wsu:Created", &t.created)
             .end("wsse:UsernameToken")
-            .end("wsse:Security")
-            .end("s:Header");
+            .end("wsse:Security");
+    }
+    if token.is_some() || header.is_some() {
+        w.end("s:Header");
     }
     w.start("s:Body", &[])
         .raw(body)

@@ -9,6 +9,8 @@
 //! elements. The size of the input itself is capped by the HTTP layer. Elements are matched
 //! by namespace URI and local name, never by prefix (devices use any prefix they like).
 
+use std::sync::Arc;
+
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
@@ -32,6 +34,9 @@ pub struct Element {
     pub text: String,
     /// Child elements in document order.
     pub children: Vec<Element>,
+    /// Namespace prefixes in scope here (prefix, URI), innermost last; shared with the
+    /// parent when the element declares none. Resolves QNames in text (topics, fault codes).
+    pub scope: Arc<Vec<(String, String)>>,
 }
 
 impl Element {
@@ -80,6 +85,57 @@ impl Element {
             .iter()
             .find(|(ns, n, _)| ns.is_empty() && n == name)
             .map(|(_, _, v)| v.as_str())
+    }
+
+    /// Resolves a `prefix:local` QName written in this element's text or attributes to
+    /// `(namespace URI, local)`; `None` for an undeclared prefix.
+    pub fn resolve_qname<'a>(&self, qname: &'a str) -> Option<(String, &'a str)> {
+        let (prefix, local) = qname.split_once(':').unwrap_or(("", qname));
+        self.scope
+            .iter()
+            .rev()
+            .find(|(p, _)| p == prefix)
+            .map(|(_, uri)| (uri.clone(), local))
+    }
+
+    /// Writes the element (and its subtree) as XML, declaring each namespace it uses.
+    pub fn write(&self, w: &mut super::soap::XmlWriter) {
+        self.write_with(w, 0);
+    }
+
+    fn write_with(&self, w: &mut super::soap::XmlWriter, depth: usize) {
+        let prefix = format!("n{depth}");
+        let name = if self.ns.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{prefix}:{}", self.name)
+        };
+        let decl = format!("xmlns:{prefix}");
+        let mut attrs: Vec<(String, String)> = Vec::new();
+        if !self.ns.is_empty() {
+            attrs.push((decl, self.ns.clone()));
+        }
+        for (i, (ans, an, av)) in self.attrs.iter().enumerate() {
+            if ans.is_empty() {
+                attrs.push((an.clone(), av.clone()));
+            } else {
+                let ap = format!("a{depth}x{i}");
+                attrs.push((format!("xmlns:{ap}"), ans.clone()));
+                attrs.push((format!("{ap}:{an}"), av.clone()));
+            }
+        }
+        let refs: Vec<(&str, &str)> = attrs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        w.start(&name, &refs);
+        if !self.text().is_empty() {
+            w.text(self.text());
+        }
+        for c in &self.children {
+            c.write_with(w, depth + 1);
+        }
+        w.end(&name);
     }
 
     /// Depth-first search for the first descendant `{ns}name` (including self).
@@ -143,6 +199,10 @@ pub fn parse(input: &[u8]) -> Result<Element, XmlError> {
     reader.config_mut().trim_text(false);
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
+    let empty_scope: Arc<Vec<(String, String)>> = Arc::new(vec![(
+        "xml".to_string(),
+        "http://www.w3.org/XML/1998/namespace".to_string(),
+    )]);
     let mut count = 0usize;
 
     let syntax = |reader: &NsReader<&[u8]>, e: &dyn std::fmt::Display| XmlError::Syntax {
@@ -168,14 +228,28 @@ pub fn parse(input: &[u8]) -> Result<Element, XmlError> {
                 if stack.len() >= MAX_DEPTH {
                     return Err(XmlError::TooDeep);
                 }
+                let parent_scope = stack
+                    .last()
+                    .map(|p| p.scope.clone())
+                    .unwrap_or_else(|| empty_scope.clone());
                 let mut el = Element {
                     ns: element_ns,
                     name: String::from_utf8_lossy(start.local_name().as_ref()).into_owned(),
+                    scope: parent_scope,
                     ..Default::default()
                 };
+                let mut decls = Vec::new();
                 for attr in start.attributes() {
                     let attr = attr.map_err(|e| syntax(&reader, &e))?;
-                    if attr.key.as_namespace_binding().is_some() {
+                    if let Some(binding) = attr.key.as_namespace_binding() {
+                        let prefix = match binding {
+                            quick_xml::name::PrefixDeclaration::Default => String::new(),
+                            quick_xml::name::PrefixDeclaration::Named(p) => {
+                                String::from_utf8_lossy(p).into_owned()
+                            }
+                        };
+                        let uri = attr.unescape_value().map_err(|e| syntax(&reader, &e))?;
+                        decls.push((prefix, uri.into_owned()));
                         continue;
                     }
                     let (ans, local) = reader.resolve_attribute(attr.key);
@@ -185,6 +259,11 @@ pub fn parse(input: &[u8]) -> Result<Element, XmlError> {
                         String::from_utf8_lossy(local.as_ref()).into_owned(),
                         value.into_owned(),
                     ));
+                }
+                if !decls.is_empty() {
+                    let mut scope = (*el.scope).clone();
+                    scope.extend(decls);
+                    el.scope = Arc::new(scope);
                 }
                 if matches!(event, Event::Empty(_)) {
                     attach(&mut stack, &mut root, el);
@@ -269,6 +348,46 @@ mod tests {
             .expect("default namespace applies");
         assert_eq!(b.text(), "t<1A");
         assert_eq!(b.attrs, vec![("urn:q".into(), "k".into(), "v&w".into())]);
+    }
+
+    #[test]
+    fn test_qname_in_text_resolved_by_scope() {
+        let doc = br#"<e:Envelope xmlns:e="urn:env" xmlns:tns1="http://www.onvif.org/ver10/topics"><m xmlns:vendor="urn:v"><t>tns1:Device/Trigger/DigitalInput</t><u>vendor:X</u><w>nope:Y</w></m></e:Envelope>"#;
+        let root = parse(doc).unwrap();
+        let m = &root.children[0];
+        let t = &m.children[0];
+        assert_eq!(
+            t.resolve_qname(t.text()),
+            Some((
+                "http://www.onvif.org/ver10/topics".into(),
+                "Device/Trigger/DigitalInput"
+            ))
+        );
+        assert_eq!(
+            m.children[1].resolve_qname("vendor:X"),
+            Some(("urn:v".into(), "X"))
+        );
+        assert_eq!(m.children[2].resolve_qname("nope:Y"), None);
+        assert!(
+            root.resolve_qname("vendor:X").is_none(),
+            "not in scope at the root"
+        );
+    }
+
+    #[test]
+    fn test_write_round_trips() {
+        let doc = br#"<a:SubscriptionId xmlns:a="http://www.axis.com/2009/event" xmlns:b="urn:b" b:k="1&amp;2" plain="p">0<c:x xmlns:c="urn:c">&lt;</c:x></a:SubscriptionId>"#;
+        let el = parse(doc).unwrap();
+        let mut w = crate::onvif::soap::XmlWriter::new();
+        el.write(&mut w);
+        let again = parse(w.finish().as_bytes()).unwrap();
+        assert_eq!(
+            (again.ns.as_str(), again.name.as_str(), again.text()),
+            (el.ns.as_str(), el.name.as_str(), "0")
+        );
+        assert_eq!(again.attrs, el.attrs);
+        assert_eq!(again.children[0].ns, "urn:c");
+        assert_eq!(again.children[0].text, "<");
     }
 
     #[test]

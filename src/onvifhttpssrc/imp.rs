@@ -32,6 +32,7 @@ const DEFAULT_TIMEOUT: u32 = 10;
 const DEFAULT_STREAMS: Streams = Streams::VIDEO;
 const DEFAULT_LATENCY: u32 = 200;
 const DEFAULT_BACKCHANNEL: Backchannel = Backchannel::None;
+const DEFAULT_EVENTS: bool = false;
 /// RTP bytes queued per stream before the oldest are dropped: about 2 s of a 16 Mbit/s
 /// camera. Keeps memory bounded when downstream stalls.
 const RTP_QUEUE_BYTES: u64 = 4 * 1024 * 1024;
@@ -60,6 +61,7 @@ struct Settings {
     streams: Streams,
     latency: u32,
     backchannel: Backchannel,
+    events: bool,
 }
 
 impl Default for Settings {
@@ -81,6 +83,7 @@ impl Default for Settings {
             streams: DEFAULT_STREAMS,
             latency: DEFAULT_LATENCY,
             backchannel: DEFAULT_BACKCHANNEL,
+            events: DEFAULT_EVENTS,
         }
     }
 }
@@ -109,6 +112,7 @@ impl std::fmt::Debug for Settings {
             .field("streams", &self.streams)
             .field("latency", &self.latency)
             .field("backchannel", &self.backchannel)
+            .field("events", &self.events)
             .finish()
     }
 }
@@ -117,6 +121,11 @@ struct Started {
     stop_tx: tokio::sync::oneshot::Sender<()>,
     join: tokio::task::JoinHandle<()>,
     output: Arc<ElementOutput>,
+    /// The pull-point event task, when `events=true`.
+    events: Option<(
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+    )>,
 }
 
 #[derive(Default)]
@@ -211,11 +220,16 @@ impl Output for ElementOutput {
             .name(name)
             .build();
         let _ = ghost.set_active(true);
-        let _ = appsrc.sync_state_with_parent();
+        // The pad first: the application links it in `pad-added`. Only then may the
+        // appsrc run, or a buffer pushed on an unlinked pad (not-linked) would stop its
+        // task for good.
         element.add_pad(&ghost).ok()?;
         let mut streams = self.streams.lock().unwrap();
-        streams.push((appsrc, ghost));
-        Some(streams.len() - 1)
+        streams.push((appsrc.clone(), ghost));
+        let index = streams.len() - 1;
+        drop(streams);
+        let _ = appsrc.sync_state_with_parent();
+        Some(index)
     }
 
     fn streams_complete(&self) {
@@ -254,6 +268,14 @@ impl Output for ElementOutput {
         if let Some(e) = self.element.upgrade() {
             gst::error!(CAT, obj = e, "{err}");
             e.post_error_message(err.to_error_message());
+        }
+    }
+
+    fn event(&self, n: &crate::onvif::events::Notification) {
+        if let Some(e) = self.element.upgrade() {
+            let s = crate::events::event_structure(n);
+            gst::debug!(CAT, obj = e, "event {s}");
+            let _ = e.post_message(gst::message::Element::builder(s).src(&e).build());
         }
     }
 }
@@ -435,14 +457,26 @@ impl OnvifHttpsSrc {
         }
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let task_output = output.clone();
+        let event_start = match &job {
+            Job::Snapshot(s) => s.start.clone(),
+            Job::Live(l) => l.start.clone(),
+        };
         let join = match job {
             Job::Snapshot(snap) => RUNTIME.spawn(session::run_snapshot(snap, task_output, stop_rx)),
             Job::Live(live) => RUNTIME.spawn(session::run_live(live, task_output, stop_rx)),
         };
+        let events = settings.events.then(|| {
+            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            (
+                tx,
+                RUNTIME.spawn(crate::events::run(event_start, output.clone(), rx)),
+            )
+        });
         *self.state.lock().unwrap() = State::Started(Started {
             stop_tx,
             join,
             output,
+            events,
         });
         gst::info!(CAT, imp = self, "started");
         Ok(())
@@ -453,7 +487,11 @@ impl OnvifHttpsSrc {
             return;
         };
         let _ = started.stop_tx.send(());
-        let join = started.join;
+        let mut joins = vec![started.join];
+        if let Some((tx, join)) = started.events {
+            let _ = tx.send(());
+            joins.push(join);
+        }
         if runtime::inside_runtime() {
             // Called from inside an application's tokio runtime: blocking here would panic.
             // The task has been told to stop and ends on its own.
@@ -464,12 +502,17 @@ impl OnvifHttpsSrc {
             );
         } else {
             let canceller = Mutex::new(runtime::Canceller::default());
-            let abort = join.abort_handle();
+            let aborts: Vec<_> = joins.iter().map(|j| j.abort_handle()).collect();
             let res = runtime::wait(&canceller, Some(STOP_DEADLINE), async move {
-                join.await.map_err(|_| ())
+                for j in joins {
+                    let _ = j.await;
+                }
+                Ok::<(), ()>(())
             });
             if res.is_err() {
-                abort.abort();
+                for a in aborts {
+                    a.abort();
+                }
                 gst::warning!(CAT, imp = self, "session did not stop in time; abandoned");
             }
         }
@@ -760,6 +803,20 @@ impl ObjectImpl for OnvifHttpsSrc {
                     .mutable_ready()
                     .build(),
                 /**
+                 * GstOnvifHttpsSrc:events:
+                 *
+                 * Subscribe to the camera's pull-point events and post each notification
+                 * as an `onvif-event` element message (`topic`, `utc-time`,
+                 * `property-operation`, `source`, `data`). Works with every streaming
+                 * method, on its own HTTPS connection.
+                 */
+                glib::ParamSpecBoolean::builder("events")
+                    .nick("Events")
+                    .blurb("Post the camera's pull-point events as onvif-event messages")
+                    .default_value(DEFAULT_EVENTS)
+                    .mutable_ready()
+                    .build(),
+                /**
                  * GstOnvifHttpsSrc:profile:
                  *
                  * Media profile token (or name); none: the first profile with video.
@@ -855,6 +912,7 @@ impl ObjectImpl for OnvifHttpsSrc {
             "streams" => s.streams = value.get().expect("type checked upstream"),
             "latency" => s.latency = value.get().expect("type checked upstream"),
             "backchannel" => s.backchannel = value.get().expect("type checked upstream"),
+            "events" => s.events = value.get().expect("type checked upstream"),
             _ => unimplemented!(),
         }
     }
@@ -878,6 +936,7 @@ impl ObjectImpl for OnvifHttpsSrc {
             "streams" => s.streams.to_value(),
             "latency" => s.latency.to_value(),
             "backchannel" => s.backchannel.to_value(),
+            "events" => s.events.to_value(),
             _ => unimplemented!(),
         }
     }

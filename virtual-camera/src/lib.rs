@@ -11,6 +11,7 @@
 //! XAddrs on an HTTPS session. It runs on its own runtime, so a test needs no tokio.
 
 pub mod certs;
+pub mod events;
 pub mod media;
 pub mod metadata;
 mod server;
@@ -76,6 +77,19 @@ pub struct Config {
     pub tunnel_auth: bool,
     /// RTSP authentication with Basic instead of Digest.
     pub rtsp_basic: bool,
+    /// Toggle DigitalInput_1 and the motion alarm this often (None: only on request).
+    pub input_period: Option<std::time::Duration>,
+    /// Answer a relative termination time with almost nothing (field quirk); absolute
+    /// times are honoured, and PullMessages does not extend the subscription.
+    pub relative_termination_bug: bool,
+    /// Refuse Renew with ActionNotSupported (PullMessages keeps subscriptions alive).
+    pub renew_refused: bool,
+    /// Grant subscriptions at most this long, whatever is asked (tests use a few seconds
+    /// to exercise Renew).
+    pub max_termination: Option<std::time::Duration>,
+    /// Serve the ONVIF metadata track in each profile's media (see `media::launch` for
+    /// why it is opt-in).
+    pub metadata: bool,
 }
 
 impl Default for Config {
@@ -96,6 +110,11 @@ impl Default for Config {
             session_timeout: None,
             tunnel_auth: false,
             rtsp_basic: false,
+            input_period: None,
+            relative_termination_bug: false,
+            renew_refused: false,
+            max_termination: None,
+            metadata: false,
         }
     }
 }
@@ -137,6 +156,8 @@ pub(crate) struct Shared {
     pub rtsp_port: u16,
     /// What clients can change: PTZ, relays, auxiliary commands.
     pub state: Mutex<state::DeviceState>,
+    /// Pull-point subscriptions and the states events report.
+    pub events: Mutex<events::EventBus>,
 }
 
 /// A running camera; dropping it stops every listener.
@@ -168,13 +189,15 @@ impl Camera {
         };
         let tls = server::tls_config(&identity)?;
         let stats = Arc::new(Stats::default());
-        let media = media::Media::start(
-            &config.user,
-            &config.password,
-            config.session_timeout,
-            stats.rtsp_requests.clone(),
-            config.rtsp_basic,
-        )
+        let media = media::Media::start(media::MediaOptions {
+            user: config.user.clone(),
+            password: config.password.clone(),
+            session_timeout: config.session_timeout,
+            requests: stats.rtsp_requests.clone(),
+            tls: None,
+            basic: config.rtsp_basic,
+            metadata: config.metadata,
+        })
         .map_err(std::io::Error::other)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -202,7 +225,20 @@ impl Camera {
             runtime: runtime.handle().clone(),
             rtsp_port: media.port,
             state: Mutex::new(state::DeviceState::default()),
+            events: Mutex::new(events::EventBus::default()),
         });
+        if let Some(period) = shared.config.input_period {
+            let s = shared.clone();
+            runtime.spawn(async move {
+                let mut tick =
+                    tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+                loop {
+                    tick.tick().await;
+                    soap::toggle_input(&s, "DigitalInput_1");
+                    soap::toggle_motion(&s);
+                }
+            });
+        }
         runtime.spawn(server::serve(http, shared.clone(), false));
         runtime.spawn(server::serve(https, shared.clone(), true));
         Ok(Camera {
@@ -238,6 +274,21 @@ impl Camera {
     pub fn relay_active(&self, token: &str) -> Option<bool> {
         let st = self.shared.state.lock().unwrap();
         st.relays.iter().find(|(t, _)| t == token).map(|(_, a)| *a)
+    }
+
+    /// Toggles a digital input now and publishes the event; returns the new state.
+    pub fn toggle_input(&self, token: &str) -> Option<bool> {
+        soap::toggle_input(&self.shared, token)
+    }
+
+    /// Forgets every event subscription, as a reboot does.
+    pub fn drop_subscriptions(&self) {
+        self.shared.events.lock().unwrap().drop_all();
+    }
+
+    /// Live event subscriptions.
+    pub fn subscription_count(&self) -> usize {
+        self.shared.events.lock().unwrap().count()
     }
 
     /// Auxiliary commands received so far.

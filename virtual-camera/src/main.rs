@@ -32,11 +32,20 @@ OPTIONS:
   --session-timeout SECS   RTSP session timeout (default 60)
   --tunnel-auth            demand HTTP Digest on the RTSP tunnel's GET and POST
   --rtsp-basic             RTSP authentication with Basic instead of Digest
+  --input-period SECS      toggle DigitalInput_1 and the motion alarm every SECS seconds
+                           (default 5; 0: never)
+  --relative-termination-bug  grant almost nothing for relative termination times
+  --renew-refused          refuse Renew (PullMessages keeps subscriptions alive)
+  --metadata               serve an ONVIF metadata track (a session that does not set
+                           it up may lose its audio: see virtual-camera/src/media.rs)
   --help                   this text
 ";
 
 fn main() {
-    let mut cfg = Config::default();
+    let mut cfg = Config {
+        input_period: Some(std::time::Duration::from_secs(5)),
+        ..Config::default()
+    };
     let mut ca_file: Option<String> = None;
     let mut args = std::env::args().skip(1);
     let fail = |msg: String| -> ! {
@@ -93,6 +102,15 @@ fn main() {
             "--garbage-on" => cfg.garbage_on = Some(value()),
             "--tunnel-auth" => cfg.tunnel_auth = true,
             "--rtsp-basic" => cfg.rtsp_basic = true,
+            "--input-period" => {
+                let secs: u64 = value()
+                    .parse()
+                    .unwrap_or_else(|_| fail("bad --input-period".into()));
+                cfg.input_period = (secs > 0).then(|| std::time::Duration::from_secs(secs));
+            }
+            "--relative-termination-bug" => cfg.relative_termination_bug = true,
+            "--renew-refused" => cfg.renew_refused = true,
+            "--metadata" => cfg.metadata = true,
             "--session-timeout" => {
                 cfg.session_timeout = Some(
                     value()

@@ -21,6 +21,23 @@ const METADATA_INTERVAL: std::time::Duration = std::time::Duration::from_millis(
 /// The one role every authenticated user has.
 const ROLE: &str = "viewer";
 
+/// How the media engine is set up.
+#[derive(Default)]
+pub struct MediaOptions {
+    pub user: String,
+    pub password: String,
+    /// RTSP session timeout in seconds (gst-rtsp-server's default: 60).
+    pub session_timeout: Option<u32>,
+    /// Every RTSP request is logged here by method name.
+    pub requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// TLS on every connection (a bare server; the camera's own front does TLS itself).
+    pub tls: Option<crate::certs::Identity>,
+    /// Basic instead of Digest.
+    pub basic: bool,
+    /// Serve the ONVIF metadata track.
+    pub metadata: bool,
+}
+
 pub struct Media {
     pub port: u16,
     main_loop: glib::MainLoop,
@@ -29,7 +46,11 @@ pub struct Media {
 
 use gst::glib;
 
-fn launch(width: u32, height: u32) -> String {
+/// The media of a profile. The metadata track is opt-in: with gst-rtsp-server 1.22, a
+/// session that does not SETUP the appsrc-fed metadata stream lost its audio under load
+/// (seen with three parallel cameras: no audio RTP sent, shared or not), so cameras that
+/// serve metadata are made only where the tests ask for it.
+fn launch(width: u32, height: u32, metadata: bool) -> String {
     let overlay = if gst::ElementFactory::find("timeoverlay").is_some() {
         "timeoverlay ! "
     } else {
@@ -40,9 +61,13 @@ fn launch(width: u32, height: u32) -> String {
          {overlay}x264enc tune=zerolatency speed-preset=ultrafast key-int-max=25 bitrate=800 ! \
          video/x-h264,profile=constrained-baseline ! rtph264pay name=pay0 pt=96 config-interval=-1 \
          audiotestsrc is-live=true wave=sine freq=440 volume=0.2 ! audio/x-raw,rate=16000,channels=1 ! \
-         audioconvert ! avenc_aac ! rtpmp4gpay name=pay1 pt=97 \
-         appsrc name=metadata is-live=true do-timestamp=true format=time \
-         caps=application/x-onvif-metadata,encoding=utf8 ! onvifmetadatapay name=pay2 pt=107 )"
+         audioconvert ! avenc_aac ! rtpmp4gpay name=pay1 pt=97 {md})",
+        md = if metadata {
+            "appsrc name=metadata is-live=true do-timestamp=true format=time \
+             caps=application/x-onvif-metadata,encoding=utf8 ! onvifmetadatapay name=pay2 pt=107 "
+        } else {
+            ""
+        }
     )
 }
 
@@ -55,38 +80,27 @@ impl Media {
         user: &str,
         password: &str,
     ) -> Result<Media, String> {
-        let media = Self::start_inner(
+        Self::start(MediaOptions {
+            user: user.to_string(),
+            password: password.to_string(),
+            tls: Some(identity.clone()),
+            metadata: true,
+            ..Default::default()
+        })
+    }
+
+    /// Starts the RTSP server on 127.0.0.1.
+    pub fn start(o: MediaOptions) -> Result<Media, String> {
+        let MediaOptions {
             user,
             password,
-            None,
-            Default::default(),
-            Some(identity),
-            false,
-        )?;
-        Ok(media)
-    }
-
-    /// Starts the RTSP server with Digest authentication for `user`. `session_timeout`
-    /// (seconds) overrides gst-rtsp-server's 60 s; every RTSP request is logged in
-    /// `requests` as its method name.
-    pub fn start(
-        user: &str,
-        password: &str,
-        session_timeout: Option<u32>,
-        requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-        basic: bool,
-    ) -> Result<Media, String> {
-        Self::start_inner(user, password, session_timeout, requests, None, basic)
-    }
-
-    fn start_inner(
-        user: &str,
-        password: &str,
-        session_timeout: Option<u32>,
-        requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-        tls: Option<&crate::certs::Identity>,
-        basic: bool,
-    ) -> Result<Media, String> {
+            session_timeout,
+            requests,
+            tls,
+            basic,
+            metadata,
+        } = o;
+        let (user, password) = (user.as_str(), password.as_str());
         crate::metadata::register();
         let context = glib::MainContext::new();
         let main_loop = glib::MainLoop::new(Some(&context), false);
@@ -111,7 +125,7 @@ impl Media {
             auth.set_supported_methods(gst_rtsp::RTSPAuthMethod::Digest);
             auth.add_digest(user, password, &token);
         }
-        if let Some(id) = tls {
+        if let Some(id) = &tls {
             // Every accepted connection (RTSP, tunnel GET, tunnel POST) is wrapped in TLS.
             let cert = gst_rtsp_server::gio::TlsCertificate::from_pem(&format!(
                 "{}{}",
@@ -125,7 +139,7 @@ impl Media {
         let mounts = server.mount_points().ok_or("no mount points")?;
         for (path, w, h) in MOUNTS {
             let factory = gst_rtsp_server::RTSPMediaFactory::new();
-            factory.set_launch(&launch(*w, *h));
+            factory.set_launch(&launch(*w, *h, metadata));
             factory.set_shared(true);
             factory.connect_media_configure(|_, media| {
                 if let Some(appsrc) = media

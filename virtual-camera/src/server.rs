@@ -161,7 +161,7 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, shared: Arc<Sha
         let close = req
             .header("connection")
             .is_some_and(|c| c.eq_ignore_ascii_case("close"));
-        let resp = crate::soap::handle(&shared, &req);
+        let resp = crate::soap::handle(&shared, &req).await;
         if s.write_all(&resp.bytes()).await.is_err() || close {
             return;
         }

@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use base64::Engine;
 use md5::Md5;
@@ -360,7 +361,7 @@ fn authenticate(
     }
 }
 
-pub fn handle(shared: &Arc<Shared>, req: &Request) -> Response {
+pub async fn handle(shared: &Arc<Shared>, req: &Request) -> Response {
     let scheme = if req.tls { "https" } else { "http" };
     let head = format!("{scheme} {} {}", req.method, req.target);
     shared.stats.heads.lock().unwrap().push(head);
@@ -414,7 +415,214 @@ pub fn handle(shared: &Arc<Shared>, req: &Request) -> Response {
             b"<?xml version=\"1.0\"?><s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Body><broken></s:Body>".to_vec(),
         );
     }
+    if p.op == "PullMessages" {
+        return pull_messages(shared, req, &p).await;
+    }
     operation(shared, req, &p)
+}
+
+const EVENT_NS: &str = "xmlns:tev=\"http://www.onvif.org/ver10/events/wsdl\" \
+    xmlns:wsnt=\"http://docs.oasis-open.org/wsn/b-2\" xmlns:wsa=\"http://www.w3.org/2005/08/addressing\" \
+    xmlns:tns1=\"http://www.onvif.org/ver10/topics\"";
+
+/// The subscription id in `/onvif/subscription?idx=N`.
+fn subscription_id(req: &Request) -> Option<u32> {
+    req.target
+        .split_once("idx=")
+        .and_then(|(_, v)| v.split('&').next())
+        .and_then(|v| v.parse().ok())
+}
+
+fn resource_unknown() -> Response {
+    fault(
+        400,
+        "s:Sender",
+        &["wsrf-rw:ResourceUnknownFault"],
+        "No such subscription",
+    )
+}
+
+/// Toggles an input and publishes `tns1:Device/Trigger/DigitalInput`.
+pub fn toggle_input(shared: &Shared, token: &str) -> Option<bool> {
+    let mut bus = shared.events.lock().unwrap();
+    let (_, state) = bus.inputs.iter_mut().find(|(t, _)| t == token)?;
+    *state = !*state;
+    let v = *state;
+    let msg = crate::events::notification(
+        "tns1:Device/Trigger/DigitalInput",
+        "Changed",
+        camera_now(shared),
+        ("InputToken", token),
+        ("LogicalState", if v { "true" } else { "false" }),
+    );
+    bus.publish(msg, None);
+    Some(v)
+}
+
+/// Toggles the motion alarm and publishes `tns1:VideoSource/MotionAlarm`.
+pub fn toggle_motion(shared: &Shared) {
+    let mut bus = shared.events.lock().unwrap();
+    bus.motion = !bus.motion;
+    let v = if bus.motion { "true" } else { "false" };
+    let msg = crate::events::notification(
+        "tns1:VideoSource/MotionAlarm",
+        "Changed",
+        camera_now(shared),
+        ("Source", "VideoSource_1"),
+        ("State", v),
+    );
+    bus.publish(msg, None);
+}
+
+/// PullMessages: answers at once with queued messages, else holds the request until one
+/// comes or the asked timeout passes.
+async fn pull_messages(shared: &Arc<Shared>, req: &Request, p: &Parsed) -> Response {
+    let Some(id) = subscription_id(req) else {
+        return resource_unknown();
+    };
+    let timeout = p
+        .text("Timeout")
+        .and_then(crate::state::parse_duration)
+        .unwrap_or(Duration::from_secs(10))
+        .min(Duration::from_secs(60));
+    let limit = p
+        .text("MessageLimit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(100usize);
+    let deadline = tokio::time::Instant::now() + timeout;
+    let messages = loop {
+        let taken = {
+            let mut bus = shared.events.lock().unwrap();
+            if !bus.exists(id) {
+                return resource_unknown();
+            }
+            if !shared.config.relative_termination_bug {
+                // ONVIF Core: each PullMessages keeps the subscription for its timeout.
+                bus.extend(id, timeout + Duration::from_secs(10));
+            }
+            bus.take(id, limit)
+        };
+        match taken {
+            Some(Ok(m)) => break m,
+            Some(Err(notify)) => {
+                if tokio::time::timeout_at(deadline, notify.notified())
+                    .await
+                    .is_err()
+                {
+                    break Vec::new();
+                }
+            }
+            None => return resource_unknown(),
+        }
+    };
+    let now = camera_now(shared);
+    let remaining = shared.events.lock().unwrap().remaining(id);
+    let term = now + time::Duration::try_from(remaining).unwrap_or(time::Duration::ZERO);
+    ok(&format!(
+        "<tev:PullMessagesResponse {EVENT_NS}><tev:CurrentTime>{}</tev:CurrentTime><tev:TerminationTime>{}</tev:TerminationTime>{}</tev:PullMessagesResponse>",
+        crate::events::fmt_time(now),
+        crate::events::fmt_time(term),
+        messages.concat()
+    ))
+}
+
+fn cap(c: &crate::Config, grant: Duration) -> Duration {
+    c.max_termination.map_or(grant, |m| grant.min(m))
+}
+
+fn event_operation(shared: &Arc<Shared>, req: &Request, p: &Parsed) -> Option<Response> {
+    let c = &shared.config;
+    let now = camera_now(shared);
+    let fmt = crate::events::fmt_time;
+    let times = |grant: Duration, current: &str, term: &str| {
+        let t = now + time::Duration::try_from(grant).unwrap_or(time::Duration::ZERO);
+        format!(
+            "<{current}>{}</{current}><{term}>{}</{term}>",
+            fmt(now),
+            fmt(t)
+        )
+    };
+    Some(match p.op.as_str() {
+        "CreatePullPointSubscription" => {
+            let grant = cap(
+                c,
+                crate::events::grant(
+                    p.text("InitialTerminationTime"),
+                    now,
+                    c.relative_termination_bug,
+                ),
+            );
+            let id = shared.events.lock().unwrap().subscribe(grant);
+            ok(&format!(
+                "<tev:CreatePullPointSubscriptionResponse {EVENT_NS}><tev:SubscriptionReference><wsa:Address>{}/onvif/subscription?idx={id}</wsa:Address></tev:SubscriptionReference>{}</tev:CreatePullPointSubscriptionResponse>",
+                base(shared, req),
+                times(grant, "wsnt:CurrentTime", "wsnt:TerminationTime")
+            ))
+        }
+        "Renew" => {
+            if c.renew_refused {
+                return Some(fault(
+                    500,
+                    "s:Receiver",
+                    &["ter:ActionNotSupported"],
+                    "Renew is not supported",
+                ));
+            }
+            let Some(id) = subscription_id(req) else {
+                return Some(resource_unknown());
+            };
+            let grant = cap(
+                c,
+                crate::events::grant(p.text("TerminationTime"), now, c.relative_termination_bug),
+            );
+            if !shared.events.lock().unwrap().renew(id, grant) {
+                return Some(resource_unknown());
+            }
+            ok(&format!(
+                "<wsnt:RenewResponse {EVENT_NS}>{}</wsnt:RenewResponse>",
+                times(grant, "wsnt:CurrentTime", "wsnt:TerminationTime")
+            ))
+        }
+        "Unsubscribe" => match subscription_id(req) {
+            Some(id) if shared.events.lock().unwrap().remove(id) => {
+                ok(&format!("<wsnt:UnsubscribeResponse {EVENT_NS}/>"))
+            }
+            _ => resource_unknown(),
+        },
+        "SetSynchronizationPoint" if p.op_ns == "http://www.onvif.org/ver10/events/wsdl" => {
+            let Some(id) = subscription_id(req) else {
+                return Some(resource_unknown());
+            };
+            let relays = shared.state.lock().unwrap().relays.clone();
+            let mut bus = shared.events.lock().unwrap();
+            let mut msgs = Vec::new();
+            for (token, v) in bus.inputs.clone() {
+                msgs.push(crate::events::notification(
+                    "tns1:Device/Trigger/DigitalInput",
+                    "Initialized",
+                    now,
+                    ("InputToken", &token),
+                    ("LogicalState", if v { "true" } else { "false" }),
+                ));
+            }
+            for (token, v) in relays {
+                msgs.push(crate::events::notification(
+                    "tns1:Device/Trigger/Relay",
+                    "Initialized",
+                    now,
+                    ("RelayToken", &token),
+                    ("LogicalState", if v { "active" } else { "inactive" }),
+                ));
+            }
+            for m in msgs {
+                bus.publish(m, Some(id));
+            }
+            ok(&format!(
+                "<tev:SetSynchronizationPointResponse {EVENT_NS}/>"
+            ))
+        }
+        _ => return None,
+    })
 }
 
 fn base(shared: &Shared, req: &Request) -> String {
@@ -434,6 +642,9 @@ const PROFILES: &[(&str, &str, u32, u32)] = &[
 ];
 
 fn operation(shared: &Arc<Shared>, req: &Request, p: &Parsed) -> Response {
+    if let Some(r) = event_operation(shared, req, p) {
+        return r;
+    }
     let media2 = p.op_ns == "http://www.onvif.org/ver20/media/wsdl";
     let token = p.text("ProfileToken").unwrap_or("");
     let known_token = PROFILES.iter().any(|(t, ..)| *t == token);
@@ -715,7 +926,19 @@ fn operation(shared: &Arc<Shared>, req: &Request, p: &Parsed) -> Response {
             let mut st = shared.state.lock().unwrap();
             match st.relays.iter_mut().find(|(t, _)| t == token) {
                 Some((_, state)) => {
+                    let changed = *state != active;
                     *state = active;
+                    drop(st);
+                    if changed {
+                        let msg = crate::events::notification(
+                            "tns1:Device/Trigger/Relay",
+                            "Changed",
+                            camera_now(shared),
+                            ("RelayToken", token),
+                            ("LogicalState", if active { "active" } else { "inactive" }),
+                        );
+                        shared.events.lock().unwrap().publish(msg, None);
+                    }
                     ok("<tds:SetRelayOutputStateResponse/>")
                 }
                 None => fault(

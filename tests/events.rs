@@ -1,0 +1,238 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! Pull-point events (`events=true`, spec §8) from the virtual camera: posted as
+//! `onvif-event` messages within a second of the change, through a dropped subscription,
+//! a refused Renew and a device that mishandles relative times, with Unsubscribe at stop.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use gst::prelude::*;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+struct Events {
+    run: MultiRun,
+    bus: gst::Bus,
+    warnings: Vec<String>,
+}
+
+impl Events {
+    fn start(cam: &Camera, ca: &TempFile, extra: &[(&str, &dyn ToValue)]) -> Events {
+        let loc = cam.http_url();
+        let ca = ca.as_str().to_string();
+        let mut props: Vec<(&str, &dyn ToValue)> = vec![
+            ("location", &loc),
+            ("user-id", &"admin"),
+            ("user-pw", &"password"),
+            ("tls-ca-file", &ca),
+            ("events", &true),
+            ("timeout", &5u32),
+        ];
+        props.extend_from_slice(extra);
+        let run = MultiRun::new(&props);
+        let bus = run.pipeline.bus().unwrap();
+        run.pipeline.set_state(gst::State::Playing).unwrap();
+        Events {
+            run,
+            bus,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// The next `onvif-event` matching `pred`, within `within`.
+    fn wait(
+        &mut self,
+        within: Duration,
+        pred: impl Fn(&gst::StructureRef) -> bool,
+    ) -> Option<gst::Structure> {
+        let end = Instant::now() + within;
+        while let Some(left) = end.checked_duration_since(Instant::now()) {
+            let msg = self
+                .bus
+                .timed_pop(gst::ClockTime::from_nseconds(left.as_nanos() as u64))?;
+            match msg.view() {
+                gst::MessageView::Element(e) => {
+                    if let Some(s) = e.structure()
+                        && s.name() == "onvif-event"
+                        && pred(s)
+                    {
+                        return Some(s.to_owned());
+                    }
+                }
+                gst::MessageView::Warning(w) => self.warnings.push(w.error().message().to_string()),
+                gst::MessageView::Error(e) => panic!("error: {} {:?}", e.error(), e.debug()),
+                _ => {}
+            }
+        }
+        None
+    }
+
+    fn input_event(
+        &mut self,
+        within: Duration,
+        op: &str,
+        token: &str,
+        state: bool,
+    ) -> Option<gst::Structure> {
+        let (op, token, state) = (op.to_string(), token.to_string(), state.to_string());
+        self.wait(within, move |s| {
+            s.get::<&str>("topic") == Ok("tns1:Device/Trigger/DigitalInput")
+                && s.get::<&str>("property-operation") == Ok(op.as_str())
+                && s.get::<gst::Structure>("source")
+                    .is_ok_and(|src| src.get::<String>("InputToken").ok() == Some(token.clone()))
+                && s.get::<gst::Structure>("data")
+                    .is_ok_and(|d| d.get::<String>("LogicalState").ok() == Some(state.clone()))
+        })
+    }
+}
+
+/// Subscribed once the Initialized states of SetSynchronizationPoint arrive; then a
+/// toggle arrives as Changed within a second.
+fn toggle_arrives(cam: &Camera, ev: &mut Events) {
+    let before = cam.toggle_input("DigitalInput_2").expect("input");
+    let t0 = Instant::now();
+    let got = ev.input_event(Duration::from_secs(5), "Changed", "DigitalInput_2", before);
+    assert!(
+        got.is_some(),
+        "toggle event arrived; warnings {:?}",
+        ev.warnings
+    );
+    assert!(
+        t0.elapsed() < Duration::from_secs(1),
+        "within a second: {:?}",
+        t0.elapsed()
+    );
+}
+
+#[test]
+fn test_events_arrive_within_a_second_while_media_flows() {
+    let (cam, ca) = camera(Config::default());
+    let mut ev = Events::start(&cam, &ca, &[]);
+    let init = ev
+        .input_event(WAIT, "Initialized", "DigitalInput_1", false)
+        .expect("initial state");
+    assert!(!init.get::<&str>("utc-time").unwrap().is_empty());
+    toggle_arrives(&cam, &mut ev);
+    toggle_arrives(&cam, &mut ev);
+    // A relay change is an event too.
+    assert!(
+        ev.run
+            .src
+            .emit_by_name::<bool>("set-relay-output-state", &[&"RelayOutput_2", &true])
+    );
+    let relay = ev.wait(Duration::from_secs(5), |s| {
+        s.get::<&str>("topic") == Ok("tns1:Device/Trigger/Relay")
+            && s.get::<&str>("property-operation") == Ok("Changed")
+    });
+    let relay = relay.expect("relay event");
+    assert_eq!(
+        relay
+            .get::<gst::Structure>("data")
+            .unwrap()
+            .get::<String>("LogicalState")
+            .unwrap(),
+        "active"
+    );
+    assert_eq!(cam.subscription_count(), 1);
+    drop(ev);
+    assert_eq!(cam.subscription_count(), 0, "Unsubscribe at stop");
+}
+
+/// Events need no media: with snapshots every 100 s nothing else flows.
+#[test]
+fn test_events_while_no_media_flows() {
+    let (cam, ca) = camera(Config::default());
+    let mut ev = Events::start(
+        &cam,
+        &ca,
+        &[
+            ("streaming-method", &"http-snapshot"),
+            ("snapshot-interval", &100_000u32),
+        ],
+    );
+    ev.input_event(WAIT, "Initialized", "DigitalInput_1", false)
+        .expect("initial state");
+    toggle_arrives(&cam, &mut ev);
+}
+
+/// A device that reboots forgets its subscriptions: the element subscribes again.
+#[test]
+fn test_events_survive_a_dropped_subscription() {
+    let (cam, ca) = camera(Config::default());
+    let mut ev = Events::start(&cam, &ca, &[]);
+    ev.input_event(WAIT, "Initialized", "DigitalInput_1", false)
+        .expect("initial state");
+    cam.drop_subscriptions();
+    // The new subscription announces itself with Initialized states again.
+    ev.input_event(
+        Duration::from_secs(10),
+        "Initialized",
+        "DigitalInput_1",
+        false,
+    )
+    .expect("subscribed again");
+    assert!(
+        ev.warnings
+            .iter()
+            .any(|w| w.contains("event subscription lost")),
+        "{:?}",
+        ev.warnings
+    );
+    toggle_arrives(&cam, &mut ev);
+}
+
+/// Renew refused: PullMessages keeps the subscription (ONVIF Core), no resubscription.
+#[test]
+fn test_events_survive_a_refused_renew() {
+    let (cam, ca) = camera(Config {
+        renew_refused: true,
+        max_termination: Some(Duration::from_secs(3)),
+        ..Config::default()
+    });
+    let mut ev = Events::start(&cam, &ca, &[]);
+    ev.input_event(WAIT, "Initialized", "DigitalInput_1", false)
+        .expect("initial state");
+    // Past the granted lifetime and the first Renew.
+    assert!(ev.wait(Duration::from_secs(5), |_| false).is_none());
+    let log = cam.stats.log.lock().unwrap().clone();
+    assert!(
+        log.iter().any(|(op, _)| op == "Renew"),
+        "a Renew was tried: {log:?}"
+    );
+    toggle_arrives(&cam, &mut ev);
+    assert!(
+        !ev.warnings.iter().any(|w| w.contains("lost")),
+        "{:?}",
+        ev.warnings
+    );
+    assert_eq!(cam.subscription_count(), 1);
+}
+
+/// Relative InitialTerminationTime answered with ~nothing: absolute times from then on.
+#[test]
+fn test_events_with_relative_time_bug() {
+    let (cam, ca) = camera(Config {
+        relative_termination_bug: true,
+        ..Config::default()
+    });
+    let mut ev = Events::start(&cam, &ca, &[]);
+    ev.input_event(WAIT, "Initialized", "DigitalInput_1", false)
+        .expect("initial state");
+    // The buggy grant (2 s) is long past.
+    assert!(ev.wait(Duration::from_secs(4), |_| false).is_none());
+    toggle_arrives(&cam, &mut ev);
+    assert!(
+        !ev.warnings.iter().any(|w| w.contains("lost")),
+        "{:?}",
+        ev.warnings
+    );
+    assert_eq!(
+        cam.subscription_count(),
+        1,
+        "one subscription, kept with absolute Renews"
+    );
+}
