@@ -1,0 +1,84 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! Prints a camera's events as they come.
+//!
+//! cargo run --example events -- LOCATION USER PASSWORD [CA_FILE]
+//!
+//! e.g. against the virtual camera (`target/debug/onvif-virtual-camera --ca-file /tmp/ca.pem`):
+//! cargo run --example events -- http://127.0.0.1:PORT admin password /tmp/ca.pem
+
+use std::io::Write;
+
+use gst::prelude::*;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.len() < 3 {
+        eprintln!("usage: events LOCATION USER PASSWORD [CA_FILE]");
+        std::process::exit(2);
+    }
+    gst::init()?;
+    gstonvifhttps::plugin_register_static()?;
+
+    // Snapshots every hour: the pipeline runs, hardly any media flows, events do.
+    let src = gst::ElementFactory::make("onvifhttpssrc")
+        .property("location", &args[0])
+        .property("user-id", &args[1])
+        .property("user-pw", &args[2])
+        .property("events", true)
+        .property("snapshot-interval", 3_600_000u32)
+        .property_from_str("streaming-method", "http-snapshot")
+        .build()?;
+    if let Some(ca) = args.get(3) {
+        src.set_property("tls-ca-file", ca);
+    }
+    let sink = gst::ElementFactory::make("fakesink").build()?;
+    let pipeline = gst::Pipeline::new();
+    pipeline.add_many([&src, &sink])?;
+    src.connect_pad_added(move |_, pad| {
+        let _ = pad.link(&sink.static_pad("sink").expect("fakesink has a sink pad"));
+    });
+    pipeline.set_state(gst::State::Playing)?;
+
+    let bus = pipeline.bus().expect("a pipeline has a bus");
+    let mut out = std::io::stdout();
+    for msg in bus.iter_timed(gst::ClockTime::NONE) {
+        match msg.view() {
+            gst::MessageView::Element(e) => {
+                if let Some(s) = e.structure().filter(|s| s.name() == "onvif-event") {
+                    let items = |f: &str| {
+                        s.get::<gst::Structure>(f)
+                            .map(|v| v.to_string())
+                            .unwrap_or_default()
+                    };
+                    // Stop when whoever reads our output goes away (`| head`).
+                    let line = format!(
+                        "{} {} {} source: {} data: {}",
+                        s.get::<&str>("utc-time").unwrap_or(""),
+                        s.get::<&str>("topic").unwrap_or(""),
+                        s.get::<&str>("property-operation").unwrap_or(""),
+                        items("source"),
+                        items("data")
+                    );
+                    if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
+                        break;
+                    }
+                }
+            }
+            gst::MessageView::Warning(w) => eprintln!("warning: {}", w.error()),
+            gst::MessageView::Error(e) => {
+                eprintln!(
+                    "error from {:?}: {} ({:?})",
+                    e.src().map(|s| s.path_string()),
+                    e.error(),
+                    e.debug()
+                );
+                break;
+            }
+            _ => {}
+        }
+    }
+    pipeline.set_state(gst::State::Null)?;
+    Ok(())
+}
