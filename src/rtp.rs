@@ -32,6 +32,60 @@ pub fn parse_header(p: &[u8]) -> Option<Header> {
     })
 }
 
+/// The ONVIF replay header extension (ONVIF Streaming §6.3): the recording's wallclock
+/// and its C/E/D/T flags, on the first packet of each access unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplayExtension {
+    /// 64-bit NTP timestamp (seconds since 1900 and fraction).
+    pub ntp: u64,
+    /// C: a clean point (a key frame).
+    pub clean_point: bool,
+    /// E: the last access unit before a gap, or the end of the footage.
+    pub end: bool,
+    /// D: a discontinuity: the first packet after a jump.
+    pub discontinuity: bool,
+    /// T: the terminal frame; no more data for this track.
+    pub terminal: bool,
+    /// Low byte of the CSeq of the PLAY that started this data.
+    pub cseq: u8,
+}
+
+/// Extension profiles: 0xABAC per the ONVIF spec; 0xABAD from some devices (nx_open
+/// accepts both).
+const REPLAY_PROFILES: [u16; 2] = [0xABAC, 0xABAD];
+
+/// The replay extension of an RTP packet, if it carries one.
+pub fn replay_extension(p: &[u8]) -> Option<ReplayExtension> {
+    if p.len() < 12 || p[0] >> 6 != 2 || p[0] & 0x10 == 0 {
+        return None;
+    }
+    let at = 12 + 4 * usize::from(p[0] & 0x0F);
+    let head = p.get(at..at + 4)?;
+    let profile = u16::from_be_bytes([head[0], head[1]]);
+    let words = usize::from(u16::from_be_bytes([head[2], head[3]]));
+    if !REPLAY_PROFILES.contains(&profile) || words < 3 {
+        return None;
+    }
+    let body = p.get(at + 4..at + 4 + 4 * words)?;
+    let flags = body[8];
+    Some(ReplayExtension {
+        ntp: u64::from_be_bytes(body[0..8].try_into().ok()?),
+        clean_point: flags & 0x80 != 0,
+        end: flags & 0x40 != 0,
+        discontinuity: flags & 0x20 != 0,
+        terminal: flags & 0x10 != 0,
+        cseq: body[9],
+    })
+}
+
+/// Unix nanoseconds of a 64-bit NTP timestamp (`None` before 1970).
+pub fn ntp_to_unix_ns(ntp: u64) -> Option<u64> {
+    const NTP_TO_UNIX_SECS: u64 = 2_208_988_800;
+    let secs = (ntp >> 32).checked_sub(NTP_TO_UNIX_SECS)?;
+    let frac = ((ntp & 0xFFFF_FFFF) * 1_000_000_000) >> 32;
+    secs.checked_mul(1_000_000_000)?.checked_add(frac)
+}
+
 /// An RTCP sender report (RFC 3550 §6.4.1): the sender's wallclock for an RTP timestamp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SenderReport {
@@ -398,6 +452,46 @@ mod tests {
         let rr = receiver_report(0xABCD, &b);
         assert_eq!(rr.len(), 32);
         assert_eq!(&rr[..8], &[0x81, 201, 0, 7, 0, 0, 0xAB, 0xCD]);
+    }
+
+    /// A packet as ONVIF Streaming §6.3 draws it: CSRC count 1, extension 0xABAC, length 3.
+    #[test]
+    fn test_replay_extension() {
+        let mut p = vec![0x91, 0x60, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1];
+        p.extend_from_slice(&[0xAA; 4]); // one CSRC
+        p.extend_from_slice(&[0xAB, 0xAC, 0, 3]);
+        let ntp: u64 = (3_973_000_000u64 << 32) | 0x8000_0000;
+        p.extend_from_slice(&ntp.to_be_bytes());
+        p.extend_from_slice(&[0xA0, 0x07, 0, 0]); // C and D, CSeq 7
+        p.extend_from_slice(b"payload");
+        let e = replay_extension(&p).expect("extension");
+        assert_eq!(
+            e,
+            ReplayExtension {
+                ntp,
+                clean_point: true,
+                end: false,
+                discontinuity: true,
+                terminal: false,
+                cseq: 7
+            }
+        );
+        assert_eq!(
+            ntp_to_unix_ns(ntp),
+            Some((3_973_000_000 - 2_208_988_800) * 1_000_000_000 + 500_000_000)
+        );
+        // 0xABAD is accepted too; other profiles, short lengths and truncation are not.
+        p[16..18].copy_from_slice(&[0xAB, 0xAD]);
+        assert!(replay_extension(&p).is_some());
+        p[16..18].copy_from_slice(&[0xBE, 0xDE]);
+        assert_eq!(replay_extension(&p), None);
+        p[16..18].copy_from_slice(&[0xAB, 0xAC]);
+        assert_eq!(replay_extension(&p[..27]), None, "truncated");
+        p[19] = 2;
+        assert_eq!(replay_extension(&p), None, "length under 3 words");
+        p[0] = 0x81;
+        assert_eq!(replay_extension(&p), None, "no X bit");
+        assert_eq!(ntp_to_unix_ns(5), None);
     }
 
     #[test]
