@@ -15,10 +15,7 @@ const WAIT: Duration = Duration::from_secs(15);
 
 #[test]
 fn test_wrong_password_is_not_authorized_ws_security() {
-    let (cam, ca) = camera(Config::default());
-    let loc = cam.http_url();
-    let run = run_with(snapshot_props(&loc, &ca, "wrong"), &[]);
-    let out = run.expect_error(WAIT);
+    let (_cam, out) = snapshot_failure(Config::default(), false, "wrong", &[]);
     assert_eq!(
         out.resource_error(),
         Some(gst::ResourceError::NotAuthorized),
@@ -34,13 +31,11 @@ fn test_wrong_password_is_not_authorized_ws_security() {
 
 #[test]
 fn test_wrong_password_is_not_authorized_digest() {
-    let (cam, ca) = camera(Config {
+    let config = Config {
         auth: AuthMode::Digest,
         ..Config::default()
-    });
-    let loc = cam.https_url();
-    let run = run_with(snapshot_props(&loc, &ca, "wrong"), &[]);
-    let out = run.expect_error(WAIT);
+    };
+    let (_cam, out) = snapshot_failure(config, true, "wrong", &[]);
     assert_eq!(
         out.resource_error(),
         Some(gst::ResourceError::NotAuthorized),
@@ -144,13 +139,12 @@ fn test_refused_certificate_is_open_read_with_fingerprint() {
 
 #[test]
 fn test_profile_not_found() {
-    let (cam, ca) = camera(Config::default());
-    let loc = cam.http_url();
-    let run = run_with(
-        snapshot_props(&loc, &ca, PW),
+    let (_cam, out) = snapshot_failure(
+        Config::default(),
+        false,
+        PW,
         &[("profile", &"NoSuchProfile")],
     );
-    let out = run.expect_error(WAIT);
     assert_eq!(
         out.resource_error(),
         Some(gst::ResourceError::NotFound),
@@ -166,13 +160,11 @@ fn test_profile_not_found() {
 
 #[test]
 fn test_malformed_xml_is_stream_decode() {
-    let (cam, ca) = camera(Config {
+    let config = Config {
         garbage_on: Some("GetProfiles".into()),
         ..Config::default()
-    });
-    let loc = cam.http_url();
-    let run = run_with(snapshot_props(&loc, &ca, PW), &[]);
-    let out = run.expect_error(WAIT);
+    };
+    let (_cam, out) = snapshot_failure(config, false, PW, &[]);
     assert_eq!(
         out.stream_error(),
         Some(gst::StreamError::Decode),
@@ -188,13 +180,11 @@ fn test_malformed_xml_is_stream_decode() {
 
 #[test]
 fn test_soap_fault_names_code_and_operation() {
-    let (cam, ca) = camera(Config {
+    let config = Config {
         fault_on: Some("GetSnapshotUri".into()),
         ..Config::default()
-    });
-    let loc = cam.http_url();
-    let run = run_with(snapshot_props(&loc, &ca, PW), &[]);
-    let out = run.expect_error(WAIT);
+    };
+    let (_cam, out) = snapshot_failure(config, false, PW, &[]);
     assert_eq!(
         out.resource_error(),
         Some(gst::ResourceError::OpenRead),

@@ -256,13 +256,7 @@ mod tests {
     use super::*;
     use crate::onvif::xml;
 
-    fn example(name: &str) -> Option<Element> {
-        let path = format!(
-            "{}/../shared/onvif-wsdl/examples/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        Some(xml::parse(&std::fs::read(path).ok()?).unwrap())
-    }
+    use crate::onvif::shared_example as example;
 
     #[test]
     fn test_datetimes() {

@@ -362,14 +362,7 @@ mod tests {
     use super::*;
     use crate::onvif::xml;
 
-    fn example(name: &str) -> Option<Element> {
-        let path = format!(
-            "{}/../shared/onvif-wsdl/examples/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let doc = std::fs::read(path).ok()?;
-        Some(xml::parse(&doc).expect("shared examples are well-formed"))
-    }
+    use crate::onvif::shared_example as example;
 
     #[test]
     fn test_parse_shared_examples() {
@@ -731,13 +724,7 @@ mod control_tests {
     use super::*;
     use crate::onvif::xml;
 
-    fn example(name: &str) -> Option<Element> {
-        let path = format!(
-            "{}/../shared/onvif-wsdl/examples/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        Some(xml::parse(&std::fs::read(path).ok()?).unwrap())
-    }
+    use crate::onvif::shared_example as example;
 
     #[test]
     fn test_durations_and_coordinates() {

@@ -457,3 +457,24 @@ impl Drop for Relay {
 pub fn tool_required() -> bool {
     std::env::var("ONVIFHTTPS_REQUIRE_TOOLS").is_ok_and(|v| v == "1")
 }
+
+/// Starts a camera with `config`, runs a snapshot pipeline against it (its HTTPS address
+/// with `https`, else its HTTP one) with `password` and `extra` properties, and waits for
+/// the error. The camera is returned for assertions on what it saw.
+pub fn snapshot_failure(
+    config: Config,
+    https: bool,
+    password: &str,
+    extra: &[(&str, &dyn ToValue)],
+) -> (Camera, Outcome) {
+    let (cam, ca) = camera(config);
+    let loc = if https {
+        cam.https_url()
+    } else {
+        cam.http_url()
+    };
+    let run = run_with(snapshot_props(&loc, &ca, password), extra);
+    let out = run.expect_error(Duration::from_secs(15));
+    drop(run);
+    (cam, out)
+}
