@@ -8,8 +8,8 @@
 //! them or without xmllint the test says so and passes, unless `ONVIF_SCHEMA_REQUIRED=1`
 //! (set by `make test`), where a missing validator is a failure.
 
-use gstonvifhttps::onvif::events;
 use gstonvifhttps::onvif::ops::{self, NetworkProtocol, StreamTransport};
+use gstonvifhttps::onvif::{events, recording};
 
 #[test]
 fn test_every_request_body_validates() {
@@ -77,6 +77,11 @@ fn test_every_request_body_validates() {
         events::renew(&events::format_datetime(1_800_000_000)),
         events::set_synchronization_point(),
         events::unsubscribe(),
+        recording::get_recordings(),
+        recording::find_recordings(50, 10),
+        recording::get_recording_search_results("SearchToken_42", 50, 5),
+        recording::end_search("SearchToken_42"),
+        recording::get_replay_uri("Recording_1"),
     ];
     for media2 in [true, false] {
         for t in [

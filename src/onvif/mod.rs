@@ -7,6 +7,7 @@
 pub mod addr;
 pub mod events;
 pub mod ops;
+pub mod recording;
 pub mod soap;
 pub mod xml;
 
