@@ -130,3 +130,113 @@ fn test_get_reply_http11_with_rtsp_in_same_segment_and_base64_post() {
     );
     assert!(text.ends_with("\r\n\r\n"));
 }
+
+/// A GET redirect is followed (path and query only: the tunnel stays on the verified
+/// origin even when `Location` names another host), and the POST goes to the final path.
+#[test]
+fn test_get_redirect_followed_on_the_same_origin() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let mut heads = Vec::new();
+        // First GET: redirected to another host and path.
+        let (first, _) = listener.accept().unwrap();
+        first
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut r = BufReader::new(first.try_clone().unwrap());
+        heads.push(read_head(&mut r)[0].clone());
+        let mut w = first;
+        w.write_all(
+            b"HTTP/1.0 302 Found\r\nLocation: http://198.51.100.7:8080/moved/stream?p=2\r\n\r\n",
+        )
+        .unwrap();
+        drop(w);
+        // Second GET, on us again.
+        let (get, _) = listener.accept().unwrap();
+        get.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut r = BufReader::new(get.try_clone().unwrap());
+        heads.push(read_head(&mut r)[0].clone());
+        let mut g = get;
+        g.write_all(b"HTTP/1.0 200 OK\r\nContent-Type: application/x-rtsp-tunnelled\r\n\r\n")
+            .unwrap();
+        let (post, _) = listener.accept().unwrap();
+        post.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut r = BufReader::new(post);
+        heads.push(read_head(&mut r)[0].clone());
+        heads
+    });
+    let origin = Origin {
+        scheme: "http",
+        host: "127.0.0.1".into(),
+        port,
+    };
+    gstonvifhttps::runtime::RUNTIME
+        .block_on(gstonvifhttps::tunnel::open(
+            &origin,
+            None,
+            "/stream?p=1",
+            None,
+            Duration::from_secs(5),
+        ))
+        .expect("tunnel after one redirect");
+    let heads = server.join().unwrap();
+    assert_eq!(
+        heads,
+        [
+            "GET /stream?p=1 HTTP/1.0",
+            "GET /moved/stream?p=2 HTTP/1.0",
+            "POST /moved/stream?p=2 HTTP/1.0"
+        ]
+    );
+}
+
+/// A redirect loop ends with an error after five hops, never a hang.
+#[test]
+fn test_redirect_loop_ends() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let mut n = 0;
+        for conn in listener.incoming() {
+            let Ok(c) = conn else { break };
+            c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut r = BufReader::new(c.try_clone().unwrap());
+            let head = read_head(&mut r);
+            if head.is_empty() {
+                break;
+            }
+            n += 1;
+            let mut w = c;
+            let _ =
+                w.write_all(b"HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\n\r\n");
+            if n == 6 {
+                break;
+            }
+        }
+        n
+    });
+    let origin = Origin {
+        scheme: "http",
+        host: "127.0.0.1".into(),
+        port,
+    };
+    let res = gstonvifhttps::runtime::RUNTIME.block_on(gstonvifhttps::tunnel::open(
+        &origin,
+        None,
+        "/loop",
+        None,
+        Duration::from_secs(5),
+    ));
+    match res {
+        Err(gstonvifhttps::error::Error::HttpStatus { status, .. }) => assert_eq!(status, 302),
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("a redirect loop must fail"),
+    }
+    assert_eq!(
+        server.join().unwrap(),
+        6,
+        "the first GET and five redirects"
+    );
+}
