@@ -39,30 +39,24 @@ pub fn unix_from_utc(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> Option
     Some(days_from_civil(y, mo, d) * 86_400 + i64::from(h * 3600 + mi * 60 + s))
 }
 
+/// `(year, month, day, hour, minute, second)` of Unix seconds, UTC.
+fn civil_time(unix_secs: i64) -> (i64, u32, u32, i64, i64, i64) {
+    let (y, mo, d) = civil_from_days(unix_secs.div_euclid(86_400));
+    let sod = unix_secs.rem_euclid(86_400);
+    (y, mo, d, sod / 3600, (sod / 60) % 60, sod % 60)
+}
+
 /// `YYYY-MM-DDThh:mm:ss.mmmZ`, as `wsu:Created` wants it.
 pub fn format_iso8601_millis(unix_millis: i64) -> String {
-    let secs = unix_millis.div_euclid(1000);
+    let (y, mo, d, h, mi, s) = civil_time(unix_millis.div_euclid(1000));
     let ms = unix_millis.rem_euclid(1000);
-    let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
-    let sod = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
-        sod / 3600,
-        (sod / 60) % 60,
-        sod % 60
-    )
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z")
 }
 
 /// `YYYY-MM-DD hh:mm:ss UTC`, for messages.
 pub fn format_utc(unix_secs: i64) -> String {
-    let (y, mo, d) = civil_from_days(unix_secs.div_euclid(86_400));
-    let sod = unix_secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{mo:02}-{d:02} {:02}:{:02}:{:02} UTC",
-        sod / 3600,
-        (sod / 60) % 60,
-        sod % 60
-    )
+    let (y, mo, d, h, mi, s) = civil_time(unix_secs);
+    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02} UTC")
 }
 
 /// Milliseconds since the Unix epoch by the system clock.

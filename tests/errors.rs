@@ -16,16 +16,9 @@ const WAIT: Duration = Duration::from_secs(15);
 #[test]
 fn test_wrong_password_is_not_authorized_ws_security() {
     let (_cam, out) = snapshot_failure(Config::default(), false, "wrong", &[]);
-    assert_eq!(
-        out.resource_error(),
-        Some(gst::ResourceError::NotAuthorized),
-        "{}",
-        out.error_text()
-    );
-    assert!(
-        out.error_text().contains("check user-id and user-pw"),
-        "{}",
-        out.error_text()
+    out.assert_resource_error(
+        gst::ResourceError::NotAuthorized,
+        &["check user-id and user-pw"],
     );
 }
 
@@ -36,17 +29,7 @@ fn test_wrong_password_is_not_authorized_digest() {
         ..Config::default()
     };
     let (_cam, out) = snapshot_failure(config, true, "wrong", &[]);
-    assert_eq!(
-        out.resource_error(),
-        Some(gst::ResourceError::NotAuthorized),
-        "{}",
-        out.error_text()
-    );
-    assert!(
-        out.error_text().contains("HTTP 401"),
-        "{}",
-        out.error_text()
-    );
+    out.assert_resource_error(gst::ResourceError::NotAuthorized, &["HTTP 401"]);
 }
 
 #[test]
@@ -92,17 +75,7 @@ fn test_silent_device_times_out_as_read() {
     ]);
     let started = std::time::Instant::now();
     let out = run.expect_error(Duration::from_secs(10));
-    assert_eq!(
-        out.resource_error(),
-        Some(gst::ResourceError::Read),
-        "{}",
-        out.error_text()
-    );
-    assert!(
-        out.error_text().contains("GetSystemDateAndTime"),
-        "{}",
-        out.error_text()
-    );
+    out.assert_resource_error(gst::ResourceError::Read, &["GetSystemDateAndTime"]);
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "bounded by the timeout property"
@@ -145,17 +118,7 @@ fn test_profile_not_found() {
         PW,
         &[("profile", &"NoSuchProfile")],
     );
-    assert_eq!(
-        out.resource_error(),
-        Some(gst::ResourceError::NotFound),
-        "{}",
-        out.error_text()
-    );
-    assert!(
-        out.error_text().contains("Profile_1 (mainStream)"),
-        "lists what exists: {}",
-        out.error_text()
-    );
+    out.assert_resource_error(gst::ResourceError::NotFound, &["Profile_1 (mainStream)"]);
 }
 
 #[test]
@@ -165,17 +128,7 @@ fn test_malformed_xml_is_stream_decode() {
         ..Config::default()
     };
     let (_cam, out) = snapshot_failure(config, false, PW, &[]);
-    assert_eq!(
-        out.stream_error(),
-        Some(gst::StreamError::Decode),
-        "{}",
-        out.error_text()
-    );
-    assert!(
-        out.error_text().contains("GetProfiles"),
-        "{}",
-        out.error_text()
-    );
+    out.assert_stream_error(gst::StreamError::Decode, &["GetProfiles"]);
 }
 
 #[test]
@@ -262,17 +215,7 @@ fn test_missing_location_and_bad_pin_are_settings_errors() {
         ("tls-certificate-sha256", &"not-a-fingerprint"),
     ]);
     let out = run.expect_error(WAIT);
-    assert_eq!(
-        out.resource_error(),
-        Some(gst::ResourceError::Settings),
-        "{}",
-        out.error_text()
-    );
-    assert!(
-        out.error_text().contains("tls-certificate-sha256"),
-        "{}",
-        out.error_text()
-    );
+    out.assert_resource_error(gst::ResourceError::Settings, &["tls-certificate-sha256"]);
 }
 
 /// Nothing at any debug level, in any error or warning, shows the password.

@@ -98,6 +98,28 @@ impl Outcome {
             .map(|(e, d)| format!("{} | {d}", e.message()))
             .unwrap_or_default()
     }
+
+    /// Asserts a RESOURCE error with `code` whose text names every one of `needles`.
+    #[track_caller]
+    pub fn assert_resource_error(&self, code: gst::ResourceError, needles: &[&str]) {
+        assert_eq!(self.resource_error(), Some(code), "{}", self.error_text());
+        self.assert_names(needles);
+    }
+
+    /// Asserts a STREAM error with `code` whose text names every one of `needles`.
+    #[track_caller]
+    pub fn assert_stream_error(&self, code: gst::StreamError, needles: &[&str]) {
+        assert_eq!(self.stream_error(), Some(code), "{}", self.error_text());
+        self.assert_names(needles);
+    }
+
+    #[track_caller]
+    fn assert_names(&self, needles: &[&str]) {
+        let text = self.error_text();
+        for n in needles {
+            assert!(text.contains(n), "{n:?} missing in: {text}");
+        }
+    }
 }
 
 /// An `onvifhttpssrc` with the given properties (enums and flags given by nick, as in
