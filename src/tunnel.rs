@@ -34,14 +34,45 @@ const POST_CONTENT_LENGTH: u32 = 32767;
 /// The client→server half: raw for RTSP over TCP, base64 per message in a tunnel.
 pub struct Writer {
     w: Box<dyn AsyncWrite + Unpin + Send>,
+    /// The POST's receiving half: nothing ever comes on it, so an end of stream there
+    /// means the server (or a proxy) closed the POST.
+    r: Option<Box<dyn AsyncRead + Unpin + Send>>,
     base64: bool,
-    /// Bytes written on the wire.
+    /// Bytes written on the wire (on the current POST).
     pub written: u64,
+    /// How to open another POST with the same cookie; `None` for plain RTSP over TCP.
+    reopen: Option<PostLeg>,
+    /// POSTs opened again so far.
+    pub reopened: u32,
+}
+
+/// What it takes to open a POST leg again (`docs/rtsp-tunnel.md` §2: `Content-Length:
+/// 32767` is nominal, and a server or proxy may close the POST; gst-rtsp-server re-attaches
+/// a new POST with the same cookie).
+struct PostLeg {
+    origin: Origin,
+    tls: Option<Arc<ClientConfig>>,
+    target: String,
+    cookie: String,
+    creds: Option<Credentials>,
+    auth: TunnelAuth,
+    timeout: Duration,
 }
 
 impl Writer {
-    /// Sends one RTSP message (or interleaved frame) in one write.
-    pub async fn send(&mut self, msg: &[u8]) -> std::io::Result<()> {
+    /// Whether the peer has closed the POST (checked without waiting).
+    async fn peer_closed(&mut self) -> bool {
+        let Some(r) = self.r.as_mut() else {
+            return false;
+        };
+        let mut scratch = [0u8; 256];
+        matches!(
+            tokio::time::timeout(Duration::ZERO, r.read(&mut scratch)).await,
+            Ok(Ok(0)) | Ok(Err(_))
+        )
+    }
+
+    async fn write_once(&mut self, msg: &[u8]) -> std::io::Result<()> {
         if self.base64 {
             let enc = base64::engine::general_purpose::STANDARD.encode(msg);
             self.w.write_all(enc.as_bytes()).await?;
@@ -51,6 +82,45 @@ impl Writer {
             self.written += msg.len() as u64;
         }
         self.w.flush().await
+    }
+
+    async fn reopen_post(&mut self) -> std::io::Result<()> {
+        let Some(leg) = self.reopen.as_mut() else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "connection closed",
+            ));
+        };
+        let (r, w) = open_post(leg)
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        gst::debug!(
+            CAT,
+            "{}: the POST was closed; opened a new one with the same cookie",
+            leg.origin.peer()
+        );
+        self.r = Some(r);
+        self.w = w;
+        self.written = 0;
+        self.reopened += 1;
+        Ok(())
+    }
+
+    /// Sends one RTSP message (or interleaved frame) in one write. In a tunnel, a POST the
+    /// server has closed is opened again first, and a failed write is retried once on a
+    /// new POST.
+    pub async fn send(&mut self, msg: &[u8]) -> std::io::Result<()> {
+        if self.reopen.is_some() && self.peer_closed().await {
+            self.reopen_post().await?;
+        }
+        match self.write_once(msg).await {
+            Ok(()) => Ok(()),
+            Err(_) if self.reopen.is_some() => {
+                self.reopen_post().await?;
+                self.write_once(msg).await
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -209,14 +279,48 @@ pub async fn open(
     };
 
     // The POST: written, never waited for.
-    let mut post = net::connect(origin, tls, timeout).await?;
+    let mut leg = PostLeg {
+        origin: origin.clone(),
+        tls: tls.cloned(),
+        target,
+        cookie,
+        creds: creds.cloned(),
+        auth,
+        timeout,
+    };
+    let (post_r, post_w) = open_post(&mut leg).await?;
+    Ok(Channel {
+        reader: Box::new(get),
+        initial,
+        writer: Writer {
+            w: post_w,
+            r: Some(post_r),
+            base64: true,
+            written: 0,
+            reopen: Some(leg),
+            reopened: 0,
+        },
+    })
+}
+
+type Halves = (
+    Box<dyn AsyncRead + Unpin + Send>,
+    Box<dyn AsyncWrite + Unpin + Send>,
+);
+
+/// Opens a POST leg and writes its head.
+async fn open_post(leg: &mut PostLeg) -> Result<Halves, Error> {
+    let peer = leg.origin.peer();
+    let mut post = net::connect(&leg.origin, leg.tls.as_ref(), leg.timeout).await?;
     let mut head = format!(
-        "POST {target} HTTP/1.0\r\nHost: {}\r\nx-sessioncookie: {cookie}\r\n\
+        "POST {} HTTP/1.0\r\nHost: {}\r\nx-sessioncookie: {}\r\n\
          Content-Type: application/x-rtsp-tunnelled\r\nPragma: no-cache\r\nCache-Control: no-cache\r\n\
          Expires: Sun, 9 Jan 1972 00:00:00 GMT\r\nContent-Length: {POST_CONTENT_LENGTH}\r\n",
-        origin.host_header()
+        leg.target,
+        leg.origin.host_header(),
+        leg.cookie
     );
-    if let Some(a) = authorization(&mut auth, creds, "POST", &target) {
+    if let Some(a) = authorization(&mut leg.auth, leg.creds.as_ref(), "POST", &leg.target) {
         head.push_str(&format!("Authorization: {a}\r\n"));
     }
     head.push_str(concat!(
@@ -224,7 +328,7 @@ pub async fn open(
         env!("CARGO_PKG_VERSION"),
         "\r\n\r\n"
     ));
-    tokio::time::timeout(timeout, async {
+    tokio::time::timeout(leg.timeout, async {
         post.write_all(head.as_bytes()).await?;
         post.flush().await
     })
@@ -232,23 +336,15 @@ pub async fn open(
     .map_err(|_| Error::TimedOut {
         peer: peer.clone(),
         operation: "RTSP tunnel POST".into(),
-        after: timeout,
+        after: leg.timeout,
     })?
     .map_err(|e| Error::Io {
         peer: peer.clone(),
         operation: "RTSP tunnel POST".into(),
         detail: e.to_string(),
     })?;
-    let (_, post_w) = tokio::io::split(post);
-    Ok(Channel {
-        reader: Box::new(get),
-        initial,
-        writer: Writer {
-            w: Box::new(post_w),
-            base64: true,
-            written: 0,
-        },
-    })
+    let (r, w) = tokio::io::split(post);
+    Ok((Box::new(r), Box::new(w)))
 }
 
 /// A plain RTSP connection (RTP interleaved over TCP): one socket for both directions.
@@ -260,8 +356,11 @@ pub async fn open_tcp(origin: &Origin, timeout: Duration) -> Result<Channel, Err
         initial: Vec::new(),
         writer: Writer {
             w: Box::new(w),
+            r: None,
             base64: false,
             written: 0,
+            reopen: None,
+            reopened: 0,
         },
     })
 }

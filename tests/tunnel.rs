@@ -240,3 +240,79 @@ fn test_redirect_loop_ends() {
         "the first GET and five redirects"
     );
 }
+
+/// A POST the server (or a proxy) closes is opened again with the same cookie, and the
+/// next request goes on it (gst-rtsp-server re-attaches such a POST).
+#[test]
+fn test_closed_post_reopened_with_same_cookie() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let server = std::thread::spawn(move || {
+        let (get, _) = listener.accept().unwrap();
+        get.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut get_r = BufReader::new(get.try_clone().unwrap());
+        read_head(&mut get_r);
+        let mut g = get;
+        g.write_all(b"HTTP/1.0 200 OK\r\nContent-Type: application/x-rtsp-tunnelled\r\n\r\n")
+            .unwrap();
+        let mut cookies = Vec::new();
+        let mut requests = Vec::new();
+        for cseq in 1..=2 {
+            let (post, _) = listener.accept().unwrap();
+            post.set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            let mut r = BufReader::new(post.try_clone().unwrap());
+            let head = read_head(&mut r);
+            cookies.push(
+                head.iter()
+                    .find_map(|h| h.strip_prefix("x-sessioncookie: "))
+                    .unwrap()
+                    .to_string(),
+            );
+            let mut body = vec![0u8; 4096];
+            let n = r.read(&mut body).unwrap();
+            let text = String::from_utf8(b64.decode(&body[..n]).unwrap()).unwrap();
+            requests.push(text.lines().next().unwrap().to_string());
+            // Close this POST before answering on the GET.
+            post.shutdown(std::net::Shutdown::Both).unwrap();
+            drop(r);
+            g.write_all(format!("RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\n\r\n").as_bytes())
+                .unwrap();
+        }
+        (cookies, requests)
+    });
+    let origin = Origin {
+        scheme: "http",
+        host: "127.0.0.1".into(),
+        port,
+    };
+    let reopened = gstonvifhttps::runtime::RUNTIME.block_on(async {
+        let ch = gstonvifhttps::tunnel::open(&origin, None, "/s", None, Duration::from_secs(5))
+            .await
+            .unwrap();
+        let mut rtsp = Rtsp::new(ch, origin.peer(), None, false, Duration::from_secs(5));
+        let mut ignore = |_: u8, _: &[u8]| {};
+        let r = rtsp
+            .request("OPTIONS", "rtsp://127.0.0.1/s", &[], &mut ignore)
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200);
+        let r = rtsp
+            .request("DESCRIBE", "rtsp://127.0.0.1/s", &[], &mut ignore)
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200, "answered after the POST was opened again");
+        rtsp.writer.reopened
+    });
+    let (cookies, requests) = server.join().unwrap();
+    assert_eq!(reopened, 1);
+    assert_eq!(cookies[0], cookies[1], "same cookie on the new POST");
+    assert_eq!(
+        requests,
+        [
+            "OPTIONS rtsp://127.0.0.1/s RTSP/1.0",
+            "DESCRIBE rtsp://127.0.0.1/s RTSP/1.0"
+        ]
+    );
+}
