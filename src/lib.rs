@@ -13,6 +13,7 @@ pub mod clock;
 pub mod control;
 pub mod device;
 pub mod digest;
+pub mod edge;
 pub mod error;
 pub mod events;
 pub mod http;

@@ -17,16 +17,6 @@ fn free_port() -> u16 {
     l.local_addr().unwrap().port()
 }
 
-fn ops(cam: &Camera) -> Vec<String> {
-    cam.stats
-        .log
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(op, _)| op.clone())
-        .collect()
-}
-
 #[test]
 fn test_port_read_from_device_no_set_when_equal() {
     let (cam, ca) = camera(Config::default());
@@ -41,9 +31,9 @@ fn test_port_read_from_device_no_set_when_equal() {
     assert!(out.warnings.is_empty(), "{:?}", out.warnings);
     drop(run);
     assert!(
-        !ops(&cam).contains(&"SetNetworkProtocols".to_string()),
+        !camera_ops(&cam).contains(&"SetNetworkProtocols".to_string()),
         "{:?}",
-        ops(&cam)
+        camera_ops(&cam)
     );
 }
 
@@ -66,7 +56,7 @@ fn test_set_port_accepted_moves_to_new_port() {
     drop(run);
     assert_ne!(old, want);
     assert_eq!(cam.https_port(), want, "the camera moved");
-    let o = ops(&cam);
+    let o = camera_ops(&cam);
     let set = o
         .iter()
         .position(|x| x == "SetNetworkProtocols")

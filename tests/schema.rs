@@ -2,7 +2,8 @@
 // SPDX-License-Identifier: MPL-2.0
 
 //! Every SOAP body the element can send validates against the official ONVIF schemas,
-//! with `../shared/onvif-wsdl/tools/validate.sh` (xmllint, offline).
+//! with `../shared/onvif-wsdl/tools/validate.sh` (xmllint, offline), and so do the virtual
+//! camera's edge storage answers.
 //!
 //! The schemas are not part of this repository (their licence forbids copies). Without
 //! them or without xmllint the test says so and passes, unless `ONVIF_SCHEMA_REQUIRED=1`
@@ -91,6 +92,27 @@ fn test_every_request_body_validates() {
         ] {
             requests.push(ops::get_stream_uri(media2, "Profile_1", t));
         }
+    }
+    // The virtual camera's edge storage answers, so that what the tests parse is what a
+    // device may send. Their `tt` prefix is declared on the camera's envelope.
+    let tt = "xmlns:tt=\"http://www.onvif.org/ver10/schema\" xmlns:";
+    let device = "https://127.0.0.1/onvif/device_service";
+    let archive = onvif_virtual_camera::recording::Archive::before(1_741_945_260);
+    for (operation, body) in [
+        (
+            "GetRecordingsResponse",
+            onvif_virtual_camera::recording::get_recordings_response(device),
+        ),
+        (
+            "GetRecordingSearchResultsResponse",
+            onvif_virtual_camera::recording::search_results_response(&archive, device),
+        ),
+    ] {
+        requests.push(ops::Request {
+            operation,
+            action: String::new(),
+            body: body.replacen("xmlns:", tt, 1),
+        });
     }
     let dir = std::env::temp_dir().join(format!("onvifhttps-schema-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -225,6 +225,17 @@ pub fn camera(config: Config) -> (Camera, TempFile) {
     (cam, ca)
 }
 
+/// The SOAP operations the camera received, in order.
+pub fn camera_ops(cam: &Camera) -> Vec<String> {
+    cam.stats
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(op, _)| op.clone())
+        .collect()
+}
+
 /// The properties of a normal snapshot run against `cam`.
 pub fn snapshot_props<'a>(
     location: &'a str,

@@ -14,6 +14,7 @@ pub mod certs;
 pub mod events;
 pub mod media;
 pub mod metadata;
+pub mod recording;
 mod server;
 mod snapshot;
 mod soap;
@@ -90,6 +91,9 @@ pub struct Config {
     /// Serve the ONVIF metadata track in each profile's media (see `media::launch` for
     /// why it is opt-in).
     pub metadata: bool,
+    /// Offer the Recording control service (GetRecordings); without it clients must find
+    /// recordings through Recording Search, as on many NVR-less cameras.
+    pub recording_control: bool,
 }
 
 impl Default for Config {
@@ -115,6 +119,7 @@ impl Default for Config {
             renew_refused: false,
             max_termination: None,
             metadata: false,
+            recording_control: true,
         }
     }
 }
@@ -158,6 +163,9 @@ pub(crate) struct Shared {
     pub state: Mutex<state::DeviceState>,
     /// Pull-point subscriptions and the states events report.
     pub events: Mutex<events::EventBus>,
+    /// Edge storage, fixed at start.
+    pub archive: recording::Archive,
+    pub searches: Mutex<recording::Searches>,
 }
 
 /// A running camera; dropping it stops every listener.
@@ -214,6 +222,7 @@ impl Camera {
         )))?;
         let mut nonce = [0u8; 16];
         let _ = getrandom::fill(&mut nonce);
+        let config_skew = config.clock_skew_secs;
         let shared = Arc::new(Shared {
             http_port: http.local_addr()?.port(),
             https_port: AtomicU16::new(https.local_addr()?.port()),
@@ -226,6 +235,10 @@ impl Camera {
             rtsp_port: media.port,
             state: Mutex::new(state::DeviceState::default()),
             events: Mutex::new(events::EventBus::default()),
+            archive: recording::Archive::before(
+                time::OffsetDateTime::now_utc().unix_timestamp() + config_skew,
+            ),
+            searches: Mutex::new(recording::Searches::default()),
         });
         if let Some(period) = shared.config.input_period {
             let s = shared.clone();
@@ -251,6 +264,16 @@ impl Camera {
     }
 
     /// The plain HTTP SOAP port.
+    /// What the camera holds in edge storage.
+    pub fn archive(&self) -> recording::Archive {
+        self.shared.archive.clone()
+    }
+
+    /// Recording searches still open (FindRecordings without EndSearch).
+    pub fn open_searches(&self) -> usize {
+        self.shared.searches.lock().unwrap().len()
+    }
+
     pub fn http_port(&self) -> u16 {
         self.shared.http_port
     }

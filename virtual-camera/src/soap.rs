@@ -17,7 +17,7 @@ use quick_xml::reader::NsReader;
 use sha2::{Digest, Sha256};
 
 use crate::server::{Request, Response};
-use crate::{AuthMode, SetProtocols, Shared};
+use crate::{AuthMode, SetProtocols, Shared, recording};
 
 const NS_SOAP: &str = "http://www.w3.org/2003/05/soap-envelope";
 const REALM: &str = "onvif-virtual-camera";
@@ -645,6 +645,9 @@ fn operation(shared: &Arc<Shared>, req: &Request, p: &Parsed) -> Response {
     if let Some(r) = event_operation(shared, req, p) {
         return r;
     }
+    if let Some(r) = edge_operation(shared, req, p) {
+        return r;
+    }
     let media2 = p.op_ns == "http://www.onvif.org/ver20/media/wsdl";
     let token = p.text("ProfileToken").unwrap_or("");
     let known_token = PROFILES.iter().any(|(t, ..)| *t == token);
@@ -692,6 +695,20 @@ fn operation(shared: &Arc<Shared>, req: &Request, p: &Parsed) -> Response {
             services.push((
                 "http://www.onvif.org/ver10/events/wsdl",
                 "/onvif/event_service",
+            ));
+            if shared.config.recording_control {
+                services.push((
+                    "http://www.onvif.org/ver10/recording/wsdl",
+                    "/onvif/recording_service",
+                ));
+            }
+            services.push((
+                "http://www.onvif.org/ver10/search/wsdl",
+                "/onvif/search_service",
+            ));
+            services.push((
+                "http://www.onvif.org/ver10/replay/wsdl",
+                "/onvif/replay_service",
             ));
             for (ns, path) in services {
                 s.push_str(&format!(
@@ -878,13 +895,8 @@ fn operation(shared: &Arc<Shared>, req: &Request, p: &Parsed) -> Response {
                 "<tptz:GetStatusResponse xmlns:tptz=\"http://www.onvif.org/ver20/ptz/wsdl\"><tptz:PTZStatus>\
                  <tt:Position><tt:PanTilt x=\"{x:.4}\" y=\"{y:.4}\"/><tt:Zoom x=\"{z:.4}\"/></tt:Position>\
                  <tt:MoveStatus><tt:PanTilt>{mv}</tt:PanTilt><tt:Zoom>{mv}</tt:Zoom></tt:MoveStatus>\
-                 <tt:UtcTime>{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z</tt:UtcTime></tptz:PTZStatus></tptz:GetStatusResponse>",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second()
+                 <tt:UtcTime>{}</tt:UtcTime></tptz:PTZStatus></tptz:GetStatusResponse>",
+                crate::events::fmt_time(t)
             ))
         }
         "SendAuxiliaryCommand" => {
@@ -956,6 +968,82 @@ fn operation(shared: &Arc<Shared>, req: &Request, p: &Parsed) -> Response {
             "Optional Action Not Implemented",
         ),
     }
+}
+
+const NS_TSE: &str = "http://www.onvif.org/ver10/search/wsdl";
+
+fn invalid_token(what: &str) -> Response {
+    fault(
+        400,
+        "s:Sender",
+        &["ter:InvalidArgVal", "ter:InvalidToken"],
+        &format!("Unknown {what}"),
+    )
+}
+
+/// Recording control, Recording Search and Replay (Profile G).
+fn edge_operation(shared: &Arc<Shared>, req: &Request, p: &Parsed) -> Option<Response> {
+    let device = format!("{}/onvif/device_service", base(shared, req));
+    let archive = &shared.archive;
+    Some(match p.op.as_str() {
+        "GetRecordings" if shared.config.recording_control => {
+            ok(&recording::get_recordings_response(&device))
+        }
+        "FindRecordings" => {
+            let token = shared.searches.lock().unwrap().open();
+            ok(&format!(
+                "<tse:FindRecordingsResponse xmlns:tse=\"{NS_TSE}\"><tse:SearchToken>{token}\
+                 </tse:SearchToken></tse:FindRecordingsResponse>"
+            ))
+        }
+        "GetRecordingSearchResults" => {
+            let token = p.text("SearchToken").unwrap_or("");
+            if !shared.searches.lock().unwrap().is_open(token) {
+                return Some(invalid_token("search token"));
+            }
+            ok(&recording::search_results_response(archive, &device))
+        }
+        "EndSearch" => {
+            let token = p.text("SearchToken").unwrap_or("");
+            if !shared.searches.lock().unwrap().end(token) {
+                return Some(invalid_token("search token"));
+            }
+            ok(&format!(
+                "<tse:EndSearchResponse xmlns:tse=\"{NS_TSE}\"><tse:Endpoint>{}</tse:Endpoint>\
+                 </tse:EndSearchResponse>",
+                recording::xsd_datetime(archive.latest())
+            ))
+        }
+        "GetReplayUri" => {
+            if p.text("RecordingToken") != Some(recording::TOKEN) {
+                return Some(fault(
+                    400,
+                    "s:Sender",
+                    &["ter:InvalidArgVal", "ter:NoRecording"],
+                    "The recording token does not exist",
+                ));
+            }
+            // As devices do: an rtsp:// URI on the web service's HTTP port for the HTTP
+            // transport; the client maps it onto the HTTPS origin it uses.
+            let uri = match p.text("Protocol") {
+                Some("HTTP") => format!(
+                    "rtsp://127.0.0.1:{}/onvif-replay/{}",
+                    shared.http_port,
+                    recording::TOKEN
+                ),
+                _ => format!(
+                    "rtsp://127.0.0.1:{}/onvif-replay/{}",
+                    shared.rtsp_port,
+                    recording::TOKEN
+                ),
+            };
+            ok(&format!(
+                "<trp:GetReplayUriResponse xmlns:trp=\"http://www.onvif.org/ver10/replay/wsdl\">\
+                 <trp:Uri>{uri}</trp:Uri></trp:GetReplayUriResponse>"
+            ))
+        }
+        _ => return None,
+    })
 }
 
 fn media1_uri(element: &str, uri: &str) -> String {
