@@ -12,11 +12,16 @@ use common::*;
 use gstonvifhttps::device::{self, Credentials, StartSettings, Wants};
 use gstonvifhttps::edge::{self, ReplayTarget};
 use gstonvifhttps::error::Error;
+use gstonvifhttps::live::{Event, Rtsp};
+use gstonvifhttps::onvif::recording;
+use gstonvifhttps::rtp::{self, ReplayExtension};
+use gstonvifhttps::rtsp::{self, sdp};
 use gstonvifhttps::runtime::RUNTIME;
 use gstonvifhttps::tls::{TlsSettings, client_config};
+use gstonvifhttps::tunnel;
 use onvif_virtual_camera::{Camera, Config};
 
-fn find(cam: &Camera, ca: &TempFile, token: Option<&str>) -> Result<ReplayTarget, Error> {
+fn settings(cam: &Camera, ca: &TempFile) -> StartSettings {
     let tls = client_config(&TlsSettings {
         validate_certificate: true,
         validate_hostname: true,
@@ -24,7 +29,7 @@ fn find(cam: &Camera, ca: &TempFile, token: Option<&str>) -> Result<ReplayTarget
         pin_sha256: None,
     })
     .expect("TLS settings");
-    let settings = StartSettings {
+    StartSettings {
         location: format!("http://127.0.0.1:{}", cam.http_port())
             .parse()
             .unwrap(),
@@ -42,7 +47,11 @@ fn find(cam: &Camera, ca: &TempFile, token: Option<&str>) -> Result<ReplayTarget
             audio: false,
             metadata: false,
         },
-    };
+    }
+}
+
+fn find(cam: &Camera, ca: &TempFile, token: Option<&str>) -> Result<ReplayTarget, Error> {
+    let settings = settings(cam, ca);
     RUNTIME.block_on(async {
         let mut started = device::start(&settings, &|_| {}).await?;
         edge::find_replay(&mut started.client, &started.services, token).await
@@ -165,4 +174,165 @@ fn test_replay_fault_is_reported_with_its_operation() {
     assert!(matches!(err, Error::Fault { .. }), "{err:?}");
     assert!(msg.contains("GetReplayUri"), "{msg}");
     assert!(msg.contains("ActionFailed"), "{msg}");
+}
+
+/// One replayed RTP packet: interleaved channel and its 0xABAC extension.
+struct Replayed {
+    channel: u8,
+    ext: ReplayExtension,
+}
+
+/// Replays `range` of the recording through the HTTPS tunnel (as a raw RTSP client, to
+/// check the camera) until the video track's terminal packet, bounded by 30 s.
+fn replay(cam: &Camera, ca: &TempFile, range: &str, scale: Option<&str>) -> Vec<Replayed> {
+    let settings = settings(cam, ca);
+    RUNTIME.block_on(async {
+        let mut started = device::start(&settings, &|_| {}).await.unwrap();
+        let t = edge::find_replay(&mut started.client, &started.services, None)
+            .await
+            .unwrap();
+        let target = gstonvifhttps::onvif::addr::path_and_query(&t.uri).unwrap();
+        let origin = started.client.http.origin.clone();
+        let channel = tunnel::open(
+            &origin,
+            started.client.http.tls(),
+            &target,
+            settings.creds.as_ref(),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+        let mut rtsp = Rtsp::new(
+            channel,
+            origin.peer(),
+            settings.creds.clone(),
+            true,
+            Duration::from_secs(5),
+        );
+        let uri = format!("rtsp://{}{target}", origin.host_header());
+        let mut ignore = |_: u8, _: &[u8]| {};
+        let require = ("Require", "onvif-replay");
+        let resp = rtsp
+            .request("DESCRIBE", &uri, &[require], &mut ignore)
+            .await
+            .unwrap();
+        rtsp.check("DESCRIBE", &resp).unwrap();
+        let (_, streams) = sdp::parse(&resp.body).unwrap();
+        assert_eq!(
+            streams
+                .iter()
+                .map(|s| s.encoding_name.as_str())
+                .collect::<Vec<_>>(),
+            ["H264", "MPEG4-GENERIC"]
+        );
+        for (i, st) in streams.iter().enumerate() {
+            let control = rtsp::resolve_control(&uri, st.control.as_deref().unwrap_or("*"));
+            let transport = format!("RTP/AVP/TCP;unicast;interleaved={}-{}", 2 * i, 2 * i + 1);
+            let resp = rtsp
+                .request(
+                    "SETUP",
+                    &control,
+                    &[("Transport", &transport), require],
+                    &mut ignore,
+                )
+                .await
+                .unwrap();
+            rtsp.check("SETUP", &resp).unwrap();
+            if rtsp.session.is_none() {
+                rtsp.session = resp.header("session").map(rtsp::parse_session);
+            }
+        }
+        let mut headers = vec![("Range", range), ("Rate-Control", "no"), require];
+        if let Some(s) = scale {
+            headers.push(("Scale", s));
+        }
+        let resp = rtsp
+            .request("PLAY", &uri, &headers, &mut ignore)
+            .await
+            .unwrap();
+        rtsp.check("PLAY", &resp).unwrap();
+        let mut got = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let terminal = std::sync::Arc::new(tokio::sync::Notify::new());
+        let started = std::time::Instant::now();
+        loop {
+            let t = terminal.clone();
+            let mut on_data = |ch: u8, p: &[u8]| {
+                if let Some(ext) = rtp::replay_extension(p) {
+                    if ch == 0 && ext.terminal {
+                        t.notify_one();
+                    }
+                    got.push(Replayed { channel: ch, ext });
+                }
+            };
+            tokio::select! {
+                r = tokio::time::timeout_at(deadline, rtsp.next_event(&mut on_data)) => match r {
+                    Ok(Ok(Event::Response(_))) => continue,
+                    Ok(Ok(Event::Closed)) | Ok(Err(_)) => break,
+                    Err(_) => panic!("no terminal packet within 30 s ({} packets)", got.len()),
+                },
+                _ = terminal.notified() => break,
+            }
+        }
+        eprintln!("replayed {} packets in {:?}", got.len(), started.elapsed());
+        let _ = rtsp.request("TEARDOWN", &uri, &[], &mut ignore).await;
+        got
+    })
+}
+
+fn unix_s(ext: &ReplayExtension) -> f64 {
+    rtp::ntp_to_unix_ns(ext.ntp).unwrap() as f64 / 1e9
+}
+
+#[test]
+fn test_camera_replays_the_range_with_the_gap_marked() {
+    init();
+    let (cam, ca) = camera(Config::default());
+    let a = cam.archive();
+    let (gap_start, gap_end) = (a.spans[0].1, a.spans[1].0);
+    let (from, to) = (gap_start - 4, gap_end + 4);
+    let range = recording::clock_range(from * 1000, Some(to * 1000));
+    let got = replay(&cam, &ca, &range, None);
+    let video: Vec<&ReplayExtension> = got
+        .iter()
+        .filter(|r| r.channel == 0)
+        .map(|r| &r.ext)
+        .collect();
+    let audio = got.iter().filter(|r| r.channel == 2).count();
+    assert!(audio > 0, "audio replayed too");
+    let first = unix_s(video[0]);
+    let last = unix_s(video[video.len() - 1]);
+    assert!((first - from as f64).abs() < 0.1, "first {first} vs {from}");
+    assert!(
+        last < to as f64 && last > to as f64 - 0.2,
+        "last {last} vs {to}"
+    );
+    assert!(video[0].clean_point, "the replay starts on a key frame");
+    // Nothing from the gap; the first packet after it carries D, the last before it E.
+    assert!(video.iter().all(|e| {
+        let t = unix_s(e);
+        t < gap_start as f64 || t >= gap_end as f64
+    }));
+    let after = video
+        .iter()
+        .position(|e| unix_s(e) >= gap_end as f64)
+        .unwrap();
+    assert!(video[after].discontinuity);
+    assert!(video[after - 1].end);
+    // D also on the first packet of the replay (after the seek), and nowhere else.
+    let d: Vec<usize> = (0..video.len())
+        .filter(|&i| video[i].discontinuity)
+        .collect();
+    assert_eq!(d, [0, after]);
+    assert!(video[video.len() - 1].terminal && video[video.len() - 1].end);
+    assert_eq!(
+        cam.stats
+            .rtsp_requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|m| *m == "PLAY")
+            .count(),
+        1
+    );
 }

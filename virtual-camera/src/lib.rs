@@ -15,6 +15,7 @@ pub mod events;
 pub mod media;
 pub mod metadata;
 pub mod recording;
+pub mod replay;
 mod server;
 mod snapshot;
 mod soap;
@@ -197,6 +198,9 @@ impl Camera {
         };
         let tls = server::tls_config(&identity)?;
         let stats = Arc::new(Stats::default());
+        let archive = recording::Archive::before(
+            time::OffsetDateTime::now_utc().unix_timestamp() + config.clock_skew_secs,
+        );
         let media = media::Media::start(media::MediaOptions {
             user: config.user.clone(),
             password: config.password.clone(),
@@ -205,6 +209,7 @@ impl Camera {
             tls: None,
             basic: config.rtsp_basic,
             metadata: config.metadata,
+            archive: Some(archive.clone()),
         })
         .map_err(std::io::Error::other)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -222,7 +227,6 @@ impl Camera {
         )))?;
         let mut nonce = [0u8; 16];
         let _ = getrandom::fill(&mut nonce);
-        let config_skew = config.clock_skew_secs;
         let shared = Arc::new(Shared {
             http_port: http.local_addr()?.port(),
             https_port: AtomicU16::new(https.local_addr()?.port()),
@@ -235,9 +239,7 @@ impl Camera {
             rtsp_port: media.port,
             state: Mutex::new(state::DeviceState::default()),
             events: Mutex::new(events::EventBus::default()),
-            archive: recording::Archive::before(
-                time::OffsetDateTime::now_utc().unix_timestamp() + config_skew,
-            ),
+            archive,
             searches: Mutex::new(recording::Searches::default()),
         });
         if let Some(period) = shared.config.input_period {

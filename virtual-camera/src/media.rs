@@ -36,6 +36,8 @@ pub struct MediaOptions {
     pub basic: bool,
     /// Serve the ONVIF metadata track.
     pub metadata: bool,
+    /// Edge storage to replay at `/onvif-replay/<recording>`.
+    pub archive: Option<crate::recording::Archive>,
 }
 
 pub struct Media {
@@ -99,12 +101,15 @@ impl Media {
             tls,
             basic,
             metadata,
+            archive,
         } = o;
         let (user, password) = (user.as_str(), password.as_str());
         crate::metadata::register();
         let context = glib::MainContext::new();
         let main_loop = glib::MainLoop::new(Some(&context), false);
-        let server = gst_rtsp_server::RTSPServer::new();
+        // The ONVIF server: `Require: onvif-replay` is accepted where a factory replays.
+        let server =
+            gst_rtsp_server::RTSPOnvifServer::new().upcast::<gst_rtsp_server::RTSPServer>();
         server.set_address("127.0.0.1");
         server.set_service("0");
 
@@ -137,6 +142,18 @@ impl Media {
         server.set_auth(Some(&auth));
 
         let mounts = server.mount_points().ok_or("no mount points")?;
+        let role = gst::Structure::builder(ROLE)
+            .field(gst_rtsp_server::RTSP_PERM_MEDIA_FACTORY_ACCESS, true)
+            .field(gst_rtsp_server::RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, true)
+            .build();
+        if let Some(archive) = &archive {
+            let factory = crate::replay::ReplayFactory::new(archive);
+            factory.add_role_from_structure(&role);
+            mounts.add_factory(
+                &format!("/onvif-replay/{}", crate::recording::TOKEN),
+                factory,
+            );
+        }
         for (path, w, h) in MOUNTS {
             let factory = gst_rtsp_server::RTSPMediaFactory::new();
             factory.set_launch(&launch(*w, *h, metadata));
@@ -152,12 +169,7 @@ impl Media {
                     crate::metadata::feed(appsrc, METADATA_INTERVAL);
                 }
             });
-            factory.add_role_from_structure(
-                &gst::Structure::builder(ROLE)
-                    .field(gst_rtsp_server::RTSP_PERM_MEDIA_FACTORY_ACCESS, true)
-                    .field(gst_rtsp_server::RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, true)
-                    .build(),
-            );
+            factory.add_role_from_structure(&role);
             mounts.add_factory(path, factory);
         }
         server.connect_client_connected(move |_, client| {
