@@ -53,6 +53,40 @@ pub fn format_iso8601_millis(unix_millis: i64) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z")
 }
 
+/// Milliseconds since the Unix epoch of an ISO 8601 UTC time as users write it:
+/// `2025-03-14T09:41:00Z`, with optional fraction, `Z` or `+00:00`; `None` otherwise
+/// (a time in another zone is refused rather than misread).
+pub fn parse_utc_millis(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let body = s
+        .strip_suffix('Z')
+        .or_else(|| s.strip_suffix('z'))
+        .or_else(|| s.strip_suffix("+00:00"))?;
+    let (date, time) = body.split_once(['T', 't', ' '])?;
+    let num = |v: &str, len: usize| -> Option<u32> {
+        (v.len() == len && v.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| v.parse().ok())
+            .flatten()
+    };
+    let mut d = date.split('-');
+    let (y, mo, da) = (num(d.next()?, 4)?, num(d.next()?, 2)?, num(d.next()?, 2)?);
+    let (hms, frac) = match time.split_once('.') {
+        Some((a, f)) if !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()) => (a, f),
+        Some(_) => return None,
+        None => (time, ""),
+    };
+    let mut t = hms.split(':');
+    let (h, mi, sec) = (num(t.next()?, 2)?, num(t.next()?, 2)?, num(t.next()?, 2)?);
+    if d.next().is_some() || t.next().is_some() || mo == 0 || mo > 12 || da == 0 || da > 31 {
+        return None;
+    }
+    if h > 23 || mi > 59 || sec > 59 {
+        return None;
+    }
+    let ms: i64 = format!("{frac:0<3}")[..3].parse().ok()?;
+    Some(unix_from_utc(i64::from(y), mo, da, h, mi, sec)? * 1000 + ms)
+}
+
 /// `YYYY-MM-DD hh:mm:ss UTC`, for messages.
 pub fn format_utc(unix_secs: i64) -> String {
     let (y, mo, d, h, mi, s) = civil_time(unix_secs);
@@ -86,5 +120,34 @@ mod tests {
         );
         assert_eq!(format_utc(951_782_400), "2000-02-29 00:00:00 UTC");
         assert_eq!(unix_from_utc(2025, 13, 1, 0, 0, 0), None);
+    }
+
+    #[test]
+    fn test_parse_utc_millis() {
+        assert_eq!(
+            parse_utc_millis("2025-03-14T09:41:07Z"),
+            Some(1_741_945_267_000)
+        );
+        assert_eq!(
+            parse_utc_millis("2025-03-14T09:41:07.5+00:00"),
+            Some(1_741_945_267_500)
+        );
+        assert_eq!(
+            parse_utc_millis(" 2025-03-14 09:41:07.0059z "),
+            Some(1_741_945_267_005)
+        );
+        for bad in [
+            "",
+            "2025-03-14T09:41:07",
+            "2025-03-14T09:41:07+02:00",
+            "2025-3-14T09:41:07Z",
+            "2025-03-14T24:00:00Z",
+            "2025-13-14T09:41:07Z",
+            "2025-03-14T09:41:07.Z",
+            "yesterday",
+            "2025-03-14T09:41Z",
+        ] {
+            assert_eq!(parse_utc_millis(bad), None, "{bad}");
+        }
     }
 }

@@ -28,7 +28,7 @@ pub mod session;
 pub mod tls;
 pub mod tunnel;
 
-pub use onvifhttpssrc::{Backchannel, OnvifHttpsSrc, StreamingMethod, Streams};
+pub use onvifhttpssrc::{Backchannel, Mode, OnvifHttpsSrc, StreamingMethod, Streams};
 
 use gst::glib;
 

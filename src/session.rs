@@ -14,9 +14,11 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use crate::device::{self, MAX_SNAPSHOT_BODY, StartSettings};
+use crate::edge;
 use crate::error::Error;
 use crate::live::{Event, Rtsp};
 use crate::onvif::ops::StreamTransport;
+use crate::onvif::recording;
 use crate::rtp::{self, Timeline};
 use crate::rtsp::{self, sdp};
 use crate::tunnel;
@@ -37,6 +39,8 @@ pub trait Output: Send + Sync + 'static {
     fn streams_complete(&self);
     /// Pushes a buffer on stream `index`; false when the pipeline no longer takes data.
     fn push(&self, index: usize, buffer: gst::Buffer) -> bool;
+    /// Stream `index` has no more data (end of a replayed range).
+    fn end_of_stream(&self, index: usize);
     /// The element's running time in nanoseconds, if it has a clock.
     fn running_time(&self) -> Option<u64>;
     /// Posts the error; the session ends after it.
@@ -57,6 +61,37 @@ pub struct SnapshotSettings {
 pub struct LiveSettings {
     pub start: StartSettings,
     pub transport: Transport,
+    /// Replay of edge storage instead of the live stream (`mode=playback`).
+    pub playback: Option<PlaybackSettings>,
+}
+
+/// Edge storage playback (spec §7).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlaybackSettings {
+    /// The recording; `None`: the first one.
+    pub recording: Option<String>,
+    /// Unix milliseconds; `None`: the recording's earliest time.
+    pub start_ms: Option<i64>,
+    /// Unix milliseconds; `None`: open (until the recording ends).
+    pub end_ms: Option<i64>,
+    /// `Scale`; 1.0 is real time.
+    pub speed: f64,
+}
+
+/// The `Require` feature tag of ONVIF replay.
+const REPLAY_REQUIRE: (&str, &str) = ("Require", "onvif-replay");
+
+static NTP_CAPS: std::sync::LazyLock<gst::Caps> =
+    std::sync::LazyLock::new(|| gst::Caps::new_empty_simple("timestamp/x-ntp"));
+
+/// NTP nanoseconds (since 1900) of a 64-bit NTP timestamp.
+fn ntp_ns(ntp: u64) -> u64 {
+    (ntp >> 32) * 1_000_000_000 + (((ntp & 0xFFFF_FFFF) * 1_000_000_000) >> 32)
+}
+
+/// Where a replay stops: NTP nanoseconds of `end_ms`.
+fn ntp_ns_of_unix_ms(ms: i64) -> u64 {
+    u64::try_from(ms).unwrap_or(0) * 1_000_000 + 2_208_988_800 * 1_000_000_000
 }
 
 /// Width and height from a JPEG's first start-of-frame marker.
@@ -199,6 +234,8 @@ struct StreamState {
     timeline: Timeline,
     stats: rtp::ReceiverStats,
     wallclock: Option<i128>,
+    /// Replay: the stream got its last packet (T bit, or past the end of the range).
+    ended: bool,
 }
 
 /// Every stream of the session, shared by the RTSP reader and the UDP receivers.
@@ -206,6 +243,8 @@ struct Streams {
     list: Vec<StreamState>,
     our_ssrc: u32,
     flowing: bool,
+    /// Replay: read the 0xABAC extension; stop at this NTP time (ns since 1900) if set.
+    replay: Option<Option<u64>>,
 }
 
 impl Streams {
@@ -217,10 +256,34 @@ impl Streams {
         let now = out.running_time().unwrap_or(0);
         let st = &mut self.list[i];
         st.stats.packet(&h, st.clock_rate, now);
+        if st.ended {
+            return;
+        }
         let pts = st.timeline.pts(h.timestamp, now);
         let mut buffer = gst::Buffer::from_mut_slice(packet.to_vec());
+        let mut last = false;
         if let Some(b) = buffer.get_mut() {
             b.set_pts(gst::ClockTime::from_nseconds(pts));
+            if let Some(end) = self.replay
+                && let Some(ext) = rtp::replay_extension(packet)
+            {
+                let ntp = ntp_ns(ext.ntp);
+                if end.is_some_and(|e| ntp >= e) {
+                    st.ended = true;
+                    out.end_of_stream(st.index);
+                    return;
+                }
+                gst::ReferenceTimestampMeta::add(
+                    b,
+                    &NTP_CAPS,
+                    gst::ClockTime::from_nseconds(ntp),
+                    gst::ClockTime::NONE,
+                );
+                if ext.discontinuity {
+                    b.set_flags(gst::BufferFlags::DISCONT);
+                }
+                last = ext.terminal;
+            }
         }
         gst::trace!(
             crate::onvifhttpssrc::imp::CAT,
@@ -235,6 +298,15 @@ impl Streams {
             );
             self.flowing = false;
         }
+        if last {
+            st.ended = true;
+            out.end_of_stream(st.index);
+        }
+    }
+
+    /// Replay: every stream has had its last packet.
+    fn all_ended(&self) -> bool {
+        self.replay.is_some() && self.list.iter().all(|s| s.ended)
     }
 
     /// Takes the sender reports of an RTCP packet of stream `i` and re-aligns streams.
@@ -349,20 +421,36 @@ async fn live_start<O: Output>(
     let origin = client.http.origin.clone();
     let creds = s.start.creds.clone();
     let timeout = s.start.timeout;
+    let mut replay_start_ms = s.playback.as_ref().and_then(|p| p.start_ms);
     let (rtsp, uri) = match s.transport {
         Transport::Tunnel => {
-            let device_uri = device::stream_uri(&mut client, &media, StreamTransport::Http).await?;
+            let (operation, device_uri, what) = match &s.playback {
+                Some(p) => {
+                    let t =
+                        edge::find_replay(&mut client, &started.services, p.recording.as_deref())
+                            .await?;
+                    if p.start_ms.is_none() {
+                        replay_start_ms = t.recording.earliest.map(|e| e * 1000);
+                    }
+                    let what = format!("recording {}", t.recording.token);
+                    ("GetReplayUri", t.uri, what)
+                }
+                None => {
+                    let uri =
+                        device::stream_uri(&mut client, &media, StreamTransport::Http).await?;
+                    let what = format!("profile {} ({})", media.profile.token, media.profile.name);
+                    ("GetStreamUri", uri, what)
+                }
+            };
             let target = crate::onvif::addr::path_and_query(&device_uri).ok_or_else(|| {
                 Error::Malformed {
                     peer: origin.peer(),
-                    operation: "GetStreamUri".into(),
+                    operation: operation.into(),
                     detail: format!("stream URI {device_uri:?} has no path"),
                 }
             })?;
             out.debug(&format!(
-                "profile {} ({}): stream {target} through the {} tunnel",
-                media.profile.token,
-                media.profile.name,
+                "{what}: stream {target} through the {} tunnel",
                 if client.http.is_tls() {
                     "HTTPS"
                 } else {
@@ -423,13 +511,14 @@ async fn live_start<O: Output>(
         })
         .unwrap_or_default();
 
+    let require: &[(&str, &str)] = if s.playback.is_some() {
+        &[REPLAY_REQUIRE]
+    } else {
+        &[]
+    };
+    let describe_headers = [&[("Accept", "application/sdp")], require].concat();
     let resp = rtsp
-        .request(
-            "DESCRIBE",
-            &uri,
-            &[("Accept", "application/sdp")],
-            &mut ignore,
-        )
+        .request("DESCRIBE", &uri, &describe_headers, &mut ignore)
         .await?;
     rtsp.check("DESCRIBE", &resp)?;
     let base = resp
@@ -490,8 +579,9 @@ async fn live_start<O: Output>(
         } else {
             format!("RTP/AVP/TCP;unicast;interleaved={}-{}", ch, ch + 1)
         };
+        let setup_headers = [&[("Transport", transport.as_str())], require].concat();
         let resp = rtsp
-            .request("SETUP", &control, &[("Transport", &transport)], &mut ignore)
+            .request("SETUP", &control, &setup_headers, &mut ignore)
             .await?;
         rtsp.check("SETUP", &resp)?;
         if rtsp.session.is_none()
@@ -533,13 +623,33 @@ async fn live_start<O: Output>(
             timeline: Timeline::new(st.clock_rate),
             stats: rtp::ReceiverStats::default(),
             wallclock: None,
+            ended: false,
         });
         legs.push(leg);
     }
     out.streams_complete();
 
+    let play_headers: Vec<(&str, String)> = match &s.playback {
+        None => vec![("Range", "npt=0.000-".into())],
+        Some(p) => {
+            let mut h = vec![
+                (REPLAY_REQUIRE.0, REPLAY_REQUIRE.1.to_string()),
+                ("Rate-Control", "yes".into()),
+            ];
+            if let Some(start) = replay_start_ms {
+                h.push(("Range", recording::clock_range(start, p.end_ms)));
+            }
+            if p.speed != 1.0 {
+                h.push(("Scale", format!("{:.3}", p.speed)));
+            }
+            h
+        }
+    };
+    let play_headers: Vec<(&str, &str)> =
+        play_headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    out.debug(&format!("PLAY {uri} {play_headers:?}"));
     let resp = rtsp
-        .request("PLAY", &uri, &[("Range", "npt=0.000-")], &mut ignore)
+        .request("PLAY", &uri, &play_headers, &mut ignore)
         .await?;
     rtsp.check("PLAY", &resp)?;
     out.debug(&format!(
@@ -552,6 +662,7 @@ async fn live_start<O: Output>(
         list,
         our_ssrc: u32::from_be_bytes(ssrc),
         flowing: true,
+        replay: s.playback.as_ref().map(|p| p.end_ms.map(ntp_ns_of_unix_ms)),
     }));
     Ok((rtsp, uri, streams, legs))
 }
@@ -710,7 +821,22 @@ async fn play_loop<O: Output>(
                 return Ok(());
             }
         }
-        if !streams.lock().unwrap().flowing {
+        let (flowing, ended) = {
+            let st = streams.lock().unwrap();
+            (st.flowing, st.all_ended())
+        };
+        if ended {
+            // The range is played: the device stays in PLAY (ONVIF Streaming §6.5), so end
+            // the session ourselves.
+            let mut ignore = |_: u8, _: &[u8]| {};
+            let _ = tokio::time::timeout(
+                TEARDOWN_WAIT,
+                rtsp.request("TEARDOWN", uri, &[], &mut ignore),
+            )
+            .await;
+            return Ok(());
+        }
+        if !flowing {
             return Ok(());
         }
     }

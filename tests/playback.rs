@@ -9,6 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use gst::prelude::*;
 use gstonvifhttps::device::{self, Credentials, StartSettings, Wants};
 use gstonvifhttps::edge::{self, ReplayTarget};
 use gstonvifhttps::error::Error;
@@ -307,7 +308,17 @@ fn test_camera_replays_the_range_with_the_gap_marked() {
         last < to as f64 && last > to as f64 - 0.2,
         "last {last} vs {to}"
     );
-    assert!(video[0].clean_point, "the replay starts on a key frame");
+    // The replay starts on a key frame (SPS and PPS may come first in packets of their own).
+    let first_frame: Vec<&&ReplayExtension> =
+        video.iter().take_while(|e| e.ntp == video[0].ntp).collect();
+    assert!(
+        first_frame.iter().any(|e| e.clean_point),
+        "the replay starts on a key frame: {:?}",
+        first_frame
+            .iter()
+            .map(|e| (e.clean_point, e.discontinuity))
+            .collect::<Vec<_>>()
+    );
     // Nothing from the gap; the first packet after it carries D, the last before it E.
     assert!(video.iter().all(|e| {
         let t = unix_s(e);
@@ -334,5 +345,162 @@ fn test_camera_replays_the_range_with_the_gap_marked() {
             .filter(|m| *m == "PLAY")
             .count(),
         1
+    );
+}
+
+/// The NTP reference time of a buffer, in Unix seconds.
+fn ntp_meta_unix_s(buffer: &gst::BufferRef) -> Option<f64> {
+    let caps = gst::Caps::new_empty_simple("timestamp/x-ntp");
+    buffer
+        .iter_meta::<gst::ReferenceTimestampMeta>()
+        .find(|m| m.reference().can_intersect(&caps))
+        .map(|m| m.timestamp().nseconds() as f64 / 1e9 - 2_208_988_800.0)
+}
+
+fn iso(unix_s: i64) -> String {
+    onvif_virtual_camera::recording::xsd_datetime(unix_s)
+}
+
+fn playback_run(cam: &Camera, ca: &TempFile, extra: &[(&str, &dyn ToValue)]) -> Run {
+    let loc = format!("http://127.0.0.1:{}", cam.http_port());
+    let ca = ca.as_str();
+    let mut props: Vec<(&str, &dyn ToValue)> = vec![
+        ("location", &loc),
+        ("user-id", &"admin"),
+        ("user-pw", &"password"),
+        ("tls-ca-file", &ca),
+        ("mode", &"playback"),
+        ("timeout", &5u32),
+    ];
+    props.extend_from_slice(extra);
+    Run::new(&props)
+}
+
+#[test]
+fn test_element_plays_back_a_range_across_the_gap() {
+    init();
+    let (cam, ca) = camera(Config::default());
+    let a = cam.archive();
+    let (gap_start, gap_end) = (a.spans[0].1, a.spans[1].0);
+    let (from, to) = (gap_start - 2, gap_end + 2);
+    let (start, end) = (iso(from), iso(to));
+    let run = playback_run(
+        &cam,
+        &ca,
+        &[
+            ("playback-start", &start),
+            ("playback-end", &end),
+            ("playback-speed", &4.0f64),
+        ],
+    );
+    let out = run.collect(usize::MAX, Duration::from_secs(20));
+    assert!(out.error.is_none(), "{}", out.error_text());
+    assert!(
+        out.eos,
+        "EOS at the end of the range ({} buffers)",
+        out.samples.len()
+    );
+    let caps = out.samples[0]
+        .caps()
+        .unwrap()
+        .structure(0)
+        .unwrap()
+        .to_owned();
+    assert_eq!(caps.get::<&str>("encoding-name").unwrap(), "H264");
+    let times: Vec<(f64, bool)> = out
+        .samples
+        .iter()
+        .filter_map(|s| {
+            let b = s.buffer()?;
+            Some((
+                ntp_meta_unix_s(b)?,
+                b.flags().contains(gst::BufferFlags::DISCONT),
+            ))
+        })
+        .collect();
+    // Every RTP packet carries the extension; 25 frames per second of recorded time, 4 s.
+    let mut frames: Vec<i64> = times
+        .iter()
+        .map(|(t, _)| (t * 1000.0).round() as i64)
+        .collect();
+    frames.dedup();
+    assert!(
+        (98..=101).contains(&frames.len()),
+        "{} frames",
+        frames.len()
+    );
+    assert!((times[0].0 - from as f64).abs() < 0.1, "{times:?}");
+    assert!(
+        times
+            .iter()
+            .all(|(t, _)| *t < gap_start as f64 || *t >= gap_end as f64)
+    );
+    assert!(
+        times
+            .iter()
+            .all(|(t, _)| *t >= from as f64 && *t < to as f64)
+    );
+    let after = times
+        .iter()
+        .position(|(t, _)| *t >= gap_end as f64)
+        .unwrap();
+    let discont: Vec<usize> = (0..times.len()).filter(|&i| times[i].1).collect();
+    assert_eq!(discont, [0, after]);
+    // The session ends itself after the range (the device stays in PLAY); by the time the
+    // element is in NULL its TEARDOWN has been answered.
+    drop(run);
+    let requests = cam.stats.rtsp_requests.lock().unwrap().clone();
+    assert_eq!(requests.iter().filter(|m| *m == "PLAY").count(), 1);
+    assert_eq!(requests.last().map(String::as_str), Some("TEARDOWN"));
+}
+
+#[test]
+fn test_playback_settings_that_make_no_sense_fail_at_start() {
+    init();
+    let (cam, ca) = camera(Config::default());
+    for (extra, needles) in [
+        (
+            vec![("streaming-method", &"http-snapshot" as &dyn ToValue)],
+            &["mode=playback", "streaming-method=http-snapshot"][..],
+        ),
+        (
+            vec![("streaming-method", &"rtp-udp" as &dyn ToValue)],
+            &["mode=playback", "streaming-method=rtp-udp"][..],
+        ),
+        (
+            vec![(
+                "playback-start",
+                &"2025-03-14T09:41:00+02:00" as &dyn ToValue,
+            )],
+            &[
+                "playback-start=\"2025-03-14T09:41:00+02:00\"",
+                "ISO 8601 UTC",
+            ][..],
+        ),
+        (
+            vec![
+                ("playback-start", &"2025-03-14T09:41:00Z" as &dyn ToValue),
+                ("playback-end", &"2025-03-14T09:40:00Z" as &dyn ToValue),
+            ],
+            &["playback-end=2025-03-14T09:40:00Z is not after playback-start"][..],
+        ),
+    ] {
+        let run = playback_run(&cam, &ca, &extra);
+        let out = run.expect_error(Duration::from_secs(5));
+        out.assert_resource_error(gst::ResourceError::Settings, needles);
+    }
+    // Refused before anything went to the camera.
+    assert!(camera_ops(&cam).is_empty(), "{:?}", camera_ops(&cam));
+}
+
+#[test]
+fn test_unknown_recording_is_not_found() {
+    init();
+    let (cam, ca) = camera(Config::default());
+    let run = playback_run(&cam, &ca, &[("recording-token", &"Recording_9")]);
+    let out = run.expect_error(Duration::from_secs(10));
+    out.assert_resource_error(
+        gst::ResourceError::NotFound,
+        &["no recording \"Recording_9\" (recordings: Recording_1)"],
     );
 }

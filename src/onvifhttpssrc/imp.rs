@@ -14,12 +14,12 @@ use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 
-use super::{Backchannel, StreamingMethod, Streams};
+use super::{Backchannel, Mode, StreamingMethod, Streams};
 use crate::control::{Answer, Command, Control};
 use crate::device::{Credentials, StartSettings, Wants};
 use crate::error::Error;
 use crate::runtime::{self, RUNTIME};
-use crate::session::{self, LiveSettings, Output, SnapshotSettings, Transport};
+use crate::session::{self, LiveSettings, Output, PlaybackSettings, SnapshotSettings, Transport};
 use crate::tls::{self, TlsSettings};
 
 const DEFAULT_HTTPS_ENABLE: bool = true;
@@ -32,6 +32,8 @@ const DEFAULT_TIMEOUT: u32 = 10;
 const DEFAULT_STREAMS: Streams = Streams::VIDEO;
 const DEFAULT_LATENCY: u32 = 200;
 const DEFAULT_BACKCHANNEL: Backchannel = Backchannel::None;
+const DEFAULT_MODE: Mode = Mode::Live;
+const DEFAULT_PLAYBACK_SPEED: f64 = 1.0;
 const DEFAULT_EVENTS: bool = false;
 /// RTP bytes queued per stream before the oldest are dropped: about 2 s of a 16 Mbit/s
 /// camera. Keeps memory bounded when downstream stalls.
@@ -62,6 +64,11 @@ struct Settings {
     latency: u32,
     backchannel: Backchannel,
     events: bool,
+    mode: Mode,
+    recording_token: Option<String>,
+    playback_start: Option<String>,
+    playback_end: Option<String>,
+    playback_speed: f64,
 }
 
 impl Default for Settings {
@@ -84,6 +91,11 @@ impl Default for Settings {
             latency: DEFAULT_LATENCY,
             backchannel: DEFAULT_BACKCHANNEL,
             events: DEFAULT_EVENTS,
+            mode: DEFAULT_MODE,
+            recording_token: None,
+            playback_start: None,
+            playback_end: None,
+            playback_speed: DEFAULT_PLAYBACK_SPEED,
         }
     }
 }
@@ -113,6 +125,11 @@ impl std::fmt::Debug for Settings {
             .field("latency", &self.latency)
             .field("backchannel", &self.backchannel)
             .field("events", &self.events)
+            .field("mode", &self.mode)
+            .field("recording_token", &self.recording_token)
+            .field("playback_start", &self.playback_start)
+            .field("playback_end", &self.playback_end)
+            .field("playback_speed", &self.playback_speed)
             .finish()
     }
 }
@@ -170,6 +187,16 @@ impl ElementOutput {
                 let _ = element.remove(&appsrc);
             }
         }
+    }
+}
+
+impl ElementOutput {
+    fn appsrc(&self, index: usize) -> Option<gst_app::AppSrc> {
+        self.streams
+            .lock()
+            .unwrap()
+            .get(index)
+            .map(|(a, _)| a.clone())
     }
 }
 
@@ -239,13 +266,7 @@ impl Output for ElementOutput {
     }
 
     fn push(&self, index: usize, buffer: gst::Buffer) -> bool {
-        let Some(appsrc) = self
-            .streams
-            .lock()
-            .unwrap()
-            .get(index)
-            .map(|(a, _)| a.clone())
-        else {
+        let Some(appsrc) = self.appsrc(index) else {
             return false;
         };
         match appsrc.push_buffer(buffer) {
@@ -254,6 +275,12 @@ impl Output for ElementOutput {
                 gst::debug!(CAT, obj = appsrc, "push stopped: {e:?}");
                 false
             }
+        }
+    }
+
+    fn end_of_stream(&self, index: usize) {
+        if let Some(appsrc) = self.appsrc(index) {
+            let _ = appsrc.end_of_stream();
         }
     }
 
@@ -420,6 +447,7 @@ impl OnvifHttpsSrc {
                 streams_nick(s.streams)
             )));
         }
+        let playback = self.playback_settings(s, &method)?;
         let (start, more) = self.start_settings(s)?;
         warnings.extend(more);
         let job = match s.streaming_method {
@@ -430,17 +458,67 @@ impl OnvifHttpsSrc {
             StreamingMethod::RtpRtspTcp => Job::Live(LiveSettings {
                 start,
                 transport: Transport::Tcp,
+                playback: playback.clone(),
             }),
             StreamingMethod::RtpUdp => Job::Live(LiveSettings {
                 start,
                 transport: Transport::Udp,
+                playback: playback.clone(),
             }),
             StreamingMethod::RtpRtspHttpTcp => Job::Live(LiveSettings {
                 start,
                 transport: Transport::Tunnel,
+                playback: playback.clone(),
             }),
         };
         Ok((job, warnings))
+    }
+
+    /// `mode=playback` settings, checked (spec §3: a setting that makes no sense with
+    /// another fails at start naming both).
+    fn playback_settings(
+        &self,
+        s: &Settings,
+        method: &str,
+    ) -> Result<Option<PlaybackSettings>, Error> {
+        if s.mode != Mode::Playback {
+            return Ok(None);
+        }
+        if s.streaming_method != StreamingMethod::RtpRtspHttpTcp {
+            return Err(Error::Settings(format!(
+                "mode=playback cannot be used with streaming-method={method}: edge storage \
+                 is replayed through the RTSP tunnel over HTTPS; use \
+                 streaming-method=rtp-rtsp-http-tcp"
+            )));
+        }
+        let time = |name: &str, v: &Option<String>| -> Result<Option<i64>, Error> {
+            match v {
+                None => Ok(None),
+                Some(t) => crate::clock::parse_utc_millis(t).map(Some).ok_or_else(|| {
+                    Error::Settings(format!(
+                        "{name}={t:?} is not an ISO 8601 UTC time such as \
+                         2025-03-14T09:41:00Z"
+                    ))
+                }),
+            }
+        };
+        let start_ms = time("playback-start", &s.playback_start)?;
+        let end_ms = time("playback-end", &s.playback_end)?;
+        if let (Some(a), Some(b)) = (start_ms, end_ms)
+            && b <= a
+        {
+            return Err(Error::Settings(format!(
+                "playback-end={} is not after playback-start={}",
+                s.playback_end.as_deref().unwrap_or(""),
+                s.playback_start.as_deref().unwrap_or("")
+            )));
+        }
+        Ok(Some(PlaybackSettings {
+            recording: s.recording_token.clone(),
+            start_ms,
+            end_ms,
+            speed: s.playback_speed,
+        }))
     }
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
@@ -810,6 +888,64 @@ impl ObjectImpl for OnvifHttpsSrc {
                  * `property-operation`, `source`, `data`). Works with every streaming
                  * method, on its own HTTPS connection.
                  */
+                /**
+                 * GstOnvifHttpsSrc:mode:
+                 *
+                 * `live`, or `playback` of a recording from the camera's edge storage
+                 * (ONVIF Profile G), replayed through the RTSP tunnel over HTTPS. Each
+                 * buffer then carries the recorded time as a `GstReferenceTimestampMeta`
+                 * with caps `timestamp/x-ntp`; DISCONT marks a gap; EOS ends the range.
+                 */
+                glib::ParamSpecEnum::builder_with_default("mode", DEFAULT_MODE)
+                    .nick("Mode")
+                    .blurb("live, or playback of edge storage")
+                    .mutable_ready()
+                    .build(),
+                /**
+                 * GstOnvifHttpsSrc:recording-token:
+                 *
+                 * The recording to replay; none: the first one the device lists.
+                 */
+                glib::ParamSpecString::builder("recording-token")
+                    .nick("Recording token")
+                    .blurb("Recording to replay (mode=playback); none = the first one")
+                    .mutable_ready()
+                    .build(),
+                /**
+                 * GstOnvifHttpsSrc:playback-start:
+                 *
+                 * Where the replay starts, ISO 8601 UTC (`2025-03-14T09:41:00Z`); none:
+                 * the recording's earliest data.
+                 */
+                glib::ParamSpecString::builder("playback-start")
+                    .nick("Playback start")
+                    .blurb("Replay start, ISO 8601 UTC; none = the earliest recorded time")
+                    .mutable_ready()
+                    .build(),
+                /**
+                 * GstOnvifHttpsSrc:playback-end:
+                 *
+                 * Where the replay ends (EOS), ISO 8601 UTC; none: open, until the
+                 * recording ends.
+                 */
+                glib::ParamSpecString::builder("playback-end")
+                    .nick("Playback end")
+                    .blurb("Replay end, ISO 8601 UTC; none = until the recording ends")
+                    .mutable_ready()
+                    .build(),
+                /**
+                 * GstOnvifHttpsSrc:playback-speed:
+                 *
+                 * Replay speed, sent as the RTSP `Scale`; 1.0 is real time.
+                 */
+                glib::ParamSpecDouble::builder("playback-speed")
+                    .nick("Playback speed")
+                    .blurb("Replay speed (RTSP Scale); 1.0 = real time")
+                    .minimum(0.01)
+                    .maximum(64.0)
+                    .default_value(DEFAULT_PLAYBACK_SPEED)
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecBoolean::builder("events")
                     .nick("Events")
                     .blurb("Post the camera's pull-point events as onvif-event messages")
@@ -913,6 +1049,11 @@ impl ObjectImpl for OnvifHttpsSrc {
             "latency" => s.latency = value.get().expect("type checked upstream"),
             "backchannel" => s.backchannel = value.get().expect("type checked upstream"),
             "events" => s.events = value.get().expect("type checked upstream"),
+            "mode" => s.mode = value.get().expect("type checked upstream"),
+            "recording-token" => s.recording_token = opt(value),
+            "playback-start" => s.playback_start = opt(value),
+            "playback-end" => s.playback_end = opt(value),
+            "playback-speed" => s.playback_speed = value.get().expect("type checked upstream"),
             _ => unimplemented!(),
         }
     }
@@ -937,6 +1078,11 @@ impl ObjectImpl for OnvifHttpsSrc {
             "latency" => s.latency.to_value(),
             "backchannel" => s.backchannel.to_value(),
             "events" => s.events.to_value(),
+            "mode" => s.mode.to_value(),
+            "recording-token" => s.recording_token.to_value(),
+            "playback-start" => s.playback_start.to_value(),
+            "playback-end" => s.playback_end.to_value(),
+            "playback-speed" => s.playback_speed.to_value(),
             _ => unimplemented!(),
         }
     }

@@ -62,6 +62,20 @@ pub enum StreamingMethod {
     HttpSnapshot = 3,
 }
 
+/// Live media or edge storage (the `mode` property, spec §7).
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstOnvifHttpsSrcMode")]
+pub enum Mode {
+    #[enum_value(name = "Live: the camera's live stream", nick = "live")]
+    Live = 0,
+    #[enum_value(
+        name = "Playback: a recording from the camera's edge storage (ONVIF Profile G)",
+        nick = "playback"
+    )]
+    Playback = 1,
+}
+
 /// Audio OUT to the camera (the `backchannel` property), as rtspsrc names it.
 #[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, glib::Enum)]
 #[repr(u32)]
@@ -97,6 +111,7 @@ pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
         StreamingMethod::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
         Streams::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
         Backchannel::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
+        Mode::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
     }
     gst::Element::register(
         Some(plugin),

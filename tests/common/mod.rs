@@ -30,6 +30,7 @@ fn handle_msg(msg: &gst::Message, out: &mut Outcome) {
             out.error = Some((e.error(), debug));
         }
         gst::MessageView::Warning(w) => out.warnings.push(w.error().message().to_string()),
+        gst::MessageView::Eos(_) => out.eos = true,
         _ => {}
     }
 }
@@ -77,6 +78,8 @@ pub struct Outcome {
     pub warnings: Vec<String>,
     /// Whether a `video_0` pad appeared.
     pub pad_names: Vec<String>,
+    /// The pipeline posted EOS.
+    pub eos: bool,
 }
 
 use gst::glib;
@@ -170,7 +173,7 @@ impl Run {
         let bus = self.pipeline.bus().unwrap();
         let _ = self.pipeline.set_state(gst::State::Playing);
         let end = Instant::now() + deadline;
-        while Instant::now() < end && out.samples.len() < n && out.error.is_none() {
+        while Instant::now() < end && out.samples.len() < n && out.error.is_none() && !out.eos {
             drain_bus(&bus, &mut out);
             if out.error.is_some() {
                 break;
@@ -178,6 +181,12 @@ impl Run {
             if let Some(s) = self.sink.try_pull_sample(gst::ClockTime::from_mseconds(50)) {
                 out.samples.push(s);
             }
+        }
+        // What the sink still holds when EOS stopped the loop.
+        while out.eos
+            && let Some(s) = self.sink.try_pull_sample(gst::ClockTime::ZERO)
+        {
+            out.samples.push(s);
         }
         drain_bus(&bus, &mut out);
         out.pad_names = self
