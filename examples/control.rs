@@ -22,24 +22,13 @@
 
 use gst::prelude::*;
 
+mod common;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.len() < 5 {
-        eprintln!(
-            "usage: control LOCATION USER PASSWORD CA_FILE|- COMMAND [ARGS] (see the source)"
-        );
-        std::process::exit(2);
-    }
-    gst::init()?;
-    gstonvifhttps::plugin_register_static()?;
-    let src = gst::ElementFactory::make("onvifhttpssrc")
-        .property("location", &args[0])
-        .property("user-id", &args[1])
-        .property("user-pw", &args[2])
-        .build()?;
-    if args[3] != "-" {
-        src.set_property("tls-ca-file", &args[3]);
-    }
+    let (src, args) = common::source(
+        "control LOCATION USER PASSWORD CA_FILE|- COMMAND [ARGS] (see the source)",
+        1,
+    )?;
     // The signals work from READY: no pipeline needs to run. A bus shows the warnings.
     let pipeline = gst::Pipeline::new();
     pipeline.add(&src)?;
@@ -47,29 +36,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let f = |i: usize| -> f64 { args.get(i).and_then(|v| v.parse().ok()).unwrap_or(0.0) };
     let ok = |b: bool| if b { "ok" } else { "FAILED" };
-    let cmd = args[4].as_str();
+    let cmd = args[0].as_str();
     match cmd {
         "move" => {
-            let t: u32 = args.get(8).and_then(|v| v.parse().ok()).unwrap_or(2000);
+            let t: u32 = args.get(4).and_then(|v| v.parse().ok()).unwrap_or(2000);
             println!(
                 "{}",
-                ok(src.emit_by_name::<bool>("ptz-continuous-move", &[&f(5), &f(6), &f(7), &t]))
+                ok(src.emit_by_name::<bool>("ptz-continuous-move", &[&f(1), &f(2), &f(3), &t]))
             );
         }
         "stop" => println!("{}", ok(src.emit_by_name::<bool>("ptz-stop", &[]))),
         "goto" => println!(
             "{}",
-            ok(src.emit_by_name::<bool>("ptz-absolute-move", &[&f(5), &f(6), &f(7)]))
+            ok(src.emit_by_name::<bool>("ptz-absolute-move", &[&f(1), &f(2), &f(3)]))
         ),
         "step" => println!(
             "{}",
-            ok(src.emit_by_name::<bool>("ptz-relative-move", &[&f(5), &f(6), &f(7)]))
+            ok(src.emit_by_name::<bool>("ptz-relative-move", &[&f(1), &f(2), &f(3)]))
         ),
         "presets" => {
             print_structure(src.emit_by_name::<Option<gst::Structure>>("ptz-get-presets", &[]))
         }
         "preset" => {
-            let token = args.get(5).cloned().unwrap_or_default();
+            let token = args.get(1).cloned().unwrap_or_default();
             println!(
                 "{}",
                 ok(src.emit_by_name::<bool>("ptz-goto-preset", &[&token]))
@@ -82,23 +71,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             print_structure(src.emit_by_name::<Option<gst::Structure>>("get-relay-outputs", &[]))
         }
         "relay" => {
-            let token = args.get(5).cloned().unwrap_or_default();
-            let on = args.get(6).is_some_and(|v| v == "on");
+            let token = args.get(1).cloned().unwrap_or_default();
+            let on = args.get(2).is_some_and(|v| v == "on");
             println!(
                 "{}",
                 ok(src.emit_by_name::<bool>("set-relay-output-state", &[&token, &on]))
             );
         }
         "pulse" => {
-            let token = args.get(5).cloned().unwrap_or_default();
-            let ms: u64 = args.get(6).and_then(|v| v.parse().ok()).unwrap_or(500);
+            let token = args.get(1).cloned().unwrap_or_default();
+            let ms: u64 = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(500);
             let on = src.emit_by_name::<bool>("set-relay-output-state", &[&token, &true]);
             std::thread::sleep(std::time::Duration::from_millis(ms));
             let off = src.emit_by_name::<bool>("set-relay-output-state", &[&token, &false]);
             println!("{}", ok(on && off));
         }
         "aux" => {
-            let c = args.get(5).cloned().unwrap_or_default();
+            let c = args.get(1).cloned().unwrap_or_default();
             match src.emit_by_name::<Option<String>>("send-aux-command", &[&c]) {
                 Some(answer) => println!("{answer}"),
                 None => println!("FAILED"),

@@ -3,7 +3,7 @@
 
 //! Prints a camera's events as they come.
 //!
-//! cargo run --example events -- LOCATION USER PASSWORD [CA_FILE]
+//! cargo run --example events -- LOCATION USER PASSWORD CA_FILE|-
 //!
 //! e.g. against the virtual camera (`target/debug/onvif-virtual-camera --ca-file /tmp/ca.pem`):
 //! cargo run --example events -- http://127.0.0.1:PORT admin password /tmp/ca.pem
@@ -12,27 +12,14 @@ use std::io::Write;
 
 use gst::prelude::*;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.len() < 3 {
-        eprintln!("usage: events LOCATION USER PASSWORD [CA_FILE]");
-        std::process::exit(2);
-    }
-    gst::init()?;
-    gstonvifhttps::plugin_register_static()?;
+mod common;
 
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let (src, _) = common::source("events LOCATION USER PASSWORD CA_FILE|-", 0)?;
     // Snapshots every hour: the pipeline runs, hardly any media flows, events do.
-    let src = gst::ElementFactory::make("onvifhttpssrc")
-        .property("location", &args[0])
-        .property("user-id", &args[1])
-        .property("user-pw", &args[2])
-        .property("events", true)
-        .property("snapshot-interval", 3_600_000u32)
-        .property_from_str("streaming-method", "http-snapshot")
-        .build()?;
-    if let Some(ca) = args.get(3) {
-        src.set_property("tls-ca-file", ca);
-    }
+    src.set_property("events", true);
+    src.set_property("snapshot-interval", 3_600_000u32);
+    src.set_property_from_str("streaming-method", "http-snapshot");
     let sink = gst::ElementFactory::make("fakesink").build()?;
     let pipeline = gst::Pipeline::new();
     pipeline.add_many([&src, &sink])?;

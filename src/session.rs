@@ -78,11 +78,25 @@ pub struct PlaybackSettings {
     pub speed: f64,
 }
 
+/// How long a replayed stream may be silent after another one ended before it is ended too.
+const REPLAY_IDLE: Duration = Duration::from_millis(1500);
+
 /// The `Require` feature tag of ONVIF replay.
 const REPLAY_REQUIRE: (&str, &str) = ("Require", "onvif-replay");
 
 static NTP_CAPS: std::sync::LazyLock<gst::Caps> =
     std::sync::LazyLock::new(|| gst::Caps::new_empty_simple("timestamp/x-ntp"));
+
+/// The recorded time of a replayed buffer, in Unix nanoseconds: its `timestamp/x-ntp`
+/// reference timestamp meta (`mode=playback`).
+pub fn recorded_time(buffer: &gst::BufferRef) -> Option<i64> {
+    let meta = buffer
+        .iter_meta::<gst::ReferenceTimestampMeta>()
+        .find(|m| m.reference().can_intersect(&NTP_CAPS))?;
+    i64::try_from(meta.timestamp().nseconds())
+        .ok()?
+        .checked_sub(2_208_988_800 * 1_000_000_000)
+}
 
 /// NTP nanoseconds (since 1900) of a 64-bit NTP timestamp.
 fn ntp_ns(ntp: u64) -> u64 {
@@ -236,6 +250,8 @@ struct StreamState {
     wallclock: Option<i128>,
     /// Replay: the stream got its last packet (T bit, or past the end of the range).
     ended: bool,
+    /// When its last packet arrived.
+    last_packet: Option<std::time::Instant>,
 }
 
 /// Every stream of the session, shared by the RTSP reader and the UDP receivers.
@@ -259,6 +275,7 @@ impl Streams {
         if st.ended {
             return;
         }
+        st.last_packet = Some(std::time::Instant::now());
         let pts = st.timeline.pts(h.timestamp, now);
         let mut buffer = gst::Buffer::from_mut_slice(packet.to_vec());
         let mut last = false;
@@ -307,6 +324,28 @@ impl Streams {
     /// Replay: every stream has had its last packet.
     fn all_ended(&self) -> bool {
         self.replay.is_some() && self.list.iter().all(|s| s.ended)
+    }
+
+    /// Replay: once one stream has ended, a stream that has sent nothing for
+    /// `REPLAY_IDLE` has ended too. Devices need not mark the last packet (T) and stay in
+    /// PLAY at the end of the range (ONVIF Streaming §6.5), and a track may end earlier
+    /// than the others.
+    fn end_idle<O: Output>(&mut self, out: &O) {
+        if self.replay.is_none() || !self.list.iter().any(|s| s.ended) {
+            return;
+        }
+        for st in self.list.iter_mut().filter(|s| !s.ended) {
+            if st.last_packet.is_none_or(|t| t.elapsed() >= REPLAY_IDLE) {
+                gst::debug!(
+                    crate::onvifhttpssrc::imp::CAT,
+                    "stream {}: nothing for {} ms after another stream ended: end",
+                    st.index,
+                    REPLAY_IDLE.as_millis()
+                );
+                st.ended = true;
+                out.end_of_stream(st.index);
+            }
+        }
     }
 
     /// Takes the sender reports of an RTCP packet of stream `i` and re-aligns streams.
@@ -624,6 +663,7 @@ async fn live_start<O: Output>(
             stats: rtp::ReceiverStats::default(),
             wallclock: None,
             ended: false,
+            last_packet: None,
         });
         legs.push(leg);
     }
@@ -731,6 +771,13 @@ async fn play_loop<O: Output>(
     let period = Duration::from_secs_f64(rtsp::keepalive_secs(timeout));
     let mut keepalive = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     let mut rr = tokio::time::interval_at(tokio::time::Instant::now() + RR_INTERVAL, RR_INTERVAL);
+    // Replay: wakes the loop to end silent streams (see `Streams::end_idle`).
+    let tick = if streams.lock().unwrap().replay.is_some() {
+        REPLAY_IDLE / 3
+    } else {
+        Duration::from_secs(3600)
+    };
+    let mut replay_tick = tokio::time::interval_at(tokio::time::Instant::now() + tick, tick);
     let keepalive_method = if rtsp.public.iter().any(|m| m == "GET_PARAMETER") {
         "GET_PARAMETER"
     } else {
@@ -814,6 +861,7 @@ async fn play_loop<O: Output>(
                     }
                 }
             }
+            _ = replay_tick.tick() => {}
             _ = &mut *stop => {
                 // TEARDOWN within a deadline; the device may be gone already.
                 let mut ignore = |_: u8, _: &[u8]| {};
@@ -822,7 +870,8 @@ async fn play_loop<O: Output>(
             }
         }
         let (flowing, ended) = {
-            let st = streams.lock().unwrap();
+            let mut st = streams.lock().unwrap();
+            st.end_idle(&*out);
             (st.flowing, st.all_ended())
         };
         if ended {

@@ -350,11 +350,7 @@ fn test_camera_replays_the_range_with_the_gap_marked() {
 
 /// The NTP reference time of a buffer, in Unix seconds.
 fn ntp_meta_unix_s(buffer: &gst::BufferRef) -> Option<f64> {
-    let caps = gst::Caps::new_empty_simple("timestamp/x-ntp");
-    buffer
-        .iter_meta::<gst::ReferenceTimestampMeta>()
-        .find(|m| m.reference().can_intersect(&caps))
-        .map(|m| m.timestamp().nseconds() as f64 / 1e9 - 2_208_988_800.0)
+    gstonvifhttps::session::recorded_time(buffer).map(|ns| ns as f64 / 1e9)
 }
 
 fn iso(unix_s: i64) -> String {
