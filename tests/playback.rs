@@ -372,24 +372,29 @@ fn playback_run(cam: &Camera, ca: &TempFile, extra: &[(&str, &dyn ToValue)]) -> 
     Run::new(&props)
 }
 
-#[test]
-fn test_element_plays_back_a_range_across_the_gap() {
-    init();
-    let (cam, ca) = camera(Config::default());
-    let a = cam.archive();
-    let (gap_start, gap_end) = (a.spans[0].1, a.spans[1].0);
-    let (from, to) = (gap_start - 2, gap_end + 2);
+/// One replayed video buffer: PTS, recorded time (Unix s), DISCONT.
+type Played = (u64, f64, bool);
+
+/// Plays `from..to` (Unix s) at `speed` through the element; returns the video buffers that
+/// carry a recorded time, and the RTSP methods the camera received (after NULL).
+fn play_range(
+    cam: &Camera,
+    ca: &TempFile,
+    from: i64,
+    to: i64,
+    speed: f64,
+) -> (Vec<Played>, Vec<String>) {
     let (start, end) = (iso(from), iso(to));
     let run = playback_run(
-        &cam,
-        &ca,
+        cam,
+        ca,
         &[
             ("playback-start", &start),
             ("playback-end", &end),
-            ("playback-speed", &4.0f64),
+            ("playback-speed", &speed),
         ],
     );
-    let out = run.collect(usize::MAX, Duration::from_secs(20));
+    let out = run.collect(usize::MAX, Duration::from_secs(30));
     assert!(out.error.is_none(), "{}", out.error_text());
     assert!(
         out.eos,
@@ -403,50 +408,99 @@ fn test_element_plays_back_a_range_across_the_gap() {
         .unwrap()
         .to_owned();
     assert_eq!(caps.get::<&str>("encoding-name").unwrap(), "H264");
-    let times: Vec<(f64, bool)> = out
+    let played = out
         .samples
         .iter()
         .filter_map(|s| {
             let b = s.buffer()?;
             Some((
+                b.pts()?.nseconds(),
                 ntp_meta_unix_s(b)?,
                 b.flags().contains(gst::BufferFlags::DISCONT),
             ))
         })
         .collect();
-    // Every RTP packet carries the extension; 25 frames per second of recorded time, 4 s.
-    let mut frames: Vec<i64> = times
-        .iter()
-        .map(|(t, _)| (t * 1000.0).round() as i64)
-        .collect();
-    frames.dedup();
-    assert!(
-        (98..=101).contains(&frames.len()),
-        "{} frames",
-        frames.len()
-    );
-    assert!((times[0].0 - from as f64).abs() < 0.1, "{times:?}");
-    assert!(
-        times
-            .iter()
-            .all(|(t, _)| *t < gap_start as f64 || *t >= gap_end as f64)
-    );
-    assert!(
-        times
-            .iter()
-            .all(|(t, _)| *t >= from as f64 && *t < to as f64)
-    );
-    let after = times
-        .iter()
-        .position(|(t, _)| *t >= gap_end as f64)
-        .unwrap();
-    let discont: Vec<usize> = (0..times.len()).filter(|&i| times[i].1).collect();
-    assert_eq!(discont, [0, after]);
     // The session ends itself after the range (the device stays in PLAY); by the time the
     // element is in NULL its TEARDOWN has been answered.
     drop(run);
     let requests = cam.stats.rtsp_requests.lock().unwrap().clone();
+    (played, requests)
+}
+
+/// Distinct recorded frame times (every RTP packet of a frame carries the extension).
+fn frames(played: &[Played]) -> usize {
+    let mut f: Vec<i64> = played
+        .iter()
+        .map(|p| (p.1 * 1000.0).round() as i64)
+        .collect();
+    f.dedup();
+    f.len()
+}
+
+fn pts_span_s(played: &[Played]) -> f64 {
+    (played[played.len() - 1].0 - played[0].0) as f64 / 1e9
+}
+
+#[test]
+fn test_element_plays_back_a_range_across_the_gap_at_speed_4() {
+    init();
+    let (cam, ca) = camera(Config::default());
+    let a = cam.archive();
+    let (gap_start, gap_end) = (a.spans[0].1, a.spans[1].0);
+    let (from, to) = (gap_start - 2, gap_end + 2);
+    let (played, requests) = play_range(&cam, &ca, from, to, 4.0);
+    // 25 frames per second of recorded time: 2 s before the gap and 2 s after.
+    assert!(
+        (98..=101).contains(&frames(&played)),
+        "{} frames",
+        frames(&played)
+    );
+    assert!(
+        (played[0].1 - from as f64).abs() < 0.1,
+        "starts at {}",
+        played[0].1
+    );
+    assert!(played.iter().all(|p| p.1 >= from as f64 && p.1 < to as f64));
+    assert!(
+        played
+            .iter()
+            .all(|p| p.1 < gap_start as f64 || p.1 >= gap_end as f64)
+    );
+    let after = played.iter().position(|p| p.1 >= gap_end as f64).unwrap();
+    let discont: Vec<usize> = (0..played.len()).filter(|&i| played[i].2).collect();
+    assert_eq!(discont, [0, after]);
+    // Scale 4: the 24 s of the range, gap included, take a quarter of that in PTS.
+    let span = pts_span_s(&played);
+    assert!((5.5..6.5).contains(&span), "PTS span {span} s");
     assert_eq!(requests.iter().filter(|m| *m == "PLAY").count(), 1);
+    assert_eq!(requests.last().map(String::as_str), Some("TEARDOWN"));
+}
+
+#[test]
+fn test_element_plays_back_in_real_time_at_speed_1() {
+    init();
+    let (cam, ca) = camera(Config::default());
+    let from = cam.archive().spans[1].0 + 10;
+    let (played, requests) = play_range(&cam, &ca, from, from + 2, 1.0);
+    assert!(
+        (49..=51).contains(&frames(&played)),
+        "{} frames",
+        frames(&played)
+    );
+    assert!(
+        (played[0].1 - from as f64).abs() < 0.1,
+        "starts at {}",
+        played[0].1
+    );
+    let discont: Vec<usize> = (0..played.len()).filter(|&i| played[i].2).collect();
+    assert_eq!(discont, [0], "one DISCONT, at the start");
+    // Recorded times and PTS advance together.
+    let span = pts_span_s(&played);
+    let recorded = played[played.len() - 1].1 - played[0].1;
+    assert!(
+        (span - recorded).abs() < 0.2,
+        "PTS span {span} s, recorded {recorded} s"
+    );
     assert_eq!(requests.last().map(String::as_str), Some("TEARDOWN"));
 }
 
