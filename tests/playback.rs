@@ -437,6 +437,21 @@ fn frames(played: &[Played]) -> usize {
     f.len()
 }
 
+/// Checks the frame count and that the replay starts at `from`; returns where DISCONT is.
+fn check_frames(
+    played: &[Played],
+    from: i64,
+    count: std::ops::RangeInclusive<usize>,
+) -> Vec<usize> {
+    assert!(count.contains(&frames(played)), "{} frames", frames(played));
+    assert!(
+        (played[0].1 - from as f64).abs() < 0.1,
+        "starts at {}",
+        played[0].1
+    );
+    (0..played.len()).filter(|&i| played[i].2).collect()
+}
+
 fn pts_span_s(played: &[Played]) -> f64 {
     (played[played.len() - 1].0 - played[0].0) as f64 / 1e9
 }
@@ -450,16 +465,7 @@ fn test_element_plays_back_a_range_across_the_gap_at_speed_4() {
     let (from, to) = (gap_start - 2, gap_end + 2);
     let (played, requests) = play_range(&cam, &ca, from, to, 4.0);
     // 25 frames per second of recorded time: 2 s before the gap and 2 s after.
-    assert!(
-        (98..=101).contains(&frames(&played)),
-        "{} frames",
-        frames(&played)
-    );
-    assert!(
-        (played[0].1 - from as f64).abs() < 0.1,
-        "starts at {}",
-        played[0].1
-    );
+    let discont = check_frames(&played, from, 98..=101);
     assert!(played.iter().all(|p| p.1 >= from as f64 && p.1 < to as f64));
     assert!(
         played
@@ -467,7 +473,6 @@ fn test_element_plays_back_a_range_across_the_gap_at_speed_4() {
             .all(|p| p.1 < gap_start as f64 || p.1 >= gap_end as f64)
     );
     let after = played.iter().position(|p| p.1 >= gap_end as f64).unwrap();
-    let discont: Vec<usize> = (0..played.len()).filter(|&i| played[i].2).collect();
     assert_eq!(discont, [0, after]);
     // Scale 4: the 24 s of the range, gap included, take a quarter of that in PTS.
     let span = pts_span_s(&played);
@@ -482,17 +487,7 @@ fn test_element_plays_back_in_real_time_at_speed_1() {
     let (cam, ca) = camera(Config::default());
     let from = cam.archive().spans[1].0 + 10;
     let (played, requests) = play_range(&cam, &ca, from, from + 2, 1.0);
-    assert!(
-        (49..=51).contains(&frames(&played)),
-        "{} frames",
-        frames(&played)
-    );
-    assert!(
-        (played[0].1 - from as f64).abs() < 0.1,
-        "starts at {}",
-        played[0].1
-    );
-    let discont: Vec<usize> = (0..played.len()).filter(|&i| played[i].2).collect();
+    let discont = check_frames(&played, from, 49..=51);
     assert_eq!(discont, [0], "one DISCONT, at the start");
     // Recorded times and PTS advance together.
     let span = pts_span_s(&played);
