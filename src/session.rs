@@ -461,6 +461,8 @@ async fn live_start<O: Output>(
     let creds = s.start.creds.clone();
     let timeout = s.start.timeout;
     let mut replay_start_ms = s.playback.as_ref().and_then(|p| p.start_ms);
+    // What the streams come from, for messages.
+    let mut source = format!("profile {}", media.profile.token);
     let (rtsp, uri) = match s.transport {
         Transport::Tunnel => {
             let (operation, device_uri, what) = match &s.playback {
@@ -471,8 +473,8 @@ async fn live_start<O: Output>(
                     if p.start_ms.is_none() {
                         replay_start_ms = t.recording.earliest.map(|e| e * 1000);
                     }
-                    let what = format!("recording {}", t.recording.token);
-                    ("GetReplayUri", t.uri, what)
+                    source = format!("recording {}", t.recording.token);
+                    ("GetReplayUri", t.uri, source.clone())
                 }
                 None => {
                     let uri =
@@ -590,8 +592,7 @@ async fn live_start<O: Output>(
                 return Err(Error::NotFound {
                     peer: rtsp.peer.clone(),
                     what: format!(
-                        "profile {} has no {prefix} stream in its SDP (streams={})",
-                        media.profile.token,
+                        "{source} has no {prefix} stream in its SDP (streams={})",
                         wants.describe()
                     ),
                 });

@@ -549,3 +549,15 @@ fn test_unknown_recording_is_not_found() {
         &["no recording \"Recording_9\" (recordings: Recording_1)"],
     );
 }
+
+#[test]
+fn test_missing_track_names_the_recording() {
+    init();
+    let (cam, ca) = camera(Config::default());
+    let run = playback_run(&cam, &ca, &[("streams", &"video+metadata")]);
+    let out = run.expect_error(Duration::from_secs(10));
+    out.assert_resource_error(
+        gst::ResourceError::NotFound,
+        &["recording Recording_1 has no metadata stream in its SDP (streams=video+metadata)"],
+    );
+}
