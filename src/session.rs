@@ -259,8 +259,41 @@ struct Streams {
     list: Vec<StreamState>,
     our_ssrc: u32,
     flowing: bool,
-    /// Replay: read the 0xABAC extension; stop at this NTP time (ns since 1900) if set.
-    replay: Option<Option<u64>>,
+    /// Replay: read the 0xABAC extension, stop at the end, seek.
+    replay: Option<Replay>,
+    /// Raised by the element between a pad's flush and the PAUSE of the seek.
+    seek_pending: Option<Arc<std::sync::atomic::AtomicBool>>,
+}
+
+/// A replay in progress.
+struct Replay {
+    settings: PlaybackSettings,
+    /// Where stream time 0 is: the start of the first PLAY (Unix ms), when known.
+    start_ms: Option<i64>,
+    /// `playback-end` as NTP nanoseconds (since 1900).
+    end_ntp: Option<u64>,
+    /// Added to every PTS: the position of the last seek, so that PTS sit in the segment
+    /// the element's source pads start after a seek.
+    pts_offset: u64,
+    /// The last seek handled: `(position, when)`; each pad asks for the same one.
+    last_seek: (u64, std::time::Instant),
+}
+
+impl Replay {
+    /// The PLAY headers for a replay from `start_ms`.
+    fn play_headers(&self, start_ms: Option<i64>) -> Vec<(&'static str, String)> {
+        let mut h = vec![
+            (REPLAY_REQUIRE.0, REPLAY_REQUIRE.1.to_string()),
+            ("Rate-Control", "yes".into()),
+        ];
+        if let Some(start) = start_ms {
+            h.push(("Range", recording::clock_range(start, self.settings.end_ms)));
+        }
+        if self.settings.speed != 1.0 {
+            h.push(("Scale", format!("{:.3}", self.settings.speed)));
+        }
+        h
+    }
 }
 
 impl Streams {
@@ -276,16 +309,17 @@ impl Streams {
             return;
         }
         st.last_packet = Some(std::time::Instant::now());
-        let pts = st.timeline.pts(h.timestamp, now);
+        let pts =
+            st.timeline.pts(h.timestamp, now) + self.replay.as_ref().map_or(0, |r| r.pts_offset);
         let mut buffer = gst::Buffer::from_mut_slice(packet.to_vec());
         let mut last = false;
         if let Some(b) = buffer.get_mut() {
             b.set_pts(gst::ClockTime::from_nseconds(pts));
-            if let Some(end) = self.replay
+            if let Some(replay) = &self.replay
                 && let Some(ext) = rtp::replay_extension(packet)
             {
                 let ntp = ntp_ns(ext.ntp);
-                if end.is_some_and(|e| ntp >= e) {
+                if replay.end_ntp.is_some_and(|e| ntp >= e) {
                     st.ended = true;
                     out.end_of_stream(st.index);
                     return;
@@ -389,6 +423,27 @@ impl Streams {
 
 type SharedStreams = Arc<std::sync::Mutex<Streams>>;
 
+/// An interleaved packet to its stream: RTP to the pad, RTCP to the statistics.
+fn deliver<O: Output>(streams: &SharedStreams, out: &O, channel: u8, packet: &[u8]) {
+    let mut st = streams.lock().unwrap();
+    if !st.flowing {
+        return;
+    }
+    if let Some(i) = st.list.iter().position(|s| s.rtp_channel == channel) {
+        if st
+            .seek_pending
+            .as_ref()
+            .is_some_and(|p| p.load(std::sync::atomic::Ordering::SeqCst))
+        {
+            return;
+        }
+        st.rtp(i, packet, out);
+    } else if let Some(i) = st.list.iter().position(|s| s.rtcp_channel == channel) {
+        let now = out.running_time().unwrap_or(0);
+        st.rtcp(i, packet, now);
+    }
+}
+
 /// The UDP sockets of one stream (`rtp-udp`).
 struct UdpLeg {
     rtp: Arc<tokio::net::UdpSocket>,
@@ -430,9 +485,26 @@ fn server_ports(transport: &str) -> Option<(u16, u16)> {
 
 /// A live RTSP session: start-up, GetStreamUri for the transport, RTSP, then packets to
 /// the pads until stopped.
-pub async fn run_live<O: Output>(s: LiveSettings, out: Arc<O>, mut stop: oneshot::Receiver<()>) {
+/// Seek positions (stream time, ns) from the element's source pads (`mode=playback`).
+pub type SeekReceiver = tokio::sync::mpsc::UnboundedReceiver<u64>;
+
+/// Seeks from the element: the positions, and a flag the element raises when a pad has
+/// flushed for a seek. While it is up, packets are of the old position and are dropped.
+pub struct Seeks {
+    pub positions: SeekReceiver,
+    pub pending: Arc<std::sync::atomic::AtomicBool>,
+}
+
+pub async fn run_live<O: Output>(
+    s: LiveSettings,
+    out: Arc<O>,
+    mut stop: oneshot::Receiver<()>,
+    seeks: Option<Seeks>,
+) {
+    let pending = seeks.as_ref().map(|s| s.pending.clone());
+    let seeks = seeks.map(|s| s.positions);
     let started = tokio::select! {
-        r = live_start(&s, &*out) => r,
+        r = live_start(&s, &*out, pending) => r,
         _ = &mut stop => return,
     };
     let (mut rtsp, uri, streams, legs) = match started {
@@ -442,7 +514,17 @@ pub async fn run_live<O: Output>(s: LiveSettings, out: Arc<O>, mut stop: oneshot
             return;
         }
     };
-    if let Err(e) = play_loop(&mut rtsp, &uri, streams, legs, out.clone(), &mut stop).await {
+    if let Err(e) = play_loop(
+        &mut rtsp,
+        &uri,
+        streams,
+        legs,
+        out.clone(),
+        &mut stop,
+        seeks,
+    )
+    .await
+    {
         out.error(&e);
     }
 }
@@ -450,6 +532,7 @@ pub async fn run_live<O: Output>(s: LiveSettings, out: Arc<O>, mut stop: oneshot
 async fn live_start<O: Output>(
     s: &LiveSettings,
     out: &O,
+    seek_pending: Option<Arc<std::sync::atomic::AtomicBool>>,
 ) -> Result<(Rtsp, String, SharedStreams, Vec<Option<UdpLeg>>), Error> {
     let started = device::start(&s.start, &|w: &str| out.warning(w)).await?;
     for n in &started.notes {
@@ -670,42 +753,110 @@ async fn live_start<O: Output>(
     }
     out.streams_complete();
 
-    let play_headers: Vec<(&str, String)> = match &s.playback {
-        None => vec![("Range", "npt=0.000-".into())],
-        Some(p) => {
-            let mut h = vec![
-                (REPLAY_REQUIRE.0, REPLAY_REQUIRE.1.to_string()),
-                ("Rate-Control", "yes".into()),
-            ];
-            if let Some(start) = replay_start_ms {
-                h.push(("Range", recording::clock_range(start, p.end_ms)));
-            }
-            if p.speed != 1.0 {
-                h.push(("Scale", format!("{:.3}", p.speed)));
-            }
-            h
-        }
+    let replay = s.playback.as_ref().map(|p| Replay {
+        settings: p.clone(),
+        start_ms: replay_start_ms,
+        end_ntp: p.end_ms.map(ntp_ns_of_unix_ms),
+        pts_offset: 0,
+        last_seek: (0, std::time::Instant::now()),
+    });
+    let play_headers = match &replay {
+        None => vec![("Range", "npt=0.000-".to_string())],
+        Some(r) => r.play_headers(r.start_ms),
     };
     let play_headers: Vec<(&str, &str)> =
         play_headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    out.debug(&format!("PLAY {uri} {play_headers:?}"));
-    let resp = rtsp
-        .request("PLAY", &uri, &play_headers, &mut ignore)
-        .await?;
-    rtsp.check("PLAY", &resp)?;
-    out.debug(&format!(
-        "playing: {} connection(s) and {} SOAP round trip(s) for the ONVIF start",
-        client.http.connects, client.round_trips
-    ));
     let mut ssrc = [0u8; 4];
     let _ = getrandom::fill(&mut ssrc);
     let streams = Arc::new(std::sync::Mutex::new(Streams {
         list,
         our_ssrc: u32::from_be_bytes(ssrc),
         flowing: true,
-        replay: s.playback.as_ref().map(|p| p.end_ms.map(ntp_ns_of_unix_ms)),
+        replay,
+        seek_pending,
     }));
+    out.debug(&format!("PLAY {uri} {play_headers:?}"));
+    // The media may come before the answer (a replay's first packet, with D and C, does).
+    let mut on_data = |channel: u8, packet: &[u8]| deliver(&streams, out, channel, packet);
+    let resp = rtsp
+        .request("PLAY", &uri, &play_headers, &mut on_data)
+        .await?;
+    rtsp.check("PLAY", &resp)?;
+    out.debug(&format!(
+        "playing: {} connection(s) and {} SOAP round trip(s) for the ONVIF start",
+        client.http.connects, client.round_trips
+    ));
     Ok((rtsp, uri, streams, legs))
+}
+
+fn clear(flag: &Option<Arc<std::sync::atomic::AtomicBool>>) {
+    if let Some(f) = flag {
+        f.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The next seek position, or never when there is no seek channel (or it closed).
+async fn next_seek(seeks: &mut Option<SeekReceiver>) -> Option<u64> {
+    match seeks {
+        Some(rx) => match rx.recv().await {
+            Some(p) => Some(p),
+            None => std::future::pending().await,
+        },
+        None => std::future::pending().await,
+    }
+}
+
+/// A seek in a replay (spec §7): PAUSE, then PLAY from the recorded time the position
+/// points at (stream time 0 is the start of the replay). The packets before the PAUSE
+/// answer belong to the old position and are dropped; the source pads have flushed.
+async fn seek<O: Output>(
+    rtsp: &mut Rtsp,
+    uri: &str,
+    streams: &SharedStreams,
+    out: &O,
+    position: u64,
+    on_data: &mut (dyn FnMut(u8, &[u8]) + Send),
+) -> Result<(), Error> {
+    let headers = {
+        let mut st = streams.lock().unwrap();
+        let Some(replay) = st.replay.as_mut() else {
+            return Ok(());
+        };
+        // Every source pad asks for the same seek.
+        if replay.last_seek.0 == position && replay.last_seek.1.elapsed() < Duration::from_secs(2) {
+            clear(&st.seek_pending);
+            return Ok(());
+        }
+        replay.last_seek = (position, std::time::Instant::now());
+        let Some(start) = replay.start_ms else {
+            clear(&st.seek_pending);
+            out.warning(
+                "cannot seek: the device did not say when the recording starts; set playback-start",
+            );
+            return Ok(());
+        };
+        let target = start + i64::try_from(position / 1_000_000).unwrap_or(0);
+        replay.pts_offset = position;
+        let headers = replay.play_headers(Some(target));
+        for s in st.list.iter_mut() {
+            s.timeline = Timeline::new(s.clock_rate);
+            s.ended = false;
+            s.last_packet = None;
+        }
+        headers
+    };
+    out.debug(&format!(
+        "seek to {} ms: PAUSE, PLAY {headers:?}",
+        position / 1_000_000
+    ));
+    let mut drop_old = |_: u8, _: &[u8]| {};
+    let resp = rtsp.request("PAUSE", uri, &[], &mut drop_old).await?;
+    rtsp.check("PAUSE", &resp)?;
+    // What comes from now on is of the new position.
+    clear(&streams.lock().unwrap().seek_pending);
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let resp = rtsp.request("PLAY", uri, &headers, on_data).await?;
+    rtsp.check("PLAY", &resp)
 }
 
 /// Aborts the UDP receivers when the session ends, whichever way.
@@ -767,6 +918,7 @@ async fn play_loop<O: Output>(
     legs: Vec<Option<UdpLeg>>,
     out: Arc<O>,
     stop: &mut oneshot::Receiver<()>,
+    mut seeks: Option<SeekReceiver>,
 ) -> Result<(), Error> {
     let timeout = rtsp.session.as_ref().and_then(|(_, t)| *t);
     let period = Duration::from_secs_f64(rtsp::keepalive_secs(timeout));
@@ -800,18 +952,7 @@ async fn play_loop<O: Output>(
     );
     let mut pending: Option<u32> = None;
     let out_ref = &*out;
-    let mut on_data = |channel: u8, packet: &[u8]| {
-        let mut st = streams.lock().unwrap();
-        if !st.flowing {
-            return;
-        }
-        if let Some(i) = st.list.iter().position(|s| s.rtp_channel == channel) {
-            st.rtp(i, packet, out_ref);
-        } else if let Some(i) = st.list.iter().position(|s| s.rtcp_channel == channel) {
-            let now = out_ref.running_time().unwrap_or(0);
-            st.rtcp(i, packet, now);
-        }
-    };
+    let mut on_data = |channel: u8, packet: &[u8]| deliver(&streams, out_ref, channel, packet);
     loop {
         tokio::select! {
             ev = rtsp.next_event(&mut on_data) => match ev? {
@@ -863,6 +1004,9 @@ async fn play_loop<O: Output>(
                 }
             }
             _ = replay_tick.tick() => {}
+            Some(position) = next_seek(&mut seeks) => {
+                seek(rtsp, uri, &streams, &*out, position, &mut on_data).await?;
+            }
             _ = &mut *stop => {
                 // TEARDOWN within a deadline; the device may be gone already.
                 let mut ignore = |_: u8, _: &[u8]| {};

@@ -89,7 +89,7 @@ fn check(
                     "{what}: no request reached the camera"
                 );
                 assert!(
-                    cam.stats.tls_failures.load(Ordering::SeqCst) >= 1,
+                    cam.stats.wait_tls_failures(1, Duration::from_secs(2)),
                     "{what}: the handshake was aborted"
                 );
             }

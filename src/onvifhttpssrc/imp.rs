@@ -173,6 +173,12 @@ pub(crate) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 struct ElementOutput {
     element: glib::WeakRef<super::OnvifHttpsSrc>,
     streams: Mutex<Vec<(gst_app::AppSrc, gst::GhostPad)>>,
+    /// `mode=playback`: the RTP source pads are seekable; seek positions go here, and the
+    /// flag tells the session that the pads have flushed.
+    seeks: Option<(
+        tokio::sync::mpsc::UnboundedSender<u64>,
+        Arc<std::sync::atomic::AtomicBool>,
+    )>,
     latency: gst::ClockTime,
 }
 
@@ -229,6 +235,23 @@ impl Output for ElementOutput {
             .format(gst::Format::Time)
             .do_timestamp(timestamp_on_arrival)
             .leaky_type(gst_app::AppLeakyType::Downstream);
+        // A replay seeks: the appsrc flushes its pads and hands the position over.
+        let builder = match &self.seeks {
+            Some((tx, pending)) if !timestamp_on_arrival => {
+                let (tx, pending) = (tx.clone(), pending.clone());
+                builder
+                    .stream_type(gst_app::AppStreamType::Seekable)
+                    .callbacks(
+                        gst_app::AppSrcCallbacks::builder()
+                            .seek_data(move |_, position| {
+                                pending.store(true, std::sync::atomic::Ordering::SeqCst);
+                                tx.send(position).is_ok()
+                            })
+                            .build(),
+                    )
+            }
+            _ => builder,
+        };
         let appsrc = if timestamp_on_arrival {
             builder.max_buffers(SNAPSHOT_QUEUE).build()
         } else {
@@ -271,6 +294,12 @@ impl Output for ElementOutput {
         };
         match appsrc.push_buffer(buffer) {
             Ok(_) => true,
+            // A pad flushing for a seek drops what comes meanwhile; the session goes on
+            // (stopping the element stops it through its own channel).
+            Err(gst::FlowError::Flushing) => {
+                gst::trace!(CAT, obj = appsrc, "flushing: buffer dropped");
+                true
+            }
             Err(e) => {
                 gst::debug!(CAT, obj = appsrc, "push stopped: {e:?}");
                 false
@@ -525,9 +554,24 @@ impl OnvifHttpsSrc {
         let settings = self.settings.lock().unwrap().clone();
         gst::debug!(CAT, imp = self, "starting with {settings:?}");
         let (job, warnings) = self.prepare(&settings).map_err(|e| e.to_error_message())?;
+        let (seek_tx, seek_rx) = match &job {
+            Job::Live(l) if l.playback.is_some() => {
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                let pending = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                (
+                    Some((tx, pending.clone())),
+                    Some(session::Seeks {
+                        positions: rx,
+                        pending,
+                    }),
+                )
+            }
+            _ => (None, None),
+        };
         let output = Arc::new(ElementOutput {
             element: self.obj().downgrade(),
             streams: Mutex::new(Vec::new()),
+            seeks: seek_tx,
             latency: gst::ClockTime::from_mseconds(u64::from(settings.latency)),
         });
         for w in &warnings {
@@ -541,7 +585,9 @@ impl OnvifHttpsSrc {
         };
         let join = match job {
             Job::Snapshot(snap) => RUNTIME.spawn(session::run_snapshot(snap, task_output, stop_rx)),
-            Job::Live(live) => RUNTIME.spawn(session::run_live(live, task_output, stop_rx)),
+            Job::Live(live) => {
+                RUNTIME.spawn(session::run_live(live, task_output, stop_rx, seek_rx))
+            }
         };
         let events = settings.events.then(|| {
             let (tx, rx) = tokio::sync::oneshot::channel::<()>();

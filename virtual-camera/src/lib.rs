@@ -134,6 +134,8 @@ pub struct Stats {
     pub https_requests: AtomicU64,
     /// TLS handshakes that failed (a client refusing our certificate shows here).
     pub tls_failures: AtomicU64,
+    /// Signalled on each failed handshake (see [`Stats::wait_tls_failures`]).
+    tls_failed: (Mutex<()>, std::sync::Condvar),
     /// TLS handshakes that succeeded.
     pub tls_handshakes: AtomicU64,
     /// Snapshots served.
@@ -146,6 +148,30 @@ pub struct Stats {
     pub log: Mutex<Vec<(String, String)>>,
     /// Request heads in arrival order (to check what crossed the wire).
     pub heads: Mutex<Vec<String>>,
+}
+
+impl Stats {
+    /// Counts a failed TLS handshake.
+    pub(crate) fn tls_failure(&self) {
+        let _guard = self.tls_failed.0.lock().unwrap();
+        self.tls_failures.fetch_add(1, Ordering::SeqCst);
+        self.tls_failed.1.notify_all();
+    }
+
+    /// Waits until `n` TLS handshakes have failed, at most `timeout`. The server counts a
+    /// failure when its side of the handshake ends, which can be just after the client's
+    /// error.
+    pub fn wait_tls_failures(&self, n: u64, timeout: std::time::Duration) -> bool {
+        let guard = self.tls_failed.0.lock().unwrap();
+        let (_guard, res) = self
+            .tls_failed
+            .1
+            .wait_timeout_while(guard, timeout, |_| {
+                self.tls_failures.load(Ordering::SeqCst) < n
+            })
+            .unwrap();
+        !res.timed_out()
+    }
 }
 
 /// Shared state of a running camera.

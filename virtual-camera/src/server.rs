@@ -100,7 +100,7 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, tls: bool) {
                         connection(stream, shared, true).await
                     }
                     Err(_) => {
-                        shared.stats.tls_failures.fetch_add(1, Ordering::SeqCst);
+                        shared.stats.tls_failure();
                     }
                 }
             } else {
