@@ -39,12 +39,15 @@ echo "over HTTPS, certificate and hostname checked:"
 ffprobe -v error -show_entries format=duration,size -of default=nw=1 "$OUT/recording.mp4" | sed 's/^/  /'
 ffprobe -v error -show_entries stream=codec_type,codec_name,width,height,sample_rate,channels \
   -of compact=p=0 "$OUT/recording.mp4" | sed 's/^/  /'
+# Outputs are read whole first: with pipefail, `grep -q` closing the pipe early would fail
+# the writer (SIGPIPE) and with it the check.
+types=$(ffprobe -v error -show_entries stream=codec_type -of csv=p=0 "$OUT/recording.mp4")
 for t in video audio; do
-  ffprobe -v error -show_entries stream=codec_type -of csv=p=0 "$OUT/recording.mp4" | grep -qx $t \
-    || { echo "FAILED: no $t in the recording"; exit 1; }
+  grep -qx "$t" <<<"$types" || { echo "FAILED: no $t in the recording"; exit 1; }
 done
-if ffmpeg -v error -i "$OUT/recording.mp4" -f null - 2>&1 | grep -q .; then
-  echo "FAILED: the recording does not decode cleanly"; exit 1
+decode_errors=$(ffmpeg -v error -i "$OUT/recording.mp4" -f null - 2>&1)
+if [ -n "$decode_errors" ]; then
+  echo "FAILED: the recording does not decode cleanly: $decode_errors"; exit 1
 fi
 echo "  decodes cleanly (ffmpeg)"
 grep -E '^(ERROR|WARNING)' "$OUT/gst-launch.log" || true
