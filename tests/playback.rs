@@ -76,14 +76,10 @@ fn edge_ops(cam: &Camera) -> Vec<String> {
 }
 
 fn expected_tracks() -> Vec<(String, String)> {
-    [
-        ("VIDEO001", "Video"),
-        ("AUDIO001", "Audio"),
-        ("META001", "Metadata"),
-    ]
-    .iter()
-    .map(|(a, b)| (a.to_string(), b.to_string()))
-    .collect()
+    [("VIDEO001", "Video"), ("AUDIO001", "Audio")]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
 }
 
 #[test]

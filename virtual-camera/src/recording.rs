@@ -1,7 +1,7 @@
 // Copyright (C) 2026 onvifhttps developers
 // SPDX-License-Identifier: MPL-2.0
 
-//! Edge storage: one recording of video, audio and metadata covering the three minutes
+//! Edge storage: one recording of video and audio covering the three minutes
 //! before the camera started, with a 20 s gap in it, and the Recording, Recording Search
 //! and Replay answers that describe it. The media of a replay is generated from the
 //! recorded times, so nothing is stored.
@@ -11,11 +11,8 @@ use std::collections::HashSet;
 /// The recording's token.
 pub const TOKEN: &str = "Recording_1";
 /// `(track token, track type)`.
-pub const TRACKS: [(&str, &str); 3] = [
-    ("VIDEO001", "Video"),
-    ("AUDIO001", "Audio"),
-    ("META001", "Metadata"),
-];
+/// (No metadata track yet: the replay pipeline has none.)
+pub const TRACKS: [(&str, &str); 2] = [("VIDEO001", "Video"), ("AUDIO001", "Audio")];
 
 /// What the camera holds, in Unix seconds.
 #[derive(Debug, Clone, PartialEq, Eq)]
