@@ -161,18 +161,14 @@ fn test_backchannel_with_https_is_settings_error() {
         ("backchannel", &"onvif"),
     ]);
     let out = run.expect_error(WAIT);
-    assert_eq!(
-        out.resource_error(),
-        Some(gst::ResourceError::Settings),
-        "{}",
-        out.error_text()
+    out.assert_resource_error(
+        gst::ResourceError::Settings,
+        &[
+            "backchannel=onvif",
+            "https-enable=true",
+            "not supported over HTTPS",
+        ],
     );
-    let text = out.error_text();
-    assert!(
-        text.contains("backchannel=onvif") && text.contains("https-enable=true"),
-        "{text}"
-    );
-    assert!(text.contains("not supported over HTTPS"), "{text}");
 }
 
 #[test]
@@ -184,16 +180,9 @@ fn test_snapshot_with_audio_is_settings_error() {
         ("streams", &"video+audio"),
     ]);
     let out = run.expect_error(WAIT);
-    assert_eq!(
-        out.resource_error(),
-        Some(gst::ResourceError::Settings),
-        "{}",
-        out.error_text()
-    );
-    let text = out.error_text();
-    assert!(
-        text.contains("http-snapshot") && text.contains("streams=video+audio"),
-        "{text}"
+    out.assert_resource_error(
+        gst::ResourceError::Settings,
+        &["http-snapshot", "streams=video+audio"],
     );
 }
 

@@ -230,17 +230,7 @@ fn test_wrong_location_path_is_not_found() {
     let loc = format!("{}/wrong/path", cam.https_url());
     let run = multi(live_props(&loc, &ca), &[]);
     let out = run.collect(&["video_0"], 1, WAIT);
-    assert_eq!(
-        out.resource_error(),
-        Some(gst::ResourceError::NotFound),
-        "{}",
-        out.error_text()
-    );
-    assert!(
-        out.error_text().contains("HTTP 404"),
-        "{}",
-        out.error_text()
-    );
+    out.assert_resource_error(gst::ResourceError::NotFound, &["HTTP 404"]);
 }
 
 /// GStreamer's own rtspsrc (`rtspsh://`) and FFmpeg (`-rtsp_transport https`) play the
@@ -536,17 +526,7 @@ fn test_rtsp_basic_only_inside_tls() {
         &[("streaming-method", &"rtp-rtsp-tcp")],
     );
     let out = run.collect(&["video_0"], 1, WAIT);
-    assert_eq!(
-        out.resource_error(),
-        Some(gst::ResourceError::NotAuthorized),
-        "{}",
-        out.error_text()
-    );
-    assert!(
-        out.error_text().contains("RTSP DESCRIBE"),
-        "{}",
-        out.error_text()
-    );
+    out.assert_resource_error(gst::ResourceError::NotAuthorized, &["RTSP DESCRIBE"]);
 }
 
 /// A keep-alive that goes unanswered is a connection loss, noticed within two periods.
@@ -564,17 +544,7 @@ fn test_unanswered_keepalive_is_connection_loss() {
     relay.stall();
     let stalled = Instant::now();
     let out = run.collect(&["none"], 1, Duration::from_secs(10));
-    assert_eq!(
-        out.resource_error(),
-        Some(gst::ResourceError::Read),
-        "{}",
-        out.error_text()
-    );
-    assert!(
-        out.error_text().contains("keep-alive"),
-        "{}",
-        out.error_text()
-    );
+    out.assert_resource_error(gst::ResourceError::Read, &["keep-alive"]);
     assert!(
         stalled.elapsed() < Duration::from_secs(5),
         "noticed after {:?}",

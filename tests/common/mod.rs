@@ -84,34 +84,36 @@ pub struct Outcome {
 
 use gst::glib;
 
-impl Outcome {
-    pub fn resource_error(&self) -> Option<gst::ResourceError> {
-        self.error
-            .as_ref()
+/// The error a run ended with, and the checks on it (shared by both kinds of run).
+pub trait RunError {
+    /// The first error: its GError and debug string.
+    fn error(&self) -> Option<&(glib::Error, String)>;
+
+    fn resource_error(&self) -> Option<gst::ResourceError> {
+        self.error()
             .and_then(|(e, _)| e.kind::<gst::ResourceError>())
     }
-    pub fn stream_error(&self) -> Option<gst::StreamError> {
-        self.error
-            .as_ref()
-            .and_then(|(e, _)| e.kind::<gst::StreamError>())
+
+    fn stream_error(&self) -> Option<gst::StreamError> {
+        self.error().and_then(|(e, _)| e.kind::<gst::StreamError>())
     }
-    pub fn error_text(&self) -> String {
-        self.error
-            .as_ref()
+
+    fn error_text(&self) -> String {
+        self.error()
             .map(|(e, d)| format!("{} | {d}", e.message()))
             .unwrap_or_default()
     }
 
     /// Asserts a RESOURCE error with `code` whose text names every one of `needles`.
     #[track_caller]
-    pub fn assert_resource_error(&self, code: gst::ResourceError, needles: &[&str]) {
+    fn assert_resource_error(&self, code: gst::ResourceError, needles: &[&str]) {
         assert_eq!(self.resource_error(), Some(code), "{}", self.error_text());
         self.assert_names(needles);
     }
 
     /// Asserts a STREAM error with `code` whose text names every one of `needles`.
     #[track_caller]
-    pub fn assert_stream_error(&self, code: gst::StreamError, needles: &[&str]) {
+    fn assert_stream_error(&self, code: gst::StreamError, needles: &[&str]) {
         assert_eq!(self.stream_error(), Some(code), "{}", self.error_text());
         self.assert_names(needles);
     }
@@ -122,6 +124,12 @@ impl Outcome {
         for n in needles {
             assert!(text.contains(n), "{n:?} missing in: {text}");
         }
+    }
+}
+
+impl RunError for Outcome {
+    fn error(&self) -> Option<&(glib::Error, String)> {
+        self.error.as_ref()
     }
 }
 
@@ -292,16 +300,11 @@ impl MultiOutcome {
     pub fn count(&self, pad: &str) -> usize {
         self.pads.get(pad).map_or(0, Vec::len)
     }
-    pub fn error_text(&self) -> String {
-        self.error
-            .as_ref()
-            .map(|(e, d)| format!("{} | {d}", e.message()))
-            .unwrap_or_default()
-    }
-    pub fn resource_error(&self) -> Option<gst::ResourceError> {
-        self.error
-            .as_ref()
-            .and_then(|(e, _)| e.kind::<gst::ResourceError>())
+}
+
+impl RunError for MultiOutcome {
+    fn error(&self) -> Option<&(glib::Error, String)> {
+        self.error.as_ref()
     }
 }
 
