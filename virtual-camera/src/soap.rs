@@ -826,45 +826,31 @@ fn operation(shared: &Arc<Shared>, req: &Request, p: &Parsed) -> Response {
             )
         }
         "ContinuousMove" => {
-            let v = (
-                p.attr("Velocity/PanTilt", "x").unwrap_or(0.0),
-                p.attr("Velocity/PanTilt", "y").unwrap_or(0.0),
-                p.attr("Velocity/Zoom", "x").unwrap_or(0.0),
-            );
+            let v = ptz_vector(p, "Velocity");
             let timeout = p.text("Timeout").and_then(crate::state::parse_duration);
             shared.state.lock().unwrap().ptz.continuous(v, timeout);
-            ok("<tptz:ContinuousMoveResponse xmlns:tptz=\"http://www.onvif.org/ver20/ptz/wsdl\"/>")
+            ptz_ok("ContinuousMoveResponse")
         }
         "Stop" => {
             shared.state.lock().unwrap().ptz.stop();
-            ok("<tptz:StopResponse xmlns:tptz=\"http://www.onvif.org/ver20/ptz/wsdl\"/>")
+            ptz_ok("StopResponse")
         }
         "AbsoluteMove" => {
-            let to = (
-                p.attr("Position/PanTilt", "x").unwrap_or(0.0),
-                p.attr("Position/PanTilt", "y").unwrap_or(0.0),
-                p.attr("Position/Zoom", "x").unwrap_or(0.0),
-            );
+            let to = ptz_vector(p, "Position");
             shared.state.lock().unwrap().ptz.absolute(to);
-            ok("<tptz:AbsoluteMoveResponse xmlns:tptz=\"http://www.onvif.org/ver20/ptz/wsdl\"/>")
+            ptz_ok("AbsoluteMoveResponse")
         }
         "RelativeMove" => {
-            let by = (
-                p.attr("Translation/PanTilt", "x").unwrap_or(0.0),
-                p.attr("Translation/PanTilt", "y").unwrap_or(0.0),
-                p.attr("Translation/Zoom", "x").unwrap_or(0.0),
-            );
+            let by = ptz_vector(p, "Translation");
             shared.state.lock().unwrap().ptz.relative(by);
-            ok("<tptz:RelativeMoveResponse xmlns:tptz=\"http://www.onvif.org/ver20/ptz/wsdl\"/>")
+            ptz_ok("RelativeMoveResponse")
         }
         "GotoPreset" => {
             let token = p.text("PresetToken").unwrap_or("");
             match crate::state::PRESETS.iter().find(|(t, ..)| *t == token) {
                 Some((_, _, pos)) => {
                     shared.state.lock().unwrap().ptz.absolute(*pos);
-                    ok(
-                        "<tptz:GotoPresetResponse xmlns:tptz=\"http://www.onvif.org/ver20/ptz/wsdl\"/>",
-                    )
+                    ptz_ok("GotoPresetResponse")
                 }
                 None => fault(
                     400,
@@ -1044,6 +1030,24 @@ fn edge_operation(shared: &Arc<Shared>, req: &Request, p: &Parsed) -> Option<Res
         }
         _ => return None,
     })
+}
+
+/// `(pan, tilt, zoom)` of a PTZ vector element (`Velocity`, `Position`, `Translation`);
+/// absent parts are 0.
+fn ptz_vector(p: &Parsed, root: &str) -> (f64, f64, f64) {
+    let pan_tilt = format!("{root}/PanTilt");
+    (
+        p.attr(&pan_tilt, "x").unwrap_or(0.0),
+        p.attr(&pan_tilt, "y").unwrap_or(0.0),
+        p.attr(&format!("{root}/Zoom"), "x").unwrap_or(0.0),
+    )
+}
+
+/// The empty answer of a PTZ command.
+fn ptz_ok(element: &str) -> Response {
+    ok(&format!(
+        "<tptz:{element} xmlns:tptz=\"http://www.onvif.org/ver20/ptz/wsdl\"/>"
+    ))
 }
 
 fn media1_uri(element: &str, uri: &str) -> String {
