@@ -151,23 +151,27 @@ mod tests {
         s
     }
 
+    /// `f` with a data frame's start counted from `offset` bytes earlier.
+    fn shifted(f: Frame, offset: usize) -> Frame {
+        match f {
+            Frame::Data {
+                channel,
+                start,
+                len,
+            } => Frame::Data {
+                channel,
+                start: start + offset,
+                len,
+            },
+            f => f,
+        }
+    }
+
     fn drain(buf: &[u8]) -> Vec<Frame> {
         let mut out = Vec::new();
         let mut pos = 0;
         while let Some((f, used)) = next(&buf[pos..]).unwrap() {
-            let f = match f {
-                Frame::Data {
-                    channel,
-                    start,
-                    len,
-                } => Frame::Data {
-                    channel,
-                    start: start + pos,
-                    len,
-                },
-                f => f,
-            };
-            out.push(f);
+            out.push(shifted(f, pos));
             pos += used;
         }
         out
@@ -237,21 +241,7 @@ mod tests {
                 got.push((f, consumed_before + pos));
                 pos += used;
             }
-            let got: Vec<Frame> = got
-                .into_iter()
-                .map(|(f, at)| match f {
-                    Frame::Data {
-                        channel,
-                        start,
-                        len,
-                    } => Frame::Data {
-                        channel,
-                        start: start + at,
-                        len,
-                    },
-                    f => f,
-                })
-                .collect();
+            let got: Vec<Frame> = got.into_iter().map(|(f, at)| shifted(f, at)).collect();
             assert_eq!(got, whole, "split at {split}");
         }
     }
