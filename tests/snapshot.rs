@@ -135,11 +135,7 @@ fn test_digest_only_camera() {
     assert_jpeg_run(&run.collect(2, Duration::from_secs(15)), 2);
     drop(run);
     let log = cam.stats.log.lock().unwrap().clone();
-    assert!(
-        log.iter()
-            .any(|(op, m)| op == "GetProfiles" && m == "digest"),
-        "{log:?}"
-    );
+    assert_authenticated(&log, "GetProfiles", "digest");
 }
 
 #[test]
@@ -162,10 +158,7 @@ fn test_ws_security_only_camera_with_skewed_clock() {
             .all(|(op, _)| op == "snapshot"),
         "no SOAP call refused: {log:?}"
     );
-    assert!(
-        log.iter().any(|(op, m)| op == "GetProfiles" && m == "wsse"),
-        "{log:?}"
-    );
+    assert_authenticated(&log, "GetProfiles", "wsse");
 }
 
 #[test]
@@ -215,14 +208,8 @@ fn test_user_name_with_markup_round_trips() {
     assert_jpeg_run(&run.collect(1, Duration::from_secs(15)), 1);
     drop(run);
     let log = cam.stats.log.lock().unwrap().clone();
-    assert!(
-        log.iter().any(|(op, m)| op == "GetProfiles" && m == "wsse"),
-        "{log:?}"
-    );
-    assert!(
-        log.iter().any(|(op, m)| op == "snapshot" && m == "digest"),
-        "{log:?}"
-    );
+    assert_authenticated(&log, "GetProfiles", "wsse");
+    assert_authenticated(&log, "snapshot", "digest");
 }
 
 /// An application that sets NULL from inside its own tokio runtime must not make a nested
@@ -296,4 +283,13 @@ fn test_media2_broken_falls_back_to_media1() {
     assert_eq!(profiles.len(), 2, "Media2 then Media1: {heads:?}");
     assert!(profiles[0].ends_with("/onvif/media2_service"), "{heads:?}");
     assert!(profiles[1].ends_with("/onvif/media_service"), "{heads:?}");
+}
+
+/// Asserts that the camera saw `operation` authenticated by `how` (`wsse`, `digest`, ...).
+#[track_caller]
+fn assert_authenticated(log: &[(String, String)], operation: &str, how: &str) {
+    assert!(
+        log.iter().any(|(op, m)| op == operation && m == how),
+        "{operation} by {how} not in {log:?}"
+    );
 }
