@@ -94,15 +94,10 @@ fn test_refused_certificate_is_open_read_with_fingerprint() {
         ("streaming-method", &"http-snapshot"),
     ]);
     let out = run.expect_error(WAIT);
-    assert_eq!(
-        out.resource_error(),
-        Some(gst::ResourceError::OpenRead),
-        "{}",
-        out.error_text()
+    out.assert_resource_error(
+        gst::ResourceError::OpenRead,
+        &["unknown issuer", "tls-certificate-sha256="],
     );
-    let text = out.error_text();
-    assert!(text.contains("unknown issuer"), "{text}");
-    assert!(text.contains("tls-certificate-sha256="), "{text}");
     assert_eq!(
         cam.stats.requests.load(std::sync::atomic::Ordering::SeqCst),
         0,
