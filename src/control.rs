@@ -89,11 +89,7 @@ impl Control {
     }
 
     fn parsed<T>(&self, operation: &str, r: Result<T, String>) -> Result<T, Error> {
-        r.map_err(|detail| Error::Malformed {
-            peer: self.client.peer(),
-            operation: operation.to_string(),
-            detail,
-        })
+        r.map_err(|detail| self.client.malformed(operation, detail))
     }
 
     /// Executes one command.

@@ -351,7 +351,8 @@ impl OnvifClient {
         }
     }
 
-    fn malformed(&self, operation: &str, detail: String) -> Error {
+    /// A `Malformed` error for an answer to `operation` from this device.
+    pub fn malformed(&self, operation: &str, detail: String) -> Error {
         Error::Malformed {
             peer: self.peer(),
             operation: operation.to_string(),

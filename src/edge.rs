@@ -32,13 +32,14 @@ fn service<'a>(services: &'a [(String, String)], ns: &str) -> Option<&'a str> {
 async fn search(client: &mut OnvifClient, path: &str) -> Result<Vec<Recording>, Error> {
     let req = recording::find_recordings(100, 10);
     let el = client.call(path, &req, true).await?;
-    let token = recording::parse_search_token(&el).map_err(|d| malformed(client, &req, d))?;
+    let token =
+        recording::parse_search_token(&el).map_err(|d| client.malformed(req.operation, d))?;
     let mut found = Vec::new();
     for _ in 0..MAX_SEARCH_PAGES {
         let req = recording::get_recording_search_results(&token, 100, 1);
         let el = client.call(path, &req, true).await?;
         let (page, done) =
-            recording::parse_search_results(&el).map_err(|d| malformed(client, &req, d))?;
+            recording::parse_search_results(&el).map_err(|d| client.malformed(req.operation, d))?;
         found.extend(page);
         if done {
             break;
@@ -50,14 +51,6 @@ async fn search(client: &mut OnvifClient, path: &str) -> Result<Vec<Recording>, 
         .call(path, &recording::end_search(&token), true)
         .await;
     Ok(found)
-}
-
-fn malformed(client: &OnvifClient, req: &crate::onvif::ops::Request, detail: String) -> Error {
-    Error::Malformed {
-        peer: client.peer(),
-        operation: req.operation.to_string(),
-        detail,
-    }
 }
 
 /// Picks the recording `token` (the first one when `None`) and asks for its replay URI.
@@ -79,7 +72,7 @@ pub async fn find_replay(
             let path = path.to_string();
             let req = recording::get_recordings();
             let el = client.call(&path, &req, true).await?;
-            recording::parse_recordings(&el).map_err(|d| malformed(client, &req, d))?
+            recording::parse_recordings(&el).map_err(|d| client.malformed(req.operation, d))?
         }
         (None, Some(path)) => {
             searched = true;
@@ -130,7 +123,7 @@ pub async fn find_replay(
     }
     let req = recording::get_replay_uri(&chosen.token);
     let el = client.call(&replay, &req, true).await?;
-    let uri = recording::parse_replay_uri(&el).map_err(|d| malformed(client, &req, d))?;
+    let uri = recording::parse_replay_uri(&el).map_err(|d| client.malformed(req.operation, d))?;
     Ok(ReplayTarget {
         recording: chosen,
         uri,

@@ -78,12 +78,17 @@ pub fn replay_extension(p: &[u8]) -> Option<ReplayExtension> {
     })
 }
 
+/// Nanoseconds from the NTP epoch (1900) to the Unix epoch (1970).
+pub const NTP_UNIX_OFFSET_NS: u64 = 2_208_988_800 * 1_000_000_000;
+
+/// Nanoseconds since 1900 of a 64-bit NTP timestamp (what `timestamp/x-ntp` metas hold).
+pub fn ntp_to_ns(ntp: u64) -> u64 {
+    (ntp >> 32) * 1_000_000_000 + (((ntp & 0xFFFF_FFFF) * 1_000_000_000) >> 32)
+}
+
 /// Unix nanoseconds of a 64-bit NTP timestamp (`None` before 1970).
 pub fn ntp_to_unix_ns(ntp: u64) -> Option<u64> {
-    const NTP_TO_UNIX_SECS: u64 = 2_208_988_800;
-    let secs = (ntp >> 32).checked_sub(NTP_TO_UNIX_SECS)?;
-    let frac = ((ntp & 0xFFFF_FFFF) * 1_000_000_000) >> 32;
-    secs.checked_mul(1_000_000_000)?.checked_add(frac)
+    ntp_to_ns(ntp).checked_sub(NTP_UNIX_OFFSET_NS)
 }
 
 /// An RTCP sender report (RFC 3550 §6.4.1): the sender's wallclock for an RTP timestamp.

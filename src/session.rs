@@ -93,19 +93,16 @@ pub fn recorded_time(buffer: &gst::BufferRef) -> Option<i64> {
     let meta = buffer
         .iter_meta::<gst::ReferenceTimestampMeta>()
         .find(|m| m.reference().can_intersect(&NTP_CAPS))?;
-    i64::try_from(meta.timestamp().nseconds())
-        .ok()?
-        .checked_sub(2_208_988_800 * 1_000_000_000)
-}
-
-/// NTP nanoseconds (since 1900) of a 64-bit NTP timestamp.
-fn ntp_ns(ntp: u64) -> u64 {
-    (ntp >> 32) * 1_000_000_000 + (((ntp & 0xFFFF_FFFF) * 1_000_000_000) >> 32)
+    let unix_ns = meta
+        .timestamp()
+        .nseconds()
+        .checked_sub(rtp::NTP_UNIX_OFFSET_NS)?;
+    i64::try_from(unix_ns).ok()
 }
 
 /// Where a replay stops: NTP nanoseconds of `end_ms`.
 fn ntp_ns_of_unix_ms(ms: i64) -> u64 {
-    u64::try_from(ms).unwrap_or(0) * 1_000_000 + 2_208_988_800 * 1_000_000_000
+    u64::try_from(ms).unwrap_or(0) * 1_000_000 + rtp::NTP_UNIX_OFFSET_NS
 }
 
 /// Width and height from a JPEG's first start-of-frame marker.
@@ -318,7 +315,7 @@ impl Streams {
             if let Some(replay) = &self.replay
                 && let Some(ext) = rtp::replay_extension(packet)
             {
-                let ntp = ntp_ns(ext.ntp);
+                let ntp = rtp::ntp_to_ns(ext.ntp);
                 if replay.end_ntp.is_some_and(|e| ntp >= e) {
                     st.ended = true;
                     out.end_of_stream(st.index);
