@@ -258,8 +258,6 @@ struct Streams {
     flowing: bool,
     /// Replay: read the 0xABAC extension, stop at the end, seek.
     replay: Option<Replay>,
-    /// Raised by the element between a pad's flush and the PAUSE of the seek.
-    seek_pending: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// A replay in progress.
@@ -274,9 +272,26 @@ struct Replay {
     pts_offset: u64,
     /// The last seek handled: `(position, when)`; each pad asks for the same one.
     last_seek: (u64, std::time::Instant),
+    /// Raised by the element between a pad's flush and the PAUSE of the seek.
+    seek_pending: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Replay {
+    /// A pad has flushed for a seek the session has not paused for yet: packets now are
+    /// of the old position.
+    fn seeking(&self) -> bool {
+        self.seek_pending
+            .as_ref()
+            .is_some_and(|p| p.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    /// What comes from now on is of the new position (or there is no new one).
+    fn seek_done(&self) {
+        if let Some(p) = &self.seek_pending {
+            p.store(false, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
     /// The PLAY headers for a replay from `start_ms`.
     fn play_headers(&self, start_ms: Option<i64>) -> Vec<(&'static str, String)> {
         let mut h = vec![
@@ -427,11 +442,7 @@ fn deliver<O: Output>(streams: &SharedStreams, out: &O, channel: u8, packet: &[u
         return;
     }
     if let Some(i) = st.list.iter().position(|s| s.rtp_channel == channel) {
-        if st
-            .seek_pending
-            .as_ref()
-            .is_some_and(|p| p.load(std::sync::atomic::Ordering::SeqCst))
-        {
+        if st.replay.as_ref().is_some_and(Replay::seeking) {
             return;
         }
         st.rtp(i, packet, out);
@@ -756,6 +767,7 @@ async fn live_start<O: Output>(
         end_ntp: p.end_ms.map(ntp_ns_of_unix_ms),
         pts_offset: 0,
         last_seek: (0, std::time::Instant::now()),
+        seek_pending,
     });
     let play_headers = match &replay {
         None => vec![("Range", "npt=0.000-".to_string())],
@@ -770,7 +782,6 @@ async fn live_start<O: Output>(
         our_ssrc: u32::from_be_bytes(ssrc),
         flowing: true,
         replay,
-        seek_pending,
     }));
     out.debug(&format!("PLAY {uri} {play_headers:?}"));
     // The media may come before the answer (a replay's first packet, with D and C, does).
@@ -784,12 +795,6 @@ async fn live_start<O: Output>(
         client.http.connects, client.round_trips
     ));
     Ok((rtsp, uri, streams, legs))
-}
-
-fn clear(flag: &Option<Arc<std::sync::atomic::AtomicBool>>) {
-    if let Some(f) = flag {
-        f.store(false, std::sync::atomic::Ordering::SeqCst);
-    }
 }
 
 /// The next seek position, or never when there is no seek channel (or it closed).
@@ -821,12 +826,12 @@ async fn seek<O: Output>(
         };
         // Every source pad asks for the same seek.
         if replay.last_seek.0 == position && replay.last_seek.1.elapsed() < Duration::from_secs(2) {
-            clear(&st.seek_pending);
+            replay.seek_done();
             return Ok(());
         }
         replay.last_seek = (position, std::time::Instant::now());
         let Some(start) = replay.start_ms else {
-            clear(&st.seek_pending);
+            replay.seek_done();
             out.warning(
                 "cannot seek: the device did not say when the recording starts; set playback-start",
             );
@@ -849,8 +854,9 @@ async fn seek<O: Output>(
     let mut drop_old = |_: u8, _: &[u8]| {};
     let resp = rtsp.request("PAUSE", uri, &[], &mut drop_old).await?;
     rtsp.check("PAUSE", &resp)?;
-    // What comes from now on is of the new position.
-    clear(&streams.lock().unwrap().seek_pending);
+    if let Some(r) = &streams.lock().unwrap().replay {
+        r.seek_done();
+    }
     let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let resp = rtsp.request("PLAY", uri, &headers, on_data).await?;
     rtsp.check("PLAY", &resp)
