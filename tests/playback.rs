@@ -76,10 +76,14 @@ fn edge_ops(cam: &Camera) -> Vec<String> {
 }
 
 fn expected_tracks() -> Vec<(String, String)> {
-    [("VIDEO001", "Video"), ("AUDIO001", "Audio")]
-        .iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect()
+    [
+        ("VIDEO001", "Video"),
+        ("AUDIO001", "Audio"),
+        ("METADATA001", "Metadata"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect()
 }
 
 #[test]
@@ -220,7 +224,7 @@ fn replay(cam: &Camera, ca: &TempFile, range: &str, scale: Option<&str>) -> Vec<
                 .iter()
                 .map(|s| s.encoding_name.as_str())
                 .collect::<Vec<_>>(),
-            ["H264", "MPEG4-GENERIC"]
+            ["H264", "MPEG4-GENERIC", "VND.ONVIF.METADATA"]
         );
         for (i, st) in streams.iter().enumerate() {
             let control = rtsp::resolve_control(&uri, st.control.as_deref().unwrap_or("*"));
@@ -291,8 +295,7 @@ fn unix_s(ext: &ReplayExtension) -> f64 {
 fn test_camera_replays_the_range_with_the_gap_marked() {
     init();
     let (cam, ca) = camera(Config::default());
-    let a = cam.archive();
-    let (gap_start, gap_end) = (a.spans[0].1, a.spans[1].0);
+    let (gap_start, gap_end) = gap(&cam);
     let (from, to) = (gap_start - 4, gap_end + 4);
     let range = recording::clock_range(from * 1000, Some(to * 1000));
     let got = replay(&cam, &ca, &range, None);
@@ -303,6 +306,22 @@ fn test_camera_replays_the_range_with_the_gap_marked() {
         .collect();
     let audio = got.iter().filter(|r| r.channel == 2).count();
     assert!(audio > 0, "audio replayed too");
+    // Metadata: one document (one packet) per half second of the range outside the gap,
+    // each stamped with its recorded time.
+    // D on the first after the seek and the first after the gap.
+    let metadata: Vec<(f64, bool)> = got
+        .iter()
+        .filter(|r| r.channel == 4)
+        .map(|r| (unix_s(&r.ext), r.ext.discontinuity))
+        .collect();
+    let expected: Vec<(f64, bool)> = (0..8)
+        .map(|i| (from as f64 + i as f64 * 0.5, i == 0))
+        .chain((0..8).map(|i| (gap_end as f64 + i as f64 * 0.5, i == 0)))
+        .collect();
+    assert_eq!(metadata.len(), expected.len(), "{metadata:?}");
+    for (t, e) in metadata.iter().zip(&expected) {
+        assert!((t.0 - e.0).abs() < 0.001 && t.1 == e.1, "{metadata:?}");
+    }
     let first = unix_s(video[0]);
     let last = unix_s(video[video.len() - 1]);
     assert!((first - from as f64).abs() < 0.1, "first {first} vs {from}");
@@ -349,7 +368,13 @@ fn iso(unix_s: i64) -> String {
     onvif_virtual_camera::recording::xsd_datetime(unix_s)
 }
 
-fn playback_run(cam: &Camera, ca: &TempFile, extra: &[(&str, &dyn ToValue)]) -> Run {
+/// The element's properties for playback from `cam`, plus `extra`.
+fn with_playback_props<R>(
+    cam: &Camera,
+    ca: &TempFile,
+    extra: &[(&str, &dyn ToValue)],
+    f: impl FnOnce(&[(&str, &dyn ToValue)]) -> R,
+) -> R {
     let loc = format!("http://127.0.0.1:{}", cam.http_port());
     let ca = ca.as_str();
     let mut props: Vec<(&str, &dyn ToValue)> = vec![
@@ -361,7 +386,17 @@ fn playback_run(cam: &Camera, ca: &TempFile, extra: &[(&str, &dyn ToValue)]) -> 
         ("timeout", &5u32),
     ];
     props.extend_from_slice(extra);
-    Run::new(&props)
+    f(&props)
+}
+
+fn playback_run(cam: &Camera, ca: &TempFile, extra: &[(&str, &dyn ToValue)]) -> Run {
+    with_playback_props(cam, ca, extra, Run::new)
+}
+
+/// The archive's gap `[start, end)` in Unix seconds.
+fn gap(cam: &Camera) -> (i64, i64) {
+    let a = cam.archive();
+    (a.spans[0].1, a.spans[1].0)
 }
 
 /// One replayed video buffer: PTS, recorded time (Unix s), DISCONT.
@@ -452,8 +487,7 @@ fn pts_span_s(played: &[Played]) -> f64 {
 fn test_element_plays_back_a_range_across_the_gap_at_speed_4() {
     init();
     let (cam, ca) = camera(Config::default());
-    let a = cam.archive();
-    let (gap_start, gap_end) = (a.spans[0].1, a.spans[1].0);
+    let (gap_start, gap_end) = gap(&cam);
     let (from, to) = (gap_start - 2, gap_end + 2);
     let (played, requests) = play_range(&cam, &ca, from, to, 4.0);
     // 25 frames per second of recorded time: 2 s before the gap and 2 s after.
@@ -545,7 +579,10 @@ fn test_unknown_recording_is_not_found() {
 #[test]
 fn test_missing_track_names_the_recording() {
     init();
-    let (cam, ca) = camera(Config::default());
+    let (cam, ca) = camera(Config {
+        recording_metadata: false,
+        ..Config::default()
+    });
     let run = playback_run(&cam, &ca, &[("streams", &"video+metadata")]);
     let out = run.expect_error(Duration::from_secs(10));
     out.assert_resource_error(
@@ -599,4 +636,82 @@ fn test_seek_replays_from_the_new_position() {
     let requests = cam.stats.rtsp_requests.lock().unwrap().clone();
     let plays: Vec<&String> = requests.iter().filter(|m| *m == "PLAY").collect();
     assert_eq!(plays.len(), 2, "{requests:?}");
+}
+
+/// The `UtcTime` of a `tt:MetadataStream` document, in Unix seconds.
+fn document_time(doc: &[u8]) -> f64 {
+    let root = gstonvifhttps::onvif::xml::parse(doc).expect("well-formed document");
+    assert!(root.is("http://www.onvif.org/ver10/schema", "MetadataStream"));
+    let text = String::from_utf8_lossy(doc);
+    let at = text.find("UtcTime=\"").expect("a UtcTime") + 9;
+    let utc = &text[at..at + text[at..].find('"').expect("closing quote")];
+    gstonvifhttps::clock::parse_utc_millis(utc).expect("an ISO 8601 UTC time") as f64 / 1e3
+}
+
+#[test]
+fn test_element_plays_back_metadata_with_video_and_audio() {
+    init();
+    let (cam, ca) = camera(Config::default());
+    let (gap_start, gap_end) = gap(&cam);
+    let (from, to) = (gap_start - 2, gap_end + 2);
+    let (start, end) = (iso(from), iso(to));
+    let run = with_playback_props(
+        &cam,
+        &ca,
+        &[
+            ("streams", &"video+audio+metadata"),
+            ("playback-start", &start),
+            ("playback-end", &end),
+            ("playback-speed", &4.0f64),
+        ],
+        MultiRun::new,
+    );
+    let out = run.collect(&["metadata_0"], 8, Duration::from_secs(20));
+    assert!(out.error.is_none(), "{}", out.error_text());
+    assert!(
+        out.count("video_0") > 0 && out.count("audio_0") > 0,
+        "{:?}",
+        out.pads.keys()
+    );
+    // One document per packet (each is under the MTU), every half second of recording
+    // outside the gap; the packet's recorded time is the document's own UtcTime.
+    let mut got = Vec::new();
+    for (sample, _) in &out.pads["metadata_0"][..8] {
+        let buf = sample.buffer().unwrap();
+        let recorded = ntp_meta_unix_s(buf).expect("a recorded time");
+        let map = buf.map_readable().unwrap();
+        assert!(
+            rtp::parse_header(&map).expect("RTP").marker,
+            "a whole document"
+        );
+        // The payload follows the header and its 0xABAC extension.
+        let at = map
+            .windows(5)
+            .position(|w| w == b"<?xml")
+            .expect("a document");
+        let doc_time = document_time(&map[at..]);
+        assert!(
+            (doc_time - recorded).abs() < 0.001,
+            "{doc_time} vs {recorded}"
+        );
+        got.push((recorded, buf.flags().contains(gst::BufferFlags::DISCONT)));
+    }
+    let g = gap_start as f64;
+    let e = gap_end as f64;
+    let expected = [
+        (g - 2.0, true),
+        (g - 1.5, false),
+        (g - 1.0, false),
+        (g - 0.5, false),
+        (e, true),
+        (e + 0.5, false),
+        (e + 1.0, false),
+        (e + 1.5, false),
+    ];
+    for (have, want) in got.iter().zip(&expected) {
+        assert!(
+            (have.0 - want.0).abs() < 0.001 && have.1 == want.1,
+            "{got:?}"
+        );
+    }
 }

@@ -101,7 +101,7 @@ fn test_every_request_body_validates() {
     for (operation, body) in [
         (
             "GetRecordingsResponse",
-            onvif_virtual_camera::recording::get_recordings_response(device),
+            onvif_virtual_camera::recording::get_recordings_response(&archive, device),
         ),
         (
             "GetRecordingSearchResultsResponse",

@@ -89,12 +89,13 @@ pub struct Config {
     /// Grant subscriptions at most this long, whatever is asked (tests use a few seconds
     /// to exercise Renew).
     pub max_termination: Option<std::time::Duration>,
-    /// Serve the ONVIF metadata track in each profile's media (see `media::launch` for
-    /// why it is opt-in).
+    /// Serve the ONVIF metadata track in each profile's media (default true).
     pub metadata: bool,
     /// Offer the Recording control service (GetRecordings); without it clients must find
     /// recordings through Recording Search, as on many NVR-less cameras.
     pub recording_control: bool,
+    /// The recording has a metadata track (default true).
+    pub recording_metadata: bool,
 }
 
 impl Default for Config {
@@ -119,8 +120,9 @@ impl Default for Config {
             relative_termination_bug: false,
             renew_refused: false,
             max_termination: None,
-            metadata: false,
+            metadata: true,
             recording_control: true,
+            recording_metadata: true,
         }
     }
 }
@@ -224,9 +226,12 @@ impl Camera {
         };
         let tls = server::tls_config(&identity)?;
         let stats = Arc::new(Stats::default());
-        let archive = recording::Archive::before(
-            time::OffsetDateTime::now_utc().unix_timestamp() + config.clock_skew_secs,
-        );
+        let archive = recording::Archive {
+            metadata: config.recording_metadata,
+            ..recording::Archive::before(
+                time::OffsetDateTime::now_utc().unix_timestamp() + config.clock_skew_secs,
+            )
+        };
         let media = media::Media::start(media::MediaOptions {
             user: config.user.clone(),
             password: config.password.clone(),

@@ -36,8 +36,7 @@ OPTIONS:
                            (default 5; 0: never)
   --relative-termination-bug  grant almost nothing for relative termination times
   --renew-refused          refuse Renew (PullMessages keeps subscriptions alive)
-  --metadata               serve an ONVIF metadata track (a session that does not set
-                           it up may lose its audio: see virtual-camera/src/media.rs)
+  --no-metadata            no ONVIF metadata track in the live media
   --help                   this text
 ";
 
@@ -110,7 +109,7 @@ fn main() {
             }
             "--relative-termination-bug" => cfg.relative_termination_bug = true,
             "--renew-refused" => cfg.renew_refused = true,
-            "--metadata" => cfg.metadata = true,
+            "--no-metadata" => cfg.metadata = false,
             "--session-timeout" => {
                 cfg.session_timeout = Some(
                     value()

@@ -48,10 +48,9 @@ pub struct Media {
 
 use gst::glib;
 
-/// The media of a profile. The metadata track is opt-in: with gst-rtsp-server 1.22, a
-/// session that does not SETUP the appsrc-fed metadata stream lost its audio under load
-/// (seen with three parallel cameras: no audio RTP sent, shared or not), so cameras that
-/// serve metadata are made only where the tests ask for it.
+/// The media of a profile: video, audio and (unless switched off) the metadata track. A
+/// session that does not SETUP the metadata track leaves it unlinked; `onvifmetadatapay`
+/// drops its documents then, so the appsrc never sees not-linked (which stopped the media).
 fn launch(width: u32, height: u32, metadata: bool) -> String {
     let overlay = if gst::ElementFactory::find("timeoverlay").is_some() {
         "timeoverlay ! "

@@ -41,6 +41,16 @@ pub fn document(n: u64, utc: time::OffsetDateTime) -> String {
     )
 }
 
+/// A pad template that is always there.
+fn always(name: &str, direction: gst::PadDirection, caps: gst::Caps) -> gst::PadTemplate {
+    gst::PadTemplate::new(name, direction, gst::PadPresence::Always, &caps).expect("template")
+}
+
+/// The metadata of one of the camera's elements.
+fn about(long_name: &str, class: &str, description: &str) -> gst::subclass::ElementMetadata {
+    gst::subclass::ElementMetadata::new(long_name, class, description, "onvifhttps developers")
+}
+
 mod imp {
     use super::*;
 
@@ -61,11 +71,10 @@ mod imp {
         fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
             static M: std::sync::LazyLock<gst::subclass::ElementMetadata> =
                 std::sync::LazyLock::new(|| {
-                    gst::subclass::ElementMetadata::new(
+                    about(
                         "ONVIF metadata RTP payloader (virtual camera)",
                         "Codec/Payloader/Network/RTP",
                         "Payloads tt:MetadataStream documents as vnd.onvif.metadata",
-                        "onvifhttps developers",
                     )
                 });
             Some(&*M)
@@ -74,24 +83,20 @@ mod imp {
         fn pad_templates() -> &'static [gst::PadTemplate] {
             static T: std::sync::LazyLock<Vec<gst::PadTemplate>> = std::sync::LazyLock::new(|| {
                 vec![
-                    gst::PadTemplate::new(
+                    always(
                         "sink",
                         gst::PadDirection::Sink,
-                        gst::PadPresence::Always,
-                        &gst::Caps::builder("application/x-onvif-metadata").build(),
-                    )
-                    .expect("template"),
-                    gst::PadTemplate::new(
+                        gst::Caps::builder("application/x-onvif-metadata").build(),
+                    ),
+                    always(
                         "src",
                         gst::PadDirection::Src,
-                        gst::PadPresence::Always,
-                        &gst::Caps::builder("application/x-rtp")
+                        gst::Caps::builder("application/x-rtp")
                             .field("media", "application")
                             .field("clock-rate", 90000i32)
                             .field("encoding-name", "VND.ONVIF.METADATA")
                             .build(),
-                    )
-                    .expect("template"),
+                    ),
                 ]
             });
             T.as_ref()
@@ -130,7 +135,12 @@ mod imp {
                 list.get_mut().ok_or(gst::FlowError::Error)?.add(out);
             }
             drop(map);
-            self.obj().push_list(list)
+            match self.obj().push_list(list) {
+                // A track the client did not SETUP is left unlinked by gst-rtsp-server:
+                // its documents go nowhere, as a camera's do, and the other tracks go on.
+                Err(gst::FlowError::NotLinked) => Ok(gst::FlowSuccess::Ok),
+                other => other,
+            }
         }
     }
 }
@@ -150,6 +160,132 @@ pub fn register() {
             OnvifMetadataPay::static_type(),
         );
     });
+}
+
+/// The recorded metadata track: a non-live source of `tt:MetadataStream` documents, one
+/// every `INTERVAL` of stream time, seekable like the test sources beside it. After the
+/// replay's clock-range seek its timestamps are nanoseconds since 1900, and each document's
+/// `UtcTime` is that recorded time.
+mod recorded {
+    use super::*;
+    use gst_base::prelude::*;
+    use gst_base::subclass::prelude::*;
+
+    /// Two documents per second of recording, as the live track sends.
+    pub const INTERVAL: u64 = 500_000_000;
+
+    /// Nanoseconds from 1900 (NTP era 0) to 1970.
+    const NTP_UNIX_OFFSET_NS: i128 = 2_208_988_800 * 1_000_000_000;
+
+    #[derive(Default)]
+    pub struct RecordedMetadataSrc {
+        /// The timestamp of the next document.
+        next: std::sync::Mutex<u64>,
+    }
+
+    #[glib::object_subclass]
+    impl ObjectSubclass for RecordedMetadataSrc {
+        const NAME: &'static str = "GstVirtualCameraRecordedMetadataSrc";
+        type Type = super::RecordedMetadataSrc;
+        type ParentType = gst_base::PushSrc;
+    }
+
+    impl ObjectImpl for RecordedMetadataSrc {
+        fn constructed(&self) {
+            self.parent_constructed();
+            self.obj().set_format(gst::Format::Time);
+            self.obj().set_live(false);
+        }
+    }
+    impl GstObjectImpl for RecordedMetadataSrc {}
+
+    impl ElementImpl for RecordedMetadataSrc {
+        fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+            static M: std::sync::LazyLock<gst::subclass::ElementMetadata> =
+                std::sync::LazyLock::new(|| {
+                    about(
+                        "Recorded ONVIF metadata (virtual camera)",
+                        "Source",
+                        "tt:MetadataStream documents of the recorded times",
+                    )
+                });
+            Some(&*M)
+        }
+
+        fn pad_templates() -> &'static [gst::PadTemplate] {
+            static T: std::sync::LazyLock<Vec<gst::PadTemplate>> = std::sync::LazyLock::new(|| {
+                vec![always(
+                    "src",
+                    gst::PadDirection::Src,
+                    gst::Caps::builder("application/x-onvif-metadata")
+                        .field("encoding", "utf8")
+                        .build(),
+                )]
+            });
+            T.as_ref()
+        }
+    }
+
+    impl BaseSrcImpl for RecordedMetadataSrc {
+        fn is_seekable(&self) -> bool {
+            true
+        }
+
+        fn do_seek(&self, segment: &mut gst::Segment) -> bool {
+            let Some(seg) = segment.downcast_ref::<gst::ClockTime>() else {
+                return false;
+            };
+            // The first document at or after the start.
+            let start = seg.start().map_or(0, |t| t.nseconds());
+            *self.next.lock().unwrap_or_else(|e| e.into_inner()) =
+                start.div_ceil(INTERVAL) * INTERVAL;
+            true
+        }
+    }
+
+    impl PushSrcImpl for RecordedMetadataSrc {
+        fn create(
+            &self,
+            _buffer: Option<&mut gst::BufferRef>,
+        ) -> Result<gst_base::subclass::base_src::CreateSuccess, gst::FlowError> {
+            let pts = {
+                let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+                let pts = *next;
+                *next += INTERVAL;
+                pts
+            };
+            let unix_ns = pts as i128 - NTP_UNIX_OFFSET_NS;
+            let utc = time::OffsetDateTime::from_unix_timestamp_nanos(unix_ns)
+                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+            let mut buffer =
+                gst::Buffer::from_mut_slice(document(pts / INTERVAL, utc).into_bytes());
+            {
+                let b = buffer.get_mut().ok_or(gst::FlowError::Error)?;
+                b.set_pts(gst::ClockTime::from_nseconds(pts));
+                b.set_duration(gst::ClockTime::from_nseconds(INTERVAL));
+            }
+            Ok(gst_base::subclass::base_src::CreateSuccess::NewBuffer(
+                buffer,
+            ))
+        }
+    }
+}
+
+glib::wrapper! {
+    pub struct RecordedMetadataSrc(ObjectSubclass<recorded::RecordedMetadataSrc>)
+        @extends gst_base::PushSrc, gst_base::BaseSrc, gst::Element, gst::Object;
+}
+
+impl RecordedMetadataSrc {
+    pub fn new() -> RecordedMetadataSrc {
+        glib::Object::new()
+    }
+}
+
+impl Default for RecordedMetadataSrc {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// Feeds a metadata document into `appsrc` every `interval` until the media stops.

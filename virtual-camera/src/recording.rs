@@ -1,7 +1,7 @@
 // Copyright (C) 2026 onvifhttps developers
 // SPDX-License-Identifier: MPL-2.0
 
-//! Edge storage: one recording of video and audio covering the three minutes
+//! Edge storage: one recording of video, audio and metadata covering the three minutes
 //! before the camera started, with a 20 s gap in it, and the Recording, Recording Search
 //! and Replay answers that describe it. The media of a replay is generated from the
 //! recorded times, so nothing is stored.
@@ -11,14 +11,19 @@ use std::collections::HashSet;
 /// The recording's token.
 pub const TOKEN: &str = "Recording_1";
 /// `(track token, track type)`.
-/// (No metadata track yet: the replay pipeline has none.)
-pub const TRACKS: [(&str, &str); 2] = [("VIDEO001", "Video"), ("AUDIO001", "Audio")];
+pub const TRACKS: [(&str, &str); 3] = [
+    ("VIDEO001", "Video"),
+    ("AUDIO001", "Audio"),
+    ("METADATA001", "Metadata"),
+];
 
 /// What the camera holds, in Unix seconds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Archive {
     /// `[from, to)` spans with data, in order; the space between two spans is a gap.
     pub spans: Vec<(i64, i64)>,
+    /// Whether the recording has a metadata track (video and audio it always has).
+    pub metadata: bool,
 }
 
 impl Archive {
@@ -27,7 +32,15 @@ impl Archive {
         let start = now - 180;
         Archive {
             spans: vec![(start, start + 80), (start + 100, now)],
+            metadata: true,
         }
+    }
+
+    /// `(track token, track type)` of the recording's tracks.
+    pub fn tracks(&self) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+        TRACKS
+            .into_iter()
+            .filter(|(_, kind)| self.metadata || *kind != "Metadata")
     }
 
     pub fn earliest(&self) -> i64 {
@@ -87,7 +100,7 @@ fn source(device: &str) -> String {
 }
 
 /// The body of `trc:GetRecordingsResponse`.
-pub fn get_recordings_response(device: &str) -> String {
+pub fn get_recordings_response(archive: &Archive, device: &str) -> String {
     let mut s = format!(
         "<trc:GetRecordingsResponse xmlns:trc=\"http://www.onvif.org/ver10/recording/wsdl\">\
          <trc:RecordingItem><tt:RecordingToken>{TOKEN}</tt:RecordingToken>\
@@ -95,7 +108,7 @@ pub fn get_recordings_response(device: &str) -> String {
          <tt:MaximumRetentionTime>PT0S</tt:MaximumRetentionTime></tt:Configuration><tt:Tracks>",
         source(device)
     );
-    for (token, kind) in TRACKS {
+    for (token, kind) in archive.tracks() {
         s.push_str(&format!(
             "<tt:Track><tt:TrackToken>{token}</tt:TrackToken><tt:Configuration>\
              <tt:TrackType>{kind}</tt:TrackType><tt:Description>{}</tt:Description>\
@@ -121,7 +134,7 @@ pub fn search_results_response(archive: &Archive, device: &str) -> String {
          <tt:Content>continuous</tt:Content>",
         source(device)
     );
-    for (token, kind) in TRACKS {
+    for (token, kind) in archive.tracks() {
         s.push_str(&format!(
             "<tt:Track><tt:TrackToken>{token}</tt:TrackToken><tt:TrackType>{kind}</tt:TrackType>\
              <tt:Description>{}</tt:Description><tt:DataFrom>{from}</tt:DataFrom>\

@@ -4,7 +4,7 @@
 //! Replay of the recording (ONVIF Streaming §6): an ONVIF media factory with replay
 //! support, so gst-rtsp-server accepts `Require: onvif-replay`, turns `Range: clock=` into
 //! a seek and honours `Scale` and `Rate-Control`. The media is generated, not stored:
-//! non-live test sources whose timestamps, after the seek, are the recorded times in
+//! non-live test sources (and a metadata source, `metadata::RecordedMetadataSrc`) whose timestamps, after the seek, are the recorded times in
 //! nanoseconds since 1900 (what gst-rtsp-server seeks to for a clock range), and each
 //! payloader is followed by `rtponviftimestamp`, which writes that time into the 0xABAC
 //! header extension. Pad probes cut the archive's gap out (the first packet after it
@@ -50,6 +50,8 @@ pub enum Place {
 #[derive(Debug, Clone)]
 pub struct Timeline {
     spans: Vec<(u64, u64)>,
+    /// The recording has a metadata track.
+    metadata: bool,
 }
 
 impl Timeline {
@@ -60,6 +62,7 @@ impl Timeline {
                 .iter()
                 .map(|(a, b)| (ntp_ns(*a), ntp_ns(*b)))
                 .collect(),
+            metadata: archive.metadata,
         }
     }
 
@@ -77,10 +80,13 @@ impl Timeline {
     }
 }
 
-/// The recorded time of a buffer: its stream time, which the seek of a clock range puts
-/// in nanoseconds since 1900.
+/// The recorded time of a buffer (or of the first of a list, as the metadata payloader
+/// pushes): its stream time, which the seek of a clock range puts in nanoseconds since 1900.
 fn stream_time(pad: &gst::Pad, info: &gst::PadProbeInfo) -> Option<u64> {
-    let pts = info.buffer()?.pts()?;
+    let pts = match info.buffer() {
+        Some(b) => b.pts()?,
+        None => info.buffer_list()?.get(0)?.pts()?,
+    };
     let ev = pad.sticky_event::<gst::event::Segment>(0)?;
     let seg = ev.segment().downcast_ref::<gst::ClockTime>()?;
     let t = seg.to_stream_time(pts)?.nseconds();
@@ -111,7 +117,7 @@ fn gate_raw(pad: &gst::Pad, timeline: Arc<Timeline>) {
 fn mark_discont(pad: &gst::Pad, timeline: Arc<Timeline>) {
     let last = std::sync::Mutex::new(None::<usize>);
     pad.add_probe(
-        gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_FLUSH,
+        gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST | gst::PadProbeType::EVENT_FLUSH,
         move |pad, info| {
             let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(gst::PadProbeData::Event(e)) = &info.data {
@@ -195,7 +201,7 @@ fn pay_bin(
     Ok(bin)
 }
 
-/// The replay pipeline: H.264 video and AAC audio of the recorded times.
+/// The replay pipeline: H.264 video, AAC audio and ONVIF metadata of the recorded times.
 fn build(timeline: Arc<Timeline>) -> Result<gst::Element, glib::BoolError> {
     let top = gst::Bin::new();
     let vsrc = make("videotestsrc", &[("is-live", &false)])?;
@@ -223,7 +229,18 @@ fn build(timeline: Arc<Timeline>) -> Result<gst::Element, glib::BoolError> {
     top.add(&abin)?;
     gst::Element::link_many([&vsrc, &vcaps, &venc, vbin.upcast_ref()])?;
     gst::Element::link_many([&asrc, &acaps, &aconv, &aenc, abin.upcast_ref()])?;
-    for src in [&vsrc, &asrc] {
+    let mut sources = vec![vsrc, asrc];
+    if timeline.metadata {
+        crate::metadata::register();
+        let msrc = crate::metadata::RecordedMetadataSrc::new().upcast::<gst::Element>();
+        let mpay = make("onvifmetadatapay", &[("pt", &107u32)])?;
+        let mbin = pay_bin(2, mpay, &timeline)?;
+        top.add(&msrc)?;
+        top.add(&mbin)?;
+        msrc.link(&mbin)?;
+        sources.push(msrc);
+    }
+    for src in &sources {
         let pad = src
             .static_pad("src")
             .ok_or_else(|| glib::bool_error!("no src"))?;

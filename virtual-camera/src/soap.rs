@@ -973,7 +973,7 @@ fn edge_operation(shared: &Arc<Shared>, req: &Request, p: &Parsed) -> Option<Res
     let archive = &shared.archive;
     Some(match p.op.as_str() {
         "GetRecordings" if shared.config.recording_control => {
-            ok(&recording::get_recordings_response(&device))
+            ok(&recording::get_recordings_response(archive, &device))
         }
         "FindRecordings" => {
             let token = shared.searches.lock().unwrap().open();
