@@ -12,7 +12,7 @@ DEB_PACKAGES := pkg-config gcc libc6-dev ca-certificates python3 \
 	gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-x gstreamer1.0-rtsp \
 	gstreamer1.0-plugins-ugly fonts-dejavu-core ffmpeg libxml2-utils meson ninja-build
 
-.PHONY: all deps build demo test lint check-rust inspect clean
+.PHONY: all deps build demo test lint check-rust inspect bench clean
 
 all: build
 
@@ -48,6 +48,14 @@ test: lint
 	$(CARGO) build --workspace --locked
 	ONVIF_SCHEMA_REQUIRED=1 ONVIFHTTPS_REQUIRE_TOOLS=1 $(CARGO) test --workspace --locked
 	$(MAKE) --no-print-directory inspect
+
+# onvifhttpssrc against rtspsrc on the virtual camera's benchmark stream (optimised build;
+# BENCH_ARGS, e.g. "--rounds 5 --seconds 10", tune it). Prints a Markdown table.
+BENCH_ARGS ?=
+bench: deps check-rust
+	$(CARGO) build --release --locked -p onvif-virtual-camera --bin onvif-virtual-camera
+	$(CARGO) build --release --locked --example bench
+	$(TARGET_DIR)/release/examples/bench $(BENCH_ARGS)
 
 inspect:
 	@GST_PLUGIN_PATH=$(PLUGIN_DIR) gst-inspect-1.0 onvifhttpssrc > $(TARGET_DIR)/inspect.txt

@@ -552,3 +552,66 @@ fn test_unanswered_keepalive_is_connection_loss() {
         stalled.elapsed()
     );
 }
+
+/// The benchmark's stream (`make bench`): through the HTTPS tunnel, consecutive RTP of
+/// whole H.264 frames (a marker closes each, the timestamp moves only after it), in both
+/// framings; and the start it measures costs 3 TLS handshakes and 4 SOAP round trips.
+#[test]
+fn test_bench_stream_is_what_the_benchmark_measures() {
+    use onvif_virtual_camera::bench::{Bench, Framing};
+    for framing in [Framing::PerPacket, Framing::Coalesced] {
+        let (cam, ca) = camera(Config {
+            bench: Some(Bench { mbps: 8.0, framing }),
+            ..Config::default()
+        });
+        let loc = cam.https_url();
+        let props = live_props(&loc, &ca);
+        let props: Vec<(&str, &dyn ToValue)> =
+            props.iter().map(|(k, v)| (*k, v.as_ref())).collect();
+        let run = Run::new(&props);
+        let out = run.collect(300, WAIT);
+        assert!(out.error.is_none(), "{}", out.error_text());
+        assert_eq!(out.samples.len(), 300, "{framing:?}");
+        let caps = out.samples[0]
+            .caps()
+            .unwrap()
+            .structure(0)
+            .unwrap()
+            .to_owned();
+        assert_eq!(caps.get::<&str>("encoding-name").unwrap(), "H264");
+        let headers: Vec<gstonvifhttps::rtp::Header> = out
+            .samples
+            .iter()
+            .map(|s| {
+                let map = s.buffer().unwrap().map_readable().unwrap();
+                assert!(map.len() <= 1400, "{} bytes", map.len());
+                gstonvifhttps::rtp::parse_header(&map).expect("RTP")
+            })
+            .collect();
+        for w in headers.windows(2) {
+            assert_eq!(w[1].sequence, w[0].sequence.wrapping_add(1), "{framing:?}");
+            assert_eq!(
+                w[1].timestamp != w[0].timestamp,
+                w[0].marker,
+                "{framing:?} {w:?}"
+            );
+            if w[0].marker {
+                assert_eq!(w[1].timestamp.wrapping_sub(w[0].timestamp), 3600, "25 fps");
+            }
+        }
+        drop(run);
+        let requests = cam.stats.requests.load(std::sync::atomic::Ordering::SeqCst);
+        let tunnels = cam
+            .stats
+            .tunnel_connections
+            .load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(tunnels, 2, "GET and POST");
+        assert_eq!(requests - tunnels, 4, "SOAP round trips");
+        assert_eq!(
+            cam.stats
+                .tls_handshakes
+                .load(std::sync::atomic::Ordering::SeqCst),
+            3
+        );
+    }
+}

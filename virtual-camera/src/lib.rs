@@ -10,6 +10,7 @@
 //! skewed clock, SetNetworkProtocols accepted, refused or silently ignored, and `http://`
 //! XAddrs on an HTTPS session. It runs on its own runtime, so a test needs no tokio.
 
+pub mod bench;
 pub mod certs;
 pub mod events;
 pub mod media;
@@ -96,6 +97,9 @@ pub struct Config {
     pub recording_control: bool,
     /// The recording has a metadata track (default true).
     pub recording_metadata: bool,
+    /// Benchmark mode: the tunnel serves a fixed-bitrate pre-packetised stream instead of
+    /// gst-rtsp-server's media.
+    pub bench: Option<bench::Bench>,
 }
 
 impl Default for Config {
@@ -123,6 +127,7 @@ impl Default for Config {
             metadata: true,
             recording_control: true,
             recording_metadata: true,
+            bench: None,
         }
     }
 }

@@ -5,6 +5,7 @@
 
 use std::io::Write;
 
+use onvif_virtual_camera::bench::{Bench, Framing};
 use onvif_virtual_camera::{AuthMode, Camera, Config, SetProtocols};
 
 const HELP: &str = "\
@@ -37,6 +38,10 @@ OPTIONS:
   --relative-termination-bug  grant almost nothing for relative termination times
   --renew-refused          refuse Renew (PullMessages keeps subscriptions alive)
   --no-metadata            no ONVIF metadata track in the live media
+  --bench-mbps MBPS        benchmark mode: the RTSP tunnel serves pre-packetised H.264
+                           at MBPS Mbit/s (no encoder), SOAP as usual
+  --bench-framing F        packet (one TLS record per RTP packet, default) or coalesced
+                           (one write per frame, 16 KiB records)
   --help                   this text
 ";
 
@@ -110,6 +115,20 @@ fn main() {
             "--relative-termination-bug" => cfg.relative_termination_bug = true,
             "--renew-refused" => cfg.renew_refused = true,
             "--no-metadata" => cfg.metadata = false,
+            "--bench-mbps" => {
+                let mbps: f64 = value()
+                    .parse()
+                    .ok()
+                    .filter(|m: &f64| *m > 0.0 && *m <= 10_000.0)
+                    .unwrap_or_else(|| fail("bad --bench-mbps (0 to 10000)".into()));
+                let framing = cfg.bench.map_or(Framing::PerPacket, |b| b.framing);
+                cfg.bench = Some(Bench { mbps, framing });
+            }
+            "--bench-framing" => {
+                let framing: Framing = value().parse().unwrap_or_else(|e| fail(e));
+                let mbps = cfg.bench.map_or(8.0, |b| b.mbps);
+                cfg.bench = Some(Bench { mbps, framing });
+            }
             "--session-timeout" => {
                 cfg.session_timeout = Some(
                     value()

@@ -131,6 +131,15 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, shared: Arc<Sha
             Some(r) => r,
             None => return,
         };
+        if shared.config.bench.is_some() && req.method == "GET" && req.target == "/bench/stats" {
+            // Not counted: the benchmark reads what its clients cost the camera.
+            let body = crate::bench::stats_json(&shared.stats);
+            let resp = Response::new(200, "OK", "application/json", body.into_bytes());
+            if s.write_all(&resp.bytes()).await.is_err() {
+                return;
+            }
+            continue;
+        }
         shared.stats.requests.fetch_add(1, Ordering::SeqCst);
         if tls {
             shared.stats.https_requests.fetch_add(1, Ordering::SeqCst);
@@ -155,7 +164,11 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, shared: Arc<Sha
                 .stats
                 .tunnel_connections
                 .fetch_add(1, Ordering::SeqCst);
-            tunnel(s, &shared, req.raw_head, buf, req.method == "GET").await;
+            let get_leg = req.method == "GET";
+            match shared.config.bench {
+                Some(bench) => crate::bench::tunnel_leg(s, bench, req.raw_head, buf, get_leg).await,
+                None => tunnel(s, &shared, req.raw_head, buf, get_leg).await,
+            }
             return;
         }
         let close = req

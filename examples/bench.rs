@@ -1,0 +1,560 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! `make bench`: onvifhttpssrc against GStreamer's rtspsrc (`rtspsh://`) on the same
+//! stream through the same HTTPS tunnel of the virtual camera in benchmark mode
+//! (pre-packetised H.264 at a fixed bitrate, no encoder), with full certificate checks on
+//! both sides. Each measurement runs in a fresh client process, A B A B over several
+//! rounds; the table gives medians and min–max.
+//!
+//! ```text
+//! bench [--rounds N] [--seconds S] [--warmup S] [--framing packet|coalesced|both]
+//!       [--bitrates 8,100,400] [--streams 1,16,64] [--stream-mbps 4]
+//! bench client ours|rtspsrc URL CA_FILE STREAMS WARMUP_S SECONDS
+//! ```
+//!
+//! Client CPU is user+sys of the client process (getrusage) over the measured seconds,
+//! divided by the RTP bytes its sinks received. Times are printed, never asserted.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use gst::glib;
+use gst::prelude::*;
+
+type Error = Box<dyn std::error::Error>;
+
+fn main() -> Result<(), Error> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("client") {
+        return client(&args[1..]);
+    }
+    orchestrate(&args)
+}
+
+// ---------------------------------------------------------------- the client process
+
+/// CPU seconds (user + system) of this process so far.
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage fills the struct it is given; RUSAGE_SELF is always valid.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+/// A field of /proc/self/status (kB for memory, a count for Threads).
+fn status(key: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                let v = l.strip_prefix(key)?.strip_prefix(':')?;
+                v.split_whitespace().next()?.parse().ok()
+            })
+        })
+        .unwrap_or(0)
+}
+
+/// A GTlsDatabase trusting exactly `ca_file`, for rtspsrc's `tls-database`.
+fn tls_database(ca_file: &str) -> Result<glib::Object, Error> {
+    use glib::translate::FromGlibPtrFull;
+    #[link(name = "gio-2.0")]
+    unsafe extern "C" {
+        fn g_tls_file_database_new(
+            anchors: *const std::ffi::c_char,
+            error: *mut *mut glib::ffi::GError,
+        ) -> *mut glib::gobject_ffi::GObject;
+    }
+    let path = std::ffi::CString::new(ca_file)?;
+    let mut err = std::ptr::null_mut();
+    // SAFETY: a valid C string and error location; the result is a new reference or NULL.
+    let db = unsafe { g_tls_file_database_new(path.as_ptr(), &mut err) };
+    if db.is_null() {
+        // SAFETY: on failure GLib set the error, which we now own.
+        let e: glib::Error = unsafe { glib::Error::from_glib_full(err) };
+        return Err(format!("tls database from {ca_file}: {e}").into());
+    }
+    // SAFETY: a new, non-NULL GObject reference.
+    Ok(unsafe { glib::Object::from_glib_full(db) })
+}
+
+fn client(args: &[String]) -> Result<(), Error> {
+    let [kind, url, ca, streams, warmup, seconds] = args else {
+        return Err("usage: bench client ours|rtspsrc URL CA_FILE STREAMS WARMUP_S SECONDS".into());
+    };
+    let streams: usize = streams.parse()?;
+    let warmup = Duration::from_secs_f64(warmup.parse()?);
+    let seconds = Duration::from_secs_f64(seconds.parse()?);
+    gst::init()?;
+    gstonvifhttps::plugin_register_static()?;
+    // Load the element's plugin before the baseline, so the baseline is per process.
+    let factory = if kind == "ours" {
+        "onvifhttpssrc"
+    } else {
+        "rtspsrc"
+    };
+    drop(gst::ElementFactory::make(factory).build()?);
+    let base_rss = status("VmRSS");
+
+    let pipeline = gst::Pipeline::new();
+    let bytes = Arc::new(AtomicU64::new(0));
+    let first: Arc<std::sync::Mutex<Vec<Option<Instant>>>> =
+        Arc::new(std::sync::Mutex::new(vec![None; streams]));
+    let db = if kind == "rtspsrc" {
+        Some(tls_database(ca)?)
+    } else {
+        None
+    };
+    for i in 0..streams {
+        let src = match kind.as_str() {
+            "ours" => gst::ElementFactory::make("onvifhttpssrc")
+                .property("location", url)
+                .property("user-id", "admin")
+                .property("user-pw", "password")
+                .property("tls-ca-file", ca)
+                .property("latency", 200u32)
+                .build()?,
+            "rtspsrc" => {
+                let e = gst::ElementFactory::make("rtspsrc")
+                    .property("location", url)
+                    .property("latency", 200u32)
+                    .build()?;
+                e.set_property("tls-database", db.as_ref());
+                e
+            }
+            other => return Err(format!("unknown client {other}").into()),
+        };
+        let sink = gst::ElementFactory::make("fakesink")
+            .property("sync", false)
+            .property("async", false)
+            .build()?;
+        pipeline.add_many([&src, &sink])?;
+        let sinkpad = sink.static_pad("sink").ok_or("fakesink without pad")?;
+        let (b, f) = (bytes.clone(), first.clone());
+        sinkpad.add_probe(
+            gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
+            move |_, info| {
+                let n = match &info.data {
+                    Some(gst::PadProbeData::Buffer(buf)) => buf.size(),
+                    Some(gst::PadProbeData::BufferList(l)) => l.calculate_size(),
+                    _ => 0,
+                };
+                b.fetch_add(n as u64, Ordering::Relaxed);
+                let mut f = f.lock().unwrap_or_else(|e| e.into_inner());
+                if f[i].is_none() {
+                    f[i] = Some(Instant::now());
+                }
+                gst::PadProbeReturn::Ok
+            },
+        );
+        let sinkpad = sinkpad.clone();
+        src.connect_pad_added(move |_, pad| {
+            if !sinkpad.is_linked() {
+                let _ = pad.link(&sinkpad);
+            }
+        });
+    }
+    let bus = pipeline.bus().ok_or("no bus")?;
+    let check_bus = || -> Result<(), Error> {
+        while let Some(msg) = bus.pop() {
+            if let gst::MessageView::Error(e) = msg.view() {
+                return Err(format!("{}: {}", kind, e.error()).into());
+            }
+        }
+        Ok(())
+    };
+
+    let t0 = Instant::now();
+    pipeline.set_state(gst::State::Playing)?;
+    let deadline = t0 + Duration::from_secs(30);
+    loop {
+        check_bus()?;
+        let f = first.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if f.iter().all(Option::is_some) {
+            break;
+        }
+        if Instant::now() > deadline {
+            let got = f.iter().filter(|x| x.is_some()).count();
+            return Err(format!("{kind}: {got} of {streams} streams started within 30 s").into());
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let ttfb =
+        first.lock().unwrap_or_else(|e| e.into_inner())[0].map_or(0.0, |t| (t - t0).as_secs_f64());
+    std::thread::sleep(warmup);
+    check_bus()?;
+    let (c0, b0, w0) = (cpu_seconds(), bytes.load(Ordering::Relaxed), Instant::now());
+    let rss0 = status("VmRSS");
+    std::thread::sleep(seconds);
+    let (c1, b1, w1) = (cpu_seconds(), bytes.load(Ordering::Relaxed), Instant::now());
+    let threads = status("Threads");
+    let (rss, hwm) = (status("VmRSS"), status("VmHWM"));
+    check_bus()?;
+    pipeline.set_state(gst::State::Null)?;
+    println!(
+        "ttfb_s={ttfb:.6} cpu_s={:.6} bytes={} wall_s={:.6} base_rss_kib={base_rss} \
+         rss0_kib={rss0} rss_kib={rss} hwm_kib={hwm} threads={threads}",
+        c1 - c0,
+        b1 - b0,
+        (w1 - w0).as_secs_f64()
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------- the orchestrator
+
+/// What one client run printed.
+#[derive(Debug, Clone, Default)]
+struct Sample {
+    ttfb_s: f64,
+    cpu_s: f64,
+    bytes: f64,
+    wall_s: f64,
+    base_rss_kib: f64,
+    /// RSS when the measured seconds began.
+    rss0_kib: f64,
+    rss_kib: f64,
+    hwm_kib: f64,
+    threads: f64,
+}
+
+impl Sample {
+    fn parse(line: &str) -> Option<Sample> {
+        let mut s = Sample::default();
+        for kv in line.split_whitespace() {
+            let (k, v) = kv.split_once('=')?;
+            let v: f64 = v.parse().ok()?;
+            match k {
+                "ttfb_s" => s.ttfb_s = v,
+                "cpu_s" => s.cpu_s = v,
+                "bytes" => s.bytes = v,
+                "wall_s" => s.wall_s = v,
+                "base_rss_kib" => s.base_rss_kib = v,
+                "rss0_kib" => s.rss0_kib = v,
+                "rss_kib" => s.rss_kib = v,
+                "hwm_kib" => s.hwm_kib = v,
+                "threads" => s.threads = v,
+                _ => {}
+            }
+        }
+        Some(s)
+    }
+
+    /// Client CPU seconds per Gbit received.
+    fn cpu_per_gbit(&self) -> f64 {
+        self.cpu_s / (self.bytes * 8.0 / 1e9)
+    }
+
+    fn mbps(&self) -> f64 {
+        self.bytes * 8.0 / 1e6 / self.wall_s
+    }
+}
+
+/// The virtual camera in benchmark mode, stopped on drop.
+struct BenchCamera {
+    child: Child,
+    http_port: u16,
+    https_port: u16,
+}
+
+impl BenchCamera {
+    fn start(exe: &std::path::Path, ca: &str, mbps: f64, framing: &str) -> Result<Self, Error> {
+        let mut child = Command::new(exe)
+            .args(["--ca-file", ca, "--input-period", "0", "--no-metadata"])
+            .args([
+                "--bench-mbps",
+                &mbps.to_string(),
+                "--bench-framing",
+                framing,
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("{}: {e}", exe.display()))?;
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().ok_or("no stdout")?).read_line(&mut line)?;
+        let port = |key: &str| -> Result<u16, Error> {
+            let at = line.find(&format!("\"{key}\":")).ok_or("no port")? + key.len() + 3;
+            Ok(line[at..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap_or("")
+                .parse()?)
+        };
+        Ok(BenchCamera {
+            http_port: port("http_port")?,
+            https_port: port("https_port")?,
+            child,
+        })
+    }
+
+    /// `(TLS handshakes, SOAP round trips)` the camera has served.
+    fn stats(&self) -> Result<(u64, u64), Error> {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.http_port))?;
+        s.set_read_timeout(Some(Duration::from_secs(5)))?;
+        s.write_all(b"GET /bench/stats HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")?;
+        let mut text = String::new();
+        let _ = s.read_to_string(&mut text);
+        let field = |key: &str| -> u64 {
+            text.find(&format!("\"{key}\":"))
+                .and_then(|at| {
+                    text[at + key.len() + 3..]
+                        .split(|c: char| !c.is_ascii_digit())
+                        .next()?
+                        .parse()
+                        .ok()
+                })
+                .unwrap_or(0)
+        };
+        Ok((field("tls_handshakes"), field("soap_requests")))
+    }
+}
+
+impl Drop for BenchCamera {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Options {
+    rounds: usize,
+    seconds: f64,
+    warmup: f64,
+    framings: Vec<String>,
+    bitrates: Vec<f64>,
+    streams: Vec<usize>,
+    stream_mbps: f64,
+}
+
+fn options(args: &[String]) -> Result<Options, Error> {
+    let mut o = Options {
+        rounds: 3,
+        seconds: 6.0,
+        warmup: 1.0,
+        framings: vec!["packet".into(), "coalesced".into()],
+        bitrates: vec![8.0, 100.0, 400.0],
+        streams: vec![1, 16, 64],
+        stream_mbps: 4.0,
+    };
+    let list = |v: &str| -> Result<Vec<f64>, Error> {
+        v.split(',')
+            .map(|x| x.parse::<f64>().map_err(|e| format!("{x}: {e}").into()))
+            .collect()
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let v = it.next().ok_or(format!("{a} needs a value"))?;
+        match a.as_str() {
+            "--rounds" => o.rounds = v.parse()?,
+            "--seconds" => o.seconds = v.parse()?,
+            "--warmup" => o.warmup = v.parse()?,
+            "--framing" => {
+                o.framings = match v.as_str() {
+                    "both" => vec!["packet".into(), "coalesced".into()],
+                    f => vec![f.to_string()],
+                }
+            }
+            "--bitrates" => o.bitrates = list(v)?,
+            "--streams" => o.streams = list(v)?.into_iter().map(|n| n as usize).collect(),
+            "--stream-mbps" => o.stream_mbps = v.parse()?,
+            other => return Err(format!("unknown option {other}").into()),
+        }
+    }
+    Ok(o)
+}
+
+fn run_client(
+    kind: &str,
+    cam: &BenchCamera,
+    ca: &str,
+    streams: usize,
+    o: &Options,
+) -> Result<Sample, Error> {
+    let url = match kind {
+        // The whole ONVIF start, with the HTTPS port known.
+        "ours" => format!("https://127.0.0.1:{}", cam.https_port),
+        // The stream URL already known.
+        _ => format!("rtspsh://127.0.0.1:{}/media/Profile_1", cam.https_port),
+    };
+    let out = Command::new(std::env::current_exe()?)
+        .args(["client", kind, &url, ca])
+        .args([
+            streams.to_string(),
+            o.warmup.to_string(),
+            o.seconds.to_string(),
+        ])
+        .env_remove("GST_DEBUG")
+        .output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    match stdout.lines().last().and_then(Sample::parse) {
+        Some(s) if out.status.success() => Ok(s),
+        _ => Err(format!(
+            "{kind} client failed: {}{}",
+            stdout,
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into()),
+    }
+}
+
+/// Median, min and max.
+fn stats(v: &[f64]) -> (f64, f64, f64) {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    if n == 0 {
+        return (f64::NAN, f64::NAN, f64::NAN);
+    }
+    let med = if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    };
+    (med, s[0], s[n - 1])
+}
+
+fn cell(v: &[f64], digits: usize) -> String {
+    let (m, lo, hi) = stats(v);
+    format!("{m:.digits$} ({lo:.digits$}–{hi:.digits$})")
+}
+
+fn ratio(ours: &[f64], theirs: &[f64]) -> String {
+    format!("{:.2}", stats(ours).0 / stats(theirs).0)
+}
+
+fn orchestrate(args: &[String]) -> Result<(), Error> {
+    let o = options(args)?;
+    let exe = std::env::current_exe()?;
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .ok_or("cannot find the target directory")?;
+    let camera = dir.join("onvif-virtual-camera");
+    let ca_path = std::env::temp_dir().join(format!("onvifhttps-bench-{}.pem", std::process::id()));
+    let ca = ca_path.to_string_lossy().to_string();
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
+            })
+        })
+        .unwrap_or_default();
+    println!(
+        "onvifhttpssrc vs rtspsrc (rtspsh://), same camera tunnel, certificate checks on both"
+    );
+    println!(
+        "machine: {cpus} CPUs, {model}; GStreamer {}; {} rounds, {} s measured after {} s warm-up\n",
+        gst_version(),
+        o.rounds,
+        o.seconds,
+        o.warmup
+    );
+
+    println!("## Client CPU seconds per Gbit received (median, min–max), one stream");
+    println!();
+    println!(
+        "| framing | Mbit/s | onvifhttpssrc | rtspsrc rtspsh:// | ratio | delivered Mbit/s (ours / rtspsrc) |"
+    );
+    println!("|---|---|---|---|---|---|");
+    let mut ttfb_ours = Vec::new();
+    let mut ttfb_theirs = Vec::new();
+    let mut per_start = Vec::new();
+    for framing in &o.framings {
+        for &mbps in &o.bitrates {
+            let cam = BenchCamera::start(&camera, &ca, mbps, framing)?;
+            let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+            for _ in 0..o.rounds {
+                let before = cam.stats()?;
+                let a = run_client("ours", &cam, &ca, 1, &o)?;
+                let after = cam.stats()?;
+                per_start.push((after.0 - before.0, after.1 - before.1));
+                let b = run_client("rtspsrc", &cam, &ca, 1, &o)?;
+                ttfb_ours.push(a.ttfb_s * 1e3);
+                ttfb_theirs.push(b.ttfb_s * 1e3);
+                ours.push(a);
+                theirs.push(b);
+            }
+            let cpu = |v: &[Sample]| v.iter().map(Sample::cpu_per_gbit).collect::<Vec<_>>();
+            let rate = |v: &[Sample]| stats(&v.iter().map(Sample::mbps).collect::<Vec<_>>()).0;
+            println!(
+                "| {framing} | {mbps} | {} | {} | {} | {:.1} / {:.1} |",
+                cell(&cpu(&ours), 3),
+                cell(&cpu(&theirs), 3),
+                ratio(&cpu(&ours), &cpu(&theirs)),
+                rate(&ours),
+                rate(&theirs)
+            );
+        }
+    }
+    println!();
+    println!("## Time from PLAYING to the first buffer, ms (all runs above)");
+    println!();
+    println!("| onvifhttpssrc (whole ONVIF start, port known) | rtspsrc (URL known) | ratio |");
+    println!("|---|---|---|");
+    println!(
+        "| {} | {} | {} |",
+        cell(&ttfb_ours, 1),
+        cell(&ttfb_theirs, 1),
+        ratio(&ttfb_ours, &ttfb_theirs)
+    );
+    let hs: Vec<f64> = per_start.iter().map(|p| p.0 as f64).collect();
+    let soap: Vec<f64> = per_start.iter().map(|p| p.1 as f64).collect();
+    println!(
+        "\nPer start of onvifhttpssrc, seen by the camera: {} TLS handshakes, {} SOAP round trips\n",
+        cell(&hs, 0),
+        cell(&soap, 0)
+    );
+
+    println!(
+        "## {} Mbit/s streams at once in one process ({} framing)",
+        o.stream_mbps, o.framings[0]
+    );
+    println!();
+    println!(
+        "| streams | client | CPU % of a core | peak RSS per stream, MiB | RSS growth while measured, MiB | threads | threads per stream |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for &n in &o.streams {
+        let cam = BenchCamera::start(&camera, &ca, o.stream_mbps, &o.framings[0])?;
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        for _ in 0..o.rounds.min(2) {
+            ours.push(run_client("ours", &cam, &ca, n, &o)?);
+            theirs.push(run_client("rtspsrc", &cam, &ca, n, &o)?);
+        }
+        for (name, v) in [("onvifhttpssrc", &ours), ("rtspsrc", &theirs)] {
+            let cpu: Vec<f64> = v.iter().map(|s| 100.0 * s.cpu_s / s.wall_s).collect();
+            let rss: Vec<f64> = v
+                .iter()
+                .map(|s| (s.hwm_kib - s.base_rss_kib) / 1024.0 / n as f64)
+                .collect();
+            let growth: Vec<f64> = v
+                .iter()
+                .map(|s| (s.rss_kib - s.rss0_kib) / 1024.0)
+                .collect();
+            let threads: Vec<f64> = v.iter().map(|s| s.threads).collect();
+            let per: Vec<f64> = threads.iter().map(|t| t / n as f64).collect();
+            println!(
+                "| {n} | {name} | {} | {} | {} | {} | {} |",
+                cell(&cpu, 1),
+                cell(&rss, 2),
+                cell(&growth, 2),
+                cell(&threads, 0),
+                cell(&per, 2)
+            );
+        }
+    }
+    let _ = std::fs::remove_file(&ca_path);
+    Ok(())
+}
+
+fn gst_version() -> String {
+    let (a, b, c, _) = gst::version();
+    format!("{a}.{b}.{c}")
+}
