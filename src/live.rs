@@ -22,6 +22,21 @@ use crate::tunnel::{Channel, Writer};
 /// Size of each read.
 const READ_CHUNK: usize = 64 * 1024;
 
+/// Where the interleaved packets of the stream go. A closure takes them one by one; a
+/// consumer that batches is also told when a read has been handed on in full.
+pub trait Packets: Send {
+    /// One interleaved packet on `channel`.
+    fn packet(&mut self, channel: u8, packet: &[u8]);
+    /// Every packet of one read has been handed on: push what was batched.
+    fn end_of_read(&mut self) {}
+}
+
+impl<F: FnMut(u8, &[u8]) + Send> Packets for F {
+    fn packet(&mut self, channel: u8, packet: &[u8]) {
+        self(channel, packet)
+    }
+}
+
 /// What the read loop found.
 pub enum Event {
     /// A response (to a keep-alive, or a late one).
@@ -63,10 +78,16 @@ impl Reader {
     /// everything else is returned.
     pub fn parse(
         &mut self,
-        on_data: &mut (dyn FnMut(u8, &[u8]) + Send),
+        on_data: &mut dyn Packets,
     ) -> Result<Vec<Frame>, framing::FramingError> {
         let mut other = Vec::new();
-        while let Some((frame, used)) = framing::next(&self.buf[self.pos..])? {
+        let mut delivered = false;
+        let result = loop {
+            let (frame, used) = match framing::next(&self.buf[self.pos..]) {
+                Ok(Some(f)) => f,
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
+            };
             match frame {
                 Frame::Data {
                     channel,
@@ -74,13 +95,14 @@ impl Reader {
                     len,
                 } => {
                     let at = self.pos + start;
-                    on_data(channel, &self.buf[at..at + len]);
+                    on_data.packet(channel, &self.buf[at..at + len]);
+                    delivered = true;
                     self.misparse = 0;
                 }
                 Frame::Skipped(n) => {
                     self.misparse += n;
                     if self.misparse > framing::MAX_MISPARSE_BYTES {
-                        return Err(framing::FramingError::MessageTooLarge);
+                        break Err(framing::FramingError::MessageTooLarge);
                     }
                 }
                 f => {
@@ -89,8 +111,12 @@ impl Reader {
                 }
             }
             self.pos += used;
+        };
+        // What came before an error is delivered all the same.
+        if delivered {
+            on_data.end_of_read();
         }
-        Ok(other)
+        result.map(|()| other)
     }
 }
 
@@ -193,7 +219,7 @@ impl Rtsp {
         method: &str,
         uri: &str,
         extra: &[(&str, &str)],
-        on_data: &mut (dyn FnMut(u8, &[u8]) + Send),
+        on_data: &mut dyn Packets,
     ) -> Result<Response, Error> {
         let mut answered = false;
         loop {
@@ -223,7 +249,7 @@ impl Rtsp {
         &mut self,
         method: &str,
         cseq: u32,
-        on_data: &mut (dyn FnMut(u8, &[u8]) + Send),
+        on_data: &mut dyn Packets,
     ) -> Result<Response, Error> {
         let timeout = self.timeout;
         let peer = self.peer.clone();
@@ -287,10 +313,7 @@ impl Rtsp {
     }
 
     /// Reads until something other than packets arrives: a response, or the end.
-    pub async fn next_event(
-        &mut self,
-        on_data: &mut (dyn FnMut(u8, &[u8]) + Send),
-    ) -> Result<Event, Error> {
+    pub async fn next_event(&mut self, on_data: &mut dyn Packets) -> Result<Event, Error> {
         loop {
             let frames = self
                 .reader

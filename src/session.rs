@@ -39,6 +39,8 @@ pub trait Output: Send + Sync + 'static {
     fn streams_complete(&self);
     /// Pushes a buffer on stream `index`; false when the pipeline no longer takes data.
     fn push(&self, index: usize, buffer: gst::Buffer) -> bool;
+    /// Pushes the buffers of one read on stream `index` at once; false as for `push`.
+    fn push_list(&self, index: usize, list: gst::BufferList) -> bool;
     /// Stream `index` has no more data (end of a replayed range).
     fn end_of_stream(&self, index: usize);
     /// The element's running time in nanoseconds, if it has a clock.
@@ -249,6 +251,8 @@ struct StreamState {
     ended: bool,
     /// When its last packet arrived.
     last_packet: Option<std::time::Instant>,
+    /// Packets of the current read, pushed together at its end.
+    pending: Option<gst::BufferList>,
 }
 
 /// Every stream of the session, shared by the RTSP reader and the UDP receivers.
@@ -258,6 +262,8 @@ struct Streams {
     flowing: bool,
     /// Replay: read the 0xABAC extension, stop at the end, seek.
     replay: Option<Replay>,
+    /// The running time for the packets of the current read (one clock query per read).
+    now: Option<u64>,
 }
 
 /// A replay in progress.
@@ -309,12 +315,14 @@ impl Replay {
 }
 
 impl Streams {
-    /// Timestamps and pushes one RTP packet of stream `i`.
+    /// Timestamps one RTP packet of stream `i` and queues it for [`Streams::flush`].
     fn rtp<O: Output>(&mut self, i: usize, packet: &[u8], out: &O) {
         let Some(h) = rtp::parse_header(packet) else {
             return;
         };
-        let now = out.running_time().unwrap_or(0);
+        let now = *self
+            .now
+            .get_or_insert_with(|| out.running_time().unwrap_or(0));
         let st = &mut self.list[i];
         st.stats.packet(&h, st.clock_rate, now);
         if st.ended {
@@ -332,8 +340,7 @@ impl Streams {
             {
                 let ntp = rtp::ntp_to_ns(ext.ntp);
                 if replay.end_ntp.is_some_and(|e| ntp >= e) {
-                    st.ended = true;
-                    out.end_of_stream(st.index);
+                    self.end_stream(i, out);
                     return;
                 }
                 gst::ReferenceTimestampMeta::add(
@@ -354,17 +361,47 @@ impl Streams {
             h.sequence,
             h.timestamp
         );
-        if !out.push(st.index, buffer) {
+        if let Some(list) = st
+            .pending
+            .get_or_insert_with(gst::BufferList::new)
+            .get_mut()
+        {
+            list.add(buffer);
+        }
+        if last {
+            self.end_stream(i, out);
+        }
+    }
+
+    /// Pushes the queued packets of stream `i`.
+    fn flush_stream<O: Output>(&mut self, i: usize, out: &O) {
+        let st = &mut self.list[i];
+        let Some(list) = st.pending.take() else {
+            return;
+        };
+        if !out.push_list(st.index, list) {
             gst::debug!(
                 crate::onvifhttpssrc::imp::CAT,
                 "stream {i}: push refused, stopping"
             );
             self.flowing = false;
         }
-        if last {
-            st.ended = true;
-            out.end_of_stream(st.index);
+    }
+
+    /// Pushes the queued packets of every stream: the end of a read.
+    fn flush<O: Output>(&mut self, out: &O) {
+        for i in 0..self.list.len() {
+            self.flush_stream(i, out);
         }
+        self.now = None;
+    }
+
+    /// Stream `i` got its last packet: what is queued goes first, then EOS.
+    fn end_stream<O: Output>(&mut self, i: usize, out: &O) {
+        self.flush_stream(i, out);
+        let st = &mut self.list[i];
+        st.ended = true;
+        out.end_of_stream(st.index);
     }
 
     /// Replay: every stream has had its last packet.
@@ -435,20 +472,39 @@ impl Streams {
 
 type SharedStreams = Arc<std::sync::Mutex<Streams>>;
 
-/// An interleaved packet to its stream: RTP to the pad, RTCP to the statistics.
-fn deliver<O: Output>(streams: &SharedStreams, out: &O, channel: u8, packet: &[u8]) {
-    let mut st = streams.lock().unwrap();
-    if !st.flowing {
-        return;
-    }
-    if let Some(i) = st.list.iter().position(|s| s.rtp_channel == channel) {
-        if st.replay.as_ref().is_some_and(Replay::seeking) {
+/// Interleaved packets to their streams: RTP to the pads (one buffer list per stream and
+/// read), RTCP to the statistics.
+struct Deliver<'a, O: Output> {
+    streams: &'a SharedStreams,
+    out: &'a O,
+}
+
+impl<O: Output> crate::live::Packets for Deliver<'_, O> {
+    fn packet(&mut self, channel: u8, packet: &[u8]) {
+        let mut st = self.streams.lock().unwrap();
+        if !st.flowing {
             return;
         }
-        st.rtp(i, packet, out);
-    } else if let Some(i) = st.list.iter().position(|s| s.rtcp_channel == channel) {
-        let now = out.running_time().unwrap_or(0);
-        st.rtcp(i, packet, now);
+        if let Some(i) = st.list.iter().position(|s| s.rtp_channel == channel) {
+            if st.replay.as_ref().is_some_and(Replay::seeking) {
+                return;
+            }
+            st.rtp(i, packet, self.out);
+        } else if let Some(i) = st.list.iter().position(|s| s.rtcp_channel == channel) {
+            let now = self.out.running_time().unwrap_or(0);
+            st.rtcp(i, packet, now);
+        }
+    }
+
+    fn end_of_read(&mut self) {
+        let mut st = self.streams.lock().unwrap();
+        if st.flowing {
+            st.flush(self.out);
+        } else {
+            for s in st.list.iter_mut() {
+                s.pending = None;
+            }
+        }
     }
 }
 
@@ -756,6 +812,7 @@ async fn live_start<O: Output>(
             wallclock: None,
             ended: false,
             last_packet: None,
+            pending: None,
         });
         legs.push(leg);
     }
@@ -782,10 +839,14 @@ async fn live_start<O: Output>(
         our_ssrc: u32::from_be_bytes(ssrc),
         flowing: true,
         replay,
+        now: None,
     }));
     out.debug(&format!("PLAY {uri} {play_headers:?}"));
     // The media may come before the answer (a replay's first packet, with D and C, does).
-    let mut on_data = |channel: u8, packet: &[u8]| deliver(&streams, out, channel, packet);
+    let mut on_data = Deliver {
+        streams: &streams,
+        out,
+    };
     let resp = rtsp
         .request("PLAY", &uri, &play_headers, &mut on_data)
         .await?;
@@ -817,7 +878,7 @@ async fn seek<O: Output>(
     streams: &SharedStreams,
     out: &O,
     position: u64,
-    on_data: &mut (dyn FnMut(u8, &[u8]) + Send),
+    on_data: &mut dyn crate::live::Packets,
 ) -> Result<(), Error> {
     let headers = {
         let mut st = streams.lock().unwrap();
@@ -895,6 +956,7 @@ async fn udp_receiver<O: Output>(
                 gst::trace!(crate::onvifhttpssrc::imp::CAT, "stream {i}: {n} bytes of RTP over UDP");
                 let mut st = streams.lock().unwrap();
                 st.rtp(i, &rtp_buf[..n], &*out);
+                st.flush(&*out);
                 if !st.flowing {
                     return;
                 }
@@ -955,7 +1017,10 @@ async fn play_loop<O: Output>(
     );
     let mut pending: Option<u32> = None;
     let out_ref = &*out;
-    let mut on_data = |channel: u8, packet: &[u8]| deliver(&streams, out_ref, channel, packet);
+    let mut on_data = Deliver {
+        streams: &streams,
+        out: out_ref,
+    };
     loop {
         tokio::select! {
             ev = rtsp.next_event(&mut on_data) => match ev? {

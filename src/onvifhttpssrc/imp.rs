@@ -197,6 +197,31 @@ impl ElementOutput {
 }
 
 impl ElementOutput {
+    /// Pushes into the appsrc of stream `index`; false when the pipeline no longer takes
+    /// data.
+    fn pushed(
+        &self,
+        index: usize,
+        push: impl FnOnce(&gst_app::AppSrc) -> Result<gst::FlowSuccess, gst::FlowError>,
+    ) -> bool {
+        let Some(appsrc) = self.appsrc(index) else {
+            return false;
+        };
+        match push(&appsrc) {
+            Ok(_) => true,
+            // A pad flushing for a seek drops what comes meanwhile; the session goes on
+            // (stopping the element stops it through its own channel).
+            Err(gst::FlowError::Flushing) => {
+                gst::trace!(CAT, obj = appsrc, "flushing: dropped");
+                true
+            }
+            Err(e) => {
+                gst::debug!(CAT, obj = appsrc, "push stopped: {e:?}");
+                false
+            }
+        }
+    }
+
     fn appsrc(&self, index: usize) -> Option<gst_app::AppSrc> {
         self.streams
             .lock()
@@ -289,22 +314,11 @@ impl Output for ElementOutput {
     }
 
     fn push(&self, index: usize, buffer: gst::Buffer) -> bool {
-        let Some(appsrc) = self.appsrc(index) else {
-            return false;
-        };
-        match appsrc.push_buffer(buffer) {
-            Ok(_) => true,
-            // A pad flushing for a seek drops what comes meanwhile; the session goes on
-            // (stopping the element stops it through its own channel).
-            Err(gst::FlowError::Flushing) => {
-                gst::trace!(CAT, obj = appsrc, "flushing: buffer dropped");
-                true
-            }
-            Err(e) => {
-                gst::debug!(CAT, obj = appsrc, "push stopped: {e:?}");
-                false
-            }
-        }
+        self.pushed(index, |a| a.push_buffer(buffer))
+    }
+
+    fn push_list(&self, index: usize, list: gst::BufferList) -> bool {
+        self.pushed(index, |a| a.push_buffer_list(list))
     }
 
     fn end_of_stream(&self, index: usize) {
