@@ -341,6 +341,9 @@ fn options(args: &[String]) -> Result<Options, Error> {
         stream_mbps: 4.0,
     };
     let list = |v: &str| -> Result<Vec<f64>, Error> {
+        if v == "none" {
+            return Ok(Vec::new());
+        }
         v.split(',')
             .map(|x| x.parse::<f64>().map_err(|e| format!("{x}: {e}").into()))
             .collect()
@@ -457,6 +460,18 @@ fn orchestrate(args: &[String]) -> Result<(), Error> {
         o.warmup
     );
 
+    if !o.bitrates.is_empty() {
+        cpu_and_start(&o, &camera, &ca)?;
+    }
+    if !o.streams.is_empty() {
+        many_streams(&o, &camera, &ca)?;
+    }
+    let _ = std::fs::remove_file(&ca_path);
+    Ok(())
+}
+
+/// CPU per Gbit at each bitrate and framing, time to first buffer, cost of a start.
+fn cpu_and_start(o: &Options, camera: &std::path::Path, ca: &str) -> Result<(), Error> {
     println!("## Client CPU seconds per Gbit received (median, min–max), one stream");
     println!();
     println!(
@@ -468,14 +483,14 @@ fn orchestrate(args: &[String]) -> Result<(), Error> {
     let mut per_start = Vec::new();
     for framing in &o.framings {
         for &mbps in &o.bitrates {
-            let cam = BenchCamera::start(&camera, &ca, mbps, framing)?;
+            let cam = BenchCamera::start(camera, ca, mbps, framing)?;
             let (mut ours, mut theirs) = (Vec::new(), Vec::new());
             for _ in 0..o.rounds {
                 let before = cam.stats()?;
-                let a = run_client("ours", &cam, &ca, 1, &o)?;
+                let a = run_client("ours", &cam, ca, 1, o)?;
                 let after = cam.stats()?;
                 per_start.push((after.0 - before.0, after.1 - before.1));
-                let b = run_client("rtspsrc", &cam, &ca, 1, &o)?;
+                let b = run_client("rtspsrc", &cam, ca, 1, o)?;
                 ttfb_ours.push(a.ttfb_s * 1e3);
                 ttfb_theirs.push(b.ttfb_s * 1e3);
                 ours.push(a);
@@ -512,6 +527,11 @@ fn orchestrate(args: &[String]) -> Result<(), Error> {
         cell(&soap, 0)
     );
 
+    Ok(())
+}
+
+/// Many streams in one process: CPU, memory, threads.
+fn many_streams(o: &Options, camera: &std::path::Path, ca: &str) -> Result<(), Error> {
     println!(
         "## {} Mbit/s streams at once in one process ({} framing)",
         o.stream_mbps, o.framings[0]
@@ -522,11 +542,11 @@ fn orchestrate(args: &[String]) -> Result<(), Error> {
     );
     println!("|---|---|---|---|---|---|---|");
     for &n in &o.streams {
-        let cam = BenchCamera::start(&camera, &ca, o.stream_mbps, &o.framings[0])?;
+        let cam = BenchCamera::start(camera, ca, o.stream_mbps, &o.framings[0])?;
         let (mut ours, mut theirs) = (Vec::new(), Vec::new());
         for _ in 0..o.rounds.min(2) {
-            ours.push(run_client("ours", &cam, &ca, n, &o)?);
-            theirs.push(run_client("rtspsrc", &cam, &ca, n, &o)?);
+            ours.push(run_client("ours", &cam, ca, n, o)?);
+            theirs.push(run_client("rtspsrc", &cam, ca, n, o)?);
         }
         for (name, v) in [("onvifhttpssrc", &ours), ("rtspsrc", &theirs)] {
             let cpu: Vec<f64> = v.iter().map(|s| 100.0 * s.cpu_s / s.wall_s).collect();
@@ -550,7 +570,6 @@ fn orchestrate(args: &[String]) -> Result<(), Error> {
             );
         }
     }
-    let _ = std::fs::remove_file(&ca_path);
     Ok(())
 }
 

@@ -136,6 +136,21 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 impl Error {
+    /// A loss the network or a rebooting device explains, after which starting again can
+    /// work (spec §9): connections refused, reset, closed or silent, TLS broken off, a
+    /// server error status. Not: settings, certificates, credentials, faults, missing
+    /// profiles or garbage, which another attempt would only repeat.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Connect { .. }
+            | Error::TimedOut { .. }
+            | Error::Io { .. }
+            | Error::Tls { .. } => true,
+            Error::HttpStatus { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+
     /// The GStreamer error domain and code of spec §10.
     fn kind(&self) -> ErrorKind {
         match self {

@@ -49,6 +49,9 @@ pub trait Output: Send + Sync + 'static {
     fn error(&self, err: &Error);
     /// Posts an `onvif-event` element message.
     fn event(&self, notification: &crate::onvif::events::Notification);
+    /// The stream was lost; attempt `attempt` to start again comes after `delay` (an
+    /// `onvif-reconnecting` element message and a warning).
+    fn reconnecting(&self, cause: &Error, attempt: u32, delay: Duration);
 }
 
 /// What the snapshot session needs beyond the start-up settings.
@@ -65,6 +68,9 @@ pub struct LiveSettings {
     pub transport: Transport,
     /// Replay of edge storage instead of the live stream (`mode=playback`).
     pub playback: Option<PlaybackSettings>,
+    /// After the stream was lost: start again, waiting at most this long between two
+    /// attempts (spec §9). `None`: the loss is an error.
+    pub reconnect: Option<Duration>,
 }
 
 /// Edge storage playback (spec §7).
@@ -253,6 +259,10 @@ struct StreamState {
     last_packet: Option<std::time::Instant>,
     /// Packets of the current read, pushed together at its end.
     pending: Option<gst::BufferList>,
+    /// The next buffer follows a gap (a reconnection): it gets DISCONT.
+    discont: bool,
+    /// Replay: the recorded time of the last buffer, Unix ms.
+    recorded_ms: Option<i64>,
 }
 
 /// Every stream of the session, shared by the RTSP reader and the UDP receivers.
@@ -335,6 +345,9 @@ impl Streams {
         let mut last = false;
         if let Some(b) = buffer.get_mut() {
             b.set_pts(gst::ClockTime::from_nseconds(pts));
+            if std::mem::take(&mut st.discont) {
+                b.set_flags(gst::BufferFlags::DISCONT);
+            }
             if let Some(replay) = &self.replay
                 && let Some(ext) = rtp::replay_extension(packet)
             {
@@ -352,6 +365,8 @@ impl Streams {
                 if ext.discontinuity {
                     b.set_flags(gst::BufferFlags::DISCONT);
                 }
+                st.recorded_ms =
+                    rtp::ntp_to_unix_ns(ext.ntp).and_then(|ns| i64::try_from(ns / 1_000_000).ok());
                 last = ext.terminal;
             }
         }
@@ -373,6 +388,19 @@ impl Streams {
         }
     }
 
+    /// After a reconnection: the first buffer of every stream follows a gap.
+    fn mark_discont(&mut self) {
+        for s in self.list.iter_mut() {
+            s.discont = true;
+        }
+    }
+
+    /// Replay: the recorded time reached, Unix ms (the earliest of the streams', so that
+    /// nothing is skipped when resuming).
+    fn last_recorded_ms(&self) -> Option<i64> {
+        self.list.iter().filter_map(|s| s.recorded_ms).min()
+    }
+
     /// Pushes the queued packets of stream `i`.
     fn flush_stream<O: Output>(&mut self, i: usize, out: &O) {
         let st = &mut self.list[i];
@@ -388,10 +416,16 @@ impl Streams {
         }
     }
 
-    /// Pushes the queued packets of every stream: the end of a read.
+    /// Pushes the queued packets of every stream: the end of a read. While a seek is
+    /// pending they belong to the old position and are dropped.
     fn flush<O: Output>(&mut self, out: &O) {
+        let seeking = self.replay.as_ref().is_some_and(Replay::seeking);
         for i in 0..self.list.len() {
-            self.flush_stream(i, out);
+            if seeking {
+                self.list[i].pending = None;
+            } else {
+                self.flush_stream(i, out);
+            }
         }
         self.now = None;
     }
@@ -560,37 +594,75 @@ pub struct Seeks {
 }
 
 pub async fn run_live<O: Output>(
-    s: LiveSettings,
+    mut s: LiveSettings,
     out: Arc<O>,
     mut stop: oneshot::Receiver<()>,
     seeks: Option<Seeks>,
 ) {
     let pending = seeks.as_ref().map(|s| s.pending.clone());
-    let seeks = seeks.map(|s| s.positions);
-    let started = tokio::select! {
-        r = live_start(&s, &*out, pending) => r,
-        _ = &mut stop => return,
-    };
-    let (mut rtsp, uri, streams, legs) = match started {
-        Ok(x) => x,
-        Err(e) => {
-            out.error(&e);
+    let mut seeks = seeks.map(|s| s.positions);
+    // Whether a session has played: only then is a loss reconnected (a start that fails
+    // is a setting or a device to fix, and says so).
+    let mut played = false;
+    let mut attempt = 0u32;
+    loop {
+        let started = tokio::select! {
+            r = live_start(&s, &*out, pending.clone()) => r,
+            _ = &mut stop => return,
+        };
+        let err = match started {
+            Ok((mut rtsp, uri, streams, legs)) => {
+                if played {
+                    streams.lock().unwrap().mark_discont();
+                    out.debug(&format!("reconnected after {attempt} attempt(s)"));
+                }
+                played = true;
+                attempt = 0;
+                match play_loop(
+                    &mut rtsp,
+                    &uri,
+                    streams.clone(),
+                    legs,
+                    out.clone(),
+                    &mut stop,
+                    &mut seeks,
+                )
+                .await
+                {
+                    Ok(()) => return,
+                    Err(e) => {
+                        // A replay resumes where the recording was.
+                        if let (Some(p), Some(ms)) = (
+                            s.playback.as_mut(),
+                            streams.lock().unwrap().last_recorded_ms(),
+                        ) {
+                            p.start_ms = Some(ms);
+                        }
+                        e
+                    }
+                }
+            }
+            Err(e) => e,
+        };
+        let Some(max_delay) = s.reconnect.filter(|_| played && err.is_transient()) else {
+            out.error(&err);
             return;
+        };
+        attempt += 1;
+        let delay = reconnect_delay(attempt, max_delay);
+        out.reconnecting(&err, attempt, delay);
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = &mut stop => return,
         }
-    };
-    if let Err(e) = play_loop(
-        &mut rtsp,
-        &uri,
-        streams,
-        legs,
-        out.clone(),
-        &mut stop,
-        seeks,
-    )
-    .await
-    {
-        out.error(&e);
     }
+}
+
+/// The wait before reconnection attempt `attempt` (1, 2, ...): 250 ms, doubling, at most
+/// `max`.
+pub fn reconnect_delay(attempt: u32, max: Duration) -> Duration {
+    let ms = 250u64.saturating_mul(1u64 << attempt.saturating_sub(1).min(20));
+    Duration::from_millis(ms).min(max)
 }
 
 async fn live_start<O: Output>(
@@ -813,6 +885,8 @@ async fn live_start<O: Output>(
             ended: false,
             last_packet: None,
             pending: None,
+            discont: false,
+            recorded_ms: None,
         });
         legs.push(leg);
     }
@@ -983,7 +1057,7 @@ async fn play_loop<O: Output>(
     legs: Vec<Option<UdpLeg>>,
     out: Arc<O>,
     stop: &mut oneshot::Receiver<()>,
-    mut seeks: Option<SeekReceiver>,
+    seeks: &mut Option<SeekReceiver>,
 ) -> Result<(), Error> {
     let timeout = rtsp.session.as_ref().and_then(|(_, t)| *t);
     let period = Duration::from_secs_f64(rtsp::keepalive_secs(timeout));
@@ -1072,7 +1146,7 @@ async fn play_loop<O: Output>(
                 }
             }
             _ = replay_tick.tick() => {}
-            Some(position) = next_seek(&mut seeks) => {
+            Some(position) = next_seek(seeks) => {
                 seek(rtsp, uri, &streams, &*out, position, &mut on_data).await?;
             }
             _ = &mut *stop => {

@@ -199,13 +199,14 @@ fn test_nothing_readable_crosses_the_wire() {
     }
 }
 
-/// A camera (or network) that drops the tunnel mid-stream: an error, never a hang.
+/// A camera (or network) that drops the tunnel mid-stream, with `reconnect=false`: an
+/// error, never a hang.
 #[test]
 fn test_get_closed_midstream_is_an_error_not_a_hang() {
     let (cam, ca) = camera(Config::default());
     let relay = Relay::new(cam.https_port());
     let loc = format!("https://127.0.0.1:{}", relay.port);
-    let run = multi(live_props(&loc, &ca), &[]);
+    let run = multi(live_props(&loc, &ca), &[("reconnect", &false)]);
     let out = run.collect(&["video_0"], 20, WAIT);
     assert!(out.error.is_none(), "{}", out.error_text());
     relay.cut_all();
@@ -539,7 +540,7 @@ fn test_unanswered_keepalive_is_connection_loss() {
     });
     let relay = Relay::new(cam.https_port());
     let loc = format!("https://127.0.0.1:{}", relay.port);
-    let run = multi(live_props(&loc, &ca), &[]);
+    let run = multi(live_props(&loc, &ca), &[("reconnect", &false)]);
     let out = run.collect(&["video_0"], 10, WAIT);
     assert!(out.error.is_none(), "{}", out.error_text());
     relay.stall();
@@ -614,4 +615,70 @@ fn test_bench_stream_is_what_the_benchmark_measures() {
             3
         );
     }
+}
+
+/// Every connection cut mid-stream (`reconnect`, the default): a warning and one
+/// `onvif-reconnecting` message naming the cause, then the stream goes on in the same pad
+/// with DISCONT on its first buffer after the gap, PTS going on, no EOS, no error.
+#[test]
+fn test_cut_connections_are_reconnected_without_eos() {
+    let (cam, ca) = camera(Config::default());
+    let relay = Relay::new(cam.https_port());
+    let loc = format!("https://127.0.0.1:{}", relay.port);
+    let run = multi(live_props(&loc, &ca), &[]);
+    let before = run.collect(&["video_0"], 30, WAIT);
+    assert!(before.error.is_none(), "{}", before.error_text());
+    let cut = Instant::now();
+    relay.cut_all();
+    let after = run.collect(&["video_0"], 60, WAIT);
+    assert!(after.error.is_none(), "{}", after.error_text());
+    let reconnecting: Vec<&gst::Structure> = after
+        .elements
+        .iter()
+        .filter(|s| s.name() == "onvif-reconnecting")
+        .collect();
+    assert_eq!(reconnecting.len(), 1, "{reconnecting:?}");
+    assert_eq!(reconnecting[0].get::<u32>("attempt").unwrap(), 1);
+    assert_eq!(reconnecting[0].get::<u64>("delay-ms").unwrap(), 250);
+    let cause = reconnecting[0].get::<String>("cause").unwrap();
+    assert!(cause.contains("closed"), "{cause}");
+    assert!(
+        after
+            .warnings
+            .iter()
+            .any(|w| w.contains("Reconnecting (attempt 1) in 250 ms")),
+        "{:?}",
+        after.warnings
+    );
+    let samples = &after.pads["video_0"];
+    let discont: Vec<usize> = (0..samples.len())
+        .filter(|&i| {
+            samples[i]
+                .0
+                .buffer()
+                .unwrap()
+                .flags()
+                .contains(gst::BufferFlags::DISCONT)
+        })
+        .collect();
+    assert_eq!(discont.len(), 1, "one DISCONT, after the gap: {discont:?}");
+    let resumed = samples[discont[0]].1;
+    assert!(
+        resumed.duration_since(cut) < Duration::from_secs(3),
+        "resumed {:?} after the cut",
+        resumed.duration_since(cut)
+    );
+    let all: Vec<(gst::Sample, Instant)> = before.pads["video_0"]
+        .iter()
+        .chain(samples.iter())
+        .cloned()
+        .collect();
+    assert_pts_follow_real_time(&all, "video across the reconnection");
+    // The camera saw a new tunnel (and a new ONVIF start) after the cut.
+    assert_eq!(
+        cam.stats
+            .tunnel_connections
+            .load(std::sync::atomic::Ordering::SeqCst),
+        4
+    );
 }

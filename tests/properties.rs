@@ -38,6 +38,8 @@ fn test_every_property_documented_with_default() {
         ("snapshot-interval", 1000u32.to_value()),
         ("timeout", 10u32.to_value()),
         ("latency", 200u32.to_value()),
+        ("reconnect", true.to_value()),
+        ("reconnect-max-delay", 30u32.to_value()),
     ];
     let own: Vec<glib::ParamSpec> = e
         .list_properties()

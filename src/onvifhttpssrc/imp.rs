@@ -35,6 +35,8 @@ const DEFAULT_BACKCHANNEL: Backchannel = Backchannel::None;
 const DEFAULT_MODE: Mode = Mode::Live;
 const DEFAULT_PLAYBACK_SPEED: f64 = 1.0;
 const DEFAULT_EVENTS: bool = false;
+const DEFAULT_RECONNECT: bool = true;
+const DEFAULT_RECONNECT_MAX_DELAY: u32 = 30;
 /// RTP bytes queued per stream before the oldest are dropped: about 2 s of a 16 Mbit/s
 /// camera. Keeps memory bounded when downstream stalls.
 const RTP_QUEUE_BYTES: u64 = 4 * 1024 * 1024;
@@ -69,6 +71,8 @@ struct Settings {
     playback_start: Option<String>,
     playback_end: Option<String>,
     playback_speed: f64,
+    reconnect: bool,
+    reconnect_max_delay: u32,
 }
 
 impl Default for Settings {
@@ -96,6 +100,8 @@ impl Default for Settings {
             playback_start: None,
             playback_end: None,
             playback_speed: DEFAULT_PLAYBACK_SPEED,
+            reconnect: DEFAULT_RECONNECT,
+            reconnect_max_delay: DEFAULT_RECONNECT_MAX_DELAY,
         }
     }
 }
@@ -130,6 +136,8 @@ impl std::fmt::Debug for Settings {
             .field("playback_start", &self.playback_start)
             .field("playback_end", &self.playback_end)
             .field("playback_speed", &self.playback_speed)
+            .field("reconnect", &self.reconnect)
+            .field("reconnect_max_delay", &self.reconnect_max_delay)
             .finish()
     }
 }
@@ -252,6 +260,18 @@ impl Output for ElementOutput {
 
     fn add_stream(&self, name: &str, caps: gst::Caps, timestamp_on_arrival: bool) -> Option<usize> {
         let element = self.element.upgrade()?;
+        // A reconnection: the pad stays, the stream goes on in it (new caps if the device
+        // changed them).
+        let existing = self
+            .streams
+            .lock()
+            .unwrap()
+            .iter()
+            .position(|(_, ghost)| ghost.name() == name);
+        if let Some(index) = existing {
+            self.appsrc(index)?.set_caps(Some(&caps));
+            return Some(index);
+        }
         let template = name.rsplit_once('_').map(|(p, _)| format!("{p}_%u"))?;
         let builder = gst_app::AppSrc::builder()
             .name(format!("{name}_src"))
@@ -347,6 +367,32 @@ impl Output for ElementOutput {
             gst::debug!(CAT, obj = e, "event {s}");
             let _ = e.post_message(gst::message::Element::builder(s).src(&e).build());
         }
+    }
+
+    fn reconnecting(&self, cause: &Error, attempt: u32, delay: Duration) {
+        let Some(e) = self.element.upgrade() else {
+            return;
+        };
+        let text = format!(
+            "Lost the stream: {cause}. Reconnecting (attempt {attempt}) in {} ms",
+            delay.as_millis()
+        );
+        gst::warning!(CAT, obj = e, "{text}");
+        let s = gst::Structure::builder("onvif-reconnecting")
+            .field("cause", cause.to_string())
+            .field("attempt", attempt)
+            .field(
+                "delay-ms",
+                u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            )
+            .build();
+        let _ = e.post_message(gst::message::Element::builder(s).src(&e).build());
+        gst::element_imp_warning!(
+            e.imp(),
+            gst::ResourceError::Read,
+            ("{}", text),
+            ["{}", text]
+        );
     }
 }
 
@@ -493,6 +539,9 @@ impl OnvifHttpsSrc {
         let playback = self.playback_settings(s, &method)?;
         let (start, more) = self.start_settings(s)?;
         warnings.extend(more);
+        let reconnect = s
+            .reconnect
+            .then(|| Duration::from_secs(u64::from(s.reconnect_max_delay)));
         let job = match s.streaming_method {
             StreamingMethod::HttpSnapshot => Job::Snapshot(SnapshotSettings {
                 start,
@@ -502,16 +551,19 @@ impl OnvifHttpsSrc {
                 start,
                 transport: Transport::Tcp,
                 playback: playback.clone(),
+                reconnect,
             }),
             StreamingMethod::RtpUdp => Job::Live(LiveSettings {
                 start,
                 transport: Transport::Udp,
                 playback: playback.clone(),
+                reconnect,
             }),
             StreamingMethod::RtpRtspHttpTcp => Job::Live(LiveSettings {
                 start,
                 transport: Transport::Tunnel,
                 playback: playback.clone(),
+                reconnect,
             }),
         };
         Ok((job, warnings))
@@ -1061,6 +1113,35 @@ impl ObjectImpl for OnvifHttpsSrc {
                     .default_value(DEFAULT_LATENCY)
                     .mutable_ready()
                     .build(),
+                /**
+                 * GstOnvifHttpsSrc:reconnect:
+                 *
+                 * After the media stream was lost (connection closed or reset, keep-alive
+                 * unanswered, device rebooting), post an `onvif-reconnecting` element
+                 * message and a warning and start again with capped exponential back-off,
+                 * staying in PLAYING (the first buffer after the gap has DISCONT). FALSE:
+                 * the loss is an error.
+                 */
+                glib::ParamSpecBoolean::builder("reconnect")
+                    .nick("Reconnect")
+                    .blurb("Reconnect after the media stream was lost instead of failing")
+                    .default_value(DEFAULT_RECONNECT)
+                    .mutable_ready()
+                    .build(),
+                /**
+                 * GstOnvifHttpsSrc:reconnect-max-delay:
+                 *
+                 * Longest wait between two reconnection attempts, in seconds (the first
+                 * comes after 250 ms, each next one waits twice as long).
+                 */
+                glib::ParamSpecUInt::builder("reconnect-max-delay")
+                    .nick("Reconnect maximum delay")
+                    .blurb("Longest wait between two reconnection attempts in seconds")
+                    .minimum(1)
+                    .maximum(3600)
+                    .default_value(DEFAULT_RECONNECT_MAX_DELAY)
+                    .mutable_ready()
+                    .build(),
             ]
         });
         PROPERTIES.as_ref()
@@ -1114,6 +1195,10 @@ impl ObjectImpl for OnvifHttpsSrc {
             "playback-start" => s.playback_start = opt(value),
             "playback-end" => s.playback_end = opt(value),
             "playback-speed" => s.playback_speed = value.get().expect("type checked upstream"),
+            "reconnect" => s.reconnect = value.get().expect("type checked upstream"),
+            "reconnect-max-delay" => {
+                s.reconnect_max_delay = value.get().expect("type checked upstream")
+            }
             _ => unimplemented!(),
         }
     }
@@ -1143,6 +1228,8 @@ impl ObjectImpl for OnvifHttpsSrc {
             "playback-start" => s.playback_start.to_value(),
             "playback-end" => s.playback_end.to_value(),
             "playback-speed" => s.playback_speed.to_value(),
+            "reconnect" => s.reconnect.to_value(),
+            "reconnect-max-delay" => s.reconnect_max_delay.to_value(),
             _ => unimplemented!(),
         }
     }

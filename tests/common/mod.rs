@@ -31,6 +31,11 @@ fn handle_msg(msg: &gst::Message, out: &mut Outcome) {
         }
         gst::MessageView::Warning(w) => out.warnings.push(w.error().message().to_string()),
         gst::MessageView::Eos(_) => out.eos = true,
+        gst::MessageView::Element(e) => {
+            if let Some(s) = e.structure() {
+                out.elements.push(s.to_owned());
+            }
+        }
         _ => {}
     }
 }
@@ -80,6 +85,8 @@ pub struct Outcome {
     pub pad_names: Vec<String>,
     /// The pipeline posted EOS.
     pub eos: bool,
+    /// Element messages (such as `onvif-reconnecting`) in arrival order.
+    pub elements: Vec<gst::Structure>,
 }
 
 use gst::glib;
@@ -294,6 +301,7 @@ pub struct MultiOutcome {
     pub pads: std::collections::BTreeMap<String, Vec<(gst::Sample, Instant)>>,
     pub error: Option<(glib::Error, String)>,
     pub warnings: Vec<String>,
+    pub elements: Vec<gst::Structure>,
 }
 
 impl MultiOutcome {
@@ -372,6 +380,7 @@ impl MultiRun {
         drain_bus(&bus, &mut single);
         out.error = single.error;
         out.warnings = single.warnings;
+        out.elements = single.elements;
         out
     }
 }

@@ -226,6 +226,29 @@ pub fn stats_json(stats: &crate::Stats) -> String {
     )
 }
 
+/// Decodes the complete base64 groups of a POST body. Each message is encoded on its own,
+/// so padding may end a group in the middle of what one read brought.
+fn decode_post(text: &mut Vec<u8>) -> Option<Vec<u8>> {
+    text.retain(|c| !c.is_ascii_whitespace());
+    let mut out = Vec::new();
+    loop {
+        let whole = text.len() / 4 * 4;
+        if whole == 0 {
+            return Some(out);
+        }
+        let end = text[..whole]
+            .chunks(4)
+            .position(|g| g.contains(&b'='))
+            .map_or(whole, |i| (i + 1) * 4);
+        out.extend(
+            base64::engine::general_purpose::STANDARD
+                .decode(&text[..end])
+                .ok()?,
+        );
+        text.drain(..end);
+    }
+}
+
 fn header_value<'a>(head: &'a str, name: &str) -> Option<&'a str> {
     head.lines().find_map(|l| {
         let (k, v) = l.split_once(':')?;
@@ -260,17 +283,11 @@ pub async fn tunnel_leg<S: AsyncRead + AsyncWrite + Unpin>(
         let mut text = rest;
         let mut chunk = vec![0u8; 4096];
         loop {
-            text.retain(|c| !c.is_ascii_whitespace());
-            let whole = text.len() / 4 * 4;
-            if whole > 0 {
-                let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(&text[..whole])
-                else {
-                    return;
-                };
-                text.drain(..whole);
-                if to_get.send(bytes).is_err() {
-                    return;
-                }
+            let Some(bytes) = decode_post(&mut text) else {
+                return;
+            };
+            if !bytes.is_empty() && to_get.send(bytes).is_err() {
+                return;
             }
             match s.read(&mut chunk).await {
                 Ok(0) | Err(_) => return,
@@ -393,6 +410,19 @@ mod tests {
             assert_eq!(f.key[0][5] & 0x80, 0);
             assert_eq!(f.key[0][17], 0x80 | 5, "FU start of an IDR slice");
         }
+    }
+
+    #[test]
+    fn test_post_body_of_several_messages_decodes() {
+        let enc = |m: &[u8]| base64::engine::general_purpose::STANDARD.encode(m);
+        // Padding in the middle, then half a group.
+        let mut text = format!("{}{}\r\n{}", enc(b"ab"), enc(b"cdef"), enc(b"ghi")).into_bytes();
+        let tail = text.split_off(text.len() - 2);
+        assert_eq!(decode_post(&mut text).unwrap(), b"abcdef");
+        text.extend_from_slice(&tail);
+        assert_eq!(decode_post(&mut text).unwrap(), b"ghi");
+        assert!(text.is_empty());
+        assert_eq!(decode_post(&mut b"a*b=".to_vec()), None);
     }
 
     #[test]
