@@ -682,3 +682,65 @@ fn test_cut_connections_are_reconnected_without_eos() {
         4
     );
 }
+
+/// A device that reboots: every connection refused for a while, then back on the same
+/// ports with the same certificate and a new RTSP server. The element keeps trying with
+/// growing delays, starts again from the ONVIF start, and the stream goes on in the same
+/// pad with DISCONT after the gap.
+#[test]
+fn test_rebooting_device_is_reconnected() {
+    let ca = onvif_virtual_camera::certs::Ca::new("reboot test CA");
+    let identity = ca.leaf(
+        &["127.0.0.1"],
+        onvif_virtual_camera::certs::Validity::default(),
+    );
+    let ca_file = TempFile::new("reboot-ca.pem", &ca.pem());
+    let config = Config {
+        identity: Some(identity),
+        ..Config::default()
+    };
+    let cam = Camera::start(config.clone()).expect("camera starts");
+    let (http_port, https_port) = (cam.http_port(), cam.https_port());
+    let loc = cam.https_url();
+    let run = multi(live_props(&loc, &ca_file), &[]);
+    let before = run.collect(&["video_0"], 20, WAIT);
+    assert!(before.error.is_none(), "{}", before.error_text());
+    drop(cam);
+    let down = Instant::now();
+    // Down for a while: at least two attempts fail (250 ms, then 500 ms later).
+    let while_down = run.collect(&["never"], 1, Duration::from_millis(1500));
+    assert!(while_down.error.is_none(), "{}", while_down.error_text());
+    let cam = Camera::start(Config {
+        http_port,
+        https_port,
+        ..config
+    })
+    .expect("camera comes back on its ports");
+    let after = run.collect(&["video_0"], 20, WAIT);
+    assert!(after.error.is_none(), "{}", after.error_text());
+    let attempts: Vec<u32> = while_down
+        .elements
+        .iter()
+        .chain(&after.elements)
+        .filter(|s| s.name() == "onvif-reconnecting")
+        .map(|s| s.get::<u32>("attempt").unwrap())
+        .collect();
+    assert!(attempts.len() >= 3, "{attempts:?}");
+    assert_eq!(attempts, (1..=attempts.len() as u32).collect::<Vec<_>>());
+    let samples = &after.pads["video_0"];
+    let first = samples
+        .iter()
+        .position(|(s, _)| {
+            s.buffer()
+                .unwrap()
+                .flags()
+                .contains(gst::BufferFlags::DISCONT)
+        })
+        .expect("DISCONT after the reboot");
+    assert!(samples[first].1.duration_since(down) < Duration::from_secs(10));
+    // The new device saw a whole ONVIF start: the clock first.
+    assert_eq!(
+        camera_ops(&cam).first().map(String::as_str),
+        Some("GetSystemDateAndTime")
+    );
+}

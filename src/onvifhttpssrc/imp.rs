@@ -338,7 +338,15 @@ impl Output for ElementOutput {
     }
 
     fn push_list(&self, index: usize, list: gst::BufferList) -> bool {
-        self.pushed(index, |a| a.push_buffer_list(list))
+        // One buffer at a time: with a buffer list queued, GStreamer 1.22.0's basesrc
+        // unrefs a NULL buffer when the appsrc flushes at shutdown (a CRITICAL per pad,
+        // seen with 64 streams stopping).
+        self.pushed(index, |a| {
+            for b in list.iter_owned() {
+                a.push_buffer(b)?;
+            }
+            Ok(gst::FlowSuccess::Ok)
+        })
     }
 
     fn end_of_stream(&self, index: usize) {

@@ -6,6 +6,7 @@
 use std::io::Write;
 
 use onvif_virtual_camera::bench::{Bench, Framing};
+use onvif_virtual_camera::certs;
 use onvif_virtual_camera::{AuthMode, Camera, Config, SetProtocols};
 
 const HELP: &str = "\
@@ -42,6 +43,8 @@ OPTIONS:
                            at MBPS Mbit/s (no encoder), SOAP as usual
   --bench-framing F        packet (one TLS record per RTP packet, default) or coalesced
                            (one write per frame, 16 KiB records)
+  --identity-dir DIR       keep the CA and certificate in DIR (made on first use), so that
+                           a restarted camera is the same device to its clients
   --help                   this text
 ";
 
@@ -51,6 +54,7 @@ fn main() {
         ..Config::default()
     };
     let mut ca_file: Option<String> = None;
+    let mut identity_dir: Option<String> = None;
     let mut args = std::env::args().skip(1);
     let fail = |msg: String| -> ! {
         eprintln!("onvif-virtual-camera: {msg}\n\n{HELP}");
@@ -77,6 +81,7 @@ fn main() {
                     .unwrap_or_else(|_| fail("bad --https-port".into()))
             }
             "--ca-file" => ca_file = Some(value()),
+            "--identity-dir" => identity_dir = Some(value()),
             "--user" => cfg.user = value(),
             "--password" => cfg.password = value(),
             "--auth" => {
@@ -139,9 +144,17 @@ fn main() {
             other => fail(format!("unknown option {other}")),
         }
     }
+    let mut ca_pem = None;
+    if let Some(dir) = &identity_dir {
+        let (identity, ca) = stored_identity(std::path::Path::new(dir))
+            .unwrap_or_else(|e| fail(format!("--identity-dir {dir}: {e}")));
+        cfg.identity = Some(identity);
+        ca_pem = Some(ca);
+    }
     let camera = Camera::start(cfg.clone()).unwrap_or_else(|e| fail(format!("cannot start: {e}")));
+    let ca_pem = ca_pem.unwrap_or_else(|| camera.ca_pem.clone());
     if let Some(path) = &ca_file
-        && let Err(e) = std::fs::write(path, &camera.ca_pem)
+        && let Err(e) = std::fs::write(path, &ca_pem)
     {
         fail(format!("cannot write {path}: {e}"));
     }
@@ -158,4 +171,32 @@ fn main() {
     loop {
         std::thread::park();
     }
+}
+
+/// The identity kept in `dir` (`ca.pem`, `chain.pem`, `key.pem`), made there first when
+/// missing; and the CA's PEM.
+fn stored_identity(dir: &std::path::Path) -> std::io::Result<(certs::Identity, String)> {
+    let (ca, chain, key) = (
+        dir.join("ca.pem"),
+        dir.join("chain.pem"),
+        dir.join("key.pem"),
+    );
+    if !(ca.exists() && chain.exists() && key.exists()) {
+        std::fs::create_dir_all(dir)?;
+        let authority = certs::Ca::new("onvif-virtual-camera CA");
+        let leaf = authority.leaf(
+            &["127.0.0.1", "localhost", "::1"],
+            certs::Validity::default(),
+        );
+        std::fs::write(&ca, authority.pem())?;
+        std::fs::write(&chain, &leaf.chain_pem)?;
+        std::fs::write(&key, &leaf.key_pem)?;
+    }
+    Ok((
+        certs::Identity {
+            chain_pem: std::fs::read_to_string(&chain)?,
+            key_pem: std::fs::read_to_string(&key)?,
+        },
+        std::fs::read_to_string(&ca)?,
+    ))
 }
