@@ -135,6 +135,19 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// What a failed read or write says to a user: a peer gone without closing TLS is "closed",
+/// not rustls's guide to truncation attacks.
+pub fn io_detail(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => {
+            "the device closed the connection (without a TLS close_notify)".into()
+        }
+        std::io::ErrorKind::ConnectionReset => "the device reset the connection".into(),
+        std::io::ErrorKind::BrokenPipe => "the device closed the connection".into(),
+        _ => e.to_string(),
+    }
+}
+
 impl Error {
     /// A loss the network or a rebooting device explains, after which starting again can
     /// work (spec §9): connections refused, reset, closed or silent, TLS broken off, a
@@ -238,6 +251,20 @@ pub fn sanitize_url(url: &url::Url) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_io_detail_says_closed() {
+        let eof = std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "peer closed connection without sending TLS close_notify: https://docs.rs/...",
+        );
+        assert_eq!(
+            io_detail(&eof),
+            "the device closed the connection (without a TLS close_notify)"
+        );
+        let other = std::io::Error::other("boom");
+        assert_eq!(io_detail(&other), "boom");
+    }
 
     #[test]
     fn test_sanitize_url_drops_credentials() {

@@ -208,7 +208,7 @@ impl Rtsp {
         self.writer
             .send(&bytes)
             .await
-            .map_err(|e| self.err_io(method, e.to_string()))?;
+            .map_err(|e| self.err_io(method, crate::error::io_detail(&e)))?;
         Ok(cseq)
     }
 
@@ -271,7 +271,7 @@ impl Rtsp {
                     .reader
                     .fill()
                     .await
-                    .map_err(|e| self.err_io(method, e.to_string()))?;
+                    .map_err(|e| self.err_io(method, crate::error::io_detail(&e)))?;
                 if n == 0 {
                     return Err(self.err_io(method, "the device closed the connection".into()));
                 }
@@ -328,7 +328,7 @@ impl Rtsp {
                 .reader
                 .fill()
                 .await
-                .map_err(|e| self.err_io("stream", e.to_string()))?;
+                .map_err(|e| self.err_io("stream", crate::error::io_detail(&e)))?;
             if n == 0 {
                 return Ok(Event::Closed);
             }
