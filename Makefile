@@ -12,7 +12,7 @@ DEB_PACKAGES := pkg-config gcc libc6-dev ca-certificates python3 \
 	gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-x gstreamer1.0-rtsp \
 	gstreamer1.0-plugins-ugly fonts-dejavu-core ffmpeg libxml2-utils meson ninja-build
 
-.PHONY: all deps build demo test lint check-rust inspect bench clean
+.PHONY: all deps build demo test lint check-rust inspect bench soak fuzz clean
 
 all: build
 
@@ -56,6 +56,18 @@ bench: deps check-rust
 	$(CARGO) build --release --locked -p onvif-virtual-camera --bin onvif-virtual-camera
 	$(CARGO) build --release --locked --example bench
 	$(TARGET_DIR)/release/examples/bench $(BENCH_ARGS)
+
+# The element against the virtual camera with faults at random intervals (default 10
+# minutes; SOAK_ARGS="--minutes 240 --fault-every 60 --streams 16" runs for hours).
+SOAK_ARGS ?=
+soak: deps check-rust
+	$(CARGO) build --locked -p onvif-virtual-camera --bin onvif-virtual-camera
+	$(CARGO) build --locked --example soak
+	$(TARGET_DIR)/debug/examples/soak $(SOAK_ARGS)
+
+# Every fuzz target for FUZZ_SECONDS (default 600) each; FUZZ_JOBS in parallel (default 1).
+fuzz: deps check-rust
+	scripts/fuzz.sh
 
 inspect:
 	@GST_PLUGIN_PATH=$(PLUGIN_DIR) gst-inspect-1.0 onvifhttpssrc > $(TARGET_DIR)/inspect.txt

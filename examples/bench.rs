@@ -16,8 +16,8 @@
 //! Client CPU is user+sys of the client process (getrusage) over the measured seconds,
 //! divided by the RTP bytes its sinks received. Times are printed, never asserted.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Stdio};
+use std::io::{Read, Write};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -25,7 +25,9 @@ use std::time::{Duration, Instant};
 use gst::glib;
 use gst::prelude::*;
 
-type Error = Box<dyn std::error::Error>;
+mod support;
+
+use support::{Error, status};
 
 fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -44,19 +46,6 @@ fn cpu_seconds() -> f64 {
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
     let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     tv(ru.ru_utime) + tv(ru.ru_stime)
-}
-
-/// A field of /proc/self/status (kB for memory, a count for Threads).
-fn status(key: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find_map(|l| {
-                let v = l.strip_prefix(key)?.strip_prefix(':')?;
-                v.split_whitespace().next()?.parse().ok()
-            })
-        })
-        .unwrap_or(0)
 }
 
 /// A GTlsDatabase trusting exactly `ca_file`, for rtspsrc's `tls-database`.
@@ -263,30 +252,24 @@ struct BenchCamera {
 
 impl BenchCamera {
     fn start(exe: &std::path::Path, ca: &str, mbps: f64, framing: &str) -> Result<Self, Error> {
-        let mut child = Command::new(exe)
-            .args(["--ca-file", ca, "--input-period", "0", "--no-metadata"])
-            .args([
-                "--bench-mbps",
-                &mbps.to_string(),
-                "--bench-framing",
-                framing,
-            ])
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("{}: {e}", exe.display()))?;
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().ok_or("no stdout")?).read_line(&mut line)?;
-        let port = |key: &str| -> Result<u16, Error> {
-            let at = line.find(&format!("\"{key}\":")).ok_or("no port")? + key.len() + 3;
-            Ok(line[at..]
-                .split(|c: char| !c.is_ascii_digit())
-                .next()
-                .unwrap_or("")
-                .parse()?)
-        };
+        let args: Vec<String> = [
+            "--ca-file",
+            ca,
+            "--input-period",
+            "0",
+            "--no-metadata",
+            "--bench-mbps",
+            &mbps.to_string(),
+            "--bench-framing",
+            framing,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let (child, line) = support::spawn_camera(exe, &args)?;
         Ok(BenchCamera {
-            http_port: port("http_port")?,
-            https_port: port("https_port")?,
+            http_port: support::port(&line, "http_port")?,
+            https_port: support::port(&line, "https_port")?,
             child,
         })
     }
@@ -298,17 +281,7 @@ impl BenchCamera {
         s.write_all(b"GET /bench/stats HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")?;
         let mut text = String::new();
         let _ = s.read_to_string(&mut text);
-        let field = |key: &str| -> u64 {
-            text.find(&format!("\"{key}\":"))
-                .and_then(|at| {
-                    text[at + key.len() + 3..]
-                        .split(|c: char| !c.is_ascii_digit())
-                        .next()?
-                        .parse()
-                        .ok()
-                })
-                .unwrap_or(0)
-        };
+        let field = |key: &str| support::json_number(&text, key).unwrap_or(0);
         Ok((field("tls_handshakes"), field("soap_requests")))
     }
 }

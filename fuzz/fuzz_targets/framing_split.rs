@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MPL-2.0
+//! The server->client stream (RTSP messages and `$` frames) cut in two at every offset, as
+//! reads deliver it: the units found are the same as in one piece.
+#![no_main]
+use gstonvifhttps::rtsp::framing::{self, Frame};
+use libfuzzer_sys::fuzz_target;
+
+/// Units of `data` fed in pieces ending at each of `cuts`, as the reader does: parse what
+/// is complete, keep the rest.
+fn units(data: &[u8], cuts: &[usize]) -> Option<Vec<(Frame, Vec<u8>)>> {
+    let mut out = Vec::new();
+    let mut buf: Vec<u8> = Vec::new();
+    let mut fed = 0;
+    for &cut in cuts.iter().chain(std::iter::once(&data.len())) {
+        buf.extend_from_slice(&data[fed..cut]);
+        fed = cut;
+        loop {
+            match framing::next(&buf) {
+                Ok(Some((f, used))) => {
+                    let bytes = match &f {
+                        Frame::Data { start, len, .. } => buf[*start..start + len].to_vec(),
+                        _ => Vec::new(),
+                    };
+                    out.push((f, bytes));
+                    buf.drain(..used);
+                }
+                Ok(None) => break,
+                Err(_) => return None,
+            }
+        }
+    }
+    Some(out)
+}
+
+fuzz_target!(|data: &[u8]| {
+    if data.len() > 4096 {
+        return;
+    }
+    let Some(whole) = units(data, &[]) else {
+        return;
+    };
+    // Garbage may resynchronise differently when cut, so compare only what is data.
+    let frames = |u: &[(Frame, Vec<u8>)]| -> Vec<(u8, Vec<u8>)> {
+        u.iter()
+            .filter_map(|(f, b)| match f {
+                Frame::Data { channel, .. } => Some((*channel, b.clone())),
+                _ => None,
+            })
+            .collect()
+    };
+    let skipped = whole.iter().any(|(f, _)| matches!(f, Frame::Skipped(_)));
+    for cut in 1..data.len() {
+        if let Some(parts) = units(data, &[cut]) {
+            if !skipped {
+                assert_eq!(frames(&whole), frames(&parts), "cut at {cut}");
+            }
+        }
+    }
+});
