@@ -715,3 +715,64 @@ fn test_element_plays_back_metadata_with_video_and_audio() {
         );
     }
 }
+
+/// A replay whose connections are cut resumes where the recording was (not from
+/// `playback-start` again), with DISCONT, no error, no EOS.
+#[test]
+fn test_cut_replay_resumes_at_the_last_recorded_time() {
+    init();
+    let (cam, ca) = camera(Config::default());
+    let relay = Relay::new(cam.https_port());
+    let from = cam.archive().spans[1].0 + 5;
+    let start = iso(from);
+    let loc = format!("https://127.0.0.1:{}", relay.port);
+    let ca_path = ca.as_str();
+    let run = Run::new(&[
+        ("location", &loc as &dyn ToValue),
+        ("user-id", &"admin"),
+        ("user-pw", &"password"),
+        ("tls-ca-file", &ca_path),
+        ("mode", &"playback"),
+        ("timeout", &5u32),
+        ("playback-start", &start),
+    ]);
+    let times = |out: &Outcome| -> Vec<(f64, bool)> {
+        out.samples
+            .iter()
+            .filter_map(|s| {
+                let b = s.buffer()?;
+                Some((
+                    ntp_meta_unix_s(b)?,
+                    b.flags().contains(gst::BufferFlags::DISCONT),
+                ))
+            })
+            .collect()
+    };
+    let before = run.collect(300, Duration::from_secs(10));
+    assert!(before.error.is_none(), "{}", before.error_text());
+    let before = times(&before);
+    let last = before.last().expect("recorded times").0;
+    assert!(last > from as f64 + 1.0, "played {last} from {from}");
+    relay.cut_all();
+    let after = run.collect(60, Duration::from_secs(10));
+    assert!(after.error.is_none(), "{}", after.error_text());
+    assert!(!after.eos);
+    assert!(
+        after
+            .elements
+            .iter()
+            .any(|s| s.name() == "onvif-reconnecting"),
+        "{:?}",
+        after.elements
+    );
+    let after = times(&after);
+    let resumed = after
+        .iter()
+        .find(|t| t.1)
+        .expect("DISCONT after the reconnection")
+        .0;
+    assert!(
+        resumed >= last - 1.0 && resumed <= last + 2.0,
+        "resumed at {resumed}, had played up to {last} (start {from})"
+    );
+}

@@ -25,6 +25,19 @@ fn read_head(r: &mut BufReader<std::net::TcpStream>) -> Vec<String> {
     }
 }
 
+/// Accepts the tunnel's GET, reads its head and answers it (HTTP/1.0 200, tunnelled).
+fn answer_get(listener: &TcpListener) -> std::net::TcpStream {
+    let (get, _) = listener.accept().unwrap();
+    get.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    get.set_nodelay(true).unwrap();
+    let mut get_r = BufReader::new(get.try_clone().unwrap());
+    read_head(&mut get_r);
+    let mut g = get;
+    g.write_all(b"HTTP/1.0 200 OK\r\nContent-Type: application/x-rtsp-tunnelled\r\n\r\n")
+        .unwrap();
+    g
+}
+
 #[test]
 fn test_get_reply_http11_with_rtsp_in_same_segment_and_base64_post() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -249,13 +262,7 @@ fn test_closed_post_reopened_with_same_cookie() {
     let port = listener.local_addr().unwrap().port();
     let b64 = base64::engine::general_purpose::STANDARD;
     let server = std::thread::spawn(move || {
-        let (get, _) = listener.accept().unwrap();
-        get.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let mut get_r = BufReader::new(get.try_clone().unwrap());
-        read_head(&mut get_r);
-        let mut g = get;
-        g.write_all(b"HTTP/1.0 200 OK\r\nContent-Type: application/x-rtsp-tunnelled\r\n\r\n")
-            .unwrap();
+        let mut g = answer_get(&listener);
         let mut cookies = Vec::new();
         let mut requests = Vec::new();
         for cseq in 1..=2 {
@@ -315,4 +322,74 @@ fn test_closed_post_reopened_with_same_cookie() {
             "DESCRIBE rtsp://127.0.0.1/s RTSP/1.0"
         ]
     );
+}
+
+/// What a hostile or broken device puts on the GET: garbage between interleaved frames
+/// (skipped, the frames around it intact), a frame of the largest length (65535, kept
+/// whole), a frame delivered one byte per write, and an answer without CSeq (taken as the
+/// answer to the request in flight).
+#[test]
+fn test_garbage_huge_frames_trickle_and_missing_cseq() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let server = std::thread::spawn(move || {
+        let mut g = answer_get(&listener);
+        let mut stream = vec![b'$', 0, 0, 4];
+        stream.extend_from_slice(b"AAAA");
+        stream.extend_from_slice(b"\x00\xffgarbage from a confused camera\r\n\x17");
+        stream.extend_from_slice(&[b'$', 1, 0xFF, 0xFF]);
+        stream.extend(std::iter::repeat_n(0x55u8, 65535));
+        g.write_all(&stream).unwrap();
+        for b in [b'$', 0, 0, 3, b'B', b'B', b'B'] {
+            g.write_all(&[b]).unwrap();
+            g.flush().unwrap();
+            // Pace the peer so that each byte is its own segment.
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let (post, _) = listener.accept().unwrap();
+        post.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut r = BufReader::new(post);
+        read_head(&mut r);
+        let mut body = vec![0u8; 4096];
+        let n = r.read(&mut body).unwrap();
+        let text = String::from_utf8(b64.decode(&body[..n]).unwrap()).unwrap();
+        g.write_all(b"RTSP/1.0 200 OK\r\nPublic: OPTIONS, DESCRIBE\r\n\r\n")
+            .unwrap();
+        text.lines().next().unwrap().to_string()
+    });
+    let origin = Origin {
+        scheme: "http",
+        host: "127.0.0.1".into(),
+        port,
+    };
+    let (status, got) = gstonvifhttps::runtime::RUNTIME.block_on(async {
+        let ch = gstonvifhttps::tunnel::open(&origin, None, "/s", None, Duration::from_secs(5))
+            .await
+            .unwrap();
+        let mut rtsp = Rtsp::new(ch, origin.peer(), None, false, Duration::from_secs(5));
+        let mut got: Vec<(u8, Vec<u8>)> = Vec::new();
+        let mut collect = |ch: u8, p: &[u8]| got.push((ch, p.to_vec()));
+        let r = rtsp
+            .request("OPTIONS", "rtsp://127.0.0.1/s", &[], &mut collect)
+            .await
+            .unwrap();
+        (r.status, got)
+    });
+    assert_eq!(
+        server.join().unwrap(),
+        "OPTIONS rtsp://127.0.0.1/s RTSP/1.0"
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        got.len(),
+        3,
+        "{:?}",
+        got.iter().map(|(c, p)| (c, p.len())).collect::<Vec<_>>()
+    );
+    assert_eq!(got[0], (0, b"AAAA".to_vec()));
+    assert_eq!(got[1].0, 1);
+    assert_eq!(got[1].1, vec![0x55u8; 65535]);
+    assert_eq!(got[2], (0, b"BBB".to_vec()));
 }
