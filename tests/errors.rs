@@ -248,3 +248,85 @@ fn test_password_never_logged() {
         .expect("settings logged");
     assert!(settings_line.contains("***"), "{settings_line}");
 }
+
+/// A device whose every HTTP answer is `head` followed by `body_bytes` of `filler` (sent as
+/// long as the client reads). Returns the location and how many bytes went out.
+fn hostile_http(
+    head: &'static str,
+    body_bytes: usize,
+    filler: &'static [u8],
+) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let loc = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let s = sent.clone();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut req = Vec::new();
+            let mut byte = [0u8; 1];
+            while !req.ends_with(b"\r\n\r\n") && conn.read(&mut byte).is_ok_and(|n| n == 1) {
+                req.push(byte[0]);
+            }
+            if conn.write_all(head.as_bytes()).is_err() {
+                continue;
+            }
+            let mut left = body_bytes;
+            while left > 0 {
+                let n = left.min(filler.len());
+                if conn.write_all(&filler[..n]).is_err() {
+                    break;
+                }
+                s.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
+                left -= n;
+            }
+        }
+    });
+    (loc, sent)
+}
+
+/// A `Content-Length` of 2^40: refused from the head, nothing more read.
+#[test]
+fn test_huge_content_length_is_refused_from_the_head() {
+    init();
+    let (loc, _) = hostile_http(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml\r\nContent-Length: 1099511627776\r\n\r\n",
+        0,
+        b"",
+    );
+    let run = Run::new(&[("location", &loc), ("timeout", &5u32)]);
+    let out = run.expect_error(Duration::from_secs(10));
+    out.assert_stream_error(
+        gst::StreamError::Decode,
+        &[
+            "GetSystemDateAndTime",
+            "Content-Length 1099511627776 is larger than the limit of 4194304 bytes",
+        ],
+    );
+}
+
+/// 50 MiB of XML without a length (chunked would be the same): the element stops reading
+/// at its 4 MiB cap with a clear error, and memory stays bounded.
+#[test]
+fn test_50_mib_answer_is_cut_at_the_cap() {
+    init();
+    static FILLER: [u8; 65536] = [b'a'; 65536];
+    let (loc, sent) = hostile_http(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml\r\nConnection: close\r\n\r\n<s:Envelope>",
+        50 * 1024 * 1024,
+        &FILLER,
+    );
+    let run = Run::new(&[("location", &loc), ("timeout", &5u32)]);
+    let out = run.expect_error(Duration::from_secs(10));
+    out.assert_stream_error(
+        gst::StreamError::Decode,
+        &[
+            "GetSystemDateAndTime",
+            "body larger than the limit of 4194304 bytes",
+        ],
+    );
+    drop(run);
+    let sent = sent.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(sent < 16 * 1024 * 1024, "read {sent} bytes of 50 MiB");
+}
