@@ -605,11 +605,27 @@ pub async fn run_live<O: Output>(
     // is a setting or a device to fix, and says so).
     let mut played = false;
     let mut attempt = 0u32;
+    // Where the media is, kept while the device is reachable: a reconnection after a
+    // network failure opens just the RTSP session again; when that fails too (the device
+    // rebooted: new clock, maybe new URIs) the next attempt does the whole ONVIF start.
+    let mut place: Option<MediaPlace> = None;
     loop {
+        let light = place.is_some();
         let started = tokio::select! {
-            r = live_start(&s, &*out, pending.clone()) => r,
+            r = async {
+                let p = match place.take() {
+                    Some(p) => p,
+                    None => find_media(&s, &*out).await?,
+                };
+                let r = open_session(&s, &p, &*out, pending.clone()).await;
+                place = Some(p);
+                r
+            } => r,
             _ = &mut stop => return,
         };
+        if started.is_err() && light {
+            place = None;
+        }
         let err = match started {
             Ok((mut rtsp, uri, streams, legs)) => {
                 if played {
@@ -665,11 +681,37 @@ pub fn reconnect_delay(attempt: u32, max: Duration) -> Duration {
     Duration::from_millis(ms).min(max)
 }
 
-async fn live_start<O: Output>(
-    s: &LiveSettings,
-    out: &O,
-    seek_pending: Option<Arc<std::sync::atomic::AtomicBool>>,
-) -> Result<(Rtsp, String, SharedStreams, Vec<Option<UdpLeg>>), Error> {
+/// Where the media of a session is, as the ONVIF start found it: what a reconnection
+/// reuses when only the network failed (spec §9: redo only what must be redone).
+#[derive(Clone)]
+struct MediaPlace {
+    /// The device service's origin.
+    origin: crate::onvif::addr::Origin,
+    /// How the RTSP connection is made.
+    open: OpenRtsp,
+    /// The RTSP request URI.
+    uri: String,
+    /// What the streams come from, for messages.
+    source: String,
+    /// Replay: where it starts when `playback-start` is not set (the recording's start).
+    replay_start_ms: Option<i64>,
+    /// Connections and SOAP round trips the ONVIF start took, for the log.
+    cost: (u32, u32),
+}
+
+#[derive(Clone)]
+enum OpenRtsp {
+    /// RTSP tunnelled over HTTP(S) to the device's origin, at `target`.
+    Tunnel {
+        tls: Option<Arc<rustls::ClientConfig>>,
+        target: String,
+    },
+    /// Plain RTSP over TCP to this origin (the device's RTSP port).
+    Tcp(crate::onvif::addr::Origin),
+}
+
+/// The ONVIF start: clock, services, profiles, and the stream (or replay) URI.
+async fn find_media<O: Output>(s: &LiveSettings, out: &O) -> Result<MediaPlace, Error> {
     let started = device::start(&s.start, &|w: &str| out.warning(w)).await?;
     for n in &started.notes {
         out.debug(n);
@@ -677,21 +719,17 @@ async fn live_start<O: Output>(
     let mut client = started.client;
     let media = started.media;
     let origin = client.http.origin.clone();
-    let creds = s.start.creds.clone();
-    let timeout = s.start.timeout;
-    let mut replay_start_ms = s.playback.as_ref().and_then(|p| p.start_ms);
+    let mut replay_start_ms = None;
     // What the streams come from, for messages.
     let mut source = format!("profile {}", media.profile.token);
-    let (rtsp, uri) = match s.transport {
+    let (open, uri) = match s.transport {
         Transport::Tunnel => {
             let (operation, device_uri, what) = match &s.playback {
                 Some(p) => {
                     let t =
                         edge::find_replay(&mut client, &started.services, p.recording.as_deref())
                             .await?;
-                    if p.start_ms.is_none() {
-                        replay_start_ms = t.recording.earliest.map(|e| e * 1000);
-                    }
+                    replay_start_ms = t.recording.earliest.map(|e| e * 1000);
                     source = format!("recording {}", t.recording.token);
                     ("GetReplayUri", t.uri, source.clone())
                 }
@@ -717,11 +755,10 @@ async fn live_start<O: Output>(
                     "HTTP"
                 }
             ));
-            let channel =
-                tunnel::open(&origin, client.http.tls(), &target, creds.as_ref(), timeout).await?;
-            let rtsp = Rtsp::new(channel, origin.peer(), creds, client.http.is_tls(), timeout);
             // The request URI: the camera's path and query on the origin, as rtsp://.
-            (rtsp, format!("rtsp://{}{target}", origin.host_header()))
+            let uri = format!("rtsp://{}{target}", origin.host_header());
+            let tls = client.http.tls().cloned();
+            (OpenRtsp::Tunnel { tls, target }, uri)
         }
         Transport::Tcp | Transport::Udp => {
             let t = if s.transport == Transport::Tcp {
@@ -748,13 +785,49 @@ async fn live_start<O: Output>(
                 media.profile.name,
                 rtsp_origin.host_header()
             ));
-            let channel = tunnel::open_tcp(&rtsp_origin, timeout).await?;
+            let uri = format!("rtsp://{}{target}", rtsp_origin.host_header());
+            (OpenRtsp::Tcp(rtsp_origin), uri)
+        }
+    };
+    Ok(MediaPlace {
+        origin,
+        open,
+        uri,
+        source,
+        replay_start_ms,
+        cost: (client.http.connects, client.round_trips),
+    })
+}
+
+/// The RTSP session at `place`: connection, OPTIONS, DESCRIBE, SETUP of the wanted
+/// streams, PLAY.
+async fn open_session<O: Output>(
+    s: &LiveSettings,
+    place: &MediaPlace,
+    out: &O,
+    seek_pending: Option<Arc<std::sync::atomic::AtomicBool>>,
+) -> Result<(Rtsp, String, SharedStreams, Vec<Option<UdpLeg>>), Error> {
+    let origin = &place.origin;
+    let source = &place.source;
+    let uri = place.uri.clone();
+    let creds = s.start.creds.clone();
+    let timeout = s.start.timeout;
+    // A set (or resumed) start wins over the recording's.
+    let replay_start_ms = s
+        .playback
+        .as_ref()
+        .and_then(|p| p.start_ms)
+        .or(place.replay_start_ms);
+    let rtsp = match &place.open {
+        OpenRtsp::Tunnel { tls, target } => {
+            let channel =
+                tunnel::open(origin, tls.as_ref(), target, creds.as_ref(), timeout).await?;
+            Rtsp::new(channel, origin.peer(), creds, tls.is_some(), timeout)
+        }
+        OpenRtsp::Tcp(rtsp_origin) => {
+            let channel = tunnel::open_tcp(rtsp_origin, timeout).await?;
             // Plain TCP: Digest only, never Basic.
-            let rtsp = Rtsp::new(channel, rtsp_origin.peer(), creds, false, timeout);
-            (
-                rtsp,
-                format!("rtsp://{}{target}", rtsp_origin.host_header()),
-            )
+            Rtsp::new(channel, rtsp_origin.peer(), creds, false, timeout)
         }
     };
     let mut rtsp = rtsp;
@@ -927,7 +1000,7 @@ async fn live_start<O: Output>(
     rtsp.check("PLAY", &resp)?;
     out.debug(&format!(
         "playing: {} connection(s) and {} SOAP round trip(s) for the ONVIF start",
-        client.http.connects, client.round_trips
+        place.cost.0, place.cost.1
     ));
     Ok((rtsp, uri, streams, legs))
 }

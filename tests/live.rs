@@ -628,6 +628,7 @@ fn test_cut_connections_are_reconnected_without_eos() {
     let run = multi(live_props(&loc, &ca), &[]);
     let before = run.collect(&["video_0"], 30, WAIT);
     assert!(before.error.is_none(), "{}", before.error_text());
+    let soap_before = camera_ops(&cam).len();
     let cut = Instant::now();
     relay.cut_all();
     let after = run.collect(&["video_0"], 60, WAIT);
@@ -674,12 +675,18 @@ fn test_cut_connections_are_reconnected_without_eos() {
         .cloned()
         .collect();
     assert_pts_follow_real_time(&all, "video across the reconnection");
-    // The camera saw a new tunnel (and a new ONVIF start) after the cut.
+    // The camera saw a new tunnel after the cut, and no SOAP: only the network failed.
     assert_eq!(
         cam.stats
             .tunnel_connections
             .load(std::sync::atomic::Ordering::SeqCst),
         4
+    );
+    assert_eq!(
+        camera_ops(&cam).len(),
+        soap_before,
+        "{:?}",
+        camera_ops(&cam)
     );
 }
 
