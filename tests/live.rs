@@ -751,3 +751,19 @@ fn test_rebooting_device_is_reconnected() {
         Some("GetSystemDateAndTime")
     );
 }
+
+/// Every byte of the ONVIF start, the TLS handshakes and the media in a TCP write of its
+/// own: TLS records and interleaved frames arrive in pieces and are put together.
+#[test]
+fn test_one_byte_per_write_still_plays() {
+    let (cam, ca) = camera(Config::default());
+    let relay = Relay::new(cam.https_port());
+    relay.trickle();
+    let loc = format!("https://127.0.0.1:{}", relay.port);
+    let run = multi(live_props(&loc, &ca), &[]);
+    let out = run.collect(&["video_0"], 10, WAIT);
+    assert!(out.error.is_none(), "{}", out.error_text());
+    assert_eq!(out.count("video_0"), 10);
+    let caps = caps_of(&out.pads["video_0"]);
+    assert_eq!(caps.get::<&str>("encoding-name").unwrap(), "H264");
+}

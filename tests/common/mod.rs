@@ -400,6 +400,7 @@ pub struct Relay {
     conns: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     stalled: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    trickled: std::sync::Arc<std::sync::atomic::AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -417,12 +418,14 @@ impl Relay {
         let conns: Arc<Mutex<Vec<std::net::TcpStream>>> = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let stalled = Arc::new(AtomicBool::new(false));
-        let (tt, tc, cs, st, sl) = (
+        let trickled = Arc::new(AtomicBool::new(false));
+        let (tt, tc, cs, st, sl, tr) = (
             to_target.clone(),
             to_client.clone(),
             conns.clone(),
             stop.clone(),
             stalled.clone(),
+            trickled.clone(),
         );
         let thread = std::thread::spawn(move || {
             for client in listener.incoming() {
@@ -444,6 +447,8 @@ impl Relay {
                     (server, client, tc.clone()),
                 ] {
                     let stalled = sl.clone();
+                    let trickled = tr.clone();
+                    let _ = to.set_nodelay(true);
                     std::thread::spawn(move || {
                         let mut buf = [0u8; 65536];
                         loop {
@@ -461,7 +466,12 @@ impl Relay {
                                     r.extend_from_slice(&buf[..n]);
                                 }
                             }
-                            if to.write_all(&buf[..n]).is_err() {
+                            let written = if trickled.load(Ordering::SeqCst) {
+                                buf[..n].iter().try_for_each(|b| to.write_all(&[*b]))
+                            } else {
+                                to.write_all(&buf[..n])
+                            };
+                            if written.is_err() {
                                 break;
                             }
                         }
@@ -477,8 +487,15 @@ impl Relay {
             conns,
             stop,
             stalled,
+            trickled,
             thread: Some(thread),
         }
+    }
+
+    /// From now on relays every byte in a write of its own (both directions).
+    pub fn trickle(&self) {
+        self.trickled
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// From now on swallows every byte in both directions, connections left open.
