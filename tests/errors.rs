@@ -330,3 +330,31 @@ fn test_50_mib_answer_is_cut_at_the_cap() {
     let sent = sent.load(std::sync::atomic::Ordering::SeqCst);
     assert!(sent < 16 * 1024 * 1024, "read {sent} bytes of 50 MiB");
 }
+
+const ENTITY_BOMB: &str = r#"<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;"><!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;"><!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;"><!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;"><!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;"><!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;"><!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">]>
+<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>&lol9;</s:Body></s:Envelope>"#;
+
+/// A billion-laughs answer: the DOCTYPE is refused before any entity is expanded.
+#[test]
+fn test_entity_bomb_is_refused_at_its_doctype() {
+    init();
+    static HEAD: std::sync::LazyLock<&'static str> = std::sync::LazyLock::new(|| {
+        Box::leak(
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml\r\nContent-Length: {}\r\n\r\n",
+                ENTITY_BOMB.len()
+            )
+            .into_boxed_str(),
+        )
+    });
+    let (loc, _) = hostile_http(&HEAD, ENTITY_BOMB.len(), ENTITY_BOMB.as_bytes());
+    let run = Run::new(&[("location", &loc), ("timeout", &5u32)]);
+    let started = std::time::Instant::now();
+    let out = run.expect_error(Duration::from_secs(10));
+    out.assert_stream_error(
+        gst::StreamError::Decode,
+        &["GetSystemDateAndTime", "DOCTYPE"],
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+}

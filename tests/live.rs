@@ -767,3 +767,55 @@ fn test_one_byte_per_write_still_plays() {
     let caps = caps_of(&out.pads["video_0"]);
     assert_eq!(caps.get::<&str>("encoding-name").unwrap(), "H264");
 }
+
+/// A man in the middle that takes over after the first two connections (the SOAP one and
+/// the tunnel's GET): the POST meets another certificate, which is refused like any other
+/// (RESOURCE/OPEN_READ with its fingerprint), not retried, and nothing is sent on it.
+#[test]
+fn test_certificate_changing_between_get_and_post_is_refused() {
+    let (cam, ca) = camera(Config::default());
+    let (intruder, _) = camera(Config::default());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let targets = (cam.https_port(), intruder.https_port());
+    std::thread::spawn(move || {
+        for (n, client) in listener.incoming().flatten().enumerate() {
+            let target = if n < 2 { targets.0 } else { targets.1 };
+            let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", target)) else {
+                continue;
+            };
+            for (mut from, mut to) in [
+                (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                (server, client),
+            ] {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from, &mut to);
+                    let _ = to.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        }
+    });
+    let loc = format!("https://127.0.0.1:{port}");
+    let run = multi(live_props(&loc, &ca), &[]);
+    let out = run.collect(&["video_0"], 1, WAIT);
+    out.assert_resource_error(
+        gst::ResourceError::OpenRead,
+        &["certificate of 127.0.0.1:", "was refused", "fingerprint"],
+    );
+    assert_eq!(out.count("video_0"), 0);
+    // The intruder completed no handshake and got no request.
+    assert_eq!(
+        intruder
+            .stats
+            .tls_handshakes
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
+    assert_eq!(
+        intruder
+            .stats
+            .requests
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
+}
