@@ -1,7 +1,8 @@
 // Copyright (C) 2026 onvifhttps developers
 // SPDX-License-Identifier: MPL-2.0
 
-//! Every property spec has a nick, a blurb, the documented default and `mutable_ready`.
+//! Every property spec has a nick, a blurb, the documented default and `mutable_ready`;
+//! the `onvif://` and `onvifs://` URI handler sets them and reports them back (spec §11).
 
 mod common;
 
@@ -133,4 +134,168 @@ fn test_pad_templates() {
             "metadata_%u:Sometimes"
         ]
     );
+}
+
+/// `onvifs://user:password@host:port/path?key=value...`: the location, the credentials and
+/// each key as the property of that name; the URI the element reports has no password.
+#[test]
+fn test_uri_sets_properties_and_round_trips_without_password() {
+    common::init();
+    let uri = "onvifs://admin:s3cr%40t@127.0.0.1:8443/onvif/device_service?profile=main&streaming-method=rtp-rtsp-http-tcp&tls-ca-file=/etc/cam/ca.pem&streams=video+audio&latency=500";
+    let e = gst::Element::make_from_uri(gst::URIType::Src, uri, None).expect("an element");
+    assert_eq!(e.factory().unwrap().name(), "onvifhttpssrc");
+    assert_eq!(
+        e.property::<Option<String>>("location").as_deref(),
+        Some("https://127.0.0.1:8443/onvif/device_service")
+    );
+    assert_eq!(
+        e.property::<Option<String>>("user-id").as_deref(),
+        Some("admin")
+    );
+    assert_eq!(
+        e.property::<Option<String>>("user-pw").as_deref(),
+        Some("s3cr@t")
+    );
+    assert_eq!(
+        e.property::<Option<String>>("profile").as_deref(),
+        Some("main")
+    );
+    assert_eq!(
+        e.property::<Option<String>>("tls-ca-file").as_deref(),
+        Some("/etc/cam/ca.pem")
+    );
+    assert_eq!(
+        e.property::<gstonvifhttps::Streams>("streams"),
+        gstonvifhttps::Streams::VIDEO | gstonvifhttps::Streams::AUDIO
+    );
+    assert_eq!(e.property::<u32>("latency"), 500);
+    let handler = e.dynamic_cast_ref::<gst::URIHandler>().unwrap();
+    let back = handler.uri().unwrap();
+    assert_eq!(
+        back,
+        "onvifs://admin@127.0.0.1:8443/onvif/device_service?profile=main&streaming-method=rtp-rtsp-http-tcp&tls-ca-file=/etc/cam/ca.pem&streams=video+audio&latency=500"
+    );
+    assert!(!back.contains("s3cr"));
+    // onvif:// is the HTTP bootstrap; the reported URI sets the same properties again.
+    handler.set_uri("onvif://cam.example/").unwrap();
+    assert_eq!(
+        e.property::<Option<String>>("location").as_deref(),
+        Some("http://cam.example/")
+    );
+    assert_eq!(handler.uri().unwrap(), "onvif://admin@cam.example/");
+}
+
+#[test]
+fn test_uri_with_unknown_key_or_bad_value_is_refused() {
+    common::init();
+    let e = gst::ElementFactory::make("onvifhttpssrc").build().unwrap();
+    let handler = e.dynamic_cast_ref::<gst::URIHandler>().unwrap();
+    for (uri, needle) in [
+        ("onvifs://cam/?profil=main", "unknown key \"profil\""),
+        (
+            "onvifs://cam/?location=http://x",
+            "unknown key \"location\"",
+        ),
+        (
+            "onvifs://cam/?latency=fast",
+            "latency=\"fast\" is not a valid value",
+        ),
+        (
+            "onvifs://cam/?timeout=0",
+            "timeout=\"0\" is not a valid value",
+        ),
+        (
+            "onvifs://cam/?streaming-method=carrier-pigeon",
+            "streaming-method",
+        ),
+    ] {
+        let err = handler.set_uri(uri).expect_err(uri);
+        assert_eq!(
+            err.kind::<gst::URIError>(),
+            Some(gst::URIError::BadUri),
+            "{uri}"
+        );
+        assert!(err.message().contains(needle), "{uri}: {}", err.message());
+    }
+    let err = handler.set_uri("https://cam/").unwrap_err();
+    assert_eq!(
+        err.kind::<gst::URIError>(),
+        Some(gst::URIError::UnsupportedProtocol)
+    );
+    // Nothing was applied by the refused URIs.
+    assert_eq!(e.property::<Option<String>>("location"), None);
+    assert_eq!(e.property::<Option<String>>("profile"), None);
+    // It never claims http or https.
+    assert_eq!(
+        gst::URIHandler::protocols(handler)
+            .iter()
+            .map(|p| p.as_str())
+            .collect::<Vec<_>>(),
+        ["onvif", "onvifs"]
+    );
+}
+
+/// playbin and uridecodebin pick the element for onvifs:// and decode the virtual camera's
+/// video to raw frames.
+#[test]
+fn test_playbin_and_uridecodebin_decode_the_camera() {
+    common::init();
+    let (cam, ca) = common::camera(onvif_virtual_camera::Config::default());
+    let uri = format!(
+        "onvifs://admin:password@127.0.0.1:{}/?tls-ca-file={}",
+        cam.https_port(),
+        ca.as_str()
+    );
+    for how in ["playbin", "uridecodebin"] {
+        let pipeline = gst::Pipeline::new();
+        let sink = gst_app::AppSink::builder().sync(false).build();
+        if how == "playbin" {
+            let pb = gst::ElementFactory::make("playbin")
+                .property("uri", &uri)
+                .property("video-sink", &sink)
+                .property(
+                    "audio-sink",
+                    gst::ElementFactory::make("fakesink").build().unwrap(),
+                )
+                .build()
+                .unwrap();
+            pipeline.add(&pb).unwrap();
+        } else {
+            let convert = gst::ElementFactory::make("videoconvert").build().unwrap();
+            let db = gst::ElementFactory::make("uridecodebin")
+                .property("uri", &uri)
+                .property_from_str("caps", "video/x-raw")
+                .build()
+                .unwrap();
+            pipeline
+                .add_many([&db, &convert, sink.upcast_ref()])
+                .unwrap();
+            convert.link(&sink).unwrap();
+            let convert = convert.downgrade();
+            db.connect_pad_added(move |_, pad| {
+                if let Some(c) = convert.upgrade() {
+                    let _ = pad.link(&c.static_pad("sink").unwrap());
+                }
+            });
+        }
+        pipeline.set_state(gst::State::Playing).unwrap();
+        let mut frames = 0;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while frames < 10 && std::time::Instant::now() < deadline {
+            if let Some(s) = sink.try_pull_sample(gst::ClockTime::from_mseconds(100)) {
+                let caps = s.caps().unwrap().structure(0).unwrap().to_owned();
+                assert_eq!(caps.name(), "video/x-raw", "{how}");
+                assert_eq!(caps.get::<i32>("width").unwrap(), 640, "{how}");
+                frames += 1;
+            }
+            let bus = pipeline.bus().unwrap();
+            while let Some(msg) = bus.pop_filtered(&[gst::MessageType::Error]) {
+                if let gst::MessageView::Error(e) = msg.view() {
+                    panic!("{how}: {} ({:?})", e.error(), e.debug());
+                }
+            }
+        }
+        pipeline.set_state(gst::State::Null).unwrap();
+        assert_eq!(frames, 10, "{how}: decoded frames");
+    }
 }

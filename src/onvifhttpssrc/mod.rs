@@ -102,7 +102,7 @@ pub enum Streams {
 }
 
 glib::wrapper! {
-    pub struct OnvifHttpsSrc(ObjectSubclass<imp::OnvifHttpsSrc>) @extends gst::Bin, gst::Element, gst::Object, @implements gst::ChildProxy;
+    pub struct OnvifHttpsSrc(ObjectSubclass<imp::OnvifHttpsSrc>) @extends gst::Bin, gst::Element, gst::Object, @implements gst::ChildProxy, gst::URIHandler;
 }
 
 pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
@@ -116,7 +116,8 @@ pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     gst::Element::register(
         Some(plugin),
         "onvifhttpssrc",
-        gst::Rank::NONE,
+        // For playbin and gst-play-1.0 on onvif:// and onvifs:// URIs (it claims no other).
+        gst::Rank::PRIMARY,
         OnvifHttpsSrc::static_type(),
     )
 }
