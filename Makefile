@@ -10,7 +10,8 @@ DEB_PACKAGES := pkg-config gcc libc6-dev ca-certificates python3 \
 	libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstrtspserver-1.0-dev \
 	gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
 	gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-x gstreamer1.0-rtsp \
-	gstreamer1.0-plugins-ugly fonts-dejavu-core ffmpeg libxml2-utils meson ninja-build
+	gstreamer1.0-plugins-ugly gstreamer1.0-plugins-base-apps fonts-dejavu-core ffmpeg libxml2-utils \
+	meson ninja-build
 
 .PHONY: all deps build demo test lint check-rust inspect bench soak fuzz clean
 
