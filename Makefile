@@ -13,7 +13,7 @@ DEB_PACKAGES := pkg-config gcc libc6-dev ca-certificates python3 \
 	gstreamer1.0-plugins-ugly gstreamer1.0-plugins-base-apps fonts-dejavu-core ffmpeg libxml2-utils \
 	meson ninja-build
 
-.PHONY: all deps build demo test lint check-rust inspect bench soak fuzz clean
+.PHONY: all deps build demo test lint check-rust inspect bench soak fuzz install clean
 
 all: build
 
@@ -49,6 +49,15 @@ test: lint
 	$(CARGO) build --workspace --locked
 	ONVIF_SCHEMA_REQUIRED=1 ONVIFHTTPS_REQUIRE_TOOLS=1 $(CARGO) test --workspace --locked
 	$(MAKE) --no-print-directory inspect
+	scripts/install-check.sh
+
+# Installs the plugin into $(PREFIX)/lib/.../gstreamer-1.0 with meson (optimised build).
+PREFIX ?= /usr/local
+install: deps check-rust
+	meson setup $(TARGET_DIR)/meson-release --prefix=$(PREFIX) --buildtype=release --reconfigure 2>/dev/null \
+		|| meson setup $(TARGET_DIR)/meson-release --prefix=$(PREFIX) --buildtype=release
+	ONVIFHTTPS_TARGET_DIR=$(TARGET_DIR) meson compile -C $(TARGET_DIR)/meson-release
+	meson install -C $(TARGET_DIR)/meson-release
 
 # onvifhttpssrc against rtspsrc on the virtual camera's benchmark stream (optimised build;
 # BENCH_ARGS, e.g. "--rounds 5 --seconds 10", tune it). Prints a Markdown table.
