@@ -299,3 +299,106 @@ fn test_playbin_and_uridecodebin_decode_the_camera() {
         assert_eq!(frames, 10, "{how}: decoded frames");
     }
 }
+
+/// The README's property table is the element's: every property (and no other) with its
+/// type and default as gst-inspect-1.0 shows them; every signal and pad template is named.
+#[test]
+fn test_readme_reference_matches_the_element() {
+    common::init();
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let section = readme
+        .split("\n## Properties\n")
+        .nth(1)
+        .and_then(|s| s.split("\nAll properties").next())
+        .expect("a Properties section");
+    let mut rows = std::collections::BTreeMap::new();
+    for line in section.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = line.split(" | ").collect();
+        let names = cells[0].trim_start_matches("| ");
+        for name in names.split(", ") {
+            rows.insert(
+                name.trim_matches('`').to_string(),
+                (cells[1].to_string(), cells[2].trim_matches('`').to_string()),
+            );
+        }
+    }
+    let e = gst::ElementFactory::make("onvifhttpssrc").build().unwrap();
+    let own: Vec<glib::ParamSpec> = e
+        .list_properties()
+        .iter()
+        .filter(|p| p.owner_type() == e.type_())
+        .cloned()
+        .collect();
+    let names: Vec<String> = own.iter().map(|p| p.name().to_string()).collect();
+    assert_eq!(
+        rows.keys().cloned().collect::<Vec<_>>(),
+        {
+            let mut n = names.clone();
+            n.sort();
+            n
+        },
+        "README property table against the element"
+    );
+    for p in &own {
+        let (ty, default) = &rows[p.name()];
+        let v = p.default_value();
+        let (want_ty, want_default) = match v.type_() {
+            t if t == glib::Type::STRING => ("string", "none".to_string()),
+            t if t == glib::Type::BOOL => ("bool", v.get::<bool>().unwrap().to_string()),
+            t if t == glib::Type::U32 => ("uint", v.get::<u32>().unwrap().to_string()),
+            t if t == glib::Type::F64 => ("double", format!("{:.1}", v.get::<f64>().unwrap())),
+            t if t.is_a(glib::Type::ENUM) => (
+                "enum",
+                glib::EnumValue::from_value(&v)
+                    .unwrap()
+                    .1
+                    .nick()
+                    .to_string(),
+            ),
+            t if t.is_a(glib::Type::FLAGS) => (
+                "flags",
+                glib::FlagsValue::from_value(&v)
+                    .unwrap()
+                    .1
+                    .iter()
+                    .map(|f| f.nick())
+                    .collect::<Vec<_>>()
+                    .join("+"),
+            ),
+            t => panic!("{}: type {t} not covered", p.name()),
+        };
+        assert!(
+            ty.starts_with(want_ty),
+            "{}: README type {ty}, element {want_ty}",
+            p.name()
+        );
+        assert_eq!(default, &want_default, "{}: README default", p.name());
+    }
+    for s in [
+        "ptz-continuous-move",
+        "ptz-stop",
+        "ptz-absolute-move",
+        "ptz-relative-move",
+        "ptz-goto-preset",
+        "ptz-get-presets",
+        "ptz-get-status",
+        "send-aux-command",
+        "get-digital-inputs",
+        "get-relay-outputs",
+        "set-relay-output-state",
+    ] {
+        assert!(
+            glib::subclass::SignalId::lookup(s, e.type_()).is_some(),
+            "{s} is a signal of the element"
+        );
+        assert!(readme.contains(&format!("`{s}`")), "README names {s}");
+    }
+    for t in e.pad_template_list() {
+        assert!(
+            readme.contains(&format!("`{}`", t.name_template())),
+            "README names the pad template {}",
+            t.name_template()
+        );
+    }
+}
