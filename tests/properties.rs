@@ -9,6 +9,15 @@ mod common;
 use gst::glib;
 use gst::prelude::*;
 
+/// The properties the element itself defines (not GstObject's or GstBin's).
+fn own_properties(e: &gst::Element) -> Vec<glib::ParamSpec> {
+    e.list_properties()
+        .iter()
+        .filter(|p| p.owner_type() == e.type_())
+        .cloned()
+        .collect()
+}
+
 #[test]
 fn test_every_property_documented_with_default() {
     common::init();
@@ -42,12 +51,7 @@ fn test_every_property_documented_with_default() {
         ("reconnect", true.to_value()),
         ("reconnect-max-delay", 30u32.to_value()),
     ];
-    let own: Vec<glib::ParamSpec> = e
-        .list_properties()
-        .iter()
-        .filter(|p| p.owner_type() == e.type_())
-        .cloned()
-        .collect();
+    let own = own_properties(&e);
     let names: Vec<&str> = own.iter().map(|p| p.name()).collect();
     let want: Vec<&str> = expected.iter().map(|(n, _)| *n).collect();
     assert_eq!(names, want, "the property list of this version");
@@ -324,12 +328,7 @@ fn test_readme_reference_matches_the_element() {
         }
     }
     let e = gst::ElementFactory::make("onvifhttpssrc").build().unwrap();
-    let own: Vec<glib::ParamSpec> = e
-        .list_properties()
-        .iter()
-        .filter(|p| p.owner_type() == e.type_())
-        .cloned()
-        .collect();
+    let own = own_properties(&e);
     let names: Vec<String> = own.iter().map(|p| p.name().to_string()).collect();
     assert_eq!(
         rows.keys().cloned().collect::<Vec<_>>(),
@@ -350,15 +349,11 @@ fn test_readme_reference_matches_the_element() {
             t if t == glib::Type::F64 => ("double", format!("{:.1}", v.get::<f64>().unwrap())),
             t if t.is_a(glib::Type::ENUM) => (
                 "enum",
-                glib::EnumValue::from_value(&v)
-                    .unwrap()
-                    .1
-                    .nick()
-                    .to_string(),
+                glib::EnumValue::from_value(v).unwrap().1.nick().to_string(),
             ),
             t if t.is_a(glib::Type::FLAGS) => (
                 "flags",
-                glib::FlagsValue::from_value(&v)
+                glib::FlagsValue::from_value(v)
                     .unwrap()
                     .1
                     .iter()
