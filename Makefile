@@ -11,9 +11,9 @@ DEB_PACKAGES := pkg-config gcc libc6-dev ca-certificates python3 \
 	gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
 	gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-x gstreamer1.0-rtsp \
 	gstreamer1.0-plugins-ugly gstreamer1.0-plugins-base-apps fonts-dejavu-core ffmpeg libxml2-utils \
-	meson ninja-build
+	meson ninja-build python3-gi gir1.2-gstreamer-1.0
 
-.PHONY: all deps build demo test lint check-rust inspect bench soak fuzz install clean
+.PHONY: all deps build demo test lint check-rust inspect bench soak fuzz install examples-check clean
 
 all: build
 
@@ -50,6 +50,7 @@ test: lint
 	ONVIF_SCHEMA_REQUIRED=1 ONVIFHTTPS_REQUIRE_TOOLS=1 $(CARGO) test --workspace --locked
 	$(MAKE) --no-print-directory inspect
 	scripts/install-check.sh
+	scripts/examples-check.sh
 
 # Installs the plugin into $(PREFIX)/lib/.../gstreamer-1.0 with meson (optimised build).
 PREFIX ?= /usr/local
@@ -78,6 +79,10 @@ soak: deps check-rust
 # Every fuzz target for FUZZ_SECONDS (default 600) each; FUZZ_JOBS in parallel (default 1).
 fuzz: deps check-rust
 	scripts/fuzz.sh
+
+# The C and Python examples against the virtual camera (also part of make test).
+examples-check: build
+	scripts/examples-check.sh
 
 inspect:
 	@GST_PLUGIN_PATH=$(PLUGIN_DIR) gst-inspect-1.0 onvifhttpssrc > $(TARGET_DIR)/inspect.txt
