@@ -33,3 +33,16 @@ timeout 60 /usr/bin/python3 "$root/examples/ptz_relay.py" "$loc" admin password 
   || { echo "examples-check: Python example failed"; cat "$tmp/py.txt"; exit 1; }
 grep -q '^RelayOutput_1 -> inactive' "$tmp/py.txt" || { cat "$tmp/py.txt"; exit 1; }
 echo "examples-check: Python example moved the head and pulsed RelayOutput_1"
+
+# Rust, the NVR shape: the same camera twice under two names, 2 s files for 5 s.
+printf 'front %s admin password %s\nback %s admin password %s\n' "$loc" "$tmp/ca.pem" "$loc" "$tmp/ca.pem" >"$tmp/cams.txt"
+timeout 60 "$target/debug/examples/nvr" --cameras "$tmp/cams.txt" --out "$tmp/rec" --segment 2 --seconds 5 >"$tmp/nvr.txt" \
+  || { echo "examples-check: NVR example failed"; cat "$tmp/nvr.txt"; exit 1; }
+for cam in front back; do
+  n=$(ls "$tmp/rec/$cam"-*.mp4 2>/dev/null | wc -l)
+  [ "$n" -ge 2 ] || { echo "examples-check: NVR wrote $n file(s) for $cam"; cat "$tmp/nvr.txt"; exit 1; }
+  first=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$tmp/rec/$cam-00000.mp4")
+  awk -v d="$first" 'BEGIN { exit !(d > 1.5 && d < 2.5) }' \
+    || { echo "examples-check: $cam-00000.mp4 lasts $first s, not 2"; exit 1; }
+done
+echo "examples-check: NVR example wrote $(ls "$tmp/rec" | wc -l) segments for two cameras"

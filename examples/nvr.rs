@@ -1,0 +1,199 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! The shape of a recording server: many cameras from a list, each into its own segmented
+//! MP4 files (`OUT/NAME-00000.mp4`, ...), in one pipeline; events and reconnections of
+//! each camera printed with its name. Stops after `--seconds` (or never), finishing every
+//! file.
+//!
+//! ```text
+//! cargo run --example nvr -- --cameras cameras.txt --out recordings --segment 60
+//! ```
+//!
+//! `cameras.txt`: one camera per line, `NAME LOCATION USER PASSWORD [CA_FILE]`; `#` starts a
+//! comment.
+
+use std::time::{Duration, Instant};
+
+use clap::{Arg, Command, value_parser};
+use gst::prelude::*;
+
+struct CameraLine {
+    name: String,
+    location: String,
+    user: String,
+    password: String,
+    ca_file: Option<String>,
+}
+
+fn parse_list(text: &str) -> Result<Vec<CameraLine>, String> {
+    let mut cameras = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if !(4..=5).contains(&f.len()) {
+            return Err(format!(
+                "line {}: expected NAME LOCATION USER PASSWORD [CA_FILE]",
+                n + 1
+            ));
+        }
+        if !f[0]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(format!(
+                "line {}: name {:?}: letters, digits, - and _",
+                n + 1,
+                f[0]
+            ));
+        }
+        cameras.push(CameraLine {
+            name: f[0].into(),
+            location: f[1].into(),
+            user: f[2].into(),
+            password: f[3].into(),
+            ca_file: f.get(4).map(|s| s.to_string()),
+        });
+    }
+    if cameras.is_empty() {
+        return Err("no camera in the list".into());
+    }
+    Ok(cameras)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Command::new("nvr")
+        .about("Records cameras from a list into segmented MP4 files through onvifhttpssrc")
+        .arg(
+            Arg::new("cameras")
+                .long("cameras")
+                .required(true)
+                .help("file with one camera per line: NAME LOCATION USER PASSWORD [CA_FILE]"),
+        )
+        .arg(
+            Arg::new("out")
+                .long("out")
+                .required(true)
+                .help("directory for the files"),
+        )
+        .arg(
+            Arg::new("segment")
+                .long("segment")
+                .value_parser(value_parser!(u64).range(1..))
+                .default_value("60")
+                .help("seconds per file"),
+        )
+        .arg(
+            Arg::new("seconds")
+                .long("seconds")
+                .value_parser(value_parser!(u64))
+                .help("stop after this long (default: run until killed)"),
+        )
+        .get_matches();
+    let list_path: &String = args.get_one("cameras").ok_or("--cameras")?;
+    let out: &String = args.get_one("out").ok_or("--out")?;
+    let segment: u64 = *args.get_one("segment").ok_or("--segment")?;
+    let seconds: Option<u64> = args.get_one("seconds").copied();
+    let cameras = parse_list(&std::fs::read_to_string(list_path)?)?;
+    std::fs::create_dir_all(out)?;
+
+    gst::init()?;
+    gstonvifhttps::plugin_register_static()?;
+    let pipeline = gst::Pipeline::new();
+    for cam in &cameras {
+        let src = gst::ElementFactory::make("onvifhttpssrc")
+            .name(&cam.name)
+            .property("location", &cam.location)
+            .property("user-id", &cam.user)
+            .property("user-pw", &cam.password)
+            .property("events", true)
+            .build()?;
+        if let Some(ca) = &cam.ca_file {
+            src.set_property("tls-ca-file", ca);
+        }
+        let depay = gst::ElementFactory::make("rtph264depay").build()?;
+        let parse = gst::ElementFactory::make("h264parse").build()?;
+        let sink = gst::ElementFactory::make("splitmuxsink")
+            .name(format!("{}-files", cam.name))
+            .property("location", format!("{out}/{}-%05d.mp4", cam.name))
+            .property("max-size-time", segment * 1_000_000_000)
+            .build()?;
+        pipeline.add_many([&src, &depay, &parse, &sink])?;
+        gst::Element::link_many([&depay, &parse, &sink])?;
+        let depay_sink = depay
+            .static_pad("sink")
+            .ok_or("rtph264depay without sink pad")?;
+        src.connect_pad_added(move |_, pad| {
+            if pad.name().starts_with("video_") && !depay_sink.is_linked() {
+                let _ = pad.link(&depay_sink);
+            }
+        });
+    }
+    let bus = pipeline.bus().ok_or("no bus")?;
+    pipeline.set_state(gst::State::Playing)?;
+    println!(
+        "recording {} camera(s) into {out} ({segment} s per file)",
+        cameras.len()
+    );
+    let end = seconds.map(|s| Instant::now() + Duration::from_secs(s));
+    let mut eos_sent = false;
+    let mut status = Ok(());
+    loop {
+        if !eos_sent && end.is_some_and(|e| Instant::now() >= e) {
+            // Finish every file: EOS into the pipeline, then wait for it.
+            pipeline.send_event(gst::event::Eos::new());
+            eos_sent = true;
+        }
+        let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(200)) else {
+            continue;
+        };
+        let from = msg.src().map(|s| s.name().to_string()).unwrap_or_default();
+        match msg.view() {
+            gst::MessageView::Eos(_) => break,
+            gst::MessageView::Error(e) => {
+                status = Err(format!("{from}: {}", e.error()));
+                break;
+            }
+            gst::MessageView::Warning(w) => println!("{from}: warning: {}", w.error()),
+            gst::MessageView::Element(e) => {
+                if let Some(s) = e.structure() {
+                    match s.name().as_str() {
+                        "onvif-event" => {
+                            println!("{from}: event {}", s.get::<&str>("topic").unwrap_or("?"))
+                        }
+                        "onvif-reconnecting" => println!(
+                            "{from}: reconnecting (attempt {})",
+                            s.get::<u32>("attempt").unwrap_or(0)
+                        ),
+                        "splitmuxsink-fragment-closed" => {
+                            println!("{from}: wrote {}", s.get::<&str>("location").unwrap_or("?"))
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    pipeline.set_state(gst::State::Null)?;
+    status.map_err(Into::into)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_camera_list() {
+        let l = parse_list("# front door\nfront http://10.0.0.5 admin pw /etc/ca.pem\n\nback https://10.0.0.6 u p # no CA\n").unwrap();
+        assert_eq!(l.len(), 2);
+        assert_eq!(l[0].ca_file.as_deref(), Some("/etc/ca.pem"));
+        assert_eq!(l[1].location, "https://10.0.0.6");
+        assert!(parse_list("x http://a u").is_err());
+        assert!(parse_list("a/b http://a u p").is_err());
+        assert!(parse_list("# nothing\n").is_err());
+    }
+}
