@@ -19,6 +19,29 @@
  * The element posts warning messages for a port it could not set on the device and for
  * unauthenticated connections.
  *
+ * ## Pads
+ *
+ * Sometimes pads, added once the session knows its streams (then `no-more-pads`):
+ * `video_%u` (`application/x-rtp, media=video` as the camera's SDP says, or `image/jpeg`
+ * with `streaming-method=http-snapshot`), `audio_%u` (`application/x-rtp, media=audio`),
+ * `metadata_%u` (`application/x-rtp, encoding-name=VND.ONVIF.METADATA`). With
+ * `mode=playback` every buffer carries its recorded time as a `GstReferenceTimestampMeta`
+ * with caps `timestamp/x-ntp`.
+ *
+ * ## Messages
+ *
+ * - `onvif-event` element message, one per notification with `events=true`: `topic`,
+ *   `utc-time`, `property-operation`, `source` and `data` structures.
+ * - `onvif-reconnecting` element message before each reconnection attempt (`reconnect`):
+ *   `cause` (string), `attempt` (uint, from 1), `delay-ms` (uint64); a warning says the same.
+ * - Errors follow spec §10: RESOURCE/SETTINGS, OPEN_READ (connection, TLS, certificate),
+ *   NOT_AUTHORIZED, NOT_FOUND, READ (timeouts, lost connections), STREAM/DECODE (garbage).
+ *
+ * ## URIs
+ *
+ * `onvif://user:password@host[:port]/path?property=value&...` (bootstrap over HTTP) and
+ * `onvifs://...` (HTTPS from the start): every query key is a property.
+ *
  * ## Example launch lines
  * |[
  * gst-launch-1.0 onvifhttpssrc location=http://192.0.2.10 user-id=admin user-pw=secret \
@@ -28,6 +51,13 @@
  * gst-launch-1.0 onvifhttpssrc location=https://192.0.2.10:8443 user-id=admin user-pw=secret \
  *     tls-ca-file=/etc/cameras/ca.pem streaming-method=http-snapshot snapshot-interval=500 \
  *     ! jpegdec ! autovideosink
+ * ]|
+ * |[
+ * gst-launch-1.0 -e onvifhttpssrc location=http://192.0.2.10 user-id=admin user-pw=secret \
+ *     tls-ca-file=/etc/cameras/ca.pem ! rtph264depay ! h264parse ! mp4mux ! filesink location=live.mp4
+ * ]|
+ * |[
+ * gst-play-1.0 'onvifs://admin:secret@192.0.2.10/?tls-ca-file=/etc/cameras/ca.pem&streams=video+audio'
  * ]|
  *
  * Since: 0.1.0
