@@ -819,3 +819,45 @@ fn test_certificate_changing_between_get_and_post_is_refused() {
         0
     );
 }
+
+/// A device that stops answering with connections left open (`reconnect` on): the
+/// unanswered keep-alive is the loss, a reconnection follows, and once the device answers
+/// again the stream goes on with DISCONT.
+#[test]
+fn test_unanswered_keepalive_is_reconnected() {
+    let (cam, ca) = camera(Config {
+        session_timeout: Some(2),
+        ..Config::default()
+    });
+    let relay = Relay::new(cam.https_port());
+    let loc = format!("https://127.0.0.1:{}", relay.port);
+    let run = multi(live_props(&loc, &ca), &[]);
+    let before = run.collect(&["video_0"], 10, WAIT);
+    assert!(before.error.is_none(), "{}", before.error_text());
+    relay.stall();
+    // Until the loss is noticed: at most two keep-alive periods.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut noticed = None;
+    while noticed.is_none() && Instant::now() < deadline {
+        let out = run.collect(&["never"], 1, Duration::from_millis(200));
+        assert!(out.error.is_none(), "{}", out.error_text());
+        noticed = out
+            .elements
+            .iter()
+            .find(|s| s.name() == "onvif-reconnecting")
+            .and_then(|s| s.get::<String>("cause").ok());
+    }
+    let cause = noticed.expect("a reconnection within 10 s");
+    assert!(cause.contains("keep-alive"), "{cause}");
+    relay.resume();
+    let after = run.collect(&["video_0"], 30, WAIT);
+    assert!(after.error.is_none(), "{}", after.error_text());
+    assert!(
+        after.pads["video_0"].iter().any(|(s, _)| s
+            .buffer()
+            .unwrap()
+            .flags()
+            .contains(gst::BufferFlags::DISCONT)),
+        "DISCONT after the reconnection"
+    );
+}

@@ -492,6 +492,12 @@ impl Relay {
         }
     }
 
+    /// Relays again after [`Relay::stall`].
+    pub fn resume(&self) {
+        self.stalled
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
     /// From now on relays every byte in a write of its own (both directions).
     pub fn trickle(&self) {
         self.trickled
