@@ -2,20 +2,10 @@
 # Runs the C and Python examples as the README says, against the virtual camera with
 # certificate checks on: the C program records 4 s to MP4 and prints digital input
 # events; the Python program moves the PTZ head and pulses a relay. Part of make test.
-set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-target="${CARGO_TARGET_DIR:-$root/target}"
-tmp="$(mktemp -d)"
-cam_pid=
-cleanup() { [ -n "$cam_pid" ] && kill "$cam_pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
+. "$(dirname "$0")/check-lib.sh"
 export GST_PLUGIN_PATH="$target/debug"
-"$target/debug/onvif-virtual-camera" --ca-file "$tmp/ca.pem" --input-period 1 >"$tmp/cam.json" 2>/dev/null &
-cam_pid=$!
-for _ in $(seq 1 100); do [ -s "$tmp/cam.json" ] && break; sleep 0.1; done
-port=$(sed -n 's/.*"http_port":\([0-9]*\).*/\1/p' "$tmp/cam.json")
-[ -n "$port" ] || { echo "examples-check: the virtual camera did not start"; exit 1; }
-loc="http://127.0.0.1:$port"
+start_camera --input-period 1
+loc="http://127.0.0.1:$http_port"
 
 # C: compiled with pkg-config as the example's header says.
 cc "$root/examples/record_events.c" -o "$tmp/record_events" $(pkg-config --cflags --libs gstreamer-1.0)

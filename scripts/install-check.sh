@@ -2,13 +2,7 @@
 # Installs the plugin with meson into a temporary prefix (sharing cargo's target dir), then,
 # with only GST_PLUGIN_PATH pointing at the installed directory and a registry of its own,
 # runs gst-inspect-1.0 and a pipeline against the virtual camera. Part of make test.
-set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-target="${CARGO_TARGET_DIR:-$root/target}"
-tmp="$(mktemp -d)"
-cam_pid=
-cleanup() { [ -n "$cam_pid" ] && kill "$cam_pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
+. "$(dirname "$0")/check-lib.sh"
 export ONVIFHTTPS_TARGET_DIR="$target"
 meson setup "$tmp/build" "$root" --prefix="$tmp/prefix" --buildtype=debug >"$tmp/meson.log" 2>&1 \
   || { cat "$tmp/meson.log"; exit 1; }
@@ -23,12 +17,8 @@ export GST_PLUGIN_PATH="$dir" GST_REGISTRY="$tmp/registry.bin"
 gst-inspect-1.0 onvifhttpssrc >"$tmp/inspect.txt" 2>&1 || true
 grep -q "onvifs" "$tmp/inspect.txt" \
   || { echo "install-check: gst-inspect from $dir failed:"; cat "$tmp/inspect.txt"; exit 1; }
-"$target/debug/onvif-virtual-camera" --ca-file "$tmp/ca.pem" >"$tmp/cam.json" 2>/dev/null &
-cam_pid=$!
-for _ in $(seq 1 100); do [ -s "$tmp/cam.json" ] && break; sleep 0.1; done
-port=$(sed -n 's/.*"https_port":\([0-9]*\).*/\1/p' "$tmp/cam.json")
-[ -n "$port" ] || { echo "install-check: the virtual camera did not start"; exit 1; }
-timeout 60 gst-launch-1.0 -q onvifhttpssrc "location=https://127.0.0.1:$port" user-id=admin \
+start_camera
+timeout 60 gst-launch-1.0 -q onvifhttpssrc "location=https://127.0.0.1:$https_port" user-id=admin \
   user-pw=password "tls-ca-file=$tmp/ca.pem" ! fakesink num-buffers=50 \
   || { echo "install-check: the pipeline from the installed plugin failed"; exit 1; }
 echo "install-check: installed to $dir; gst-inspect-1.0 and a pipeline work from there"

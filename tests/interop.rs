@@ -72,14 +72,11 @@ fn test_https_tunnel_against_bare_gst_rtsp_server() {
             .await
             .unwrap();
         assert_eq!(r.status, 200, "Digest answered: {r:?}");
-        let (_, streams) = sdp::parse(&r.body).unwrap();
         assert_eq!(
-            streams
-                .iter()
-                .map(|s| s.encoding_name.as_str())
-                .collect::<Vec<_>>(),
+            sdp_encodings(&r.body),
             ["H264", "MPEG4-GENERIC", "VND.ONVIF.METADATA"]
         );
+        let (_, streams) = sdp::parse(&r.body).unwrap();
         let base = r.header("content-base").unwrap_or(&uri).to_string();
         let control = rtsp::resolve_control(&base, streams[0].control.as_deref().unwrap());
         let r = rtsp

@@ -573,12 +573,7 @@ fn test_bench_stream_is_what_the_benchmark_measures() {
         let out = run.collect(300, WAIT);
         assert!(out.error.is_none(), "{}", out.error_text());
         assert_eq!(out.samples.len(), 300, "{framing:?}");
-        let caps = out.samples[0]
-            .caps()
-            .unwrap()
-            .structure(0)
-            .unwrap()
-            .to_owned();
+        let caps = out.first_caps();
         assert_eq!(caps.get::<&str>("encoding-name").unwrap(), "H264");
         let headers: Vec<gstonvifhttps::rtp::Header> = out
             .samples

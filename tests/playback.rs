@@ -218,14 +218,11 @@ fn replay(cam: &Camera, ca: &TempFile, range: &str, scale: Option<&str>) -> Vec<
             .await
             .unwrap();
         rtsp.check("DESCRIBE", &resp).unwrap();
-        let (_, streams) = sdp::parse(&resp.body).unwrap();
         assert_eq!(
-            streams
-                .iter()
-                .map(|s| s.encoding_name.as_str())
-                .collect::<Vec<_>>(),
+            sdp_encodings(&resp.body),
             ["H264", "MPEG4-GENERIC", "VND.ONVIF.METADATA"]
         );
+        let (_, streams) = sdp::parse(&resp.body).unwrap();
         for (i, st) in streams.iter().enumerate() {
             let control = rtsp::resolve_control(&uri, st.control.as_deref().unwrap_or("*"));
             let transport = format!("RTP/AVP/TCP;unicast;interleaved={}-{}", 2 * i, 2 * i + 1);
@@ -428,12 +425,7 @@ fn play_range(
         "EOS at the end of the range ({} buffers)",
         out.samples.len()
     );
-    let caps = out.samples[0]
-        .caps()
-        .unwrap()
-        .structure(0)
-        .unwrap()
-        .to_owned();
+    let caps = out.first_caps();
     assert_eq!(caps.get::<&str>("encoding-name").unwrap(), "H264");
     let played = out
         .samples

@@ -91,6 +91,24 @@ pub struct Outcome {
 
 use gst::glib;
 
+impl Outcome {
+    /// The caps of the first sample.
+    pub fn first_caps(&self) -> gst::Structure {
+        self.samples[0]
+            .caps()
+            .expect("caps")
+            .structure(0)
+            .expect("a structure")
+            .to_owned()
+    }
+}
+
+/// The encoding names of the streams an SDP describes, in order.
+pub fn sdp_encodings(sdp: &[u8]) -> Vec<String> {
+    let (_, streams) = gstonvifhttps::rtsp::sdp::parse(sdp).expect("an SDP");
+    streams.into_iter().map(|s| s.encoding_name).collect()
+}
+
 /// The error a run ended with, and the checks on it (shared by both kinds of run).
 pub trait RunError {
     /// The first error: its GError and debug string.
