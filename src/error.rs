@@ -149,6 +149,16 @@ pub fn io_detail(e: &std::io::Error) -> String {
 }
 
 impl Error {
+    /// A read or write on an established connection failed: every such error is built
+    /// here, so that its detail reads the same whichever exchange it broke.
+    pub fn io(peer: &str, operation: &str, e: &std::io::Error) -> Error {
+        Error::Io {
+            peer: peer.to_string(),
+            operation: operation.to_string(),
+            detail: io_detail(e),
+        }
+    }
+
     /// A loss the network or a rebooting device explains, after which starting again can
     /// work (spec §9): connections refused, reset, closed or silent, TLS broken off, a
     /// server error status. Not: settings, certificates, credentials, faults, missing

@@ -208,7 +208,7 @@ impl Rtsp {
         self.writer
             .send(&bytes)
             .await
-            .map_err(|e| self.err_io(method, crate::error::io_detail(&e)))?;
+            .map_err(|e| Error::io(&self.peer, &format!("RTSP {method}"), &e))?;
         Ok(cseq)
     }
 
@@ -271,7 +271,7 @@ impl Rtsp {
                     .reader
                     .fill()
                     .await
-                    .map_err(|e| self.err_io(method, crate::error::io_detail(&e)))?;
+                    .map_err(|e| Error::io(&self.peer, &format!("RTSP {method}"), &e))?;
                 if n == 0 {
                     return Err(self.err_io(method, "the device closed the connection".into()));
                 }
@@ -328,7 +328,7 @@ impl Rtsp {
                 .reader
                 .fill()
                 .await
-                .map_err(|e| self.err_io("stream", crate::error::io_detail(&e)))?;
+                .map_err(|e| Error::io(&self.peer, "RTSP stream", &e))?;
             if n == 0 {
                 return Ok(Event::Closed);
             }

@@ -215,13 +215,7 @@ impl HttpClient {
         body_limit: u64,
     ) -> Result<Response, Exchange> {
         let peer = self.origin.peer();
-        let io_err = |e: std::io::Error| {
-            Exchange::Failed(Error::Io {
-                peer: peer.clone(),
-                operation: operation.to_string(),
-                detail: e.to_string(),
-            })
-        };
+        let io_err = |e: std::io::Error| Exchange::Failed(Error::io(&peer, operation, &e));
         let malformed = |detail: String| {
             Exchange::Failed(Error::Malformed {
                 peer: peer.clone(),

@@ -900,11 +900,9 @@ async fn open_session<O: Output>(
         let ch = u8::try_from(2 * i).unwrap_or(0);
         let mut udp = None;
         let transport = if s.transport == Transport::Udp {
-            let (a, b) = udp_pair(v6).await.map_err(|e| Error::Io {
-                peer: rtsp.peer.clone(),
-                operation: "UDP bind".into(),
-                detail: e.to_string(),
-            })?;
+            let (a, b) = udp_pair(v6)
+                .await
+                .map_err(|e| Error::io(&rtsp.peer, "UDP bind", &e))?;
             let port = a.local_addr().map(|a| a.port()).unwrap_or(0);
             udp = Some((a, b));
             format!("RTP/AVP;unicast;client_port={}-{}", port, port + 1)
@@ -1209,11 +1207,7 @@ async fn play_loop<O: Output>(
                             let mut frame = vec![b'$', ch];
                             frame.extend_from_slice(&u16::try_from(report.len()).unwrap_or(0).to_be_bytes());
                             frame.extend_from_slice(&report);
-                            rtsp.writer.send(&frame).await.map_err(|e| Error::Io {
-                                peer: rtsp.peer.clone(),
-                                operation: "RTCP receiver report".into(),
-                                detail: e.to_string(),
-                            })?;
+                            rtsp.writer.send(&frame).await.map_err(|e| Error::io(&rtsp.peer, "RTCP receiver report", &e))?;
                         }
                     }
                 }

@@ -196,11 +196,7 @@ pub async fn open(
             env!("CARGO_PKG_VERSION"),
             "\r\n\r\n"
         ));
-        let io = |e: std::io::Error| Error::Io {
-            peer: peer.clone(),
-            operation: op.into(),
-            detail: e.to_string(),
-        };
+        let io = |e: std::io::Error| Error::io(&peer, op, &e);
         let (resp, rest) = tokio::time::timeout(timeout, async {
             stream.write_all(head.as_bytes()).await.map_err(io)?;
             stream.flush().await.map_err(io)?;
@@ -338,11 +334,7 @@ async fn open_post(leg: &mut PostLeg) -> Result<Halves, Error> {
         operation: "RTSP tunnel POST".into(),
         after: leg.timeout,
     })?
-    .map_err(|e| Error::Io {
-        peer: peer.clone(),
-        operation: "RTSP tunnel POST".into(),
-        detail: e.to_string(),
-    })?;
+    .map_err(|e| Error::io(&peer, "RTSP tunnel POST", &e))?;
     let (r, w) = tokio::io::split(post);
     Ok((Box::new(r), Box::new(w)))
 }
