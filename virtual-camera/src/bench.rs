@@ -249,23 +249,16 @@ fn decode_post(text: &mut Vec<u8>) -> Option<Vec<u8>> {
     }
 }
 
-fn header_value<'a>(head: &'a str, name: &str) -> Option<&'a str> {
-    head.lines().find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
-    })
-}
-
-/// Serves one tunnel leg: the GET streams, the POST carries base64 RTSP requests.
+/// Serves one tunnel leg (its `x-sessioncookie`, and what came after its head): the GET
+/// streams, the POST carries base64 RTSP requests.
 pub async fn tunnel_leg<S: AsyncRead + AsyncWrite + Unpin>(
     mut s: S,
     bench: Bench,
-    head: Vec<u8>,
+    cookie: Option<&str>,
     rest: Vec<u8>,
     get_leg: bool,
 ) {
-    let head = String::from_utf8_lossy(&head).to_string();
-    let Some(cookie) = header_value(&head, "x-sessioncookie").map(str::to_string) else {
+    let Some(cookie) = cookie.map(str::to_string) else {
         return;
     };
     if get_leg {

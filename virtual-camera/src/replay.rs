@@ -22,7 +22,7 @@ use gst_rtsp_server::subclass::prelude::*;
 use crate::recording::Archive;
 
 /// Seconds from 1900 (NTP era 0) to 1970.
-const NTP_UNIX_OFFSET_S: u64 = 2_208_988_800;
+pub(crate) const NTP_UNIX_OFFSET_S: u64 = 2_208_988_800;
 
 /// Timestamps below this (year 1931) are the preroll before the first seek: they pass, or
 /// the media would never be prepared.

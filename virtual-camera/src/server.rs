@@ -166,7 +166,10 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, shared: Arc<Sha
                 .fetch_add(1, Ordering::SeqCst);
             let get_leg = req.method == "GET";
             match shared.config.bench {
-                Some(bench) => crate::bench::tunnel_leg(s, bench, req.raw_head, buf, get_leg).await,
+                Some(bench) => {
+                    let cookie = req.header("x-sessioncookie");
+                    crate::bench::tunnel_leg(s, bench, cookie, buf, get_leg).await
+                }
                 None => tunnel(s, &shared, req.raw_head, buf, get_leg).await,
             }
             return;
