@@ -291,7 +291,14 @@ impl Output for ElementOutput {
                     .stream_type(gst_app::AppStreamType::Seekable)
                     .callbacks(
                         gst_app::AppSrcCallbacks::builder()
-                            .seek_data(move |_, position| {
+                            .seek_data(move |appsrc, position| {
+                                // basesrc seeks once as it starts (READY to PAUSED), while
+                                // the PLAY that starts the replay is under way: that is no
+                                // seek, and marking one would drop the replay's first
+                                // packets, which may come before PLAY's answer.
+                                if appsrc.current_state() < gst::State::Paused {
+                                    return true;
+                                }
                                 pending.store(true, std::sync::atomic::Ordering::SeqCst);
                                 tx.send(position).is_ok()
                             })

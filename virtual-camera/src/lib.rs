@@ -97,6 +97,10 @@ pub struct Config {
     pub recording_control: bool,
     /// The recording has a metadata track (default true).
     pub recording_metadata: bool,
+    /// Hold the answer to PLAY in the tunnel until a few media packets have gone out
+    /// after it, as devices do that start sending before they answer (the packets come
+    /// first on the wire).
+    pub media_before_play_answer: bool,
     /// Benchmark mode: the tunnel serves a fixed-bitrate pre-packetised stream instead of
     /// gst-rtsp-server's media.
     pub bench: Option<bench::Bench>,
@@ -127,6 +131,7 @@ impl Default for Config {
             metadata: true,
             recording_control: true,
             recording_metadata: true,
+            media_before_play_answer: false,
             bench: None,
         }
     }

@@ -39,6 +39,7 @@ OPTIONS:
   --relative-termination-bug  grant almost nothing for relative termination times
   --renew-refused          refuse Renew (PullMessages keeps subscriptions alive)
   --no-metadata            no ONVIF metadata track in the live media
+  --media-before-play-answer  send the first media packets before the answer to PLAY
   --bench-mbps MBPS        benchmark mode: the RTSP tunnel serves pre-packetised H.264
                            at MBPS Mbit/s (no encoder), SOAP as usual
   --bench-framing F        packet (one TLS record per RTP packet, default) or coalesced
@@ -120,6 +121,7 @@ fn main() {
             "--relative-termination-bug" => cfg.relative_termination_bug = true,
             "--renew-refused" => cfg.renew_refused = true,
             "--no-metadata" => cfg.metadata = false,
+            "--media-before-play-answer" => cfg.media_before_play_answer = true,
             "--bench-mbps" => {
                 let mbps: f64 = value()
                     .parse()

@@ -218,7 +218,11 @@ async fn tunnel<S: AsyncRead + AsyncWrite + Unpin>(
         let _ = sw.shutdown().await;
     };
     let down = async {
-        let _ = tokio::io::copy(&mut sr, &mut cw).await;
+        if shared.config.media_before_play_answer {
+            let _ = copy_media_before_play_answer(&mut sr, &mut cw).await;
+        } else {
+            let _ = tokio::io::copy(&mut sr, &mut cw).await;
+        }
         if get_leg {
             let _ = cw.shutdown().await;
         } else {
@@ -228,6 +232,84 @@ async fn tunnel<S: AsyncRead + AsyncWrite + Unpin>(
     tokio::select! {
         _ = up => {}
         _ = down => {}
+    }
+}
+
+/// Media packets that go out before a held PLAY answer.
+const PACKETS_BEFORE_PLAY_ANSWER: usize = 3;
+/// A held PLAY answer goes out after this at the latest, packets or not.
+const PLAY_ANSWER_HOLD: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The length of the first whole unit (interleaved frame or RTSP message) in `buf`, and
+/// whether it is a PLAY answer (a response with `RTP-Info`).
+fn next_unit(buf: &[u8]) -> Option<(usize, bool)> {
+    if buf.first() == Some(&b'$') {
+        let len = usize::from(u16::from_be_bytes([*buf.get(2)?, *buf.get(3)?]));
+        return (buf.len() >= 4 + len).then_some((4 + len, false));
+    }
+    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+    let body = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    let play_answer = head.starts_with("rtsp/1.0 2") && head.contains("\nrtp-info:");
+    (buf.len() >= end + body).then_some((end + body, play_answer))
+}
+
+/// Copies the RTSP server's side of a tunnel, holding each PLAY answer until
+/// [`PACKETS_BEFORE_PLAY_ANSWER`] media packets have gone out after it (or
+/// [`PLAY_ANSWER_HOLD`] passed).
+async fn copy_media_before_play_answer<R, W>(r: &mut R, w: &mut W) -> std::io::Result<()>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut buf = Vec::new();
+    let mut held: Option<(Vec<u8>, usize, tokio::time::Instant)> = None;
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        while let Some((len, play_answer)) = next_unit(&buf) {
+            let unit: Vec<u8> = buf.drain(..len).collect();
+            if play_answer && held.is_none() {
+                held = Some((unit, 0, tokio::time::Instant::now() + PLAY_ANSWER_HOLD));
+                continue;
+            }
+            w.write_all(&unit).await?;
+            if let Some((answer, sent, _)) = held.as_mut()
+                && unit.first() == Some(&b'$')
+            {
+                *sent += 1;
+                if *sent >= PACKETS_BEFORE_PLAY_ANSWER {
+                    w.write_all(answer).await?;
+                    held = None;
+                }
+            }
+        }
+        w.flush().await?;
+        let n = match &held {
+            Some((_, _, until)) => {
+                match tokio::time::timeout_at(*until, r.read(&mut chunk)).await {
+                    Ok(n) => n?,
+                    Err(_) => {
+                        if let Some((answer, _, _)) = held.take() {
+                            w.write_all(&answer).await?;
+                            w.flush().await?;
+                        }
+                        continue;
+                    }
+                }
+            }
+            None => r.read(&mut chunk).await?,
+        };
+        if n == 0 {
+            if let Some((answer, _, _)) = held.take() {
+                w.write_all(&answer).await?;
+            }
+            return w.flush().await;
+        }
+        buf.extend_from_slice(&chunk[..n]);
     }
 }
 
@@ -302,5 +384,42 @@ async fn read_more<S: AsyncRead + Unpin>(s: &mut S, buf: &mut Vec<u8>) -> bool {
             buf.extend_from_slice(&chunk[..n]);
             true
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_next_unit_splits_frames_and_finds_play_answers() {
+        let play = b"RTSP/1.0 200 OK\r\nCSeq: 5\r\nRTP-Info: url=x;seq=1\r\n\r\n";
+        let described = b"RTSP/1.0 200 OK\r\nCSeq: 2\r\nContent-Length: 3\r\n\r\nv=0";
+        assert_eq!(next_unit(b"$\x00\x00\x02ab$"), Some((6, false)));
+        assert_eq!(next_unit(b"$\x00\x00\x02a"), None, "a frame cut short");
+        assert_eq!(next_unit(play), Some((play.len(), true)));
+        assert_eq!(next_unit(described), Some((described.len(), false)));
+        assert_eq!(next_unit(&described[..described.len() - 1]), None);
+        assert_eq!(next_unit(b"RTSP/1.0 200 OK\r\nCSeq: 5\r\n"), None);
+    }
+
+    #[tokio::test]
+    async fn test_play_answer_goes_out_after_three_packets() {
+        let play = b"RTSP/1.0 200 OK\r\nRTP-Info: url=x\r\n\r\n".to_vec();
+        let mut input = play.clone();
+        for i in 0..4u8 {
+            input.extend_from_slice(&[b'$', 0, 0, 1, i]);
+        }
+        let mut out = Vec::new();
+        copy_media_before_play_answer(&mut &input[..], &mut out)
+            .await
+            .unwrap();
+        let mut want = Vec::new();
+        for i in 0..3u8 {
+            want.extend_from_slice(&[b'$', 0, 0, 1, i]);
+        }
+        want.extend_from_slice(&play);
+        want.extend_from_slice(&[b'$', 0, 0, 1, 3]);
+        assert_eq!(out, want);
     }
 }
