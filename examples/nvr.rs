@@ -165,7 +165,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                             println!("{from}: event {}", s.get::<&str>("topic").unwrap_or("?"))
                         }
                         "onvif-reconnecting" => println!(
-                            "{from}: reconnecting (attempt {})",
+                            "{from}: reconnecting {} (attempt {})",
+                            s.get::<&str>("what").unwrap_or("?"),
                             s.get::<u32>("attempt").unwrap_or(0)
                         ),
                         "splitmuxsink-fragment-closed" => {

@@ -21,7 +21,7 @@ use crate::clock;
 use crate::device::{self, OnvifClient, StartSettings};
 use crate::error::Error;
 use crate::onvif::events::{self, Notification, Subscription};
-use crate::session::Output;
+use crate::session::{Lost, Output};
 
 /// Lifetime asked for the subscription and in each Renew.
 const SUBSCRIPTION_SECS: i64 = 60;
@@ -29,9 +29,6 @@ const SUBSCRIPTION_SECS: i64 = 60;
 const PULL_SECS: u32 = 10;
 /// Messages fetched per PullMessages at most.
 const PULL_LIMIT: u32 = 100;
-/// First wait before subscribing again; doubled up to [`MAX_BACKOFF`].
-const FIRST_BACKOFF: Duration = Duration::from_millis(500);
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Deadline of the Unsubscribe at stop: the element must reach NULL within a second.
 const UNSUBSCRIBE_WAIT: Duration = Duration::from_millis(300);
 
@@ -207,41 +204,48 @@ async fn pull_round<O: Output>(live: &mut Live, out: &O) -> Result<(), Error> {
 }
 
 /// Runs until `stop`: subscribe, pull, renew, and subscribe again after any failure.
-pub async fn run<O: Output>(start: StartSettings, out: Arc<O>, mut stop: oneshot::Receiver<()>) {
-    let mut backoff = FIRST_BACKOFF;
+/// With `reconnect` (the longest wait between two attempts) a failure is an
+/// `onvif-reconnecting` message and a warning, and the waits grow as for the media
+/// (spec §9); the count starts over once a PullMessages has gone through, so a device
+/// that accepts subscriptions and then fails every poll is not asked again at once.
+/// Without it, the first failure is an error.
+pub async fn run<O: Output>(
+    start: StartSettings,
+    reconnect: Option<Duration>,
+    out: Arc<O>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let mut attempt = 0u32;
     loop {
         let subscribed = tokio::select! {
             r = subscribe(&start, &*out) => r,
             _ = &mut stop => return,
         };
-        let mut live = match subscribed {
-            Ok(l) => {
-                backoff = FIRST_BACKOFF;
-                l
-            }
-            Err(e) => {
-                out.warning(&format!(
-                    "event subscription failed: {e}; retrying in {backoff:?}"
-                ));
+        let failure = match subscribed {
+            Err(e) => e,
+            Ok(mut live) => loop {
                 tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
-                    _ = &mut stop => return,
+                    r = pull_round(&mut live, &*out) => match r {
+                        Ok(()) => attempt = 0,
+                        Err(e) => break e,
+                    },
+                    _ = &mut stop => {
+                        let _ = tokio::time::timeout(UNSUBSCRIBE_WAIT, live.call(&events::unsubscribe())).await;
+                        return;
+                    }
                 }
-                backoff = (backoff * 2).min(MAX_BACKOFF);
-                continue;
-            }
+            },
         };
-        loop {
-            tokio::select! {
-                r = pull_round(&mut live, &*out) => if let Err(e) = r {
-                    out.warning(&format!("event subscription lost: {e}; subscribing again"));
-                    break;
-                },
-                _ = &mut stop => {
-                    let _ = tokio::time::timeout(UNSUBSCRIBE_WAIT, live.call(&events::unsubscribe())).await;
-                    return;
-                }
-            }
+        let Some(max) = reconnect else {
+            out.error(&failure);
+            return;
+        };
+        attempt = attempt.saturating_add(1);
+        let delay = crate::session::reconnect_delay(attempt, max);
+        out.reconnecting(Lost::Events, &failure, attempt, delay);
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = &mut stop => return,
         }
     }
 }

@@ -49,9 +49,28 @@ pub trait Output: Send + Sync + 'static {
     fn error(&self, err: &Error);
     /// Posts an `onvif-event` element message.
     fn event(&self, notification: &crate::onvif::events::Notification);
-    /// The stream was lost; attempt `attempt` to start again comes after `delay` (an
+    /// `what` was lost; attempt `attempt` to start it again comes after `delay` (an
     /// `onvif-reconnecting` element message and a warning).
-    fn reconnecting(&self, cause: &Error, attempt: u32, delay: Duration);
+    fn reconnecting(&self, what: Lost, cause: &Error, attempt: u32, delay: Duration);
+}
+
+/// What a reconnection starts again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lost {
+    /// The media session (RTSP, and the ONVIF start when the device rebooted).
+    Media,
+    /// The pull-point event subscription.
+    Events,
+}
+
+impl Lost {
+    /// The `what` field of the `onvif-reconnecting` message.
+    pub fn name(self) -> &'static str {
+        match self {
+            Lost::Media => "media",
+            Lost::Events => "events",
+        }
+    }
 }
 
 /// What the snapshot session needs beyond the start-up settings.
@@ -666,7 +685,7 @@ pub async fn run_live<O: Output>(
         };
         attempt += 1;
         let delay = reconnect_delay(attempt, max_delay);
-        out.reconnecting(&err, attempt, delay);
+        out.reconnecting(Lost::Media, &err, attempt, delay);
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
             _ = &mut stop => return,

@@ -14,10 +14,15 @@ use gst::prelude::*;
 
 const WAIT: Duration = Duration::from_secs(20);
 
+/// A matching element message, or the error and its debug text; `None` when time ran out.
+type Next = Option<Result<gst::Structure, (gst::glib::Error, String)>>;
+
 struct Events {
     run: MultiRun,
     bus: gst::Bus,
     warnings: Vec<String>,
+    /// `onvif-reconnecting` messages, each with the instant it was read.
+    reconnecting: Vec<(gst::Structure, Instant)>,
 }
 
 impl Events {
@@ -40,15 +45,26 @@ impl Events {
             run,
             bus,
             warnings: Vec::new(),
+            reconnecting: Vec::new(),
         }
     }
 
-    /// The next `onvif-event` matching `pred`, within `within`.
+    /// The next `onvif-event` matching `pred`, within `within`. An error panics.
     fn wait(
         &mut self,
         within: Duration,
         pred: impl Fn(&gst::StructureRef) -> bool,
     ) -> Option<gst::Structure> {
+        match self.next(within, |s| s.name() == "onvif-event" && pred(s)) {
+            Some(Ok(s)) => Some(s),
+            Some(Err((e, debug))) => panic!("error: {e} {debug}"),
+            None => None,
+        }
+    }
+
+    /// The next element message matching `pred` or the next error, within `within`;
+    /// warnings and `onvif-reconnecting` messages are kept on the way.
+    fn next(&mut self, within: Duration, pred: impl Fn(&gst::StructureRef) -> bool) -> Next {
         let end = Instant::now() + within;
         while let Some(left) = end.checked_duration_since(Instant::now()) {
             let msg = self
@@ -56,15 +72,18 @@ impl Events {
                 .timed_pop(gst::ClockTime::from_nseconds(left.as_nanos() as u64))?;
             match msg.view() {
                 gst::MessageView::Element(e) => {
-                    if let Some(s) = e.structure()
-                        && s.name() == "onvif-event"
-                        && pred(s)
-                    {
-                        return Some(s.to_owned());
+                    let Some(s) = e.structure() else { continue };
+                    if s.name() == "onvif-reconnecting" {
+                        self.reconnecting.push((s.to_owned(), Instant::now()));
+                    }
+                    if pred(s) {
+                        return Some(Ok(s.to_owned()));
                     }
                 }
                 gst::MessageView::Warning(w) => self.warnings.push(w.error().message().to_string()),
-                gst::MessageView::Error(e) => panic!("error: {} {:?}", e.error(), e.debug()),
+                gst::MessageView::Error(e) => {
+                    return Some(Err((e.error(), format!("{:?}", e.debug()))));
+                }
                 _ => {}
             }
         }
@@ -175,14 +194,93 @@ fn test_events_survive_a_dropped_subscription() {
         false,
     )
     .expect("subscribed again");
+    // Said on the bus: what, why, which attempt, how long the wait.
+    let (first, _) = ev
+        .reconnecting
+        .first()
+        .expect("an onvif-reconnecting message");
+    assert_eq!(first.get::<&str>("what"), Ok("events"), "{first}");
+    assert_eq!(first.get::<u32>("attempt"), Ok(1), "{first}");
+    assert_eq!(first.get::<u64>("delay-ms"), Ok(250), "{first}");
+    let cause = first.get::<String>("cause").unwrap();
+    assert!(cause.contains("PullMessages"), "{cause}");
     assert!(
         ev.warnings
             .iter()
-            .any(|w| w.contains("event subscription lost")),
+            .any(|w| w.starts_with("Event subscription failed: ")
+                && w.ends_with("Subscribing again (attempt 1) in 250 ms")),
         "{:?}",
         ev.warnings
     );
     toggle_arrives(&cam, &mut ev);
+}
+
+/// A device that grants subscriptions and then fails every PullMessages: subscribing
+/// again waits 250 ms, 500 ms, 1 s, ... as a media reconnection does, instead of asking
+/// again at once.
+#[test]
+fn test_failing_polls_back_off() {
+    let (cam, ca) = camera(Config {
+        fault_on: Some("PullMessages".into()),
+        ..Config::default()
+    });
+    let mut ev = Events::start(&cam, &ca, &[]);
+    let third = ev.next(Duration::from_secs(10), |s| {
+        s.name() == "onvif-reconnecting" && s.get::<u32>("attempt") == Ok(3)
+    });
+    assert!(matches!(third, Some(Ok(_))), "{third:?}");
+    // The fourth subscription comes a second after the third message.
+    let subscriptions = |cam: &Camera| {
+        cam.stats
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(op, _)| op == "CreatePullPointSubscription")
+            .count()
+    };
+    assert_eq!(subscriptions(&cam), 3);
+    let got: Vec<(u32, u64, String)> = ev
+        .reconnecting
+        .iter()
+        .map(|(s, _)| {
+            (
+                s.get("attempt").unwrap(),
+                s.get("delay-ms").unwrap(),
+                s.get("what").unwrap(),
+            )
+        })
+        .collect();
+    let events = || "events".to_string();
+    assert_eq!(
+        got,
+        [(1, 250, events()), (2, 500, events()), (3, 1000, events())]
+    );
+    let waited = ev.reconnecting[2].1 - ev.reconnecting[0].1;
+    assert!(waited >= Duration::from_millis(750), "{waited:?}");
+    let cause = ev.reconnecting[0].0.get::<String>("cause").unwrap();
+    assert!(cause.contains("ActionFailed"), "{cause}");
+}
+
+/// `reconnect=false`: a lost subscription is an error that names the cause.
+#[test]
+fn test_lost_subscription_without_reconnect_is_an_error() {
+    let (cam, ca) = camera(Config::default());
+    let mut ev = Events::start(&cam, &ca, &[("reconnect", &false)]);
+    ev.input_event(WAIT, "Initialized", "DigitalInput_1", false)
+        .expect("initial state");
+    cam.drop_subscriptions();
+    let got = ev.next(Duration::from_secs(10), |_| false);
+    let Some(Err((err, debug))) = got else {
+        panic!("expected an error, got {got:?}");
+    };
+    assert!(err.matches(gst::ResourceError::OpenRead), "{err} {debug}");
+    assert!(
+        err.message()
+            .ends_with("answered PullMessages with a SOAP fault: s:Sender/wsrf-rw:ResourceUnknownFault (No such subscription)"),
+        "{err}"
+    );
+    assert!(ev.reconnecting.is_empty(), "{:?}", ev.reconnecting);
 }
 
 /// Renew refused: PullMessages keeps the subscription (ONVIF Core), no resubscription.

@@ -109,6 +109,15 @@ impl Default for Settings {
     }
 }
 
+impl Settings {
+    /// How long at most between two attempts to start a lost stream or event
+    /// subscription again; `None` (`reconnect=false`): a loss is an error.
+    fn reconnect(&self) -> Option<Duration> {
+        self.reconnect
+            .then(|| Duration::from_secs(u64::from(self.reconnect_max_delay)))
+    }
+}
+
 // Written by hand so that the password never reaches a log.
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -387,16 +396,22 @@ impl Output for ElementOutput {
         }
     }
 
-    fn reconnecting(&self, cause: &Error, attempt: u32, delay: Duration) {
+    fn reconnecting(&self, what: session::Lost, cause: &Error, attempt: u32, delay: Duration) {
         let Some(e) = self.element.upgrade() else {
             return;
         };
-        let text = format!(
-            "Lost the stream: {cause}. Reconnecting (attempt {attempt}) in {} ms",
-            delay.as_millis()
-        );
+        let ms = delay.as_millis();
+        let text = match what {
+            session::Lost::Media => {
+                format!("Lost the stream: {cause}. Reconnecting (attempt {attempt}) in {ms} ms")
+            }
+            session::Lost::Events => format!(
+                "Event subscription failed: {cause}. Subscribing again (attempt {attempt}) in {ms} ms"
+            ),
+        };
         gst::warning!(CAT, obj = e, "{text}");
         let s = gst::Structure::builder("onvif-reconnecting")
+            .field("what", what.name())
             .field("cause", cause.to_string())
             .field("attempt", attempt)
             .field(
@@ -557,9 +572,7 @@ impl OnvifHttpsSrc {
         let playback = self.playback_settings(s, &method)?;
         let (start, more) = self.start_settings(s)?;
         warnings.extend(more);
-        let reconnect = s
-            .reconnect
-            .then(|| Duration::from_secs(u64::from(s.reconnect_max_delay)));
+        let reconnect = s.reconnect();
         let job = match s.streaming_method {
             StreamingMethod::HttpSnapshot => Job::Snapshot(SnapshotSettings {
                 start,
@@ -677,7 +690,12 @@ impl OnvifHttpsSrc {
             let (tx, rx) = tokio::sync::oneshot::channel::<()>();
             (
                 tx,
-                RUNTIME.spawn(crate::events::run(event_start, output.clone(), rx)),
+                RUNTIME.spawn(crate::events::run(
+                    event_start,
+                    settings.reconnect(),
+                    output.clone(),
+                    rx,
+                )),
             )
         });
         *self.state.lock().unwrap() = State::Started(Started {
@@ -1292,12 +1310,12 @@ impl ObjectImpl for OnvifHttpsSrc {
                  * After the media stream was lost (connection closed or reset, keep-alive
                  * unanswered, device rebooting), post an `onvif-reconnecting` element
                  * message and a warning and start again with capped exponential back-off,
-                 * staying in PLAYING (the first buffer after the gap has DISCONT). FALSE:
-                 * the loss is an error.
+                 * staying in PLAYING (the first buffer after the gap has DISCONT). The same
+                 * for the event subscription (`events`). FALSE: the loss is an error.
                  */
                 glib::ParamSpecBoolean::builder("reconnect")
                     .nick("Reconnect")
-                    .blurb("Reconnect after the media stream was lost instead of failing")
+                    .blurb("Reconnect after the media stream or the event subscription was lost instead of failing")
                     .default_value(DEFAULT_RECONNECT)
                     .mutable_ready()
                     .build(),

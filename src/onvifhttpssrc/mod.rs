@@ -33,7 +33,8 @@
  * - `onvif-event` element message, one per notification with `events=true`: `topic`,
  *   `utc-time`, `property-operation`, `source` and `data` structures.
  * - `onvif-reconnecting` element message before each reconnection attempt (`reconnect`):
- *   `cause` (string), `attempt` (uint, from 1), `delay-ms` (uint64); a warning says the same.
+ *   `what` (`media` or `events`), `cause` (string), `attempt` (uint, from 1), `delay-ms`
+ *   (uint64); a warning says the same.
  * - Errors follow spec §10: RESOURCE/SETTINGS, OPEN_READ (connection, TLS, certificate),
  *   NOT_AUTHORIZED, NOT_FOUND, READ (timeouts, lost connections), STREAM/DECODE (garbage).
  *
