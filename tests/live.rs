@@ -425,7 +425,13 @@ fn test_metadata_track_reassembles_into_documents() {
     let out = run.collect(&["video_0", "audio_0", "metadata_0"], 4, WAIT);
     assert!(out.error.is_none(), "{}", out.error_text());
     for p in ["video_0", "audio_0", "metadata_0"] {
-        assert!(out.count(p) >= 4, "{p}: {}", out.count(p));
+        assert!(
+            out.count(p) >= 4,
+            "{p}: {} ({:?}, {:?})",
+            out.count(p),
+            out.states,
+            out.warnings
+        );
     }
     let md = &out.pads["metadata_0"];
     let s = caps_of(md);

@@ -320,6 +320,8 @@ pub struct MultiOutcome {
     pub error: Option<(glib::Error, String)>,
     pub warnings: Vec<String>,
     pub elements: Vec<gst::Structure>,
+    /// At the end: each pad's appsink state and the element's own source behind it.
+    pub states: Vec<String>,
 }
 
 impl MultiOutcome {
@@ -344,7 +346,12 @@ impl MultiRun {
         let p = pipeline.downgrade();
         src.connect_pad_added(move |_, pad| {
             let Some(pipeline) = p.upgrade() else { return };
+            // Added while the live pipeline may still be going to PLAYING: an async
+            // sink would take it back to PAUSED until it prerolls (a lost state), and
+            // sinks added meanwhile were seen left in PAUSED with no data. Without
+            // preroll the new sink reaches the pipeline's state at once.
             let sink = gst_app::AppSink::builder().sync(false).build();
+            sink.set_async(false);
             if pipeline.add(&sink).is_err() {
                 return;
             }
@@ -399,6 +406,16 @@ impl MultiRun {
         out.error = single.error;
         out.warnings = single.warnings;
         out.elements = single.elements;
+        let bin = self.src.downcast_ref::<gst::Bin>().expect("a bin");
+        for (name, sink) in self.sinks.lock().unwrap().iter() {
+            let inner = bin
+                .by_name(&format!("{name}_src"))
+                .map(|e| format!("{:?}", e.state(gst::ClockTime::ZERO)));
+            out.states.push(format!(
+                "{name}: sink {:?}, source {inner:?}",
+                sink.state(gst::ClockTime::ZERO)
+            ));
+        }
         out
     }
 }
