@@ -15,9 +15,6 @@ pub const MOUNTS: &[(&str, u32, u32)] = &[
     ("/media/Profile_2", 320, 240),
 ];
 
-/// A metadata document every half second (ONVIF recommends at least one per second).
-const METADATA_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
-
 /// The one role every authenticated user has.
 const ROLE: &str = "viewer";
 
@@ -50,7 +47,7 @@ use gst::glib;
 
 /// The media of a profile: video, audio and (unless switched off) the metadata track. A
 /// session that does not SETUP the metadata track leaves it unlinked; `onvifmetadatapay`
-/// drops its documents then, so the appsrc never sees not-linked (which stopped the media).
+/// drops its documents then, so the source never sees not-linked (which stopped the media).
 fn launch(width: u32, height: u32, metadata: bool) -> String {
     let overlay = if gst::ElementFactory::find("timeoverlay").is_some() {
         "timeoverlay ! "
@@ -64,8 +61,7 @@ fn launch(width: u32, height: u32, metadata: bool) -> String {
          audiotestsrc is-live=true wave=sine freq=440 volume=0.2 ! audio/x-raw,rate=16000,channels=1 ! \
          audioconvert ! avenc_aac ! rtpmp4gpay name=pay1 pt=97 {md})",
         md = if metadata {
-            "appsrc name=metadata is-live=true do-timestamp=true format=time \
-             caps=application/x-onvif-metadata,encoding=utf8 ! onvifmetadatapay name=pay2 pt=107 "
+            "onvifmetadatasrc live=true ! onvifmetadatapay name=pay2 pt=107 "
         } else {
             ""
         }
@@ -157,17 +153,6 @@ impl Media {
             let factory = gst_rtsp_server::RTSPMediaFactory::new();
             factory.set_launch(&launch(*w, *h, metadata));
             factory.set_shared(true);
-            factory.connect_media_configure(|_, media| {
-                if let Some(appsrc) = media
-                    .element()
-                    .dynamic_cast::<gst::Bin>()
-                    .ok()
-                    .and_then(|b| b.by_name_recurse_up("metadata"))
-                    .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
-                {
-                    crate::metadata::feed(appsrc, METADATA_INTERVAL);
-                }
-            });
             factory.add_role_from_structure(&role);
             mounts.add_factory(path, factory);
         }

@@ -149,7 +149,7 @@ glib::wrapper! {
     pub struct OnvifMetadataPay(ObjectSubclass<imp::OnvifMetadataPay>) @extends gst_rtp::RTPBasePayload, gst::Element, gst::Object;
 }
 
-/// Registers `onvifmetadatapay` in this process (idempotent).
+/// Registers `onvifmetadatapay` and `onvifmetadatasrc` in this process (idempotent).
 pub fn register() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
@@ -159,54 +159,92 @@ pub fn register() {
             gst::Rank::NONE,
             OnvifMetadataPay::static_type(),
         );
+        let _ = gst::Element::register(
+            None,
+            "onvifmetadatasrc",
+            gst::Rank::NONE,
+            MetadataSrc::static_type(),
+        );
     });
 }
 
-/// The recorded metadata track: a non-live source of `tt:MetadataStream` documents, one
-/// every `INTERVAL` of stream time, seekable like the test sources beside it. After the
-/// replay's clock-range seek its timestamps are nanoseconds since 1900, and each document's
-/// `UtcTime` is that recorded time.
-mod recorded {
+/// The metadata track's source: `tt:MetadataStream` documents, one every `INTERVAL`.
+///
+/// Recorded (the default): non-live and seekable like the test sources beside it; after
+/// the replay's clock-range seek its timestamps are nanoseconds since 1900, and each
+/// document's `UtcTime` is that recorded time. Live (`live=true`): timestamps are running
+/// times and basesrc waits for each on the clock, as `videotestsrc is-live=true` does; each
+/// document's `UtcTime` is the time it is made. Either way the source follows the media's
+/// state (no thread of its own that could stop for good on a flush).
+mod source {
     use super::*;
     use gst_base::prelude::*;
     use gst_base::subclass::prelude::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
 
-    /// Two documents per second of recording, as the live track sends.
+    /// Two documents per second, as ONVIF recommends at least one.
     pub const INTERVAL: u64 = 500_000_000;
 
     /// Nanoseconds from 1900 (NTP era 0) to 1970.
     const NTP_UNIX_OFFSET_NS: i128 = crate::replay::NTP_UNIX_OFFSET_S as i128 * 1_000_000_000;
 
     #[derive(Default)]
-    pub struct RecordedMetadataSrc {
+    pub struct MetadataSrc {
         /// The timestamp of the next document.
         next: std::sync::Mutex<u64>,
+        live: AtomicBool,
     }
 
     #[glib::object_subclass]
-    impl ObjectSubclass for RecordedMetadataSrc {
-        const NAME: &'static str = "GstVirtualCameraRecordedMetadataSrc";
-        type Type = super::RecordedMetadataSrc;
+    impl ObjectSubclass for MetadataSrc {
+        const NAME: &'static str = "GstVirtualCameraMetadataSrc";
+        type Type = super::MetadataSrc;
         type ParentType = gst_base::PushSrc;
     }
 
-    impl ObjectImpl for RecordedMetadataSrc {
+    impl ObjectImpl for MetadataSrc {
         fn constructed(&self) {
             self.parent_constructed();
             self.obj().set_format(gst::Format::Time);
             self.obj().set_live(false);
         }
-    }
-    impl GstObjectImpl for RecordedMetadataSrc {}
 
-    impl ElementImpl for RecordedMetadataSrc {
+        fn properties() -> &'static [glib::ParamSpec] {
+            static P: std::sync::LazyLock<Vec<glib::ParamSpec>> = std::sync::LazyLock::new(|| {
+                vec![
+                    glib::ParamSpecBoolean::builder("live")
+                        .nick("Live")
+                        .blurb("Documents of the current time, paced by the clock")
+                        .default_value(false)
+                        .construct()
+                        .build(),
+                ]
+            });
+            P.as_ref()
+        }
+
+        fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+            if pspec.name() == "live" {
+                let live = value.get().unwrap_or(false);
+                self.live.store(live, Ordering::SeqCst);
+                self.obj().set_live(live);
+            }
+        }
+
+        fn property(&self, _id: usize, _pspec: &glib::ParamSpec) -> glib::Value {
+            self.live.load(Ordering::SeqCst).to_value()
+        }
+    }
+    impl GstObjectImpl for MetadataSrc {}
+
+    impl ElementImpl for MetadataSrc {
         fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
             static M: std::sync::LazyLock<gst::subclass::ElementMetadata> =
                 std::sync::LazyLock::new(|| {
                     about(
-                        "Recorded ONVIF metadata (virtual camera)",
+                        "ONVIF metadata (virtual camera)",
                         "Source",
-                        "tt:MetadataStream documents of the recorded times",
+                        "tt:MetadataStream documents, live or of the recorded times",
                     )
                 });
             Some(&*M)
@@ -226,9 +264,9 @@ mod recorded {
         }
     }
 
-    impl BaseSrcImpl for RecordedMetadataSrc {
+    impl BaseSrcImpl for MetadataSrc {
         fn is_seekable(&self) -> bool {
-            true
+            !self.live.load(Ordering::SeqCst)
         }
 
         fn do_seek(&self, segment: &mut gst::Segment) -> bool {
@@ -241,9 +279,21 @@ mod recorded {
                 start.div_ceil(INTERVAL) * INTERVAL;
             true
         }
+
+        /// Live: basesrc waits until the clock reaches each document's time.
+        fn times(
+            &self,
+            buffer: &gst::BufferRef,
+        ) -> (Option<gst::ClockTime>, Option<gst::ClockTime>) {
+            if !self.live.load(Ordering::SeqCst) {
+                return (None, None);
+            }
+            let end = buffer.pts().zip(buffer.duration()).map(|(p, d)| p + d);
+            (buffer.pts(), end)
+        }
     }
 
-    impl PushSrcImpl for RecordedMetadataSrc {
+    impl PushSrcImpl for MetadataSrc {
         fn create(
             &self,
             _buffer: Option<&mut gst::BufferRef>,
@@ -254,9 +304,13 @@ mod recorded {
                 *next += INTERVAL;
                 pts
             };
-            let unix_ns = pts as i128 - NTP_UNIX_OFFSET_NS;
-            let utc = time::OffsetDateTime::from_unix_timestamp_nanos(unix_ns)
-                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+            let utc = if self.live.load(Ordering::SeqCst) {
+                time::OffsetDateTime::now_utc()
+            } else {
+                let unix_ns = pts as i128 - NTP_UNIX_OFFSET_NS;
+                time::OffsetDateTime::from_unix_timestamp_nanos(unix_ns)
+                    .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+            };
             let mut buffer =
                 gst::Buffer::from_mut_slice(document(pts / INTERVAL, utc).into_bytes());
             {
@@ -272,38 +326,15 @@ mod recorded {
 }
 
 glib::wrapper! {
-    pub struct RecordedMetadataSrc(ObjectSubclass<recorded::RecordedMetadataSrc>)
+    pub struct MetadataSrc(ObjectSubclass<source::MetadataSrc>)
         @extends gst_base::PushSrc, gst_base::BaseSrc, gst::Element, gst::Object;
 }
 
-impl RecordedMetadataSrc {
-    pub fn new() -> RecordedMetadataSrc {
+impl MetadataSrc {
+    /// The recorded track's source (non-live, seekable).
+    pub fn recorded() -> MetadataSrc {
         glib::Object::new()
     }
-}
-
-impl Default for RecordedMetadataSrc {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// Feeds a metadata document into `appsrc` every `interval` until the media stops.
-pub fn feed(appsrc: gst_app::AppSrc, interval: std::time::Duration) {
-    let _ = std::thread::Builder::new()
-        .name("camera-metadata".into())
-        .spawn(move || {
-            for n in 0u64.. {
-                let doc = document(n, time::OffsetDateTime::now_utc());
-                if appsrc
-                    .push_buffer(gst::Buffer::from_mut_slice(doc.into_bytes()))
-                    .is_err()
-                {
-                    return;
-                }
-                std::thread::sleep(interval);
-            }
-        });
 }
 
 #[cfg(test)]

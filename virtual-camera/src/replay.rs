@@ -4,7 +4,7 @@
 //! Replay of the recording (ONVIF Streaming §6): an ONVIF media factory with replay
 //! support, so gst-rtsp-server accepts `Require: onvif-replay`, turns `Range: clock=` into
 //! a seek and honours `Scale` and `Rate-Control`. The media is generated, not stored:
-//! non-live test sources (and a metadata source, `metadata::RecordedMetadataSrc`) whose timestamps, after the seek, are the recorded times in
+//! non-live test sources (and a metadata source, `metadata::MetadataSrc`) whose timestamps, after the seek, are the recorded times in
 //! nanoseconds since 1900 (what gst-rtsp-server seeks to for a clock range), and each
 //! payloader is followed by `rtponviftimestamp`, which writes that time into the 0xABAC
 //! header extension. Pad probes cut the archive's gap out (the first packet after it
@@ -232,7 +232,7 @@ fn build(timeline: Arc<Timeline>) -> Result<gst::Element, glib::BoolError> {
     let mut sources = vec![vsrc, asrc];
     if timeline.metadata {
         crate::metadata::register();
-        let msrc = crate::metadata::RecordedMetadataSrc::new().upcast::<gst::Element>();
+        let msrc = crate::metadata::MetadataSrc::recorded().upcast::<gst::Element>();
         let mpay = make("onvifmetadatapay", &[("pt", &107u32)])?;
         let mbin = pay_bin(2, mpay, &timeline)?;
         top.add(&msrc)?;
