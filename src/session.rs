@@ -306,7 +306,7 @@ struct Replay {
     /// the element's source pads start after a seek.
     pts_offset: u64,
     /// The last seek handled: `(position, when)`; each pad asks for the same one.
-    last_seek: (u64, std::time::Instant),
+    last_seek: Option<(u64, std::time::Instant)>,
     /// Raised by the element between a pad's flush and the PAUSE of the seek.
     seek_pending: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
@@ -987,7 +987,7 @@ async fn open_session<O: Output>(
         start_ms: replay_start_ms,
         end_ntp: p.end_ms.map(ntp_ns_of_unix_ms),
         pts_offset: 0,
-        last_seek: (0, std::time::Instant::now()),
+        last_seek: None,
         seek_pending,
     });
     let play_headers = match &replay {
@@ -1050,11 +1050,14 @@ async fn seek<O: Output>(
             return Ok(());
         };
         // Every source pad asks for the same seek.
-        if replay.last_seek.0 == position && replay.last_seek.1.elapsed() < Duration::from_secs(2) {
+        if replay
+            .last_seek
+            .is_some_and(|(p, at)| p == position && at.elapsed() < Duration::from_secs(2))
+        {
             replay.seek_done();
             return Ok(());
         }
-        replay.last_seek = (position, std::time::Instant::now());
+        replay.last_seek = Some((position, std::time::Instant::now()));
         let Some(start) = replay.start_ms else {
             replay.seek_done();
             out.warning(

@@ -600,8 +600,19 @@ fn test_seek_replays_from_the_new_position() {
     assert!((t0 - from as f64).abs() < 0.1, "starts at {t0}");
 
     // 30 s into the replay: the recording 30 s after playback-start.
+    seek_lands(&run, from, 30);
+    drop(run);
+    assert_eq!(plays(&cam), 2);
+}
+
+/// Seeks `run` to `position` seconds of stream time and checks the first buffer after it:
+/// the recording at `from + position`, DISCONT, PTS in the segment the seek started.
+fn seek_lands(run: &Run, from: i64, position: u64) {
     run.pipeline
-        .seek_simple(gst::SeekFlags::FLUSH, gst::ClockTime::from_seconds(30))
+        .seek_simple(
+            gst::SeekFlags::FLUSH,
+            gst::ClockTime::from_seconds(position),
+        )
         .expect("seek accepted");
     let after = run.collect(20, Duration::from_secs(10));
     assert!(after.error.is_none(), "{}", after.error_text());
@@ -618,16 +629,48 @@ fn test_seek_replays_from_the_new_position() {
         })
         .expect("recorded times after the seek");
     assert!(
-        (first.0 - (from + 30) as f64).abs() < 0.1,
-        "after the seek: {first:?}"
+        (first.0 - (from as f64 + position as f64)).abs() < 0.1,
+        "after the seek to {position} s: {first:?}"
     );
     assert!(first.1, "DISCONT on the first buffer after the seek");
-    // PTS lie in the segment the seek started (stream time 30 s on).
-    assert!(first.2 >= gst::ClockTime::from_seconds(30), "{first:?}");
+    assert!(
+        first.2 >= gst::ClockTime::from_seconds(position),
+        "{first:?}"
+    );
+}
+
+/// The PLAY requests the camera received.
+fn plays(cam: &Camera) -> usize {
+    let requests = cam.stats.rtsp_requests.lock().unwrap();
+    requests.iter().filter(|m| *m == "PLAY").count()
+}
+
+/// A seek back to the start right after the replay began is a seek like any other (the
+/// pads' own start-up is not one, and is not mistaken for this).
+#[test]
+fn test_seek_back_to_the_start_right_away() {
+    init();
+    let (cam, ca) = camera(Config::default());
+    let from = cam.archive().spans[1].0 + 5;
+    let start = iso(from);
+    let run = playback_run(
+        &cam,
+        &ca,
+        &[("playback-start", &start), ("playback-speed", &4.0f64)],
+    );
+    // Over a second of recording (video packets), well within two seconds at speed 4.
+    let before = run.collect(300, Duration::from_secs(10));
+    assert!(before.error.is_none(), "{}", before.error_text());
+    let last = before
+        .samples
+        .iter()
+        .rev()
+        .find_map(|s| ntp_meta_unix_s(s.buffer()?))
+        .expect("recorded times");
+    assert!(last >= from as f64 + 1.0, "played up to {last}");
+    seek_lands(&run, from, 0);
     drop(run);
-    let requests = cam.stats.rtsp_requests.lock().unwrap().clone();
-    let plays: Vec<&String> = requests.iter().filter(|m| *m == "PLAY").collect();
-    assert_eq!(plays.len(), 2, "{requests:?}");
+    assert_eq!(plays(&cam), 2);
 }
 
 /// The `UtcTime` of a `tt:MetadataStream` document, in Unix seconds.
