@@ -344,16 +344,7 @@ fn test_camera_replays_the_range_with_the_gap_marked() {
         .collect();
     assert_eq!(d, [0, after]);
     assert!(video[video.len() - 1].terminal && video[video.len() - 1].end);
-    assert_eq!(
-        cam.stats
-            .rtsp_requests
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|m| *m == "PLAY")
-            .count(),
-        1
-    );
+    assert_eq!(plays(&cam), 1);
 }
 
 /// The NTP reference time of a buffer, in Unix seconds.
