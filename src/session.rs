@@ -873,16 +873,23 @@ async fn open_session<O: Output>(
         .request("DESCRIBE", &uri, &describe_headers, &mut ignore)
         .await?;
     rtsp.check("DESCRIBE", &resp)?;
-    let base = resp
-        .header("content-base")
-        .or_else(|| resp.header("content-location"))
-        .map(str::to_string)
-        .unwrap_or_else(|| uri.clone());
-    let (_, sdp_streams) = sdp::parse(&resp.body).map_err(|detail| Error::Malformed {
-        peer: rtsp.peer.clone(),
-        operation: "RTSP DESCRIBE".into(),
-        detail,
-    })?;
+    let (session_control, sdp_streams) =
+        sdp::parse(&resp.body).map_err(|detail| Error::Malformed {
+            peer: rtsp.peer.clone(),
+            operation: "RTSP DESCRIBE".into(),
+            detail,
+        })?;
+    // Where every later request goes (docs/rtsp-urls-and-vendors.md §1).
+    let urls = rtsp::url::Presentation::new(
+        &uri,
+        resp.header("content-base"),
+        resp.header("content-location"),
+        session_control.as_deref(),
+    );
+    out.debug(&format!(
+        "DESCRIBE {uri}: base {}, aggregate {}",
+        urls.base, urls.aggregate
+    ));
     // The first stream of each wanted kind; a backchannel (sendonly on our side) never.
     let wants = s.start.wants;
     let mut chosen: Vec<(&'static str, &sdp::Stream)> = Vec::new();
@@ -912,10 +919,12 @@ async fn open_session<O: Output>(
     }
 
     let v6 = origin.host.starts_with('[');
+    let mut setup_urls = Vec::new();
     let mut list = Vec::new();
     let mut legs = Vec::new();
     for (i, (prefix, st)) in chosen.iter().enumerate() {
-        let control = rtsp::resolve_control(&base, st.control.as_deref().unwrap_or("*"));
+        let media_url = urls.media(st.control.as_deref());
+        let mut control = media_url.url;
         let ch = u8::try_from(2 * i).unwrap_or(0);
         let mut udp = None;
         let transport = if s.transport == Transport::Udp {
@@ -929,10 +938,25 @@ async fn open_session<O: Output>(
             format!("RTP/AVP/TCP;unicast;interleaved={}-{}", ch, ch + 1)
         };
         let setup_headers = [&[("Transport", transport.as_str())], require].concat();
-        let resp = rtsp
+        let mut resp = rtsp
             .request("SETUP", &control, &setup_headers, &mut ignore)
             .await?;
+        // The one other URL robust clients try (rtspsrc's non-compliant-URL retry, the
+        // other way round): the RFC 3986 join.
+        if rtsp::url::setup_retry_status(resp.status)
+            && let Some(other) = media_url.fallback
+        {
+            out.debug(&format!(
+                "SETUP {control} -> {} {}; trying {other}",
+                resp.status, resp.reason
+            ));
+            resp = rtsp
+                .request("SETUP", &other, &setup_headers, &mut ignore)
+                .await?;
+            control = other;
+        }
         rtsp.check("SETUP", &resp)?;
+        setup_urls.push((*prefix, control.clone()));
         if rtsp.session.is_none()
             && let Some(sess) = resp.header("session")
         {
@@ -1005,6 +1029,7 @@ async fn open_session<O: Output>(
         replay,
         now: None,
     }));
+    let uri = urls.aggregate.clone();
     out.debug(&format!("PLAY {uri} {play_headers:?}"));
     // The media may come before the answer (a replay's first packet, with D and C, does).
     let mut on_data = Deliver {
@@ -1015,6 +1040,18 @@ async fn open_session<O: Output>(
         .request("PLAY", &uri, &play_headers, &mut on_data)
         .await?;
     rtsp.check("PLAY", &resp)?;
+    // RTP-Info, matched to the streams by the same rules as the controls (for the log:
+    // the timeline follows the packets themselves).
+    for info in rtsp::url::parse_rtp_info(resp.header("rtp-info").unwrap_or("")) {
+        let stream = setup_urls
+            .iter()
+            .find(|(_, u)| urls.rtp_info_matches(&info.url, u, setup_urls.len()))
+            .map_or("no stream", |(p, _)| *p);
+        out.debug(&format!(
+            "RTP-Info {} ({stream}): seq {:?}, rtptime {:?}",
+            info.url, info.seq, info.rtptime
+        ));
+    }
     out.debug(&format!(
         "playing: {} connection(s) and {} SOAP round trip(s) for the ONVIF start",
         place.cost.0, place.cost.1

@@ -76,9 +76,14 @@ fn test_https_tunnel_against_bare_gst_rtsp_server() {
             sdp_encodings(&r.body),
             ["H264", "MPEG4-GENERIC", "VND.ONVIF.METADATA"]
         );
-        let (_, streams) = sdp::parse(&r.body).unwrap();
-        let base = r.header("content-base").unwrap_or(&uri).to_string();
-        let control = rtsp::resolve_control(&base, streams[0].control.as_deref().unwrap());
+        let (session_control, streams) = sdp::parse(&r.body).unwrap();
+        let urls = rtsp::url::Presentation::new(
+            &uri,
+            r.header("content-base"),
+            r.header("content-location"),
+            session_control.as_deref(),
+        );
+        let control = urls.media(streams[0].control.as_deref()).url;
         let r = rtsp
             .request(
                 "SETUP",
@@ -91,7 +96,12 @@ fn test_https_tunnel_against_bare_gst_rtsp_server() {
         assert_eq!(r.status, 200);
         rtsp.session = Some(rtsp::parse_session(r.header("session").unwrap()));
         let r = rtsp
-            .request("PLAY", &uri, &[("Range", "npt=0.000-")], &mut ignore)
+            .request(
+                "PLAY",
+                &urls.aggregate,
+                &[("Range", "npt=0.000-")],
+                &mut ignore,
+            )
             .await
             .unwrap();
         assert_eq!(r.status, 200);

@@ -222,9 +222,15 @@ fn replay(cam: &Camera, ca: &TempFile, range: &str, scale: Option<&str>) -> Vec<
             sdp_encodings(&resp.body),
             ["H264", "MPEG4-GENERIC", "VND.ONVIF.METADATA"]
         );
-        let (_, streams) = sdp::parse(&resp.body).unwrap();
+        let (session_control, streams) = sdp::parse(&resp.body).unwrap();
+        let urls = rtsp::url::Presentation::new(
+            &uri,
+            resp.header("content-base"),
+            resp.header("content-location"),
+            session_control.as_deref(),
+        );
         for (i, st) in streams.iter().enumerate() {
-            let control = rtsp::resolve_control(&uri, st.control.as_deref().unwrap_or("*"));
+            let control = urls.media(st.control.as_deref()).url;
             let transport = format!("RTP/AVP/TCP;unicast;interleaved={}-{}", 2 * i, 2 * i + 1);
             let resp = rtsp
                 .request(
@@ -252,7 +258,7 @@ fn replay(cam: &Camera, ca: &TempFile, range: &str, scale: Option<&str>) -> Vec<
             }
         };
         let resp = rtsp
-            .request("PLAY", &uri, &headers, &mut early)
+            .request("PLAY", &urls.aggregate, &headers, &mut early)
             .await
             .unwrap();
         rtsp.check("PLAY", &resp).unwrap();

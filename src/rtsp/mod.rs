@@ -6,6 +6,7 @@
 
 pub mod framing;
 pub mod sdp;
+pub mod url;
 
 /// A parsed RTSP response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,31 +104,6 @@ pub fn keepalive_secs(timeout: Option<u32>) -> f64 {
     }
 }
 
-/// Resolves an SDP `a=control` against the content base (RFC 2326 §C.1.1).
-pub fn resolve_control(base: &str, control: &str) -> String {
-    let c = control.trim();
-    if c.is_empty() || c == "*" {
-        return base.to_string();
-    }
-    if c.contains("://") {
-        return c.to_string();
-    }
-    // Relative: appended to the base path, before a query the base may carry.
-    let (path, query) = match base.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
-        None => (base, None),
-    };
-    let joined = if path.ends_with('/') {
-        format!("{path}{c}")
-    } else {
-        format!("{path}/{c}")
-    };
-    match query {
-        Some(q) if !q.is_empty() => format!("{joined}?{q}"),
-        _ => joined,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,24 +139,5 @@ mod tests {
         assert_eq!(keepalive_secs(Some(10)), 8.0);
         assert_eq!(keepalive_secs(Some(3)), 2.0);
         assert_eq!(keepalive_secs(None), 55.0);
-    }
-
-    #[test]
-    fn test_resolve_control() {
-        let b = "rtsp://h:1/media/Profile_1/";
-        assert_eq!(
-            resolve_control(b, "stream=0"),
-            "rtsp://h:1/media/Profile_1/stream=0"
-        );
-        assert_eq!(
-            resolve_control("rtsp://h/a", "trackID=1"),
-            "rtsp://h/a/trackID=1"
-        );
-        assert_eq!(
-            resolve_control("rtsp://h/a.amp?p=1", "t=2"),
-            "rtsp://h/a.amp/t=2?p=1"
-        );
-        assert_eq!(resolve_control(b, "rtsp://x/y"), "rtsp://x/y");
-        assert_eq!(resolve_control(b, "*"), b);
     }
 }
