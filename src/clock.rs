@@ -53,6 +53,13 @@ pub fn format_iso8601_millis(unix_millis: i64) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z")
 }
 
+/// A field of exactly `len` ASCII digits.
+fn num(v: &str, len: usize) -> Option<u32> {
+    (v.len() == len && v.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| v.parse().ok())
+        .flatten()
+}
+
 /// Milliseconds since the Unix epoch of an ISO 8601 UTC time as users write it:
 /// `2025-03-14T09:41:00Z`, with optional fraction, `Z` or `+00:00`; `None` otherwise
 /// (a time in another zone is refused rather than misread).
@@ -63,11 +70,6 @@ pub fn parse_utc_millis(s: &str) -> Option<i64> {
         .or_else(|| s.strip_suffix('z'))
         .or_else(|| s.strip_suffix("+00:00"))?;
     let (date, time) = body.split_once(['T', 't', ' '])?;
-    let num = |v: &str, len: usize| -> Option<u32> {
-        (v.len() == len && v.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| v.parse().ok())
-            .flatten()
-    };
     let mut d = date.split('-');
     let (y, mo, da) = (num(d.next()?, 4)?, num(d.next()?, 2)?, num(d.next()?, 2)?);
     let (hms, frac) = match time.split_once('.') {
@@ -87,6 +89,34 @@ pub fn parse_utc_millis(s: &str) -> Option<i64> {
     Some(unix_from_utc(i64::from(y), mo, da, h, mi, sec)? * 1000 + ms)
 }
 
+/// Unix seconds of an HTTP `Date` header in IMF-fixdate form (RFC 9110 §5.6.7:
+/// `Sun, 06 Nov 1994 08:49:37 GMT`); `None` for any other form.
+pub fn parse_http_date(s: &str) -> Option<i64> {
+    let mut it = s.split_whitespace();
+    let (_day, d, mo, y, hms, zone) = (
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+    );
+    if it.next().is_some() || zone != "GMT" {
+        return None;
+    }
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let mo = MONTHS.iter().position(|m| *m == mo)?;
+    let mut t = hms.split(':');
+    let (h, mi, sec) = (num(t.next()?, 2)?, num(t.next()?, 2)?, num(t.next()?, 2)?);
+    if t.next().is_some() {
+        return None;
+    }
+    let mo = u32::try_from(mo).ok()? + 1;
+    unix_from_utc(i64::from(num(y, 4)?), mo, num(d, 2)?, h, mi, sec)
+}
+
 /// `YYYY-MM-DD hh:mm:ss UTC`, for messages.
 pub fn format_utc(unix_secs: i64) -> String {
     let (y, mo, d, h, mi, s) = civil_time(unix_secs);
@@ -104,6 +134,20 @@ pub fn now_unix_millis() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_http_date() {
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 CET"), None);
+        assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), None);
+        assert_eq!(parse_http_date("Sun, 06 Foo 1994 08:49:37 GMT"), None);
+        assert_eq!(parse_http_date("Sun, 99 Nov 1994 08:49:37 GMT"), None);
+        assert_eq!(parse_http_date("Sun, 06 Nov 99999999 08:49:37 GMT"), None);
+        assert_eq!(parse_http_date(""), None);
+    }
 
     #[test]
     fn test_round_trip_and_known_dates() {

@@ -80,6 +80,11 @@ pub struct OnvifClient {
     pub round_trips: u32,
     /// Path (and query) of the device service: `location`'s, else the ONVIF default.
     pub device_path: String,
+    /// The device refused a PRE_AUTH operation without credentials and accepted it
+    /// with them: every later call carries them.
+    anonymous_refused: bool,
+    /// Inside GetSystemDateAndTime: a refused token does not re-read the clock again.
+    syncing_clock: bool,
 }
 
 impl OnvifClient {
@@ -96,6 +101,8 @@ impl OnvifClient {
             auth: Auth::UsernameToken,
             round_trips: 0,
             device_path: DEVICE_SERVICE_PATH.to_string(),
+            anonymous_refused: false,
+            syncing_clock: false,
         }
     }
 
@@ -220,8 +227,10 @@ impl OnvifClient {
         ))
     }
 
-    /// One SOAP call. `authenticated=false` sends no credentials (PRE_AUTH operations)
-    /// and retries with them if the device asks.
+    /// One SOAP call. `authenticated=false` (PRE_AUTH operations) goes out without
+    /// credentials first; with credentials set, any refusal of it is retried once
+    /// authenticated (`docs/rtsp-urls-and-vendors.md` §3), and a device that refused once
+    /// gets credentials on every later call.
     pub async fn call(
         &mut self,
         path: &str,
@@ -229,6 +238,15 @@ impl OnvifClient {
         authenticated: bool,
     ) -> Result<Element, Error> {
         self.call_with_header(path, req, authenticated, None).await
+    }
+
+    /// The authentication the next authenticated request carries, for messages.
+    fn method_name(&self) -> &'static str {
+        match self.auth {
+            Auth::UsernameToken => "WS-UsernameToken",
+            Auth::Digest(_) => "HTTP Digest",
+            Auth::Basic => "HTTP Basic",
+        }
     }
 
     /// As [`Self::call`], with extra SOAP header children (WS-Addressing).
@@ -239,9 +257,12 @@ impl OnvifClient {
         authenticated: bool,
         header: Option<&str>,
     ) -> Result<Element, Error> {
-        let mut with_creds = authenticated && self.creds.is_some();
+        let have_creds = self.creds.is_some();
+        let mut with_creds = have_creds && (authenticated || self.anonymous_refused);
         let mut answered_challenge = false;
         let mut resynced_clock = false;
+        // The device's words when it refused the anonymous request.
+        let mut anonymous_refusal: Option<String> = None;
         loop {
             let token = if with_creds {
                 self.username_token()
@@ -281,73 +302,103 @@ impl OnvifClient {
                 self.peer(),
                 req.operation,
                 resp.body.len(),
-                match (&self.auth, with_creds) {
-                    (_, false) => "none",
-                    (Auth::UsernameToken, true) => "WS-UsernameToken",
-                    (Auth::Digest(_), true) => "HTTP Digest",
-                    (Auth::Basic, true) => "HTTP Basic",
+                if with_creds {
+                    self.method_name()
+                } else {
+                    "none"
                 }
             );
-            if status == 401 {
-                if self.creds.is_none() {
-                    return Err(
-                        self.not_authorized(req.operation, "HTTP 401 and no user-id/user-pw set")
-                    );
-                }
-                if !answered_challenge && self.adopt_challenge(&resp) {
-                    answered_challenge = true;
-                    with_creds = true;
-                    continue;
-                }
-                return Err(self.not_authorized(req.operation, "HTTP 401 to our credentials"));
-            }
             let parsed = soap::parse_response(&resp.body);
-            match parsed {
-                Ok(el) if status == 200 => return Ok(el),
-                Err(SoapError::Fault(f)) if f.is_auth() => {
-                    if self.creds.is_none() {
+            if status == 200
+                && let Ok(el) = parsed
+            {
+                if anonymous_refusal.is_some() {
+                    // Remembered for this device's next PRE_AUTH calls.
+                    self.anonymous_refused = true;
+                }
+                return Ok(el);
+            }
+            let words = refusal_words(status, &resp.head.reason, &parsed);
+            if !with_creds {
+                if !have_creds {
+                    if status == 401 || matches!(&parsed, Err(SoapError::Fault(f)) if f.is_auth()) {
                         return Err(self.not_authorized(
                             req.operation,
-                            &format!("SOAP fault {f}; no user-id/user-pw set"),
+                            &format!("{words}; no user-id/user-pw set"),
                         ));
                     }
-                    if !with_creds {
-                        with_creds = true;
-                        continue;
-                    }
-                    if matches!(self.auth, Auth::UsernameToken) && !resynced_clock {
-                        // The token may have been refused for its Created time: re-read
-                        // the device clock once (spec §5) and retry.
-                        resynced_clock = true;
-                        self.sync_clock().await?;
-                        continue;
-                    }
-                    return Err(self.not_authorized(req.operation, &format!("SOAP fault {f}")));
+                    return Err(self.answer_error(req.operation, status, &resp, parsed));
                 }
-                Err(SoapError::Fault(fault)) => {
-                    return Err(Error::Fault {
-                        peer: self.peer(),
-                        operation: req.operation.to_string(),
-                        fault,
-                    });
+                // Any refusal of an anonymous request: once more, authenticated. A
+                // challenge says how; otherwise WS-UsernameToken, with the device's clock
+                // from its Date header when it was never read (GetSystemDateAndTime may
+                // be the refused call).
+                if status == 401 && self.adopt_challenge(&resp) {
+                    answered_challenge = true;
                 }
-                _ if status != 200 => {
-                    return Err(Error::HttpStatus {
-                        peer: self.peer(),
-                        operation: req.operation.to_string(),
-                        status,
-                        reason: resp.head.reason.clone(),
-                    });
+                if self.clock_offset_ms.is_none()
+                    && let Some(d) = resp.head.header("date").and_then(clock::parse_http_date)
+                {
+                    self.clock_offset_ms = Some(d * 1000 - clock::now_unix_millis());
                 }
-                Err(e) => {
-                    return Err(Error::Malformed {
-                        peer: self.peer(),
-                        operation: req.operation.to_string(),
-                        detail: e.to_string(),
-                    });
-                }
-                Ok(_) => unreachable!("status 200 handled above"),
+                gst::debug!(
+                    CAT,
+                    "{} refused {} without credentials ({words}); again with {}",
+                    self.peer(),
+                    req.operation,
+                    self.method_name()
+                );
+                anonymous_refusal = Some(words);
+                with_creds = true;
+                continue;
             }
+            // An authenticated request refused.
+            if status == 401 && !answered_challenge && self.adopt_challenge(&resp) {
+                answered_challenge = true;
+                continue;
+            }
+            let auth_refusal = matches!(status, 401 | 403)
+                || matches!(&parsed, Err(SoapError::Fault(f)) if f.is_auth());
+            if !auth_refusal {
+                return Err(self.answer_error(req.operation, status, &resp, parsed));
+            }
+            if matches!(self.auth, Auth::UsernameToken) && !resynced_clock && !self.syncing_clock {
+                // The token may have been refused for its Created time: re-read the
+                // device clock once (spec §5) and retry.
+                resynced_clock = true;
+                self.sync_clock().await?;
+                continue;
+            }
+            let method = self.method_name();
+            return Err(self.not_authorized(
+                req.operation,
+                &format!("{words} to our credentials ({method})"),
+            ));
+        }
+    }
+
+    /// The error for an answer that is neither a result nor an authentication refusal.
+    fn answer_error(
+        &self,
+        operation: &str,
+        status: u16,
+        resp: &Response,
+        parsed: Result<Element, SoapError>,
+    ) -> Error {
+        match parsed {
+            Err(SoapError::Fault(fault)) => Error::Fault {
+                peer: self.peer(),
+                operation: operation.to_string(),
+                fault,
+            },
+            _ if status != 200 => Error::HttpStatus {
+                peer: self.peer(),
+                operation: operation.to_string(),
+                status,
+                reason: resp.head.reason.clone(),
+            },
+            Err(e) => self.malformed(operation, e.to_string()),
+            Ok(_) => self.malformed(operation, "an answer with no result".into()),
         }
     }
 
@@ -364,7 +415,10 @@ impl OnvifClient {
     pub async fn sync_clock(&mut self) -> Result<(), Error> {
         let req = ops::get_system_date_and_time();
         let path = self.device_path.clone();
-        let el = Box::pin(self.call(&path, &req, false)).await?;
+        self.syncing_clock = true;
+        let el = Box::pin(self.call(&path, &req, false)).await;
+        self.syncing_clock = false;
+        let el = el?;
         let device =
             ops::parse_system_date_and_time(&el).map_err(|d| self.malformed(req.operation, d))?;
         self.clock_offset_ms = Some(device * 1000 - clock::now_unix_millis());
@@ -376,6 +430,15 @@ impl OnvifClient {
         let path = self.device_path.clone();
         let el = self.call(&path, &req, true).await?;
         ops::parse_network_protocols(&el).map_err(|d| self.malformed(req.operation, d))
+    }
+}
+
+/// How a device refused a SOAP request, in its own words, for messages: `HTTP 500, SOAP
+/// fault env:Sender (Authentication failed)`, `HTTP 401 Unauthorized`.
+fn refusal_words(status: u16, reason: &str, parsed: &Result<Element, SoapError>) -> String {
+    match parsed {
+        Err(SoapError::Fault(f)) => format!("HTTP {status}, SOAP fault {f}"),
+        _ => format!("HTTP {status} {reason}").trim_end().to_string(),
     }
 }
 
@@ -474,6 +537,8 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
     client.sync_clock().await?;
     // (asked port, port the device kept) after a refused or ignored SetNetworkProtocols.
     let mut mismatch: Option<(u16, u16)> = None;
+    // Why the HTTPS port is the default 443 and not one the device gave.
+    let mut guessed: Option<String> = None;
 
     if s.https_enable {
         // Which HTTPS port the device uses (spec §4.1): read it when it is not given by
@@ -487,16 +552,22 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
                     protocols = p;
                     match ops::https_port(&protocols) {
                         Some(p) => target = p,
-                        None => notes.push(format!(
-                            "{} lists no enabled HTTPS port; using {target}",
-                            client.peer()
-                        )),
+                        None => {
+                            notes.push(format!(
+                                "{} lists no enabled HTTPS port; using {target}",
+                                client.peer()
+                            ));
+                            guessed = Some("its GetNetworkProtocols lists no enabled HTTPS".into());
+                        }
                     }
                 }
                 Err(e @ Error::NotAuthorized { .. }) => return Err(e),
-                Err(e) => notes.push(format!(
-                    "GetNetworkProtocols failed ({e}); using HTTPS port {target}"
-                )),
+                Err(e) => {
+                    notes.push(format!(
+                        "GetNetworkProtocols failed ({e}); using HTTPS port {target}"
+                    ));
+                    guessed = Some(format!("GetNetworkProtocols failed: {e}"));
+                }
             }
         }
         if s.https_port != 0 && s.https_port != target && need_read {
@@ -506,6 +577,9 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
             target = s.https_port;
         } else if s.https_port != 0 {
             target = s.https_port;
+        }
+        if s.https_port != 0 || loc_https {
+            guessed = None;
         }
         if !loc_https || client.http.origin.port != target {
             let o = origin_of(loc, "https", target)?;
@@ -525,6 +599,19 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
                     detail: format!(
                         "{detail}; the device's HTTPS port is {kept}, not {want} (https-port): set \
                      https-port={kept}, or change the port on the device's web page"
+                    ),
+                }
+            }
+            (Error::Connect { peer, detail } | Error::Tls { peer, detail }, None)
+                if guessed.is_some() =>
+            {
+                Error::Connect {
+                    peer,
+                    detail: format!(
+                        "{detail}; port 443 was tried because the device gave no HTTPS port \
+                         ({}): set https-port to the device's HTTPS port, or use an https:// \
+                         location",
+                        guessed.as_deref().unwrap_or("")
                     ),
                 }
             }

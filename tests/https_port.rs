@@ -138,3 +138,29 @@ fn test_plain_http_bootstrap_carries_no_password() {
         "PasswordDigest token over HTTP, not Basic"
     );
 }
+
+/// A device whose GetNetworkProtocols fails leaves the element to try 443; when nothing
+/// answers there the error says why 443 was tried and how to set the port.
+#[test]
+fn test_port_443_fallback_failure_says_why_and_what_to_set() {
+    let (cam, ca) = camera(Config {
+        fault_on: Some("GetNetworkProtocols".into()),
+        ..Config::default()
+    });
+    // Nothing listens on 127.0.0.1:443 here (the test would be meaningless otherwise).
+    if std::net::TcpStream::connect(("127.0.0.1", 443)).is_ok() {
+        panic!("something listens on 127.0.0.1:443; this test needs it free");
+    }
+    let loc = cam.http_url();
+    let run = run_with(snapshot_props(&loc, &ca, "password"), &[]);
+    let out = run.expect_error(WAIT);
+    out.assert_resource_error(
+        gst::ResourceError::OpenRead,
+        &[
+            "127.0.0.1:443",
+            "port 443 was tried because the device gave no HTTPS port",
+            "GetNetworkProtocols failed",
+            "set https-port",
+        ],
+    );
+}

@@ -136,13 +136,44 @@ fn test_plain_http_tunnel_when_https_disabled_warns() {
     let out = run.collect(&["video_0"], 20, WAIT);
     assert!(out.error.is_none(), "{}", out.error_text());
     assert!(
-        out.warnings.iter().any(|w| w.contains("unencrypted")),
+        out.warnings
+            .iter()
+            .any(|w| w.contains("everything travels in clear")),
         "{:?}",
         out.warnings
     );
     drop(run);
     let heads = cam.stats.heads.lock().unwrap().clone();
     assert!(heads.iter().all(|h| h.starts_with("http ")), "{heads:?}");
+}
+
+/// `https-enable=false` with a plain-RTSP method: one warning, that everything is in
+/// clear, and none that claims ONVIF stays on HTTPS.
+#[test]
+fn test_https_disabled_warnings_match_the_settings() {
+    let (cam, ca) = camera(Config::default());
+    let loc = cam.http_url();
+    let run = multi(
+        live_props(&loc, &ca),
+        &[
+            ("https-enable", &false),
+            ("streaming-method", &"rtp-rtsp-tcp"),
+        ],
+    );
+    let out = run.collect(&["video_0"], 5, WAIT);
+    assert!(out.error.is_none(), "{}", out.error_text());
+    let ours: Vec<&String> = out
+        .warnings
+        .iter()
+        .filter(|w| w.contains("https-enable") || w.contains("streaming-method"))
+        .collect();
+    assert_eq!(ours.len(), 1, "{:?}", out.warnings);
+    assert!(ours[0].contains("everything travels in clear"), "{ours:?}");
+    assert!(
+        !out.warnings.iter().any(|w| w.contains("HTTPS")),
+        "{:?}",
+        out.warnings
+    );
 }
 
 /// Everything between the element and the camera goes through a relay that records it:

@@ -221,9 +221,32 @@ impl Fault {
     /// Whether the device says the credentials are wrong. Devices vary: the subcode
     /// `NotAuthorized`, or only a reason such as "Authority failure" (Tapo) or "Sender not
     /// Authorized" (onvif-zeep-async `is_auth_error`).
+    /// WS-Security's own faults (`wsse:FailedAuthentication`, `InvalidSecurity`,
+    /// `InvalidSecurityToken`) and reasons that speak of the security header or the
+    /// password count too ("An error was discovered processing the <wsse:Security>
+    /// header", Vivotek).
     pub fn is_auth(&self) -> bool {
-        self.subcodes.iter().any(|s| local(s) == "NotAuthorized")
-            || self.reason.to_ascii_lowercase().contains("auth")
+        let reason = self.reason.to_ascii_lowercase();
+        self.subcodes.iter().any(|s| {
+            matches!(
+                local(s),
+                "NotAuthorized"
+                    | "FailedAuthentication"
+                    | "InvalidSecurity"
+                    | "InvalidSecurityToken"
+                    | "FailedCheck"
+                    | "SecurityTokenUnavailable"
+            )
+        }) || [
+            "auth",
+            "security",
+            "wsse",
+            "password",
+            "credential",
+            "login",
+        ]
+        .iter()
+        .any(|w| reason.contains(w))
     }
 
     /// Whether the fault says a token the element asked for does not exist.
@@ -402,6 +425,45 @@ mod tests {
             reason: "Authority failure".into(),
         };
         assert!(f.is_auth());
+        // The refusals of docs/rtsp-urls-and-vendors.md §3, and two that are not.
+        for (code, sub, reason, auth) in [
+            ("env:Sender", None, "Authentication failed", true),
+            ("s:Receiver", None, "Sender not authorized", true),
+            (
+                "env:Sender",
+                Some("ter:NotAuthorized"),
+                "Sender not Authorized. Invalid username or password!",
+                true,
+            ),
+            (
+                "env:Sender",
+                Some("ter:NotAuthorized"),
+                "An error was discovered processing the <wsse:Security> header.",
+                true,
+            ),
+            ("s:Sender", Some("wsse:FailedAuthentication"), "", true),
+            ("s:Sender", None, "Wsse authorized time check failed.", true),
+            (
+                "env:Sender",
+                None,
+                "WS-Security header required but not provided",
+                true,
+            ),
+            (
+                "s:Sender",
+                Some("ter:InvalidArgVal"),
+                "Invalid profile",
+                false,
+            ),
+            ("s:Receiver", Some("ter:ActionNotSupported"), "", false),
+        ] {
+            let f = Fault {
+                code: code.into(),
+                subcodes: sub.into_iter().map(String::from).collect(),
+                reason: reason.into(),
+            };
+            assert_eq!(f.is_auth(), auth, "{f}");
+        }
     }
 
     #[test]

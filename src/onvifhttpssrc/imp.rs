@@ -478,7 +478,10 @@ impl OnvifHttpsSrc {
         };
         if !s.https_enable {
             warnings.push(
-                "https-enable=false: ONVIF exchanges and media travel unencrypted".to_string(),
+                "https-enable=false: everything travels in clear: the ONVIF exchanges \
+                 (passwords only as digests), the RTSP session and the media; anyone on the \
+                 path can read and change them"
+                    .to_string(),
             );
         } else if !s.validate_certificate && !s.validate_hostname && pin.is_none() {
             warnings.push(
@@ -530,10 +533,13 @@ impl OnvifHttpsSrc {
         let method = glib::EnumValue::from_value(&method_value)
             .map(|(_, v)| v.nick().to_string())
             .unwrap_or_default();
-        if matches!(
-            s.streaming_method,
-            StreamingMethod::RtpRtspTcp | StreamingMethod::RtpUdp
-        ) {
+        // With https-enable=false the warning about everything in clear says it already.
+        if s.https_enable
+            && matches!(
+                s.streaming_method,
+                StreamingMethod::RtpRtspTcp | StreamingMethod::RtpUdp
+            )
+        {
             // Spec §2: the media streams, unencrypted, while SOAP stays on HTTPS.
             warnings.push(format!(
                 "streaming-method={method}: the media (and the RTSP session) travel \

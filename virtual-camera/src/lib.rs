@@ -40,6 +40,38 @@ pub enum AuthMode {
     Either,
 }
 
+/// How the camera refuses a SOAP request, when a device's own shape is wanted instead of
+/// the auth mode's (`docs/rtsp-urls-and-vendors.md` §3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// HTTP status.
+    pub status: u16,
+    /// The SOAP fault `(code, subcode, reason)`; `None`: an HTML error page.
+    pub fault: Option<(String, Option<String>, String)>,
+    /// A Digest challenge goes with it.
+    pub challenge: bool,
+}
+
+impl Refusal {
+    /// A SOAP fault refusal.
+    pub fn fault(status: u16, code: &str, subcode: Option<&str>, reason: &str) -> Refusal {
+        Refusal {
+            status,
+            fault: Some((code.into(), subcode.map(String::from), reason.into())),
+            challenge: false,
+        }
+    }
+
+    /// An HTML "Document Error: Unauthorized" page (Hikvision).
+    pub fn html(status: u16, challenge: bool) -> Refusal {
+        Refusal {
+            status,
+            fault: None,
+            challenge,
+        }
+    }
+}
+
 /// What the camera does with SetNetworkProtocols.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SetProtocols {
@@ -101,6 +133,13 @@ pub struct Config {
     /// after it, as devices do that start sending before they answer (the packets come
     /// first on the wire).
     pub media_before_play_answer: bool,
+    /// PRE_AUTH operations (GetSystemDateAndTime, GetServices, GetCapabilities,
+    /// GetServiceCapabilities) need credentials too, as devices may demand.
+    pub strict_pre_auth: bool,
+    /// How a request without credentials is refused (`None`: as the auth mode does).
+    pub anonymous_refusal: Option<Refusal>,
+    /// How a request with wrong credentials is refused (`None`: as the auth mode does).
+    pub credentials_refusal: Option<Refusal>,
     /// Benchmark mode: the tunnel serves a fixed-bitrate pre-packetised stream instead of
     /// gst-rtsp-server's media.
     pub bench: Option<bench::Bench>,
@@ -132,6 +171,9 @@ impl Default for Config {
             recording_control: true,
             recording_metadata: true,
             media_before_play_answer: false,
+            strict_pre_auth: false,
+            anonymous_refusal: None,
+            credentials_refusal: None,
             bench: None,
         }
     }

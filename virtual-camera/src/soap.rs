@@ -49,6 +49,11 @@ impl Parsed {
             .and_then(|(_, _, v)| v.parse().ok())
     }
 
+    /// Whether a WS-UsernameToken came with the request.
+    fn has_token(&self) -> bool {
+        self.text("Username").is_some()
+    }
+
     fn text(&self, name: &str) -> Option<&str> {
         self.texts
             .iter()
@@ -163,10 +168,11 @@ fn fault(status: u16, code: &str, subcodes: &[&str], reason: &str) -> Response {
     let body = format!(
         "<s:Fault><s:Code><s:Value>{code}</s:Value>{sub}</s:Code><s:Reason><s:Text xml:lang=\"en\">{reason}</s:Text></s:Reason></s:Fault>"
     );
-    let reason_phrase = if status == 400 {
-        "Bad Request"
-    } else {
-        "Internal Server Error"
+    let reason_phrase = match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        _ => "Internal Server Error",
     };
     Response::new(
         status,
@@ -183,6 +189,48 @@ fn not_authorized() -> Response {
         &["ter:NotAuthorized"],
         "Sender not Authorized",
     )
+}
+
+/// A refusal in a device's own shape.
+fn refusal(shared: &Shared, r: &crate::Refusal) -> Response {
+    let mut resp = match &r.fault {
+        Some((code, sub, reason)) => {
+            let subs: Vec<&str> = sub.iter().map(String::as_str).collect();
+            fault(r.status, code, &subs, reason)
+        }
+        None => Response::new(
+            r.status,
+            "Unauthorized",
+            "text/html",
+            b"<html><head><title>Document Error: Unauthorized</title></head>\
+              <body><h2>Access Error: 401 -- Unauthorized</h2></body></html>"
+                .to_vec(),
+        ),
+    };
+    if r.challenge {
+        resp.headers.extend(
+            challenge(shared)
+                .headers
+                .into_iter()
+                .filter(|(k, _)| k == "WWW-Authenticate"),
+        );
+    }
+    // The camera's clock, as a web server's Date header gives it.
+    let t = camera_now(shared);
+    resp.headers.push((
+        "Date".into(),
+        format!(
+            "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
+            &t.weekday().to_string()[..3],
+            t.day(),
+            &t.month().to_string()[..3],
+            t.year(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+    ));
+    resp
 }
 
 fn hex_hash(sha256: bool, s: &str) -> String {
@@ -376,12 +424,22 @@ pub async fn handle(shared: &Arc<Shared>, req: &Request) -> Response {
         return fault(400, "s:Sender", &["ter:WellFormed"], "Malformed XML");
     };
     let op = p.op.clone();
-    let method = if PRE_AUTH.contains(&op.as_str()) {
+    let method = if PRE_AUTH.contains(&op.as_str()) && !shared.config.strict_pre_auth {
         "none"
     } else {
         match authenticate(shared, req, Some(&p)) {
             Ok(m) => m,
             Err(resp) => {
+                let anonymous = req.header("authorization").is_none() && !p.has_token();
+                let quirk = if anonymous {
+                    &shared.config.anonymous_refusal
+                } else {
+                    &shared.config.credentials_refusal
+                };
+                let resp = match quirk {
+                    Some(r) => refusal(shared, r),
+                    None => resp,
+                };
                 shared
                     .stats
                     .log
