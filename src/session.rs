@@ -880,12 +880,7 @@ async fn open_session<O: Output>(
             detail,
         })?;
     // Where every later request goes (docs/rtsp-urls-and-vendors.md §1).
-    let urls = rtsp::url::Presentation::new(
-        &uri,
-        resp.header("content-base"),
-        resp.header("content-location"),
-        session_control.as_deref(),
-    );
+    let urls = rtsp::url::Presentation::of_describe(&uri, &resp, session_control.as_deref());
     out.debug(&format!(
         "DESCRIBE {uri}: base {}, aggregate {}",
         urls.base, urls.aggregate

@@ -77,12 +77,7 @@ fn test_https_tunnel_against_bare_gst_rtsp_server() {
             ["H264", "MPEG4-GENERIC", "VND.ONVIF.METADATA"]
         );
         let (session_control, streams) = sdp::parse(&r.body).unwrap();
-        let urls = rtsp::url::Presentation::new(
-            &uri,
-            r.header("content-base"),
-            r.header("content-location"),
-            session_control.as_deref(),
-        );
+        let urls = rtsp::url::Presentation::of_describe(&uri, &r, session_control.as_deref());
         let control = urls.media(streams[0].control.as_deref()).url;
         let r = rtsp
             .request(

@@ -223,12 +223,7 @@ fn replay(cam: &Camera, ca: &TempFile, range: &str, scale: Option<&str>) -> Vec<
             ["H264", "MPEG4-GENERIC", "VND.ONVIF.METADATA"]
         );
         let (session_control, streams) = sdp::parse(&resp.body).unwrap();
-        let urls = rtsp::url::Presentation::new(
-            &uri,
-            resp.header("content-base"),
-            resp.header("content-location"),
-            session_control.as_deref(),
-        );
+        let urls = rtsp::url::Presentation::of_describe(&uri, &resp, session_control.as_deref());
         for (i, st) in streams.iter().enumerate() {
             let control = urls.media(st.control.as_deref()).url;
             let transport = format!("RTP/AVP/TCP;unicast;interleaved={}-{}", 2 * i, 2 * i + 1);

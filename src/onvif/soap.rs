@@ -221,6 +221,7 @@ impl Fault {
     /// Whether the device says the credentials are wrong. Devices vary: the subcode
     /// `NotAuthorized`, or only a reason such as "Authority failure" (Tapo) or "Sender not
     /// Authorized" (onvif-zeep-async `is_auth_error`).
+    ///
     /// WS-Security's own faults (`wsse:FailedAuthentication`, `InvalidSecurity`,
     /// `InvalidSecurityToken`) and reasons that speak of the security header or the
     /// password count too ("An error was discovered processing the <wsse:Security>

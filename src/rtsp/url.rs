@@ -145,6 +145,21 @@ impl Presentation {
         }
     }
 
+    /// The presentation of a DESCRIBE reply to `request`, whose SDP has this
+    /// session-level `a=control`: the one place that says which headers make the base.
+    pub fn of_describe(
+        request: &str,
+        reply: &super::Response,
+        session_control: Option<&str>,
+    ) -> Self {
+        Self::new(
+            request,
+            reply.header("content-base"),
+            reply.header("content-location"),
+            session_control,
+        )
+    }
+
     /// The SETUP URL of a media with this `a=control`.
     pub fn media(&self, control: Option<&str>) -> MediaUrl {
         let c = control.map(str::trim).unwrap_or("");
