@@ -90,10 +90,36 @@ impl Stream {
     }
 }
 
+/// What devices send that the SDP grammar refuses and other clients (rtspsrc, FFmpeg)
+/// pass over: bare `c=IN ` lines (Uniview: go2rtc#1663, mediamtx#5033), which say nothing
+/// a unicast RTSP client uses, blank lines, and trailing white space.
+fn lenient(sdp: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(sdp.len());
+    for line in sdp.split(|&b| b == b'\n') {
+        let line = line.trim_ascii_end();
+        if line.is_empty() {
+            continue;
+        }
+        if line.starts_with(b"c=")
+            && line
+                .split(u8::is_ascii_whitespace)
+                .filter(|f| !f.is_empty())
+                .count()
+                < 3
+        {
+            continue;
+        }
+        out.extend_from_slice(line);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
 /// Parses an SDP. Returns the session-level control and the streams with an RTP
 /// payload the element understands; other sections are left out.
 pub fn parse(sdp: &[u8]) -> Result<(Option<String>, Vec<Stream>), String> {
-    let session = sdp_types::Session::parse(sdp).map_err(|e| format!("SDP not parsed: {e:?}"))?;
+    let sdp = lenient(sdp);
+    let session = sdp_types::Session::parse(&sdp).map_err(|e| format!("SDP not parsed: {e:?}"))?;
     let session_control = session
         .get_first_attribute_value("control")
         .flatten()
@@ -257,6 +283,21 @@ a=control:stream=3\r\n";
         assert_eq!(
             (md.kind, md.encoding_name.as_str()),
             (Kind::Metadata, "VND.ONVIF.METADATA")
+        );
+    }
+
+    #[test]
+    fn test_uniview_bare_connection_lines_are_passed_over() {
+        let sdp = b"v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=Media\r\nc=IN \r\nt=0 0\r\n\
+                    m=video 0 RTP/AVP 96\r\nc=IN \r\na=rtpmap:96 H264/90000 \r\n\r\n\
+                    a=control:rtsp://10.0.0.1/media/video1/video\r\n";
+        let (_, streams) = parse(sdp).expect("parsed");
+        assert_eq!(streams.len(), 1);
+        assert_eq!(streams[0].encoding_name, "H264");
+        assert_eq!(streams[0].clock_rate, 90000);
+        assert_eq!(
+            streams[0].control.as_deref(),
+            Some("rtsp://10.0.0.1/media/video1/video")
         );
     }
 

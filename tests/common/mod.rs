@@ -565,6 +565,21 @@ impl Drop for Relay {
     }
 }
 
+/// Pulls up to `n` samples from `sink` within `deadline`; how many came.
+pub fn pull(sink: &gst_app::AppSink, n: usize, deadline: Duration) -> usize {
+    let mut got = 0;
+    let end = Instant::now() + deadline;
+    while got < n && Instant::now() < end {
+        if sink
+            .try_pull_sample(gst::ClockTime::from_mseconds(100))
+            .is_some()
+        {
+            got += 1;
+        }
+    }
+    got
+}
+
 /// Whether a tool the test needs is required (`make test` sets ONVIFHTTPS_REQUIRE_TOOLS=1).
 pub fn tool_required() -> bool {
     std::env::var("ONVIFHTTPS_REQUIRE_TOOLS").is_ok_and(|v| v == "1")

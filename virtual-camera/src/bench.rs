@@ -228,7 +228,7 @@ pub fn stats_json(stats: &crate::Stats) -> String {
 
 /// Decodes the complete base64 groups of a POST body. Each message is encoded on its own,
 /// so padding may end a group in the middle of what one read brought.
-fn decode_post(text: &mut Vec<u8>) -> Option<Vec<u8>> {
+pub(crate) fn decode_post(text: &mut Vec<u8>) -> Option<Vec<u8>> {
     text.retain(|c| !c.is_ascii_whitespace());
     let mut out = Vec::new();
     loop {

@@ -13,8 +13,10 @@
 pub mod bench;
 pub mod certs;
 pub mod events;
+mod front;
 pub mod media;
 pub mod metadata;
+pub mod persona;
 pub mod recording;
 pub mod replay;
 mod server;
@@ -26,6 +28,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+pub use gst_rtsp_server::gio;
 pub use server::Request;
 
 /// How the camera authenticates SOAP requests.
@@ -140,6 +143,12 @@ pub struct Config {
     pub anonymous_refusal: Option<Refusal>,
     /// How a request with wrong credentials is refused (`None`: as the auth mode does).
     pub credentials_refusal: Option<Refusal>,
+    /// A vendor's behaviour on the RTSP and SOAP sides (set with [`persona::Persona::apply`],
+    /// which also sets the SOAP switches the vendor needs). `None`: the camera's own.
+    pub persona: Option<persona::Persona>,
+    /// RTP over UDP never arrives: SETUP's client ports are swapped for ports nobody
+    /// reads (a firewall between camera and client).
+    pub udp_blocked: bool,
     /// Benchmark mode: the tunnel serves a fixed-bitrate pre-packetised stream instead of
     /// gst-rtsp-server's media.
     pub bench: Option<bench::Bench>,
@@ -174,6 +183,8 @@ impl Default for Config {
             strict_pre_auth: false,
             anonymous_refusal: None,
             credentials_refusal: None,
+            persona: None,
+            udp_blocked: false,
             bench: None,
         }
     }
@@ -202,6 +213,9 @@ pub struct Stats {
     pub log: Mutex<Vec<(String, String)>>,
     /// Request heads in arrival order (to check what crossed the wire).
     pub heads: Mutex<Vec<String>>,
+    /// With a persona: `"METHOD path?query STATUS"` of every RTSP request the camera's
+    /// RTSP front answered or passed on, in arrival order.
+    pub rtsp_urls: Mutex<Vec<String>>,
 }
 
 impl Stats {
@@ -247,6 +261,37 @@ pub(crate) struct Shared {
     /// Edge storage, fixed at start.
     pub archive: recording::Archive,
     pub searches: Mutex<recording::Searches>,
+    /// The RTSP front's port (a persona or a media fault): clients' RTSP goes there, and
+    /// the tunnel ends in the camera itself.
+    pub front_port: Option<u16>,
+    /// The front's tunnels: session cookie to the pipe its POST legs write into.
+    pub tunnels: front::Tunnels,
+    /// UDP ports nobody reads (`udp_blocked`), held open for the camera's life.
+    pub udp_sink: Option<(std::net::UdpSocket, std::net::UdpSocket)>,
+}
+
+impl Shared {
+    /// The realm of the camera's Digest challenges.
+    pub fn realm(&self) -> String {
+        self.config
+            .persona
+            .map_or(soap::REALM, |p| p.realm())
+            .to_string()
+    }
+
+    /// The port clients' RTSP goes to.
+    pub fn rtsp_public_port(&self) -> u16 {
+        self.front_port.unwrap_or(self.rtsp_port)
+    }
+
+    /// `path?query` of a profile's live stream.
+    pub fn stream_path(&self, token: &str) -> String {
+        let index = soap::PROFILES.iter().position(|(t, ..)| *t == token);
+        match (self.config.persona, index) {
+            (Some(p), Some(i)) => p.shape(i, token, "").stream,
+            _ => format!("/media/{token}"),
+        }
+    }
 }
 
 /// A running camera; dropping it stops every listener.
@@ -277,6 +322,7 @@ impl Camera {
             }
         };
         let tls = server::tls_config(&identity)?;
+        let front_wanted = config.persona.is_some() || config.udp_blocked;
         let stats = Arc::new(Stats::default());
         let archive = recording::Archive {
             metadata: config.recording_metadata,
@@ -293,6 +339,7 @@ impl Camera {
             basic: config.rtsp_basic,
             metadata: config.metadata,
             archive: Some(archive.clone()),
+            open: front_wanted,
         })
         .map_err(std::io::Error::other)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -308,6 +355,20 @@ impl Camera {
             "127.0.0.1",
             config.https_port,
         )))?;
+        let front = if front_wanted {
+            Some(runtime.block_on(tokio::net::TcpListener::bind(("127.0.0.1", 0)))?)
+        } else {
+            None
+        };
+        let udp_sink = if config.udp_blocked {
+            let pair = (
+                std::net::UdpSocket::bind(("127.0.0.1", 0))?,
+                std::net::UdpSocket::bind(("127.0.0.1", 0))?,
+            );
+            Some(pair)
+        } else {
+            None
+        };
         let mut nonce = [0u8; 16];
         let _ = getrandom::fill(&mut nonce);
         let shared = Arc::new(Shared {
@@ -324,7 +385,16 @@ impl Camera {
             events: Mutex::new(events::EventBus::default()),
             archive,
             searches: Mutex::new(recording::Searches::default()),
+            front_port: match &front {
+                Some(l) => Some(l.local_addr()?.port()),
+                None => None,
+            },
+            tunnels: front::Tunnels::default(),
+            udp_sink,
         });
+        if let Some(listener) = front {
+            runtime.spawn(front::serve(listener, shared.clone()));
+        }
         if let Some(period) = shared.config.input_period {
             let s = shared.clone();
             runtime.spawn(async move {
@@ -405,8 +475,14 @@ impl Camera {
     }
 
     /// The plain RTSP port (gst-rtsp-server).
+    /// `path?query` of a profile's live stream, as GetStreamUri answers it.
+    pub fn stream_path(&self, token: &str) -> String {
+        self.shared.stream_path(token)
+    }
+
+    /// The port clients' RTSP goes to (the RTSP front with a persona).
     pub fn rtsp_port(&self) -> u16 {
-        self.shared.rtsp_port
+        self.shared.rtsp_public_port()
     }
 
     pub fn http_addr(&self) -> SocketAddr {

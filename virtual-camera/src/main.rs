@@ -46,6 +46,10 @@ OPTIONS:
                            (one write per frame, 16 KiB records)
   --identity-dir DIR       keep the CA and certificate in DIR (made on first use), so that
                            a restarted camera is the same device to its clients
+  --persona NAME           behave like a vendor's firmware on RTSP and SOAP (listed
+                           below with the source of each behaviour); flags after it
+                           override its SOAP switches
+  --udp-blocked            RTP over UDP never reaches the client (a firewall)
   --help                   this text
 ";
 
@@ -69,6 +73,10 @@ fn main() {
         match a.as_str() {
             "--help" | "-h" => {
                 print!("{HELP}");
+                println!("\nPersonas:");
+                for p in onvif_virtual_camera::persona::Persona::ALL {
+                    println!("  {:<12} {}", p.name(), p.about());
+                }
                 return;
             }
             "--http-port" => {
@@ -122,6 +130,11 @@ fn main() {
             "--renew-refused" => cfg.renew_refused = true,
             "--no-metadata" => cfg.metadata = false,
             "--media-before-play-answer" => cfg.media_before_play_answer = true,
+            "--persona" => match value().parse::<onvif_virtual_camera::persona::Persona>() {
+                Ok(p) => p.apply(&mut cfg),
+                Err(e) => fail(e),
+            },
+            "--udp-blocked" => cfg.udp_blocked = true,
             "--bench-mbps" => {
                 let mbps: f64 = value()
                     .parse()
@@ -162,10 +175,11 @@ fn main() {
     }
     let json_str = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
     println!(
-        "{{\"http_port\":{},\"https_port\":{},\"rtsp_port\":{},\"ca_file\":\"{}\",\"user\":\"{}\"}}",
+        "{{\"http_port\":{},\"https_port\":{},\"rtsp_port\":{},\"stream_path\":\"{}\",\"ca_file\":\"{}\",\"user\":\"{}\"}}",
         camera.http_port(),
         camera.https_port(),
         camera.rtsp_port(),
+        json_str(&camera.stream_path("Profile_1")),
         json_str(ca_file.as_deref().unwrap_or("")),
         json_str(&cfg.user)
     );

@@ -35,6 +35,8 @@ pub struct MediaOptions {
     pub metadata: bool,
     /// Edge storage to replay at `/onvif-replay/<recording>`.
     pub archive: Option<crate::recording::Archive>,
+    /// No authentication: the camera's RTSP front in front of it checks credentials.
+    pub open: bool,
 }
 
 pub struct Media {
@@ -97,6 +99,7 @@ impl Media {
             basic,
             metadata,
             archive,
+            open,
         } = o;
         let (user, password) = (user.as_str(), password.as_str());
         crate::metadata::register();
@@ -134,7 +137,9 @@ impl Media {
             .map_err(|e| format!("TLS certificate: {e}"))?;
             auth.set_tls_certificate(Some(&cert));
         }
-        server.set_auth(Some(&auth));
+        if !open {
+            server.set_auth(Some(&auth));
+        }
 
         let mounts = server.mount_points().ok_or("no mount points")?;
         let role = gst::Structure::builder(ROLE)

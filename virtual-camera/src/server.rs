@@ -165,6 +165,15 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, shared: Arc<Sha
                 .tunnel_connections
                 .fetch_add(1, Ordering::SeqCst);
             let get_leg = req.method == "GET";
+            let cookie = req.header("x-sessioncookie").map(str::to_string);
+            if shared.front_port.is_some() && shared.config.bench.is_none() {
+                if get_leg {
+                    crate::front::tunnel_get(s, shared.clone(), cookie).await;
+                } else {
+                    crate::front::tunnel_post(s, shared.clone(), cookie, buf).await;
+                }
+                return;
+            }
             match shared.config.bench {
                 Some(bench) => {
                     let cookie = req.header("x-sessioncookie");

@@ -20,7 +20,7 @@ use crate::server::{Request, Response};
 use crate::{AuthMode, SetProtocols, Shared, recording};
 
 const NS_SOAP: &str = "http://www.w3.org/2003/05/soap-envelope";
-const REALM: &str = "onvif-virtual-camera";
+pub(crate) const REALM: &str = "onvif-virtual-camera";
 /// Accepted distance between `wsu:Created` and the camera clock (Axis uses ±10 s).
 const MAX_CLOCK_DISTANCE_SECS: i64 = 10;
 const PRE_AUTH: &[&str] = &[
@@ -249,11 +249,16 @@ pub(crate) fn challenge(shared: &Shared) -> Response {
         "text/plain",
         b"401 Unauthorized".to_vec(),
     );
+    let realm = shared.realm();
+    let extra = shared
+        .config
+        .persona
+        .map_or(", opaque=\"cam\"", |p| p.http_challenge_extra());
     for alg in ["SHA-256", "MD5"] {
         r.headers.push((
             "WWW-Authenticate".into(),
             format!(
-                "Digest realm=\"{REALM}\", qop=\"auth\", nonce=\"{}\", opaque=\"cam\", algorithm={alg}",
+                "Digest realm=\"{realm}\", qop=\"auth\", nonce=\"{}\"{extra}, algorithm={alg}",
                 shared.nonce
             ),
         ));
@@ -304,10 +309,20 @@ fn digest_params(v: &str) -> Vec<(String, String)> {
 }
 
 pub(crate) fn check_digest(shared: &Shared, req: &Request) -> bool {
-    let Some(h) = req.header("authorization") else {
-        return false;
-    };
-    let Some(rest) = h.trim().strip_prefix("Digest ") else {
+    req.header("authorization")
+        .is_some_and(|h| digest_matches(shared, &shared.realm(), &req.method, h, Some(&req.target)))
+}
+
+/// Whether an `Authorization: Digest` value answers the camera's challenge in `realm` for
+/// `method` (the `uri` parameter must be `uri` when given; RTSP servers take it as sent).
+pub(crate) fn digest_matches(
+    shared: &Shared,
+    realm: &str,
+    method: &str,
+    header: &str,
+    uri: Option<&str>,
+) -> bool {
+    let Some(rest) = header.trim().strip_prefix("Digest ") else {
         return false;
     };
     let p = digest_params(rest);
@@ -318,15 +333,18 @@ pub(crate) fn check_digest(shared: &Shared, req: &Request) -> bool {
         _ => return false,
     };
     let c = &shared.config;
+    let Some(digest_uri) = get("uri") else {
+        return false;
+    };
     if get("username") != Some(c.user.as_str())
         || get("nonce") != Some(shared.nonce.as_str())
-        || get("uri") != Some(req.target.as_str())
-        || get("realm") != Some(REALM)
+        || uri.is_some_and(|u| u != digest_uri)
+        || get("realm") != Some(realm)
     {
         return false;
     }
-    let ha1 = hex_hash(sha256, &format!("{}:{REALM}:{}", c.user, c.password));
-    let ha2 = hex_hash(sha256, &format!("{}:{}", req.method, req.target));
+    let ha1 = hex_hash(sha256, &format!("{}:{realm}:{}", c.user, c.password));
+    let ha2 = hex_hash(sha256, &format!("{method}:{digest_uri}"));
     let expected = match (get("qop"), get("nc"), get("cnonce")) {
         (Some("auth"), Some(nc), Some(cn)) => hex_hash(
             sha256,
@@ -694,7 +712,7 @@ fn base(shared: &Shared, req: &Request) -> String {
     }
 }
 
-const PROFILES: &[(&str, &str, u32, u32)] = &[
+pub(crate) const PROFILES: &[(&str, &str, u32, u32)] = &[
     ("Profile_1", "mainStream", 1280, 720),
     ("Profile_2", "subStream", 640, 360),
 ];
@@ -845,11 +863,14 @@ fn operation(shared: &Arc<Shared>, req: &Request, p: &Parsed) -> Response {
             // http:// URI on the HTTP port like many cameras; the client maps it onto HTTPS.
             // RTSP and UDP: the RTSP server's port.
             let proto = p.text("Protocol").unwrap_or("");
+            let path = shared.stream_path(token);
             let uri = if matches!(proto, "HTTP" | "RtspOverHttp") {
-                format!("http://127.0.0.1:{}/media/{token}", shared.http_port)
+                format!("http://127.0.0.1:{}{path}", shared.http_port)
             } else {
-                format!("rtsp://127.0.0.1:{}/media/{token}", shared.rtsp_port)
+                format!("rtsp://127.0.0.1:{}{path}", shared.rtsp_public_port())
             };
+            // XML text: a persona's query carries `&`.
+            let uri = uri.replace('&', "&amp;");
             if media2 {
                 ok(&format!(
                     "<tr2:GetStreamUriResponse><tr2:Uri>{uri}</tr2:Uri></tr2:GetStreamUriResponse>"
@@ -1077,7 +1098,7 @@ fn edge_operation(shared: &Arc<Shared>, req: &Request, p: &Parsed) -> Option<Res
                 ),
                 _ => format!(
                     "rtsp://127.0.0.1:{}/onvif-replay/{}",
-                    shared.rtsp_port,
+                    shared.rtsp_public_port(),
                     recording::TOKEN
                 ),
             };
