@@ -259,6 +259,9 @@ pub enum Transport {
 
 /// How often receiver reports go back to the camera (RFC 3550 §6.2 allows 5 s minimum).
 const RR_INTERVAL: Duration = Duration::from_secs(5);
+/// How often a live session checks that media still arrives.
+const MEDIA_CHECK: Duration = Duration::from_millis(500);
+
 /// Largest UDP datagram read.
 const MAX_DATAGRAM: usize = 65536;
 
@@ -658,6 +661,7 @@ pub async fn run_live<O: Output>(
                     &uri,
                     streams.clone(),
                     legs,
+                    s.start.timeout,
                     out.clone(),
                     &mut stop,
                     &mut seeks,
@@ -1175,11 +1179,40 @@ async fn udp_receiver<O: Output>(
     }
 }
 
+/// Why a live session saw no media for `waited`: over UDP with nothing ever received,
+/// the ports and what usually drops them; else the silence.
+fn no_media(peer: &str, udp_ports: &[u16], ever: bool, waited: Duration) -> Error {
+    let secs = waited.as_secs();
+    if !udp_ports.is_empty() && !ever {
+        let ports: Vec<String> = udp_ports
+            .iter()
+            .map(|p| format!("{p}-{}", p.saturating_add(1)))
+            .collect();
+        return Error::Io {
+            peer: peer.to_string(),
+            operation: "RTP over UDP".into(),
+            detail: format!(
+                "no RTP arrived on UDP ports {} within {secs} s of PLAY: something between \
+                 the device and here (a firewall, NAT) drops UDP; use \
+                 streaming-method=rtp-rtsp-http-tcp or rtp-rtsp-tcp",
+                ports.join(", ")
+            ),
+        };
+    }
+    Error::Io {
+        peer: peer.to_string(),
+        operation: "RTP".into(),
+        detail: format!("no media for {secs} s while playing"),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn play_loop<O: Output>(
     rtsp: &mut Rtsp,
     uri: &str,
     streams: SharedStreams,
     legs: Vec<Option<UdpLeg>>,
+    media_timeout: Duration,
     out: Arc<O>,
     stop: &mut oneshot::Receiver<()>,
     seeks: &mut Option<SeekReceiver>,
@@ -1214,6 +1247,17 @@ async fn play_loop<O: Output>(
             })
             .collect(),
     );
+    // Live media that stops (or over UDP never starts) is a reconnect cause; a replay
+    // ends its silent streams itself.
+    let live = streams.lock().unwrap().replay.is_none();
+    let udp_ports: Vec<u16> = legs
+        .iter()
+        .flatten()
+        .filter_map(|l| l.rtp.local_addr().ok().map(|a| a.port()))
+        .collect();
+    let played_at = std::time::Instant::now();
+    let mut media_check =
+        tokio::time::interval_at(tokio::time::Instant::now() + MEDIA_CHECK, MEDIA_CHECK);
     let mut pending: Option<u32> = None;
     let out_ref = &*out;
     let mut on_data = Deliver {
@@ -1267,6 +1311,12 @@ async fn play_loop<O: Output>(
                 }
             }
             _ = replay_tick.tick() => {}
+            _ = media_check.tick(), if live => {
+                let last = streams.lock().unwrap().list.iter().filter_map(|s| s.last_packet).max();
+                if last.unwrap_or(played_at).elapsed() >= media_timeout {
+                    return Err(no_media(&rtsp.peer, &udp_ports, last.is_some(), media_timeout));
+                }
+            }
             Some(position) = next_seek(seeks) => {
                 seek(rtsp, uri, &streams, &*out, position, &mut on_data).await?;
             }

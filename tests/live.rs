@@ -285,16 +285,7 @@ fn test_rtspsrc_and_ffprobe_play_the_camera_tunnel() {
         .downcast::<gst_app::AppSink>()
         .unwrap();
     pipeline.set_state(gst::State::Playing).unwrap();
-    let mut n = 0;
-    let end = Instant::now() + WAIT;
-    while n < 10 && Instant::now() < end {
-        if sink
-            .try_pull_sample(gst::ClockTime::from_mseconds(100))
-            .is_some()
-        {
-            n += 1;
-        }
-    }
+    let n = pull(&sink, 10, WAIT);
     pipeline.set_state(gst::State::Null).unwrap();
     assert_eq!(n, 10, "rtspsrc got H.264 through the camera's HTTPS tunnel");
 
@@ -388,6 +379,58 @@ fn test_rtp_rtsp_tcp_plays_and_warns() {
 #[test]
 fn test_rtp_udp_plays_and_warns() {
     unencrypted_method("rtp-udp");
+}
+
+/// `rtp-udp` where no RTP arrives (a firewall drops UDP): an error within `timeout`
+/// seconds of PLAY naming UDP, the ports and the methods that avoid it; with `reconnect`,
+/// the same words as the reconnect cause. (rtspsrc: "Could not receive any UDP packets".)
+#[test]
+fn test_rtp_udp_with_nothing_arriving_says_so() {
+    let (cam, ca) = camera(Config {
+        udp_blocked: true,
+        ..Config::default()
+    });
+    let loc = cam.http_url();
+    let udp = [
+        ("streaming-method", &"rtp-udp" as &dyn ToValue),
+        ("timeout", &2u32),
+    ];
+    let run = multi(
+        live_props(&loc, &ca),
+        &[udp[0], udp[1], ("reconnect", &false)],
+    );
+    let start = Instant::now();
+    let out = run.collect(&["video_0"], 1, WAIT);
+    let took = start.elapsed();
+    assert_eq!(out.count("video_0"), 0);
+    out.assert_resource_error(
+        gst::ResourceError::Read,
+        &[
+            "no RTP arrived on UDP ports ",
+            "within 2 s of PLAY",
+            "streaming-method=rtp-rtsp-http-tcp",
+        ],
+    );
+    assert!(
+        (Duration::from_secs(2)..Duration::from_secs(5)).contains(&took),
+        "{took:?}"
+    );
+    drop(run);
+
+    let run = multi(live_props(&loc, &ca), &udp);
+    let out = run.collect(&["video_0"], 1, Duration::from_secs(4));
+    assert!(out.error.is_none(), "{}", out.error_text());
+    let causes: Vec<String> = out
+        .elements
+        .iter()
+        .filter(|s| s.name() == "onvif-reconnecting")
+        .map(|s| s.get::<String>("cause").unwrap())
+        .collect();
+    assert!(!causes.is_empty(), "reconnecting");
+    assert!(
+        causes[0].contains("no RTP arrived on UDP ports "),
+        "{causes:?}"
+    );
 }
 
 /// Keep-alives go out on a timer while media flows (rtspsrc before 1.28 relied on RTCP,
