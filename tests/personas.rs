@@ -3,7 +3,7 @@
 
 //! Every flow against every vendor persona of the virtual camera
 //! (`docs/rtsp-urls-and-vendors.md`): live video, audio and metadata through the HTTPS
-//! tunnel across a short session timeout, `rtp-rtsp-tcp`, snapshots, a playback range,
+//! tunnel across a short session timeout, `rtp-rtsp-tcp` and `rtp-udp`, snapshots, a playback range,
 //! events, PTZ and a relay, a reconnect after a cut, a wrong password; then rtspsrc and
 //! ffprobe on the same persona, so that a shape our client and two others disagree on is
 //! caught. One camera per persona, personas in parallel.
@@ -143,12 +143,17 @@ fn live_tunnel_across_the_session_timeout(p: Persona, cam: &Camera, ca: &TempFil
     );
 }
 
-fn rtsp_tcp(p: Persona, cam: &Camera, ca: &TempFile) {
+fn unencrypted(p: Persona, cam: &Camera, ca: &TempFile, method: &str) {
     let loc = cam.https_url();
     let b = base(&loc, ca);
-    let run = MultiRun::new(&with(&b, &[("streaming-method", &"rtp-rtsp-tcp")]));
+    let run = MultiRun::new(&with(&b, &[("streaming-method", &method)]));
     let out = run.collect(&["video_0"], 30, WAIT);
-    assert!(out.error.is_none(), "{}: {}", p.name(), out.error_text());
+    assert!(
+        out.error.is_none(),
+        "{} {method}: {}",
+        p.name(),
+        out.error_text()
+    );
     assert_eq!(caps_name(&out.pads["video_0"][0].0).1, "H264");
 }
 
@@ -396,7 +401,8 @@ fn every_flow(p: Persona) {
     p.apply(&mut config);
     let (cam, ca) = camera(config);
     live_tunnel_across_the_session_timeout(p, &cam, &ca);
-    rtsp_tcp(p, &cam, &ca);
+    unencrypted(p, &cam, &ca, "rtp-rtsp-tcp");
+    unencrypted(p, &cam, &ca, "rtp-udp");
     snapshot(p, &cam, &ca);
     playback(p, &cam, &ca);
     events(p, &cam, &ca);
