@@ -20,6 +20,53 @@ pub const MAX_DEPTH: usize = 64;
 /// Most elements accepted in one document; a GetProfiles answer of a 16-channel NVR has a
 /// few thousand.
 pub const MAX_ELEMENTS: usize = 200_000;
+/// Most attributes (namespace declarations included) on one element: Hikvision declares
+/// about 40 namespaces on its Envelope. Bounds quick-xml's duplicate-attribute check,
+/// which is quadratic in the attributes of one tag.
+pub const MAX_ATTRIBUTES: usize = 128;
+/// Most namespace declarations in scope at once: bounds every prefix lookup.
+pub const MAX_SCOPE_DECLARATIONS: usize = 256;
+
+/// The namespace declarations of one element, linked to its parent's scope: an element
+/// that declares nothing shares its parent's, one that declares shares the rest.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// `(prefix, URI)` declared on the element ("" is the default namespace).
+    decls: Vec<(String, String)>,
+    parent: Option<Arc<Scope>>,
+    /// Declarations in this scope and every enclosing one.
+    total: usize,
+}
+
+impl Scope {
+    fn root() -> Arc<Scope> {
+        Arc::new(Scope {
+            decls: vec![(
+                "xml".to_string(),
+                "http://www.w3.org/XML/1998/namespace".to_string(),
+            )],
+            parent: None,
+            total: 1,
+        })
+    }
+
+    /// The URI `prefix` is bound to here, innermost declaration first.
+    pub fn lookup(&self, prefix: &str) -> Option<&str> {
+        let mut cur = Some(self);
+        while let Some(s) = cur {
+            if let Some((_, uri)) = s.decls.iter().rev().find(|(p, _)| p == prefix) {
+                return Some(uri);
+            }
+            cur = s.parent.as_deref();
+        }
+        None
+    }
+
+    /// The enclosing scope, for tests of the sharing.
+    pub fn parent(&self) -> Option<&Arc<Scope>> {
+        self.parent.as_ref()
+    }
+}
 
 /// One XML element: namespace, local name, attributes, text and children.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -34,9 +81,9 @@ pub struct Element {
     pub text: String,
     /// Child elements in document order.
     pub children: Vec<Element>,
-    /// Namespace prefixes in scope here (prefix, URI), innermost last; shared with the
-    /// parent when the element declares none. Resolves QNames in text (topics, fault codes).
-    pub scope: Arc<Vec<(String, String)>>,
+    /// Namespace prefixes in scope here, linked to the parent's (shared when the element
+    /// declares none). Resolves QNames in text (topics, fault codes).
+    pub scope: Arc<Scope>,
 }
 
 impl Element {
@@ -92,10 +139,8 @@ impl Element {
     pub fn resolve_qname<'a>(&self, qname: &'a str) -> Option<(String, &'a str)> {
         let (prefix, local) = qname.split_once(':').unwrap_or(("", qname));
         self.scope
-            .iter()
-            .rev()
-            .find(|(p, _)| p == prefix)
-            .map(|(_, uri)| (uri.clone(), local))
+            .lookup(prefix)
+            .map(|uri| (uri.to_string(), local))
     }
 
     /// Writes the element (and its subtree) as XML, declaring each namespace it uses.
@@ -161,6 +206,9 @@ pub enum XmlError {
     TooDeep,
     /// More than [`MAX_ELEMENTS`] elements.
     TooManyElements,
+    /// More than [`MAX_ATTRIBUTES`] attributes on one element, or more than
+    /// [`MAX_SCOPE_DECLARATIONS`] namespace declarations in scope.
+    TooManyAttributes,
     /// No root element.
     Empty,
 }
@@ -175,6 +223,11 @@ impl std::fmt::Display for XmlError {
             XmlError::UnknownEntity(e) => write!(f, "XML uses the undefined entity &{e};"),
             XmlError::TooDeep => write!(f, "XML nested deeper than {MAX_DEPTH} levels"),
             XmlError::TooManyElements => write!(f, "XML has more than {MAX_ELEMENTS} elements"),
+            XmlError::TooManyAttributes => write!(
+                f,
+                "XML has an element with more than {MAX_ATTRIBUTES} attributes or more than \
+                 {MAX_SCOPE_DECLARATIONS} namespace declarations in scope"
+            ),
             XmlError::Empty => write!(f, "XML document has no root element"),
         }
     }
@@ -199,10 +252,7 @@ pub fn parse(input: &[u8]) -> Result<Element, XmlError> {
     reader.config_mut().trim_text(false);
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
-    let empty_scope: Arc<Vec<(String, String)>> = Arc::new(vec![(
-        "xml".to_string(),
-        "http://www.w3.org/XML/1998/namespace".to_string(),
-    )]);
+    let empty_scope = Scope::root();
     let mut count = 0usize;
 
     let syntax = |reader: &NsReader<&[u8]>, e: &dyn std::fmt::Display| XmlError::Syntax {
@@ -239,7 +289,10 @@ pub fn parse(input: &[u8]) -> Result<Element, XmlError> {
                     ..Default::default()
                 };
                 let mut decls = Vec::new();
-                for attr in start.attributes() {
+                for (i, attr) in start.attributes().enumerate() {
+                    if i >= MAX_ATTRIBUTES {
+                        return Err(XmlError::TooManyAttributes);
+                    }
                     let attr = attr.map_err(|e| syntax(&reader, &e))?;
                     if let Some(binding) = attr.key.as_namespace_binding() {
                         let prefix = match binding {
@@ -261,9 +314,15 @@ pub fn parse(input: &[u8]) -> Result<Element, XmlError> {
                     ));
                 }
                 if !decls.is_empty() {
-                    let mut scope = (*el.scope).clone();
-                    scope.extend(decls);
-                    el.scope = Arc::new(scope);
+                    let total = el.scope.total.saturating_add(decls.len());
+                    if total > MAX_SCOPE_DECLARATIONS {
+                        return Err(XmlError::TooManyAttributes);
+                    }
+                    el.scope = Arc::new(Scope {
+                        decls,
+                        parent: Some(el.scope.clone()),
+                        total,
+                    });
                 }
                 if matches!(event, Event::Empty(_)) {
                     attach(&mut stack, &mut root, el);
@@ -402,6 +461,65 @@ mod tests {
             parse(b"<a>&foo;</a>"),
             Err(XmlError::UnknownEntity("foo".into()))
         );
+    }
+
+    #[test]
+    fn test_scopes_are_linked_not_copied() {
+        // Security review: 1,000 declarations on the root plus 200,000 children that each
+        // declare one cost a copy of the whole scope per child (tens of GB).
+        let mut root_decls = String::new();
+        for i in 0..100 {
+            root_decls.push_str(&format!(" xmlns:p{i}=\"urn:{i}\""));
+        }
+        let mut doc = format!("<r{root_decls}>");
+        for _ in 0..50_000 {
+            doc.push_str("<c xmlns=\"u\"/>");
+        }
+        doc.push_str("</r>");
+        let root = parse(doc.as_bytes()).expect("parsed");
+        assert_eq!(root.children.len(), 50_000);
+        for c in &root.children {
+            let parent = c.scope.parent().expect("linked to the root's scope");
+            assert!(Arc::ptr_eq(parent, &root.scope), "shared, not copied");
+            assert_eq!(c.scope.lookup(""), Some("u"));
+            assert_eq!(c.scope.lookup("p99"), Some("urn:99"));
+        }
+        assert_eq!(
+            root.children[0].resolve_qname("p7:x"),
+            Some(("urn:7".to_string(), "x"))
+        );
+    }
+
+    #[test]
+    fn test_attributes_and_declarations_capped() {
+        let many = |n: usize, f: &dyn Fn(usize) -> String| -> String {
+            (0..n).map(f).collect::<Vec<_>>().join("")
+        };
+        let decls = format!(
+            "<r{}/>",
+            many(1000, &|i| format!(" xmlns:p{i}=\"urn:{i}\""))
+        );
+        assert_eq!(parse(decls.as_bytes()), Err(XmlError::TooManyAttributes));
+        let attrs = format!(
+            "<r{}/>",
+            many(MAX_ATTRIBUTES + 1, &|i| format!(" a{i}=\"v\""))
+        );
+        assert_eq!(parse(attrs.as_bytes()), Err(XmlError::TooManyAttributes));
+        let fine = format!("<r{}/>", many(MAX_ATTRIBUTES, &|i| format!(" a{i}=\"v\"")));
+        assert_eq!(
+            parse(fine.as_bytes()).map(|e| e.attrs.len()),
+            Ok(MAX_ATTRIBUTES)
+        );
+        // Declarations spread over nested elements count together.
+        let nested = format!(
+            "{}{}",
+            many(3, &|d| format!(
+                "<e{d}{}>",
+                many(100, &|i| format!(" xmlns:q{d}x{i}=\"u\""))
+            )),
+            many(3, &|d| format!("</e{}>", 2 - d))
+        );
+        assert_eq!(parse(nested.as_bytes()), Err(XmlError::TooManyAttributes));
     }
 
     #[test]
