@@ -174,53 +174,151 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<ResponseHead>, HttpError> {
     }
 }
 
-/// Decodes a complete chunked body from the start of `buf`, trailers included.
-/// `Ok(None)`: need more bytes. Returns the body and the bytes consumed.
-pub fn decode_chunked(buf: &[u8], limit: u64) -> Result<Option<(Vec<u8>, usize)>, HttpError> {
-    let mut body = Vec::new();
-    let mut pos = 0usize;
-    loop {
-        let Some(eol) = find_crlf(&buf[pos..]) else {
-            if buf.len() - pos > MAX_CHUNK_LINE {
-                return Err(HttpError::Malformed("chunk size line too long".into()));
-            }
-            return Ok(None);
-        };
-        let line = std::str::from_utf8(&buf[pos..pos + eol])
-            .map_err(|_| HttpError::Malformed("chunk size is not ASCII".into()))?;
-        let size_hex = line.split(';').next().unwrap_or("").trim();
-        let size = u64::from_str_radix(size_hex, 16)
-            .map_err(|_| HttpError::Malformed(format!("chunk size {size_hex:?}")))?;
-        pos += eol + 2;
-        if size == 0 {
-            // Trailers until an empty line.
-            loop {
-                let Some(eol) = find_crlf(&buf[pos..]) else {
-                    return Ok(None);
-                };
-                pos += eol + 2;
-                if eol == 0 {
-                    return Ok(Some((body, pos)));
+/// Most bytes of trailer fields after the last chunk.
+const MAX_TRAILERS: usize = 8 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChunkState {
+    /// Reading a chunk-size line.
+    Size,
+    /// Inside a chunk's data, this many bytes to go.
+    Data(u64),
+    /// The CRLF after a chunk's data.
+    DataEnd,
+    /// Trailer lines after the last chunk, until an empty one.
+    Trailers,
+    Done,
+}
+
+/// An incremental chunked-body decoder (RFC 9112 §7.1): each call consumes what it can
+/// from the front of the buffer, so a body is decoded once however it arrives, and the
+/// raw bytes held are never more than one chunk-size or trailer line.
+#[derive(Debug)]
+pub struct ChunkedDecoder {
+    state: ChunkState,
+    body: Vec<u8>,
+    limit: u64,
+    trailers: usize,
+}
+
+impl ChunkedDecoder {
+    pub fn new(limit: u64) -> Self {
+        Self {
+            state: ChunkState::Size,
+            body: Vec::new(),
+            limit,
+            trailers: 0,
+        }
+    }
+
+    /// Consumes from the front of `buf`; `Ok(true)` once the body and its trailers are
+    /// complete (take it with [`Self::into_body`]).
+    pub fn feed(&mut self, buf: &mut Vec<u8>) -> Result<bool, HttpError> {
+        let mut pos = 0usize;
+        let r = self.step(buf, &mut pos);
+        buf.drain(..pos.min(buf.len()));
+        r
+    }
+
+    fn step(&mut self, buf: &[u8], pos: &mut usize) -> Result<bool, HttpError> {
+        loop {
+            let rest = buf.get(*pos..).unwrap_or_default();
+            match self.state {
+                ChunkState::Done => return Ok(true),
+                ChunkState::Size => {
+                    let Some(eol) = find_crlf(rest) else {
+                        if rest.len() > MAX_CHUNK_LINE {
+                            return Err(HttpError::Malformed("chunk size line too long".into()));
+                        }
+                        return Ok(false);
+                    };
+                    if eol > MAX_CHUNK_LINE {
+                        return Err(HttpError::Malformed("chunk size line too long".into()));
+                    }
+                    let line = std::str::from_utf8(&rest[..eol])
+                        .map_err(|_| HttpError::Malformed("chunk size is not ASCII".into()))?;
+                    let size_hex = line.split(';').next().unwrap_or("").trim();
+                    let size = u64::from_str_radix(size_hex, 16)
+                        .map_err(|_| HttpError::Malformed(format!("chunk size {size_hex:?}")))?;
+                    *pos += eol + 2;
+                    if size == 0 {
+                        self.state = ChunkState::Trailers;
+                        continue;
+                    }
+                    let total = (self.body.len() as u64).checked_add(size);
+                    if total.is_none_or(|t| t > self.limit) {
+                        return Err(HttpError::TooLarge {
+                            what: "body",
+                            limit: self.limit,
+                        });
+                    }
+                    self.state = ChunkState::Data(size);
+                }
+                ChunkState::Data(left) => {
+                    if rest.is_empty() {
+                        return Ok(false);
+                    }
+                    // Both bounded: `left` by the limit, the slice by the buffer.
+                    let take = usize::try_from(left).unwrap_or(usize::MAX).min(rest.len());
+                    self.body.extend_from_slice(&rest[..take]);
+                    *pos += take;
+                    let left = left - take as u64;
+                    self.state = if left == 0 {
+                        ChunkState::DataEnd
+                    } else {
+                        ChunkState::Data(left)
+                    };
+                }
+                ChunkState::DataEnd => {
+                    if rest.len() < 2 {
+                        return Ok(false);
+                    }
+                    if &rest[..2] != b"\r\n" {
+                        return Err(HttpError::Malformed("chunk not followed by CRLF".into()));
+                    }
+                    *pos += 2;
+                    self.state = ChunkState::Size;
+                }
+                ChunkState::Trailers => {
+                    let Some(eol) = find_crlf(rest) else {
+                        if self.trailers.saturating_add(rest.len()) > MAX_TRAILERS {
+                            return Err(HttpError::TooLarge {
+                                what: "chunked trailers",
+                                limit: MAX_TRAILERS as u64,
+                            });
+                        }
+                        return Ok(false);
+                    };
+                    self.trailers = self.trailers.saturating_add(eol + 2);
+                    if self.trailers > MAX_TRAILERS {
+                        return Err(HttpError::TooLarge {
+                            what: "chunked trailers",
+                            limit: MAX_TRAILERS as u64,
+                        });
+                    }
+                    *pos += eol + 2;
+                    if eol == 0 {
+                        self.state = ChunkState::Done;
+                    }
                 }
             }
         }
-        if body.len() as u64 + size > limit {
-            return Err(HttpError::TooLarge {
-                what: "body",
-                limit,
-            });
-        }
-        // `size` is bounded by `limit`, which fits in memory.
-        let size = size as usize;
-        if buf.len() < pos + size + 2 {
-            return Ok(None);
-        }
-        body.extend_from_slice(&buf[pos..pos + size]);
-        pos += size;
-        if &buf[pos..pos + 2] != b"\r\n" {
-            return Err(HttpError::Malformed("chunk not followed by CRLF".into()));
-        }
-        pos += 2;
+    }
+
+    pub fn into_body(self) -> Vec<u8> {
+        self.body
+    }
+}
+
+/// Decodes a complete chunked body from the start of `buf`, trailers included.
+/// `Ok(None)`: need more bytes. Returns the body and the bytes consumed.
+pub fn decode_chunked(buf: &[u8], limit: u64) -> Result<Option<(Vec<u8>, usize)>, HttpError> {
+    let mut d = ChunkedDecoder::new(limit);
+    let mut pos = 0usize;
+    if d.step(buf, &mut pos)? {
+        Ok(Some((d.into_body(), pos)))
+    } else {
+        Ok(None)
     }
 }
 
@@ -317,5 +415,78 @@ mod tests {
         ));
         assert!(decode_chunked(b"zz\r\n", 100).is_err());
         assert!(decode_chunked(b"2\r\nabXY", 100).is_err());
+    }
+
+    /// Security review: a size of 2^64-1 overflowed the length check (a panic in debug,
+    /// a wrapped check and a slice panic in release).
+    #[test]
+    fn test_chunk_size_overflow_is_too_large() {
+        for size in ["ffffffffffffffff", "fffffffffffffff0", "10000000000000000"] {
+            let msg = format!("1\r\na\r\n{size}\r\nxx");
+            let r = decode_chunked(msg.as_bytes(), 1 << 20);
+            assert!(
+                matches!(
+                    r,
+                    Err(HttpError::TooLarge { .. }) | Err(HttpError::Malformed(_))
+                ),
+                "{size}: {r:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn test_chunk_lines_and_trailers_capped() {
+        // A complete but overlong size line (the CRLF arrived with it).
+        let long = format!("{}1\r\nx\r\n0\r\n\r\n", "0".repeat(MAX_CHUNK_LINE + 1));
+        assert!(matches!(
+            decode_chunked(long.as_bytes(), 100),
+            Err(HttpError::Malformed(_))
+        ));
+        // Endless trailers, complete lines or one unterminated one.
+        let mut trailers = b"0\r\n".to_vec();
+        while trailers.len() < 2 * MAX_TRAILERS {
+            trailers.extend_from_slice(b"X-T: 1\r\n");
+        }
+        assert!(matches!(
+            decode_chunked(&trailers, 100),
+            Err(HttpError::TooLarge {
+                what: "chunked trailers",
+                ..
+            })
+        ));
+        let mut open = b"0\r\n".to_vec();
+        open.extend(std::iter::repeat_n(b'a', MAX_TRAILERS + 1));
+        assert!(matches!(
+            decode_chunked(&open, 100),
+            Err(HttpError::TooLarge {
+                what: "chunked trailers",
+                ..
+            })
+        ));
+    }
+
+    /// Fed a byte at a time, the decoder keeps at most a line of raw bytes and decodes
+    /// each byte once.
+    #[test]
+    fn test_incremental_decoding_holds_little() {
+        let mut msg = Vec::new();
+        for _ in 0..100 {
+            msg.extend_from_slice(b"400\r\n");
+            msg.extend(std::iter::repeat_n(b'z', 0x400));
+            msg.extend_from_slice(b"\r\n");
+        }
+        msg.extend_from_slice(b"0\r\n\r\n");
+        let mut d = ChunkedDecoder::new(1 << 20);
+        let mut buf = Vec::new();
+        let mut most = 0;
+        let mut done = false;
+        for b in &msg {
+            buf.push(*b);
+            done = d.feed(&mut buf).unwrap();
+            most = most.max(buf.len());
+        }
+        assert!(done);
+        assert!(most <= 5, "held {most} raw bytes");
+        assert_eq!(d.into_body().len(), 100 * 0x400);
     }
 }

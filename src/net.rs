@@ -8,7 +8,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::ClientConfig;
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -35,7 +34,7 @@ pub fn bare_host(host: &str) -> &str {
 /// during the handshake, before anything else is written.
 pub async fn connect(
     origin: &Origin,
-    tls: Option<&Arc<ClientConfig>>,
+    tls: Option<&Arc<tls::TlsConfig>>,
     timeout: Duration,
 ) -> Result<Box<dyn Stream>, Error> {
     let peer = origin.peer();
@@ -58,7 +57,7 @@ pub async fn connect(
     };
     let name = ServerName::try_from(host.clone())
         .map_err(|e| Error::Settings(format!("{host:?} is not a valid host name for TLS: {e}")))?;
-    let connector = tokio_rustls::TlsConnector::from(config.clone());
+    let connector = tokio_rustls::TlsConnector::from(config.rustls.clone());
     let stream = tokio::time::timeout(timeout, connector.connect(name, tcp))
         .await
         .map_err(|_| Error::TimedOut {
@@ -97,7 +96,7 @@ pub struct Response {
 /// One keep-alive HTTP/1.1 connection to an origin, reopened when the peer closes it.
 pub struct HttpClient {
     pub origin: Origin,
-    tls: Option<Arc<ClientConfig>>,
+    tls: Option<Arc<tls::TlsConfig>>,
     pub timeout: Duration,
     conn: Option<Box<dyn Stream>>,
     buf: Vec<u8>,
@@ -111,7 +110,7 @@ pub struct HttpClient {
 }
 
 impl HttpClient {
-    pub fn new(origin: Origin, tls: Option<Arc<ClientConfig>>, timeout: Duration) -> Self {
+    pub fn new(origin: Origin, tls: Option<Arc<tls::TlsConfig>>, timeout: Duration) -> Self {
         Self {
             origin,
             tls,
@@ -129,8 +128,14 @@ impl HttpClient {
         self.tls.is_some()
     }
 
+    /// TLS with an authenticated peer (both checks on, or a pin): only then is HTTP
+    /// Basic answered.
+    pub fn basic_allowed(&self) -> bool {
+        self.tls.as_ref().is_some_and(|t| t.peer_authenticated)
+    }
+
     /// The TLS configuration, for other connections to the same origin (the tunnel).
-    pub fn tls(&self) -> Option<&Arc<ClientConfig>> {
+    pub fn tls(&self) -> Option<&Arc<tls::TlsConfig>> {
         self.tls.as_ref()
     }
 
@@ -276,23 +281,21 @@ impl HttpClient {
                 }
                 self.buf.drain(..n).collect()
             }
-            Framing::Chunked => loop {
-                match http::decode_chunked(&self.buf, body_limit)
-                    .map_err(|e| malformed(e.to_string()))?
-                {
-                    Some((body, used)) => {
-                        self.buf.drain(..used);
-                        break body;
+            Framing::Chunked => {
+                // Decoded as it comes: the raw buffer never holds more than a line.
+                let mut decoder = http::ChunkedDecoder::new(body_limit);
+                loop {
+                    if decoder
+                        .feed(&mut self.buf)
+                        .map_err(|e| malformed(e.to_string()))?
+                    {
+                        break decoder.into_body();
                     }
-                    None => {
-                        if self.read_more().await.map_err(io_err)? == 0 {
-                            return Err(malformed(
-                                "connection closed inside a chunked body".into(),
-                            ));
-                        }
+                    if self.read_more().await.map_err(io_err)? == 0 {
+                        return Err(malformed("connection closed inside a chunked body".into()));
                     }
                 }
-            },
+            }
             Framing::UntilClose => {
                 loop {
                     if self.buf.len() as u64 > body_limit {
