@@ -33,7 +33,15 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// Unix seconds of a UTC date and time; `None` when a field is out of range.
 pub fn unix_from_utc(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> Option<i64> {
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+    // Years a device clock can hold (xs:dateTime allows any; 0..=9999 keeps every
+    // millisecond count far inside i64).
+    if !(0..=9999).contains(&y)
+        || !(1..=12).contains(&mo)
+        || !(1..=31).contains(&d)
+        || h > 23
+        || mi > 59
+        || s > 60
+    {
         return None;
     }
     Some(days_from_civil(y, mo, d) * 86_400 + i64::from(h * 3600 + mi * 60 + s))
@@ -164,6 +172,10 @@ mod tests {
         );
         assert_eq!(format_utc(951_782_400), "2000-02-29 00:00:00 UTC");
         assert_eq!(unix_from_utc(2025, 13, 1, 0, 0, 0), None);
+        // Security review: `<tt:Year>999999999</tt:Year>` overflowed the millisecond count.
+        assert_eq!(unix_from_utc(999_999_999, 1, 1, 0, 0, 0), None);
+        assert_eq!(unix_from_utc(-1, 1, 1, 0, 0, 0), None);
+        assert!(unix_from_utc(9999, 12, 31, 23, 59, 59).is_some());
     }
 
     #[test]

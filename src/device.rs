@@ -12,7 +12,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::ClientConfig;
+use crate::tls;
 
 use crate::clock;
 use crate::digest::{self, Challenge, DigestSession};
@@ -90,7 +90,7 @@ pub struct OnvifClient {
 impl OnvifClient {
     pub fn new(
         origin: Origin,
-        tls: Option<Arc<ClientConfig>>,
+        tls: Option<Arc<tls::TlsConfig>>,
         timeout: Duration,
         creds: Option<Credentials>,
     ) -> Self {
@@ -107,7 +107,7 @@ impl OnvifClient {
     }
 
     /// Moves to another origin (the HTTPS port), keeping clock offset and auth method.
-    pub fn retarget(&mut self, origin: Origin, tls: Option<Arc<ClientConfig>>) {
+    pub fn retarget(&mut self, origin: Origin, tls: Option<Arc<tls::TlsConfig>>) {
         let timeout = self.http.timeout;
         self.http = HttpClient::new(origin, tls, timeout);
         // device_path, clock offset and credentials stay.
@@ -138,7 +138,7 @@ impl OnvifClient {
 
     /// Adopts the challenge of a 401; false when there is none this client may answer.
     fn adopt_challenge(&mut self, resp: &Response) -> bool {
-        let allow_basic = self.http.is_tls();
+        let allow_basic = self.http.basic_allowed();
         match digest::choose(resp.head.headers_named("www-authenticate"), allow_basic) {
             Some(Challenge::Digest(d)) => {
                 self.auth = Auth::Digest(DigestSession::new(d));
@@ -480,7 +480,7 @@ pub struct StartSettings {
     pub creds: Option<Credentials>,
     pub https_enable: bool,
     pub https_port: u16,
-    pub tls: Option<Arc<ClientConfig>>,
+    pub tls: Option<Arc<tls::TlsConfig>>,
     pub profile: Option<String>,
     pub timeout: Duration,
     pub wants: Wants,

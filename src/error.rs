@@ -54,6 +54,13 @@ pub enum Error {
         operation: String,
         detail: String,
     },
+    /// The device wants credentials in a form this element refuses to send there (HTTP
+    /// Basic to a peer that is not authenticated).
+    CredentialsWithheld {
+        peer: String,
+        operation: String,
+        reason: String,
+    },
     /// A SOAP fault that is not about authentication.
     Fault {
         peer: String,
@@ -118,6 +125,11 @@ impl fmt::Display for Error {
                 "{peer} refused the credentials for {operation} ({detail}): check user-id and \
                  user-pw"
             ),
+            Error::CredentialsWithheld {
+                peer,
+                operation,
+                reason,
+            } => write!(f, "{peer} wants credentials for {operation}: {reason}"),
             Error::Fault {
                 peer,
                 operation,
@@ -152,6 +164,11 @@ impl Error {
     /// A read or write on an established connection failed: every such error is built
     /// here, so that its detail reads the same whichever exchange it broke.
     pub fn io(peer: &str, operation: &str, e: &std::io::Error) -> Error {
+        // A failure the I/O layer only carried (a certificate refused on a reopened
+        // tunnel leg) keeps what it is: a refusal stays final.
+        if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<Error>()) {
+            return inner.clone();
+        }
         Error::Io {
             peer: peer.to_string(),
             operation: operation.to_string(),
@@ -189,7 +206,9 @@ impl Error {
                 404 | 454 => ErrorKind::Resource(gst::ResourceError::NotFound),
                 _ => ErrorKind::Resource(gst::ResourceError::OpenRead),
             },
-            Error::NotAuthorized { .. } => ErrorKind::Resource(gst::ResourceError::NotAuthorized),
+            Error::NotAuthorized { .. } | Error::CredentialsWithheld { .. } => {
+                ErrorKind::Resource(gst::ResourceError::NotAuthorized)
+            }
             Error::Fault { fault, .. } if fault.is_not_found() => {
                 ErrorKind::Resource(gst::ResourceError::NotFound)
             }

@@ -29,6 +29,10 @@ const SUBSCRIPTION_SECS: i64 = 60;
 const PULL_SECS: u32 = 10;
 /// Messages fetched per PullMessages at most.
 const PULL_LIMIT: u32 = 100;
+/// Least time between the starts of two pulls (a device with a backlog answers at once).
+const MIN_PULL_INTERVAL: Duration = Duration::from_millis(500);
+/// How long a subscription must have worked before the reconnection waits start over.
+const HEALTHY: Duration = Duration::from_secs(10);
 /// Deadline of the Unsubscribe at stop: the element must reach NULL within a second.
 const UNSUBSCRIBE_WAIT: Duration = Duration::from_millis(300);
 
@@ -197,8 +201,18 @@ async fn pull_round<O: Output>(live: &mut Live, out: &O) -> Result<(), Error> {
     if live.renew_refused {
         live.schedule(c, t);
     }
-    for n in events::parse_notifications(&el) {
-        out.event(&n);
+    // At most PULL_LIMIT per answer, whatever the device sent (we asked for that many).
+    let (notifications, total) = events::parse_notifications(&el, PULL_LIMIT as usize);
+    for n in &notifications {
+        out.event(n);
+    }
+    if total > notifications.len() {
+        out.warning(&format!(
+            "the device answered PullMessages with {total} notifications though {PULL_LIMIT} \
+             were asked for: posted {}, dropped {}",
+            notifications.len(),
+            total - notifications.len()
+        ));
     }
     Ok(())
 }
@@ -215,6 +229,7 @@ pub async fn run<O: Output>(
     out: Arc<O>,
     mut stop: oneshot::Receiver<()>,
 ) {
+    crate::testing::maybe_panic("events", &start.location);
     let mut attempt = 0u32;
     loop {
         let subscribed = tokio::select! {
@@ -223,18 +238,36 @@ pub async fn run<O: Output>(
         };
         let failure = match subscribed {
             Err(e) => e,
-            Ok(mut live) => loop {
-                tokio::select! {
-                    r = pull_round(&mut live, &*out) => match r {
-                        Ok(()) => attempt = 0,
-                        Err(e) => break e,
-                    },
-                    _ = &mut stop => {
-                        let _ = tokio::time::timeout(UNSUBSCRIBE_WAIT, live.call(&events::unsubscribe())).await;
-                        return;
+            Ok(mut live) => {
+                let subscribed_at = Instant::now();
+                loop {
+                    tokio::select! {
+                        r = async {
+                            let began = Instant::now();
+                            let r = pull_round(&mut live, &*out).await;
+                            // A pull answered at once: space the next one, so that a device
+                            // answering every poll at once cannot flood the bus.
+                            if r.is_ok() {
+                                let took = began.elapsed();
+                                if took < MIN_PULL_INTERVAL {
+                                    tokio::time::sleep(MIN_PULL_INTERVAL - took).await;
+                                }
+                            }
+                            r
+                        } => match r {
+                            // Waits start over only after a healthy period: a device that
+                            // subscribes and fails soon after keeps backing off.
+                            Ok(()) if subscribed_at.elapsed() >= HEALTHY => attempt = 0,
+                            Ok(()) => {}
+                            Err(e) => break e,
+                        },
+                        _ = &mut stop => {
+                            let _ = tokio::time::timeout(UNSUBSCRIBE_WAIT, live.call(&events::unsubscribe())).await;
+                            return;
+                        }
                     }
                 }
-            },
+            }
         };
         let Some(max) = reconnect else {
             out.error(&failure);

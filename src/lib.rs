@@ -25,6 +25,8 @@ pub mod rtp;
 pub mod rtsp;
 pub mod runtime;
 pub mod session;
+#[doc(hidden)]
+pub mod testing;
 pub mod tls;
 pub mod tunnel;
 

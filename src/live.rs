@@ -22,6 +22,11 @@ use crate::tunnel::{Channel, Writer};
 /// Size of each read.
 const READ_CHUNK: usize = 64 * 1024;
 
+/// Why an RTSP Basic challenge is not answered.
+pub const BASIC_WITHHELD: &str = "it asks for HTTP Basic, which sends the password as it is, \
+     so it only goes inside TLS to an authenticated camera (both https-validate-* checks on, \
+     or its certificate pinned with tls-certificate-sha256), never over rtp-rtsp-tcp or rtp-udp";
+
 /// Where the interleaved packets of the stream go. A closure takes them one by one; a
 /// consumer that batches is also told when a read has been handed on in full.
 pub trait Packets: Send {
@@ -237,7 +242,21 @@ impl Rtsp {
                 match digest::choose(resp.headers_named("www-authenticate"), self.allow_basic) {
                     Some(Challenge::Digest(d)) => self.auth = Auth::Digest(DigestSession::new(d)),
                     Some(Challenge::Basic { .. }) => self.auth = Auth::Basic,
-                    None => return Ok(resp),
+                    None => {
+                        let basic = resp.headers_named("www-authenticate").any(|h| {
+                            h.trim_start()
+                                .get(..5)
+                                .is_some_and(|s| s.eq_ignore_ascii_case("basic"))
+                        });
+                        if basic {
+                            return Err(Error::CredentialsWithheld {
+                                peer: self.peer.clone(),
+                                operation: format!("RTSP {method}"),
+                                reason: BASIC_WITHHELD.into(),
+                            });
+                        }
+                        return Ok(resp);
+                    }
                 }
                 continue;
             }

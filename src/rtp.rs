@@ -167,7 +167,8 @@ impl ReceiverStats {
         let delta = h.sequence.wrapping_sub(self.max_seq);
         if delta != 0 && delta < 0x8000 {
             if h.sequence < self.max_seq {
-                self.cycles += 1 << 16;
+                // Wraps after 2^16 cycles, as the 32-bit extended count of RFC 3550 does.
+                self.cycles = self.cycles.wrapping_add(1 << 16);
             }
             self.max_seq = h.sequence;
         }
@@ -192,7 +193,7 @@ impl ReceiverStats {
         if !self.started {
             return None;
         }
-        let ext_max = self.cycles + u32::from(self.max_seq);
+        let ext_max = self.cycles.wrapping_add(u32::from(self.max_seq));
         let expected = ext_max.wrapping_sub(self.base_seq).wrapping_add(1);
         let lost = i64::from(expected) - i64::from(self.received);
         let lost24 = lost.clamp(-0x80_0000, 0x7F_FFFF) as i32 as u32 & 0xFF_FFFF;
@@ -263,9 +264,10 @@ impl Timeline {
     /// of one camera are in sync when these are equal. `None` before the first packet.
     pub fn wallclock_offset(&self, sr: &SenderReport) -> Option<i128> {
         let (first, anchor_ns) = self.anchor?;
-        let sr_ext = self.last_ext + i64::from(sr.rtp.wrapping_sub(self.last_ts) as i32);
-        let ntp_of_anchor =
-            sr.ntp_ns() + i128::from(first - sr_ext) * 1_000_000_000 / i128::from(self.clock_rate);
+        let sr_ext =
+            i128::from(self.last_ext) + i128::from(sr.rtp.wrapping_sub(self.last_ts) as i32);
+        let ntp_of_anchor = sr.ntp_ns()
+            + (i128::from(first) - sr_ext) * 1_000_000_000 / i128::from(self.clock_rate);
         Some(i128::from(anchor_ns) - ntp_of_anchor)
     }
 
@@ -278,29 +280,36 @@ impl Timeline {
         self.offset_ns
     }
 
-    /// The PTS of a packet with `timestamp`, arriving at running time `now_ns`.
-    pub fn pts(&mut self, timestamp: u32, now_ns: u64) -> u64 {
+    /// The PTS of a packet with `timestamp`, arriving at running time `now_ns`; `None`
+    /// when the timestamps walked the PTS out of range (a hostile or broken sender): the
+    /// caller drops the packet, and the timeline stays where it was.
+    pub fn pts(&mut self, timestamp: u32, now_ns: u64) -> Option<u64> {
         let ext = match self.anchor {
-            None => {
-                let ext = i64::from(timestamp);
-                self.anchor = Some((ext, now_ns));
-                ext
-            }
+            None => i64::from(timestamp),
             // Unwrap: the signed distance to the previous timestamp.
-            Some(_) => self.last_ext + i64::from(timestamp.wrapping_sub(self.last_ts) as i32),
+            Some(_) => self
+                .last_ext
+                .checked_add(i64::from(timestamp.wrapping_sub(self.last_ts) as i32))?,
         };
-        self.last_ts = timestamp;
-        self.last_ext = ext;
-        let (first, anchor_ns) = self.anchor.expect("set above");
-        let delta = ext - first;
-        let offset_ns =
-            (delta.unsigned_abs() as u128 * 1_000_000_000 / self.clock_rate as u128) as u64;
+        let (first, anchor_ns) = self.anchor.unwrap_or((ext, now_ns));
+        let delta = i128::from(ext) - i128::from(first);
+        // |delta| < 2^64, times 10^9 < 2^94: no overflow in u128.
+        let offset_ns = delta.unsigned_abs() * 1_000_000_000 / u128::from(self.clock_rate);
+        let offset_ns = u64::try_from(offset_ns).ok()?;
         let pts = if delta >= 0 {
-            anchor_ns.saturating_add(offset_ns)
+            anchor_ns.checked_add(offset_ns)?
         } else {
             anchor_ns.saturating_sub(offset_ns)
         };
-        pts.saturating_add(self.offset_ns)
+        let pts = pts.checked_add(self.offset_ns)?;
+        // u64::MAX is GStreamer's "no time".
+        if pts == u64::MAX {
+            return None;
+        }
+        self.anchor = Some((first, anchor_ns));
+        self.last_ts = timestamp;
+        self.last_ext = ext;
+        Some(pts)
     }
 }
 
@@ -344,10 +353,10 @@ mod tests {
     #[test]
     fn test_pts_follow_rtp_clock_not_arrival() {
         let mut t = Timeline::new(90_000);
-        assert_eq!(t.pts(1000, 5_000_000_000), 5_000_000_000);
+        assert_eq!(t.pts(1000, 5_000_000_000), Some(5_000_000_000));
         // 40 ms later in RTP time, arriving in a burst at the same instant.
-        assert_eq!(t.pts(1000 + 3600, 5_000_000_000), 5_040_000_000);
-        assert_eq!(t.pts(1000 + 7200, 5_001_000_000), 5_080_000_000);
+        assert_eq!(t.pts(1000 + 3600, 5_000_000_000), Some(5_040_000_000));
+        assert_eq!(t.pts(1000 + 7200, 5_001_000_000), Some(5_080_000_000));
     }
 
     #[test]
@@ -381,8 +390,8 @@ mod tests {
     fn test_alignment_only_delays() {
         let mut video = Timeline::new(90_000);
         let mut audio = Timeline::new(16_000);
-        assert_eq!(video.pts(9000, 1_000_000_000), 1_000_000_000);
-        assert_eq!(audio.pts(1600, 1_000_000_000), 1_000_000_000);
+        assert_eq!(video.pts(9000, 1_000_000_000), Some(1_000_000_000));
+        assert_eq!(audio.pts(1600, 1_000_000_000), Some(1_000_000_000));
         let ntp =
             |ns: u64| ((ns / 1_000_000_000) << 32) | (((ns % 1_000_000_000) << 32) / 1_000_000_000);
         let v = video.wallclock_offset(&SenderReport {
@@ -405,6 +414,7 @@ mod tests {
         assert!(
             audio
                 .pts(1600 + 1600, 1_000_000_000)
+                .expect("in range")
                 .abs_diff(1_130_000_000)
                 < 2
         );
@@ -503,12 +513,62 @@ mod tests {
     fn test_wraparound() {
         let mut t = Timeline::new(90_000);
         let start = u32::MAX - 1799;
-        assert_eq!(t.pts(start, 0), 0);
+        assert_eq!(t.pts(start, 0), Some(0));
         assert_eq!(
             t.pts(start.wrapping_add(3600), 1),
-            40_000_000,
+            Some(40_000_000),
             "across the 32-bit wrap"
         );
-        assert_eq!(t.pts(start.wrapping_add(7200), 2), 80_000_000);
+        assert_eq!(t.pts(start.wrapping_add(7200), 2), Some(80_000_000));
+    }
+
+    /// Security review: with a clock rate of 1, a few jumps of 2^31 ticks reached
+    /// u64::MAX ns, which `gst::ClockTime::from_nseconds` asserts against.
+    #[test]
+    fn test_timestamp_walks_out_of_range_are_refused() {
+        let mut t = Timeline::new(1);
+        assert_eq!(t.pts(0, 0), Some(0));
+        let mut ts = 0u32;
+        let mut last = 0;
+        let mut jumps = 0;
+        loop {
+            ts = ts.wrapping_add(0x7fff_ffff);
+            jumps += 1;
+            assert!(jumps < 64, "never refused");
+            match t.pts(ts, 0) {
+                Some(p) => {
+                    assert!(p > last && p != u64::MAX);
+                    last = p;
+                }
+                None => break,
+            }
+        }
+        // 2^64 ns is 584 years: 8 jumps of 68 years at a clock rate of 1.
+        assert_eq!(jumps, 9);
+        // The timeline stayed at the last good packet: the same timestamp maps again.
+        assert_eq!(t.pts(ts.wrapping_sub(0x7fff_ffff), 0), Some(last));
+        // Backwards below zero clamps at 0, never wraps.
+        let mut back = Timeline::new(1);
+        assert_eq!(back.pts(0x7fff_ffff, 5), Some(5));
+        assert_eq!(back.pts(0, 5), Some(0));
+    }
+
+    #[test]
+    fn test_sequence_cycles_wrap_without_overflow() {
+        let mut r = ReceiverStats::default();
+        let mut seq = 0u16;
+        for _ in 0..(3 * 65_536 + 10) {
+            // Jumps of 0x7fff cross the 16-bit wrap every other packet.
+            seq = seq.wrapping_add(0x7fff);
+            let h = Header {
+                marker: false,
+                payload_type: 96,
+                sequence: seq,
+                timestamp: 0,
+                ssrc: 1,
+            };
+            r.packet(&h, 90_000, 0);
+        }
+        assert!(r.report_block(0).is_some());
     }
 }

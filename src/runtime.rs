@@ -124,9 +124,58 @@ enum WaitErrorInner<E> {
     Failed(E),
 }
 
+/// A future that turns a panic while polling `F` into `Err(message)`, so that a task's
+/// end is always observed (tokio would keep the panic in a JoinHandle nobody reads).
+pub struct CatchPanic<F>(std::pin::Pin<Box<F>>);
+
+/// Wraps `future` so that a panic inside it comes out as `Err` with the panic's message.
+pub fn catch_panic<F: Future>(future: F) -> CatchPanic<F> {
+    CatchPanic(Box::pin(future))
+}
+
+impl<F: Future> Future for CatchPanic<F> {
+    type Output = Result<F::Output, String>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(std::task::Poll::Ready(v)) => std::task::Poll::Ready(Ok(v)),
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Err(payload) => std::task::Poll::Ready(Err(panic_message(payload.as_ref()))),
+        }
+    }
+}
+
+/// The text of a panic payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_a_panic_in_a_task_is_an_err() {
+        let c = Mutex::new(Canceller::default());
+        let r = wait(&c, None, async {
+            let inner = catch_panic(async {
+                tokio::task::yield_now().await;
+                if std::hint::black_box(true) {
+                    panic!("boom {}", 7);
+                }
+            });
+            Ok::<_, ()>(inner.await)
+        });
+        assert_eq!(r, Ok(Err("boom 7".to_string())));
+    }
 
     #[test]
     fn test_wait_returns_result_and_times_out() {

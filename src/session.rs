@@ -279,6 +279,8 @@ struct StreamState {
     ended: bool,
     /// When its last packet arrived.
     last_packet: Option<std::time::Instant>,
+    /// Packets dropped because their timestamps left the PTS range.
+    bad_timestamps: u64,
     /// Packets of the current read, pushed together at its end.
     pending: Option<gst::BufferList>,
     /// The next buffer follows a gap (a reconnection): it gets DISCONT.
@@ -361,8 +363,24 @@ impl Streams {
             return;
         }
         st.last_packet = Some(std::time::Instant::now());
-        let pts =
-            st.timeline.pts(h.timestamp, now) + self.replay.as_ref().map_or(0, |r| r.pts_offset);
+        let offset = self.replay.as_ref().map_or(0, |r| r.pts_offset);
+        let Some(pts) = st
+            .timeline
+            .pts(h.timestamp, now)
+            .and_then(|p| p.checked_add(offset))
+            .filter(|p| *p != u64::MAX)
+        else {
+            // Timestamps walked out of range: dropped and counted.
+            st.bad_timestamps = st.bad_timestamps.saturating_add(1);
+            if st.bad_timestamps == 1 {
+                out.warning(&format!(
+                    "stream {i}: dropping RTP packets whose timestamps leave the PTS range \
+                     (timestamp {}, clock rate {})",
+                    h.timestamp, st.clock_rate
+                ));
+            }
+            return;
+        };
         let mut buffer = gst::Buffer::from_mut_slice(packet.to_vec());
         let mut last = false;
         if let Some(b) = buffer.get_mut() {
@@ -537,7 +555,10 @@ struct Deliver<'a, O: Output> {
 
 impl<O: Output> crate::live::Packets for Deliver<'_, O> {
     fn packet(&mut self, channel: u8, packet: &[u8]) {
-        let mut st = self.streams.lock().unwrap();
+        let mut st = self
+            .streams
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if !st.flowing {
             return;
         }
@@ -553,7 +574,10 @@ impl<O: Output> crate::live::Packets for Deliver<'_, O> {
     }
 
     fn end_of_read(&mut self) {
-        let mut st = self.streams.lock().unwrap();
+        let mut st = self
+            .streams
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if st.flowing {
             st.flush(self.out);
         } else {
@@ -621,6 +645,7 @@ pub async fn run_live<O: Output>(
     mut stop: oneshot::Receiver<()>,
     seeks: Option<Seeks>,
 ) {
+    crate::testing::maybe_panic("media", &s.start.location);
     let pending = seeks.as_ref().map(|s| s.pending.clone());
     let mut seeks = seeks.map(|s| s.positions);
     // Whether a session has played: only then is a loss reconnected (a start that fails
@@ -651,7 +676,10 @@ pub async fn run_live<O: Output>(
         let err = match started {
             Ok((mut rtsp, uri, streams, legs)) => {
                 if played {
-                    streams.lock().unwrap().mark_discont();
+                    streams
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .mark_discont();
                     out.debug(&format!("reconnected after {attempt} attempt(s)"));
                 }
                 played = true;
@@ -673,7 +701,10 @@ pub async fn run_live<O: Output>(
                         // A replay resumes where the recording was.
                         if let (Some(p), Some(ms)) = (
                             s.playback.as_mut(),
-                            streams.lock().unwrap().last_recorded_ms(),
+                            streams
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                .last_recorded_ms(),
                         ) {
                             p.start_ms = Some(ms);
                         }
@@ -726,7 +757,7 @@ struct MediaPlace {
 enum OpenRtsp {
     /// RTSP tunnelled over HTTP(S) to the device's origin, at `target`.
     Tunnel {
-        tls: Option<Arc<rustls::ClientConfig>>,
+        tls: Option<Arc<crate::tls::TlsConfig>>,
         target: String,
     },
     /// Plain RTSP over TCP to this origin (the device's RTSP port).
@@ -845,7 +876,13 @@ async fn open_session<O: Output>(
         OpenRtsp::Tunnel { tls, target } => {
             let channel =
                 tunnel::open(origin, tls.as_ref(), target, creds.as_ref(), timeout).await?;
-            Rtsp::new(channel, origin.peer(), creds, tls.is_some(), timeout)
+            Rtsp::new(
+                channel,
+                origin.peer(),
+                creds,
+                tls.as_ref().is_some_and(|t| t.peer_authenticated),
+                timeout,
+            )
         }
         OpenRtsp::Tcp(rtsp_origin) => {
             let channel = tunnel::open_tcp(rtsp_origin, timeout).await?;
@@ -997,6 +1034,7 @@ async fn open_session<O: Output>(
             wallclock: None,
             ended: false,
             last_packet: None,
+            bad_timestamps: 0,
             pending: None,
             discont: false,
             recorded_ms: None,
@@ -1081,7 +1119,9 @@ async fn seek<O: Output>(
     on_data: &mut dyn crate::live::Packets,
 ) -> Result<(), Error> {
     let headers = {
-        let mut st = streams.lock().unwrap();
+        let mut st = streams
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let Some(replay) = st.replay.as_mut() else {
             return Ok(());
         };
@@ -1118,7 +1158,11 @@ async fn seek<O: Output>(
     let mut drop_old = |_: u8, _: &[u8]| {};
     let resp = rtsp.request("PAUSE", uri, &[], &mut drop_old).await?;
     rtsp.check("PAUSE", &resp)?;
-    if let Some(r) = &streams.lock().unwrap().replay {
+    if let Some(r) = &streams
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .replay
+    {
         r.seek_done();
     }
     let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -1157,7 +1201,7 @@ async fn udp_receiver<O: Output>(
                     }
                 };
                 gst::trace!(crate::onvifhttpssrc::imp::CAT, "stream {i}: {n} bytes of RTP over UDP");
-                let mut st = streams.lock().unwrap();
+                let mut st = streams.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 st.rtp(i, &rtp_buf[..n], &*out);
                 st.flush(&*out);
                 if !st.flowing {
@@ -1173,7 +1217,7 @@ async fn udp_receiver<O: Output>(
                     }
                 };
                 let now = out.running_time().unwrap_or(0);
-                streams.lock().unwrap().rtcp(i, &rtcp_buf[..n], now);
+                streams.lock().unwrap_or_else(std::sync::PoisonError::into_inner).rtcp(i, &rtcp_buf[..n], now);
             }
         }
     }
@@ -1222,7 +1266,12 @@ async fn play_loop<O: Output>(
     let mut keepalive = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     let mut rr = tokio::time::interval_at(tokio::time::Instant::now() + RR_INTERVAL, RR_INTERVAL);
     // Replay: wakes the loop to end silent streams (see `Streams::end_idle`).
-    let tick = if streams.lock().unwrap().replay.is_some() {
+    let tick = if streams
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .replay
+        .is_some()
+    {
         REPLAY_IDLE / 3
     } else {
         Duration::from_secs(3600)
@@ -1249,7 +1298,11 @@ async fn play_loop<O: Output>(
     );
     // Live media that stops (or over UDP never starts) is a reconnect cause; a replay
     // ends its silent streams itself.
-    let live = streams.lock().unwrap().replay.is_none();
+    let live = streams
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .replay
+        .is_none();
     let udp_ports: Vec<u16> = legs
         .iter()
         .flatten()
@@ -1292,7 +1345,7 @@ async fn play_loop<O: Output>(
             }
             _ = rr.tick() => {
                 let now = out.running_time().unwrap_or(0);
-                let reports = streams.lock().unwrap().reports(now);
+                let reports = streams.lock().unwrap_or_else(std::sync::PoisonError::into_inner).reports(now);
                 for (i, report) in reports {
                     match legs.get(i).and_then(Option::as_ref) {
                         Some(leg) => {
@@ -1301,7 +1354,7 @@ async fn play_loop<O: Output>(
                             }
                         }
                         None => {
-                            let ch = streams.lock().unwrap().list[i].rtcp_channel;
+                            let ch = streams.lock().unwrap_or_else(std::sync::PoisonError::into_inner).list[i].rtcp_channel;
                             let mut frame = vec![b'$', ch];
                             frame.extend_from_slice(&u16::try_from(report.len()).unwrap_or(0).to_be_bytes());
                             frame.extend_from_slice(&report);
@@ -1312,7 +1365,7 @@ async fn play_loop<O: Output>(
             }
             _ = replay_tick.tick() => {}
             _ = media_check.tick(), if live => {
-                let last = streams.lock().unwrap().list.iter().filter_map(|s| s.last_packet).max();
+                let last = streams.lock().unwrap_or_else(std::sync::PoisonError::into_inner).list.iter().filter_map(|s| s.last_packet).max();
                 if last.unwrap_or(played_at).elapsed() >= media_timeout {
                     return Err(no_media(&rtsp.peer, &udp_ports, last.is_some(), media_timeout));
                 }
@@ -1328,7 +1381,9 @@ async fn play_loop<O: Output>(
             }
         }
         let (flowing, ended) = {
-            let mut st = streams.lock().unwrap();
+            let mut st = streams
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             st.end_idle(&*out);
             (st.flowing, st.all_ended())
         };

@@ -5,12 +5,15 @@
 //!
 //! | validate-certificate | validate-hostname | accepted |
 //! |---|---|---|
-//! | true | true | chain to a trusted root, in its validity period, issued for the host |
-//! | true | false | chain to a trusted root, in its validity period, any host |
+//! | true | true | chain to a system root or `tls-ca-file`, in its validity period, issued for the host |
+//! | true | false | chain to a `tls-ca-file` root (not the system roots: a public CA vouches for names, and the name is not checked), in its validity period, any host |
 //! | false | true | any chain, but issued for the host |
 //! | false | false | anything |
 //!
-//! A matching `tls-certificate-sha256` pin is accepted in every row. The handshake
+//! With `tls-certificate-sha256` set (one pin or a comma-separated list, for certificate
+//! rotation), only a certificate with one of those fingerprints is accepted, whatever the
+//! two switches; the others are not consulted. The peer counts as authenticated (so that
+//! HTTP Basic may be answered) only with both checks on or a pin. The handshake
 //! signature is always checked, so the peer must hold the certificate's key. Verification
 //! runs inside the handshake, before any HTTP byte is written. A refusal carries a
 //! [`CertRefused`] with the reason and the fingerprint, which [`refusal`] extracts.
@@ -36,8 +39,23 @@ pub struct TlsSettings {
     pub validate_hostname: bool,
     /// PEM file of extra trusted roots.
     pub ca_file: Option<String>,
-    /// SHA-256 of a certificate trusted whatever its chain.
-    pub pin_sha256: Option<[u8; 32]>,
+    /// SHA-256 fingerprints of the only certificates accepted (empty: no pin).
+    pub pins: Vec<[u8; 32]>,
+}
+
+impl TlsSettings {
+    /// Whether an accepted peer has been authenticated: both checks on, or a pin.
+    pub fn authenticates_peer(&self) -> bool {
+        !self.pins.is_empty() || (self.validate_certificate && self.validate_hostname)
+    }
+}
+
+/// The rustls configuration of an element's connections, and whether it authenticates
+/// the peer (HTTP Basic is only answered to an authenticated peer).
+#[derive(Debug)]
+pub struct TlsConfig {
+    pub rustls: Arc<ClientConfig>,
+    pub peer_authenticated: bool,
 }
 
 /// Why a certificate was refused, carried through rustls as `CertificateError::Other`.
@@ -75,6 +93,16 @@ pub fn format_fingerprint(digest: &[u8]) -> String {
         .join(":")
 }
 
+/// Parses `tls-certificate-sha256`: one fingerprint or a comma-separated list.
+pub fn parse_pins(s: &str) -> Option<Vec<[u8; 32]>> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(parse_fingerprint)
+        .collect::<Option<Vec<_>>>()
+        .filter(|v| !v.is_empty())
+}
+
 /// Parses a pin: 64 hex digits, with or without `:` separators, any case.
 pub fn parse_fingerprint(s: &str) -> Option<[u8; 32]> {
     let hex: String = s
@@ -97,10 +125,13 @@ fn fingerprint(cert: &CertificateDer<'_>) -> [u8; 32] {
 
 /// Builds the client configuration. Fails when `tls-ca-file` cannot be read or holds no
 /// certificate.
-pub fn client_config(s: &TlsSettings) -> Result<Arc<ClientConfig>, String> {
+pub fn client_config(s: &TlsSettings) -> Result<Arc<TlsConfig>, String> {
     let provider = provider();
     let mut roots = RootCertStore::empty();
-    roots.add_parsable_certificates(NATIVE_ROOTS.iter().cloned());
+    // Without the name check, a public CA's certificate for any name would pass.
+    if s.validate_hostname {
+        roots.add_parsable_certificates(NATIVE_ROOTS.iter().cloned());
+    }
     if let Some(path) = &s.ca_file {
         let pem =
             std::fs::read(path).map_err(|e| format!("tls-ca-file {path:?} cannot be read: {e}"))?;
@@ -139,7 +170,10 @@ pub fn client_config(s: &TlsSettings) -> Result<Arc<ClientConfig>, String> {
     if std::env::var_os("SSLKEYLOGFILE").is_some() {
         config.key_log = Arc::new(rustls::KeyLogFile::new());
     }
-    Ok(Arc::new(config))
+    Ok(Arc::new(TlsConfig {
+        rustls: Arc::new(config),
+        peer_authenticated: s.authenticates_peer(),
+    }))
 }
 
 /// Certificates of a PEM file, via the pki-types PEM reader.
@@ -264,8 +298,26 @@ impl ServerCertVerifier for Verifier {
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         let fp = fingerprint(end_entity);
-        if self.settings.pin_sha256 == Some(fp) {
-            return Ok(ServerCertVerified::assertion());
+        if !self.settings.pins.is_empty() {
+            // A pin restricts: nothing else is accepted, whatever the switches.
+            if self.settings.pins.contains(&fp) {
+                return Ok(ServerCertVerified::assertion());
+            }
+            let expected: Vec<String> = self
+                .settings
+                .pins
+                .iter()
+                .map(|p| format_fingerprint(p))
+                .collect();
+            return Err(self.refuse(
+                format!(
+                    "it is not the pinned certificate (tls-certificate-sha256 expects {}, the \
+                     device presented {})",
+                    expected.join(" or "),
+                    format_fingerprint(&fp)
+                ),
+                &fp,
+            ));
         }
         let s = &self.settings;
         if s.validate_certificate {
@@ -378,7 +430,7 @@ mod tests {
             validate_certificate: true,
             validate_hostname: true,
             ca_file: Some("/nonexistent/ca.pem".into()),
-            pin_sha256: None,
+            pins: Vec::new(),
         };
         let err = client_config(&s).unwrap_err();
         assert!(err.contains("/nonexistent/ca.pem"), "{err}");

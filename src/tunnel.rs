@@ -14,8 +14,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::tls;
 use base64::Engine;
-use rustls::ClientConfig;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::device::Credentials;
@@ -51,7 +51,7 @@ pub struct Writer {
 /// a new POST with the same cookie).
 struct PostLeg {
     origin: Origin,
-    tls: Option<Arc<ClientConfig>>,
+    tls: Option<Arc<tls::TlsConfig>>,
     target: String,
     cookie: String,
     creds: Option<Credentials>,
@@ -91,9 +91,9 @@ impl Writer {
                 "connection closed",
             ));
         };
-        let (r, w) = open_post(leg)
-            .await
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        // The error itself travels inside the io::Error (see `Error::io`): a certificate
+        // refused here is as final as on the first connection.
+        let (r, w) = open_post(leg).await.map_err(std::io::Error::other)?;
         gst::debug!(
             CAT,
             "{}: the POST was closed; opened a new one with the same cookie",
@@ -169,7 +169,7 @@ fn authorization(
 /// Opens the tunnel to `target` (path and query) on `origin`.
 pub async fn open(
     origin: &Origin,
-    tls: Option<&Arc<ClientConfig>>,
+    tls: Option<&Arc<tls::TlsConfig>>,
     target: &str,
     creds: Option<&Credentials>,
     timeout: Duration,
@@ -234,7 +234,10 @@ pub async fn open(
             // ONVIF says devices do not authenticate the tunnel at the HTTP level; some do.
             401 if creds.is_some() && !answered_challenge => {
                 answered_challenge = true;
-                auth = match digest::choose(resp.headers_named("www-authenticate"), tls.is_some()) {
+                auth = match digest::choose(
+                    resp.headers_named("www-authenticate"),
+                    tls.is_some_and(|t| t.peer_authenticated),
+                ) {
                     Some(Challenge::Digest(d)) => TunnelAuth::Digest(DigestSession::new(d)),
                     Some(Challenge::Basic { .. }) => TunnelAuth::Basic,
                     None => {

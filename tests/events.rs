@@ -334,3 +334,45 @@ fn test_events_with_relative_time_bug() {
         "one subscription, kept with absolute Renews"
     );
 }
+
+/// Security review: a device that answers every PullMessages at once with thousands of
+/// notifications flooded the bus. At most 100 are posted per answer (what was asked for),
+/// the rest counted in a warning, and pulls answered at once are spaced.
+#[test]
+fn test_a_flood_of_notifications_is_capped_and_spaced() {
+    init();
+    let (cam, ca) = camera(Config {
+        event_flood: Some(8000),
+        ..Config::default()
+    });
+    let mut ev = Events::start(&cam, &ca, &[]);
+    let start = Instant::now();
+    let mut events = 0usize;
+    while ev
+        .next(
+            Duration::from_millis(2200).saturating_sub(start.elapsed()),
+            |s| s.name() == "onvif-event",
+        )
+        .is_some()
+    {
+        events += 1;
+    }
+    // Pulls start at most every 500 ms: in 2.2 s, at most 5 answers of 100.
+    assert!((100..=500).contains(&events), "{events} events in 2.2 s");
+    let flood: Vec<&String> = ev
+        .warnings
+        .iter()
+        .filter(|w| w.contains("answered PullMessages with 8000 notifications"))
+        .collect();
+    // One warning per answer (the last answer's messages may still be on their way).
+    assert!(
+        !flood.is_empty() && events <= flood.len() * 100 && events + 100 > flood.len() * 100,
+        "{events} events, {} flood warnings",
+        flood.len()
+    );
+    assert!(
+        flood[0].contains("100 were asked for: posted 100, dropped 7900"),
+        "{}",
+        flood[0]
+    );
+}

@@ -30,7 +30,7 @@ fn test_https_tunnel_against_bare_gst_rtsp_server() {
         validate_certificate: true,
         validate_hostname: true,
         ca_file: Some(ca.as_str().to_string()),
-        pin_sha256: None,
+        pins: Vec::new(),
     })
     .unwrap();
     let origin = Origin {

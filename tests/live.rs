@@ -608,7 +608,54 @@ fn test_rtsp_basic_only_inside_tls() {
         &[("streaming-method", &"rtp-rtsp-tcp")],
     );
     let out = run.collect(&["video_0"], 1, WAIT);
-    out.assert_resource_error(gst::ResourceError::NotAuthorized, &["RTSP DESCRIBE"]);
+    out.assert_resource_error(
+        gst::ResourceError::NotAuthorized,
+        &[
+            "wants credentials for RTSP DESCRIBE",
+            "never over rtp-rtsp-tcp",
+        ],
+    );
+}
+
+/// Security review: Basic went to any TLS peer, so a man in the middle accepted with
+/// `https-validate-hostname=false` (or with the certificate check off) answered 401 Basic
+/// and read the password. Basic now goes only to an authenticated peer: both checks on,
+/// or a pinned certificate.
+#[test]
+fn test_rtsp_basic_only_to_an_authenticated_peer() {
+    let (cam, ca) = camera(Config {
+        rtsp_basic: true,
+        ..Config::default()
+    });
+    let loc = cam.https_url();
+    for (certificate, hostname) in [(true, false), (false, true), (false, false)] {
+        let run = multi(
+            live_props(&loc, &ca),
+            &[
+                ("https-validate-certificate", &certificate),
+                ("https-validate-hostname", &hostname),
+            ],
+        );
+        let out = run.collect(&["video_0"], 1, WAIT);
+        out.assert_resource_error(
+            gst::ResourceError::NotAuthorized,
+            &[
+                "wants credentials for RTSP DESCRIBE",
+                "tls-certificate-sha256",
+            ],
+        );
+    }
+    let pin = onvif_virtual_camera::certs::leaf_sha256_hex(&cam.identity_chain_pem());
+    let run = multi(
+        live_props(&loc, &ca),
+        &[
+            ("https-validate-certificate", &false),
+            ("https-validate-hostname", &false),
+            ("tls-certificate-sha256", &pin),
+        ],
+    );
+    let out = run.collect(&["video_0"], 10, WAIT);
+    assert!(out.error.is_none(), "pinned: {}", out.error_text());
 }
 
 /// A keep-alive that goes unanswered is a connection loss, noticed within two periods.
@@ -843,22 +890,24 @@ fn test_one_byte_per_write_still_plays() {
     assert_eq!(caps.get::<&str>("encoding-name").unwrap(), "H264");
 }
 
-/// A man in the middle that takes over after the first two connections (the SOAP one and
-/// the tunnel's GET): the POST meets another certificate, which is refused like any other
-/// (RESOURCE/OPEN_READ with its fingerprint), not retried, and nothing is sent on it.
-#[test]
-fn test_certificate_changing_between_get_and_post_is_refused() {
-    let (cam, ca) = camera(Config::default());
-    let (intruder, _) = camera(Config::default());
+/// Client connections (kept, in order) and the relay's port: the first `real` go to
+/// `cam`, the rest to `intruder`, a man in the middle taking over.
+type Clients = std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>;
+
+fn switching_relay(real: usize, cam: u16, intruder: u16) -> (u16, Clients) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let targets = (cam.https_port(), intruder.https_port());
+    let clients: Clients = Default::default();
+    let kept = clients.clone();
     std::thread::spawn(move || {
         for (n, client) in listener.incoming().flatten().enumerate() {
-            let target = if n < 2 { targets.0 } else { targets.1 };
+            let target = if n < real { cam } else { intruder };
             let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", target)) else {
                 continue;
             };
+            if let Ok(c) = client.try_clone() {
+                kept.lock().unwrap().push(c);
+            }
             for (mut from, mut to) in [
                 (client.try_clone().unwrap(), server.try_clone().unwrap()),
                 (server, client),
@@ -870,6 +919,17 @@ fn test_certificate_changing_between_get_and_post_is_refused() {
             }
         }
     });
+    (port, clients)
+}
+
+/// A man in the middle that takes over after the first two connections (the SOAP one and
+/// the tunnel's GET): the POST meets another certificate, which is refused like any other
+/// (RESOURCE/OPEN_READ with its fingerprint), not retried, and nothing is sent on it.
+#[test]
+fn test_certificate_changing_between_get_and_post_is_refused() {
+    let (cam, ca) = camera(Config::default());
+    let (intruder, _) = camera(Config::default());
+    let (port, _) = switching_relay(2, cam.https_port(), intruder.https_port());
     let loc = format!("https://127.0.0.1:{port}");
     let run = multi(live_props(&loc, &ca), &[]);
     let out = run.collect(&["video_0"], 1, WAIT);
@@ -886,6 +946,48 @@ fn test_certificate_changing_between_get_and_post_is_refused() {
             .load(std::sync::atomic::Ordering::SeqCst),
         0
     );
+    assert_eq!(
+        intruder
+            .stats
+            .requests
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
+}
+
+/// Security review: a certificate refused on a reopened POST leg became an I/O error and
+/// was retried as transient. The POST is cut while media flows, the element opens a new
+/// one and meets another certificate: the refusal is final (no reconnection), as on the
+/// first connection.
+#[test]
+fn test_certificate_refused_on_a_reopened_post_is_final() {
+    let (cam, ca) = camera(Config::default());
+    let (intruder, _) = camera(Config::default());
+    // SOAP, the tunnel's GET and POST reach the camera; what comes after, the intruder.
+    let (port, clients) = switching_relay(3, cam.https_port(), intruder.https_port());
+    let loc = format!("https://127.0.0.1:{port}");
+    let run = multi(live_props(&loc, &ca), &[("reconnect", &true)]);
+    let before = run.collect(&["video_0"], 10, WAIT);
+    assert!(before.error.is_none(), "{}", before.error_text());
+    let post = clients
+        .lock()
+        .unwrap()
+        .get(2)
+        .and_then(|c| c.try_clone().ok());
+    post.expect("the POST went through the relay")
+        .shutdown(std::net::Shutdown::Both)
+        .unwrap();
+    let out = run.collect(&["none"], 1, WAIT);
+    out.assert_resource_error(
+        gst::ResourceError::OpenRead,
+        &["certificate of 127.0.0.1:", "was refused", "fingerprint"],
+    );
+    let reconnecting = out
+        .elements
+        .iter()
+        .filter(|s| s.name() == "onvif-reconnecting")
+        .count();
+    assert_eq!(reconnecting, 0, "a refusal is not retried");
     assert_eq!(
         intruder
             .stats

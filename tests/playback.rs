@@ -27,7 +27,7 @@ fn settings(cam: &Camera, ca: &TempFile) -> StartSettings {
         validate_certificate: true,
         validate_hostname: true,
         ca_file: Some(ca.as_str().to_string()),
-        pin_sha256: None,
+        pins: Vec::new(),
     })
     .expect("TLS settings");
     StartSettings {

@@ -245,6 +245,121 @@ fn test_pinned_self_signed_accepted_everywhere() {
     );
 }
 
+/// Security review: a certificate that did not match the pin fell through to the normal
+/// checks, and with both checks off a pin accepted anything. A pin restricts now, in every
+/// row, and the refusal names the expected and the presented fingerprints.
+#[test]
+fn test_a_pin_restricts_whatever_the_switches() {
+    init();
+    let root = certs::Ca::new("Test Root");
+    let id = root.leaf(&["127.0.0.1"], certs::Validity::default());
+    let other = certs::self_signed(&["127.0.0.1"]);
+    let wrong = certs::leaf_sha256_hex(&other.chain_pem);
+    check(
+        "valid chain, pinned to another certificate",
+        id,
+        "127.0.0.1",
+        &root.pem(),
+        Some(wrong),
+        [Refuse("it is not the pinned certificate (tls-certificate-sha256 expects "); 4],
+    );
+}
+
+#[test]
+fn test_a_wrong_pin_names_both_fingerprints() {
+    init();
+    let id = certs::self_signed(&["127.0.0.1"]);
+    let presented = certs::leaf_sha256_hex(&id.chain_pem).to_uppercase();
+    let wrong = certs::leaf_sha256_hex(&certs::self_signed(&["127.0.0.1"]).chain_pem);
+    let cam = Camera::start(Config {
+        identity: Some(id),
+        ..Config::default()
+    })
+    .unwrap();
+    let loc = cam.https_url();
+    let run = Run::new(&[
+        ("location", &loc),
+        ("user-id", &"admin"),
+        ("user-pw", &"password"),
+        ("streaming-method", &"http-snapshot"),
+        ("https-validate-certificate", &false),
+        ("https-validate-hostname", &false),
+        ("tls-certificate-sha256", &wrong),
+    ]);
+    let out = run.expect_error(Duration::from_secs(15));
+    let colons = |hex: &str| {
+        hex.to_uppercase()
+            .as_bytes()
+            .chunks(2)
+            .map(|c| std::str::from_utf8(c).unwrap().to_string())
+            .collect::<Vec<_>>()
+            .join(":")
+    };
+    out.assert_resource_error(
+        gst::ResourceError::OpenRead,
+        &[
+            &format!("expects {}", colons(&wrong)),
+            &format!("the device presented {}", colons(&presented)),
+        ],
+    );
+    assert_eq!(cam.stats.requests.load(Ordering::SeqCst), 0);
+}
+
+/// Certificate rotation: a comma-separated list of pins accepts any of them.
+#[test]
+fn test_pin_list_accepts_each_pin() {
+    init();
+    let other_root = certs::Ca::new("Unrelated Root");
+    let id = certs::self_signed(&["camera.example"]);
+    let old = certs::leaf_sha256_hex(&certs::self_signed(&["127.0.0.1"]).chain_pem);
+    let new = certs::leaf_sha256_hex(&id.chain_pem);
+    check(
+        "pin list",
+        id,
+        "127.0.0.1",
+        &other_root.pem(),
+        Some(format!("{old}, {new}")),
+        [Accept; 4],
+    );
+}
+
+/// A warning in every combination except both checks on, saying what is not checked.
+#[test]
+fn test_every_relaxed_combination_warns() {
+    init();
+    let (cam, ca) = camera(Config::default());
+    let loc = cam.https_url();
+    for (vc, vh, words) in [
+        (true, true, None),
+        (true, false, Some("https-validate-hostname=false")),
+        (false, true, Some("https-validate-certificate=false")),
+        (false, false, Some("the certificate is not checked")),
+    ] {
+        let run = run_with(
+            snapshot_props(&loc, &ca, "password"),
+            &[
+                ("https-validate-certificate", &vc),
+                ("https-validate-hostname", &vh),
+            ],
+        );
+        let out = run.collect(1, Duration::from_secs(15));
+        assert_eq!(out.samples.len(), 1, "{}", out.error_text());
+        let tls: Vec<&String> = out
+            .warnings
+            .iter()
+            .filter(|w| w.contains("https-validate"))
+            .collect();
+        match words {
+            None => assert!(tls.is_empty(), "{tls:?}"),
+            Some(w) => {
+                assert_eq!(tls.len(), 1, "{vc} {vh}: {:?}", out.warnings);
+                assert!(tls[0].contains(w), "{}", tls[0]);
+                assert!(tls[0].contains("not authenticated"), "{}", tls[0]);
+            }
+        }
+    }
+}
+
 #[test]
 fn test_unauthenticated_connection_warns() {
     init();

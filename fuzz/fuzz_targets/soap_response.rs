@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = ops::parse_aux_response(&el);
         let _ = events::parse_subscription(&el);
         let _ = events::parse_times(&el);
-        let _ = events::parse_notifications(&el);
+        let _ = events::parse_notifications(&el, 100);
         let _ = recording::parse_recordings(&el);
         let _ = recording::parse_search_token(&el);
         let _ = recording::parse_search_results(&el);

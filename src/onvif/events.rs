@@ -223,9 +223,13 @@ fn simple_items(el: Option<&Element>) -> Vec<(String, String)> {
     .unwrap_or_default()
 }
 
-/// The notifications of a `wsnt:NotificationMessage` list (PullMessagesResponse).
-pub fn parse_notifications(el: &Element) -> Vec<Notification> {
-    el.children_named(NS_WSNT, "NotificationMessage")
+/// The first `max` notifications of a `wsnt:NotificationMessage` list
+/// (PullMessagesResponse), and how many the answer held in all.
+pub fn parse_notifications(el: &Element, max: usize) -> (Vec<Notification>, usize) {
+    let total = el.children_named(NS_WSNT, "NotificationMessage").count();
+    let first = el
+        .children_named(NS_WSNT, "NotificationMessage")
+        .take(max)
         .map(|n| {
             let topic_el = n.child(NS_WSNT, "Topic");
             let raw = topic_el.map(|t| t.text()).unwrap_or_default();
@@ -248,7 +252,8 @@ pub fn parse_notifications(el: &Element) -> Vec<Notification> {
                 data: simple_items(msg.and_then(|m| m.child(NS_TT, "Data"))),
             }
         })
-        .collect()
+        .collect();
+    (first, total)
 }
 
 #[cfg(test)]
@@ -285,8 +290,8 @@ mod tests {
             Some(60)
         );
         let el = example("events-PullMessages.resp.xml").unwrap();
-        let n = parse_notifications(&el);
-        assert_eq!(n.len(), 2);
+        let (n, total) = parse_notifications(&el, 100);
+        assert_eq!((n.len(), total), (2, 2));
         assert_eq!(
             n[0],
             Notification {
@@ -310,9 +315,11 @@ mod tests {
     #[test]
     fn test_topic_prefix_resolved() {
         let doc = br#"<tev:PullMessagesResponse xmlns:tev="http://www.onvif.org/ver10/events/wsdl" xmlns:wsnt="http://docs.oasis-open.org/wsn/b-2" xmlns:ns0="http://www.onvif.org/ver10/topics" xmlns:tnsaxis="http://www.axis.com/2009/event/topics"><wsnt:NotificationMessage><wsnt:Topic>ns0:VideoSource/MotionAlarm</wsnt:Topic></wsnt:NotificationMessage><wsnt:NotificationMessage><wsnt:Topic>tnsaxis:Storage/Alert</wsnt:Topic></wsnt:NotificationMessage></tev:PullMessagesResponse>"#;
-        let n = parse_notifications(&xml::parse(doc).unwrap());
+        let (n, _) = parse_notifications(&xml::parse(doc).unwrap(), 100);
         assert_eq!(n[0].topic, "tns1:VideoSource/MotionAlarm");
         assert_eq!(n[1].topic, "tnsaxis:Storage/Alert");
+        let (first, total) = parse_notifications(&xml::parse(doc).unwrap(), 1);
+        assert_eq!((first.len(), total), (1, 2));
     }
 
     #[test]

@@ -442,6 +442,26 @@ mod tests {
         );
     }
 
+    /// Security review: a year of 999999999 overflowed the clock offset in milliseconds
+    /// (a panic in debug builds); now the answer is refused as malformed.
+    #[test]
+    fn test_absurd_device_year_is_refused() {
+        let doc = |year: &str| {
+            format!(
+                "<tds:GetSystemDateAndTimeResponse xmlns:tds=\"{NS_TDS}\" xmlns:tt=\"{NS_TT}\">\
+                 <tds:SystemDateAndTime><tt:UTCDateTime><tt:Time><tt:Hour>1</tt:Hour>\
+                 <tt:Minute>2</tt:Minute><tt:Second>3</tt:Second></tt:Time><tt:Date>\
+                 <tt:Year>{year}</tt:Year><tt:Month>1</tt:Month><tt:Day>2</tt:Day></tt:Date>\
+                 </tt:UTCDateTime></tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>"
+            )
+        };
+        let parse = |y: &str| parse_system_date_and_time(&xml::parse(doc(y).as_bytes()).unwrap());
+        assert_eq!(parse("2026"), Ok(1_767_315_723));
+        for y in ["999999999", "-5", "99999999999999999999"] {
+            assert!(parse(y).is_err(), "{y}");
+        }
+    }
+
     #[test]
     fn test_profile_token_escaped() {
         let r = get_snapshot_uri(false, "a<b&\"c");

@@ -7,7 +7,7 @@
 //!
 //! Lock order: `state` before `settings`; neither is held across a wait.
 
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 
 use gst::glib;
@@ -202,9 +202,66 @@ struct ElementOutput {
     latency: gst::ClockTime,
 }
 
+/// The warning for TLS settings other than both checks on (spec §4.3).
+fn tls_warning(certificate: bool, hostname: bool, pinned: bool) -> String {
+    let what = match (certificate, hostname) {
+        (false, false) => {
+            "https-validate-certificate=false and https-validate-hostname=false: the \
+             certificate is not checked"
+        }
+        (false, true) => {
+            "https-validate-certificate=false: any certificate issued for the camera's name \
+             is accepted, whoever signed it"
+        }
+        _ => {
+            "https-validate-hostname=false: any certificate signed by a tls-ca-file root is \
+             accepted, whatever name it is for (the system roots are not used)"
+        }
+    };
+    if pinned {
+        format!(
+            "{what}, but only the pinned certificate (tls-certificate-sha256) is accepted; \
+             credentials are sent to it"
+        )
+    } else {
+        format!(
+            "{what}: the connection is encrypted but the camera is not authenticated, and \
+             HTTP Basic is never answered; pin the camera with tls-certificate-sha256"
+        )
+    }
+}
+
+/// Runs a session task; a panic in it becomes an error message (LIBRARY/FAILED naming
+/// the task) instead of a silent end with the pipeline left in PLAYING.
+async fn watched<F: std::future::Future<Output = ()>>(
+    task: &'static str,
+    out: Arc<ElementOutput>,
+    future: F,
+) {
+    if let Err(msg) = runtime::catch_panic(future).await {
+        out.panicked(task, &msg);
+    }
+}
+
 impl ElementOutput {
+    /// Posts the error for a task that panicked.
+    fn panicked(&self, task: &str, msg: &str) {
+        if let Some(e) = self.element.upgrade() {
+            gst::error!(CAT, obj = e, "the {task} task panicked: {msg}");
+            e.post_error_message(gst::error_msg!(
+                gst::LibraryError::Failed,
+                (
+                    "internal error: the {} task panicked ({}); the stream has stopped, please report this",
+                    task,
+                    msg
+                )
+            ));
+        }
+    }
+
     fn teardown(&self) {
-        let streams = std::mem::take(&mut *self.streams.lock().unwrap());
+        let streams =
+            std::mem::take(&mut *self.streams.lock().unwrap_or_else(PoisonError::into_inner));
         for (appsrc, ghost) in streams {
             let _ = appsrc.set_state(gst::State::Null);
             if let Some(element) = self.element.upgrade() {
@@ -338,7 +395,7 @@ impl Output for ElementOutput {
         // appsrc run, or a buffer pushed on an unlinked pad (not-linked) would stop its
         // task for good.
         element.add_pad(&ghost).ok()?;
-        let mut streams = self.streams.lock().unwrap();
+        let mut streams = self.streams.lock().unwrap_or_else(PoisonError::into_inner);
         streams.push((appsrc.clone(), ghost));
         let index = streams.len() - 1;
         drop(streams);
@@ -446,14 +503,14 @@ impl OnvifHttpsSrc {
             .as_deref()
             .ok_or_else(|| Error::Settings("No location set: set location=http://CAMERA".into()))?;
         let url = parse_location(location)?;
-        let pin = match &s.tls_certificate_sha256 {
-            Some(p) => Some(tls::parse_fingerprint(p).ok_or_else(|| {
+        let pins = match &s.tls_certificate_sha256 {
+            Some(p) => tls::parse_pins(p).ok_or_else(|| {
                 Error::Settings(format!(
                     "tls-certificate-sha256={p:?} is not a SHA-256 fingerprint (64 hex digits, \
-                     colons allowed)"
+                     colons allowed) or a comma-separated list of them"
                 ))
-            })?),
-            None => None,
+            })?,
+            None => Vec::new(),
         };
         let uses_tls = s.https_enable || url.scheme() == "https";
         if uses_tls && std::env::var_os("SSLKEYLOGFILE").is_some() {
@@ -469,7 +526,7 @@ impl OnvifHttpsSrc {
                     validate_certificate: s.validate_certificate,
                     validate_hostname: s.validate_hostname,
                     ca_file: s.tls_ca_file.clone(),
-                    pin_sha256: pin,
+                    pins: pins.clone(),
                 })
                 .map_err(Error::Settings)?,
             )
@@ -483,13 +540,12 @@ impl OnvifHttpsSrc {
                  path can read and change them"
                     .to_string(),
             );
-        } else if !s.validate_certificate && !s.validate_hostname && pin.is_none() {
-            warnings.push(
-                "https-validate-certificate=false and https-validate-hostname=false: the \
-                 connection is encrypted but not authenticated; pin the camera with \
-                 tls-certificate-sha256 instead"
-                    .to_string(),
-            );
+        } else if !(s.validate_certificate && s.validate_hostname) {
+            warnings.push(tls_warning(
+                s.validate_certificate,
+                s.validate_hostname,
+                !pins.is_empty(),
+            ));
         }
         // user-id/user-pw, else credentials written into the location (http://user:pw@cam).
         let creds = match &s.user_id {
@@ -654,7 +710,11 @@ impl OnvifHttpsSrc {
     }
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
-        let settings = self.settings.lock().unwrap().clone();
+        let settings = self
+            .settings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         gst::debug!(CAT, imp = self, "starting with {settings:?}");
         let (job, warnings) = self.prepare(&settings).map_err(|e| e.to_error_message())?;
         let (seek_tx, seek_rx) = match &job {
@@ -687,24 +747,29 @@ impl OnvifHttpsSrc {
             Job::Live(l) => l.start.clone(),
         };
         let join = match job {
-            Job::Snapshot(snap) => RUNTIME.spawn(session::run_snapshot(snap, task_output, stop_rx)),
-            Job::Live(live) => {
-                RUNTIME.spawn(session::run_live(live, task_output, stop_rx, seek_rx))
-            }
+            Job::Snapshot(snap) => RUNTIME.spawn(watched(
+                "snapshot session",
+                output.clone(),
+                session::run_snapshot(snap, task_output, stop_rx),
+            )),
+            Job::Live(live) => RUNTIME.spawn(watched(
+                "media session",
+                output.clone(),
+                session::run_live(live, task_output, stop_rx, seek_rx),
+            )),
         };
         let events = settings.events.then(|| {
             let (tx, rx) = tokio::sync::oneshot::channel::<()>();
             (
                 tx,
-                RUNTIME.spawn(crate::events::run(
-                    event_start,
-                    settings.reconnect(),
+                RUNTIME.spawn(watched(
+                    "event",
                     output.clone(),
-                    rx,
+                    crate::events::run(event_start, settings.reconnect(), output.clone(), rx),
                 )),
             )
         });
-        *self.state.lock().unwrap() = State::Started(Started {
+        *self.state.lock().unwrap_or_else(PoisonError::into_inner) = State::Started(Started {
             stop_tx,
             join,
             output,
@@ -715,7 +780,9 @@ impl OnvifHttpsSrc {
     }
 
     fn stop(&self) {
-        let State::Started(started) = std::mem::take(&mut *self.state.lock().unwrap()) else {
+        let State::Started(started) =
+            std::mem::take(&mut *self.state.lock().unwrap_or_else(PoisonError::into_inner))
+        else {
             return;
         };
         let _ = started.stop_tx.send(());
@@ -755,6 +822,29 @@ impl OnvifHttpsSrc {
     /// Runs one action-signal command, blocking the caller up to a bound. Failures post a
     /// warning with the cause and give `None`.
     pub(super) fn control(&self, signal: &str, cmd: Command) -> Option<Answer> {
+        // A panic must not unwind through GLib's C marshaller: FALSE/NULL and a warning.
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.control_inner(signal, cmd)
+        })) {
+            Ok(answer) => answer,
+            Err(payload) => {
+                let msg = runtime::panic_message(payload.as_ref());
+                let obj = self.obj();
+                gst::error!(CAT, imp = self, "{signal} panicked: {msg}");
+                let _ = obj.post_message(
+                    gst::message::Warning::builder(
+                        gst::LibraryError::Failed,
+                        &format!("{signal}: internal error ({msg}), please report this"),
+                    )
+                    .src(&*obj)
+                    .build(),
+                );
+                None
+            }
+        }
+    }
+
+    fn control_inner(&self, signal: &str, cmd: Command) -> Option<Answer> {
         let obj = self.obj();
         if obj.current_state() < gst::State::Ready {
             let _ = obj.post_message(
@@ -767,7 +857,11 @@ impl OnvifHttpsSrc {
             );
             return None;
         }
-        let settings = self.settings.lock().unwrap().clone();
+        let settings = self
+            .settings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         let start = match self.start_settings(&settings) {
             Ok((start, _)) => start,
             Err(e) => {
@@ -777,10 +871,17 @@ impl OnvifHttpsSrc {
         };
         // Start-up plus the call, each exchange bounded by `timeout`.
         let bound = start.timeout * 8;
+        // The device, never the location as written (it may hold user:password@).
+        let peer = format!(
+            "{}:{}",
+            start.location.host_str().unwrap_or(""),
+            start.location.port_or_known_default().unwrap_or(0)
+        );
         let slot = self.control.clone();
         let weak = obj.downgrade();
         let canceller = Mutex::new(runtime::Canceller::default());
         let res = runtime::wait(&canceller, Some(bound), async move {
+            crate::testing::maybe_panic("signal", &start.location);
             let mut guard = slot.lock().await;
             if guard.is_none() {
                 let warn = |w: &str| {
@@ -820,7 +921,7 @@ impl OnvifHttpsSrc {
             }
             Err(runtime::WaitError::TimedOut) => {
                 let e = Error::TimedOut {
-                    peer: settings.location.clone().unwrap_or_default(),
+                    peer,
                     operation: signal.to_string(),
                     after: bound,
                 };
@@ -832,7 +933,10 @@ impl OnvifHttpsSrc {
     }
 
     fn set_location(&self, value: Option<String>) -> Result<(), glib::Error> {
-        if !matches!(*self.state.lock().unwrap(), State::Stopped) {
+        if !matches!(
+            *self.state.lock().unwrap_or_else(PoisonError::into_inner),
+            State::Stopped
+        ) {
             return Err(glib::Error::new(
                 gst::URIError::BadState,
                 "location cannot change while the element is running",
@@ -842,7 +946,7 @@ impl OnvifHttpsSrc {
             parse_location(v)
                 .map_err(|e| glib::Error::new(gst::URIError::BadUri, &e.to_string()))?;
         }
-        let mut s = self.settings.lock().unwrap();
+        let mut s = self.settings.lock().unwrap_or_else(PoisonError::into_inner);
         s.location = value;
         s.uri_query = None;
         Ok(())
@@ -915,7 +1019,7 @@ impl OnvifHttpsSrc {
         }
         self.set_location(Some(location))?;
         {
-            let mut s = self.settings.lock().unwrap();
+            let mut s = self.settings.lock().unwrap_or_else(PoisonError::into_inner);
             if user.is_some() {
                 s.user_id = user;
                 s.user_pw = password;
@@ -924,7 +1028,10 @@ impl OnvifHttpsSrc {
         for (name, v) in values {
             self.obj().set_property_from_value(name, &v);
         }
-        self.settings.lock().unwrap().uri_query = (!kept.is_empty()).then(|| kept.join("&"));
+        self.settings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .uri_query = (!kept.is_empty()).then(|| kept.join("&"));
         Ok(())
     }
 }
@@ -1007,7 +1114,7 @@ impl URIHandlerImpl for OnvifHttpsSrc {
     /// The location as `onvif(s)://`, with the user but never the password, and the query
     /// the URI was set with.
     fn uri(&self) -> Option<String> {
-        let s = self.settings.lock().unwrap();
+        let s = self.settings.lock().unwrap_or_else(PoisonError::into_inner);
         let loc = url::Url::parse(s.location.as_deref()?).ok()?;
         let scheme = if loc.scheme() == "https" {
             "onvifs"
@@ -1358,7 +1465,7 @@ impl ObjectImpl for OnvifHttpsSrc {
             }
             return;
         }
-        let mut s = self.settings.lock().unwrap();
+        let mut s = self.settings.lock().unwrap_or_else(PoisonError::into_inner);
         let opt = |v: &glib::Value| {
             v.get::<Option<String>>()
                 .expect("type checked upstream")
@@ -1401,7 +1508,7 @@ impl ObjectImpl for OnvifHttpsSrc {
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
-        let s = self.settings.lock().unwrap();
+        let s = self.settings.lock().unwrap_or_else(PoisonError::into_inner);
         match pspec.name() {
             "location" => s.location.to_value(),
             "user-id" => s.user_id.to_value(),

@@ -146,6 +146,9 @@ pub struct Config {
     /// A vendor's behaviour on the RTSP and SOAP sides (set with [`persona::Persona::apply`],
     /// which also sets the SOAP switches the vendor needs). `None`: the camera's own.
     pub persona: Option<persona::Persona>,
+    /// Answer every PullMessages at once with this many notifications, whatever the
+    /// MessageLimit (a hostile device).
+    pub event_flood: Option<usize>,
     /// RTP over UDP never arrives: SETUP's client ports are swapped for ports nobody
     /// reads (a firewall between camera and client).
     pub udp_blocked: bool,
@@ -185,6 +188,7 @@ impl Default for Config {
             credentials_refusal: None,
             persona: None,
             udp_blocked: false,
+            event_flood: None,
             bench: None,
         }
     }
@@ -300,6 +304,8 @@ pub struct Camera {
     /// PEM of the CA that signed the camera's certificate (empty with a custom identity).
     pub ca_pem: String,
     pub stats: Arc<Stats>,
+    /// PEM of the certificate chain the camera presents.
+    chain_pem: String,
     runtime: Option<tokio::runtime::Runtime>,
     media: media::Media,
 }
@@ -413,6 +419,7 @@ impl Camera {
             shared,
             ca_pem,
             stats,
+            chain_pem: identity.chain_pem.clone(),
             runtime: Some(runtime),
             media,
         })
@@ -475,6 +482,11 @@ impl Camera {
     }
 
     /// The plain RTSP port (gst-rtsp-server).
+    /// PEM of the certificate chain the camera presents (leaf first).
+    pub fn identity_chain_pem(&self) -> String {
+        self.chain_pem.clone()
+    }
+
     /// `path?query` of a profile's live stream, as GetStreamUri answers it.
     pub fn stream_path(&self, token: &str) -> String {
         self.shared.stream_path(token)

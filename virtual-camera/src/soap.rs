@@ -566,6 +566,23 @@ async fn pull_messages(shared: &Arc<Shared>, req: &Request, p: &Parsed) -> Respo
         .and_then(|l| l.parse().ok())
         .unwrap_or(100usize);
     let deadline = tokio::time::Instant::now() + timeout;
+    if let Some(n) = shared.config.event_flood {
+        // A hostile device: every poll answered at once with `n` notifications.
+        let one = crate::events::notification(
+            "tns1:VideoSource/MotionAlarm",
+            "Changed",
+            camera_now(shared),
+            ("Source", "VideoSource_1"),
+            ("State", "true"),
+        );
+        let now = camera_now(shared);
+        return ok(&format!(
+            "<tev:PullMessagesResponse {EVENT_NS}><tev:CurrentTime>{}</tev:CurrentTime><tev:TerminationTime>{}</tev:TerminationTime>{}</tev:PullMessagesResponse>",
+            crate::events::fmt_time(now),
+            crate::events::fmt_time(now + time::Duration::seconds(60)),
+            one.repeat(n)
+        ));
+    }
     let messages = loop {
         let taken = {
             let mut bus = shared.events.lock().unwrap();
