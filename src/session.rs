@@ -259,6 +259,9 @@ pub enum Transport {
 
 /// How often receiver reports go back to the camera (RFC 3550 §6.2 allows 5 s minimum).
 const RR_INTERVAL: Duration = Duration::from_secs(5);
+/// How long media must have flowed before the reconnection waits start over.
+const HEALTHY_PLAY: Duration = Duration::from_secs(10);
+
 /// How often a live session checks that media still arrives.
 const MEDIA_CHECK: Duration = Duration::from_millis(500);
 
@@ -594,6 +597,32 @@ struct UdpLeg {
     rtcp: Arc<tokio::net::UdpSocket>,
     /// Where receiver reports go: the server's RTCP port.
     server_rtcp: Option<std::net::SocketAddr>,
+    accept: UdpSources,
+}
+
+/// Where RTP and RTCP may come from: the device (its RTSP address or the `source=` of its
+/// SETUP reply) and, when the reply names them, its server ports. Anything else is
+/// dropped and counted: unconnected UDP ports take datagrams from anyone.
+#[derive(Debug, Clone)]
+struct UdpSources {
+    ips: Vec<std::net::IpAddr>,
+    ports: Option<(u16, u16)>,
+}
+
+impl UdpSources {
+    fn accepts(&self, from: std::net::SocketAddr, rtcp: bool) -> bool {
+        let port_ok = self
+            .ports
+            .is_none_or(|(rtp, rtcp_port)| from.port() == if rtcp { rtcp_port } else { rtp });
+        port_ok && self.ips.contains(&from.ip().to_canonical())
+    }
+}
+
+fn transport_param(transport: &str, name: &str) -> Option<String> {
+    transport
+        .split(';')
+        .find_map(|p| p.trim().strip_prefix(name)?.strip_prefix('='))
+        .map(|v| v.trim().to_string())
 }
 
 /// Binds an even/odd pair of UDP ports (RFC 3550 §11: RTP even, RTCP the next one).
@@ -683,8 +712,8 @@ pub async fn run_live<O: Output>(
                     out.debug(&format!("reconnected after {attempt} attempt(s)"));
                 }
                 played = true;
-                attempt = 0;
-                match play_loop(
+                let playing_since = std::time::Instant::now();
+                let result = play_loop(
                     &mut rtsp,
                     &uri,
                     streams.clone(),
@@ -694,8 +723,19 @@ pub async fn run_live<O: Output>(
                     &mut stop,
                     &mut seeks,
                 )
-                .await
-                {
+                .await;
+                // The waits start over only after media flowed for a while: a device that
+                // accepts PLAY and hangs up at once keeps backing off.
+                let flowed = streams
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .list
+                    .iter()
+                    .any(|s| s.last_packet.is_some());
+                if flowed && playing_since.elapsed() >= HEALTHY_PLAY {
+                    attempt = 0;
+                }
+                match result {
                     Ok(()) => return,
                     Err(e) => {
                         // A replay resumes where the recording was.
@@ -1002,19 +1042,30 @@ async fn open_session<O: Output>(
         let channels = rtsp::parse_interleaved(reply).unwrap_or((ch, ch + 1));
         let leg = match udp {
             Some((a, b)) => {
-                let server_rtcp = match server_ports(reply) {
-                    Some((_, rtcp)) => {
-                        tokio::net::lookup_host((crate::net::bare_host(&origin.host), rtcp))
-                            .await
-                            .ok()
-                            .and_then(|mut it| it.next())
-                    }
-                    None => None,
+                let ports = server_ports(reply);
+                // The device's addresses: where RTSP goes, and a `source=` it names.
+                let mut sources: Vec<std::net::IpAddr> =
+                    tokio::net::lookup_host((crate::net::bare_host(&origin.host), 0))
+                        .await
+                        .map(|it| it.map(|a| a.ip().to_canonical()).collect())
+                        .unwrap_or_default();
+                if let Some(ip) = transport_param(reply, "source")
+                    .and_then(|v| v.parse::<std::net::IpAddr>().ok())
+                {
+                    sources.push(ip.to_canonical());
+                }
+                let server_rtcp = match (ports, sources.first()) {
+                    (Some((_, rtcp)), Some(ip)) => Some(std::net::SocketAddr::new(*ip, rtcp)),
+                    _ => None,
                 };
                 Some(UdpLeg {
                     rtp: Arc::new(a),
                     rtcp: Arc::new(b),
                     server_rtcp,
+                    accept: UdpSources {
+                        ips: sources,
+                        ports,
+                    },
                 })
             }
             None => None,
@@ -1184,17 +1235,32 @@ impl Drop for AbortOnDrop {
 async fn udp_receiver<O: Output>(
     i: usize,
     leg: (Arc<tokio::net::UdpSocket>, Arc<tokio::net::UdpSocket>),
+    accept: UdpSources,
     streams: SharedStreams,
     out: Arc<O>,
 ) {
     let (rtp_sock, rtcp_sock) = leg;
     let mut rtp_buf = vec![0u8; MAX_DATAGRAM];
     let mut rtcp_buf = vec![0u8; MAX_DATAGRAM];
+    let mut foreign = 0u64;
+    let mut drop_foreign = |from: std::net::SocketAddr| {
+        foreign = foreign.saturating_add(1);
+        if foreign == 1 || foreign.is_power_of_two() {
+            out.warning(&format!(
+                "stream {i}: dropped {foreign} UDP datagram(s) that did not come from the \
+                 device (the last from {from})"
+            ));
+        }
+    };
     loop {
         tokio::select! {
-            r = rtp_sock.recv(&mut rtp_buf) => {
+            r = rtp_sock.recv_from(&mut rtp_buf) => {
                 let n = match r {
-                    Ok(n) => n,
+                    Ok((n, from)) if accept.accepts(from, false) => n,
+                    Ok((_, from)) => {
+                        drop_foreign(from);
+                        continue;
+                    }
                     Err(e) => {
                         gst::debug!(crate::onvifhttpssrc::imp::CAT, "stream {i}: RTP socket: {e}");
                         return;
@@ -1208,9 +1274,13 @@ async fn udp_receiver<O: Output>(
                     return;
                 }
             }
-            r = rtcp_sock.recv(&mut rtcp_buf) => {
+            r = rtcp_sock.recv_from(&mut rtcp_buf) => {
                 let n = match r {
-                    Ok(n) => n,
+                    Ok((n, from)) if accept.accepts(from, true) => n,
+                    Ok((_, from)) => {
+                        drop_foreign(from);
+                        continue;
+                    }
                     Err(e) => {
                         gst::debug!(crate::onvifhttpssrc::imp::CAT, "stream {i}: RTCP socket: {e}");
                         return;
@@ -1220,6 +1290,26 @@ async fn udp_receiver<O: Output>(
                 streams.lock().unwrap_or_else(std::sync::PoisonError::into_inner).rtcp(i, &rtcp_buf[..n], now);
             }
         }
+    }
+}
+
+/// `write` within `limit`, else an I/O error (a reconnect cause) naming what was written.
+async fn bounded<T>(
+    peer: &str,
+    what: &str,
+    limit: Duration,
+    write: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    match tokio::time::timeout(limit, write).await {
+        Ok(r) => r,
+        Err(_) => Err(Error::Io {
+            peer: peer.to_string(),
+            operation: what.to_string(),
+            detail: format!(
+                "the write did not complete within {} s (the device stopped reading)",
+                limit.as_secs()
+            ),
+        }),
     }
 }
 
@@ -1290,6 +1380,7 @@ async fn play_loop<O: Output>(
                 Some(tokio::spawn(udp_receiver(
                     i,
                     (l.rtp.clone(), l.rtcp.clone()),
+                    l.accept.clone(),
                     streams.clone(),
                     out.clone(),
                 )))
@@ -1341,7 +1432,15 @@ async fn play_loop<O: Output>(
                         detail: format!("keep-alive CSeq {c} unanswered after {} s", period.as_secs()),
                     });
                 }
-                pending = Some(rtsp.send(keepalive_method, uri, &[]).await?);
+                // Every write is bounded: a device holding its POST at a zero window
+                // must not wedge the stream (nor keep stop from being seen).
+                let peer = rtsp.peer.clone();
+                pending = Some(bounded(
+                    &peer,
+                    &format!("RTSP {keepalive_method} keep-alive"),
+                    media_timeout,
+                    rtsp.send(keepalive_method, uri, &[]),
+                ).await?);
             }
             _ = rr.tick() => {
                 let now = out.running_time().unwrap_or(0);
@@ -1358,7 +1457,10 @@ async fn play_loop<O: Output>(
                             let mut frame = vec![b'$', ch];
                             frame.extend_from_slice(&u16::try_from(report.len()).unwrap_or(0).to_be_bytes());
                             frame.extend_from_slice(&report);
-                            rtsp.writer.send(&frame).await.map_err(|e| Error::io(&rtsp.peer, "RTCP receiver report", &e))?;
+                            let peer = rtsp.peer.clone();
+                            bounded(&peer, "RTCP receiver report", media_timeout, async {
+                                rtsp.writer.send(&frame).await.map_err(|e| Error::io(&peer, "RTCP receiver report", &e))
+                            }).await?;
                         }
                     }
                 }
@@ -1407,6 +1509,35 @@ async fn play_loop<O: Output>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Security review: a write the device never takes (a POST held at a zero window)
+    /// wedged the play loop; now it ends within the bound as a reconnect cause.
+    #[test]
+    fn test_a_write_nobody_reads_is_bounded() {
+        let r = crate::runtime::RUNTIME.block_on(async {
+            // A pipe of 16 bytes that nobody reads: the write can never complete.
+            let (mut w, _r) = tokio::io::duplex(16);
+            bounded(
+                "cam:443",
+                "RTSP OPTIONS keep-alive",
+                Duration::from_millis(50),
+                async {
+                    tokio::io::AsyncWriteExt::write_all(&mut w, &[0u8; 64])
+                        .await
+                        .map_err(|e| Error::io("cam:443", "write", &e))
+                },
+            )
+            .await
+        });
+        match r {
+            Err(e @ Error::Io { .. }) => {
+                assert!(e.is_transient());
+                assert!(e.to_string().contains("RTSP OPTIONS keep-alive"), "{e}");
+                assert!(e.to_string().contains("stopped reading"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn test_jpeg_dimensions() {

@@ -381,6 +381,55 @@ fn test_rtp_udp_plays_and_warns() {
     unencrypted_method("rtp-udp");
 }
 
+/// Security review: the UDP ports took RTP from anyone. Datagrams that do not come from
+/// the device's address and server ports are dropped and counted now.
+#[test]
+fn test_rtp_udp_takes_packets_only_from_the_device() {
+    let mut config = Config::default();
+    // A persona puts the camera's RTSP front in the path, which records SETUP transports.
+    onvif_virtual_camera::persona::Persona::StrictAuth.apply(&mut config);
+    let (cam, ca) = camera(config);
+    let loc = cam.https_url();
+    let run = multi(live_props(&loc, &ca), &[("streaming-method", &"rtp-udp")]);
+    let before = run.collect(&["video_0"], 10, WAIT);
+    assert!(before.error.is_none(), "{}", before.error_text());
+    let transport = cam.stats.setup_transports.lock().unwrap()[0].clone();
+    let port: u16 = transport
+        .split(';')
+        .find_map(|p| p.strip_prefix("client_port="))
+        .and_then(|p| p.split('-').next())
+        .and_then(|p| p.parse().ok())
+        .expect("client_port");
+    // RTP version 2, PT 96, an SSRC of our own, from a port that is not the server's.
+    let intruder = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut fake = vec![0x80, 96, 0, 1, 0, 0, 0, 1, 0xBA, 0xD0, 0xBA, 0xD0];
+    fake.extend_from_slice(&[0x65; 100]);
+    for _ in 0..50 {
+        intruder.send_to(&fake, ("127.0.0.1", port)).unwrap();
+    }
+    let after = run.collect(&["video_0"], 40, WAIT);
+    assert!(after.error.is_none(), "{}", after.error_text());
+    let ssrc = |s: &gst::Sample| {
+        let b = s.buffer().unwrap().map_readable().unwrap();
+        u32::from_be_bytes([b[8], b[9], b[10], b[11]])
+    };
+    assert!(
+        after.pads["video_0"]
+            .iter()
+            .all(|(s, _)| ssrc(s) != 0xBAD0_BAD0),
+        "a foreign packet reached the pad"
+    );
+    let from = intruder.local_addr().unwrap().to_string();
+    assert!(
+        after
+            .warnings
+            .iter()
+            .any(|w| w.contains("did not come from the device") && w.contains(&from)),
+        "{:?}",
+        after.warnings
+    );
+}
+
 /// `rtp-udp` where no RTP arrives (a firewall drops UDP): an error within `timeout`
 /// seconds of PLAY naming UDP, the ports and the methods that avoid it; with `reconnect`,
 /// the same words as the reconnect cause. (rtspsrc: "Could not receive any UDP packets".)
@@ -810,6 +859,29 @@ fn test_cut_connections_are_reconnected_without_eos() {
         "{:?}",
         camera_ops(&cam)
     );
+}
+
+/// Security review: a device that accepts PLAY and hangs up at once was reconnected every
+/// 250 ms forever (the count started over at each PLAY). The waits grow now, and start
+/// over only after media flowed for 10 s.
+#[test]
+fn test_a_device_that_hangs_up_after_play_is_backed_off() {
+    let (cam, ca) = camera(Config {
+        hang_up_after_play: true,
+        ..Config::default()
+    });
+    let loc = cam.https_url();
+    let run = multi(live_props(&loc, &ca), &[("reconnect", &true)]);
+    let out = run.collect(&["none"], 1, Duration::from_millis(2500));
+    assert!(out.error.is_none(), "{}", out.error_text());
+    let delays: Vec<u64> = out
+        .elements
+        .iter()
+        .filter(|s| s.name() == "onvif-reconnecting")
+        .map(|s| s.get::<u64>("delay-ms").unwrap())
+        .collect();
+    assert!(delays.len() >= 3, "{delays:?}");
+    assert_eq!(delays[..3], [250, 500, 1000], "{delays:?}");
 }
 
 /// A device that reboots: every connection refused for a while, then back on the same

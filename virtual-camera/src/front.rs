@@ -131,6 +131,10 @@ struct Conn {
     first_stream: Option<(u8, u32)>,
     /// `udp_blocked`: the client's own `client_port` value per pending SETUP.
     client_ports: HashMap<String, String>,
+    /// `hang_up_after_play`: the CSeq of the PLAY whose answer ends the connection, and
+    /// whether it went out.
+    hang_up_cseq: Option<String>,
+    hang_up: bool,
 }
 
 fn path_query(url: &str) -> String {
@@ -223,6 +227,10 @@ where
                 };
                 let mut o = out.lock().await;
                 if o.write_all(&bytes).await.is_err() {
+                    return;
+                }
+                if conn.lock().unwrap().hang_up {
+                    let _ = o.flush().await;
                     return;
                 }
             }
@@ -434,6 +442,14 @@ fn on_request(
             continue;
         }
         let mut v = v.clone();
+        if k.eq_ignore_ascii_case("transport") && method == "SETUP" {
+            shared
+                .stats
+                .setup_transports
+                .lock()
+                .unwrap()
+                .push(v.clone());
+        }
         if k.eq_ignore_ascii_case("transport")
             && let Some((sink, _)) = &shared.udp_sink
             && let Some(ports) = transport_param(&v, "client_port")
@@ -454,6 +470,9 @@ fn on_request(
     fwd.push_str("\r\n");
     let mut bytes = fwd.into_bytes();
     bytes.extend_from_slice(&req.body);
+    if method == "PLAY" && shared.config.hang_up_after_play {
+        c.hang_up_cseq = Some(cseq.clone());
+    }
     c.pending.insert(cseq, kind);
     (Some(bytes), None)
 }
@@ -488,6 +507,9 @@ fn on_response(shared: &Shared, conn: &Mutex<Conn>, raw: &[u8]) -> Vec<u8> {
     let mut c = conn.lock().unwrap();
     let cseq = resp.header("cseq").unwrap_or("").to_string();
     let kind = c.pending.remove(&cseq).unwrap_or(Kind::Pass);
+    if c.hang_up_cseq.as_deref() == Some(cseq.as_str()) {
+        c.hang_up = true;
+    }
     let backend_host = format!("127.0.0.1:{}", shared.rtsp_port);
     let public_host = if c.host.is_empty() {
         format!("127.0.0.1:{}", shared.rtsp_public_port())

@@ -146,6 +146,9 @@ pub struct Config {
     /// A vendor's behaviour on the RTSP and SOAP sides (set with [`persona::Persona::apply`],
     /// which also sets the SOAP switches the vendor needs). `None`: the camera's own.
     pub persona: Option<persona::Persona>,
+    /// Close the RTSP connection right after answering PLAY (a device that accepts the
+    /// session and drops it at once).
+    pub hang_up_after_play: bool,
     /// Answer every PullMessages at once with this many notifications, whatever the
     /// MessageLimit (a hostile device).
     pub event_flood: Option<usize>,
@@ -189,6 +192,7 @@ impl Default for Config {
             persona: None,
             udp_blocked: false,
             event_flood: None,
+            hang_up_after_play: false,
             bench: None,
         }
     }
@@ -220,6 +224,8 @@ pub struct Stats {
     /// With a persona: `"METHOD path?query STATUS"` of every RTSP request the camera's
     /// RTSP front answered or passed on, in arrival order.
     pub rtsp_urls: Mutex<Vec<String>>,
+    /// With the RTSP front: the Transport header of every SETUP as the client sent it.
+    pub setup_transports: Mutex<Vec<String>>,
 }
 
 impl Stats {
@@ -328,7 +334,8 @@ impl Camera {
             }
         };
         let tls = server::tls_config(&identity)?;
-        let front_wanted = config.persona.is_some() || config.udp_blocked;
+        let front_wanted =
+            config.persona.is_some() || config.udp_blocked || config.hang_up_after_play;
         let stats = Arc::new(Stats::default());
         let archive = recording::Archive {
             metadata: config.recording_metadata,
