@@ -473,8 +473,9 @@ impl Wants {
     }
 }
 
-/// What the element asked for.
-#[derive(Debug, Clone)]
+/// What the element asked for. `Debug` (by hand) shows the location without the
+/// credentials it may carry.
+#[derive(Clone)]
 pub struct StartSettings {
     pub location: url::Url,
     pub creds: Option<Credentials>,
@@ -484,6 +485,21 @@ pub struct StartSettings {
     pub profile: Option<String>,
     pub timeout: Duration,
     pub wants: Wants,
+}
+
+impl std::fmt::Debug for StartSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StartSettings")
+            .field("location", &crate::error::sanitize_url(&self.location))
+            .field("creds", &self.creds)
+            .field("https_enable", &self.https_enable)
+            .field("https_port", &self.https_port)
+            .field("tls", &self.tls.as_ref().map(|t| t.peer_authenticated))
+            .field("profile", &self.profile)
+            .field("timeout", &self.timeout)
+            .field("wants", &self.wants)
+            .finish()
+    }
 }
 
 /// Where the media of the chosen profile is.

@@ -202,6 +202,17 @@ struct ElementOutput {
     latency: gst::ClockTime,
 }
 
+/// `location` with the password of a `user:password@` removed.
+fn without_password(location: &str) -> String {
+    match url::Url::parse(location) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        _ => location.to_string(),
+    }
+}
+
 /// The warning for TLS settings other than both checks on (spec §4.3).
 fn tls_warning(certificate: bool, hostname: bool, pinned: bool) -> String {
     let what = match (certificate, hostname) {
@@ -1510,7 +1521,9 @@ impl ObjectImpl for OnvifHttpsSrc {
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
         let s = self.settings.lock().unwrap_or_else(PoisonError::into_inner);
         match pspec.name() {
-            "location" => s.location.to_value(),
+            // Read back without a password written into it (pipeline dumps, logs of
+            // property values); the element keeps and uses it.
+            "location" => s.location.as_deref().map(without_password).to_value(),
             "user-id" => s.user_id.to_value(),
             "user-pw" => s.user_pw.to_value(),
             "https-enable" => s.https_enable.to_value(),

@@ -1,0 +1,136 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! Security review: the password must appear nowhere the element writes: not in a bus
+//! message (error, warning, element message), not in a debug line at any level up to
+//! MEMDUMP, not in an action signal's timeout error, whichever way the credentials were
+//! given. The log test turns this process's debug log up to MEMDUMP.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use gst::prelude::*;
+
+const SECRET: &str = "s3cr3t-Pa55";
+
+fn no_secret(what: &str, text: &str) {
+    assert!(!text.contains(SECRET), "{what} holds the password: {text}");
+    // Percent-encoded, base64 of user:password, or as a Basic header.
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(format!("admin:{SECRET}"));
+    assert!(
+        !text.contains(&b64),
+        "{what} holds user:password in base64: {text}"
+    );
+}
+
+#[test]
+fn test_the_password_is_never_written() {
+    init();
+    let lines: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = lines.clone();
+    gst::log::remove_default_log_function();
+    gst::log::set_default_threshold(gst::DebugLevel::Memdump);
+    gst::log::add_log_function(move |cat, level, file, func, line, _obj, msg| {
+        if let Some(m) = msg.get() {
+            sink.lock().unwrap().push(format!(
+                "{} {level:?} {file}:{line} {func}: {m}",
+                cat.name()
+            ));
+        }
+    });
+    let (cam, ca) = camera(Config {
+        password: SECRET.into(),
+        rtsp_basic: true,
+        ..Config::default()
+    });
+    let ca = ca.as_str().to_string();
+    let mut messages = Vec::new();
+    // Credentials in the URI, over the tunnel (Basic inside verified TLS) and snapshots,
+    // with events; then a wrong location port, so that errors name the device.
+    for (loc, extra) in [
+        (
+            format!("http://admin:{SECRET}@127.0.0.1:{}", cam.http_port()),
+            vec![("events", true)],
+        ),
+        (
+            format!("https://admin:{SECRET}@127.0.0.1:{}", cam.https_port()),
+            vec![],
+        ),
+    ] {
+        let mut props: Vec<(&str, &dyn ToValue)> = vec![
+            ("location", &loc),
+            ("tls-ca-file", &ca),
+            ("streams", &"video+audio+metadata"),
+            ("timeout", &3u32),
+        ];
+        for (k, v) in &extra {
+            props.push((k, v));
+        }
+        let run = MultiRun::new(&props);
+        let out = run.collect(&["video_0", "audio_0"], 20, Duration::from_secs(20));
+        assert!(out.error.is_none(), "{}", out.error_text());
+        messages.extend(out.warnings.clone());
+        messages.extend(out.elements.iter().map(|s| s.to_string()));
+        // The reported URI and the location property are read back without the password.
+        let uri = run
+            .src
+            .property::<Option<String>>("location")
+            .unwrap_or_default();
+        messages.push(format!("location property: {uri}"));
+        // An action signal that times out names the device, never the location.
+        run.src.set_property("timeout", 1u32);
+        let _ = run.src.emit_by_name::<bool>("ptz-stop", &[]);
+    }
+    // A failing start: the error and its debug text.
+    let loc = format!("http://admin:{SECRET}@127.0.0.1:1");
+    let run = Run::new(&[("location", &loc), ("tls-ca-file", &ca), ("timeout", &2u32)]);
+    let out = run.expect_error(Duration::from_secs(20));
+    messages.push(out.error_text());
+    drop(run);
+    for m in &messages {
+        no_secret("a bus message", m);
+    }
+    let lines = lines.lock().unwrap().clone();
+    let ours: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.starts_with("onvifhttpssrc "))
+        .collect();
+    assert!(
+        ours.len() > 100,
+        "debug lines were captured: {}",
+        ours.len()
+    );
+    for l in &lines {
+        no_secret("a debug line", l);
+    }
+}
+
+#[test]
+fn test_start_settings_debug_hides_the_location_password() {
+    let s = gstonvifhttps::device::StartSettings {
+        location: format!("http://admin:{SECRET}@192.0.2.1:8080/onvif/device_service")
+            .parse()
+            .unwrap(),
+        creds: Some(gstonvifhttps::device::Credentials {
+            user: "admin".into(),
+            password: SECRET.into(),
+        }),
+        https_enable: true,
+        https_port: 0,
+        tls: None,
+        profile: None,
+        timeout: Duration::from_secs(1),
+        wants: gstonvifhttps::device::Wants {
+            video: true,
+            audio: false,
+            metadata: false,
+        },
+    };
+    let text = format!("{s:?}");
+    no_secret("StartSettings' Debug", &text);
+    assert!(text.contains("192.0.2.1:8080"), "{text}");
+}
