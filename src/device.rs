@@ -106,6 +106,12 @@ impl OnvifClient {
         }
     }
 
+    /// Sets the credentials (given once the client is on HTTPS when they must not travel
+    /// over the plain-HTTP bootstrap).
+    pub fn set_credentials(&mut self, creds: Option<Credentials>) {
+        self.creds = creds;
+    }
+
     /// Moves to another origin (the HTTPS port), keeping clock offset and auth method.
     pub fn retarget(&mut self, origin: Origin, tls: Option<Arc<tls::TlsConfig>>) {
         let timeout = self.http.timeout;
@@ -140,6 +146,9 @@ impl OnvifClient {
     fn adopt_challenge(&mut self, resp: &Response) -> bool {
         let allow_basic = self.http.basic_allowed();
         match digest::choose(resp.head.headers_named("www-authenticate"), allow_basic) {
+            // In clear, only Digest with qop (a client nonce, a counter): without it the
+            // response is a replayable function of the server's nonce alone.
+            Some(Challenge::Digest(d)) if !d.qop_auth && !self.http.is_tls() => false,
             Some(Challenge::Digest(d)) => {
                 self.auth = Auth::Digest(DigestSession::new(d));
                 true
@@ -425,10 +434,12 @@ impl OnvifClient {
         Ok(())
     }
 
+    /// GetNetworkProtocols: anonymous first (many devices answer it so), with the
+    /// credentials only when refused.
     pub async fn network_protocols(&mut self) -> Result<Vec<NetworkProtocol>, Error> {
         let req = ops::get_network_protocols();
         let path = self.device_path.clone();
-        let el = self.call(&path, &req, true).await?;
+        let el = self.call(&path, &req, false).await?;
         ops::parse_network_protocols(&el).map_err(|d| self.malformed(req.operation, d))
     }
 }
@@ -485,7 +496,14 @@ pub struct StartSettings {
     pub profile: Option<String>,
     pub timeout: Duration,
     pub wants: Wants,
+    /// The HTTPS port the plain-HTTP bootstrap found, shared by the element's media,
+    /// events and control and kept for its life (until `location` changes): the bootstrap
+    /// runs once.
+    pub boot: BootCache,
 }
+
+/// See [`StartSettings::boot`].
+pub type BootCache = Arc<tokio::sync::Mutex<Option<u16>>>;
 
 impl std::fmt::Debug for StartSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -498,6 +516,7 @@ impl std::fmt::Debug for StartSettings {
             .field("profile", &self.profile)
             .field("timeout", &self.timeout)
             .field("wants", &self.wants)
+            .field("boot", &self.boot.try_lock().ok().and_then(|b| *b))
             .finish()
     }
 }
@@ -543,14 +562,38 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
     let loc_port = loc.port().unwrap_or(if loc_https { 443 } else { 80 });
     let boot_origin = origin_of(loc, if loc_https { "https" } else { "http" }, loc_port)?;
     let boot_tls = if loc_https { s.tls.clone() } else { None };
-    let mut client = OnvifClient::new(boot_origin, boot_tls, s.timeout, s.creds.clone());
+    // Over plain HTTP credentials go out only when the HTTPS port must be found
+    // (https-port unset); a man in the middle could replay them within their window.
+    let creds_in_clear = !loc_https && s.https_port == 0;
+    let boot_creds = if loc_https || creds_in_clear {
+        s.creds.clone()
+    } else {
+        None
+    };
+    // The bootstrap runs once per element: the others wait for it and use its port.
+    let mut boot = s.boot.lock().await;
+    let cached = if loc_https { None } else { *boot };
+    let (boot_origin, boot_tls, boot_creds) = match cached {
+        Some(port) => (
+            origin_of(loc, "https", port)?,
+            s.tls.clone(),
+            s.creds.clone(),
+        ),
+        None => (boot_origin, boot_tls, boot_creds),
+    };
+    let mut client = OnvifClient::new(boot_origin, boot_tls, s.timeout, boot_creds);
     if !matches!(loc.path(), "" | "/") {
         client.device_path = match loc.query() {
             Some(q) => format!("{}?{q}", loc.path()),
             None => loc.path().to_string(),
         };
     }
-    client.sync_clock().await?;
+    match client.sync_clock().await {
+        Ok(()) => {}
+        // Refused anonymously with the credentials withheld: read over HTTPS below.
+        Err(Error::NotAuthorized { .. }) if !client.http.is_tls() && !creds_in_clear => {}
+        Err(e) => return Err(e),
+    }
     // (asked port, port the device kept) after a refused or ignored SetNetworkProtocols.
     let mut mismatch: Option<(u16, u16)> = None;
     // Why the HTTPS port is the default 443 and not one the device gave.
@@ -559,8 +602,12 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
     if s.https_enable {
         // Which HTTPS port the device uses (spec §4.1): read it when it is not given by
         // an https:// location, or when https-port must be checked against it.
-        let mut target = if loc_https { loc_port } else { 443 };
-        let need_read = !loc_https || s.https_port != 0;
+        let mut target = match cached {
+            Some(port) => port,
+            None if loc_https => loc_port,
+            None => 443,
+        };
+        let need_read = cached.is_none() && (!loc_https || s.https_port != 0);
         let mut protocols = Vec::new();
         if need_read {
             match client.network_protocols().await {
@@ -577,7 +624,9 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
                         }
                     }
                 }
-                Err(e @ Error::NotAuthorized { .. }) => return Err(e),
+                Err(e @ Error::NotAuthorized { .. }) if creds_in_clear || loc_https => {
+                    return Err(e);
+                }
                 Err(e) => {
                     notes.push(format!(
                         "GetNetworkProtocols failed ({e}); using HTTPS port {target}"
@@ -586,7 +635,13 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
                 }
             }
         }
-        if s.https_port != 0 && s.https_port != target && need_read {
+        if s.https_port != 0 && s.https_port != target && need_read && !protocols.is_empty() {
+            // SetNetworkProtocols carries credentials: on the device's current HTTPS port,
+            // never over plain HTTP.
+            if !client.http.is_tls() {
+                client.retarget(origin_of(loc, "https", target)?, s.tls.clone());
+                client.set_credentials(s.creds.clone());
+            }
             mismatch = set_https_port(&mut client, &protocols, s.https_port, target, warn)
                 .await?
                 .map(|kept| (s.https_port, kept));
@@ -597,11 +652,19 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
         if s.https_port != 0 || loc_https {
             guessed = None;
         }
-        if !loc_https || client.http.origin.port != target {
+        if !client.http.is_tls() || client.http.origin.port != target {
             let o = origin_of(loc, "https", target)?;
             client.retarget(o, s.tls.clone());
         }
+        client.set_credentials(s.creds.clone());
+        if client.clock_offset_ms.is_none() {
+            client.sync_clock().await?;
+        }
+        if !loc_https && guessed.is_none() {
+            *boot = Some(target);
+        }
     }
+    drop(boot);
 
     // Services: Media2 when offered, Media1 otherwise (GetServices, then GetCapabilities).
     let origin = client.http.origin.clone();

@@ -9,6 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use gst::prelude::*;
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -41,6 +42,7 @@ fn test_port_read_from_device_no_set_when_equal() {
 fn test_set_port_accepted_moves_to_new_port() {
     let (cam, ca) = camera(Config {
         set_protocols: SetProtocols::Accept,
+        open_network_protocols: true,
         ..Config::default()
     });
     let old = cam.https_port();
@@ -71,6 +73,7 @@ fn test_set_port_accepted_moves_to_new_port() {
 fn refused_or_ignored(mode: SetProtocols, phrase: &str) {
     let (cam, ca) = camera(Config {
         set_protocols: mode,
+        open_network_protocols: true,
         ..Config::default()
     });
     let device_port = cam.https_port();
@@ -132,11 +135,73 @@ fn test_plain_http_bootstrap_carries_no_password() {
     assert_eq!(out.samples.len(), 1, "{}", out.error_text());
     drop(run);
     let log = cam.stats.log.lock().unwrap().clone();
-    assert_eq!(log[1].0, "GetNetworkProtocols");
+    // Anonymous first; the credentials only once refused, as the refusal's Digest
+    // challenge (qop=auth, SHA-256 preferred), never Basic.
     assert_eq!(
-        log[1].1, "wsse",
-        "PasswordDigest token over HTTP, not Basic"
+        log[1],
+        ("GetNetworkProtocols".into(), "refused".into()),
+        "{log:?}"
     );
+    assert_eq!(
+        log[2],
+        ("GetNetworkProtocols".into(), "digest".into()),
+        "{log:?}"
+    );
+}
+
+/// Security review: the bootstrap carried credentials over plain HTTP although the HTTPS
+/// port was known (`https-port` set). Now nothing authenticated goes over HTTP then: the
+/// element reads what it can anonymously and goes to `https-port`.
+#[test]
+fn test_no_credentials_over_http_when_https_port_is_set() {
+    let (cam, ca) = camera(Config {
+        strict_pre_auth: true,
+        ..Config::default()
+    });
+    let loc = cam.http_url();
+    let port = u32::from(cam.https_port());
+    let run = run_with(
+        snapshot_props(&loc, &ca, "password"),
+        &[("https-port", &port)],
+    );
+    let out = run.collect(1, WAIT);
+    assert_eq!(out.samples.len(), 1, "{}", out.error_text());
+    drop(run);
+    let heads = cam.stats.heads.lock().unwrap().clone();
+    let http: Vec<&String> = heads.iter().filter(|h| h.starts_with("http ")).collect();
+    assert!(!http.is_empty(), "{heads:?}");
+    assert!(
+        http.iter().all(|h| !h.ends_with("(credentials)")),
+        "nothing authenticated over HTTP: {http:?}"
+    );
+    let log = cam.stats.log.lock().unwrap().clone();
+    let https_authenticated = log
+        .iter()
+        .filter(|(_, m)| m == "wsse" || m == "digest")
+        .count();
+    assert!(https_authenticated > 0, "{log:?}");
+}
+
+/// The plain-HTTP bootstrap runs once per element: media, events and the action signals
+/// share the HTTPS port it found, also after a reconnection.
+#[test]
+fn test_plain_http_bootstrap_runs_once_per_element() {
+    let (cam, ca) = camera(Config::default());
+    let loc = cam.http_url();
+    let run = run_with(snapshot_props(&loc, &ca, "password"), &[("events", &true)]);
+    let out = run.collect(3, WAIT);
+    assert_eq!(out.samples.len(), 3, "{}", out.error_text());
+    let _ = run
+        .src
+        .emit_by_name::<Option<gst::Structure>>("ptz-get-status", &[]);
+    drop(run);
+    let http = cam.stats.requests.load(std::sync::atomic::Ordering::SeqCst)
+        - cam
+            .stats
+            .https_requests
+            .load(std::sync::atomic::Ordering::SeqCst);
+    // GetSystemDateAndTime, GetNetworkProtocols refused, GetNetworkProtocols: once.
+    assert_eq!(http, 3, "{:?}", cam.stats.heads.lock().unwrap());
 }
 
 /// A device whose GetNetworkProtocols fails leaves the element to try 443; when nothing
@@ -163,4 +228,31 @@ fn test_port_443_fallback_failure_says_why_and_what_to_set() {
             "set https-port",
         ],
     );
+}
+
+/// Over plain HTTP a Digest challenge without qop is not answered (its response is a
+/// replayable function of the server's nonce); over HTTPS it is.
+#[test]
+fn test_digest_without_qop_is_not_answered_in_clear() {
+    let (cam, ca) = camera(Config {
+        auth: AuthMode::Digest,
+        digest_without_qop: true,
+        ..Config::default()
+    });
+    let run = run_with(snapshot_props(&cam.http_url(), &ca, "password"), &[]);
+    let out = run.expect_error(WAIT);
+    out.assert_resource_error(gst::ResourceError::NotAuthorized, &["GetNetworkProtocols"]);
+    drop(run);
+    let http_digest = cam
+        .stats
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, m)| m == "digest")
+        .count();
+    assert_eq!(http_digest, 0);
+    let run = run_with(snapshot_props(&cam.https_url(), &ca, "password"), &[]);
+    let out = run.collect(1, WAIT);
+    assert_eq!(out.samples.len(), 1, "over HTTPS: {}", out.error_text());
 }

@@ -365,8 +365,10 @@ fn unencrypted_method(method: &str) {
         !heads.iter().any(|h| h.ends_with("(tunnel)")),
         "{method}: no tunnel: {heads:?}"
     );
+    // The bootstrap: GetSystemDateAndTime, GetNetworkProtocols anonymous then with a
+    // digest; nothing else over plain HTTP.
     assert!(
-        heads.iter().filter(|h| h.starts_with("http ")).count() <= 2,
+        heads.iter().filter(|h| h.starts_with("http ")).count() <= 3,
         "{method}: SOAP stays on HTTPS: {heads:?}"
     );
 }

@@ -48,6 +48,7 @@ fn settings(cam: &Camera, ca: &TempFile) -> StartSettings {
             audio: false,
             metadata: false,
         },
+        boot: Default::default(),
     }
 }
 

@@ -129,6 +129,7 @@ fn test_start_settings_debug_hides_the_location_password() {
             audio: false,
             metadata: false,
         },
+        boot: Default::default(),
     };
     let text = format!("{s:?}");
     no_secret("StartSettings' Debug", &text);

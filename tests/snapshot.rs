@@ -74,8 +74,9 @@ fn test_snapshots_over_https_from_http_location() {
     let plain: Vec<&String> = heads.iter().filter(|h| h.starts_with("http ")).collect();
     assert_eq!(
         plain.len(),
-        2,
-        "only GetSystemDateAndTime and GetNetworkProtocols over plain HTTP: {heads:?}"
+        3,
+        "only GetSystemDateAndTime and GetNetworkProtocols (anonymous, then with a \
+         PasswordDigest token) over plain HTTP: {heads:?}"
     );
     assert!(
         heads

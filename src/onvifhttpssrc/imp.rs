@@ -178,6 +178,8 @@ pub struct OnvifHttpsSrc {
     settings: Mutex<Settings>,
     /// The action signals' ONVIF client, connected on first use and kept until NULL.
     control: Arc<tokio::sync::Mutex<Option<Control>>>,
+    /// The HTTPS port of the plain-HTTP bootstrap, found once (until `location` changes).
+    boot: Mutex<crate::device::BootCache>,
 }
 
 pub(crate) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -590,6 +592,11 @@ impl OnvifHttpsSrc {
                 audio: s.streams.contains(Streams::AUDIO),
                 metadata: s.streams.contains(Streams::METADATA),
             },
+            boot: self
+                .boot
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
         };
         Ok((start, warnings))
     }
@@ -1468,6 +1475,7 @@ impl ObjectImpl for OnvifHttpsSrc {
             *c = None;
         }
         if pspec.name() == "location" {
+            *self.boot.lock().unwrap_or_else(PoisonError::into_inner) = Default::default();
             let v = value
                 .get::<Option<String>>()
                 .expect("type checked upstream");

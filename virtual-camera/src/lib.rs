@@ -146,6 +146,10 @@ pub struct Config {
     /// A vendor's behaviour on the RTSP and SOAP sides (set with [`persona::Persona::apply`],
     /// which also sets the SOAP switches the vendor needs). `None`: the camera's own.
     pub persona: Option<persona::Persona>,
+    /// HTTP Digest challenges without `qop` (RFC 2069 style).
+    pub digest_without_qop: bool,
+    /// Answer GetNetworkProtocols without credentials (devices that treat it as PRE_AUTH).
+    pub open_network_protocols: bool,
     /// Close the RTSP connection right after answering PLAY (a device that accepts the
     /// session and drops it at once).
     pub hang_up_after_play: bool,
@@ -193,6 +197,8 @@ impl Default for Config {
             udp_blocked: false,
             event_flood: None,
             hang_up_after_play: false,
+            open_network_protocols: false,
+            digest_without_qop: false,
             bench: None,
         }
     }

@@ -254,11 +254,16 @@ pub(crate) fn challenge(shared: &Shared) -> Response {
         .config
         .persona
         .map_or(", opaque=\"cam\"", |p| p.http_challenge_extra());
+    let qop = if shared.config.digest_without_qop {
+        ""
+    } else {
+        "qop=\"auth\", "
+    };
     for alg in ["SHA-256", "MD5"] {
         r.headers.push((
             "WWW-Authenticate".into(),
             format!(
-                "Digest realm=\"{realm}\", qop=\"auth\", nonce=\"{}\"{extra}, algorithm={alg}",
+                "Digest realm=\"{realm}\", {qop}nonce=\"{}\"{extra}, algorithm={alg}",
                 shared.nonce
             ),
         ));
@@ -429,7 +434,12 @@ fn authenticate(
 
 pub async fn handle(shared: &Arc<Shared>, req: &Request) -> Response {
     let scheme = if req.tls { "https" } else { "http" };
-    let head = format!("{scheme} {} {}", req.method, req.target);
+    let mut head = format!("{scheme} {} {}", req.method, req.target);
+    let token = req.body.windows(13).any(|w| w == b"UsernameToken");
+    if req.method == "POST" && (req.header("authorization").is_some() || token) {
+        // Which requests carried credentials, and over what.
+        head.push_str(" (credentials)");
+    }
     shared.stats.heads.lock().unwrap().push(head);
     let path = req.target.split('?').next().unwrap_or("");
     if req.method == "GET" && path == "/onvif/snapshot" {
@@ -442,7 +452,9 @@ pub async fn handle(shared: &Arc<Shared>, req: &Request) -> Response {
         return fault(400, "s:Sender", &["ter:WellFormed"], "Malformed XML");
     };
     let op = p.op.clone();
-    let method = if PRE_AUTH.contains(&op.as_str()) && !shared.config.strict_pre_auth {
+    let open = PRE_AUTH.contains(&op.as_str())
+        || (op == "GetNetworkProtocols" && shared.config.open_network_protocols);
+    let method = if open && !shared.config.strict_pre_auth {
         "none"
     } else {
         match authenticate(shared, req, Some(&p)) {
