@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Runs every cargo-fuzz target in fuzz/ for FUZZ_SECONDS each (default 600), FUZZ_JOBS at a
-# time (default 1). Needs cargo-fuzz (`cargo install cargo-fuzz`); with a stable toolchain
+# Runs every cargo-fuzz target in fuzz/ (or those in FUZZ_TARGETS) for FUZZ_SECONDS each
+# (default 600), FUZZ_JOBS at a time (default 1). Installs cargo-fuzz when missing; with a stable toolchain
 # the nightly flags cargo-fuzz passes are allowed by RUSTC_BOOTSTRAP=1. The corpus grows in
 # fuzz/corpus/TARGET; a crash is written to fuzz/artifacts/TARGET and named at the end.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 seconds="${FUZZ_SECONDS:-600}"
 jobs="${FUZZ_JOBS:-1}"
-command -v cargo-fuzz >/dev/null || { echo "cargo-fuzz not found: cargo install cargo-fuzz"; exit 1; }
+if ! command -v cargo-fuzz >/dev/null; then
+  echo "cargo-fuzz not found: installing it (cargo install cargo-fuzz --locked)"
+  cargo install cargo-fuzz --locked
+fi
 export RUSTC_BOOTSTRAP=1
 cargo fuzz build -O
 mkdir -p artifacts/logs
@@ -25,5 +28,7 @@ run() {
 }
 export -f run
 export seconds
-cargo fuzz list | xargs -P "$jobs" -I{} bash -c 'run {}' | tee artifacts/logs/summary.txt
+# FUZZ_TARGETS (space-separated) runs only those.
+targets="${FUZZ_TARGETS:-$(cargo fuzz list)}"
+printf '%s\n' $targets | xargs -P "$jobs" -I{} bash -c 'run {}' | tee artifacts/logs/summary.txt
 ! grep -q CRASH artifacts/logs/summary.txt

@@ -863,6 +863,34 @@ fn test_cut_connections_are_reconnected_without_eos() {
     );
 }
 
+/// Security review: a stream whose media stops with the connections left open was only
+/// noticed by the next keep-alive (48 s with a 60 s session). No media for `timeout`
+/// seconds while playing is a reconnect cause now.
+#[test]
+fn test_media_that_stops_is_a_reconnect_cause() {
+    let (cam, ca) = camera(Config::default());
+    let relay = Relay::new(cam.https_port());
+    let loc = format!("https://127.0.0.1:{}", relay.port);
+    let run = multi(live_props(&loc, &ca), &[("timeout", &3u32)]);
+    let before = run.collect(&["video_0"], 10, WAIT);
+    assert!(before.error.is_none(), "{}", before.error_text());
+    relay.stall();
+    let out = run.collect(&["none"], 1, Duration::from_secs(5));
+    let causes: Vec<String> = out
+        .elements
+        .iter()
+        .filter(|s| s.name() == "onvif-reconnecting")
+        .map(|s| s.get::<String>("cause").unwrap())
+        .collect();
+    assert!(
+        causes
+            .first()
+            .is_some_and(|c| c.contains("no media for 3 s while playing")),
+        "{causes:?} {}",
+        out.error_text()
+    );
+}
+
 /// Security review: a device that accepts PLAY and hangs up at once was reconnected every
 /// 250 ms forever (the count started over at each PLAY). The waits grow now, and start
 /// over only after media flowed for 10 s.
