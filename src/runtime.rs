@@ -15,9 +15,23 @@ use tokio::sync::Notify;
 
 /// The plugin's runtime: one worker thread is plenty for socket work, and keeps the
 /// per-stream cost low.
+/// Workers of the runtime: `ONVIFHTTPS_WORKERS` (1 to 64) when set, else as many as the
+/// machine has cores, at most [`MAX_DEFAULT_WORKERS`]: 256 cameras must not queue on one
+/// thread, and a small machine keeps its cores for decoding.
+pub fn workers_from(env: Option<&str>, cores: usize) -> usize {
+    env.and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| (1..=64).contains(n))
+        .unwrap_or_else(|| cores.clamp(1, MAX_DEFAULT_WORKERS))
+}
+
+/// The most workers the runtime gets without `ONVIFHTTPS_WORKERS`.
+pub const MAX_DEFAULT_WORKERS: usize = 4;
+
 pub static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let env = std::env::var("ONVIFHTTPS_WORKERS").ok();
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+        .worker_threads(workers_from(env.as_deref(), cores))
         .thread_name("gst-onvifhttps-rt")
         .enable_all()
         .build()
@@ -161,6 +175,18 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_workers_follow_the_cores_up_to_four_unless_set() {
+        assert_eq!(workers_from(None, 1), 1);
+        assert_eq!(workers_from(None, 2), 2);
+        assert_eq!(workers_from(None, 32), 4);
+        assert_eq!(workers_from(Some("8"), 2), 8);
+        assert_eq!(workers_from(Some(" 1 "), 32), 1);
+        for bad in ["0", "65", "many", ""] {
+            assert_eq!(workers_from(Some(bad), 2), 2, "{bad}");
+        }
+    }
 
     #[test]
     fn test_a_panic_in_a_task_is_an_err() {

@@ -132,20 +132,17 @@ pub struct Subscription {
 }
 
 /// `xs:dateTime` in UTC (`2025-03-14T09:41:07Z`, fractions and `+00:00` allowed) to Unix
-/// seconds.
+/// seconds, through the one ISO 8601 parser ([`clock::parse_utc_millis`]). A time without
+/// a zone, as some devices write them, is taken as UTC.
 pub fn parse_datetime(s: &str) -> Option<i64> {
     let s = s.trim();
-    let (date, time) = s.split_once('T')?;
-    let mut d = date.splitn(3, '-');
-    let y: i64 = d.next()?.parse().ok()?;
-    let mo: u32 = d.next()?.parse().ok()?;
-    let da: u32 = d.next()?.parse().ok()?;
-    let time = time.trim_end_matches('Z').trim_end_matches("+00:00");
-    let mut t = time.splitn(3, ':');
-    let h: u32 = t.next()?.parse().ok()?;
-    let mi: u32 = t.next()?.parse().ok()?;
-    let sec: f64 = t.next()?.parse().ok()?;
-    clock::unix_from_utc(y, mo, da, h, mi, sec as u32)
+    let zoned = s.ends_with(['Z', 'z']) || s.ends_with("+00:00");
+    let ms = if zoned {
+        clock::parse_utc_millis(s)
+    } else {
+        clock::parse_utc_millis(&format!("{s}Z"))
+    };
+    ms.map(|ms| ms.div_euclid(1000))
 }
 
 /// `xs:dateTime` of Unix seconds.
@@ -275,6 +272,9 @@ mod tests {
             Some(1_741_945_267)
         );
         assert_eq!(parse_datetime("yesterday"), None);
+        // Without a zone: taken as UTC. Another zone is refused rather than misread.
+        assert_eq!(parse_datetime("2025-03-14T09:41:07"), Some(1_741_945_267));
+        assert_eq!(parse_datetime("2025-03-14T09:41:07+02:00"), None);
         assert_eq!(format_datetime(1_741_945_267), "2025-03-14T09:41:07Z");
     }
 

@@ -30,6 +30,8 @@ pub struct EventBus {
     /// `(token, logical state)` of the digital inputs.
     pub inputs: Vec<(String, bool)>,
     pub motion: bool,
+    /// PullMessages answered per subscription (for `pulls_per_subscription`).
+    pub pulls: HashMap<u32, u32>,
 }
 
 impl Default for EventBus {
@@ -37,6 +39,7 @@ impl Default for EventBus {
         Self {
             subs: HashMap::new(),
             next: 1,
+            pulls: HashMap::new(),
             inputs: vec![
                 ("DigitalInput_1".into(), false),
                 ("DigitalInput_2".into(), false),

@@ -150,6 +150,8 @@ pub struct Config {
     pub digest_without_qop: bool,
     /// Answer GetNetworkProtocols without credentials (devices that treat it as PRE_AUTH).
     pub open_network_protocols: bool,
+    /// Lose each subscription after this many PullMessages (then ResourceUnknown).
+    pub pulls_per_subscription: Option<u32>,
     /// Close the RTSP connection right after answering PLAY (a device that accepts the
     /// session and drops it at once).
     pub hang_up_after_play: bool,
@@ -197,6 +199,7 @@ impl Default for Config {
             udp_blocked: false,
             event_flood: None,
             hang_up_after_play: false,
+            pulls_per_subscription: None,
             open_network_protocols: false,
             digest_without_qop: false,
             bench: None,
@@ -230,6 +233,9 @@ pub struct Stats {
     /// With a persona: `"METHOD path?query STATUS"` of every RTSP request the camera's
     /// RTSP front answered or passed on, in arrival order.
     pub rtsp_urls: Mutex<Vec<String>>,
+    /// Requests over plain HTTP that carried credentials (a Digest or Basic header, or a
+    /// WS-UsernameToken).
+    pub plain_http_credentials: AtomicU64,
     /// With the RTSP front: the Transport header of every SETUP as the client sent it.
     pub setup_transports: Mutex<Vec<String>>,
 }

@@ -434,11 +434,13 @@ fn authenticate(
 
 pub async fn handle(shared: &Arc<Shared>, req: &Request) -> Response {
     let scheme = if req.tls { "https" } else { "http" };
-    let mut head = format!("{scheme} {} {}", req.method, req.target);
+    let head = format!("{scheme} {} {}", req.method, req.target);
     let token = req.body.windows(13).any(|w| w == b"UsernameToken");
-    if req.method == "POST" && (req.header("authorization").is_some() || token) {
-        // Which requests carried credentials, and over what.
-        head.push_str(" (credentials)");
+    if !req.tls && (req.header("authorization").is_some() || token) {
+        shared
+            .stats
+            .plain_http_credentials
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
     shared.stats.heads.lock().unwrap().push(head);
     let path = req.target.split('?').next().unwrap_or("");
@@ -578,6 +580,16 @@ async fn pull_messages(shared: &Arc<Shared>, req: &Request, p: &Parsed) -> Respo
         .and_then(|l| l.parse().ok())
         .unwrap_or(100usize);
     let deadline = tokio::time::Instant::now() + timeout;
+    if let Some(max) = shared.config.pulls_per_subscription {
+        let mut bus = shared.events.lock().unwrap();
+        let n = bus.pulls.entry(id).or_insert(0);
+        *n += 1;
+        if *n > max {
+            // The subscription dies after `max` pulls (a device that loses them).
+            bus.remove(id);
+            return resource_unknown();
+        }
+    }
     if let Some(n) = shared.config.event_flood {
         // A hostile device: every poll answered at once with `n` notifications.
         let one = crate::events::notification(
