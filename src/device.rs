@@ -17,12 +17,12 @@ use crate::tls;
 use crate::clock;
 use crate::digest::{self, Challenge, DigestSession};
 use crate::error::Error;
+use crate::log::CAT;
 use crate::net::{HttpClient, Response};
 use crate::onvif::addr::{self, Origin};
 use crate::onvif::ops::{self, NetworkProtocol, Profile, Request};
 use crate::onvif::soap::{self, SoapError, UsernameToken};
 use crate::onvif::xml::Element;
-use crate::onvifhttpssrc::imp::CAT;
 
 /// Largest SOAP answer accepted.
 pub const MAX_SOAP_BODY: u64 = 4 * 1024 * 1024;

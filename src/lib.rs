@@ -18,6 +18,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod live;
+mod log;
 pub mod net;
 pub mod onvif;
 mod onvifhttpssrc;

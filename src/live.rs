@@ -231,7 +231,7 @@ impl Rtsp {
             let cseq = self.send(method, uri, extra).await?;
             let resp = self.wait_response(method, cseq, on_data).await?;
             gst::debug!(
-                crate::onvifhttpssrc::imp::CAT,
+                crate::log::CAT,
                 "{} RTSP {method} {uri} -> {} {}",
                 self.peer,
                 resp.status,

@@ -14,8 +14,8 @@ use tokio::net::TcpStream;
 
 use crate::error::Error;
 use crate::http::{self, Framing, ResponseHead};
+use crate::log::CAT;
 use crate::onvif::addr::Origin;
-use crate::onvifhttpssrc::imp::CAT;
 use crate::tls;
 
 /// Size of each read from the socket or TLS stream.

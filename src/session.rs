@@ -414,7 +414,7 @@ impl Streams {
             }
         }
         gst::trace!(
-            crate::onvifhttpssrc::imp::CAT,
+            crate::log::CAT,
             "stream {i}: RTP seq {} ts {} -> PTS {pts}",
             h.sequence,
             h.timestamp
@@ -451,10 +451,7 @@ impl Streams {
             return;
         };
         if !out.push_list(st.index, list) {
-            gst::debug!(
-                crate::onvifhttpssrc::imp::CAT,
-                "stream {i}: push refused, stopping"
-            );
+            gst::debug!(crate::log::CAT, "stream {i}: push refused, stopping");
             self.flowing = false;
         }
     }
@@ -497,7 +494,7 @@ impl Streams {
         for st in self.list.iter_mut().filter(|s| !s.ended) {
             if st.last_packet.is_none_or(|t| t.elapsed() >= REPLAY_IDLE) {
                 gst::debug!(
-                    crate::onvifhttpssrc::imp::CAT,
+                    crate::log::CAT,
                     "stream {}: nothing for {} ms after another stream ended: end",
                     st.index,
                     REPLAY_IDLE.as_millis()
@@ -525,7 +522,7 @@ impl Streams {
         for (st, b) in self.list.iter().zip(before) {
             if st.timeline.offset() != b {
                 gst::debug!(
-                    crate::onvifhttpssrc::imp::CAT,
+                    crate::log::CAT,
                     "stream {}: delayed by {} ms to match the others' RTCP wallclock",
                     st.index,
                     st.timeline.offset() as f64 / 1e6
@@ -1262,11 +1259,11 @@ async fn udp_receiver<O: Output>(
                         continue;
                     }
                     Err(e) => {
-                        gst::debug!(crate::onvifhttpssrc::imp::CAT, "stream {i}: RTP socket: {e}");
+                        gst::debug!(crate::log::CAT, "stream {i}: RTP socket: {e}");
                         return;
                     }
                 };
-                gst::trace!(crate::onvifhttpssrc::imp::CAT, "stream {i}: {n} bytes of RTP over UDP");
+                gst::trace!(crate::log::CAT, "stream {i}: {n} bytes of RTP over UDP");
                 let mut st = streams.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 st.rtp(i, &rtp_buf[..n], &*out);
                 st.flush(&*out);
@@ -1282,7 +1279,7 @@ async fn udp_receiver<O: Output>(
                         continue;
                     }
                     Err(e) => {
-                        gst::debug!(crate::onvifhttpssrc::imp::CAT, "stream {i}: RTCP socket: {e}");
+                        gst::debug!(crate::log::CAT, "stream {i}: RTCP socket: {e}");
                         return;
                     }
                 };

@@ -22,9 +22,9 @@ use crate::device::Credentials;
 use crate::digest::{self, Challenge, DigestSession};
 use crate::error::Error;
 use crate::http;
+use crate::log::CAT;
 use crate::net;
 use crate::onvif::addr::Origin;
-use crate::onvifhttpssrc::imp::CAT;
 
 /// Most redirects followed on the GET.
 const MAX_REDIRECTS: usize = 5;

@@ -8,8 +8,7 @@
 //! [`super::xml`] and matched by namespace URI.
 
 use base64::Engine;
-use quick_xml::Writer;
-use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+use quick_xml::events::{BytesText, Event};
 use sha1::{Digest, Sha1};
 
 use super::xml::{self, Element, XmlError};
@@ -25,89 +24,7 @@ pub const NS_WSU: &str =
 const PASSWORD_DIGEST_TYPE: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest";
 const NONCE_ENCODING: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary";
 
-/// A small wrapper over quick-xml's writer: every text and attribute value is escaped.
-pub struct XmlWriter {
-    w: Writer<Vec<u8>>,
-}
-
-impl Default for XmlWriter {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl XmlWriter {
-    /// A writer with no XML declaration, for a body fragment.
-    pub fn new() -> Self {
-        Self {
-            w: Writer::new(Vec::with_capacity(512)),
-        }
-    }
-
-    fn ev(&mut self, ev: Event<'_>) {
-        // Writing into a Vec<u8> cannot fail.
-        self.w
-            .write_event(ev)
-            .expect("writing XML into memory cannot fail");
-    }
-
-    /// Writes the `<?xml ...?>` declaration.
-    pub fn decl(&mut self) -> &mut Self {
-        self.ev(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)));
-        self
-    }
-
-    /// Opens `<name attr="value"...>`.
-    pub fn start(&mut self, name: &str, attrs: &[(&str, &str)]) -> &mut Self {
-        let mut s = BytesStart::new(name);
-        for a in attrs {
-            s.push_attribute(*a);
-        }
-        self.ev(Event::Start(s));
-        self
-    }
-
-    /// Closes `</name>`.
-    pub fn end(&mut self, name: &str) -> &mut Self {
-        self.ev(Event::End(BytesEnd::new(name)));
-        self
-    }
-
-    /// Writes `<name attrs/>`.
-    pub fn empty(&mut self, name: &str, attrs: &[(&str, &str)]) -> &mut Self {
-        let mut s = BytesStart::new(name);
-        for a in attrs {
-            s.push_attribute(*a);
-        }
-        self.ev(Event::Empty(s));
-        self
-    }
-
-    /// Writes `<name>text</name>`, escaping the text.
-    pub fn leaf(&mut self, name: &str, text: &str) -> &mut Self {
-        self.start(name, &[]);
-        self.ev(Event::Text(BytesText::new(text)));
-        self.end(name)
-    }
-
-    /// Writes escaped text.
-    pub fn text(&mut self, text: &str) -> &mut Self {
-        self.ev(Event::Text(BytesText::new(text)));
-        self
-    }
-
-    /// Appends an already-written, well-formed fragment (a body built by this writer).
-    pub fn raw(&mut self, fragment: &str) -> &mut Self {
-        self.w.get_mut().extend_from_slice(fragment.as_bytes());
-        self
-    }
-
-    /// The document as a string.
-    pub fn finish(self) -> String {
-        // Only `&str` input was written, so the output is UTF-8.
-        String::from_utf8(self.w.into_inner()).expect("writer output is UTF-8")
-    }
-}
+pub use super::xml::XmlWriter;
 
 /// A WS-Security UsernameToken with PasswordDigest (ONVIF Core, "Username token profile").
 #[derive(Clone, PartialEq, Eq)]

@@ -11,7 +11,8 @@
 
 use std::sync::Arc;
 
-use quick_xml::events::Event;
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
 
@@ -144,11 +145,11 @@ impl Element {
     }
 
     /// Writes the element (and its subtree) as XML, declaring each namespace it uses.
-    pub fn write(&self, w: &mut super::soap::XmlWriter) {
+    pub fn write(&self, w: &mut XmlWriter) {
         self.write_with(w, 0);
     }
 
-    fn write_with(&self, w: &mut super::soap::XmlWriter, depth: usize) {
+    fn write_with(&self, w: &mut XmlWriter, depth: usize) {
         let prefix = format!("n{depth}");
         let name = if self.ns.is_empty() {
             self.name.clone()
@@ -189,6 +190,90 @@ impl Element {
             return Some(self);
         }
         self.children.iter().find_map(|c| c.find(ns, name))
+    }
+}
+
+/// A small wrapper over quick-xml's writer: every text and attribute value is escaped.
+pub struct XmlWriter {
+    w: Writer<Vec<u8>>,
+}
+
+impl Default for XmlWriter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl XmlWriter {
+    /// A writer with no XML declaration, for a body fragment.
+    pub fn new() -> Self {
+        Self {
+            w: Writer::new(Vec::with_capacity(512)),
+        }
+    }
+
+    pub(crate) fn ev(&mut self, ev: Event<'_>) {
+        // Writing into a Vec<u8> cannot fail.
+        self.w
+            .write_event(ev)
+            .expect("writing XML into memory cannot fail");
+    }
+
+    /// Writes the `<?xml ...?>` declaration.
+    pub fn decl(&mut self) -> &mut Self {
+        self.ev(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)));
+        self
+    }
+
+    /// Opens `<name attr="value"...>`.
+    pub fn start(&mut self, name: &str, attrs: &[(&str, &str)]) -> &mut Self {
+        let mut s = BytesStart::new(name);
+        for a in attrs {
+            s.push_attribute(*a);
+        }
+        self.ev(Event::Start(s));
+        self
+    }
+
+    /// Closes `</name>`.
+    pub fn end(&mut self, name: &str) -> &mut Self {
+        self.ev(Event::End(BytesEnd::new(name)));
+        self
+    }
+
+    /// Writes `<name attrs/>`.
+    pub fn empty(&mut self, name: &str, attrs: &[(&str, &str)]) -> &mut Self {
+        let mut s = BytesStart::new(name);
+        for a in attrs {
+            s.push_attribute(*a);
+        }
+        self.ev(Event::Empty(s));
+        self
+    }
+
+    /// Writes `<name>text</name>`, escaping the text.
+    pub fn leaf(&mut self, name: &str, text: &str) -> &mut Self {
+        self.start(name, &[]);
+        self.ev(Event::Text(BytesText::new(text)));
+        self.end(name)
+    }
+
+    /// Writes escaped text.
+    pub fn text(&mut self, text: &str) -> &mut Self {
+        self.ev(Event::Text(BytesText::new(text)));
+        self
+    }
+
+    /// Appends an already-written, well-formed fragment (a body built by this writer).
+    pub fn raw(&mut self, fragment: &str) -> &mut Self {
+        self.w.get_mut().extend_from_slice(fragment.as_bytes());
+        self
+    }
+
+    /// The document as a string.
+    pub fn finish(self) -> String {
+        // Only `&str` input was written, so the output is UTF-8.
+        String::from_utf8(self.w.into_inner()).expect("writer output is UTF-8")
     }
 }
 

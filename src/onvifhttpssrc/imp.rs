@@ -182,13 +182,7 @@ pub struct OnvifHttpsSrc {
     boot: Mutex<crate::device::BootCache>,
 }
 
-pub(crate) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
-    gst::DebugCategory::new(
-        "onvifhttpssrc",
-        gst::DebugColorFlags::empty(),
-        Some("ONVIF RTSP-over-HTTPS source"),
-    )
-});
+pub(crate) use crate::log::CAT;
 
 /// What the session task may do to the element. It holds a weak reference: the element
 /// can be disposed while the task winds down.
