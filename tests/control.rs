@@ -245,3 +245,40 @@ fn test_signals_need_ready() {
         0
     );
 }
+
+/// An action signal blocked on a device that accepts and never answers returns FALSE as
+/// soon as the element goes to NULL (its wait used to have a canceller nobody could reach).
+#[test]
+fn test_going_to_null_cancels_a_blocked_signal() {
+    init();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let loc = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let src = make_src(&[
+        ("location", &loc),
+        ("user-id", &"admin"),
+        ("user-pw", &"password"),
+        ("timeout", &30u32),
+    ]);
+    let pipeline = gst::Pipeline::new();
+    pipeline.add(&src).unwrap();
+    pipeline.set_state(gst::State::Ready).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let emitter = src.clone();
+    std::thread::spawn(move || {
+        let answered = emitter.emit_by_name::<bool>("ptz-stop", &[]);
+        let _ = tx.send(answered);
+    });
+    // The signal is blocked once its request reached the silent device.
+    let (_conn, _) = listener.accept().unwrap();
+    let start = std::time::Instant::now();
+    pipeline.set_state(gst::State::Null).unwrap();
+    let answered = rx
+        .recv_timeout(std::time::Duration::from_secs(5))
+        .expect("the signal returned");
+    assert!(!answered);
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+}

@@ -180,6 +180,22 @@ pub struct OnvifHttpsSrc {
     control: Arc<tokio::sync::Mutex<Option<Control>>>,
     /// The HTTPS port of the plain-HTTP bootstrap, found once (until `location` changes).
     boot: Mutex<crate::device::BootCache>,
+    /// The waits of action signals in progress, cancelled when the element goes to NULL.
+    signal_waits: SignalWaits,
+}
+
+type SignalWaits = Mutex<Vec<Arc<Mutex<runtime::Canceller>>>>;
+
+/// Takes a signal's canceller off the list when the signal returns, however it returns.
+struct Unregister<'a>(&'a SignalWaits, Arc<Mutex<runtime::Canceller>>);
+
+impl Drop for Unregister<'_> {
+    fn drop(&mut self) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|c| !Arc::ptr_eq(c, &self.1));
+    }
 }
 
 pub(crate) use crate::log::CAT;
@@ -891,7 +907,13 @@ impl OnvifHttpsSrc {
         );
         let slot = self.control.clone();
         let weak = obj.downgrade();
-        let canceller = Mutex::new(runtime::Canceller::default());
+        // Registered so that going to NULL cancels the wait (the caller blocks on it).
+        let canceller = Arc::new(Mutex::new(runtime::Canceller::default()));
+        self.signal_waits
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(canceller.clone());
+        let _unregister = Unregister(&self.signal_waits, canceller.clone());
         let res = runtime::wait(&canceller, Some(bound), async move {
             crate::testing::maybe_panic("signal", &start.location);
             let mut guard = slot.lock().await;
@@ -1619,6 +1641,17 @@ impl ElementImpl for OnvifHttpsSrc {
         &self,
         transition: gst::StateChange,
     ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
+        if transition == gst::StateChange::ReadyToNull {
+            // An action signal blocked on a silent device returns now (FALSE/NULL).
+            for c in self
+                .signal_waits
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+            {
+                runtime::cancel(c);
+            }
+        }
         if transition == gst::StateChange::ReadyToPaused
             && let Err(msg) = self.start()
         {
