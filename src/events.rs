@@ -142,7 +142,7 @@ async fn subscribe<O: Output>(start: &StartSettings, out: &O) -> Result<Live, Er
         seq: 0,
     };
     live.schedule(current, termination);
-    out.debug(&format!(
+    out.debug(format_args!(
         "event subscription {} (termination in {:?} s{})",
         live.to,
         termination.zip(current).map(|(t, c)| t - c),
@@ -154,7 +154,9 @@ async fn subscribe<O: Output>(start: &StartSettings, out: &O) -> Result<Live, Er
     ));
     // The state of every property, as Initialized messages; optional on devices.
     if let Err(e) = live.call(&events::set_synchronization_point()).await {
-        out.debug(&format!("SetSynchronizationPoint failed ({e}); going on"));
+        out.debug(format_args!(
+            "SetSynchronizationPoint failed ({e}); going on"
+        ));
     }
     Ok(live)
 }
@@ -169,7 +171,7 @@ async fn pull_round<O: Output>(live: &mut Live, out: &O) -> Result<(), Error> {
                 live.schedule(c, t);
             }
             Err(Error::Fault { fault, .. }) if fault.is_not_supported() => {
-                out.debug(&format!(
+                out.debug(format_args!(
                     "Renew refused ({fault}); PullMessages keeps the subscription"
                 ));
                 live.renew_refused = true;

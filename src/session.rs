@@ -28,8 +28,8 @@ const TEARDOWN_WAIT: Duration = Duration::from_millis(200);
 
 /// What the session needs from the element.
 pub trait Output: Send + Sync + 'static {
-    /// Debug-level log line.
-    fn debug(&self, text: &str);
+    /// Debug-level log line, formatted only when the level is enabled.
+    fn debug(&self, args: std::fmt::Arguments<'_>);
     /// A warning message on the bus.
     fn warning(&self, text: &str);
     /// Adds a src pad `name` with `caps`. `timestamp_on_arrival`: the element stamps
@@ -177,11 +177,11 @@ pub async fn run_snapshot<O: Output>(
 async fn snapshot_loop<O: Output>(s: &SnapshotSettings, out: &O) -> Result<(), Error> {
     let started = device::start(&s.start, &|w: &str| out.warning(w)).await?;
     for n in &started.notes {
-        out.debug(n);
+        out.debug(format_args!("{n}"));
     }
     let mut client = started.client;
     let media = started.media;
-    out.debug(&format!(
+    out.debug(format_args!(
         "profile {} ({}) on {} ({})",
         media.profile.token,
         media.profile.name,
@@ -189,7 +189,7 @@ async fn snapshot_loop<O: Output>(s: &SnapshotSettings, out: &O) -> Result<(), E
         if media.media2 { "Media2" } else { "Media1" }
     ));
     let target = device::snapshot_target(&mut client, &media).await?;
-    out.debug(&format!("snapshot path {target}"));
+    out.debug(format_args!("snapshot path {target}"));
 
     let mut ticker = tokio::time::interval(s.interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -220,7 +220,7 @@ async fn snapshot_loop<O: Output>(s: &SnapshotSettings, out: &O) -> Result<(), E
                     return Ok(());
                 };
                 out.streams_complete();
-                out.debug(&format!(
+                out.debug(format_args!(
                     "start-up done: {} connection(s), {} SOAP round trip(s)",
                     client.http.connects, client.round_trips
                 ));
@@ -706,7 +706,7 @@ pub async fn run_live<O: Output>(
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .mark_discont();
-                    out.debug(&format!("reconnected after {attempt} attempt(s)"));
+                    out.debug(format_args!("reconnected after {attempt} attempt(s)"));
                 }
                 played = true;
                 let playing_since = std::time::Instant::now();
@@ -805,7 +805,7 @@ enum OpenRtsp {
 async fn find_media<O: Output>(s: &LiveSettings, out: &O) -> Result<MediaPlace, Error> {
     let started = device::start(&s.start, &|w: &str| out.warning(w)).await?;
     for n in &started.notes {
-        out.debug(n);
+        out.debug(format_args!("{n}"));
     }
     let mut client = started.client;
     let media = started.media;
@@ -838,7 +838,7 @@ async fn find_media<O: Output>(s: &LiveSettings, out: &O) -> Result<MediaPlace, 
                     detail: format!("stream URI {device_uri:?} has no path"),
                 }
             })?;
-            out.debug(&format!(
+            out.debug(format_args!(
                 "{what}: stream {target} through the {} tunnel",
                 if client.http.is_tls() {
                     "HTTPS"
@@ -870,7 +870,7 @@ async fn find_media<O: Output>(s: &LiveSettings, out: &O) -> Result<MediaPlace, 
                 host: origin.host.clone(),
                 port,
             };
-            out.debug(&format!(
+            out.debug(format_args!(
                 "profile {} ({}): stream rtsp://{}{target} over plain TCP",
                 media.profile.token,
                 media.profile.name,
@@ -959,7 +959,7 @@ async fn open_session<O: Output>(
         })?;
     // Where every later request goes (docs/rtsp-urls-and-vendors.md §1).
     let urls = rtsp::url::Presentation::of_describe(&uri, &resp, session_control.as_deref());
-    out.debug(&format!(
+    out.debug(format_args!(
         "DESCRIBE {uri}: base {}, aggregate {}",
         urls.base, urls.aggregate
     ));
@@ -1019,7 +1019,7 @@ async fn open_session<O: Output>(
         if rtsp::url::setup_retry_status(resp.status)
             && let Some(other) = media_url.fallback
         {
-            out.debug(&format!(
+            out.debug(format_args!(
                 "SETUP {control} -> {} {}; trying {other}",
                 resp.status, resp.reason
             ));
@@ -1068,7 +1068,7 @@ async fn open_session<O: Output>(
             None => None,
         };
         let caps = rtp_caps(st);
-        out.debug(&format!("{prefix}_0: {control} ({reply}): {caps}"));
+        out.debug(format_args!("{prefix}_0: {control} ({reply}): {caps}"));
         let Some(index) = out.add_stream(&format!("{prefix}_0"), caps, false) else {
             return Err(Error::Settings("the element went away".into()));
         };
@@ -1115,7 +1115,7 @@ async fn open_session<O: Output>(
         now: None,
     }));
     let uri = urls.aggregate.clone();
-    out.debug(&format!("PLAY {uri} {play_headers:?}"));
+    out.debug(format_args!("PLAY {uri} {play_headers:?}"));
     // The media may come before the answer (a replay's first packet, with D and C, does).
     let mut on_data = Deliver {
         streams: &streams,
@@ -1132,12 +1132,12 @@ async fn open_session<O: Output>(
             .iter()
             .find(|(_, u)| urls.rtp_info_matches(&info.url, u, setup_urls.len()))
             .map_or("no stream", |(p, _)| *p);
-        out.debug(&format!(
+        out.debug(format_args!(
             "RTP-Info {} ({stream}): seq {:?}, rtptime {:?}",
             info.url, info.seq, info.rtptime
         ));
     }
-    out.debug(&format!(
+    out.debug(format_args!(
         "playing: {} connection(s) and {} SOAP round trip(s) for the ONVIF start",
         place.cost.0, place.cost.1
     ));
@@ -1199,7 +1199,7 @@ async fn seek<O: Output>(
         }
         headers
     };
-    out.debug(&format!(
+    out.debug(format_args!(
         "seek to {} ms: PAUSE, PLAY {headers:?}",
         position / 1_000_000
     ));

@@ -332,9 +332,9 @@ impl ElementOutput {
 }
 
 impl Output for ElementOutput {
-    fn debug(&self, text: &str) {
+    fn debug(&self, args: std::fmt::Arguments<'_>) {
         if let Some(e) = self.element.upgrade() {
-            gst::debug!(CAT, obj = e, "{text}");
+            gst::debug!(CAT, obj = e, "{}", args);
         }
     }
 
