@@ -384,14 +384,14 @@ fn on_request(
     }
     let backend = format!("rtsp://127.0.0.1:{}", shared.rtsp_port);
     let shapes: Vec<Shape> = match persona {
-        Some(p) => crate::soap::PROFILES
+        Some(p) => crate::profiles::PROFILES
             .iter()
             .enumerate()
-            .map(|(i, (token, ..))| p.shape(i, token, &c.host))
+            .map(|(i, prof)| p.shape(i, prof.token, &c.host))
             .collect(),
         None => Vec::new(),
     };
-    let token = |i: usize| crate::soap::PROFILES.get(i).map_or("", |p| p.0);
+    let token = |i: usize| crate::profiles::PROFILES.get(i).map_or("", |p| p.token);
     let passes = persona.is_none() || pq.starts_with("/onvif-replay/");
     let mapped: Option<(String, Kind)> = match method.as_str() {
         _ if passes => Some((
@@ -518,7 +518,7 @@ fn on_response(shared: &Shared, conn: &Mutex<Conn>, raw: &[u8]) -> Vec<u8> {
     };
     let shape = |i: usize| {
         persona.map(|p| {
-            let token = crate::soap::PROFILES.get(i).map_or("", |t| t.0);
+            let token = crate::profiles::PROFILES.get(i).map_or("", |t| t.token);
             p.shape(i, token, &public_host)
         })
     };

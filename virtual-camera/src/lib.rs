@@ -17,6 +17,7 @@ mod front;
 pub mod media;
 pub mod metadata;
 pub mod persona;
+pub mod profiles;
 pub mod recording;
 pub mod replay;
 mod server;
@@ -308,7 +309,7 @@ impl Shared {
 
     /// `path?query` of a profile's live stream.
     pub fn stream_path(&self, token: &str) -> String {
-        let index = soap::PROFILES.iter().position(|(t, ..)| *t == token);
+        let index = profiles::by_token(token).map(|(i, _)| i);
         match (self.config.persona, index) {
             (Some(p), Some(i)) => p.shape(i, token, "").stream,
             _ => format!("/media/{token}"),

@@ -9,12 +9,6 @@
 use gst::prelude::*;
 use gst_rtsp_server::prelude::*;
 
-/// `(mount path, width, height)` per profile, matching `soap::PROFILES`.
-pub const MOUNTS: &[(&str, u32, u32)] = &[
-    ("/media/Profile_1", 640, 360),
-    ("/media/Profile_2", 320, 240),
-];
-
 /// The one role every authenticated user has.
 const ROLE: &str = "viewer";
 
@@ -60,8 +54,9 @@ fn launch(width: u32, height: u32, metadata: bool) -> String {
         "( videotestsrc is-live=true pattern=ball ! video/x-raw,width={width},height={height},framerate=25/1 ! \
          {overlay}x264enc tune=zerolatency speed-preset=ultrafast key-int-max=25 bitrate=800 ! \
          video/x-h264,profile=constrained-baseline ! rtph264pay name=pay0 pt=96 config-interval=-1 \
-         audiotestsrc is-live=true wave=sine freq=440 volume=0.2 ! audio/x-raw,rate=16000,channels=1 ! \
+         audiotestsrc is-live=true wave=sine freq=440 volume=0.2 ! audio/x-raw,rate={rate},channels=1 ! \
          audioconvert ! avenc_aac ! rtpmp4gpay name=pay1 pt=97 {md})",
+        rate = crate::profiles::AUDIO_RATE_KHZ * 1000,
         md = if metadata {
             "onvifmetadatasrc live=true ! onvifmetadatapay name=pay2 pt=107 "
         } else {
@@ -154,7 +149,8 @@ impl Media {
                 factory,
             );
         }
-        for (path, w, h) in MOUNTS {
+        for p in crate::profiles::PROFILES {
+            let (path, w, h) = (&p.mount(), &p.width, &p.height);
             let factory = gst_rtsp_server::RTSPMediaFactory::new();
             factory.set_launch(&launch(*w, *h, metadata));
             factory.set_shared(true);

@@ -344,9 +344,9 @@ impl Persona {
             }
             Persona::Axis => {
                 let path = "/axis-media/media.amp";
-                let (w, h) = crate::media::MOUNTS
+                let (w, h) = crate::profiles::PROFILES
                     .get(index)
-                    .map_or((640, 360), |m| (m.1, m.2));
+                    .map_or((640, 360), |p| (p.width, p.height));
                 let controls =
                     media(&|k| format!("rtsp://{bare}{path}/stream={k}?Axis-Orig-Sw=true"));
                 Shape {

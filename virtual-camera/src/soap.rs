@@ -753,10 +753,7 @@ fn base(shared: &Shared, req: &Request) -> String {
     }
 }
 
-pub(crate) const PROFILES: &[(&str, &str, u32, u32)] = &[
-    ("Profile_1", "mainStream", 1280, 720),
-    ("Profile_2", "subStream", 640, 360),
-];
+use crate::profiles::PROFILES;
 
 fn operation(shared: &Arc<Shared>, req: &Request, p: &Parsed) -> Response {
     if let Some(r) = event_operation(shared, req, p) {
@@ -767,7 +764,7 @@ fn operation(shared: &Arc<Shared>, req: &Request, p: &Parsed) -> Response {
     }
     let media2 = p.op_ns == "http://www.onvif.org/ver20/media/wsdl";
     let token = p.text("ProfileToken").unwrap_or("");
-    let known_token = PROFILES.iter().any(|(t, ..)| *t == token);
+    let known_token = crate::profiles::by_token(token).is_some();
     let b = base(shared, req);
     match p.op.as_str() {
         "GetSystemDateAndTime" => {
@@ -860,14 +857,21 @@ fn operation(shared: &Arc<Shared>, req: &Request, p: &Parsed) -> Response {
         "SetNetworkProtocols" => set_network_protocols(shared, p),
         "GetProfiles" => {
             let mut s = String::new();
-            for (t, name, w, h) in PROFILES {
+            let rate = crate::profiles::AUDIO_RATE_KHZ;
+            for crate::profiles::Profile {
+                token: t,
+                name,
+                width: w,
+                height: h,
+            } in PROFILES
+            {
                 if media2 {
                     s.push_str(&format!(
                         "<tr2:Profiles token=\"{t}\" fixed=\"true\"><tr2:Name>{name}</tr2:Name><tr2:Configurations>\
                          <tr2:VideoSource token=\"VS_1\"><tt:Name>VS_1</tt:Name><tt:UseCount>2</tt:UseCount><tt:SourceToken>VideoSource_1</tt:SourceToken><tt:Bounds x=\"0\" y=\"0\" width=\"{w}\" height=\"{h}\"/></tr2:VideoSource>\
                          <tr2:AudioSource token=\"AS_1\"><tt:Name>AS_1</tt:Name><tt:UseCount>2</tt:UseCount><tt:SourceToken>AudioSource_1</tt:SourceToken></tr2:AudioSource>\
                          <tr2:VideoEncoder token=\"VE_{t}\"><tt:Name>VE</tt:Name><tt:UseCount>1</tt:UseCount><tt:Encoding>H264</tt:Encoding><tt:Resolution><tt:Width>{w}</tt:Width><tt:Height>{h}</tt:Height></tt:Resolution><tt:Quality>4</tt:Quality></tr2:VideoEncoder>\
-                         <tr2:AudioEncoder token=\"AE_1\"><tt:Name>AE</tt:Name><tt:UseCount>2</tt:UseCount><tt:Encoding>PCMU</tt:Encoding><tt:Bitrate>64</tt:Bitrate><tt:SampleRate>8</tt:SampleRate></tr2:AudioEncoder>\
+                         <tr2:AudioEncoder token=\"AE_1\"><tt:Name>AE</tt:Name><tt:UseCount>2</tt:UseCount><tt:Encoding>MPEG4-GENERIC</tt:Encoding><tt:Bitrate>32</tt:Bitrate><tt:SampleRate>{rate}</tt:SampleRate></tr2:AudioEncoder>\
                          <tr2:Metadata token=\"MD_1\"><tt:Name>MD</tt:Name><tt:UseCount>2</tt:UseCount></tr2:Metadata>\
                          </tr2:Configurations></tr2:Profiles>"
                     ));
@@ -877,7 +881,7 @@ fn operation(shared: &Arc<Shared>, req: &Request, p: &Parsed) -> Response {
                          <tt:VideoSourceConfiguration token=\"VS_1\"><tt:Name>VS_1</tt:Name><tt:UseCount>2</tt:UseCount><tt:SourceToken>VideoSource_1</tt:SourceToken><tt:Bounds x=\"0\" y=\"0\" width=\"{w}\" height=\"{h}\"/></tt:VideoSourceConfiguration>\
                          <tt:AudioSourceConfiguration token=\"AS_1\"><tt:Name>AS_1</tt:Name><tt:UseCount>2</tt:UseCount><tt:SourceToken>AudioSource_1</tt:SourceToken></tt:AudioSourceConfiguration>\
                          <tt:VideoEncoderConfiguration token=\"VE_{t}\"><tt:Name>VE</tt:Name><tt:UseCount>1</tt:UseCount><tt:Encoding>H264</tt:Encoding></tt:VideoEncoderConfiguration>\
-                         <tt:AudioEncoderConfiguration token=\"AE_1\"><tt:Name>AE</tt:Name><tt:UseCount>2</tt:UseCount><tt:Encoding>G711</tt:Encoding></tt:AudioEncoderConfiguration>\
+                         <tt:AudioEncoderConfiguration token=\"AE_1\"><tt:Name>AE</tt:Name><tt:UseCount>2</tt:UseCount><tt:Encoding>AAC</tt:Encoding></tt:AudioEncoderConfiguration>\
                          <tt:MetadataConfiguration token=\"MD_1\"><tt:Name>MD</tt:Name><tt:UseCount>2</tt:UseCount></tt:MetadataConfiguration>\
                          </trt:Profiles>"
                     ));
