@@ -495,7 +495,7 @@ fn rtsp_auth_ok(shared: &Shared, method: &str, header: Option<&str>) -> bool {
             base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", c.user, c.password));
         return h.trim().strip_prefix("Basic ").map(str::trim) == Some(want.as_str());
     }
-    crate::soap::digest_matches(shared, &shared.realm(), method, h, None)
+    crate::auth::digest_matches(shared, &shared.realm(), method, h, None)
 }
 
 /// Rewrites one answer of the media engine into the persona's shape.

@@ -10,12 +10,15 @@
 //! skewed clock, SetNetworkProtocols accepted, refused or silently ignored, and `http://`
 //! XAddrs on an HTTPS session. It runs on its own runtime, so a test needs no tokio.
 
+mod auth;
 pub mod bench;
 pub mod certs;
 pub mod events;
 mod front;
+mod http;
 pub mod media;
 pub mod metadata;
+mod ntp;
 pub mod persona;
 pub mod profiles;
 pub mod recording;
@@ -30,7 +33,7 @@ use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub use gst_rtsp_server::gio;
-pub use server::Request;
+pub use http::Request;
 
 /// How the camera authenticates SOAP requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -294,11 +297,24 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Binds an extra HTTPS listener (an accepted SetNetworkProtocols).
+    pub(crate) fn listen_https(self: &Arc<Self>, port: u16) -> std::io::Result<()> {
+        let std_listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+        std_listener.set_nonblocking(true)?;
+        let shared = self.clone();
+        self.runtime.spawn(async move {
+            if let Ok(l) = tokio::net::TcpListener::from_std(std_listener) {
+                server::serve(l, shared, true).await;
+            }
+        });
+        Ok(())
+    }
+
     /// The realm of the camera's Digest challenges.
     pub fn realm(&self) -> String {
         self.config
             .persona
-            .map_or(soap::REALM, |p| p.realm())
+            .map_or(auth::REALM, |p| p.realm())
             .to_string()
     }
 

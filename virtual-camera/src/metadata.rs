@@ -186,7 +186,7 @@ mod source {
     pub const INTERVAL: u64 = 500_000_000;
 
     /// Nanoseconds from 1900 (NTP era 0) to 1970.
-    const NTP_UNIX_OFFSET_NS: i128 = crate::replay::NTP_UNIX_OFFSET_S as i128 * 1_000_000_000;
+    const NTP_UNIX_OFFSET_NS: i128 = crate::ntp::NTP_UNIX_OFFSET_S as i128 * 1_000_000_000;
 
     #[derive(Default)]
     pub struct MetadataSrc {

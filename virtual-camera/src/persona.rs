@@ -206,7 +206,7 @@ impl Persona {
             Persona::Hanwha => "iPOLiS",
             Persona::Reolink => "LIVE555 Streaming Media",
             Persona::Tapo => "TP-LINK Streaming Media",
-            _ => crate::soap::REALM,
+            _ => crate::auth::REALM,
         }
     }
 

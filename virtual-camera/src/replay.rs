@@ -21,17 +21,11 @@ use gst_rtsp_server::subclass::prelude::*;
 
 use crate::recording::Archive;
 
-/// Seconds from 1900 (NTP era 0) to 1970.
-pub(crate) const NTP_UNIX_OFFSET_S: u64 = 2_208_988_800;
-
 /// Timestamps below this (year 1931) are the preroll before the first seek: they pass, or
 /// the media would never be prepared.
 const PREROLL_LIMIT_NS: u64 = 1_000_000_000_000_000_000;
 
-/// Nanoseconds since 1900 of a Unix time in seconds.
-pub fn ntp_ns(unix_s: i64) -> u64 {
-    (unix_s as u64 + NTP_UNIX_OFFSET_S) * 1_000_000_000
-}
+pub use crate::ntp::ntp_ns;
 
 /// Where a timestamp (ns since 1900) falls in the archive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

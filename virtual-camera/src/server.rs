@@ -16,55 +16,7 @@ use crate::{Shared, certs};
 /// Largest request the camera reads.
 const MAX_REQUEST: usize = 1024 * 1024;
 
-/// A parsed request.
-#[derive(Debug, Clone)]
-pub struct Request {
-    pub method: String,
-    pub target: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-    pub tls: bool,
-    /// The request head as received (for handing a tunnel connection on).
-    pub raw_head: Vec<u8>,
-}
-
-impl Request {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// A response to write.
-pub struct Response {
-    pub status: u16,
-    pub reason: &'static str,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Response {
-    pub fn new(status: u16, reason: &'static str, content_type: &str, body: Vec<u8>) -> Self {
-        Self {
-            status,
-            reason,
-            headers: vec![("Content-Type".into(), content_type.into())],
-            body,
-        }
-    }
-
-    pub fn bytes(&self) -> Vec<u8> {
-        let mut out = format!("HTTP/1.1 {} {}\r\n", self.status, self.reason).into_bytes();
-        for (k, v) in &self.headers {
-            out.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
-        }
-        out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", self.body.len()).as_bytes());
-        out.extend_from_slice(&self.body);
-        out
-    }
-}
+pub use crate::http::{Request, Response};
 
 pub fn tls_config(id: &certs::Identity) -> std::io::Result<Arc<rustls::ServerConfig>> {
     let invalid = |e: &dyn std::fmt::Display| std::io::Error::other(e.to_string());
@@ -84,7 +36,7 @@ pub fn tls_config(id: &certs::Identity) -> std::io::Result<Arc<rustls::ServerCon
 }
 
 /// Accepts connections until the runtime is shut down.
-pub async fn serve(listener: TcpListener, shared: Arc<Shared>, tls: bool) {
+pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, tls: bool) {
     loop {
         let Ok((tcp, _)) = listener.accept().await else {
             continue;
@@ -110,20 +62,6 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, tls: bool) {
     }
 }
 
-/// Binds an extra HTTPS listener (an accepted SetNetworkProtocols).
-pub fn listen_https(shared: &Arc<Shared>, port: u16) -> std::io::Result<()> {
-    let std_listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
-    std_listener.set_nonblocking(true)?;
-    let handle = shared.runtime.clone();
-    let shared = shared.clone();
-    handle.spawn(async move {
-        if let Ok(l) = TcpListener::from_std(std_listener) {
-            serve(l, shared, true).await;
-        }
-    });
-    Ok(())
-}
-
 async fn connection<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, shared: Arc<Shared>, tls: bool) {
     let mut buf: Vec<u8> = Vec::new();
     loop {
@@ -146,12 +84,12 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, shared: Arc<Sha
         }
         if is_tunnel(&req) {
             let scheme = if tls { "https" } else { "http" };
-            if shared.config.tunnel_auth && !crate::soap::check_digest(&shared, &req) {
+            if shared.config.tunnel_auth && !crate::auth::check_digest(&shared, &req) {
                 shared.stats.heads.lock().unwrap().push(format!(
                     "{scheme} {} {} (tunnel 401)",
                     req.method, req.target
                 ));
-                let _ = s.write_all(&crate::soap::challenge(&shared).bytes()).await;
+                let _ = s.write_all(&crate::auth::challenge(&shared).bytes()).await;
                 return;
             }
             shared
