@@ -563,39 +563,69 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
     let boot_origin = origin_of(loc, if loc_https { "https" } else { "http" }, loc_port)?;
     let boot_tls = if loc_https { s.tls.clone() } else { None };
     // Over plain HTTP credentials go out only when the HTTPS port must be found
-    // (https-port unset); a man in the middle could replay them within their window.
-    let creds_in_clear = !loc_https && s.https_port == 0;
+    // (https-port unset), or when nothing goes over HTTPS at all (https-enable=false); a
+    // man in the middle could replay them within their window.
+    let creds_in_clear = !loc_https && (s.https_port == 0 || !s.https_enable);
     let boot_creds = if loc_https || creds_in_clear {
         s.creds.clone()
     } else {
         None
     };
     // The bootstrap runs once per element: the others wait for it and use its port.
-    let mut boot = s.boot.lock().await;
-    let cached = if loc_https { None } else { *boot };
-    let (boot_origin, boot_tls, boot_creds) = match cached {
-        Some(port) => (
-            origin_of(loc, "https", port)?,
-            s.tls.clone(),
-            s.creds.clone(),
-        ),
-        None => (boot_origin, boot_tls, boot_creds),
+    // (No lock for an https:// location: it has no bootstrap.)
+    let bootstraps = !loc_https && s.https_enable;
+    let mut boot = if bootstraps {
+        Some(s.boot.lock().await)
+    } else {
+        None
     };
-    let mut client = OnvifClient::new(boot_origin, boot_tls, s.timeout, boot_creds);
-    if !matches!(loc.path(), "" | "/") {
-        client.device_path = match loc.query() {
-            Some(q) => format!("{}?{q}", loc.path()),
-            None => loc.path().to_string(),
+    let mut cached = boot.as_deref().copied().flatten();
+    let new_client = |cached: Option<u16>| -> Result<OnvifClient, Error> {
+        let (origin, tls, creds) = match cached {
+            Some(port) => (
+                origin_of(loc, "https", port)?,
+                s.tls.clone(),
+                s.creds.clone(),
+            ),
+            None => (boot_origin.clone(), boot_tls.clone(), boot_creds.clone()),
         };
-    }
+        let mut client = OnvifClient::new(origin, tls, s.timeout, creds);
+        if !matches!(loc.path(), "" | "/") {
+            client.device_path = match loc.query() {
+                Some(q) => format!("{}?{q}", loc.path()),
+                None => loc.path().to_string(),
+            };
+        }
+        Ok(client)
+    };
+    let mut client = new_client(cached)?;
     match client.sync_clock().await {
         Ok(()) => {}
         // Refused anonymously with the credentials withheld: read over HTTPS below.
         Err(Error::NotAuthorized { .. }) if !client.http.is_tls() && !creds_in_clear => {}
+        // The cached HTTPS port no longer answers (a rebooted device may have moved it):
+        // forget it and run the bootstrap again.
+        Err(e) if cached.is_some() && e.is_transient() => {
+            notes.push(format!(
+                "the HTTPS port found earlier no longer answers ({e}); reading it again"
+            ));
+            if let Some(b) = boot.as_deref_mut() {
+                *b = None;
+            }
+            cached = None;
+            client = new_client(None)?;
+            match client.sync_clock().await {
+                Ok(()) => {}
+                Err(Error::NotAuthorized { .. }) if !creds_in_clear => {}
+                Err(e) => return Err(e),
+            }
+        }
         Err(e) => return Err(e),
     }
     // (asked port, port the device kept) after a refused or ignored SetNetworkProtocols.
     let mut mismatch: Option<(u16, u16)> = None;
+    // Whether the HTTPS port found may be kept for the element's next starts.
+    let mut cacheable = true;
     // Why the HTTPS port is the default 443 and not one the device gave.
     let mut guessed: Option<String> = None;
 
@@ -635,7 +665,25 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
                 }
             }
         }
-        if s.https_port != 0 && s.https_port != target && need_read && !protocols.is_empty() {
+        if s.https_port != 0
+            && s.https_port != target
+            && need_read
+            && !protocols.is_empty()
+            && guessed.is_some()
+        {
+            // The device has no enabled HTTPS port: switching it on needs
+            // SetNetworkProtocols with credentials, which do not travel in clear.
+            warn(&format!(
+                "{} lists no enabled HTTPS port; enabling it on port {} needs credentials, \
+                 which are not sent over plain HTTP: enable HTTPS on the device's web page, \
+                 or use an https:// location",
+                client.peer(),
+                s.https_port
+            ));
+            target = s.https_port;
+            cacheable = false;
+        } else if s.https_port != 0 && s.https_port != target && need_read && !protocols.is_empty()
+        {
             // SetNetworkProtocols carries credentials: on the device's current HTTPS port,
             // never over plain HTTP.
             if !client.http.is_tls() {
@@ -660,8 +708,13 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
         if client.clock_offset_ms.is_none() {
             client.sync_clock().await?;
         }
-        if !loc_https && guessed.is_none() {
-            *boot = Some(target);
+        // Kept only when the device itself gave the port and kept any asked one.
+        if let Some(b) = boot.as_deref_mut()
+            && guessed.is_none()
+            && mismatch.is_none()
+            && cacheable
+        {
+            *b = Some(target);
         }
     }
     drop(boot);

@@ -607,10 +607,11 @@ struct UdpSources {
 }
 
 impl UdpSources {
-    fn accepts(&self, from: std::net::SocketAddr, rtcp: bool) -> bool {
+    /// Either server port on either socket: some devices send RTCP from their RTP port.
+    fn accepts(&self, from: std::net::SocketAddr) -> bool {
         let port_ok = self
             .ports
-            .is_none_or(|(rtp, rtcp_port)| from.port() == if rtcp { rtcp_port } else { rtp });
+            .is_none_or(|(rtp, rtcp)| from.port() == rtp || from.port() == rtcp);
         port_ok && self.ips.contains(&from.ip().to_canonical())
     }
 }
@@ -723,13 +724,15 @@ pub async fn run_live<O: Output>(
                 .await;
                 // The waits start over only after media flowed for a while: a device that
                 // accepts PLAY and hangs up at once keeps backing off.
-                let flowed = streams
+                let last = streams
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .list
                     .iter()
-                    .any(|s| s.last_packet.is_some());
-                if flowed && playing_since.elapsed() >= HEALTHY_PLAY {
+                    .filter_map(|s| s.last_packet)
+                    .max();
+                if last.is_some_and(|t| t.saturating_duration_since(playing_since) >= HEALTHY_PLAY)
+                {
                     attempt = 0;
                 }
                 match result {
@@ -1253,7 +1256,7 @@ async fn udp_receiver<O: Output>(
         tokio::select! {
             r = rtp_sock.recv_from(&mut rtp_buf) => {
                 let n = match r {
-                    Ok((n, from)) if accept.accepts(from, false) => n,
+                    Ok((n, from)) if accept.accepts(from) => n,
                     Ok((_, from)) => {
                         drop_foreign(from);
                         continue;
@@ -1273,7 +1276,7 @@ async fn udp_receiver<O: Output>(
             }
             r = rtcp_sock.recv_from(&mut rtcp_buf) => {
                 let n = match r {
-                    Ok((n, from)) if accept.accepts(from, true) => n,
+                    Ok((n, from)) if accept.accepts(from) => n,
                     Ok((_, from)) => {
                         drop_foreign(from);
                         continue;
@@ -1374,13 +1377,22 @@ async fn play_loop<O: Output>(
             .enumerate()
             .filter_map(|(i, l)| {
                 let l = l.as_ref()?;
-                Some(tokio::spawn(udp_receiver(
+                let receiver = udp_receiver(
                     i,
                     (l.rtp.clone(), l.rtcp.clone()),
                     l.accept.clone(),
                     streams.clone(),
                     out.clone(),
-                )))
+                );
+                let out = out.clone();
+                Some(tokio::spawn(async move {
+                    // A panic here must not pass for silence on the UDP ports.
+                    if let Err(msg) = crate::runtime::catch_panic(receiver).await {
+                        out.warning(&format!(
+                            "internal error: the UDP receiver of stream {i} panicked ({msg}), please report this"
+                        ));
+                    }
+                }))
             })
             .collect(),
     );

@@ -976,6 +976,48 @@ fn test_rebooting_device_is_reconnected() {
     );
 }
 
+/// A device that reboots onto another HTTPS port, with an `http://` location: the HTTPS
+/// port the bootstrap found (kept for the element's life) no longer answers, so it is
+/// read again and the stream goes on.
+#[test]
+fn test_rebooted_device_on_another_https_port_is_found_again() {
+    let ca = onvif_virtual_camera::certs::Ca::new("moved port test CA");
+    let identity = ca.leaf(
+        &["127.0.0.1"],
+        onvif_virtual_camera::certs::Validity::default(),
+    );
+    let ca_file = TempFile::new("moved-ca.pem", &ca.pem());
+    let config = Config {
+        identity: Some(identity),
+        ..Config::default()
+    };
+    let cam = Camera::start(config.clone()).expect("camera starts");
+    let http_port = cam.http_port();
+    let loc = cam.http_url();
+    let run = multi(live_props(&loc, &ca_file), &[]);
+    let before = run.collect(&["video_0"], 20, WAIT);
+    assert!(before.error.is_none(), "{}", before.error_text());
+    let old_https = cam.https_port();
+    drop(cam);
+    // Down for a while (as in a reboot), the element trying meanwhile.
+    let while_down = run.collect(&["never"], 1, Duration::from_millis(1500));
+    assert!(while_down.error.is_none(), "{}", while_down.error_text());
+    let cam = Camera::start(Config {
+        http_port,
+        ..config
+    })
+    .expect("camera comes back on its HTTP port");
+    assert_ne!(cam.https_port(), old_https);
+    let after = run.collect(&["video_0"], 20, WAIT);
+    assert!(after.error.is_none(), "{}", after.error_text());
+    assert!(after.count("video_0") >= 20);
+    assert!(
+        camera_ops(&cam).contains(&"GetNetworkProtocols".to_string()),
+        "the port was read again: {:?}",
+        camera_ops(&cam)
+    );
+}
+
 /// Every byte of the ONVIF start, the TLS handshakes and the media in a TCP write of its
 /// own: TLS records and interleaved frames arrive in pieces and are put together.
 #[test]

@@ -983,6 +983,8 @@ impl OnvifHttpsSrc {
         let mut s = self.settings.lock().unwrap_or_else(PoisonError::into_inner);
         s.location = value;
         s.uri_query = None;
+        // Another device, or the same one elsewhere: its HTTPS port is found again.
+        *self.boot.lock().unwrap_or_else(PoisonError::into_inner) = Default::default();
         Ok(())
     }
 
@@ -1490,8 +1492,11 @@ impl ObjectImpl for OnvifHttpsSrc {
         if let Ok(mut c) = self.control.try_lock() {
             *c = None;
         }
-        if pspec.name() == "location" {
+        if matches!(pspec.name(), "https-port" | "https-enable") {
+            // The bootstrap's port belongs to the old settings.
             *self.boot.lock().unwrap_or_else(PoisonError::into_inner) = Default::default();
+        }
+        if pspec.name() == "location" {
             let v = value
                 .get::<Option<String>>()
                 .expect("type checked upstream");
