@@ -142,6 +142,37 @@ impl OnvifClient {
         }
     }
 
+    /// Why a 401 whose challenges this client will not answer was not answered: Basic to
+    /// a peer that is not authenticated, Digest without qop in clear.
+    fn withheld(&self, operation: &str, resp: &Response) -> Option<Error> {
+        let challenges: Vec<Challenge> = resp
+            .head
+            .headers_named("www-authenticate")
+            .filter_map(digest::parse_challenge)
+            .collect();
+        let reason = if challenges
+            .iter()
+            .any(|c| matches!(c, Challenge::Basic { .. }))
+            && !self.http.basic_allowed()
+        {
+            crate::live::BASIC_WITHHELD
+        } else if !self.http.is_tls()
+            && challenges
+                .iter()
+                .any(|c| matches!(c, Challenge::Digest(d) if !d.qop_auth))
+        {
+            "it asks for HTTP Digest without qop over plain HTTP, whose answer could be \
+             replayed, so it is not sent in clear: use an https:// location or set https-port"
+        } else {
+            return None;
+        };
+        Some(Error::CredentialsWithheld {
+            peer: self.peer(),
+            operation: operation.to_string(),
+            reason: reason.to_string(),
+        })
+    }
+
     /// Adopts the challenge of a 401; false when there is none this client may answer.
     fn adopt_challenge(&mut self, resp: &Response) -> bool {
         let allow_basic = self.http.basic_allowed();
@@ -198,7 +229,9 @@ impl OnvifClient {
                     answered_challenge = true;
                 }
                 401 => {
-                    return Err(self.not_authorized(operation, "HTTP 401 to our credentials"));
+                    return Err(self.withheld(operation, &resp).unwrap_or_else(|| {
+                        self.not_authorized(operation, "HTTP 401 to our credentials")
+                    }));
                 }
                 status => {
                     return Err(Error::HttpStatus {
@@ -377,6 +410,11 @@ impl OnvifClient {
                 resynced_clock = true;
                 self.sync_clock().await?;
                 continue;
+            }
+            if status == 401
+                && let Some(e) = self.withheld(req.operation, &resp)
+            {
+                return Err(e);
             }
             let method = self.method_name();
             return Err(self.not_authorized(
@@ -654,7 +692,9 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
                         }
                     }
                 }
-                Err(e @ Error::NotAuthorized { .. }) if creds_in_clear || loc_https => {
+                Err(e @ (Error::NotAuthorized { .. } | Error::CredentialsWithheld { .. }))
+                    if creds_in_clear || loc_https =>
+                {
                     return Err(e);
                 }
                 Err(e) => {

@@ -243,7 +243,13 @@ fn test_digest_without_qop_is_not_answered_in_clear() {
     });
     let run = run_with(snapshot_props(&cam.http_url(), &ca, "password"), &[]);
     let out = run.expect_error(WAIT);
-    out.assert_resource_error(gst::ResourceError::NotAuthorized, &["GetNetworkProtocols"]);
+    out.assert_resource_error(
+        gst::ResourceError::NotAuthorized,
+        &[
+            "wants credentials for GetNetworkProtocols",
+            "without qop over plain HTTP",
+        ],
+    );
     drop(run);
     let http_digest = cam
         .stats
