@@ -1286,13 +1286,15 @@ impl ObjectImpl for OnvifHttpsSrc {
                 /**
                  * GstOnvifHttpsSrc:tls-certificate-sha256:
                  *
-                 * Pin: a certificate whose SHA-256 fingerprint matches is trusted whatever
-                 * its chain, for self-signed cameras. 64 hex digits, colons allowed; the
-                 * error for a refused certificate prints the value to use.
+                 * Pin: only a certificate whose SHA-256 fingerprint matches is accepted,
+                 * whatever its chain and the https-validate-* switches (for self-signed
+                 * cameras). 64 hex digits, colons allowed, or a comma-separated list of them
+                 * for certificate rotation; the error for a refused certificate prints the
+                 * value to use.
                  */
                 glib::ParamSpecString::builder("tls-certificate-sha256")
                     .nick("TLS certificate SHA-256")
-                    .blurb("SHA-256 fingerprint of a certificate to trust whatever its chain")
+                    .blurb("SHA-256 fingerprint(s), comma-separated, of the only certificates accepted")
                     .mutable_ready()
                     .build(),
                 /**
