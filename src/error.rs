@@ -236,26 +236,30 @@ impl Error {
     }
 
     /// Turns the error into the message the element posts. The text is the user-facing
-    /// explanation; the debug string repeats it with the variant for `gst-launch -v`.
+    /// explanation; the debug string repeats it with the variant for `gst-launch -v`. The
+    /// message records the caller's place (the code that made the error fatal), not this
+    /// file's.
+    #[track_caller]
     pub fn to_error_message(&self) -> gst::ErrorMessage {
         let text = self.to_string();
         let debug = format!("{self:?}");
+        let at = std::panic::Location::caller();
         match self.kind() {
             ErrorKind::Resource(code) => gst::ErrorMessage::new(
                 &code,
                 Some(&text),
                 Some(&debug),
-                file!(),
+                at.file(),
                 "onvifhttpssrc",
-                line!(),
+                at.line(),
             ),
             ErrorKind::Stream(code) => gst::ErrorMessage::new(
                 &code,
                 Some(&text),
                 Some(&debug),
-                file!(),
+                at.file(),
                 "onvifhttpssrc",
-                line!(),
+                at.line(),
             ),
         }
     }

@@ -46,6 +46,7 @@ pub trait Output: Send + Sync + 'static {
     /// The element's running time in nanoseconds, if it has a clock.
     fn running_time(&self) -> Option<u64>;
     /// Posts the error; the session ends after it.
+    #[track_caller]
     fn error(&self, err: &Error);
     /// Posts an `onvif-event` element message.
     fn event(&self, notification: &crate::onvif::events::Notification);

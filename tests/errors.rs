@@ -22,6 +22,14 @@ fn test_wrong_password_is_not_authorized_ws_security() {
     );
 }
 
+/// The error message records where the session gave up, not `error.rs`'s own line.
+#[test]
+fn test_error_messages_record_the_place_that_raised_them() {
+    let (_cam, out) = snapshot_failure(Config::default(), false, "wrong", &[]);
+    let (_, debug) = out.error.as_ref().expect("an error");
+    assert!(debug.starts_with("src/session.rs("), "{debug}");
+}
+
 #[test]
 fn test_wrong_password_is_not_authorized_digest() {
     let config = Config {

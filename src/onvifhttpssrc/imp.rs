@@ -461,6 +461,7 @@ impl Output for ElementOutput {
             .map(|t| t.nseconds())
     }
 
+    #[track_caller]
     fn error(&self, err: &Error) {
         if let Some(e) = self.element.upgrade() {
             gst::error!(CAT, obj = e, "{err}");
