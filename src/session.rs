@@ -285,6 +285,8 @@ struct StreamState {
     last_packet: Option<std::time::Instant>,
     /// Packets dropped because their timestamps left the PTS range.
     bad_timestamps: u64,
+    /// When RTCP last came for this stream (liveness of sparse streams).
+    last_rtcp: Option<std::time::Instant>,
     /// Packets of the current read, pushed together at its end.
     pending: Option<gst::BufferList>,
     /// The next buffer follows a gap (a reconnection): it gets DISCONT.
@@ -508,6 +510,9 @@ impl Streams {
 
     /// Takes the sender reports of an RTCP packet of stream `i` and re-aligns streams.
     fn rtcp(&mut self, i: usize, packet: &[u8], now: u64) {
+        if let Some(st) = self.list.get_mut(i) {
+            st.last_rtcp = Some(std::time::Instant::now());
+        }
         for sr in rtp::sender_reports(packet) {
             let st = &mut self.list[i];
             st.stats.sender_report(&sr, now);
@@ -1087,6 +1092,7 @@ async fn open_session<O: Output>(
             ended: false,
             last_packet: None,
             bad_timestamps: 0,
+            last_rtcp: None,
             pending: None,
             discont: false,
             recorded_ms: None,
@@ -1477,9 +1483,16 @@ async fn play_loop<O: Output>(
             }
             _ = replay_tick.tick() => {}
             _ = media_check.tick(), if live => {
-                let last = streams.lock().unwrap_or_else(std::sync::PoisonError::into_inner).list.iter().filter_map(|s| s.last_packet).max();
-                if last.unwrap_or(played_at).elapsed() >= media_timeout {
-                    return Err(no_media(&rtsp.peer, &udp_ports, last.is_some(), media_timeout));
+                // RTP or RTCP: a sparse stream (metadata only on events) still sends
+                // sender reports.
+                let (last_rtp, last_any) = {
+                    let st = streams.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let rtp = st.list.iter().filter_map(|s| s.last_packet).max();
+                    let rtcp = st.list.iter().filter_map(|s| s.last_rtcp).max();
+                    (rtp, rtp.max(rtcp))
+                };
+                if last_any.unwrap_or(played_at).elapsed() >= media_timeout {
+                    return Err(no_media(&rtsp.peer, &udp_ports, last_rtp.is_some(), media_timeout));
                 }
             }
             Some(position) = next_seek(seeks) => {
