@@ -182,6 +182,9 @@ pub struct OnvifHttpsSrc {
     boot: Mutex<crate::device::BootCache>,
     /// The waits of action signals in progress, cancelled when the element goes to NULL.
     signal_waits: SignalWaits,
+    /// The signals' cached client belongs to old settings or an old READY: it is dropped
+    /// at its next use (it may be held by a signal while the flag is set).
+    control_stale: Arc<std::sync::atomic::AtomicBool>,
 }
 
 type SignalWaits = Mutex<Vec<Arc<Mutex<runtime::Canceller>>>>;
@@ -907,6 +910,7 @@ impl OnvifHttpsSrc {
             start.location.port_or_known_default().unwrap_or(0)
         );
         let slot = self.control.clone();
+        let stale = self.control_stale.clone();
         let weak = obj.downgrade();
         // Registered so that going to NULL cancels the wait (the caller blocks on it).
         let canceller = Arc::new(Mutex::new(runtime::Canceller::default()));
@@ -915,9 +919,16 @@ impl OnvifHttpsSrc {
             .unwrap_or_else(PoisonError::into_inner)
             .push(canceller.clone());
         let _unregister = Unregister(&self.signal_waits, canceller.clone());
+        // Going to NULL between the READY check above and the registration: give up now.
+        if obj.pending_state() == gst::State::Null || obj.current_state() < gst::State::Ready {
+            return None;
+        }
         let res = runtime::wait(&canceller, Some(bound), async move {
             crate::testing::maybe_panic("signal", &start.location);
             let mut guard = slot.lock().await;
+            if stale.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                *guard = None;
+            }
             if guard.is_none() {
                 let warn = |w: &str| {
                     if let Some(e) = weak.upgrade() {
@@ -1492,6 +1503,8 @@ impl ObjectImpl for OnvifHttpsSrc {
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
         // The action signals' client belongs to the old settings.
+        self.control_stale
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         if let Ok(mut c) = self.control.try_lock() {
             *c = None;
         }
@@ -1674,6 +1687,8 @@ impl ElementImpl for OnvifHttpsSrc {
             }
             gst::StateChange::PausedToReady => self.stop(),
             gst::StateChange::ReadyToNull => {
+                self.control_stale
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
                 if let Ok(mut c) = self.control.try_lock() {
                     *c = None;
                 }
