@@ -210,10 +210,20 @@ impl Rtsp {
                 operation: format!("RTSP {method}"),
                 detail: format!("refusing to send a header with a line break: {}", e.0),
             })?;
-        self.writer
-            .send(&bytes)
-            .await
-            .map_err(|e| Error::io(&self.peer, &format!("RTSP {method}"), &e))?;
+        // Every request write is bounded: a device that stops reading must not wedge us.
+        match tokio::time::timeout(self.timeout, self.writer.send(&bytes)).await {
+            Ok(r) => r.map_err(|e| Error::io(&self.peer, &format!("RTSP {method}"), &e))?,
+            Err(_) => {
+                return Err(Error::Io {
+                    peer: self.peer.clone(),
+                    operation: format!("RTSP {method}"),
+                    detail: format!(
+                        "the write did not complete within {} s (the device stopped reading)",
+                        self.timeout.as_secs()
+                    ),
+                });
+            }
+        }
         Ok(cseq)
     }
 
