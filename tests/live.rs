@@ -914,22 +914,29 @@ fn test_a_device_that_hangs_up_after_play_is_backed_off() {
     assert_eq!(delays[..3], [250, 500, 1000], "{delays:?}");
 }
 
+/// A camera config with an identity of its own (kept across a restart, as a rebooted
+/// device keeps its certificate) and its CA file.
+fn fixed_identity(name: &str) -> (Config, TempFile) {
+    let ca = onvif_virtual_camera::certs::Ca::new(&format!("{name} test CA"));
+    let identity = ca.leaf(
+        &["127.0.0.1"],
+        onvif_virtual_camera::certs::Validity::default(),
+    );
+    let ca_file = TempFile::new(&format!("{name}-ca.pem"), &ca.pem());
+    let config = Config {
+        identity: Some(identity),
+        ..Config::default()
+    };
+    (config, ca_file)
+}
+
 /// A device that reboots: every connection refused for a while, then back on the same
 /// ports with the same certificate and a new RTSP server. The element keeps trying with
 /// growing delays, starts again from the ONVIF start, and the stream goes on in the same
 /// pad with DISCONT after the gap.
 #[test]
 fn test_rebooting_device_is_reconnected() {
-    let ca = onvif_virtual_camera::certs::Ca::new("reboot test CA");
-    let identity = ca.leaf(
-        &["127.0.0.1"],
-        onvif_virtual_camera::certs::Validity::default(),
-    );
-    let ca_file = TempFile::new("reboot-ca.pem", &ca.pem());
-    let config = Config {
-        identity: Some(identity),
-        ..Config::default()
-    };
+    let (config, ca_file) = fixed_identity("reboot");
     let cam = Camera::start(config.clone()).expect("camera starts");
     let (http_port, https_port) = (cam.http_port(), cam.https_port());
     let loc = cam.https_url();
@@ -981,16 +988,7 @@ fn test_rebooting_device_is_reconnected() {
 /// read again and the stream goes on.
 #[test]
 fn test_rebooted_device_on_another_https_port_is_found_again() {
-    let ca = onvif_virtual_camera::certs::Ca::new("moved port test CA");
-    let identity = ca.leaf(
-        &["127.0.0.1"],
-        onvif_virtual_camera::certs::Validity::default(),
-    );
-    let ca_file = TempFile::new("moved-ca.pem", &ca.pem());
-    let config = Config {
-        identity: Some(identity),
-        ..Config::default()
-    };
+    let (config, ca_file) = fixed_identity("moved");
     let cam = Camera::start(config.clone()).expect("camera starts");
     let http_port = cam.http_port();
     let loc = cam.http_url();
