@@ -327,9 +327,61 @@ pub fn align(timelines: &mut [&mut Timeline], offsets: &[Option<i128>]) {
     }
 }
 
+/// How far apart (in packets) a sequence number and the first one of a replayed position
+/// can be and still be read as "just before" or "from" it; further apart, the `RTP-Info`
+/// seq is taken for wrong (some devices write a stale or made-up one) and ignored.
+pub const SEQ_WINDOW: u16 = 1024;
+
+/// Where a packet stands against `first`, the `seq` of the PLAY answer's `RTP-Info` after a
+/// seek (RFC 2326 §12.33: the first packet of the new position).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterSeek {
+    /// Up to [`SEQ_WINDOW`] packets before `first`: sent for the old position, after the
+    /// PAUSE answer (rtpjitterbuffer drops these as "too late" in rtspsrc).
+    Stale,
+    /// `first` or up to [`SEQ_WINDOW`] packets after it: the new position has begun.
+    Reached,
+    /// Far from `first` either way: the `RTP-Info` seq does not describe this stream.
+    Unrelated,
+}
+
+pub fn after_seek(seq: u16, first: u16) -> AfterSeek {
+    let ahead = seq.wrapping_sub(first);
+    let behind = first.wrapping_sub(seq);
+    if ahead <= SEQ_WINDOW {
+        AfterSeek::Reached
+    } else if behind <= SEQ_WINDOW {
+        AfterSeek::Stale
+    } else {
+        AfterSeek::Unrelated
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_after_seek() {
+        assert_eq!(after_seek(100, 100), AfterSeek::Reached);
+        assert_eq!(after_seek(101, 100), AfterSeek::Reached);
+        assert_eq!(after_seek(99, 100), AfterSeek::Stale);
+        assert_eq!(
+            after_seek(100u16.wrapping_sub(SEQ_WINDOW + 1), 100),
+            AfterSeek::Unrelated
+        );
+        // Across the wrap.
+        assert_eq!(after_seek(65535, 2), AfterSeek::Stale);
+        assert_eq!(after_seek(1, 65530), AfterSeek::Reached);
+        assert_eq!(after_seek(0, 65535 - SEQ_WINDOW + 1), AfterSeek::Reached);
+        // A made-up seq far from the stream's.
+        assert_eq!(after_seek(40000, 0), AfterSeek::Unrelated);
+        assert_eq!(after_seek(100 + SEQ_WINDOW + 1, 100), AfterSeek::Unrelated);
+        assert_eq!(
+            after_seek(100u16.wrapping_sub(SEQ_WINDOW), 100),
+            AfterSeek::Stale
+        );
+    }
 
     #[test]
     fn test_header() {

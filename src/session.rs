@@ -293,6 +293,41 @@ struct StreamState {
     discont: bool,
     /// Replay: the recorded time of the last buffer, Unix ms.
     recorded_ms: Option<i64>,
+    /// The URL it was SET UP at (`RTP-Info` names the stream by it).
+    setup_url: String,
+    /// Replay, between a seek's PAUSE answer and its PLAY answer: the packets wait here.
+    /// Some may be of the old position, sent after the PAUSE answer (gst-rtsp-server's
+    /// send queue does this); the PLAY answer's `RTP-Info` tells which.
+    held: Option<Held>,
+    /// After a seek: the `RTP-Info` seq of the new position's first packet, until it
+    /// comes; the packets just before it are of the old position and are dropped.
+    first_seq: Option<u16>,
+    /// Packets of the old position dropped after the last seek.
+    stale: u64,
+}
+
+/// The most a stream holds between a seek's PAUSE and PLAY answers (the PLAY answer comes
+/// within one round trip; a device that streams for longer loses the excess).
+const HELD_BYTES: usize = 4 << 20;
+
+/// Packets held while a seek's PLAY is answered.
+#[derive(Default)]
+struct Held {
+    packets: Vec<Vec<u8>>,
+    bytes: usize,
+    dropped: u64,
+}
+
+impl Held {
+    fn keep(&mut self, packet: &[u8]) {
+        match self.bytes.checked_add(packet.len()) {
+            Some(b) if b <= HELD_BYTES => {
+                self.bytes = b;
+                self.packets.push(packet.to_vec());
+            }
+            _ => self.dropped = self.dropped.saturating_add(1),
+        }
+    }
 }
 
 /// Every stream of the session, shared by the RTSP reader and the UDP receivers.
@@ -304,6 +339,8 @@ struct Streams {
     replay: Option<Replay>,
     /// The running time for the packets of the current read (one clock query per read).
     now: Option<u64>,
+    /// The presentation's URLs (to match `RTP-Info` to the streams).
+    presentation: rtsp::url::Presentation,
 }
 
 /// A replay in progress.
@@ -360,6 +397,32 @@ impl Streams {
         let Some(h) = rtp::parse_header(packet) else {
             return;
         };
+        {
+            let st = &mut self.list[i];
+            if let Some(held) = st.held.as_mut() {
+                held.keep(packet);
+                return;
+            }
+            if let Some(first) = st.first_seq {
+                match rtp::after_seek(h.sequence, first) {
+                    rtp::AfterSeek::Stale => {
+                        st.stale = st.stale.saturating_add(1);
+                        return;
+                    }
+                    rtp::AfterSeek::Reached => out.debug(format_args!(
+                        "stream {i}: the seek's first packet (seq {}) came; {} packet(s) \
+                         of the old position dropped before it",
+                        h.sequence, st.stale
+                    )),
+                    rtp::AfterSeek::Unrelated => out.debug(format_args!(
+                        "stream {i}: RTP-Info seq {first} is far from the stream's seq {}: \
+                         ignored",
+                        h.sequence
+                    )),
+                }
+                st.first_seq = None;
+            }
+        }
         let now = *self
             .now
             .get_or_insert_with(|| out.running_time().unwrap_or(0));
@@ -432,6 +495,45 @@ impl Streams {
         if last {
             self.end_stream(i, out);
         }
+    }
+
+    /// A seek's PAUSE was answered: every stream holds its packets until the PLAY answer.
+    fn hold(&mut self) {
+        for s in self.list.iter_mut() {
+            s.held = Some(Held::default());
+            s.first_seq = None;
+            s.stale = 0;
+        }
+    }
+
+    /// The seek's PLAY was answered with `rtp_info` (empty when it failed): each stream
+    /// starts at the packet its `RTP-Info` seq names, and the held packets go on through
+    /// [`Streams::rtp`], those of the old position dropped.
+    fn release<O: Output>(&mut self, rtp_info: &str, out: &O) {
+        let infos = rtsp::url::parse_rtp_info(rtp_info);
+        let n = self.list.len();
+        for i in 0..n {
+            let first = infos
+                .iter()
+                .find(|info| {
+                    self.presentation
+                        .rtp_info_matches(&info.url, &self.list[i].setup_url, n)
+                })
+                .and_then(|info| info.seq);
+            let held = self.list[i].held.take().unwrap_or_default();
+            self.list[i].first_seq = first;
+            if held.dropped > 0 {
+                out.debug(format_args!(
+                    "stream {i}: {} packet(s) over {HELD_BYTES} bytes came before the seek's \
+                     PLAY answer and were dropped",
+                    held.dropped
+                ));
+            }
+            for p in &held.packets {
+                self.rtp(i, p, out);
+            }
+        }
+        self.flush(out);
     }
 
     /// After a reconnection: the first buffer of every stream follows a gap.
@@ -1096,6 +1198,10 @@ async fn open_session<O: Output>(
             pending: None,
             discont: false,
             recorded_ms: None,
+            setup_url: control.clone(),
+            held: None,
+            first_seq: None,
+            stale: 0,
         });
         legs.push(leg);
     }
@@ -1123,6 +1229,7 @@ async fn open_session<O: Output>(
         flowing: true,
         replay,
         now: None,
+        presentation: urls.clone(),
     }));
     let uri = urls.aggregate.clone();
     out.debug(format_args!("PLAY {uri} {play_headers:?}"));
@@ -1216,15 +1323,27 @@ async fn seek<O: Output>(
     let mut drop_old = |_: u8, _: &[u8]| {};
     let resp = rtsp.request("PAUSE", uri, &[], &mut drop_old).await?;
     rtsp.check("PAUSE", &resp)?;
-    if let Some(r) = &streams
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .replay
     {
-        r.seek_done();
+        let mut st = streams
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        st.hold();
+        if let Some(r) = &st.replay {
+            r.seek_done();
+        }
     }
     let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let resp = rtsp.request("PLAY", uri, &headers, on_data).await?;
+    let result = rtsp.request("PLAY", uri, &headers, on_data).await;
+    let rtp_info = match &result {
+        Ok(resp) if resp.status / 100 == 2 => resp.header("rtp-info").unwrap_or(""),
+        _ => "",
+    };
+    out.debug(format_args!("seek's PLAY answered, RTP-Info {rtp_info:?}"));
+    streams
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .release(rtp_info, out);
+    let resp = result?;
     rtsp.check("PLAY", &resp)
 }
 

@@ -632,6 +632,33 @@ fn seek_lands(run: &Run, from: i64, position: u64) {
     );
 }
 
+/// A device that sends packets of the old position after answering a seek's PAUSE (as
+/// gst-rtsp-server's send queue can): they are dropped by the PLAY answer's RTP-Info seq,
+/// and the first buffer after the seek is of the new position.
+#[test]
+fn test_seek_drops_packets_of_the_old_position_sent_after_pause() {
+    init();
+    let (cam, ca) = camera(Config {
+        stale_after_pause: true,
+        ..Config::default()
+    });
+    let from = cam.archive().spans[1].0 + 5;
+    let start = iso(from);
+    let run = playback_run(&cam, &ca, &[("playback-start", &start)]);
+    let before = run.collect(20, Duration::from_secs(10));
+    assert!(before.error.is_none(), "{}", before.error_text());
+    seek_lands(&run, from, 20);
+    drop(run);
+    assert_eq!(plays(&cam), 2);
+    assert_eq!(
+        cam.stats
+            .stale_sent
+            .load(std::sync::atomic::Ordering::SeqCst),
+        8,
+        "the camera sent 8 old packets after PAUSE"
+    );
+}
+
 /// The PLAY requests the camera received.
 fn plays(cam: &Camera) -> usize {
     let requests = cam.stats.rtsp_requests.lock().unwrap();

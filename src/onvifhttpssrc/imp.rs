@@ -214,6 +214,11 @@ struct ElementOutput {
         tokio::sync::mpsc::UnboundedSender<u64>,
         Arc<std::sync::atomic::AtomicBool>,
     )>,
+    /// Held while a pad raises the seek flag, and while a push checks it: a push under way
+    /// when a pad flushes either ends before the flag goes up (and the appsrc's flush,
+    /// which follows, drops it) or sees the flag and drops its packets. Without it, the
+    /// rest of a buffer list of the old position could land after the flush.
+    seek_gate: Arc<Mutex<()>>,
     latency: gst::ClockTime,
 }
 
@@ -379,6 +384,7 @@ impl Output for ElementOutput {
         let builder = match &self.seeks {
             Some((tx, pending)) if !timestamp_on_arrival => {
                 let (tx, pending) = (tx.clone(), pending.clone());
+                let gate = self.seek_gate.clone();
                 builder
                     .stream_type(gst_app::AppStreamType::Seekable)
                     .callbacks(
@@ -391,7 +397,10 @@ impl Output for ElementOutput {
                                 if appsrc.current_state() < gst::State::Paused {
                                     return true;
                                 }
-                                pending.store(true, std::sync::atomic::Ordering::SeqCst);
+                                {
+                                    let _gate = gate.lock().unwrap_or_else(PoisonError::into_inner);
+                                    pending.store(true, std::sync::atomic::Ordering::SeqCst);
+                                }
                                 tx.send(position).is_ok()
                             })
                             .build(),
@@ -443,6 +452,18 @@ impl Output for ElementOutput {
         // One buffer at a time: with a buffer list queued, GStreamer 1.22.0's basesrc
         // unrefs a NULL buffer when the appsrc flushes at shutdown (a CRITICAL per pad,
         // seen with 64 streams stopping).
+        // A replay: the session checked the seek flag before this list; it is checked
+        // again under the gate, so that no packet of the old position follows a flush.
+        let gate = self.seeks.as_ref().map(|(_, pending)| {
+            let gate = self
+                .seek_gate
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            (gate, pending.load(std::sync::atomic::Ordering::SeqCst))
+        });
+        if gate.as_ref().is_some_and(|(_, seeking)| *seeking) {
+            return true;
+        }
         self.pushed(index, |a| {
             for b in list.iter_owned() {
                 a.push_buffer(b)?;
@@ -767,6 +788,7 @@ impl OnvifHttpsSrc {
             element: self.obj().downgrade(),
             streams: Mutex::new(Vec::new()),
             seeks: seek_tx,
+            seek_gate: Arc::new(Mutex::new(())),
             latency: gst::ClockTime::from_mseconds(u64::from(settings.latency)),
         });
         for w in &warnings {

@@ -135,7 +135,15 @@ struct Conn {
     /// whether it went out.
     hang_up_cseq: Option<String>,
     hang_up: bool,
+    /// `stale_after_pause`: a PAUSE was asked for; then the CSeq of the PLAY after it,
+    /// and whether its answer is going out (the old packets go first).
+    paused: bool,
+    play_cseq: Option<String>,
+    resend_old: bool,
 }
+
+/// `stale_after_pause`: how many of the last RTP packets follow the PAUSE answer again.
+const STALE_PACKETS: usize = 8;
 
 fn path_query(url: &str) -> String {
     match url::Url::parse(url) {
@@ -217,11 +225,36 @@ where
     let down = async {
         let mut buf = Vec::new();
         let mut chunk = vec![0u8; 64 * 1024];
+        // The last RTP frames sent (`stale_after_pause`).
+        let mut recent = std::collections::VecDeque::new();
         loop {
             loop {
                 let bytes = match next_message(&mut buf) {
-                    Ok(Some(Unit::Data(raw))) => raw,
-                    Ok(Some(Unit::Message(raw))) => on_response(&shared, &conn, &raw),
+                    Ok(Some(Unit::Data(raw))) => {
+                        if shared.config.stale_after_pause && raw.get(1).is_some_and(|c| c % 2 == 0)
+                        {
+                            if recent.len() == STALE_PACKETS {
+                                recent.pop_front();
+                            }
+                            recent.push_back(raw.clone());
+                        }
+                        raw
+                    }
+                    Ok(Some(Unit::Message(raw))) => {
+                        let answer = on_response(&shared, &conn, &raw);
+                        let mut bytes = Vec::new();
+                        if std::mem::take(&mut conn.lock().unwrap().resend_old) {
+                            shared.stats.stale_sent.fetch_add(
+                                u64::try_from(recent.len()).unwrap_or(0),
+                                std::sync::atomic::Ordering::SeqCst,
+                            );
+                            for f in recent.drain(..) {
+                                bytes.extend_from_slice(&f);
+                            }
+                        }
+                        bytes.extend_from_slice(&answer);
+                        bytes
+                    }
                     Ok(None) => break,
                     Err(()) => return,
                 };
@@ -473,6 +506,12 @@ fn on_request(
     if method == "PLAY" && shared.config.hang_up_after_play {
         c.hang_up_cseq = Some(cseq.clone());
     }
+    if method == "PAUSE" && shared.config.stale_after_pause {
+        c.paused = true;
+    }
+    if method == "PLAY" && std::mem::take(&mut c.paused) {
+        c.play_cseq = Some(cseq.clone());
+    }
     c.pending.insert(cseq, kind);
     (Some(bytes), None)
 }
@@ -509,6 +548,10 @@ fn on_response(shared: &Shared, conn: &Mutex<Conn>, raw: &[u8]) -> Vec<u8> {
     let kind = c.pending.remove(&cseq).unwrap_or(Kind::Pass);
     if c.hang_up_cseq.as_deref() == Some(cseq.as_str()) {
         c.hang_up = true;
+    }
+    if c.play_cseq.as_deref() == Some(cseq.as_str()) {
+        c.play_cseq = None;
+        c.resend_old = true;
     }
     let backend_host = format!("127.0.0.1:{}", shared.rtsp_port);
     let public_host = if c.host.is_empty() {

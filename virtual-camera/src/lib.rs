@@ -159,6 +159,11 @@ pub struct Config {
     /// Close the RTSP connection right after answering PLAY (a device that accepts the
     /// session and drops it at once).
     pub hang_up_after_play: bool,
+    /// After a PAUSE, send the last RTP packets sent before it once more, just before the
+    /// answer to the PLAY that follows: packets of the old position after the PAUSE
+    /// answer, as gst-rtsp-server's send queue can let through (a seek's client must drop
+    /// them by the PLAY answer's `RTP-Info` seq).
+    pub stale_after_pause: bool,
     /// Answer every PullMessages at once with this many notifications, whatever the
     /// MessageLimit (a hostile device).
     pub event_flood: Option<usize>,
@@ -203,6 +208,7 @@ impl Default for Config {
             udp_blocked: false,
             event_flood: None,
             hang_up_after_play: false,
+            stale_after_pause: false,
             pulls_per_subscription: None,
             open_network_protocols: false,
             digest_without_qop: false,
@@ -242,6 +248,8 @@ pub struct Stats {
     pub plain_http_credentials: AtomicU64,
     /// With the RTSP front: the Transport header of every SETUP as the client sent it.
     pub setup_transports: Mutex<Vec<String>>,
+    /// `stale_after_pause`: RTP packets sent again after a PAUSE answer.
+    pub stale_sent: AtomicU64,
 }
 
 impl Stats {
@@ -363,8 +371,10 @@ impl Camera {
             }
         };
         let tls = server::tls_config(&identity)?;
-        let front_wanted =
-            config.persona.is_some() || config.udp_blocked || config.hang_up_after_play;
+        let front_wanted = config.persona.is_some()
+            || config.udp_blocked
+            || config.hang_up_after_play
+            || config.stale_after_pause;
         let stats = Arc::new(Stats::default());
         let archive = recording::Archive {
             metadata: config.recording_metadata,
