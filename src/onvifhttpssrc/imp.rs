@@ -449,21 +449,24 @@ impl Output for ElementOutput {
     }
 
     fn push_list(&self, index: usize, list: gst::BufferList) -> bool {
+        // A replay: the session checked the seek flag before this list; it is checked
+        // again under the gate, so that no packet of the old position follows a flush.
+        let _gate = match &self.seeks {
+            Some((_, pending)) => {
+                let gate = self
+                    .seek_gate
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                if pending.load(std::sync::atomic::Ordering::SeqCst) {
+                    return true;
+                }
+                Some(gate)
+            }
+            None => None,
+        };
         // One buffer at a time: with a buffer list queued, GStreamer 1.22.0's basesrc
         // unrefs a NULL buffer when the appsrc flushes at shutdown (a CRITICAL per pad,
         // seen with 64 streams stopping).
-        // A replay: the session checked the seek flag before this list; it is checked
-        // again under the gate, so that no packet of the old position follows a flush.
-        let gate = self.seeks.as_ref().map(|(_, pending)| {
-            let gate = self
-                .seek_gate
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            (gate, pending.load(std::sync::atomic::Ordering::SeqCst))
-        });
-        if gate.as_ref().is_some_and(|(_, seeking)| *seeking) {
-            return true;
-        }
         self.pushed(index, |a| {
             for b in list.iter_owned() {
                 a.push_buffer(b)?;

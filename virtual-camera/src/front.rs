@@ -242,18 +242,17 @@ where
                     }
                     Ok(Some(Unit::Message(raw))) => {
                         let answer = on_response(&shared, &conn, &raw);
-                        let mut bytes = Vec::new();
                         if std::mem::take(&mut conn.lock().unwrap().resend_old) {
                             shared.stats.stale_sent.fetch_add(
                                 u64::try_from(recent.len()).unwrap_or(0),
                                 std::sync::atomic::Ordering::SeqCst,
                             );
-                            for f in recent.drain(..) {
-                                bytes.extend_from_slice(&f);
-                            }
+                            let mut bytes: Vec<u8> = recent.drain(..).flatten().collect();
+                            bytes.extend_from_slice(&answer);
+                            bytes
+                        } else {
+                            answer
                         }
-                        bytes.extend_from_slice(&answer);
-                        bytes
                     }
                     Ok(None) => break,
                     Err(()) => return,
