@@ -534,6 +534,29 @@ fn test_latency_query_answers_latency_property() {
     assert_eq!(min, gst::ClockTime::from_mseconds(350));
 }
 
+/// An unlinked pad does not stop the others: its not-linked is combined with the linked
+/// pad's OK (a `UniqueFlowCombiner`), and no error is posted.
+#[test]
+fn test_unlinked_pad_does_not_stop_the_others() {
+    let (cam, ca) = camera(Config::default());
+    let loc = cam.https_url();
+    let base = live_props(&loc, &ca);
+    let mut props: Vec<(&str, &dyn ToValue)> = base.iter().map(|(k, v)| (*k, v.as_ref())).collect();
+    props.push(("streams", &"video+audio"));
+    let run = MultiRun::linking(&props, |name| name == "video_0");
+    let out = run.collect(&["video_0"], 40, WAIT);
+    assert!(out.error.is_none(), "{}", out.error_text());
+    assert!(
+        out.count("video_0") >= 40,
+        "video_0: {} ({:?})",
+        out.count("video_0"),
+        out.states
+    );
+    let audio = run.src.static_pad("audio_0").expect("audio_0 added");
+    assert!(!audio.is_linked(), "audio_0 stays unlinked");
+    assert_eq!(out.count("audio_0"), 0);
+}
+
 /// The metadata track: RTP payloads up to each marker bit form one `tt:MetadataStream`
 /// document (ONVIF Streaming §5.2.1.1), alongside video and audio.
 #[test]

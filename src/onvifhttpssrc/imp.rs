@@ -14,6 +14,7 @@ use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 
+use super::pads::{Limits, Pads, SeekHook};
 use super::{Backchannel, Mode, StreamingMethod, Streams};
 use crate::control::{Answer, Command, Control};
 use crate::device::{Credentials, StartSettings, Wants};
@@ -39,13 +40,13 @@ const DEFAULT_RECONNECT: bool = true;
 const DEFAULT_RECONNECT_MAX_DELAY: u32 = 30;
 /// RTP bytes queued per stream before the oldest are dropped: about 2 s of a 16 Mbit/s
 /// camera. Keeps memory bounded when downstream stalls.
-const RTP_QUEUE_BYTES: u64 = 4 * 1024 * 1024;
+const RTP_QUEUE_BYTES: usize = 4 * 1024 * 1024;
 /// How long `stop()` waits for the session task before abandoning it: the spec wants NULL
 /// within one second even when the device stops answering.
 const STOP_DEADLINE: Duration = Duration::from_millis(500);
-/// Snapshots queued in the `appsrc`; older ones are dropped, a live source wants the
-/// newest image.
-const SNAPSHOT_QUEUE: u64 = 2;
+/// Snapshots queued for the pad; older ones are dropped, a live source wants the newest
+/// image.
+const SNAPSHOT_QUEUE: usize = 2;
 
 #[derive(Clone)]
 struct Settings {
@@ -207,19 +208,7 @@ pub(crate) use crate::log::CAT;
 /// can be disposed while the task winds down.
 struct ElementOutput {
     element: glib::WeakRef<super::OnvifHttpsSrc>,
-    streams: Mutex<Vec<(gst_app::AppSrc, gst::GhostPad)>>,
-    /// `mode=playback`: the RTP source pads are seekable; seek positions go here, and the
-    /// flag tells the session that the pads have flushed.
-    seeks: Option<(
-        tokio::sync::mpsc::UnboundedSender<u64>,
-        Arc<std::sync::atomic::AtomicBool>,
-    )>,
-    /// Held while a pad raises the seek flag, and while a push checks it: a push under way
-    /// when a pad flushes either ends before the flag goes up (and the appsrc's flush,
-    /// which follows, drops it) or sees the flag and drops its packets. Without it, the
-    /// rest of a buffer list of the old position could land after the flush.
-    seek_gate: Arc<Mutex<()>>,
-    latency: gst::ClockTime,
+    pads: Arc<Pads>,
 }
 
 /// `location` with the password of a `user:password@` removed.
@@ -291,51 +280,7 @@ impl ElementOutput {
     }
 
     fn teardown(&self) {
-        let streams =
-            std::mem::take(&mut *self.streams.lock().unwrap_or_else(PoisonError::into_inner));
-        for (appsrc, ghost) in streams {
-            let _ = appsrc.set_state(gst::State::Null);
-            if let Some(element) = self.element.upgrade() {
-                let _ = ghost.set_active(false);
-                let _ = element.remove_pad(&ghost);
-                let _ = element.remove(&appsrc);
-            }
-        }
-    }
-}
-
-impl ElementOutput {
-    /// Pushes into the appsrc of stream `index`; false when the pipeline no longer takes
-    /// data.
-    fn pushed(
-        &self,
-        index: usize,
-        push: impl FnOnce(&gst_app::AppSrc) -> Result<gst::FlowSuccess, gst::FlowError>,
-    ) -> bool {
-        let Some(appsrc) = self.appsrc(index) else {
-            return false;
-        };
-        match push(&appsrc) {
-            Ok(_) => true,
-            // A pad flushing for a seek drops what comes meanwhile; the session goes on
-            // (stopping the element stops it through its own channel).
-            Err(gst::FlowError::Flushing) => {
-                gst::trace!(CAT, obj = appsrc, "flushing: dropped");
-                true
-            }
-            Err(e) => {
-                gst::debug!(CAT, obj = appsrc, "push stopped: {e:?}");
-                false
-            }
-        }
-    }
-
-    fn appsrc(&self, index: usize) -> Option<gst_app::AppSrc> {
-        self.streams
-            .lock()
-            .unwrap()
-            .get(index)
-            .map(|(a, _)| a.clone())
+        self.pads.shutdown();
     }
 }
 
@@ -359,83 +304,7 @@ impl Output for ElementOutput {
     }
 
     fn add_stream(&self, name: &str, caps: gst::Caps, timestamp_on_arrival: bool) -> Option<usize> {
-        let element = self.element.upgrade()?;
-        // A reconnection: the pad stays, the stream goes on in it (new caps if the device
-        // changed them).
-        let existing = self
-            .streams
-            .lock()
-            .unwrap()
-            .iter()
-            .position(|(_, ghost)| ghost.name() == name);
-        if let Some(index) = existing {
-            self.appsrc(index)?.set_caps(Some(&caps));
-            return Some(index);
-        }
-        let template = name.rsplit_once('_').map(|(p, _)| format!("{p}_%u"))?;
-        let builder = gst_app::AppSrc::builder()
-            .name(format!("{name}_src"))
-            .caps(&caps)
-            .is_live(true)
-            .format(gst::Format::Time)
-            .do_timestamp(timestamp_on_arrival)
-            .leaky_type(gst_app::AppLeakyType::Downstream);
-        // A replay seeks: the appsrc flushes its pads and hands the position over.
-        let builder = match &self.seeks {
-            Some((tx, pending)) if !timestamp_on_arrival => {
-                let (tx, pending) = (tx.clone(), pending.clone());
-                let gate = self.seek_gate.clone();
-                builder
-                    .stream_type(gst_app::AppStreamType::Seekable)
-                    .callbacks(
-                        gst_app::AppSrcCallbacks::builder()
-                            .seek_data(move |appsrc, position| {
-                                // basesrc seeks once as it starts (READY to PAUSED), while
-                                // the PLAY that starts the replay is under way: that is no
-                                // seek, and marking one would drop the replay's first
-                                // packets, which may come before PLAY's answer.
-                                if appsrc.current_state() < gst::State::Paused {
-                                    return true;
-                                }
-                                {
-                                    let _gate = gate.lock().unwrap_or_else(PoisonError::into_inner);
-                                    pending.store(true, std::sync::atomic::Ordering::SeqCst);
-                                }
-                                tx.send(position).is_ok()
-                            })
-                            .build(),
-                    )
-            }
-            _ => builder,
-        };
-        let appsrc = if timestamp_on_arrival {
-            builder.max_buffers(SNAPSHOT_QUEUE).build()
-        } else {
-            let latency = i64::try_from(self.latency.nseconds()).unwrap_or(i64::MAX);
-            builder
-                .max_bytes(RTP_QUEUE_BYTES)
-                .min_latency(latency)
-                .max_latency(-1)
-                .build()
-        };
-        element.add(&appsrc).ok()?;
-        let templ = element.pad_template(&template)?;
-        let target = appsrc.static_pad("src")?;
-        let ghost = gst::GhostPad::builder_from_template_with_target(&templ, &target)
-            .ok()?
-            .name(name)
-            .build();
-        let _ = ghost.set_active(true);
-        // The pad first: the application links it in `pad-added`. Only then may the
-        // appsrc run, or a buffer pushed on an unlinked pad (not-linked) would stop its
-        // task for good.
-        element.add_pad(&ghost).ok()?;
-        let mut streams = self.streams.lock().unwrap_or_else(PoisonError::into_inner);
-        streams.push((appsrc.clone(), ghost));
-        let index = streams.len() - 1;
-        drop(streams);
-        let _ = appsrc.sync_state_with_parent();
-        Some(index)
+        self.pads.add(name, caps, timestamp_on_arrival)
     }
 
     fn streams_complete(&self) {
@@ -445,40 +314,15 @@ impl Output for ElementOutput {
     }
 
     fn push(&self, index: usize, buffer: gst::Buffer) -> bool {
-        self.pushed(index, |a| a.push_buffer(buffer))
+        self.pads.push(index, buffer)
     }
 
     fn push_list(&self, index: usize, list: gst::BufferList) -> bool {
-        // A replay: the session checked the seek flag before this list; it is checked
-        // again under the gate, so that no packet of the old position follows a flush.
-        let _gate = match &self.seeks {
-            Some((_, pending)) => {
-                let gate = self
-                    .seek_gate
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner);
-                if pending.load(std::sync::atomic::Ordering::SeqCst) {
-                    return true;
-                }
-                Some(gate)
-            }
-            None => None,
-        };
-        // One buffer at a time: with a buffer list queued, GStreamer 1.22.0's basesrc
-        // unrefs a NULL buffer when the appsrc flushes at shutdown (a CRITICAL per pad,
-        // seen with 64 streams stopping).
-        self.pushed(index, |a| {
-            for b in list.iter_owned() {
-                a.push_buffer(b)?;
-            }
-            Ok(gst::FlowSuccess::Ok)
-        })
+        self.pads.push_list(index, list)
     }
 
     fn end_of_stream(&self, index: usize) {
-        if let Some(appsrc) = self.appsrc(index) {
-            let _ = appsrc.end_of_stream();
-        }
+        self.pads.end_of_stream(index);
     }
 
     fn running_time(&self) -> Option<u64> {
@@ -773,12 +617,15 @@ impl OnvifHttpsSrc {
             .clone();
         gst::debug!(CAT, imp = self, "starting with {settings:?}");
         let (job, warnings) = self.prepare(&settings).map_err(|e| e.to_error_message())?;
-        let (seek_tx, seek_rx) = match &job {
+        let (seek_hook, seek_rx) = match &job {
             Job::Live(l) if l.playback.is_some() => {
                 let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
                 let pending = Arc::new(std::sync::atomic::AtomicBool::new(false));
                 (
-                    Some((tx, pending.clone())),
+                    Some(SeekHook {
+                        positions: tx,
+                        pending: pending.clone(),
+                    }),
                     Some(session::Seeks {
                         positions: rx,
                         pending,
@@ -787,12 +634,31 @@ impl OnvifHttpsSrc {
             }
             _ => (None, None),
         };
+        let (limits, latency) = match &job {
+            Job::Snapshot(_) => (
+                Limits {
+                    bytes_per_pad: usize::MAX,
+                    items: SNAPSHOT_QUEUE,
+                },
+                gst::ClockTime::ZERO,
+            ),
+            Job::Live(_) => (
+                Limits {
+                    bytes_per_pad: RTP_QUEUE_BYTES,
+                    items: usize::MAX,
+                },
+                gst::ClockTime::from_mseconds(u64::from(settings.latency)),
+            ),
+        };
+        let pads = Pads::start(&self.obj(), limits, latency, seek_hook).map_err(|e| {
+            gst::error_msg!(
+                gst::CoreError::Thread,
+                ["could not start the streaming thread: {}", e]
+            )
+        })?;
         let output = Arc::new(ElementOutput {
             element: self.obj().downgrade(),
-            streams: Mutex::new(Vec::new()),
-            seeks: seek_tx,
-            seek_gate: Arc::new(Mutex::new(())),
-            latency: gst::ClockTime::from_mseconds(u64::from(settings.latency)),
+            pads,
         });
         for w in &warnings {
             output.warning(w);
@@ -874,6 +740,14 @@ impl OnvifHttpsSrc {
         }
         started.output.teardown();
         gst::info!(CAT, imp = self, "stopped");
+    }
+
+    /// The streaming thread pushes only while the element is PLAYING (a live source).
+    fn set_playing(&self, playing: bool) {
+        if let State::Started(started) = &*self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        {
+            started.output.pads.set_playing(playing);
+        }
     }
 
     /// Runs one action-signal command, blocking the caller up to a bound. Failures post a
@@ -1173,7 +1047,7 @@ fn parse_location(s: &str) -> Result<url::Url, Error> {
 impl ObjectSubclass for OnvifHttpsSrc {
     const NAME: &'static str = "GstOnvifHttpsSrc";
     type Type = super::OnvifHttpsSrc;
-    type ParentType = gst::Bin;
+    type ParentType = gst::Element;
     type Interfaces = (gst::URIHandler,);
 }
 
@@ -1629,7 +1503,6 @@ impl ObjectImpl for OnvifHttpsSrc {
     fn constructed(&self) {
         self.parent_constructed();
         let obj = self.obj();
-        obj.set_suppressed_flags(gst::ElementFlags::SOURCE | gst::ElementFlags::SINK);
         obj.set_element_flags(gst::ElementFlags::SOURCE);
     }
 }
@@ -1683,6 +1556,21 @@ impl ElementImpl for OnvifHttpsSrc {
         PAD_TEMPLATES.as_ref()
     }
 
+    fn send_event(&self, event: gst::Event) -> bool {
+        // An EOS to the element (a recorder finishing its file): every pad ends after what
+        // is queued.
+        if let gst::EventView::Eos(_) = event.view() {
+            return match &*self.state.lock().unwrap_or_else(PoisonError::into_inner) {
+                State::Started(started) => {
+                    started.output.pads.send_eos();
+                    true
+                }
+                State::Stopped => false,
+            };
+        }
+        self.parent_send_event(event)
+    }
+
     fn change_state(
         &self,
         transition: gst::StateChange,
@@ -1704,8 +1592,12 @@ impl ElementImpl for OnvifHttpsSrc {
             self.post_error_message(msg);
             return Err(gst::StateChangeError);
         }
+        if transition == gst::StateChange::PlayingToPaused {
+            self.set_playing(false);
+        }
         let mut success = self.parent_change_state(transition)?;
         match transition {
+            gst::StateChange::PausedToPlaying => self.set_playing(true),
             // A live source: no preroll.
             gst::StateChange::ReadyToPaused | gst::StateChange::PlayingToPaused => {
                 success = gst::StateChangeSuccess::NoPreroll;
@@ -1723,5 +1615,3 @@ impl ElementImpl for OnvifHttpsSrc {
         Ok(success)
     }
 }
-
-impl BinImpl for OnvifHttpsSrc {}

@@ -67,6 +67,7 @@ use gst::glib;
 use gst::prelude::*;
 
 pub(crate) mod imp;
+mod pads;
 mod signals;
 
 /// How media travels from the camera (spec §2, §3).
@@ -133,7 +134,7 @@ pub enum Streams {
 }
 
 glib::wrapper! {
-    pub struct OnvifHttpsSrc(ObjectSubclass<imp::OnvifHttpsSrc>) @extends gst::Bin, gst::Element, gst::Object, @implements gst::ChildProxy, gst::URIHandler;
+    pub struct OnvifHttpsSrc(ObjectSubclass<imp::OnvifHttpsSrc>) @extends gst::Element, gst::Object, @implements gst::URIHandler;
 }
 
 pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {

@@ -338,6 +338,15 @@ impl RunError for MultiOutcome {
 
 impl MultiRun {
     pub fn new(props: &[(&str, &dyn ToValue)]) -> MultiRun {
+        MultiRun::linking(props, |_| true)
+    }
+
+    /// As [`MultiRun::new`], linking only the pads `link` says yes to (the others stay
+    /// unlinked).
+    pub fn linking(
+        props: &[(&str, &dyn ToValue)],
+        link: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> MultiRun {
         let pipeline = gst::Pipeline::new();
         let src = make_src(props);
         pipeline.add(&src).unwrap();
@@ -346,6 +355,9 @@ impl MultiRun {
         let p = pipeline.downgrade();
         src.connect_pad_added(move |_, pad| {
             let Some(pipeline) = p.upgrade() else { return };
+            if !link(&pad.name()) {
+                return;
+            }
             // Added while the live pipeline may still be going to PLAYING: an async
             // sink would take it back to PAUSED until it prerolls (a lost state), and
             // sinks added meanwhile were seen left in PAUSED with no data. Without
@@ -406,13 +418,16 @@ impl MultiRun {
         out.error = single.error;
         out.warnings = single.warnings;
         out.elements = single.elements;
-        let bin = self.src.downcast_ref::<gst::Bin>().expect("a bin");
         for (name, sink) in self.sinks.lock().unwrap().iter() {
-            let inner = bin
-                .by_name(&format!("{name}_src"))
-                .map(|e| format!("{:?}", e.state(gst::ClockTime::ZERO)));
+            let pad = self.src.static_pad(name).map(|p| {
+                format!(
+                    "linked {}, flushing {}",
+                    p.is_linked(),
+                    p.pad_flags().contains(gst::PadFlags::FLUSHING)
+                )
+            });
             out.states.push(format!(
-                "{name}: sink {:?}, source {inner:?}",
+                "{name}: sink {:?}, source pad {pad:?}",
                 sink.state(gst::ClockTime::ZERO)
             ));
         }
