@@ -557,6 +557,34 @@ fn test_unlinked_pad_does_not_stop_the_others() {
     assert_eq!(out.count("audio_0"), 0);
 }
 
+/// A sink that has had enough (`fakesink num-buffers`) answers EOS: like basesrc, the
+/// element then sends EOS down its pads, so the pipeline posts EOS and gst-launch ends.
+#[test]
+fn test_eos_from_downstream_ends_the_pipeline() {
+    init();
+    let (cam, ca) = camera(Config::default());
+    let pipeline = gst::parse::launch(&format!(
+        "onvifhttpssrc location={} user-id=admin user-pw={PW} tls-ca-file={} \
+         ! fakesink num-buffers=20",
+        cam.https_url(),
+        ca.as_str()
+    ))
+    .expect("the pipeline parses");
+    let bus = pipeline.bus().expect("a bus");
+    pipeline.set_state(gst::State::Playing).expect("PLAYING");
+    let msg = bus.timed_pop_filtered(
+        gst::ClockTime::from_seconds(WAIT.as_secs()),
+        &[gst::MessageType::Eos, gst::MessageType::Error],
+    );
+    pipeline.set_state(gst::State::Null).expect("NULL");
+    let msg = msg.expect("EOS within the wait, not a hang");
+    match msg.view() {
+        gst::MessageView::Eos(_) => {}
+        gst::MessageView::Error(e) => panic!("an error instead of EOS: {}", e.error()),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
 /// The metadata track: RTP payloads up to each marker bit form one `tt:MetadataStream`
 /// document (ONVIF Streaming §5.2.1.1), alongside video and audio.
 #[test]

@@ -498,8 +498,12 @@ impl Pads {
         match combined {
             Ok(_) | Err(gst::FlowError::Flushing) => {}
             Err(gst::FlowError::Eos) => {
+                // What basesrc does on EOS flow: no more data, and EOS downstream so
+                // that the sinks post it and the application sees the end.
                 gst::debug!(CAT, obj = pad, "every pad is at EOS: no more data");
-                locked(&self.queue).refused = true;
+                for pad in self.stop_feeding() {
+                    let _ = pad.push_event(gst::event::Eos::new());
+                }
             }
             Err(e) => {
                 gst::debug!(CAT, obj = pad, "push refused: {e:?}");
@@ -515,16 +519,10 @@ impl Pads {
 
     /// Downstream refused for good: the error basesrc would post, then EOS on every pad.
     fn refuse(&self, flow: gst::FlowError) {
-        let pads: Vec<gst::Pad> = {
-            let mut q = locked(&self.queue);
-            if std::mem::replace(&mut q.refused, true) {
-                return;
-            }
-            q.items.clear();
-            q.bytes = 0;
-            q.data_items = 0;
-            q.streams.iter().map(|s| s.pad.clone()).collect()
-        };
+        let pads = self.stop_feeding();
+        if pads.is_empty() {
+            return;
+        }
         if let Some(element) = self.element.upgrade() {
             gst::element_error!(
                 element,
@@ -536,6 +534,19 @@ impl Pads {
         for pad in pads {
             let _ = pad.push_event(gst::event::Eos::new());
         }
+    }
+
+    /// Marks downstream as refused and empties the queue; the pads to end, none when
+    /// that was already done.
+    fn stop_feeding(&self) -> Vec<gst::Pad> {
+        let mut q = locked(&self.queue);
+        if std::mem::replace(&mut q.refused, true) {
+            return Vec::new();
+        }
+        q.items.clear();
+        q.bytes = 0;
+        q.data_items = 0;
+        q.streams.iter().map(|s| s.pad.clone()).collect()
     }
 
     fn src_event(&self, pad: &gst::Pad, event: gst::Event) -> bool {
@@ -633,6 +644,10 @@ impl Pads {
             hook.pending.store(true, Ordering::SeqCst);
             q.epoch = q.epoch.wrapping_add(1);
             q.items.retain(|i| !matches!(i, Item::Data { .. }));
+            // Like basesrc, a flushing seek starts the data again after EOS downstream.
+            if flush {
+                q.refused = false;
+            }
             q.bytes = 0;
             q.data_items = 0;
             for s in q.streams.iter_mut() {
