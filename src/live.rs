@@ -5,8 +5,9 @@
 //! TLS, Basic) authentication, and the read loop that hands interleaved packets on.
 //!
 //! Reads are large (64 KiB) and frames are parsed out of one buffer
-//! ([`crate::rtsp::framing`]); a packet is copied once, by the callback that wraps it
-//! into a `gst::Buffer`.
+//! ([`crate::rtsp::framing`]). The bytes of a read that held packets are handed on whole,
+//! with where each packet is, so that a consumer can keep them without copying (the
+//! session makes one `gst::Memory` of them, and each packet a part of it).
 
 use std::time::Duration;
 
@@ -27,13 +28,27 @@ pub const BASIC_WITHHELD: &str = "it asks for HTTP Basic, which sends the passwo
      so it only goes inside TLS to an authenticated camera (both https-validate-* checks on, \
      or its certificate pinned with tls-certificate-sha256), never over rtp-rtsp-tcp or rtp-udp";
 
+/// One interleaved packet of a read: its channel, and where it is in the read's bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    pub channel: u8,
+    pub range: std::ops::Range<usize>,
+}
+
 /// Where the interleaved packets of the stream go. A closure takes them one by one; a
-/// consumer that batches is also told when a read has been handed on in full.
+/// consumer that keeps them takes the read's bytes whole ([`Packets::read`]).
 pub trait Packets: Send {
     /// One interleaved packet on `channel`.
     fn packet(&mut self, channel: u8, packet: &[u8]);
-    /// Every packet of one read has been handed on: push what was batched.
-    fn end_of_read(&mut self) {}
+    /// Every packet of one read: `bytes[p.range]` for each of `packets`, in order (the
+    /// ranges are within `bytes`). The default hands them to [`Packets::packet`].
+    fn read(&mut self, bytes: Vec<u8>, packets: &[Located]) {
+        for p in packets {
+            if let Some(packet) = bytes.get(p.range.clone()) {
+                self.packet(p.channel, packet);
+            }
+        }
+    }
 }
 
 impl<F: FnMut(u8, &[u8]) + Send> Packets for F {
@@ -63,6 +78,8 @@ pub struct Reader {
     pos: usize,
     /// Garbage bytes skipped in a row.
     misparse: usize,
+    /// The packets found by one [`Reader::parse`] (kept to reuse its allocation).
+    located: Vec<Located>,
 }
 
 impl Reader {
@@ -86,7 +103,7 @@ impl Reader {
         on_data: &mut dyn Packets,
     ) -> Result<Vec<Frame>, framing::FramingError> {
         let mut other = Vec::new();
-        let mut delivered = false;
+        self.located.clear();
         let result = loop {
             let (frame, used) = match framing::next(&self.buf[self.pos..]) {
                 Ok(Some(f)) => f,
@@ -99,9 +116,12 @@ impl Reader {
                     start,
                     len,
                 } => {
-                    let at = self.pos + start;
-                    on_data.packet(channel, &self.buf[at..at + len]);
-                    delivered = true;
+                    // Within the buffer: `framing::next` found the whole frame there.
+                    let at = self.pos.saturating_add(start);
+                    self.located.push(Located {
+                        channel,
+                        range: at..at.saturating_add(len),
+                    });
                     self.misparse = 0;
                 }
                 Frame::Skipped(n) => {
@@ -118,8 +138,18 @@ impl Reader {
             self.pos += used;
         };
         // What came before an error is delivered all the same.
-        if delivered {
-            on_data.end_of_read();
+        if !self.located.is_empty() {
+            // The parsed bytes go on whole; what is left (a frame not complete yet) starts
+            // the next buffer.
+            let rest = self.buf.get(self.pos..).unwrap_or_default();
+            let mut next = Vec::with_capacity(READ_CHUNK.max(rest.len()));
+            next.extend_from_slice(rest);
+            let mut bytes = std::mem::replace(&mut self.buf, next);
+            bytes.truncate(self.pos);
+            // Not the whole read size kept alive while downstream holds a packet.
+            bytes.shrink_to_fit();
+            self.pos = 0;
+            on_data.read(bytes, &self.located);
         }
         result.map(|()| other)
     }
@@ -156,6 +186,7 @@ impl Rtsp {
                 buf: channel.initial,
                 pos: 0,
                 misparse: 0,
+                located: Vec::new(),
             },
             writer: channel.writer,
             peer,
@@ -362,5 +393,85 @@ impl Rtsp {
                 return Ok(Event::Closed);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Keeps what [`Packets::read`] hands on.
+    #[derive(Default)]
+    struct Kept(Vec<(Vec<u8>, Vec<Located>)>);
+
+    impl Packets for Kept {
+        fn packet(&mut self, _: u8, _: &[u8]) {
+            unreachable!("reads are handed on whole");
+        }
+        fn read(&mut self, bytes: Vec<u8>, packets: &[Located]) {
+            self.0.push((bytes, packets.to_vec()));
+        }
+    }
+
+    fn reader(initial: &[u8]) -> Reader {
+        Reader {
+            r: Box::new(tokio::io::empty()),
+            buf: initial.to_vec(),
+            pos: 0,
+            misparse: 0,
+            located: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn test_a_read_goes_on_whole_and_the_partial_frame_stays() {
+        // Two packets, a response between them, and the first 3 bytes of a third packet.
+        let mut wire = b"$\x00\x00\x03abc".to_vec();
+        wire.extend_from_slice(b"RTSP/1.0 200 OK\r\nCSeq: 5\r\n\r\n");
+        wire.extend_from_slice(b"$\x01\x00\x02de$\x00\x00");
+        let mut r = reader(&wire);
+        let mut kept = Kept::default();
+        let other = r.parse(&mut kept).expect("parses");
+        assert_eq!(other.len(), 1, "the response is returned");
+        assert_eq!(kept.0.len(), 1, "one hand-over per read");
+        let (bytes, located) = &kept.0[0];
+        assert_eq!(
+            bytes.len(),
+            wire.len() - 3,
+            "every complete frame, not the partial one"
+        );
+        let got: Vec<(u8, &[u8])> = located
+            .iter()
+            .map(|p| (p.channel, &bytes[p.range.clone()]))
+            .collect();
+        assert_eq!(got, vec![(0, &b"abc"[..]), (1, &b"de"[..])]);
+        assert_eq!(
+            r.buf, b"$\x00\x00",
+            "the partial frame starts the next buffer"
+        );
+        assert_eq!(r.pos, 0);
+        // The rest of the third packet completes it.
+        r.buf.extend_from_slice(b"\x01z");
+        let other = r.parse(&mut kept).expect("parses");
+        assert!(other.is_empty());
+        assert_eq!(kept.0.len(), 2);
+        let (bytes, located) = &kept.0[1];
+        assert_eq!(bytes, b"$\x00\x00\x01z");
+        assert_eq!(
+            located,
+            &[Located {
+                channel: 0,
+                range: 4..5
+            }]
+        );
+        assert!(r.buf.is_empty());
+    }
+
+    #[test]
+    fn test_a_read_without_packets_is_not_handed_on() {
+        let mut r = reader(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n");
+        let mut kept = Kept::default();
+        assert_eq!(r.parse(&mut kept).expect("parses").len(), 1);
+        assert!(kept.0.is_empty());
     }
 }

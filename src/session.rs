@@ -391,9 +391,43 @@ impl Replay {
     }
 }
 
+/// One RTP packet: its bytes, and the memory they are part of when there is one, so that
+/// its buffer shares them instead of copying.
+#[derive(Clone, Copy)]
+struct Packet<'a> {
+    bytes: &'a [u8],
+    /// The memory `bytes` are in, at this offset.
+    within: Option<(&'a gst::Memory, usize)>,
+}
+
+impl<'a> Packet<'a> {
+    /// Bytes of nobody's memory: the buffer gets a copy.
+    fn copied(bytes: &'a [u8]) -> Self {
+        Packet {
+            bytes,
+            within: None,
+        }
+    }
+
+    /// A buffer of the packet: a part of the read's memory, or a copy.
+    fn to_buffer(self) -> gst::Buffer {
+        match self.within {
+            Some((memory, at))
+                if at
+                    .checked_add(self.bytes.len())
+                    .is_some_and(|end| end <= memory.size()) =>
+            {
+                gst::Buffer::from(memory.share(at..at + self.bytes.len()))
+            }
+            _ => gst::Buffer::from_mut_slice(self.bytes.to_vec()),
+        }
+    }
+}
+
 impl Streams {
     /// Timestamps one RTP packet of stream `i` and queues it for [`Streams::flush`].
-    fn rtp<O: Output>(&mut self, i: usize, packet: &[u8], out: &O) {
+    fn rtp<O: Output>(&mut self, i: usize, p: Packet<'_>, out: &O) {
+        let packet = p.bytes;
         let Some(h) = rtp::parse_header(packet) else {
             return;
         };
@@ -450,7 +484,7 @@ impl Streams {
             }
             return;
         };
-        let mut buffer = gst::Buffer::from_mut_slice(packet.to_vec());
+        let mut buffer = p.to_buffer();
         let mut last = false;
         if let Some(b) = buffer.get_mut() {
             b.set_pts(gst::ClockTime::from_nseconds(pts));
@@ -530,7 +564,7 @@ impl Streams {
                 ));
             }
             for p in &held.packets {
-                self.rtp(i, p, out);
+                self.rtp(i, Packet::copied(p), out);
             }
         }
         self.flush(out);
@@ -661,15 +695,9 @@ struct Deliver<'a, O: Output> {
     out: &'a O,
 }
 
-impl<O: Output> crate::live::Packets for Deliver<'_, O> {
-    fn packet(&mut self, channel: u8, packet: &[u8]) {
-        let mut st = self
-            .streams
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !st.flowing {
-            return;
-        }
+impl<O: Output> Deliver<'_, O> {
+    /// One interleaved packet, with the streams locked.
+    fn one(&self, st: &mut Streams, channel: u8, packet: Packet<'_>) {
         if let Some(i) = st.list.iter().position(|s| s.rtp_channel == channel) {
             if st.replay.as_ref().is_some_and(Replay::seeking) {
                 return;
@@ -677,15 +705,48 @@ impl<O: Output> crate::live::Packets for Deliver<'_, O> {
             st.rtp(i, packet, self.out);
         } else if let Some(i) = st.list.iter().position(|s| s.rtcp_channel == channel) {
             let now = self.out.running_time().unwrap_or(0);
-            st.rtcp(i, packet, now);
+            st.rtcp(i, packet.bytes, now);
         }
     }
+}
 
-    fn end_of_read(&mut self) {
+impl<O: Output> crate::live::Packets for Deliver<'_, O> {
+    fn packet(&mut self, channel: u8, packet: &[u8]) {
         let mut st = self
             .streams
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if st.flowing {
+            self.one(&mut st, channel, Packet::copied(packet));
+            st.flush(self.out);
+        }
+    }
+
+    /// A read's packets under one lock, each buffer a part of one memory holding the
+    /// read's bytes: no copy after TLS.
+    fn read(&mut self, bytes: Vec<u8>, packets: &[crate::live::Located]) {
+        let mut st = self
+            .streams
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !st.flowing {
+            return;
+        }
+        let memory = gst::Memory::from_mut_slice(bytes);
+        match memory.map_readable() {
+            Ok(map) => {
+                for p in packets {
+                    if let Some(bytes) = map.get(p.range.clone()) {
+                        let packet = Packet {
+                            bytes,
+                            within: Some((&memory, p.range.start)),
+                        };
+                        self.one(&mut st, p.channel, packet);
+                    }
+                }
+            }
+            Err(e) => gst::warning!(crate::log::CAT, "a read's packets lost: {e}"),
+        }
         if st.flowing {
             st.flush(self.out);
         } else {
@@ -1394,7 +1455,7 @@ async fn udp_receiver<O: Output>(
                 };
                 gst::trace!(crate::log::CAT, "stream {i}: {n} bytes of RTP over UDP");
                 let mut st = streams.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                st.rtp(i, &rtp_buf[..n], &*out);
+                st.rtp(i, Packet::copied(&rtp_buf[..n]), &*out);
                 st.flush(&*out);
                 if !st.flowing {
                     return;
@@ -1679,6 +1740,35 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// A packet of a read is a part of the read's memory: its buffer points into it.
+    #[test]
+    fn test_a_packet_of_a_read_is_not_copied() {
+        gst::init().expect("gst init");
+        let memory = gst::Memory::from_mut_slice(b"$\x00\x00\x03abc".to_vec());
+        let map = memory.map_readable().expect("readable");
+        let packet = Packet {
+            bytes: &map[4..7],
+            within: Some((&memory, 4)),
+        };
+        let buffer = packet.to_buffer();
+        let bmap = buffer.map_readable().expect("readable");
+        assert_eq!(bmap.as_slice(), b"abc");
+        assert_eq!(
+            bmap.as_ptr(),
+            map[4..].as_ptr(),
+            "the same bytes, not a copy"
+        );
+        // Out of the memory (a bad offset): a copy, never a panic.
+        let bad = Packet {
+            bytes: &map[4..7],
+            within: Some((&memory, usize::MAX)),
+        };
+        assert_eq!(
+            bad.to_buffer().map_readable().expect("readable").as_slice(),
+            b"abc"
+        );
     }
 
     #[test]
