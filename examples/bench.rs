@@ -9,7 +9,7 @@
 //!
 //! ```text
 //! bench [--rounds N] [--seconds S] [--warmup S] [--framing packet|coalesced|both]
-//!       [--bitrates 8,100,400] [--streams 1,16,64] [--stream-mbps 4]
+//!       [--bitrates 8,100,400] [--streams 1,16,64,256] [--stream-mbps 4]
 //! bench client ours|rtspsrc URL CA_FILE STREAMS WARMUP_S SECONDS
 //! ```
 //!
@@ -286,6 +286,30 @@ impl BenchCamera {
     }
 }
 
+impl BenchCamera {
+    /// CPU seconds (user + system) the camera process has used so far.
+    fn cpu_seconds(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // The fields after the command name, which is in parentheses and may hold spaces.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or("", |(_, rest)| rest)
+            .split_whitespace()
+            .collect();
+        // SAFETY: sysconf has no preconditions.
+        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+        let field = |n: usize| {
+            fields
+                .get(n)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+        (field(11) + field(12)) / ticks
+    }
+}
+
 impl Drop for BenchCamera {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -310,7 +334,7 @@ fn options(args: &[String]) -> Result<Options, Error> {
         warmup: 1.0,
         framings: vec!["packet".into(), "coalesced".into()],
         bitrates: vec![8.0, 100.0, 400.0],
-        streams: vec![1, 16, 64],
+        streams: vec![1, 16, 64, 256],
         stream_mbps: 4.0,
     };
     let list = |v: &str| -> Result<Vec<f64>, Error> {
@@ -511,18 +535,30 @@ fn many_streams(o: &Options, camera: &std::path::Path, ca: &str) -> Result<(), E
     );
     println!();
     println!(
-        "| streams | client | CPU % of a core | peak RSS per stream, MiB | RSS growth while measured, MiB | threads | threads per stream |"
+        "| streams | client | CPU % of a core | delivered Mbit/s per stream | peak RSS per stream, MiB | RSS growth while measured, MiB | threads | threads per stream | camera CPU % of a core |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for &n in &o.streams {
         let cam = BenchCamera::start(camera, ca, o.stream_mbps, &o.framings[0])?;
         let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        let (mut cam_ours, mut cam_theirs) = (Vec::new(), Vec::new());
+        // The camera's CPU over a whole client run (start included), per wall second.
+        let measured = |kind: &str, cam_cpu: &mut Vec<f64>| -> Result<Sample, Error> {
+            let (c0, t0) = (cam.cpu_seconds(), Instant::now());
+            let s = run_client(kind, &cam, ca, n, o)?;
+            cam_cpu.push(100.0 * (cam.cpu_seconds() - c0) / t0.elapsed().as_secs_f64());
+            Ok(s)
+        };
         for _ in 0..o.rounds.min(2) {
-            ours.push(run_client("ours", &cam, ca, n, o)?);
-            theirs.push(run_client("rtspsrc", &cam, ca, n, o)?);
+            ours.push(measured("ours", &mut cam_ours)?);
+            theirs.push(measured("rtspsrc", &mut cam_theirs)?);
         }
-        for (name, v) in [("onvifhttpssrc", &ours), ("rtspsrc", &theirs)] {
+        for (name, v, cam_cpu) in [
+            ("onvifhttpssrc", &ours, &cam_ours),
+            ("rtspsrc", &theirs, &cam_theirs),
+        ] {
             let cpu: Vec<f64> = v.iter().map(|s| 100.0 * s.cpu_s / s.wall_s).collect();
+            let rate: Vec<f64> = v.iter().map(|s| s.mbps() / n as f64).collect();
             let rss: Vec<f64> = v
                 .iter()
                 .map(|s| (s.hwm_kib - s.base_rss_kib) / 1024.0 / n as f64)
@@ -534,12 +570,14 @@ fn many_streams(o: &Options, camera: &std::path::Path, ca: &str) -> Result<(), E
             let threads: Vec<f64> = v.iter().map(|s| s.threads).collect();
             let per: Vec<f64> = threads.iter().map(|t| t / n as f64).collect();
             println!(
-                "| {n} | {name} | {} | {} | {} | {} | {} |",
+                "| {n} | {name} | {} | {} | {} | {} | {} | {} | {} |",
                 cell(&cpu, 1),
+                cell(&rate, 2),
                 cell(&rss, 2),
                 cell(&growth, 2),
                 cell(&threads, 0),
-                cell(&per, 2)
+                cell(&per, 2),
+                cell(cam_cpu, 1)
             );
         }
     }

@@ -1,0 +1,971 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! The ONVIF client: authenticated SOAP calls over one keep-alive connection, and the
+//! start-up sequence of spec §4 and §5 (clock, HTTPS port, services, profiles, URIs).
+//!
+//! Authentication follows `docs/onvif-reference.md` §3.5: WS-UsernameToken PasswordDigest
+//! first; on an HTTP 401 Digest challenge, HTTP Digest from then on (the nonce is reused
+//! with a growing count, so it costs one round trip per connection, not per call). Over
+//! plain HTTP no password ever travels in clear: Basic is only answered inside TLS.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::transport::tls;
+
+use crate::error::Error;
+use crate::log::CAT;
+use crate::proto::clock;
+use crate::proto::digest::{self, Challenge, DigestSession};
+use crate::proto::onvif::addr::{self, Origin};
+use crate::proto::onvif::ops::{self, NetworkProtocol, Profile, Request};
+use crate::proto::onvif::soap::{self, SoapError, UsernameToken};
+use crate::proto::onvif::xml::Element;
+use crate::transport::net::{HttpClient, Response};
+
+/// Largest SOAP answer accepted.
+pub const MAX_SOAP_BODY: u64 = 4 * 1024 * 1024;
+/// Largest snapshot accepted.
+pub const MAX_SNAPSHOT_BODY: u64 = 16 * 1024 * 1024;
+/// The device service path, fixed by ONVIF Core.
+pub const DEVICE_SERVICE_PATH: &str = "/onvif/device_service";
+
+use crate::proto::auth::Credentials;
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    // The OS random source does not fail on supported platforms; a zero nonce would only
+    // make a replay cache reject the request, never leak anything.
+    let _ = getrandom::fill(&mut b);
+    b
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[derive(Debug, Clone)]
+enum Auth {
+    /// WS-UsernameToken in the SOAP header.
+    UsernameToken,
+    /// HTTP Digest, reusing the challenge.
+    Digest(DigestSession),
+    /// HTTP Basic, only over TLS.
+    Basic,
+}
+
+/// An ONVIF SOAP client over one origin.
+pub struct OnvifClient {
+    pub http: HttpClient,
+    creds: Option<Credentials>,
+    /// Device clock minus local clock, in milliseconds.
+    pub clock_offset_ms: Option<i64>,
+    auth: Auth,
+    /// SOAP round trips made (for the benchmark's count).
+    pub round_trips: u32,
+    /// Path (and query) of the device service: `location`'s, else the ONVIF default.
+    pub device_path: String,
+    /// The device refused a PRE_AUTH operation without credentials and accepted it
+    /// with them: every later call carries them.
+    anonymous_refused: bool,
+    /// Inside GetSystemDateAndTime: a refused token does not re-read the clock again.
+    syncing_clock: bool,
+}
+
+impl OnvifClient {
+    pub fn new(
+        origin: Origin,
+        tls: Option<Arc<tls::TlsConfig>>,
+        timeout: Duration,
+        creds: Option<Credentials>,
+    ) -> Self {
+        Self {
+            http: HttpClient::new(origin, tls, timeout),
+            creds,
+            clock_offset_ms: None,
+            auth: Auth::UsernameToken,
+            round_trips: 0,
+            device_path: DEVICE_SERVICE_PATH.to_string(),
+            anonymous_refused: false,
+            syncing_clock: false,
+        }
+    }
+
+    /// Sets the credentials (given once the client is on HTTPS when they must not travel
+    /// over the plain-HTTP bootstrap).
+    pub fn set_credentials(&mut self, creds: Option<Credentials>) {
+        self.creds = creds;
+    }
+
+    /// Moves to another origin (the HTTPS port), keeping clock offset and auth method.
+    pub fn retarget(&mut self, origin: Origin, tls: Option<Arc<tls::TlsConfig>>) {
+        let timeout = self.http.timeout;
+        self.http = HttpClient::new(origin, tls, timeout);
+        // device_path, clock offset and credentials stay.
+        // A Digest nonce belongs to the server that issued it.
+        if let Auth::Digest(_) | Auth::Basic = self.auth {
+            self.auth = Auth::UsernameToken;
+        }
+    }
+
+    pub fn peer(&self) -> String {
+        self.http.origin.peer()
+    }
+
+    fn authorization(&mut self, method: &str, target: &str) -> Option<String> {
+        let creds = self.creds.as_ref()?;
+        match &mut self.auth {
+            Auth::UsernameToken => None,
+            Auth::Digest(session) => Some(session.authorization(
+                &creds.user,
+                &creds.password,
+                method,
+                target,
+                &hex(&random_bytes::<8>()),
+            )),
+            Auth::Basic => Some(digest::basic_authorization(&creds.user, &creds.password)),
+        }
+    }
+
+    /// Why a 401 whose challenges this client will not answer was not answered: Basic to
+    /// a peer that is not authenticated, Digest without qop in clear.
+    fn withheld(&self, operation: &str, resp: &Response) -> Option<Error> {
+        let challenges: Vec<Challenge> = resp
+            .head
+            .headers_named("www-authenticate")
+            .filter_map(digest::parse_challenge)
+            .collect();
+        let reason = if challenges
+            .iter()
+            .any(|c| matches!(c, Challenge::Basic { .. }))
+            && !self.http.basic_allowed()
+        {
+            crate::client::live::BASIC_WITHHELD
+        } else if !self.http.is_tls()
+            && challenges
+                .iter()
+                .any(|c| matches!(c, Challenge::Digest(d) if !d.qop_auth))
+        {
+            "it asks for HTTP Digest without qop over plain HTTP, whose answer could be \
+             replayed, so it is not sent in clear: use an https:// location or set https-port"
+        } else {
+            return None;
+        };
+        Some(Error::CredentialsWithheld {
+            peer: self.peer(),
+            operation: operation.to_string(),
+            reason: reason.to_string(),
+        })
+    }
+
+    /// Adopts the challenge of a 401; false when there is none this client may answer.
+    fn adopt_challenge(&mut self, resp: &Response) -> bool {
+        let allow_basic = self.http.basic_allowed();
+        match digest::choose(resp.head.headers_named("www-authenticate"), allow_basic) {
+            // In clear, only Digest with qop (a client nonce, a counter): without it the
+            // response is a replayable function of the server's nonce alone.
+            Some(Challenge::Digest(d)) if !d.qop_auth && !self.http.is_tls() => false,
+            Some(Challenge::Digest(d)) => {
+                self.auth = Auth::Digest(DigestSession::new(d));
+                true
+            }
+            Some(Challenge::Basic { .. }) => {
+                self.auth = Auth::Basic;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// An authenticated GET (snapshots), answering a Digest (or, inside TLS, Basic)
+    /// challenge.
+    pub async fn get(
+        &mut self,
+        operation: &str,
+        target: &str,
+        limit: u64,
+    ) -> Result<Vec<u8>, Error> {
+        let mut answered_challenge = false;
+        loop {
+            let auth = self.authorization("GET", target);
+            let mut headers = vec![("Cache-Control", "no-cache")];
+            if let Some(a) = &auth {
+                headers.push(("Authorization", a.as_str()));
+            }
+            let resp = self
+                .http
+                .request(operation, "GET", target, &headers, &[], limit)
+                .await?;
+            gst::trace!(
+                CAT,
+                "{} GET {target} -> HTTP {} ({} bytes)",
+                self.peer(),
+                resp.head.status,
+                resp.body.len()
+            );
+            match resp.head.status {
+                200 => return Ok(resp.body),
+                401 if self.creds.is_none() => {
+                    return Err(
+                        self.not_authorized(operation, "HTTP 401 and no user-id/user-pw set")
+                    );
+                }
+                401 if !answered_challenge && self.adopt_challenge(&resp) => {
+                    answered_challenge = true;
+                }
+                401 => {
+                    return Err(self.withheld(operation, &resp).unwrap_or_else(|| {
+                        self.not_authorized(operation, "HTTP 401 to our credentials")
+                    }));
+                }
+                status => {
+                    return Err(Error::HttpStatus {
+                        peer: self.peer(),
+                        operation: operation.to_string(),
+                        status,
+                        reason: resp.head.reason.clone(),
+                    });
+                }
+            }
+        }
+    }
+
+    fn not_authorized(&self, operation: &str, detail: &str) -> Error {
+        Error::NotAuthorized {
+            peer: self.peer(),
+            operation: operation.to_string(),
+            detail: detail.to_string(),
+        }
+    }
+
+    fn username_token(&self) -> Option<UsernameToken> {
+        let creds = self.creds.as_ref()?;
+        if !matches!(self.auth, Auth::UsernameToken) {
+            return None;
+        }
+        let created = clock::format_iso8601_millis(
+            clock::now_unix_millis() + self.clock_offset_ms.unwrap_or(0),
+        );
+        Some(UsernameToken::new(
+            &creds.user,
+            &creds.password,
+            &random_bytes::<16>(),
+            &created,
+        ))
+    }
+
+    /// One SOAP call. `authenticated=false` (PRE_AUTH operations) goes out without
+    /// credentials first; with credentials set, any refusal of it is retried once
+    /// authenticated (`docs/rtsp-urls-and-vendors.md` §3), and a device that refused once
+    /// gets credentials on every later call.
+    pub async fn call(
+        &mut self,
+        path: &str,
+        req: &Request,
+        authenticated: bool,
+    ) -> Result<Element, Error> {
+        self.call_with_header(path, req, authenticated, None).await
+    }
+
+    /// The authentication the next authenticated request carries, for messages.
+    fn method_name(&self) -> &'static str {
+        match self.auth {
+            Auth::UsernameToken => "WS-UsernameToken",
+            Auth::Digest(_) => "HTTP Digest",
+            Auth::Basic => "HTTP Basic",
+        }
+    }
+
+    /// As [`Self::call`], with extra SOAP header children (WS-Addressing).
+    pub async fn call_with_header(
+        &mut self,
+        path: &str,
+        req: &Request,
+        authenticated: bool,
+        header: Option<&str>,
+    ) -> Result<Element, Error> {
+        let have_creds = self.creds.is_some();
+        let mut with_creds = have_creds && (authenticated || self.anonymous_refused);
+        let mut answered_challenge = false;
+        let mut resynced_clock = false;
+        // The device's words when it refused the anonymous request.
+        let mut anonymous_refusal: Option<String> = None;
+        loop {
+            let token = if with_creds {
+                self.username_token()
+            } else {
+                None
+            };
+            let envelope = soap::envelope_with_header(&req.body, token.as_ref(), header);
+            let auth = if with_creds {
+                self.authorization("POST", path)
+            } else {
+                None
+            };
+            let content_type = format!(
+                "application/soap+xml; charset=utf-8; action=\"{}\"",
+                req.action
+            );
+            let mut headers = vec![("Content-Type", content_type.as_str())];
+            if let Some(a) = &auth {
+                headers.push(("Authorization", a.as_str()));
+            }
+            self.round_trips += 1;
+            let resp = self
+                .http
+                .request(
+                    req.operation,
+                    "POST",
+                    path,
+                    &headers,
+                    envelope.as_bytes(),
+                    MAX_SOAP_BODY,
+                )
+                .await?;
+            let status = resp.head.status;
+            gst::debug!(
+                CAT,
+                "{} POST {path} {} -> HTTP {status} ({} bytes, auth: {})",
+                self.peer(),
+                req.operation,
+                resp.body.len(),
+                if with_creds {
+                    self.method_name()
+                } else {
+                    "none"
+                }
+            );
+            let parsed = soap::parse_response(&resp.body);
+            if status == 200
+                && let Ok(el) = parsed
+            {
+                if anonymous_refusal.is_some() {
+                    // Remembered for this device's next PRE_AUTH calls.
+                    self.anonymous_refused = true;
+                }
+                return Ok(el);
+            }
+            let words = refusal_words(status, &resp.head.reason, &parsed);
+            if !with_creds {
+                if !have_creds {
+                    if status == 401 || matches!(&parsed, Err(SoapError::Fault(f)) if f.is_auth()) {
+                        return Err(self.not_authorized(
+                            req.operation,
+                            &format!("{words}; no user-id/user-pw set"),
+                        ));
+                    }
+                    return Err(self.answer_error(req.operation, status, &resp, parsed));
+                }
+                // Any refusal of an anonymous request: once more, authenticated. A
+                // challenge says how; otherwise WS-UsernameToken, with the device's clock
+                // from its Date header when it was never read (GetSystemDateAndTime may
+                // be the refused call).
+                if status == 401 && self.adopt_challenge(&resp) {
+                    answered_challenge = true;
+                }
+                if self.clock_offset_ms.is_none()
+                    && let Some(d) = resp.head.header("date").and_then(clock::parse_http_date)
+                {
+                    self.clock_offset_ms = Some(d * 1000 - clock::now_unix_millis());
+                }
+                gst::debug!(
+                    CAT,
+                    "{} refused {} without credentials ({words}); again with {}",
+                    self.peer(),
+                    req.operation,
+                    self.method_name()
+                );
+                anonymous_refusal = Some(words);
+                with_creds = true;
+                continue;
+            }
+            // An authenticated request refused.
+            if status == 401 && !answered_challenge && self.adopt_challenge(&resp) {
+                answered_challenge = true;
+                continue;
+            }
+            let auth_refusal = matches!(status, 401 | 403)
+                || matches!(&parsed, Err(SoapError::Fault(f)) if f.is_auth());
+            if !auth_refusal {
+                return Err(self.answer_error(req.operation, status, &resp, parsed));
+            }
+            if matches!(self.auth, Auth::UsernameToken) && !resynced_clock && !self.syncing_clock {
+                // The token may have been refused for its Created time: re-read the
+                // device clock once (spec §5) and retry.
+                resynced_clock = true;
+                self.sync_clock().await?;
+                continue;
+            }
+            if status == 401
+                && let Some(e) = self.withheld(req.operation, &resp)
+            {
+                return Err(e);
+            }
+            let method = self.method_name();
+            return Err(self.not_authorized(
+                req.operation,
+                &format!("{words} to our credentials ({method})"),
+            ));
+        }
+    }
+
+    /// The error for an answer that is neither a result nor an authentication refusal.
+    fn answer_error(
+        &self,
+        operation: &str,
+        status: u16,
+        resp: &Response,
+        parsed: Result<Element, SoapError>,
+    ) -> Error {
+        match parsed {
+            Err(SoapError::Fault(fault)) => Error::Fault {
+                peer: self.peer(),
+                operation: operation.to_string(),
+                fault,
+            },
+            _ if status != 200 => Error::HttpStatus {
+                peer: self.peer(),
+                operation: operation.to_string(),
+                status,
+                reason: resp.head.reason.clone(),
+            },
+            Err(e) => self.malformed(operation, e.to_string()),
+            Ok(_) => self.malformed(operation, "an answer with no result".into()),
+        }
+    }
+
+    /// A `Malformed` error for an answer to `operation` from this device.
+    pub fn malformed(&self, operation: &str, detail: String) -> Error {
+        Error::Malformed {
+            peer: self.peer(),
+            operation: operation.to_string(),
+            detail,
+        }
+    }
+
+    /// GetSystemDateAndTime, unauthenticated first; stores the device clock offset.
+    pub async fn sync_clock(&mut self) -> Result<(), Error> {
+        let req = ops::get_system_date_and_time();
+        let path = self.device_path.clone();
+        self.syncing_clock = true;
+        let el = Box::pin(self.call(&path, &req, false)).await;
+        self.syncing_clock = false;
+        let el = el?;
+        let device =
+            ops::parse_system_date_and_time(&el).map_err(|d| self.malformed(req.operation, d))?;
+        self.clock_offset_ms = Some(device * 1000 - clock::now_unix_millis());
+        Ok(())
+    }
+
+    /// GetNetworkProtocols: anonymous first (many devices answer it so), with the
+    /// credentials only when refused.
+    pub async fn network_protocols(&mut self) -> Result<Vec<NetworkProtocol>, Error> {
+        let req = ops::get_network_protocols();
+        let path = self.device_path.clone();
+        let el = self.call(&path, &req, false).await?;
+        ops::parse_network_protocols(&el).map_err(|d| self.malformed(req.operation, d))
+    }
+}
+
+/// How a device refused a SOAP request, in its own words, for messages: `HTTP 500, SOAP
+/// fault env:Sender (Authentication failed)`, `HTTP 401 Unauthorized`.
+fn refusal_words(status: u16, reason: &str, parsed: &Result<Element, SoapError>) -> String {
+    match parsed {
+        Err(SoapError::Fault(f)) => format!("HTTP {status}, SOAP fault {f}"),
+        _ => format!("HTTP {status} {reason}").trim_end().to_string(),
+    }
+}
+
+/// Which media the element is asked for (the `streams` property).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wants {
+    pub video: bool,
+    pub audio: bool,
+    pub metadata: bool,
+}
+
+impl Wants {
+    /// Whether a profile carries every wanted medium.
+    pub fn fits(&self, p: &Profile) -> bool {
+        (!self.video || p.video.is_some())
+            && (!self.audio || p.audio.is_some())
+            && (!self.metadata || p.metadata)
+    }
+
+    pub fn describe(&self) -> String {
+        let mut v = Vec::new();
+        if self.video {
+            v.push("video");
+        }
+        if self.audio {
+            v.push("audio");
+        }
+        if self.metadata {
+            v.push("metadata");
+        }
+        v.join("+")
+    }
+}
+
+/// What the element asked for. `Debug` (by hand) shows the location without the
+/// credentials it may carry.
+#[derive(Clone)]
+pub struct StartSettings {
+    pub location: url::Url,
+    pub creds: Option<Credentials>,
+    pub https_enable: bool,
+    pub https_port: u16,
+    pub tls: Option<Arc<tls::TlsConfig>>,
+    pub profile: Option<String>,
+    pub timeout: Duration,
+    pub wants: Wants,
+    /// The HTTPS port the plain-HTTP bootstrap found, shared by the element's media,
+    /// events and control and kept for its life (until `location` changes): the bootstrap
+    /// runs once.
+    pub boot: BootCache,
+}
+
+/// See [`StartSettings::boot`].
+pub type BootCache = Arc<tokio::sync::Mutex<Option<u16>>>;
+
+impl std::fmt::Debug for StartSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StartSettings")
+            .field("location", &crate::error::sanitize_url(&self.location))
+            .field("creds", &self.creds)
+            .field("https_enable", &self.https_enable)
+            .field("https_port", &self.https_port)
+            .field("tls", &self.tls.as_ref().map(|t| t.peer_authenticated))
+            .field("profile", &self.profile)
+            .field("timeout", &self.timeout)
+            .field("wants", &self.wants)
+            .field("boot", &self.boot.try_lock().ok().and_then(|b| *b))
+            .finish()
+    }
+}
+
+/// Where the media of the chosen profile is.
+#[derive(Debug, Clone)]
+pub struct MediaInfo {
+    pub profile: Profile,
+    pub media2: bool,
+    pub media_path: String,
+}
+
+/// The result of the start-up: a connected client and what it found.
+pub struct Started {
+    pub client: OnvifClient,
+    pub media: MediaInfo,
+    /// `(namespace, path and query)` of every service the device lists.
+    pub services: Vec<(String, String)>,
+    /// Debug lines worth logging.
+    pub notes: Vec<String>,
+}
+
+fn origin_of(url: &url::Url, scheme: &'static str, port: u16) -> Result<Origin, Error> {
+    let host = match url.host() {
+        Some(url::Host::Ipv6(a)) => format!("[{a}]"),
+        Some(h) => h.to_string(),
+        None => {
+            return Err(Error::Settings(format!(
+                "location {} has no host",
+                crate::error::sanitize_url(url)
+            )));
+        }
+    };
+    Ok(Origin { scheme, host, port })
+}
+
+/// Runs the ONVIF start-up up to the chosen profile. `warn` posts a warning at once (the
+/// port mismatch of spec §4.2 must reach the user even when the start then fails).
+pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<Started, Error> {
+    let mut notes = Vec::new();
+    let loc = &s.location;
+    let loc_https = loc.scheme() == "https";
+    let loc_port = loc.port().unwrap_or(if loc_https { 443 } else { 80 });
+    let boot_origin = origin_of(loc, if loc_https { "https" } else { "http" }, loc_port)?;
+    let boot_tls = if loc_https { s.tls.clone() } else { None };
+    // Over plain HTTP credentials go out only when the HTTPS port must be found
+    // (https-port unset), or when nothing goes over HTTPS at all (https-enable=false); a
+    // man in the middle could replay them within their window.
+    let creds_in_clear = !loc_https && (s.https_port == 0 || !s.https_enable);
+    let boot_creds = if loc_https || creds_in_clear {
+        s.creds.clone()
+    } else {
+        None
+    };
+    // The bootstrap runs once per element: the others wait for it and use its port.
+    // (No lock for an https:// location: it has no bootstrap.)
+    let bootstraps = !loc_https && s.https_enable;
+    let mut boot = if bootstraps {
+        Some(s.boot.lock().await)
+    } else {
+        None
+    };
+    let mut cached = boot.as_deref().copied().flatten();
+    let new_client = |cached: Option<u16>| -> Result<OnvifClient, Error> {
+        let (origin, tls, creds) = match cached {
+            Some(port) => (
+                origin_of(loc, "https", port)?,
+                s.tls.clone(),
+                s.creds.clone(),
+            ),
+            None => (boot_origin.clone(), boot_tls.clone(), boot_creds.clone()),
+        };
+        let mut client = OnvifClient::new(origin, tls, s.timeout, creds);
+        if !matches!(loc.path(), "" | "/") {
+            client.device_path = match loc.query() {
+                Some(q) => format!("{}?{q}", loc.path()),
+                None => loc.path().to_string(),
+            };
+        }
+        Ok(client)
+    };
+    let mut client = new_client(cached)?;
+    match client.sync_clock().await {
+        Ok(()) => {}
+        // Refused anonymously with the credentials withheld: read over HTTPS below.
+        Err(Error::NotAuthorized { .. }) if !client.http.is_tls() && !creds_in_clear => {}
+        // The cached HTTPS port no longer answers (a rebooted device may have moved it):
+        // forget it and run the bootstrap again.
+        Err(e) if cached.is_some() && e.is_transient() => {
+            notes.push(format!(
+                "the HTTPS port found earlier no longer answers ({e}); reading it again"
+            ));
+            if let Some(b) = boot.as_deref_mut() {
+                *b = None;
+            }
+            cached = None;
+            client = new_client(None)?;
+            match client.sync_clock().await {
+                Ok(()) => {}
+                Err(Error::NotAuthorized { .. }) if !creds_in_clear => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Err(e) => return Err(e),
+    }
+    // (asked port, port the device kept) after a refused or ignored SetNetworkProtocols.
+    let mut mismatch: Option<(u16, u16)> = None;
+    // Whether the HTTPS port found may be kept for the element's next starts.
+    let mut cacheable = true;
+    // Why the HTTPS port is the default 443 and not one the device gave.
+    let mut guessed: Option<String> = None;
+
+    if s.https_enable {
+        // Which HTTPS port the device uses (spec §4.1): read it when it is not given by
+        // an https:// location, or when https-port must be checked against it.
+        let mut target = match cached {
+            Some(port) => port,
+            None if loc_https => loc_port,
+            None => 443,
+        };
+        let need_read = cached.is_none() && (!loc_https || s.https_port != 0);
+        let mut protocols = Vec::new();
+        if need_read {
+            match client.network_protocols().await {
+                Ok(p) => {
+                    protocols = p;
+                    match ops::https_port(&protocols) {
+                        Some(p) => target = p,
+                        None => {
+                            notes.push(format!(
+                                "{} lists no enabled HTTPS port; using {target}",
+                                client.peer()
+                            ));
+                            guessed = Some("its GetNetworkProtocols lists no enabled HTTPS".into());
+                        }
+                    }
+                }
+                Err(e @ (Error::NotAuthorized { .. } | Error::CredentialsWithheld { .. }))
+                    if creds_in_clear || loc_https =>
+                {
+                    return Err(e);
+                }
+                Err(e) => {
+                    notes.push(format!(
+                        "GetNetworkProtocols failed ({e}); using HTTPS port {target}"
+                    ));
+                    guessed = Some(format!("GetNetworkProtocols failed: {e}"));
+                }
+            }
+        }
+        if s.https_port != 0
+            && s.https_port != target
+            && need_read
+            && !protocols.is_empty()
+            && guessed.is_some()
+        {
+            // The device has no enabled HTTPS port: switching it on needs
+            // SetNetworkProtocols with credentials, which do not travel in clear.
+            warn(&format!(
+                "{} lists no enabled HTTPS port; enabling it on port {} needs credentials, \
+                 which are not sent over plain HTTP: enable HTTPS on the device's web page, \
+                 or use an https:// location",
+                client.peer(),
+                s.https_port
+            ));
+            target = s.https_port;
+            cacheable = false;
+        } else if s.https_port != 0 && s.https_port != target && need_read && !protocols.is_empty()
+        {
+            // SetNetworkProtocols carries credentials: on the device's current HTTPS port,
+            // never over plain HTTP.
+            if !client.http.is_tls() {
+                client.retarget(origin_of(loc, "https", target)?, s.tls.clone());
+                client.set_credentials(s.creds.clone());
+            }
+            mismatch = set_https_port(&mut client, &protocols, s.https_port, target, warn)
+                .await?
+                .map(|kept| (s.https_port, kept));
+            target = s.https_port;
+        } else if s.https_port != 0 {
+            target = s.https_port;
+        }
+        if s.https_port != 0 || loc_https {
+            guessed = None;
+        }
+        if !client.http.is_tls() || client.http.origin.port != target {
+            let o = origin_of(loc, "https", target)?;
+            client.retarget(o, s.tls.clone());
+        }
+        client.set_credentials(s.creds.clone());
+        if client.clock_offset_ms.is_none() {
+            client.sync_clock().await?;
+        }
+        // Kept only when the device itself gave the port and kept any asked one.
+        if let Some(b) = boot.as_deref_mut()
+            && guessed.is_none()
+            && mismatch.is_none()
+            && cacheable
+        {
+            *b = Some(target);
+        }
+    }
+    drop(boot);
+
+    // Services: Media2 when offered, Media1 otherwise (GetServices, then GetCapabilities).
+    let origin = client.http.origin.clone();
+    let first = client
+        .call(&client.device_path.clone(), &ops::get_services(), false)
+        .await
+        .map_err(|e| match (e, mismatch) {
+            (Error::Connect { peer, detail } | Error::Tls { peer, detail }, Some((want, kept))) => {
+                Error::Connect {
+                    peer,
+                    detail: format!(
+                        "{detail}; the device's HTTPS port is {kept}, not {want} (https-port): set \
+                     https-port={kept}, or change the port on the device's web page"
+                    ),
+                }
+            }
+            (Error::Connect { peer, detail } | Error::Tls { peer, detail }, None)
+                if guessed.is_some() =>
+            {
+                Error::Connect {
+                    peer,
+                    detail: format!(
+                        "{detail}; port 443 was tried because the device gave no HTTPS port \
+                         ({}): set https-port to the device's HTTPS port, or use an https:// \
+                         location",
+                        guessed.as_deref().unwrap_or("")
+                    ),
+                }
+            }
+            (e, _) => e,
+        });
+    let services = match first {
+        Ok(el) => ops::parse_services(&el).map_err(|d| client.malformed("GetServices", d))?,
+        Err(
+            e @ (Error::NotAuthorized { .. }
+            | Error::Certificate { .. }
+            | Error::Connect { .. }
+            | Error::Tls { .. }
+            | Error::TimedOut { .. }),
+        ) => {
+            return Err(e);
+        }
+        Err(e) => {
+            notes.push(format!("GetServices failed ({e}); trying GetCapabilities"));
+            let el = client
+                .call(&client.device_path.clone(), &ops::get_capabilities(), false)
+                .await?;
+            ops::parse_capabilities(&el).map_err(|d| client.malformed("GetCapabilities", d))?
+        }
+    };
+    let xaddr = |ns: &str| {
+        services
+            .iter()
+            .find(|(n, _)| n == ns)
+            .and_then(|(_, x)| addr::path_and_query(x))
+    };
+    let media1_path = xaddr(ops::NS_TRT);
+    let (mut media2, mut media_path) = match (xaddr(ops::NS_TR2), media1_path.clone()) {
+        (Some(p), _) => (true, p),
+        (None, Some(p)) => (false, p),
+        (None, None) => {
+            return Err(Error::NotFound {
+                peer: origin.peer(),
+                what: "the device offers no media service (neither Media2 nor Media1)".into(),
+            });
+        }
+    };
+    let mut req = ops::get_profiles(media2);
+    let el = match client.call(&media_path, &req, true).await {
+        Ok(el) => el,
+        // Media2 listed but not working (faults, or the path is missing): Media1 instead.
+        Err(Error::Fault { .. } | Error::HttpStatus { .. } | Error::Malformed { .. })
+            if media2 && media1_path.is_some() =>
+        {
+            notes.push("Media2 GetProfiles failed; using Media1".to_string());
+            media2 = false;
+            media_path = media1_path.unwrap_or_default();
+            req = ops::get_profiles(false);
+            client.call(&media_path, &req, true).await?
+        }
+        Err(e) => return Err(e),
+    };
+    let profiles =
+        ops::parse_profiles(&el, media2).map_err(|d| client.malformed(req.operation, d))?;
+    let profile = match &s.profile {
+        Some(want) => profiles
+            .iter()
+            .find(|p| &p.token == want)
+            .or_else(|| profiles.iter().find(|p| &p.name == want)),
+        None => profiles.iter().find(|p| s.wants.fits(p)),
+    };
+    let Some(profile) = profile.cloned() else {
+        let list = profiles
+            .iter()
+            .map(|p| format!("{} ({})", p.token, p.name))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let what = match &s.profile {
+            Some(want) => format!("profile {want:?} not found; the device has: {list}"),
+            None => format!(
+                "no profile carries {}; the device has: {list}",
+                s.wants.describe()
+            ),
+        };
+        return Err(Error::NotFound {
+            peer: origin.peer(),
+            what,
+        });
+    };
+    Ok(Started {
+        client,
+        media: MediaInfo {
+            profile,
+            media2,
+            media_path,
+        },
+        services: services
+            .iter()
+            .filter_map(|(ns, x)| Some((ns.clone(), addr::path_and_query(x)?)))
+            .collect(),
+        notes,
+    })
+}
+
+/// SetNetworkProtocols to `want`, then re-read (spec §4.2). Refusal and silent ignore
+/// both become a warning; only an authentication failure stops the start.
+async fn set_https_port(
+    client: &mut OnvifClient,
+    protocols: &[NetworkProtocol],
+    want: u16,
+    current: u16,
+    warn: &(dyn Fn(&str) + Sync),
+) -> Result<Option<u16>, Error> {
+    let mut new: Vec<NetworkProtocol> = protocols.to_vec();
+    match new.iter_mut().find(|p| p.name == "HTTPS") {
+        Some(p) => {
+            p.enabled = true;
+            p.ports = vec![want];
+        }
+        None => new.push(NetworkProtocol {
+            name: "HTTPS".into(),
+            enabled: true,
+            ports: vec![want],
+        }),
+    }
+    let fix = format!(
+        "set the HTTPS port to {want} on the device's web page, or set https-port={current} \
+         (or 0) to use the device's port"
+    );
+    match client
+        .call(
+            &client.device_path.clone(),
+            &ops::set_network_protocols(&new),
+            true,
+        )
+        .await
+    {
+        Ok(_) => {}
+        Err(e @ Error::NotAuthorized { .. }) => {
+            warn(&format!(
+                "https-port={want} but {} uses HTTPS port {current}, and changing it was refused: {e}. Fix: {fix}",
+                client.peer()
+            ));
+            return Ok(Some(current));
+        }
+        Err(Error::Fault { fault, .. }) => {
+            warn(&format!(
+                "https-port={want} but {} uses HTTPS port {current} and refused to change it \
+                 (SetNetworkProtocols fault {fault}). Going on with port {want}. Fix: {fix}",
+                client.peer()
+            ));
+            return Ok(Some(current));
+        }
+        Err(e) => {
+            // Devices often restart their web server at once: no answer may mean applied.
+            warn(&format!(
+                "SetNetworkProtocols to HTTPS port {want} got no clean answer ({e}); checking"
+            ));
+        }
+    }
+    match client.network_protocols().await {
+        Ok(p) if ops::https_port(&p) == Some(want) => Ok(None),
+        Ok(p) => {
+            let kept_port = ops::https_port(&p).unwrap_or(current);
+            let kept = ops::https_port(&p)
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "none".into());
+            warn(&format!(
+                "https-port={want} but {} answered SetNetworkProtocols with success and kept \
+                 HTTPS port {kept}. Going on with port {want}. Fix: {fix}",
+                client.peer()
+            ));
+            Ok(Some(kept_port))
+        }
+        Err(e) => {
+            warn(&format!(
+                "could not re-read the HTTPS port after SetNetworkProtocols ({e}); going on with port {want}"
+            ));
+            Ok(None)
+        }
+    }
+}
+
+/// Asks for the stream URI of the chosen profile for `transport`; returns the URI as the
+/// device gave it.
+pub async fn stream_uri(
+    client: &mut OnvifClient,
+    media: &MediaInfo,
+    transport: ops::StreamTransport,
+) -> Result<String, Error> {
+    let req = ops::get_stream_uri(media.media2, &media.profile.token, transport);
+    let el = client.call(&media.media_path, &req, true).await?;
+    ops::parse_media_uri(&el, media.media2, req.operation)
+        .map_err(|d| client.malformed(req.operation, d))
+}
+
+/// Asks for the snapshot URI of the chosen profile and rewrites it onto the origin.
+pub async fn snapshot_target(client: &mut OnvifClient, media: &MediaInfo) -> Result<String, Error> {
+    let req = ops::get_snapshot_uri(media.media2, &media.profile.token);
+    let el = client.call(&media.media_path, &req, true).await?;
+    let uri = ops::parse_media_uri(&el, media.media2, req.operation)
+        .map_err(|d| client.malformed(req.operation, d))?;
+    addr::path_and_query(&uri)
+        .ok_or_else(|| client.malformed(req.operation, format!("snapshot URI {uri:?} has no path")))
+}

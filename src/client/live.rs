@@ -1,0 +1,477 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! An RTSP client session over a [`Channel`]: requests with CSeq and Digest (or, inside
+//! TLS, Basic) authentication, and the read loop that hands interleaved packets on.
+//!
+//! Reads are large (64 KiB) and frames are parsed out of one buffer
+//! ([`crate::proto::rtsp::framing`]). The bytes of a read that held packets are handed on whole,
+//! with where each packet is, so that a consumer can keep them without copying (the
+//! session makes one `gst::Memory` of them, and each packet a part of it).
+
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+use crate::error::Error;
+use crate::proto::auth::Credentials;
+use crate::proto::digest::{self, Challenge, DigestSession};
+use crate::proto::rtsp::framing::{self, Frame};
+use crate::proto::rtsp::{self, Response};
+use crate::transport::tunnel::{Channel, Writer};
+
+/// Size of each read.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Why an RTSP Basic challenge is not answered.
+pub const BASIC_WITHHELD: &str = "it asks for HTTP Basic, which sends the password as it is, \
+     so it only goes inside TLS to an authenticated camera (both https-validate-* checks on, \
+     or its certificate pinned with tls-certificate-sha256), never over rtp-rtsp-tcp or rtp-udp";
+
+/// One interleaved packet of a read: its channel, and where it is in the read's bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    pub channel: u8,
+    pub range: std::ops::Range<usize>,
+}
+
+/// Where the interleaved packets of the stream go. A closure takes them one by one; a
+/// consumer that keeps them takes the read's bytes whole ([`Packets::read`]).
+pub trait Packets: Send {
+    /// One interleaved packet on `channel`.
+    fn packet(&mut self, channel: u8, packet: &[u8]);
+    /// Every packet of one read: `bytes[p.range]` for each of `packets`, in order (the
+    /// ranges are within `bytes`). The default hands them to [`Packets::packet`].
+    fn read(&mut self, bytes: Vec<u8>, packets: &[Located]) {
+        for p in packets {
+            if let Some(packet) = bytes.get(p.range.clone()) {
+                self.packet(p.channel, packet);
+            }
+        }
+    }
+}
+
+impl<F: FnMut(u8, &[u8]) + Send> Packets for F {
+    fn packet(&mut self, channel: u8, packet: &[u8]) {
+        self(channel, packet)
+    }
+}
+
+/// What the read loop found.
+pub enum Event {
+    /// A response (to a keep-alive, or a late one).
+    Response(Response),
+    /// The server closed the connection.
+    Closed,
+}
+
+enum Auth {
+    None,
+    Digest(DigestSession),
+    Basic,
+}
+
+/// The receiving half: the stream and the bytes not parsed yet.
+pub struct Reader {
+    r: Box<dyn AsyncRead + Unpin + Send>,
+    buf: Vec<u8>,
+    pos: usize,
+    /// Garbage bytes skipped in a row.
+    misparse: usize,
+    /// The packets found by one [`Reader::parse`] (kept to reuse its allocation).
+    located: Vec<Located>,
+}
+
+impl Reader {
+    /// Reads once from the socket into the buffer; 0 at end of stream. Cancel-safe: it
+    /// only ever appends what was read (it runs inside `select!` with the keep-alive).
+    pub async fn fill(&mut self) -> std::io::Result<usize> {
+        if self.pos > 0 && (self.pos == self.buf.len() || self.pos > READ_CHUNK) {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        if self.buf.capacity() - self.buf.len() < READ_CHUNK / 2 {
+            self.buf.reserve(READ_CHUNK);
+        }
+        self.r.read_buf(&mut self.buf).await
+    }
+
+    /// Parses every complete unit in the buffer: interleaved packets go to `on_data`,
+    /// everything else is returned.
+    pub fn parse(
+        &mut self,
+        on_data: &mut dyn Packets,
+    ) -> Result<Vec<Frame>, framing::FramingError> {
+        let mut other = Vec::new();
+        self.located.clear();
+        let result = loop {
+            let (frame, used) = match framing::next(&self.buf[self.pos..]) {
+                Ok(Some(f)) => f,
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
+            };
+            match frame {
+                Frame::Data {
+                    channel,
+                    start,
+                    len,
+                } => {
+                    // Within the buffer: `framing::next` found the whole frame there.
+                    let at = self.pos.saturating_add(start);
+                    self.located.push(Located {
+                        channel,
+                        range: at..at.saturating_add(len),
+                    });
+                    self.misparse = 0;
+                }
+                Frame::Skipped(n) => {
+                    self.misparse += n;
+                    if self.misparse > framing::MAX_MISPARSE_BYTES {
+                        break Err(framing::FramingError::MessageTooLarge);
+                    }
+                }
+                f => {
+                    self.misparse = 0;
+                    other.push(f);
+                }
+            }
+            self.pos += used;
+        };
+        // What came before an error is delivered all the same.
+        if !self.located.is_empty() {
+            // The parsed bytes go on whole; what is left (a frame not complete yet) starts
+            // the next buffer.
+            let rest = self.buf.get(self.pos..).unwrap_or_default();
+            let mut next = Vec::with_capacity(READ_CHUNK.max(rest.len()));
+            next.extend_from_slice(rest);
+            let mut bytes = std::mem::replace(&mut self.buf, next);
+            bytes.truncate(self.pos);
+            // Not the whole read size kept alive while downstream holds a packet.
+            bytes.shrink_to_fit();
+            self.pos = 0;
+            on_data.read(bytes, &self.located);
+        }
+        result.map(|()| other)
+    }
+}
+
+/// An RTSP session.
+pub struct Rtsp {
+    pub reader: Reader,
+    pub writer: Writer,
+    pub peer: String,
+    cseq: u32,
+    creds: Option<Credentials>,
+    auth: Auth,
+    /// Basic is only answered inside TLS.
+    allow_basic: bool,
+    /// `Session` id and timeout from the SETUP answer.
+    pub session: Option<(String, Option<u32>)>,
+    pub timeout: Duration,
+    /// Methods the server lists in `Public`.
+    pub public: Vec<String>,
+}
+
+impl Rtsp {
+    pub fn new(
+        channel: Channel,
+        peer: String,
+        creds: Option<Credentials>,
+        allow_basic: bool,
+        timeout: Duration,
+    ) -> Self {
+        Self {
+            reader: Reader {
+                r: channel.reader,
+                buf: channel.initial,
+                pos: 0,
+                misparse: 0,
+                located: Vec::new(),
+            },
+            writer: channel.writer,
+            peer,
+            cseq: 0,
+            creds,
+            auth: Auth::None,
+            allow_basic,
+            session: None,
+            timeout,
+            public: Vec::new(),
+        }
+    }
+
+    fn err_io(&self, method: &str, detail: String) -> Error {
+        Error::Io {
+            peer: self.peer.clone(),
+            operation: format!("RTSP {method}"),
+            detail,
+        }
+    }
+
+    /// Writes a request without waiting for its answer; returns its CSeq.
+    pub async fn send(
+        &mut self,
+        method: &str,
+        uri: &str,
+        extra: &[(&str, &str)],
+    ) -> Result<u32, Error> {
+        self.cseq += 1;
+        let cseq = self.cseq;
+        let auth = match (&mut self.auth, &self.creds) {
+            (Auth::Digest(d), Some(c)) => {
+                let mut cn = [0u8; 8];
+                let _ = getrandom::fill(&mut cn);
+                let cnonce: String = cn.iter().map(|b| format!("{b:02x}")).collect();
+                Some(d.authorization(&c.user, &c.password, method, uri, &cnonce))
+            }
+            (Auth::Basic, Some(c)) => Some(digest::basic_authorization(&c.user, &c.password)),
+            _ => None,
+        };
+        let session = self.session.as_ref().map(|(id, _)| id.clone());
+        let mut headers: Vec<(&str, &str)> = extra.to_vec();
+        if let Some(a) = &auth {
+            headers.push(("Authorization", a));
+        }
+        if let Some(s) = &session {
+            headers.push(("Session", s));
+        }
+        let bytes =
+            rtsp::build_request(method, uri, cseq, &headers).map_err(|e| Error::Malformed {
+                peer: self.peer.clone(),
+                operation: format!("RTSP {method}"),
+                detail: format!("refusing to send a header with a line break: {}", e.0),
+            })?;
+        // Every request write is bounded: a device that stops reading must not wedge us.
+        match tokio::time::timeout(self.timeout, self.writer.send(&bytes)).await {
+            Ok(r) => r.map_err(|e| Error::io(&self.peer, &format!("RTSP {method}"), &e))?,
+            Err(_) => {
+                return Err(Error::Io {
+                    peer: self.peer.clone(),
+                    operation: format!("RTSP {method}"),
+                    detail: format!(
+                        "the write did not complete within {} s (the device stopped reading)",
+                        self.timeout.as_secs()
+                    ),
+                });
+            }
+        }
+        Ok(cseq)
+    }
+
+    /// Sends a request and waits for its answer (bounded by the timeout), answering one
+    /// authentication challenge. Packets that arrive meanwhile go to `on_data`.
+    pub async fn request(
+        &mut self,
+        method: &str,
+        uri: &str,
+        extra: &[(&str, &str)],
+        on_data: &mut dyn Packets,
+    ) -> Result<Response, Error> {
+        let mut answered = false;
+        loop {
+            let cseq = self.send(method, uri, extra).await?;
+            let resp = self.wait_response(method, cseq, on_data).await?;
+            gst::debug!(
+                crate::log::CAT,
+                "{} RTSP {method} {uri} -> {} {}",
+                self.peer,
+                resp.status,
+                resp.reason
+            );
+            if resp.status == 401 && self.creds.is_some() && !answered {
+                answered = true;
+                match digest::choose(resp.headers_named("www-authenticate"), self.allow_basic) {
+                    Some(Challenge::Digest(d)) => self.auth = Auth::Digest(DigestSession::new(d)),
+                    Some(Challenge::Basic { .. }) => self.auth = Auth::Basic,
+                    None => {
+                        let basic = resp.headers_named("www-authenticate").any(|h| {
+                            h.trim_start()
+                                .get(..5)
+                                .is_some_and(|s| s.eq_ignore_ascii_case("basic"))
+                        });
+                        if basic {
+                            return Err(Error::CredentialsWithheld {
+                                peer: self.peer.clone(),
+                                operation: format!("RTSP {method}"),
+                                reason: BASIC_WITHHELD.into(),
+                            });
+                        }
+                        return Ok(resp);
+                    }
+                }
+                continue;
+            }
+            return Ok(resp);
+        }
+    }
+
+    async fn wait_response(
+        &mut self,
+        method: &str,
+        cseq: u32,
+        on_data: &mut dyn Packets,
+    ) -> Result<Response, Error> {
+        let timeout = self.timeout;
+        let peer = self.peer.clone();
+        let fut = async {
+            loop {
+                let frames = self
+                    .reader
+                    .parse(on_data)
+                    .map_err(|e| self.malformed(method, e.to_string()))?;
+                for f in frames {
+                    if let Frame::Response(r) = f
+                        // A server that leaves out CSeq answers in order: take it.
+                        && r.cseq().is_none_or(|c| c == cseq)
+                    {
+                        return Ok(r);
+                    }
+                }
+                let n = self
+                    .reader
+                    .fill()
+                    .await
+                    .map_err(|e| Error::io(&self.peer, &format!("RTSP {method}"), &e))?;
+                if n == 0 {
+                    return Err(self.err_io(method, "the device closed the connection".into()));
+                }
+            }
+        };
+        tokio::time::timeout(timeout, fut)
+            .await
+            .map_err(|_| Error::TimedOut {
+                peer,
+                operation: format!("RTSP {method}"),
+                after: timeout,
+            })?
+    }
+
+    fn malformed(&self, method: &str, detail: String) -> Error {
+        Error::Malformed {
+            peer: self.peer.clone(),
+            operation: format!("RTSP {method}"),
+            detail,
+        }
+    }
+
+    /// Maps a non-2xx answer to the error of spec §10.
+    pub fn check(&self, method: &str, resp: &Response) -> Result<(), Error> {
+        match resp.status {
+            200..=299 => Ok(()),
+            401 | 403 => Err(Error::NotAuthorized {
+                peer: self.peer.clone(),
+                operation: format!("RTSP {method}"),
+                detail: format!("RTSP {} {}", resp.status, resp.reason),
+            }),
+            status => Err(Error::HttpStatus {
+                peer: self.peer.clone(),
+                operation: format!("RTSP {method}"),
+                status,
+                reason: resp.reason.clone(),
+            }),
+        }
+    }
+
+    /// Reads until something other than packets arrives: a response, or the end.
+    pub async fn next_event(&mut self, on_data: &mut dyn Packets) -> Result<Event, Error> {
+        loop {
+            let frames = self
+                .reader
+                .parse(on_data)
+                .map_err(|e| self.malformed("stream", e.to_string()))?;
+            for f in frames {
+                if let Frame::Response(r) = f {
+                    return Ok(Event::Response(r));
+                }
+            }
+            let n = self
+                .reader
+                .fill()
+                .await
+                .map_err(|e| Error::io(&self.peer, "RTSP stream", &e))?;
+            if n == 0 {
+                return Ok(Event::Closed);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Keeps what [`Packets::read`] hands on.
+    #[derive(Default)]
+    struct Kept(Vec<(Vec<u8>, Vec<Located>)>);
+
+    impl Packets for Kept {
+        fn packet(&mut self, _: u8, _: &[u8]) {
+            unreachable!("reads are handed on whole");
+        }
+        fn read(&mut self, bytes: Vec<u8>, packets: &[Located]) {
+            self.0.push((bytes, packets.to_vec()));
+        }
+    }
+
+    fn reader(initial: &[u8]) -> Reader {
+        Reader {
+            r: Box::new(tokio::io::empty()),
+            buf: initial.to_vec(),
+            pos: 0,
+            misparse: 0,
+            located: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn test_a_read_goes_on_whole_and_the_partial_frame_stays() {
+        // Two packets, a response between them, and the first 3 bytes of a third packet.
+        let mut wire = b"$\x00\x00\x03abc".to_vec();
+        wire.extend_from_slice(b"RTSP/1.0 200 OK\r\nCSeq: 5\r\n\r\n");
+        wire.extend_from_slice(b"$\x01\x00\x02de$\x00\x00");
+        let mut r = reader(&wire);
+        let mut kept = Kept::default();
+        let other = r.parse(&mut kept).expect("parses");
+        assert_eq!(other.len(), 1, "the response is returned");
+        assert_eq!(kept.0.len(), 1, "one hand-over per read");
+        let (bytes, located) = &kept.0[0];
+        assert_eq!(
+            bytes.len(),
+            wire.len() - 3,
+            "every complete frame, not the partial one"
+        );
+        let got: Vec<(u8, &[u8])> = located
+            .iter()
+            .map(|p| (p.channel, &bytes[p.range.clone()]))
+            .collect();
+        assert_eq!(got, vec![(0, &b"abc"[..]), (1, &b"de"[..])]);
+        assert_eq!(
+            r.buf, b"$\x00\x00",
+            "the partial frame starts the next buffer"
+        );
+        assert_eq!(r.pos, 0);
+        // The rest of the third packet completes it.
+        r.buf.extend_from_slice(b"\x01z");
+        let other = r.parse(&mut kept).expect("parses");
+        assert!(other.is_empty());
+        assert_eq!(kept.0.len(), 2);
+        let (bytes, located) = &kept.0[1];
+        assert_eq!(bytes, b"$\x00\x00\x01z");
+        assert_eq!(
+            located,
+            &[Located {
+                channel: 0,
+                range: 4..5
+            }]
+        );
+        assert!(r.buf.is_empty());
+    }
+
+    #[test]
+    fn test_a_read_without_packets_is_not_handed_on() {
+        let mut r = reader(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n");
+        let mut kept = Kept::default();
+        assert_eq!(r.parse(&mut kept).expect("parses").len(), 1);
+        assert!(kept.0.is_empty());
+    }
+}

@@ -1,0 +1,417 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! GStreamer glue of `onvifhttpssrc`: the GObject, its properties and state changes. The
+//! protocol flow lives in `session/` and below; this file starts and stops it. Beside
+//! it: `settings.rs` (values and checks), `properties.rs` (their specs), `uri.rs`,
+//! `pads.rs` (the source pads and their streaming thread), `messages.rs` (what the
+//! session tells the element) and `signals.rs` (the action signals).
+//!
+//! Lock order: `state` before `settings`; neither is held across a wait.
+
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::time::Duration;
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+
+use super::messages::{ElementOutput, watched};
+use super::pads::{Limits, Pads, SeekHook};
+use super::settings::{Job, Settings};
+use super::signals::SignalWaits;
+use crate::log::CAT;
+use crate::runtime::{self, RUNTIME};
+use crate::session::control::Control;
+use crate::session::{self, Output};
+
+/// RTP bytes queued per stream before the oldest are dropped: about 2 s of a 16 Mbit/s
+/// camera. Keeps memory bounded when downstream stalls.
+const RTP_QUEUE_BYTES: usize = 4 * 1024 * 1024;
+/// How long `stop()` waits for the session task before abandoning it: the spec wants NULL
+/// within one second even when the device stops answering.
+const STOP_DEADLINE: Duration = Duration::from_millis(500);
+/// Snapshots queued for the pad; older ones are dropped, a live source wants the newest
+/// image.
+const SNAPSHOT_QUEUE: usize = 2;
+
+pub(super) struct Started {
+    stop_tx: tokio::sync::oneshot::Sender<()>,
+    join: tokio::task::JoinHandle<()>,
+    output: Arc<ElementOutput>,
+    /// The pull-point event task, when `events=true`.
+    events: Option<(
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+    )>,
+}
+
+#[derive(Default)]
+pub(super) enum State {
+    #[default]
+    Stopped,
+    Started(Started),
+}
+
+#[derive(Default)]
+pub struct OnvifHttpsSrc {
+    pub(super) state: Mutex<State>,
+    pub(super) settings: Mutex<Settings>,
+    /// The action signals' ONVIF client, connected on first use and kept until NULL.
+    pub(super) control: Arc<tokio::sync::Mutex<Option<Control>>>,
+    /// The HTTPS port of the plain-HTTP bootstrap, found once (until `location` changes).
+    pub(super) boot: Mutex<crate::client::device::BootCache>,
+    /// The waits of action signals in progress, cancelled when the element goes to NULL.
+    pub(super) signal_waits: SignalWaits,
+    /// The signals' cached client belongs to old settings or an old READY: it is dropped
+    /// at its next use (it may be held by a signal while the flag is set).
+    pub(super) control_stale: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl OnvifHttpsSrc {
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let settings = self
+            .settings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        gst::debug!(CAT, imp = self, "starting with {settings:?}");
+        let boot = self
+            .boot
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let (job, warnings) = settings
+            .prepare(&self.obj(), boot)
+            .map_err(|e| e.to_error_message())?;
+        let (seek_hook, seek_rx) = match &job {
+            Job::Live(l) if l.playback.is_some() => {
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                let pending = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                (
+                    Some(SeekHook {
+                        positions: tx,
+                        pending: pending.clone(),
+                    }),
+                    Some(session::Seeks {
+                        positions: rx,
+                        pending,
+                    }),
+                )
+            }
+            _ => (None, None),
+        };
+        let (limits, latency) = match &job {
+            Job::Snapshot(_) => (
+                Limits {
+                    bytes_per_pad: usize::MAX,
+                    items: SNAPSHOT_QUEUE,
+                },
+                gst::ClockTime::ZERO,
+            ),
+            Job::Live(_) => (
+                Limits {
+                    bytes_per_pad: RTP_QUEUE_BYTES,
+                    items: usize::MAX,
+                },
+                gst::ClockTime::from_mseconds(u64::from(settings.latency)),
+            ),
+        };
+        let pads = Pads::start(&self.obj(), limits, latency, seek_hook).map_err(|e| {
+            gst::error_msg!(
+                gst::CoreError::Thread,
+                ["could not start the streaming thread: {}", e]
+            )
+        })?;
+        let output = Arc::new(ElementOutput {
+            element: self.obj().downgrade(),
+            pads,
+        });
+        for w in &warnings {
+            output.warning(w);
+        }
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let task_output = output.clone();
+        let event_start = match &job {
+            Job::Snapshot(s) => s.start.clone(),
+            Job::Live(l) => l.start.clone(),
+        };
+        let join = match job {
+            Job::Snapshot(snap) => RUNTIME.spawn(watched(
+                "snapshot session",
+                output.clone(),
+                session::run_snapshot(snap, task_output, stop_rx),
+            )),
+            Job::Live(live) => RUNTIME.spawn(watched(
+                "media session",
+                output.clone(),
+                session::run_live(live, task_output, stop_rx, seek_rx),
+            )),
+        };
+        let events = settings.events.then(|| {
+            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            (
+                tx,
+                RUNTIME.spawn(watched(
+                    "event",
+                    output.clone(),
+                    crate::session::events::run(
+                        event_start,
+                        settings.reconnect(),
+                        output.clone(),
+                        rx,
+                    ),
+                )),
+            )
+        });
+        *self.state.lock().unwrap_or_else(PoisonError::into_inner) = State::Started(Started {
+            stop_tx,
+            join,
+            output,
+            events,
+        });
+        gst::info!(CAT, imp = self, "started");
+        Ok(())
+    }
+
+    fn stop(&self) {
+        let State::Started(started) =
+            std::mem::take(&mut *self.state.lock().unwrap_or_else(PoisonError::into_inner))
+        else {
+            return;
+        };
+        let _ = started.stop_tx.send(());
+        let mut joins = vec![started.join];
+        if let Some((tx, join)) = started.events {
+            let _ = tx.send(());
+            joins.push(join);
+        }
+        if runtime::inside_runtime() {
+            // Called from inside an application's tokio runtime: blocking here would panic.
+            // The task has been told to stop and ends on its own.
+            gst::debug!(
+                CAT,
+                imp = self,
+                "not waiting for the session inside a runtime"
+            );
+        } else {
+            let canceller = Mutex::new(runtime::Canceller::default());
+            let aborts: Vec<_> = joins.iter().map(|j| j.abort_handle()).collect();
+            let res = runtime::wait(&canceller, Some(STOP_DEADLINE), async move {
+                for j in joins {
+                    let _ = j.await;
+                }
+                Ok::<(), ()>(())
+            });
+            if res.is_err() {
+                for a in aborts {
+                    a.abort();
+                }
+                gst::warning!(CAT, imp = self, "session did not stop in time; abandoned");
+            }
+        }
+        started.output.teardown();
+        gst::info!(CAT, imp = self, "stopped");
+    }
+
+    /// The streaming thread pushes only while the element is PLAYING (a live source).
+    fn set_playing(&self, playing: bool) {
+        if let State::Started(started) = &*self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        {
+            started.output.pads.set_playing(playing);
+        }
+    }
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for OnvifHttpsSrc {
+    const NAME: &'static str = "GstOnvifHttpsSrc";
+    type Type = super::OnvifHttpsSrc;
+    type ParentType = gst::Element;
+    type Interfaces = (gst::URIHandler,);
+}
+
+impl URIHandlerImpl for OnvifHttpsSrc {
+    const URI_TYPE: gst::URIType = gst::URIType::Src;
+
+    fn protocols() -> &'static [&'static str] {
+        &["onvif", "onvifs"]
+    }
+
+    /// The location as `onvif(s)://`, with the user but never the password, and the query
+    /// the URI was set with.
+    fn uri(&self) -> Option<String> {
+        super::uri::uri(&self.settings.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn set_uri(&self, uri: &str) -> Result<(), glib::Error> {
+        self.set_uri_str(uri)
+    }
+}
+
+impl ObjectImpl for OnvifHttpsSrc {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(super::properties::list);
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        // The action signals' client belongs to the old settings.
+        self.control_stale
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Ok(mut c) = self.control.try_lock() {
+            *c = None;
+        }
+        if matches!(pspec.name(), "https-port" | "https-enable") {
+            // The bootstrap's port belongs to the old settings.
+            *self.boot.lock().unwrap_or_else(PoisonError::into_inner) = Default::default();
+        }
+        if pspec.name() == "location" {
+            let v = value
+                .get::<Option<String>>()
+                .expect("type checked upstream");
+            if let Err(err) = self.set_location(v) {
+                gst::error!(CAT, imp = self, "Failed to set property `location`: {err}");
+            }
+            return;
+        }
+        self.settings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .set(pspec.name(), value);
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        let s = self.settings.lock().unwrap_or_else(PoisonError::into_inner);
+        match pspec.name() {
+            // Read back without a password written into it (pipeline dumps, logs of
+            // property values); the element keeps and uses it.
+            "location" => s
+                .location
+                .as_deref()
+                .map(super::uri::without_password)
+                .to_value(),
+            name => s.get(name),
+        }
+    }
+
+    fn signals() -> &'static [glib::subclass::Signal] {
+        static SIGNALS: LazyLock<Vec<glib::subclass::Signal>> = LazyLock::new(super::signals::list);
+        SIGNALS.as_ref()
+    }
+
+    fn constructed(&self) {
+        self.parent_constructed();
+        let obj = self.obj();
+        obj.set_element_flags(gst::ElementFlags::SOURCE);
+    }
+}
+
+impl GstObjectImpl for OnvifHttpsSrc {}
+
+impl ElementImpl for OnvifHttpsSrc {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static ELEMENT_METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "ONVIF HTTPS Source",
+                "Source/Network/Video/Audio",
+                "Talks ONVIF to an IP camera over HTTPS and brings its media into the pipeline",
+                "onvifhttps developers",
+            )
+        });
+        Some(&*ELEMENT_METADATA)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            let video = gst::Caps::builder_full()
+                .structure(gst::Structure::new_empty("application/x-rtp"))
+                .structure(gst::Structure::new_empty("image/jpeg"))
+                .build();
+            let rtp = gst::Caps::new_empty_simple("application/x-rtp");
+            vec![
+                gst::PadTemplate::new(
+                    "video_%u",
+                    gst::PadDirection::Src,
+                    gst::PadPresence::Sometimes,
+                    &video,
+                )
+                .expect("valid template"),
+                gst::PadTemplate::new(
+                    "audio_%u",
+                    gst::PadDirection::Src,
+                    gst::PadPresence::Sometimes,
+                    &rtp,
+                )
+                .expect("valid template"),
+                gst::PadTemplate::new(
+                    "metadata_%u",
+                    gst::PadDirection::Src,
+                    gst::PadPresence::Sometimes,
+                    &rtp,
+                )
+                .expect("valid template"),
+            ]
+        });
+        PAD_TEMPLATES.as_ref()
+    }
+
+    fn send_event(&self, event: gst::Event) -> bool {
+        // An EOS to the element (a recorder finishing its file): every pad ends after what
+        // is queued.
+        if let gst::EventView::Eos(_) = event.view() {
+            return match &*self.state.lock().unwrap_or_else(PoisonError::into_inner) {
+                State::Started(started) => {
+                    started.output.pads.send_eos();
+                    true
+                }
+                State::Stopped => false,
+            };
+        }
+        self.parent_send_event(event)
+    }
+
+    fn change_state(
+        &self,
+        transition: gst::StateChange,
+    ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
+        if transition == gst::StateChange::ReadyToNull {
+            // An action signal blocked on a silent device returns now (FALSE/NULL).
+            for c in self
+                .signal_waits
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+            {
+                runtime::cancel(c);
+            }
+        }
+        if transition == gst::StateChange::ReadyToPaused
+            && let Err(msg) = self.start()
+        {
+            self.post_error_message(msg);
+            return Err(gst::StateChangeError);
+        }
+        if transition == gst::StateChange::PlayingToPaused {
+            self.set_playing(false);
+        }
+        let mut success = self.parent_change_state(transition)?;
+        match transition {
+            gst::StateChange::PausedToPlaying => self.set_playing(true),
+            // A live source: no preroll.
+            gst::StateChange::ReadyToPaused | gst::StateChange::PlayingToPaused => {
+                success = gst::StateChangeSuccess::NoPreroll;
+            }
+            gst::StateChange::PausedToReady => self.stop(),
+            gst::StateChange::ReadyToNull => {
+                self.control_stale
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+                if let Ok(mut c) = self.control.try_lock() {
+                    *c = None;
+                }
+            }
+            _ => {}
+        }
+        Ok(success)
+    }
+}

@@ -1,0 +1,685 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! The element's source pads and the one streaming thread that feeds all of them.
+//!
+//! The session hands over what one read produced (one `BufferList` per pad) into a
+//! bounded queue; a single `gst::Task` per element takes it out and pushes it, so a camera
+//! costs one streaming thread whatever its pads, and a slow downstream never blocks the
+//! runtime's workers (a sink that syncs on the clock blocks its pusher for up to the
+//! latency). When downstream is slower than the camera, the oldest data goes and is
+//! counted. Flow returns go through a [`gst_base::UniqueFlowCombiner`]: an unlinked or
+//! flushing pad does not stop the others. A seek (replay) is handled once for all pads,
+//! whichever pad it comes in on.
+//!
+//! Lock order: `push` before `queue`; `queue` before `combiner`. A seek takes `queue`
+//! and lets it go before it takes `push`.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use gst::glib;
+use gst::prelude::*;
+
+use crate::log::CAT;
+
+/// How long the streaming thread waits for data before it looks at its state again (a
+/// safety net: every change that matters also wakes it).
+const IDLE_WAIT: Duration = Duration::from_secs(1);
+
+/// At most one QoS message about dropped data per this interval.
+const QOS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What the queue may hold before the oldest data is dropped.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limits {
+    /// Bytes per pad (RTP).
+    pub bytes_per_pad: usize,
+    /// Buffers or lists in all (snapshots: a live source wants the newest image).
+    pub items: usize,
+}
+
+/// A seek in a replay: where positions go, and the flag the session reads to drop packets
+/// of the old position until it has paused.
+pub(super) struct SeekHook {
+    pub positions: tokio::sync::mpsc::UnboundedSender<u64>,
+    pub pending: Arc<AtomicBool>,
+}
+
+enum Data {
+    One(gst::Buffer),
+    List(gst::BufferList),
+}
+
+enum Item {
+    Data {
+        index: usize,
+        data: Data,
+        bytes: usize,
+    },
+    Caps(usize, gst::Caps),
+    Eos(usize),
+}
+
+struct Stream {
+    pad: gst::Pad,
+    caps: gst::Caps,
+    /// Buffers get the element's running time as they are pushed (snapshots).
+    stamp: bool,
+    /// The next buffer starts a new run (the first one, and the first after a seek).
+    discont: bool,
+}
+
+#[derive(Default)]
+struct Queue {
+    streams: Vec<Stream>,
+    items: VecDeque<Item>,
+    bytes: usize,
+    /// Data items in `items` (not caps or EOS).
+    data_items: usize,
+    /// Buffers dropped because downstream was slower than the camera.
+    dropped: u64,
+    /// Buffers pushed.
+    processed: u64,
+    /// When the last QoS message about drops was posted.
+    last_qos: Option<std::time::Instant>,
+    playing: bool,
+    stopping: bool,
+    /// Downstream refused for good (not-linked or an error on every pad, or EOS on every
+    /// pad): the session stops feeding.
+    refused: bool,
+    /// An EOS was sent to the element: no more data.
+    eos: bool,
+    /// Bumped by each seek: an item taken out before it belongs to the old position.
+    epoch: u64,
+}
+
+/// The source pads of one started element.
+pub(super) struct Pads {
+    element: glib::WeakRef<super::OnvifHttpsSrc>,
+    queue: Mutex<Queue>,
+    wake: Condvar,
+    /// Held by the streaming thread while it pushes one item, and by a seek from its
+    /// flush to its new segment.
+    push: Mutex<()>,
+    combiner: Mutex<gst_base::UniqueFlowCombiner>,
+    limits: Limits,
+    latency: gst::ClockTime,
+    seek: Option<SeekHook>,
+    /// The seqnum of the last seek handled: every sink sends the same seek upstream.
+    last_seek: Mutex<Option<gst::Seqnum>>,
+    segment: Mutex<gst::FormattedSegment<gst::ClockTime>>,
+    group: gst::GroupId,
+    task: Mutex<Option<gst::Task>>,
+}
+
+fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Runs a pad function; a panic must not unwind into GStreamer's C code: it is logged and
+/// the event or query is refused.
+fn guarded(pad: &gst::Pad, what: &str, f: impl FnOnce() -> bool) -> bool {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(handled) => handled,
+        Err(payload) => {
+            let msg = crate::runtime::panic_message(payload.as_ref());
+            gst::error!(CAT, obj = pad, "the {what} function panicked: {msg}");
+            false
+        }
+    }
+}
+
+impl Pads {
+    /// Pads for one start of `element`, with the streaming thread running (it pushes once
+    /// the element is PLAYING).
+    pub(super) fn start(
+        element: &super::OnvifHttpsSrc,
+        limits: Limits,
+        latency: gst::ClockTime,
+        seek: Option<SeekHook>,
+    ) -> Result<Arc<Pads>, glib::BoolError> {
+        let pads = Arc::new(Pads {
+            element: element.downgrade(),
+            queue: Mutex::new(Queue::default()),
+            wake: Condvar::new(),
+            push: Mutex::new(()),
+            combiner: Mutex::new(gst_base::UniqueFlowCombiner::new()),
+            limits,
+            latency,
+            seek,
+            last_seek: Mutex::new(None),
+            segment: Mutex::new(gst::FormattedSegment::new()),
+            group: gst::GroupId::next(),
+            task: Mutex::new(None),
+        });
+        let weak = Arc::downgrade(&pads);
+        let task = gst::Task::builder(move |task| {
+            let Some(pads) = weak.upgrade() else {
+                let _ = task.pause();
+                return;
+            };
+            // A panic must not unwind into GstTask's C code: an error, and the thread ends.
+            if let Err(payload) =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pads.run_once()))
+            {
+                let msg = crate::runtime::panic_message(payload.as_ref());
+                if let Some(element) = pads.element.upgrade() {
+                    gst::element_error!(
+                        element,
+                        gst::LibraryError::Failed,
+                        (
+                            "internal error: the streaming thread panicked ({}); the stream has stopped, please report this",
+                            msg
+                        )
+                    );
+                }
+                locked(&pads.queue).refused = true;
+                let _ = task.pause();
+            }
+        })
+        .build();
+        // The thread carries the name (shown by top -H and in debug logs).
+        task.set_property("name", format!("{}:push", element.name()));
+        task.start()?;
+        *locked(&pads.task) = Some(task);
+        Ok(pads)
+    }
+
+    /// Adds the pad `name` from `template` with `caps`, or gives the caps to the pad of
+    /// that name when it is there already (a reconnection). Returns its index. `stamp`:
+    /// buffers get the running time as they are pushed.
+    pub(super) fn add(self: &Arc<Self>, name: &str, caps: gst::Caps, stamp: bool) -> Option<usize> {
+        let element = self.element.upgrade()?;
+        {
+            let mut q = locked(&self.queue);
+            if let Some(index) = q.streams.iter().position(|s| s.pad.name() == name) {
+                if q.streams[index].caps != caps {
+                    q.streams[index].caps = caps.clone();
+                    self.enqueue_control(&mut q, Item::Caps(index, caps));
+                }
+                return Some(index);
+            }
+        }
+        let template = name.rsplit_once('_').map(|(p, _)| format!("{p}_%u"))?;
+        let templ = element.pad_template(&template)?;
+        let weak = Arc::downgrade(self);
+        let weak_query = weak.clone();
+        let pad = gst::Pad::builder_from_template(&templ)
+            .name(name)
+            .event_function(move |pad, _parent, event| {
+                let pads = weak.upgrade();
+                guarded(pad, "event", || {
+                    pads.is_some_and(|pads| pads.src_event(pad, event))
+                })
+            })
+            .query_function(move |pad, parent, query| {
+                let pads = weak_query.upgrade();
+                guarded(pad, "query", || {
+                    pads.is_some_and(|pads| pads.src_query(pad, parent, query))
+                })
+            })
+            .build();
+        pad.use_fixed_caps();
+        pad.set_active(true).ok()?;
+        let stream_id = pad.create_stream_id(&element, Some(name));
+        let start = gst::event::StreamStart::builder(&stream_id)
+            .group_id(self.group)
+            .build();
+        let segment = gst::event::Segment::new(&*locked(&self.segment));
+        for ev in [start, gst::event::Caps::new(&caps), segment] {
+            if pad.store_sticky_event(&ev).is_err() {
+                gst::warning!(CAT, obj = pad, "could not store {:?}", ev.type_());
+            }
+        }
+        locked(&self.combiner).add_pad(&pad);
+        // The pad first: the application links it in `pad-added`, before its first buffer.
+        element.add_pad(&pad).ok()?;
+        let mut q = locked(&self.queue);
+        q.streams.push(Stream {
+            pad,
+            caps,
+            stamp,
+            discont: true,
+        });
+        Some(q.streams.len() - 1)
+    }
+
+    /// Queues `list` for stream `index`; false when downstream no longer takes data.
+    pub(super) fn push_list(&self, index: usize, list: gst::BufferList) -> bool {
+        let bytes = list.calculate_size();
+        self.enqueue(index, Data::List(list), bytes)
+    }
+
+    /// Queues `buffer` for stream `index`; false as for [`Pads::push_list`].
+    pub(super) fn push(&self, index: usize, buffer: gst::Buffer) -> bool {
+        let bytes = buffer.size();
+        self.enqueue(index, Data::One(buffer), bytes)
+    }
+
+    /// Stream `index` ends once what is queued for it is pushed.
+    pub(super) fn end_of_stream(&self, index: usize) {
+        let mut q = locked(&self.queue);
+        if index < q.streams.len() {
+            self.enqueue_control(&mut q, Item::Eos(index));
+        }
+    }
+
+    /// An EOS sent to the element: every pad ends after what is queued, and nothing more
+    /// is taken.
+    pub(super) fn send_eos(&self) {
+        let mut q = locked(&self.queue);
+        if q.eos {
+            return;
+        }
+        q.eos = true;
+        for index in 0..q.streams.len() {
+            self.enqueue_control(&mut q, Item::Eos(index));
+        }
+    }
+
+    /// The element is (or no longer is) PLAYING: a live source pushes only then.
+    pub(super) fn set_playing(&self, playing: bool) {
+        locked(&self.queue).playing = playing;
+        self.wake.notify_all();
+    }
+
+    /// Stops the streaming thread and removes the pads.
+    pub(super) fn shutdown(&self) {
+        let streams = {
+            let mut q = locked(&self.queue);
+            q.stopping = true;
+            q.items.clear();
+            q.bytes = 0;
+            q.data_items = 0;
+            std::mem::take(&mut q.streams)
+        };
+        self.wake.notify_all();
+        // Flushing: a push blocked downstream returns.
+        for s in &streams {
+            let _ = s.pad.set_active(false);
+        }
+        if let Some(task) = locked(&self.task).take() {
+            let _ = task.stop();
+            if task.join().is_err() {
+                gst::warning!(CAT, "the streaming thread could not be joined");
+            }
+        }
+        locked(&self.combiner).clear();
+        if let Some(element) = self.element.upgrade() {
+            for s in streams {
+                let _ = element.remove_pad(&s.pad);
+            }
+        }
+    }
+
+    fn enqueue(&self, index: usize, data: Data, bytes: usize) -> bool {
+        let mut q = locked(&self.queue);
+        if q.refused || q.stopping {
+            return false;
+        }
+        if q.eos || index >= q.streams.len() {
+            return true;
+        }
+        // A replay between a flush and its PAUSE: the packets are of the old position.
+        // The flag goes up under this lock, as the queue is cleared.
+        if self
+            .seek
+            .as_ref()
+            .is_some_and(|s| s.pending.load(Ordering::SeqCst))
+        {
+            return true;
+        }
+        let max_bytes = self.limits.bytes_per_pad.saturating_mul(q.streams.len());
+        while (q.data_items >= self.limits.items || q.bytes.saturating_add(bytes) > max_bytes)
+            && q.data_items > 0
+        {
+            self.drop_oldest(&mut q);
+        }
+        let was_empty = q.items.is_empty();
+        q.items.push_back(Item::Data { index, data, bytes });
+        q.bytes = q.bytes.saturating_add(bytes);
+        q.data_items += 1;
+        let qos =
+            (q.dropped > 0 && q.last_qos.is_none_or(|t| t.elapsed() >= QOS_INTERVAL)).then(|| {
+                q.last_qos = Some(std::time::Instant::now());
+                (q.processed, q.dropped)
+            });
+        drop(q);
+        if was_empty {
+            self.wake.notify_one();
+        }
+        if let Some((processed, dropped)) = qos {
+            self.post_qos(processed, dropped);
+        }
+        true
+    }
+
+    /// A QoS message with the buffers pushed and dropped so far (the way a live source
+    /// says it loses data).
+    fn post_qos(&self, processed: u64, dropped: u64) {
+        let Some(element) = self.element.upgrade() else {
+            return;
+        };
+        let msg = gst::message::Qos::builder(true)
+            .running_time(element.current_running_time())
+            .stats(
+                gst::format::Buffers::from_u64(processed),
+                gst::format::Buffers::from_u64(dropped),
+            )
+            .src(&element)
+            .build();
+        let _ = element.post_message(msg);
+    }
+
+    fn enqueue_control(&self, q: &mut Queue, item: Item) {
+        q.items.push_back(item);
+        self.wake.notify_one();
+    }
+
+    fn drop_oldest(&self, q: &mut Queue) {
+        let Some(pos) = q.items.iter().position(|i| matches!(i, Item::Data { .. })) else {
+            return;
+        };
+        let Some(Item::Data { index, data, bytes }) = q.items.remove(pos) else {
+            return;
+        };
+        let n = match &data {
+            Data::One(_) => 1,
+            Data::List(l) => u64::try_from(l.len()).unwrap_or(u64::MAX),
+        };
+        q.bytes = q.bytes.saturating_sub(bytes);
+        q.data_items = q.data_items.saturating_sub(1);
+        if q.dropped == 0
+            && let Some(element) = self.element.upgrade()
+        {
+            gst::warning!(
+                CAT,
+                obj = element,
+                "downstream is slower than the camera: dropping the oldest data \
+                 (counted in QoS messages)"
+            );
+        }
+        q.dropped = q.dropped.saturating_add(n);
+        // The next buffer of that stream does not follow the last one pushed.
+        if let Some(s) = q.streams.get_mut(index) {
+            s.discont = true;
+        }
+    }
+
+    /// One turn of the streaming thread: waits for an item (while PLAYING) and pushes it.
+    fn run_once(&self) {
+        let (item, epoch) = {
+            let mut q = locked(&self.queue);
+            loop {
+                if q.stopping {
+                    return;
+                }
+                if q.playing
+                    && let Some(item) = q.items.pop_front()
+                {
+                    if let Item::Data { bytes, .. } = &item {
+                        q.bytes = q.bytes.saturating_sub(*bytes);
+                        q.data_items = q.data_items.saturating_sub(1);
+                    }
+                    break (item, q.epoch);
+                }
+                let (guard, timeout) = self
+                    .wake
+                    .wait_timeout(q, IDLE_WAIT)
+                    .unwrap_or_else(PoisonError::into_inner);
+                q = guard;
+                if timeout.timed_out() {
+                    // Back to the task loop, which ends here when the task was stopped.
+                    return;
+                }
+            }
+        };
+        let _push = locked(&self.push);
+        let (pad, discont, stamp) = {
+            let mut q = locked(&self.queue);
+            // A seek came between taking the item out and now: it is of the old position.
+            if q.epoch != epoch || q.stopping {
+                return;
+            }
+            let index = match &item {
+                Item::Data { index, .. } | Item::Caps(index, _) | Item::Eos(index) => *index,
+            };
+            let Some(s) = q.streams.get_mut(index) else {
+                return;
+            };
+            let discont = matches!(item, Item::Data { .. }) && std::mem::take(&mut s.discont);
+            (s.pad.clone(), discont, s.stamp)
+        };
+        let n = match &item {
+            Item::Data {
+                data: Data::List(l),
+                ..
+            } => u64::try_from(l.len()).unwrap_or(u64::MAX),
+            _ => 1,
+        };
+        let flow = match item {
+            Item::Data { data, .. } => match data {
+                Data::One(mut buffer) => {
+                    if discont || stamp {
+                        let b = buffer.make_mut();
+                        if discont {
+                            b.set_flags(gst::BufferFlags::DISCONT);
+                        }
+                        if stamp {
+                            b.set_pts(self.running_time());
+                        }
+                    }
+                    pad.push(buffer)
+                }
+                Data::List(mut list) => {
+                    if discont && let Some(first) = list.make_mut().get_mut(0) {
+                        first.set_flags(gst::BufferFlags::DISCONT);
+                    }
+                    pad.push_list(list)
+                }
+            },
+            Item::Caps(_, caps) => {
+                let _ = pad.push_event(gst::event::Caps::new(&caps));
+                return;
+            }
+            Item::Eos(_) => {
+                let _ = pad.push_event(gst::event::Eos::new());
+                return;
+            }
+        };
+        if flow.is_ok() {
+            let mut q = locked(&self.queue);
+            q.processed = q.processed.saturating_add(n);
+        }
+        let combined = locked(&self.combiner).update_pad_flow(&pad, flow);
+        match combined {
+            Ok(_) | Err(gst::FlowError::Flushing) => {}
+            Err(gst::FlowError::Eos) => {
+                // What basesrc does on EOS flow: no more data, and EOS downstream so
+                // that the sinks post it and the application sees the end.
+                gst::debug!(CAT, obj = pad, "every pad is at EOS: no more data");
+                for pad in self.stop_feeding() {
+                    let _ = pad.push_event(gst::event::Eos::new());
+                }
+            }
+            Err(e) => {
+                gst::debug!(CAT, obj = pad, "push refused: {e:?}");
+                self.refuse(e);
+            }
+        }
+    }
+
+    /// The element's running time now, if it has a clock.
+    fn running_time(&self) -> Option<gst::ClockTime> {
+        self.element.upgrade()?.current_running_time()
+    }
+
+    /// Downstream refused for good: the error basesrc would post, then EOS on every pad.
+    fn refuse(&self, flow: gst::FlowError) {
+        let pads = self.stop_feeding();
+        if pads.is_empty() {
+            return;
+        }
+        if let Some(element) = self.element.upgrade() {
+            gst::element_error!(
+                element,
+                gst::StreamError::Failed,
+                ("Internal data stream error."),
+                ["streaming stopped, reason {:?}", flow]
+            );
+        }
+        for pad in pads {
+            let _ = pad.push_event(gst::event::Eos::new());
+        }
+    }
+
+    /// Marks downstream as refused and empties the queue; the pads to end, none when
+    /// that was already done.
+    fn stop_feeding(&self) -> Vec<gst::Pad> {
+        let mut q = locked(&self.queue);
+        if std::mem::replace(&mut q.refused, true) {
+            return Vec::new();
+        }
+        q.items.clear();
+        q.bytes = 0;
+        q.data_items = 0;
+        q.streams.iter().map(|s| s.pad.clone()).collect()
+    }
+
+    fn src_event(&self, pad: &gst::Pad, event: gst::Event) -> bool {
+        match event.view() {
+            gst::EventView::Seek(seek) => self.handle_seek(pad, seek),
+            // Nothing to do for a live source with fixed caps, but not an error either.
+            gst::EventView::Qos(_)
+            | gst::EventView::Reconfigure(_)
+            | gst::EventView::Latency(_)
+            | gst::EventView::Navigation(_) => true,
+            _ => gst::Pad::event_default(pad, None::<&gst::Object>, event),
+        }
+    }
+
+    fn src_query(
+        &self,
+        pad: &gst::Pad,
+        parent: Option<&gst::Object>,
+        query: &mut gst::QueryRef,
+    ) -> bool {
+        match query.view_mut() {
+            gst::QueryViewMut::Latency(q) => {
+                q.set(true, self.latency, gst::ClockTime::NONE);
+                true
+            }
+            gst::QueryViewMut::Seeking(q) if q.format() == gst::Format::Time => {
+                q.set(
+                    self.seek.is_some(),
+                    gst::ClockTime::ZERO,
+                    gst::ClockTime::NONE,
+                );
+                true
+            }
+            _ => gst::Pad::query_default(pad, parent, query),
+        }
+    }
+
+    /// A seek, once for all pads: flush, drop what is queued, the new segment, then the
+    /// position to the session (which PAUSEs and PLAYs from the recorded time).
+    fn handle_seek(&self, pad: &gst::Pad, seek: &gst::event::Seek) -> bool {
+        let Some(hook) = &self.seek else {
+            gst::debug!(CAT, obj = pad, "not seekable: a live stream");
+            return false;
+        };
+        let seqnum = seek.seqnum();
+        {
+            let mut last = locked(&self.last_seek);
+            if *last == Some(seqnum) {
+                // The same seek, from another sink: handled.
+                return true;
+            }
+            *last = Some(seqnum);
+        }
+        let (rate, flags, start_type, start, stop_type, stop) = seek.get();
+        let (gst::GenericFormattedValue::Time(start), gst::GenericFormattedValue::Time(stop)) =
+            (start, stop)
+        else {
+            gst::debug!(CAT, obj = pad, "seek refused: not in time");
+            return false;
+        };
+        if rate != 1.0 {
+            gst::debug!(
+                CAT,
+                obj = pad,
+                "seek refused: rate {rate} (set playback-speed instead)"
+            );
+            return false;
+        }
+        let mut segment = locked(&self.segment).clone();
+        if segment
+            .do_seek(rate, flags, start_type, start, stop_type, stop)
+            .is_none()
+        {
+            gst::debug!(
+                CAT,
+                obj = pad,
+                "seek refused: {start:?} does not fit the segment"
+            );
+            return false;
+        }
+        let position = segment.start().map_or(0, gst::ClockTime::nseconds);
+        let pads: Vec<gst::Pad> = locked(&self.queue)
+            .streams
+            .iter()
+            .map(|s| s.pad.clone())
+            .collect();
+        let flush = flags.contains(gst::SeekFlags::FLUSH);
+        if flush {
+            for p in &pads {
+                let _ = p.push_event(gst::event::FlushStart::builder().seqnum(seqnum).build());
+            }
+        }
+        {
+            let mut q = locked(&self.queue);
+            hook.pending.store(true, Ordering::SeqCst);
+            q.epoch = q.epoch.wrapping_add(1);
+            q.items.retain(|i| !matches!(i, Item::Data { .. }));
+            // Like basesrc, a flushing seek starts the data again after EOS downstream.
+            if flush {
+                q.refused = false;
+            }
+            q.bytes = 0;
+            q.data_items = 0;
+            for s in q.streams.iter_mut() {
+                s.discont = true;
+            }
+        }
+        {
+            // A push under way has returned (flushing), or ends before the new segment.
+            let _push = locked(&self.push);
+            if flush {
+                for p in &pads {
+                    let _ =
+                        p.push_event(gst::event::FlushStop::builder(true).seqnum(seqnum).build());
+                }
+                locked(&self.combiner).reset();
+            }
+            segment.set_position(segment.start());
+            let event = gst::event::Segment::builder(&segment)
+                .seqnum(seqnum)
+                .build();
+            for p in &pads {
+                if p.store_sticky_event(&event).is_err() {
+                    gst::warning!(CAT, obj = p, "could not store the seek's segment");
+                }
+            }
+            *locked(&self.segment) = segment;
+        }
+        gst::debug!(CAT, obj = pad, "seek to {position} ns");
+        if hook.positions.send(position).is_err() {
+            hook.pending.store(false, Ordering::SeqCst);
+            return false;
+        }
+        true
+    }
+}

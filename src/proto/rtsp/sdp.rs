@@ -1,0 +1,313 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! SDP (RFC 8866) to the streams the element can expose, with the fields of their
+//! `application/x-rtp` caps (as rtspsrc derives them: media, payload, clock-rate,
+//! encoding-name, encoding-params, and every fmtp parameter lower-cased).
+
+/// What a stream carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Video,
+    Audio,
+    /// ONVIF metadata (`vnd.onvif.metadata`, ONVIF Streaming §5.2.1.1).
+    Metadata,
+    Other,
+}
+
+/// A caps field value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Int(i32),
+    Str(String),
+}
+
+/// One `m=` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stream {
+    pub kind: Kind,
+    pub media: String,
+    pub payload: u8,
+    /// Upper-case, as GStreamer caps want it.
+    pub encoding_name: String,
+    pub clock_rate: u32,
+    pub encoding_params: Option<String>,
+    pub fmtp: Vec<(String, String)>,
+    /// `a=control`, if any.
+    pub control: Option<String>,
+    /// `a=sendonly`/`recvonly`...: a backchannel is `sendonly` from our side (recvonly
+    /// on the server's).
+    pub direction: Option<String>,
+}
+
+/// Encoding, clock rate and channels of the static payload types (RFC 3551 §6).
+fn static_payload(pt: u8) -> Option<(&'static str, u32, Option<&'static str>)> {
+    Some(match pt {
+        0 => ("PCMU", 8000, Some("1")),
+        3 => ("GSM", 8000, Some("1")),
+        4 => ("G723", 8000, Some("1")),
+        8 => ("PCMA", 8000, Some("1")),
+        9 => ("G722", 8000, Some("1")),
+        10 => ("L16", 44100, Some("2")),
+        11 => ("L16", 44100, Some("1")),
+        14 => ("MPA", 90000, None),
+        15 => ("G728", 8000, Some("1")),
+        18 => ("G729", 8000, Some("1")),
+        26 => ("JPEG", 90000, None),
+        31 => ("H261", 90000, None),
+        32 => ("MPV", 90000, None),
+        33 => ("MP2T", 90000, None),
+        34 => ("H263", 90000, None),
+        _ => return None,
+    })
+}
+
+impl Stream {
+    /// The caps fields of `application/x-rtp`.
+    pub fn caps_fields(&self) -> Vec<(String, Value)> {
+        let mut f = vec![
+            ("media".to_string(), Value::Str(self.media.clone())),
+            ("payload".to_string(), Value::Int(i32::from(self.payload))),
+            (
+                "clock-rate".to_string(),
+                Value::Int(i32::try_from(self.clock_rate).unwrap_or(i32::MAX)),
+            ),
+            (
+                "encoding-name".to_string(),
+                Value::Str(self.encoding_name.clone()),
+            ),
+        ];
+        if let Some(p) = &self.encoding_params {
+            f.push(("encoding-params".to_string(), Value::Str(p.clone())));
+        }
+        for (k, v) in &self.fmtp {
+            // Fields the caps already carry are not overwritten by fmtp.
+            if !f.iter().any(|(name, _)| name == k) {
+                f.push((k.clone(), Value::Str(v.clone())));
+            }
+        }
+        f
+    }
+}
+
+/// What devices send that the SDP grammar refuses and other clients (rtspsrc, FFmpeg)
+/// pass over: bare `c=IN ` lines (Uniview: go2rtc#1663, mediamtx#5033), which say nothing
+/// a unicast RTSP client uses, blank lines, and trailing white space.
+fn lenient(sdp: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(sdp.len());
+    for line in sdp.split(|&b| b == b'\n') {
+        let line = line.trim_ascii_end();
+        if line.is_empty() {
+            continue;
+        }
+        if line.starts_with(b"c=")
+            && line
+                .split(u8::is_ascii_whitespace)
+                .filter(|f| !f.is_empty())
+                .count()
+                < 3
+        {
+            continue;
+        }
+        out.extend_from_slice(line);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// Parses an SDP. Returns the session-level control and the streams with an RTP
+/// payload the element understands; other sections are left out.
+pub fn parse(sdp: &[u8]) -> Result<(Option<String>, Vec<Stream>), String> {
+    let sdp = lenient(sdp);
+    let session = sdp_types::Session::parse(&sdp).map_err(|e| format!("SDP not parsed: {e:?}"))?;
+    let session_control = session
+        .get_first_attribute_value("control")
+        .flatten()
+        .map(str::to_string);
+    let mut out = Vec::new();
+    for m in &session.medias {
+        if !m.proto.to_ascii_uppercase().starts_with("RTP/") {
+            continue;
+        }
+        // The first format is the one the element uses.
+        let Some(pt) = m
+            .fmt
+            .split_whitespace()
+            .next()
+            .and_then(|f| f.parse::<u8>().ok())
+        else {
+            continue;
+        };
+        if pt > 127 {
+            continue;
+        }
+        let rtpmap = m
+            .attributes
+            .iter()
+            .filter(|a| a.attribute == "rtpmap")
+            .find_map(|a| {
+                let v = a.value.as_deref()?;
+                let (p, rest) = v.trim().split_once(char::is_whitespace)?;
+                (p.parse::<u8>().ok()? == pt).then(|| rest.trim().to_string())
+            });
+        let (encoding_name, clock_rate, encoding_params) = match rtpmap {
+            Some(r) => {
+                let mut parts = r.split('/');
+                let name = parts.next().unwrap_or("").trim().to_ascii_uppercase();
+                let Some(rate) = parts.next().and_then(|c| c.trim().parse::<u32>().ok()) else {
+                    continue;
+                };
+                (name, rate, parts.next().map(|p| p.trim().to_string()))
+            }
+            None => match static_payload(pt) {
+                Some((n, r, p)) => (n.to_string(), r, p.map(str::to_string)),
+                None => continue,
+            },
+        };
+        if encoding_name.is_empty() || clock_rate == 0 {
+            continue;
+        }
+        let fmtp = m
+            .attributes
+            .iter()
+            .filter(|a| a.attribute == "fmtp")
+            .filter_map(|a| a.value.as_deref())
+            .find_map(|v| {
+                let (p, rest) = v.trim().split_once(char::is_whitespace)?;
+                (p.parse::<u8>().ok()? == pt).then(|| rest.to_string())
+            })
+            .map(|params| {
+                params
+                    .split(';')
+                    .filter_map(|kv| {
+                        let (k, v) = kv.split_once('=')?;
+                        let k = k.trim().to_ascii_lowercase();
+                        (!k.is_empty()).then(|| (k, v.trim().to_string()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let kind = match m.media.as_str() {
+            "video" => Kind::Video,
+            "audio" => Kind::Audio,
+            "application" if encoding_name.starts_with("VND.ONVIF.METADATA") => Kind::Metadata,
+            _ => Kind::Other,
+        };
+        let control = m
+            .get_first_attribute_value("control")
+            .flatten()
+            .map(str::to_string);
+        let direction = ["sendonly", "recvonly", "sendrecv", "inactive"]
+            .iter()
+            .find(|d| m.has_attribute(d))
+            .map(|d| d.to_string());
+        out.push(Stream {
+            kind,
+            media: m.media.clone(),
+            payload: pt,
+            encoding_name,
+            clock_rate,
+            encoding_params,
+            fmtp,
+            control,
+            direction,
+        });
+    }
+    Ok((session_control, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An SDP as gst-rtsp-server 1.22 answers for H.264 + AAC (mpeg4-generic) + ONVIF
+    /// metadata, plus a static-payload PCMU stream as many cameras send.
+    const SDP: &[u8] = b"v=0\r\n\
+o=- 1188340656180883 1 IN IP4 127.0.0.1\r\n\
+s=Session streamed with GStreamer\r\n\
+t=0 0\r\n\
+a=tool:GStreamer\r\n\
+a=type:broadcast\r\n\
+a=control:*\r\n\
+m=video 0 RTP/AVP 96\r\n\
+c=IN IP4 0.0.0.0\r\n\
+a=rtpmap:96 H264/90000\r\n\
+a=fmtp:96 packetization-mode=1;Profile-Level-Id=42c01e;sprop-parameter-sets=Z0LAHtkA,aMuDyyA=\r\n\
+a=control:stream=0\r\n\
+m=audio 0 RTP/AVP 97\r\n\
+a=rtpmap:97 MPEG4-GENERIC/16000/1\r\n\
+a=fmtp:97 streamtype=5;profile-level-id=2;mode=AAC-hbr;config=1408;sizelength=13;indexlength=3;indexdeltalength=3\r\n\
+a=control:stream=1\r\n\
+m=audio 0 RTP/AVP 0\r\n\
+a=control:stream=2\r\n\
+a=sendonly\r\n\
+m=application 0 RTP/AVP 107\r\n\
+a=rtpmap:107 vnd.onvif.metadata/90000\r\n\
+a=control:stream=3\r\n";
+
+    #[test]
+    fn test_streams_and_caps_fields() {
+        let (ctl, streams) = parse(SDP).unwrap();
+        assert_eq!(ctl.as_deref(), Some("*"));
+        assert_eq!(streams.len(), 4);
+        let v = &streams[0];
+        assert_eq!((v.kind, v.payload, v.clock_rate), (Kind::Video, 96, 90000));
+        assert_eq!(v.control.as_deref(), Some("stream=0"));
+        let caps = v.caps_fields();
+        assert!(caps.contains(&("encoding-name".into(), Value::Str("H264".into()))));
+        assert!(caps.contains(&("profile-level-id".into(), Value::Str("42c01e".into()))));
+        assert!(caps.contains(&(
+            "sprop-parameter-sets".into(),
+            Value::Str("Z0LAHtkA,aMuDyyA=".into())
+        )));
+        let a = &streams[1];
+        assert_eq!(
+            (
+                a.kind,
+                a.encoding_name.as_str(),
+                a.encoding_params.as_deref()
+            ),
+            (Kind::Audio, "MPEG4-GENERIC", Some("1"))
+        );
+        assert!(
+            a.caps_fields()
+                .contains(&("mode".into(), Value::Str("AAC-hbr".into())))
+        );
+        let pcmu = &streams[2];
+        assert_eq!(
+            (pcmu.encoding_name.as_str(), pcmu.clock_rate),
+            ("PCMU", 8000)
+        );
+        assert_eq!(pcmu.direction.as_deref(), Some("sendonly"));
+        let md = &streams[3];
+        assert_eq!(
+            (md.kind, md.encoding_name.as_str()),
+            (Kind::Metadata, "VND.ONVIF.METADATA")
+        );
+    }
+
+    #[test]
+    fn test_uniview_bare_connection_lines_are_passed_over() {
+        let sdp = b"v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=Media\r\nc=IN \r\nt=0 0\r\n\
+                    m=video 0 RTP/AVP 96\r\nc=IN \r\na=rtpmap:96 H264/90000 \r\n\r\n\
+                    a=control:rtsp://10.0.0.1/media/video1/video\r\n";
+        let (_, streams) = parse(sdp).expect("parsed");
+        assert_eq!(streams.len(), 1);
+        assert_eq!(streams[0].encoding_name, "H264");
+        assert_eq!(streams[0].clock_rate, 90000);
+        assert_eq!(
+            streams[0].control.as_deref(),
+            Some("rtsp://10.0.0.1/media/video1/video")
+        );
+    }
+
+    #[test]
+    fn test_bad_sdp() {
+        assert!(parse(b"not sdp at all").is_err());
+        // A dynamic payload without rtpmap is left out, not guessed.
+        let (_, s) =
+            parse(b"v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=x\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\n")
+                .unwrap();
+        assert!(s.is_empty());
+    }
+}
