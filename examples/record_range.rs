@@ -54,7 +54,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
                 if let Some(t) = info
                     .buffer()
-                    .and_then(|b| gstonvifhttps::session::recorded_time(b))
+                    .and_then(|b| gstonvifhttps::testing::session::recorded_time(b))
                     .map(|ns| ns as f64 / 1e9)
                 {
                     let mut s = span.lock().unwrap_or_else(|e| e.into_inner());
@@ -104,8 +104,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some((a, b)) => println!(
             "{}: recorded {} to {} ({:.1} s of recording)",
             args[2],
-            gstonvifhttps::clock::format_utc(a as i64),
-            gstonvifhttps::clock::format_utc(b as i64),
+            gstonvifhttps::testing::clock::format_utc(a as i64),
+            gstonvifhttps::testing::clock::format_utc(b as i64),
             b - a
         ),
         None => println!("{}: no video with recorded times", args[2]),

@@ -239,7 +239,7 @@ fn main() -> Result<(), Error> {
             let marker = buf
                 .map_readable()
                 .ok()
-                .and_then(|m| gstonvifhttps::rtp::parse_header(&m))
+                .and_then(|m| gstonvifhttps::testing::rtp::parse_header(&m))
                 .is_some_and(|h| h.marker);
             if marker && let Ok(mut st) = f[i].lock() {
                 let now = Instant::now();

@@ -11,7 +11,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::onvif::soap::Fault;
+use crate::proto::onvif::soap::Fault;
 
 /// What went wrong, with enough context to find it on the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]

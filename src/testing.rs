@@ -1,7 +1,24 @@
 // Copyright (C) 2026 onvifhttps developers
 // SPDX-License-Identifier: MPL-2.0
 
-//! Hooks for the integration tests only; not an API.
+//! Hooks for the integration tests only; not an API. The crate's modules are private;
+//! the tests, examples and fuzz targets reach the ones they drive from here.
+
+pub use crate::client::{device, live};
+pub use crate::proto::{auth, clock, digest, http, onvif, rtp, rtsp};
+pub use crate::session::{control, edge, events};
+pub use crate::transport::{net, tls, tunnel};
+
+/// The modules at the crate's root are reached through their public items.
+pub mod session {
+    pub use crate::session::*;
+}
+pub mod error {
+    pub use crate::error::*;
+}
+pub mod runtime {
+    pub use crate::runtime::*;
+}
 
 use std::sync::{Mutex, PoisonError};
 

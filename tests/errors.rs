@@ -27,7 +27,7 @@ fn test_wrong_password_is_not_authorized_ws_security() {
 fn test_error_messages_record_the_place_that_raised_them() {
     let (_cam, out) = snapshot_failure(Config::default(), false, "wrong", &[]);
     let (_, debug) = out.error.as_ref().expect("an error");
-    assert!(debug.starts_with("src/session.rs("), "{debug}");
+    assert!(debug.starts_with("src/session/mod.rs("), "{debug}");
 }
 
 #[test]

@@ -11,11 +11,11 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use gstonvifhttps::device::Credentials;
-use gstonvifhttps::live::{Event, Rtsp};
-use gstonvifhttps::onvif::addr::Origin;
-use gstonvifhttps::rtsp::{self, sdp};
-use gstonvifhttps::tls::{self, TlsSettings};
+use gstonvifhttps::testing::auth::Credentials;
+use gstonvifhttps::testing::live::{Event, Rtsp};
+use gstonvifhttps::testing::onvif::addr::Origin;
+use gstonvifhttps::testing::rtsp::{self, sdp};
+use gstonvifhttps::testing::tls::{self, TlsSettings};
 
 #[test]
 fn test_https_tunnel_against_bare_gst_rtsp_server() {
@@ -45,8 +45,8 @@ fn test_https_tunnel_against_bare_gst_rtsp_server() {
     let timeout = Duration::from_secs(5);
     let uri = format!("rtsp://127.0.0.1:{}/media/Profile_1", server.port);
 
-    let packets = gstonvifhttps::runtime::RUNTIME.block_on(async {
-        let channel = gstonvifhttps::tunnel::open(
+    let packets = gstonvifhttps::testing::runtime::RUNTIME.block_on(async {
+        let channel = gstonvifhttps::testing::tunnel::open(
             &origin,
             Some(&config),
             "/media/Profile_1",
@@ -102,7 +102,7 @@ fn test_https_tunnel_against_bare_gst_rtsp_server() {
         assert_eq!(r.status, 200);
         let n = std::sync::atomic::AtomicUsize::new(0);
         let mut count = |ch: u8, p: &[u8]| {
-            if ch == 0 && gstonvifhttps::rtp::parse_header(p).is_some() {
+            if ch == 0 && gstonvifhttps::testing::rtp::parse_header(p).is_some() {
                 n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         };

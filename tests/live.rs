@@ -622,7 +622,7 @@ fn test_metadata_track_reassembles_into_documents() {
     for (sample, _) in md {
         let buf = sample.buffer().unwrap();
         let map = buf.map_readable().unwrap();
-        let h = gstonvifhttps::rtp::parse_header(&map).expect("RTP");
+        let h = gstonvifhttps::testing::rtp::parse_header(&map).expect("RTP");
         cur.extend_from_slice(&map[12..]);
         if h.marker {
             docs.push(std::mem::take(&mut cur));
@@ -634,7 +634,7 @@ fn test_metadata_track_reassembles_into_documents() {
         md.len()
     );
     for d in &docs {
-        let root = gstonvifhttps::onvif::xml::parse(d).expect("well-formed document");
+        let root = gstonvifhttps::testing::onvif::xml::parse(d).expect("well-formed document");
         assert!(
             root.is("http://www.onvif.org/ver10/schema", "MetadataStream"),
             "{}",
@@ -804,13 +804,13 @@ fn test_bench_stream_is_what_the_benchmark_measures() {
         assert_eq!(out.samples.len(), 300, "{framing:?}");
         let caps = out.first_caps();
         assert_eq!(caps.get::<&str>("encoding-name").unwrap(), "H264");
-        let headers: Vec<gstonvifhttps::rtp::Header> = out
+        let headers: Vec<gstonvifhttps::testing::rtp::Header> = out
             .samples
             .iter()
             .map(|s| {
                 let map = s.buffer().unwrap().map_readable().unwrap();
                 assert!(map.len() <= 1400, "{} bytes", map.len());
-                gstonvifhttps::rtp::parse_header(&map).expect("RTP")
+                gstonvifhttps::testing::rtp::parse_header(&map).expect("RTP")
             })
             .collect();
         for w in headers.windows(2) {

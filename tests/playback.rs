@@ -10,16 +10,17 @@ use std::time::Duration;
 
 use common::*;
 use gst::prelude::*;
-use gstonvifhttps::device::{self, Credentials, StartSettings, Wants};
-use gstonvifhttps::edge::{self, ReplayTarget};
-use gstonvifhttps::error::Error;
-use gstonvifhttps::live::{Event, Rtsp};
-use gstonvifhttps::onvif::recording;
-use gstonvifhttps::rtp::{self, ReplayExtension};
-use gstonvifhttps::rtsp::{self, sdp};
-use gstonvifhttps::runtime::RUNTIME;
-use gstonvifhttps::tls::{TlsSettings, client_config};
-use gstonvifhttps::tunnel;
+use gstonvifhttps::testing::auth::Credentials;
+use gstonvifhttps::testing::device::{self, StartSettings, Wants};
+use gstonvifhttps::testing::edge::{self, ReplayTarget};
+use gstonvifhttps::testing::error::Error;
+use gstonvifhttps::testing::live::{Event, Rtsp};
+use gstonvifhttps::testing::onvif::recording;
+use gstonvifhttps::testing::rtp::{self, ReplayExtension};
+use gstonvifhttps::testing::rtsp::{self, sdp};
+use gstonvifhttps::testing::runtime::RUNTIME;
+use gstonvifhttps::testing::tls::{TlsSettings, client_config};
+use gstonvifhttps::testing::tunnel;
 use onvif_virtual_camera::{Camera, Config};
 
 fn settings(cam: &Camera, ca: &TempFile) -> StartSettings {
@@ -193,7 +194,7 @@ fn replay(cam: &Camera, ca: &TempFile, range: &str, scale: Option<&str>) -> Vec<
         let t = edge::find_replay(&mut started.client, &started.services, None)
             .await
             .unwrap();
-        let target = gstonvifhttps::onvif::addr::path_and_query(&t.uri).unwrap();
+        let target = gstonvifhttps::testing::onvif::addr::path_and_query(&t.uri).unwrap();
         let origin = started.client.http.origin.clone();
         let channel = tunnel::open(
             &origin,
@@ -351,7 +352,7 @@ fn test_camera_replays_the_range_with_the_gap_marked() {
 
 /// The NTP reference time of a buffer, in Unix seconds.
 fn ntp_meta_unix_s(buffer: &gst::BufferRef) -> Option<f64> {
-    gstonvifhttps::session::recorded_time(buffer).map(|ns| ns as f64 / 1e9)
+    gstonvifhttps::testing::session::recorded_time(buffer).map(|ns| ns as f64 / 1e9)
 }
 
 fn iso(unix_s: i64) -> String {
@@ -695,12 +696,12 @@ fn test_seek_back_to_the_start_right_away() {
 
 /// The `UtcTime` of a `tt:MetadataStream` document, in Unix seconds.
 fn document_time(doc: &[u8]) -> f64 {
-    let root = gstonvifhttps::onvif::xml::parse(doc).expect("well-formed document");
+    let root = gstonvifhttps::testing::onvif::xml::parse(doc).expect("well-formed document");
     assert!(root.is("http://www.onvif.org/ver10/schema", "MetadataStream"));
     let text = String::from_utf8_lossy(doc);
     let at = text.find("UtcTime=\"").expect("a UtcTime") + 9;
     let utc = &text[at..at + text[at..].find('"').expect("closing quote")];
-    gstonvifhttps::clock::parse_utc_millis(utc).expect("an ISO 8601 UTC time") as f64 / 1e3
+    gstonvifhttps::testing::clock::parse_utc_millis(utc).expect("an ISO 8601 UTC time") as f64 / 1e3
 }
 
 /// Video, audio and metadata of `from..to` (Unix s) at speed 4, one appsink per pad.

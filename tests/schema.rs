@@ -9,8 +9,8 @@
 //! them or without xmllint the test says so and passes, unless `ONVIF_SCHEMA_REQUIRED=1`
 //! (set by `make test`), where a missing validator is a failure.
 
-use gstonvifhttps::onvif::ops::{self, NetworkProtocol, StreamTransport};
-use gstonvifhttps::onvif::{events, recording};
+use gstonvifhttps::testing::onvif::ops::{self, NetworkProtocol, StreamTransport};
+use gstonvifhttps::testing::onvif::{events, recording};
 
 #[test]
 fn test_every_request_body_validates() {

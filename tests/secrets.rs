@@ -111,11 +111,11 @@ fn test_the_password_is_never_written() {
 
 #[test]
 fn test_start_settings_debug_hides_the_location_password() {
-    let s = gstonvifhttps::device::StartSettings {
+    let s = gstonvifhttps::testing::device::StartSettings {
         location: format!("http://admin:{SECRET}@192.0.2.1:8080/onvif/device_service")
             .parse()
             .unwrap(),
-        creds: Some(gstonvifhttps::device::Credentials {
+        creds: Some(gstonvifhttps::testing::auth::Credentials {
             user: "admin".into(),
             password: SECRET.into(),
         }),
@@ -124,7 +124,7 @@ fn test_start_settings_debug_hides_the_location_password() {
         tls: None,
         profile: None,
         timeout: Duration::from_secs(1),
-        wants: gstonvifhttps::device::Wants {
+        wants: gstonvifhttps::testing::device::Wants {
             video: true,
             audio: false,
             metadata: false,

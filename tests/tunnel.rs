@@ -9,8 +9,8 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use base64::Engine;
-use gstonvifhttps::live::Rtsp;
-use gstonvifhttps::onvif::addr::Origin;
+use gstonvifhttps::testing::live::Rtsp;
+use gstonvifhttps::testing::onvif::addr::Origin;
 
 fn read_head(r: &mut BufReader<std::net::TcpStream>) -> Vec<String> {
     let mut lines = Vec::new();
@@ -71,9 +71,9 @@ fn test_get_reply_http11_with_rtsp_in_same_segment_and_base64_post() {
         host: "127.0.0.1".into(),
         port,
     };
-    let rt = &gstonvifhttps::runtime::RUNTIME;
+    let rt = &gstonvifhttps::testing::runtime::RUNTIME;
     let resp = rt.block_on(async {
-        let ch = gstonvifhttps::tunnel::open(
+        let ch = gstonvifhttps::testing::tunnel::open(
             &origin,
             None,
             "/axis-media/media.amp?profile=p1&x=1",
@@ -185,8 +185,8 @@ fn test_get_redirect_followed_on_the_same_origin() {
         host: "127.0.0.1".into(),
         port,
     };
-    gstonvifhttps::runtime::RUNTIME
-        .block_on(gstonvifhttps::tunnel::open(
+    gstonvifhttps::testing::runtime::RUNTIME
+        .block_on(gstonvifhttps::testing::tunnel::open(
             &origin,
             None,
             "/stream?p=1",
@@ -235,15 +235,13 @@ fn test_redirect_loop_ends() {
         host: "127.0.0.1".into(),
         port,
     };
-    let res = gstonvifhttps::runtime::RUNTIME.block_on(gstonvifhttps::tunnel::open(
-        &origin,
-        None,
-        "/loop",
-        None,
-        Duration::from_secs(5),
-    ));
+    let res = gstonvifhttps::testing::runtime::RUNTIME.block_on(
+        gstonvifhttps::testing::tunnel::open(&origin, None, "/loop", None, Duration::from_secs(5)),
+    );
     match res {
-        Err(gstonvifhttps::error::Error::HttpStatus { status, .. }) => assert_eq!(status, 302),
+        Err(gstonvifhttps::testing::error::Error::HttpStatus { status, .. }) => {
+            assert_eq!(status, 302)
+        }
         Err(e) => panic!("unexpected error {e}"),
         Ok(_) => panic!("a redirect loop must fail"),
     }
@@ -294,10 +292,11 @@ fn test_closed_post_reopened_with_same_cookie() {
         host: "127.0.0.1".into(),
         port,
     };
-    let reopened = gstonvifhttps::runtime::RUNTIME.block_on(async {
-        let ch = gstonvifhttps::tunnel::open(&origin, None, "/s", None, Duration::from_secs(5))
-            .await
-            .unwrap();
+    let reopened = gstonvifhttps::testing::runtime::RUNTIME.block_on(async {
+        let ch =
+            gstonvifhttps::testing::tunnel::open(&origin, None, "/s", None, Duration::from_secs(5))
+                .await
+                .unwrap();
         let mut rtsp = Rtsp::new(ch, origin.peer(), None, false, Duration::from_secs(5));
         let mut ignore = |_: u8, _: &[u8]| {};
         let r = rtsp
@@ -364,10 +363,11 @@ fn test_garbage_huge_frames_trickle_and_missing_cseq() {
         host: "127.0.0.1".into(),
         port,
     };
-    let (status, got) = gstonvifhttps::runtime::RUNTIME.block_on(async {
-        let ch = gstonvifhttps::tunnel::open(&origin, None, "/s", None, Duration::from_secs(5))
-            .await
-            .unwrap();
+    let (status, got) = gstonvifhttps::testing::runtime::RUNTIME.block_on(async {
+        let ch =
+            gstonvifhttps::testing::tunnel::open(&origin, None, "/s", None, Duration::from_secs(5))
+                .await
+                .unwrap();
         let mut rtsp = Rtsp::new(ch, origin.peer(), None, false, Duration::from_secs(5));
         let mut got: Vec<(u8, Vec<u8>)> = Vec::new();
         let mut collect = |ch: u8, p: &[u8]| got.push((ch, p.to_vec()));

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MPL-2.0
 //! Device addresses: whatever comes in, the result stays on the origin.
 #![no_main]
-use gstonvifhttps::onvif::addr::{self, Origin};
+use gstonvifhttps::testing::onvif::addr::{self, Origin};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

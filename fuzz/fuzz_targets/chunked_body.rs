@@ -3,7 +3,7 @@
 //! incremental decoder in pieces the bytes choose: it must agree with the whole-buffer
 //! decode, never hold more than a line of raw bytes, and never panic.
 #![no_main]
-use gstonvifhttps::http;
+use gstonvifhttps::testing::http;
 use libfuzzer_sys::fuzz_target;
 
 const LIMIT: u64 = 1 << 16;

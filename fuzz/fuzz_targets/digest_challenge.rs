@@ -2,7 +2,7 @@
 //! `WWW-Authenticate` challenges; a parsed Digest challenge always yields a header that
 //! parses back.
 #![no_main]
-use gstonvifhttps::digest::{self, Challenge, DigestSession};
+use gstonvifhttps::testing::digest::{self, Challenge, DigestSession};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

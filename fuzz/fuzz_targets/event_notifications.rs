@@ -2,7 +2,7 @@
 //! PullMessages answers with huge notification counts and odd topics: at most `max`
 //! notifications come out, and the total counts them all.
 #![no_main]
-use gstonvifhttps::onvif::{events, xml};
+use gstonvifhttps::testing::onvif::{events, xml};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

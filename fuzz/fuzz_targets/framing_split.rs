@@ -2,7 +2,7 @@
 //! The server->client stream (RTSP messages and `$` frames) cut in two at every offset, as
 //! reads deliver it: the units found are the same as in one piece.
 #![no_main]
-use gstonvifhttps::rtsp::framing::{self, Frame};
+use gstonvifhttps::testing::rtsp::framing::{self, Frame};
 use libfuzzer_sys::fuzz_target;
 
 /// Units of `data` fed in pieces ending at each of `cuts`, as the reader does: parse what

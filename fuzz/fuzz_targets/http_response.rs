@@ -2,7 +2,7 @@
 //! HTTP response heads and chunked bodies, split at every offset: a split parse must agree
 //! with the whole one.
 #![no_main]
-use gstonvifhttps::http;
+use gstonvifhttps::testing::http;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

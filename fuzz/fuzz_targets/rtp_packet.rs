@@ -2,8 +2,8 @@
 //! RTP headers, the ONVIF replay extension (0xABAC) and RTCP sender reports, plus the
 //! interleaved framing split at every offset.
 #![no_main]
-use gstonvifhttps::rtp;
-use gstonvifhttps::rtsp::framing;
+use gstonvifhttps::testing::rtp;
+use gstonvifhttps::testing::rtsp::framing;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

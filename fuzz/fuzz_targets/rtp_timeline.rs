@@ -4,7 +4,7 @@
 //! walk out of range is refused (None) without changing the timeline, and nothing
 //! overflows.
 #![no_main]
-use gstonvifhttps::rtp::{Header, ReceiverStats, Timeline};
+use gstonvifhttps::testing::rtp::{Header, ReceiverStats, Timeline};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MPL-2.0
 //! SOAP answers and faults, then every answer parser on what parsed.
 #![no_main]
-use gstonvifhttps::onvif::{events, ops, recording, soap};
+use gstonvifhttps::testing::onvif::{events, ops, recording, soap};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,7 +4,7 @@
 //! how many attributes each element has and how deep it nests. Parsing must end with a
 //! tree or one of the caps, and every QName in scope must resolve.
 #![no_main]
-use gstonvifhttps::onvif::xml;
+use gstonvifhttps::testing::onvif::xml;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

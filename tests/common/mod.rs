@@ -105,7 +105,7 @@ impl Outcome {
 
 /// The encoding names of the streams an SDP describes, in order.
 pub fn sdp_encodings(sdp: &[u8]) -> Vec<String> {
-    let (_, streams) = gstonvifhttps::rtsp::sdp::parse(sdp).expect("an SDP");
+    let (_, streams) = gstonvifhttps::testing::rtsp::sdp::parse(sdp).expect("an SDP");
     streams.into_iter().map(|s| s.encoding_name).collect()
 }
 
