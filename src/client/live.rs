@@ -35,25 +35,21 @@ pub struct Located {
     pub range: std::ops::Range<usize>,
 }
 
-/// Where the interleaved packets of the stream go. A closure takes them one by one; a
-/// consumer that keeps them takes the read's bytes whole ([`Packets::read`]).
+/// Where the interleaved packets of the stream go: the bytes of each read whole, so that
+/// a consumer can keep them. A closure takes the packets one by one.
 pub trait Packets: Send {
-    /// One interleaved packet on `channel`.
-    fn packet(&mut self, channel: u8, packet: &[u8]);
     /// Every packet of one read: `bytes[p.range]` for each of `packets`, in order (the
-    /// ranges are within `bytes`). The default hands them to [`Packets::packet`].
-    fn read(&mut self, bytes: Vec<u8>, packets: &[Located]) {
-        for p in packets {
-            if let Some(packet) = bytes.get(p.range.clone()) {
-                self.packet(p.channel, packet);
-            }
-        }
-    }
+    /// ranges are within `bytes`).
+    fn read(&mut self, bytes: Vec<u8>, packets: &[Located]);
 }
 
 impl<F: FnMut(u8, &[u8]) + Send> Packets for F {
-    fn packet(&mut self, channel: u8, packet: &[u8]) {
-        self(channel, packet)
+    fn read(&mut self, bytes: Vec<u8>, packets: &[Located]) {
+        for p in packets {
+            if let Some(packet) = bytes.get(p.range.clone()) {
+                self(p.channel, packet);
+            }
+        }
     }
 }
 
@@ -405,9 +401,6 @@ mod tests {
     struct Kept(Vec<(Vec<u8>, Vec<Located>)>);
 
     impl Packets for Kept {
-        fn packet(&mut self, _: u8, _: &[u8]) {
-            unreachable!("reads are handed on whole");
-        }
         fn read(&mut self, bytes: Vec<u8>, packets: &[Located]) {
             self.0.push((bytes, packets.to_vec()));
         }

@@ -69,6 +69,14 @@ pub struct OnvifHttpsSrc {
 }
 
 impl OnvifHttpsSrc {
+    /// What is known of the plain-HTTP bootstrap (the HTTPS port found), for a start-up.
+    pub(super) fn boot_cache(&self) -> crate::client::device::BootCache {
+        self.boot
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = self
             .settings
@@ -76,13 +84,8 @@ impl OnvifHttpsSrc {
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
         gst::debug!(CAT, imp = self, "starting with {settings:?}");
-        let boot = self
-            .boot
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
         let (job, warnings) = settings
-            .prepare(&self.obj(), boot)
+            .prepare(&self.obj(), self.boot_cache())
             .map_err(|e| e.to_error_message())?;
         let (seek_hook, seek_rx) = match &job {
             Job::Live(l) if l.playback.is_some() => {

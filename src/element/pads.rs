@@ -501,7 +501,7 @@ impl Pads {
                 // What basesrc does on EOS flow: no more data, and EOS downstream so
                 // that the sinks post it and the application sees the end.
                 gst::debug!(CAT, obj = pad, "every pad is at EOS: no more data");
-                for pad in self.stop_feeding() {
+                for pad in self.stop_feeding().unwrap_or_default() {
                     let _ = pad.push_event(gst::event::Eos::new());
                 }
             }
@@ -519,10 +519,9 @@ impl Pads {
 
     /// Downstream refused for good: the error basesrc would post, then EOS on every pad.
     fn refuse(&self, flow: gst::FlowError) {
-        let pads = self.stop_feeding();
-        if pads.is_empty() {
+        let Some(pads) = self.stop_feeding() else {
             return;
-        }
+        };
         if let Some(element) = self.element.upgrade() {
             gst::element_error!(
                 element,
@@ -536,17 +535,17 @@ impl Pads {
         }
     }
 
-    /// Marks downstream as refused and empties the queue; the pads to end, none when
+    /// Marks downstream as refused and empties the queue; the pads to end, `None` when
     /// that was already done.
-    fn stop_feeding(&self) -> Vec<gst::Pad> {
+    fn stop_feeding(&self) -> Option<Vec<gst::Pad>> {
         let mut q = locked(&self.queue);
         if std::mem::replace(&mut q.refused, true) {
-            return Vec::new();
+            return None;
         }
         q.items.clear();
         q.bytes = 0;
         q.data_items = 0;
-        q.streams.iter().map(|s| s.pad.clone()).collect()
+        Some(q.streams.iter().map(|s| s.pad.clone()).collect())
     }
 
     fn src_event(&self, pad: &gst::Pad, event: gst::Event) -> bool {

@@ -536,6 +536,18 @@ impl Streams {
         }
     }
 
+    /// One interleaved packet: RTP to its stream's pad, RTCP to the statistics.
+    fn interleaved<O: Output>(&mut self, channel: u8, packet: Packet<'_>, out: &O) {
+        if let Some(i) = self.list.iter().position(|s| s.rtp_channel == channel) {
+            if !self.replay.as_ref().is_some_and(Replay::seeking) {
+                self.rtp(i, packet, out);
+            }
+        } else if let Some(i) = self.list.iter().position(|s| s.rtcp_channel == channel) {
+            let now = out.running_time().unwrap_or(0);
+            self.rtcp(i, packet.bytes, now);
+        }
+    }
+
     /// A seek's PAUSE was answered: every stream holds its packets until the PLAY answer.
     fn hold(&mut self) {
         for s in self.list.iter_mut() {
@@ -700,33 +712,7 @@ struct Deliver<'a, O: Output> {
     out: &'a O,
 }
 
-impl<O: Output> Deliver<'_, O> {
-    /// One interleaved packet, with the streams locked.
-    fn one(&self, st: &mut Streams, channel: u8, packet: Packet<'_>) {
-        if let Some(i) = st.list.iter().position(|s| s.rtp_channel == channel) {
-            if st.replay.as_ref().is_some_and(Replay::seeking) {
-                return;
-            }
-            st.rtp(i, packet, self.out);
-        } else if let Some(i) = st.list.iter().position(|s| s.rtcp_channel == channel) {
-            let now = self.out.running_time().unwrap_or(0);
-            st.rtcp(i, packet.bytes, now);
-        }
-    }
-}
-
 impl<O: Output> crate::client::live::Packets for Deliver<'_, O> {
-    fn packet(&mut self, channel: u8, packet: &[u8]) {
-        let mut st = self
-            .streams
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if st.flowing {
-            self.one(&mut st, channel, Packet::copied(packet));
-            st.flush(self.out);
-        }
-    }
-
     /// A read's packets under one lock, each buffer a part of one memory holding the
     /// read's bytes: no copy after TLS.
     fn read(&mut self, bytes: Vec<u8>, packets: &[crate::client::live::Located]) {
@@ -746,7 +732,7 @@ impl<O: Output> crate::client::live::Packets for Deliver<'_, O> {
                             bytes,
                             within: Some((&memory, p.range.start)),
                         };
-                        self.one(&mut st, p.channel, packet);
+                        st.interleaved(p.channel, packet, self.out);
                     }
                 }
             }
