@@ -405,11 +405,10 @@ impl MultiRun {
                 }
             }
             if !got && sinks.is_empty() {
-                // No pad yet: wait on the bus instead of spinning.
-                if let Some(msg) = bus.timed_pop_filtered(
-                    gst::ClockTime::from_mseconds(20),
-                    &[gst::MessageType::Error, gst::MessageType::Warning],
-                ) {
+                // No pad yet: wait on the bus instead of spinning. Every message is
+                // kept: a filtered pop drops the others, and the first
+                // `onvif-reconnecting` was seen lost that way.
+                if let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(20)) {
                     handle_msg(&msg, &mut single);
                 }
             }
