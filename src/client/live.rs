@@ -9,6 +9,8 @@
 //! with where each packet is, so that a consumer can keep them without copying (the
 //! session makes one `gst::Memory` of them, and each packet a part of it).
 
+use std::future::Future;
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -76,12 +78,25 @@ pub struct Reader {
     misparse: usize,
     /// The packets found by one [`Reader::parse`] (kept to reuse its allocation).
     located: Vec<Located>,
+    /// A read error that came after bytes [`Reader::fill`] returned.
+    failed: Option<std::io::Error>,
 }
 
 impl Reader {
-    /// Reads once from the socket into the buffer; 0 at end of stream. Cancel-safe: it
-    /// only ever appends what was read (it runs inside `select!` with the keep-alive).
+    /// Reads what the stream has into the buffer: waits for the first bytes, then takes
+    /// whatever else is ready without waiting, up to [`READ_CHUNK`]; 0 at end of stream.
+    ///
+    /// A TLS stream gives one record per read, and a camera often sends one record per
+    /// packet: reading only once would hand the packets on one by one (one memory, one
+    /// buffer list and one wake-up of the streaming thread each). Taking what is ready
+    /// makes the batches grow with the load.
+    ///
+    /// Cancel-safe: it only ever appends what was read (it runs inside `select!` with the
+    /// keep-alive). An error after some bytes is kept for the next call.
     pub async fn fill(&mut self) -> std::io::Result<usize> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
         if self.pos > 0 && (self.pos == self.buf.len() || self.pos > READ_CHUNK) {
             self.buf.drain(..self.pos);
             self.pos = 0;
@@ -89,7 +104,26 @@ impl Reader {
         if self.buf.capacity() - self.buf.len() < READ_CHUNK / 2 {
             self.buf.reserve(READ_CHUNK);
         }
-        self.r.read_buf(&mut self.buf).await
+        let limit = self.buf.len().saturating_add(READ_CHUNK);
+        std::future::poll_fn(|cx| {
+            let mut total = 0usize;
+            while self.buf.len() < limit && self.buf.capacity() > self.buf.len() {
+                let read = std::pin::pin!(self.r.read_buf(&mut self.buf));
+                match read.poll(cx) {
+                    Poll::Ready(Ok(0)) => break,
+                    Poll::Ready(Ok(n)) => total = total.saturating_add(n),
+                    Poll::Ready(Err(e)) if total == 0 => return Poll::Ready(Err(e)),
+                    Poll::Ready(Err(e)) => {
+                        self.failed = Some(e);
+                        break;
+                    }
+                    Poll::Pending if total == 0 => return Poll::Pending,
+                    Poll::Pending => break,
+                }
+            }
+            Poll::Ready(Ok(total))
+        })
+        .await
     }
 
     /// Parses every complete unit in the buffer: interleaved packets go to `on_data`,
@@ -183,6 +217,7 @@ impl Rtsp {
                 pos: 0,
                 misparse: 0,
                 located: Vec::new(),
+                failed: None,
             },
             writer: channel.writer,
             peer,
@@ -413,7 +448,94 @@ mod tests {
             pos: 0,
             misparse: 0,
             located: Vec::new(),
+            failed: None,
         }
+    }
+
+    /// What one `poll_read` of [`Script`] does.
+    enum Step {
+        Data(&'static [u8]),
+        Pending,
+        Fail,
+    }
+
+    /// A stream that plays its steps in order, one per `poll_read` (like a TLS stream,
+    /// which gives one record per read), then ends.
+    struct Script(std::collections::VecDeque<Step>);
+
+    impl AsyncRead for Script {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            match self.0.pop_front() {
+                Some(Step::Data(d)) => {
+                    let (now, later) = d.split_at(d.len().min(buf.remaining()));
+                    buf.put_slice(now);
+                    if !later.is_empty() {
+                        self.0.push_front(Step::Data(later));
+                    }
+                    Poll::Ready(Ok(()))
+                }
+                Some(Step::Pending) => {
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }
+                Some(Step::Fail) => Poll::Ready(Err(std::io::ErrorKind::ConnectionReset.into())),
+                None => Poll::Ready(Ok(())),
+            }
+        }
+    }
+
+    fn scripted(steps: Vec<Step>) -> Reader {
+        Reader {
+            r: Box::new(Script(steps.into())),
+            ..reader(b"")
+        }
+    }
+
+    #[tokio::test]
+    async fn test_fill_takes_every_ready_record_and_stops_at_pending() {
+        let mut r = scripted(vec![
+            Step::Pending,
+            Step::Data(b"one"),
+            Step::Data(b"two"),
+            Step::Data(b"three"),
+            Step::Pending,
+            Step::Data(b"four"),
+        ]);
+        assert_eq!(
+            r.fill().await.expect("reads"),
+            11,
+            "three records, one fill"
+        );
+        assert_eq!(r.buf, b"onetwothree");
+        assert_eq!(r.fill().await.expect("reads"), 4);
+        assert_eq!(r.fill().await.expect("reads"), 0, "then the end");
+    }
+
+    #[tokio::test]
+    async fn test_fill_keeps_an_error_after_bytes_for_the_next_call() {
+        let mut r = scripted(vec![Step::Data(b"abc"), Step::Fail, Step::Data(b"x")]);
+        assert_eq!(r.fill().await.expect("the bytes first"), 3);
+        let e = r.fill().await.expect_err("then the error");
+        assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset);
+        let mut r = scripted(vec![Step::Fail]);
+        let e = r.fill().await.expect_err("an error with no bytes at once");
+        assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset);
+    }
+
+    #[tokio::test]
+    async fn test_fill_reads_at_most_one_chunk() {
+        static BIG: [u8; 20 * 1024] = [7; 20 * 1024];
+        let mut r = scripted((0..8).map(|_| Step::Data(&BIG)).collect());
+        assert_eq!(r.fill().await.expect("reads"), READ_CHUNK, "one chunk");
+        assert_eq!(r.fill().await.expect("reads"), READ_CHUNK, "and one more");
+        assert_eq!(
+            r.fill().await.expect("reads"),
+            8 * BIG.len() - 2 * READ_CHUNK
+        );
     }
 
     #[test]
