@@ -1231,3 +1231,97 @@ fn test_unanswered_keepalive_is_reconnected() {
         "DISCONT after the reconnection"
     );
 }
+
+/// Downstream slower than the camera (a sink that takes nothing): the element's bounded
+/// hand-over queue drops its oldest data instead of growing or stalling the session, says
+/// so in QoS messages (live, with the buffers pushed and dropped, at most one a second,
+/// the count only growing), and the first buffer after a gap is marked DISCONT.
+#[test]
+fn test_a_slow_downstream_drops_the_oldest_and_says_so_in_qos() {
+    use onvif_virtual_camera::bench::{Bench, Framing};
+    init();
+    let (cam, ca) = camera(Config {
+        bench: Some(Bench {
+            mbps: 100.0,
+            framing: Framing::PerPacket,
+        }),
+        ..Config::default()
+    });
+    let pipeline = gst::parse::launch(&format!(
+        "onvifhttpssrc name=src location={} user-id=admin user-pw={PW} tls-ca-file={} \
+         ! appsink name=sink sync=false max-buffers=1 buffer-list=true",
+        cam.https_url(),
+        ca.as_str()
+    ))
+    .expect("the pipeline parses");
+    let pipeline = pipeline.downcast::<gst::Pipeline>().expect("a pipeline");
+    let sink = pipeline
+        .by_name("sink")
+        .expect("the sink")
+        .downcast::<gst_app::AppSink>()
+        .expect("an appsink");
+    let src = pipeline.by_name("src").expect("the source");
+    let bus = pipeline.bus().expect("a bus");
+    pipeline.set_state(gst::State::Playing).expect("PLAYING");
+    // Nothing is pulled: the sink holds one list, the streaming thread blocks on the next,
+    // and the queue (4 MiB) fills at 100 Mbit/s within a second.
+    let mut qos = Vec::new();
+    let end = Instant::now() + WAIT;
+    while qos.len() < 2 && Instant::now() < end {
+        let Some(msg) = bus.timed_pop_filtered(
+            gst::ClockTime::from_mseconds(100),
+            &[gst::MessageType::Qos, gst::MessageType::Error],
+        ) else {
+            continue;
+        };
+        match msg.view() {
+            gst::MessageView::Qos(q) => {
+                assert_eq!(msg.src(), Some(src.upcast_ref::<gst::Object>()));
+                let (live, ..) = q.get();
+                assert!(live, "a live source's QoS");
+                let (processed, dropped) = q.stats();
+                let (
+                    gst::GenericFormattedValue::Buffers(Some(processed)),
+                    gst::GenericFormattedValue::Buffers(Some(dropped)),
+                ) = (processed, dropped)
+                else {
+                    panic!("stats in buffers: {processed:?} {dropped:?}");
+                };
+                qos.push((Instant::now(), *processed, *dropped));
+            }
+            gst::MessageView::Error(e) => {
+                let _ = pipeline.set_state(gst::State::Null);
+                panic!("an error instead of drops: {} ({:?})", e.error(), e.debug());
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(qos.len(), 2, "two QoS messages within {WAIT:?}: {qos:?}");
+    let ((t0, p0, d0), (t1, p1, d1)) = (qos[0], qos[1]);
+    assert!(d0 > 0 && d1 > d0, "drops counted and growing: {qos:?}");
+    assert!(
+        p0 >= 1 && p1 == p0,
+        "nothing pushed while the sink takes nothing: {qos:?}"
+    );
+    assert!(
+        t1.duration_since(t0) >= Duration::from_millis(900),
+        "at most one QoS message a second: {:?}",
+        t1.duration_since(t0)
+    );
+    // Taking again: the lists held before the drops, then the first one after the gap,
+    // which is marked.
+    let mut flags = Vec::new();
+    for _ in 0..4 {
+        let sample = sink
+            .try_pull_sample(gst::ClockTime::from_seconds(5))
+            .expect("data flows again");
+        let list = sample.buffer_list().expect("lists (buffer-list=true)");
+        let first = list.get(0).expect("a list holds packets");
+        flags.push(first.flags().contains(gst::BufferFlags::DISCONT));
+    }
+    pipeline.set_state(gst::State::Null).expect("NULL");
+    assert!(
+        flags.iter().skip(1).any(|d| *d),
+        "a DISCONT list after the gap: {flags:?}"
+    );
+}
