@@ -83,6 +83,18 @@ pub struct Reader {
 }
 
 impl Reader {
+    /// Reads `r`, whose first bytes (read with the answer that opened it) are `initial`.
+    pub fn new(r: Box<dyn AsyncRead + Unpin + Send>, initial: Vec<u8>) -> Self {
+        Self {
+            r,
+            buf: initial,
+            pos: 0,
+            misparse: 0,
+            located: Vec::new(),
+            failed: None,
+        }
+    }
+
     /// Reads what the stream has into the buffer: waits for the first bytes, then takes
     /// whatever else is ready without waiting, up to [`READ_CHUNK`]; 0 at end of stream.
     ///
@@ -211,14 +223,7 @@ impl Rtsp {
         timeout: Duration,
     ) -> Self {
         Self {
-            reader: Reader {
-                r: channel.reader,
-                buf: channel.initial,
-                pos: 0,
-                misparse: 0,
-                located: Vec::new(),
-                failed: None,
-            },
+            reader: Reader::new(channel.reader, channel.initial),
             writer: channel.writer,
             peer,
             cseq: 0,
@@ -442,14 +447,7 @@ mod tests {
     }
 
     fn reader(initial: &[u8]) -> Reader {
-        Reader {
-            r: Box::new(tokio::io::empty()),
-            buf: initial.to_vec(),
-            pos: 0,
-            misparse: 0,
-            located: Vec::new(),
-            failed: None,
-        }
+        Reader::new(Box::new(tokio::io::empty()), initial.to_vec())
     }
 
     /// What one `poll_read` of [`Script`] does.
@@ -489,10 +487,7 @@ mod tests {
     }
 
     fn scripted(steps: Vec<Step>) -> Reader {
-        Reader {
-            r: Box::new(Script(steps.into())),
-            ..reader(b"")
-        }
+        Reader::new(Box::new(Script(steps.into())), Vec::new())
     }
 
     #[tokio::test]

@@ -1,0 +1,67 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! The Media2 service (`tr2`, ver20), only with `media2`: the same profiles and URIs as
+//! [`super::media`], in Media2's shapes.
+
+use super::media::{snapshot_uri, stream_uri};
+use super::{Call, Op, no_profile, ok, profile};
+use crate::http::Response;
+use crate::profiles::{AUDIO_RATE_KHZ, PROFILES, Profile};
+
+pub(super) const PATH: &str = "/onvif/media2_service";
+pub(super) const NS: &str = "http://www.onvif.org/ver20/media/wsdl";
+
+fn enabled(c: &crate::Config) -> bool {
+    c.media2
+}
+
+pub(super) const OPS: &[Op] = &[
+    Op::now(PATH, NS, "GetProfiles", get_profiles).when(enabled),
+    Op::now(PATH, NS, "GetStreamUri", get_stream_uri).when(enabled),
+    Op::now(PATH, NS, "GetSnapshotUri", get_snapshot_uri).when(enabled),
+];
+
+fn get_profiles(_: &Call<'_>) -> Response {
+    let rate = AUDIO_RATE_KHZ;
+    let mut s = String::from("<tr2:GetProfilesResponse>");
+    for Profile {
+        token: t,
+        name,
+        width: w,
+        height: h,
+    } in PROFILES
+    {
+        s.push_str(&format!(
+            "<tr2:Profiles token=\"{t}\" fixed=\"true\"><tr2:Name>{name}</tr2:Name><tr2:Configurations>\
+             <tr2:VideoSource token=\"VS_1\"><tt:Name>VS_1</tt:Name><tt:UseCount>2</tt:UseCount><tt:SourceToken>VideoSource_1</tt:SourceToken><tt:Bounds x=\"0\" y=\"0\" width=\"{w}\" height=\"{h}\"/></tr2:VideoSource>\
+             <tr2:AudioSource token=\"AS_1\"><tt:Name>AS_1</tt:Name><tt:UseCount>2</tt:UseCount><tt:SourceToken>AudioSource_1</tt:SourceToken></tr2:AudioSource>\
+             <tr2:VideoEncoder token=\"VE_{t}\"><tt:Name>VE</tt:Name><tt:UseCount>1</tt:UseCount><tt:Encoding>H264</tt:Encoding><tt:Resolution><tt:Width>{w}</tt:Width><tt:Height>{h}</tt:Height></tt:Resolution><tt:Quality>4</tt:Quality></tr2:VideoEncoder>\
+             <tr2:AudioEncoder token=\"AE_1\"><tt:Name>AE</tt:Name><tt:UseCount>2</tt:UseCount><tt:Encoding>MPEG4-GENERIC</tt:Encoding><tt:Bitrate>32</tt:Bitrate><tt:SampleRate>{rate}</tt:SampleRate></tr2:AudioEncoder>\
+             <tr2:Metadata token=\"MD_1\"><tt:Name>MD</tt:Name><tt:UseCount>2</tt:UseCount></tr2:Metadata>\
+             </tr2:Configurations></tr2:Profiles>"
+        ));
+    }
+    s.push_str("</tr2:GetProfilesResponse>");
+    ok(&s)
+}
+
+fn get_stream_uri(c: &Call<'_>) -> Response {
+    let Some(p) = profile(c) else {
+        return no_profile("The requested profile token does not exist");
+    };
+    ok(&format!(
+        "<tr2:GetStreamUriResponse><tr2:Uri>{}</tr2:Uri></tr2:GetStreamUriResponse>",
+        stream_uri(c, p.token)
+    ))
+}
+
+fn get_snapshot_uri(c: &Call<'_>) -> Response {
+    let Some(p) = profile(c) else {
+        return no_profile("The requested profile token does not exist");
+    };
+    ok(&format!(
+        "<tr2:GetSnapshotUriResponse><tr2:Uri>{}</tr2:Uri></tr2:GetSnapshotUriResponse>",
+        snapshot_uri(c, p.token)
+    ))
+}
