@@ -8,6 +8,8 @@
 //! packet arrived, and from then on its PTS follow the RTP clock: smooth and monotonic
 //! for a camera that encodes without B-frames.
 
+use rtcp_types::{RtcpPacket, RtcpPacketParser};
+
 /// The fields of a fixed RTP header (RFC 3550 §5.1) the element uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
@@ -18,17 +20,17 @@ pub struct Header {
     pub ssrc: u32,
 }
 
-/// Parses the fixed header; `None` for anything that is not RTP version 2.
+/// Parses the fixed header (through `rtp-types`, which also checks the CSRC list, the
+/// extension and the padding against the length); `None` for anything that is not a
+/// well-formed RTP version 2 packet.
 pub fn parse_header(p: &[u8]) -> Option<Header> {
-    if p.len() < 12 || p[0] >> 6 != 2 {
-        return None;
-    }
+    let r = rtp_types::RtpPacket::parse(p).ok()?;
     Some(Header {
-        marker: p[1] & 0x80 != 0,
-        payload_type: p[1] & 0x7F,
-        sequence: u16::from_be_bytes([p[2], p[3]]),
-        timestamp: u32::from_be_bytes([p[4], p[5], p[6], p[7]]),
-        ssrc: u32::from_be_bytes([p[8], p[9], p[10], p[11]]),
+        marker: r.marker_bit(),
+        payload_type: r.payload_type(),
+        sequence: r.sequence_number(),
+        timestamp: r.timestamp(),
+        ssrc: r.ssrc(),
     })
 }
 
@@ -56,25 +58,26 @@ const REPLAY_PROFILES: [u16; 2] = [0xABAC, 0xABAD];
 
 /// The replay extension of an RTP packet, if it carries one.
 pub fn replay_extension(p: &[u8]) -> Option<ReplayExtension> {
-    if p.len() < 12 || p[0] >> 6 != 2 || p[0] & 0x10 == 0 {
+    let packet = rtp_types::RtpPacket::parse(p).ok()?;
+    let (profile, body) = packet.extension()?;
+    if !REPLAY_PROFILES.contains(&profile) {
         return None;
     }
-    let at = 12 + 4 * usize::from(p[0] & 0x0F);
-    let head = p.get(at..at + 4)?;
-    let profile = u16::from_be_bytes([head[0], head[1]]);
-    let words = usize::from(u16::from_be_bytes([head[2], head[3]]));
-    if !REPLAY_PROFILES.contains(&profile) || words < 3 {
+    // Three words at least: the NTP time, then the flags, the CSeq byte and padding.
+    if body.len() < 12 {
         return None;
     }
-    let body = p.get(at + 4..at + 4 + 4 * words)?;
-    let flags = body[8];
+    let (ntp, rest) = body.split_first_chunk::<8>()?;
+    let [flags, cseq, ..] = *rest else {
+        return None;
+    };
     Some(ReplayExtension {
-        ntp: u64::from_be_bytes(body[0..8].try_into().ok()?),
+        ntp: u64::from_be_bytes(*ntp),
         clean_point: flags & 0x80 != 0,
         end: flags & 0x40 != 0,
         discontinuity: flags & 0x20 != 0,
         terminal: flags & 0x10 != 0,
-        cseq: body[9],
+        cseq,
     })
 }
 
@@ -114,22 +117,29 @@ impl SenderReport {
     }
 }
 
-/// The sender reports in a compound RTCP packet; malformed parts end the walk.
+/// The sender reports in a compound RTCP packet. Each packet is parsed by `rtcp-types`;
+/// the walk over the compound is ours so that a malformed part (as some cameras append)
+/// ends it without losing the reports before it.
 pub fn sender_reports(mut p: &[u8]) -> Vec<SenderReport> {
     let mut out = Vec::new();
-    while p.len() >= 4 && p[0] >> 6 == 2 {
-        let len = (usize::from(u16::from_be_bytes([p[2], p[3]])) + 1) * 4;
-        if len > p.len() {
+    while let Some(head) = p.get(..4) {
+        let len = (usize::from(u16::from_be_bytes([head[2], head[3]])) + 1) * 4;
+        let Some(packet) = p.get(..len) else {
+            break;
+        };
+        if head[1] == rtcp_types::SenderReport::PACKET_TYPE {
+            match rtcp_types::SenderReport::parse(packet) {
+                Ok(sr) => out.push(SenderReport {
+                    ssrc: sr.ssrc(),
+                    ntp: sr.ntp_timestamp(),
+                    rtp: sr.rtp_timestamp(),
+                }),
+                Err(_) => break,
+            }
+        } else if head[0] >> 6 != 2 {
             break;
         }
-        if p[1] == 200 && len >= 28 {
-            out.push(SenderReport {
-                ssrc: u32::from_be_bytes([p[4], p[5], p[6], p[7]]),
-                ntp: u64::from_be_bytes([p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15]]),
-                rtp: u32::from_be_bytes([p[16], p[17], p[18], p[19]]),
-            });
-        }
-        p = &p[len..];
+        p = p.get(len..).unwrap_or_default();
     }
     out
 }
