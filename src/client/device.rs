@@ -15,9 +15,7 @@ use std::time::Duration;
 use crate::transport::tls;
 
 use crate::error::Error;
-use crate::log::CAT;
 use crate::proto::clock;
-use crate::proto::digest::{self, Challenge, DigestSession};
 use crate::proto::onvif::addr::{self, Origin};
 use crate::proto::onvif::ops::{self, NetworkProtocol, Profile, Request};
 use crate::proto::onvif::soap::{self, SoapError, UsernameToken};
@@ -31,29 +29,7 @@ pub const MAX_SNAPSHOT_BODY: u64 = 16 * 1024 * 1024;
 /// The device service path, fixed by ONVIF Core.
 pub const DEVICE_SERVICE_PATH: &str = "/onvif/device_service";
 
-use crate::proto::auth::Credentials;
-
-fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut b = [0u8; N];
-    // The OS random source does not fail on supported platforms; a zero nonce would only
-    // make a replay cache reject the request, never leak anything.
-    let _ = getrandom::fill(&mut b);
-    b
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-#[derive(Debug, Clone)]
-enum Auth {
-    /// WS-UsernameToken in the SOAP header.
-    UsernameToken,
-    /// HTTP Digest, reusing the challenge.
-    Digest(DigestSession),
-    /// HTTP Basic, only over TLS.
-    Basic,
-}
+use crate::proto::auth::{self, Credentials, HttpAuth, Policy, Unanswered};
 
 /// An ONVIF SOAP client over one origin.
 pub struct OnvifClient {
@@ -61,7 +37,9 @@ pub struct OnvifClient {
     creds: Option<Credentials>,
     /// Device clock minus local clock, in milliseconds.
     pub clock_offset_ms: Option<i64>,
-    auth: Auth,
+    /// HTTP authentication once a 401 asked for it; until then (`None`) credentials go as
+    /// a WS-UsernameToken.
+    auth: HttpAuth,
     /// SOAP round trips made (for the benchmark's count).
     pub round_trips: u32,
     /// Path (and query) of the device service: `location`'s, else the ONVIF default.
@@ -84,7 +62,7 @@ impl OnvifClient {
             http: HttpClient::new(origin, tls, timeout),
             creds,
             clock_offset_ms: None,
-            auth: Auth::UsernameToken,
+            auth: HttpAuth::None,
             round_trips: 0,
             device_path: DEVICE_SERVICE_PATH.to_string(),
             anonymous_refused: false,
@@ -104,9 +82,7 @@ impl OnvifClient {
         self.http = HttpClient::new(origin, tls, timeout);
         // device_path, clock offset and credentials stay.
         // A Digest nonce belongs to the server that issued it.
-        if let Auth::Digest(_) | Auth::Basic = self.auth {
-            self.auth = Auth::UsernameToken;
-        }
+        self.auth = HttpAuth::None;
     }
 
     pub fn peer(&self) -> String {
@@ -115,41 +91,25 @@ impl OnvifClient {
 
     fn authorization(&mut self, method: &str, target: &str) -> Option<String> {
         let creds = self.creds.as_ref()?;
-        match &mut self.auth {
-            Auth::UsernameToken => None,
-            Auth::Digest(session) => Some(session.authorization(
-                &creds.user,
-                &creds.password,
-                method,
-                target,
-                &hex(&random_bytes::<8>()),
-            )),
-            Auth::Basic => Some(digest::basic_authorization(&creds.user, &creds.password)),
+        self.auth.authorization(creds, method, target)
+    }
+
+    /// What an answer to this origin's challenges may be: Basic only to an authenticated
+    /// TLS peer; Digest in clear only with qop.
+    fn policy(&self) -> Policy {
+        Policy {
+            basic: self.http.basic_allowed(),
+            digest_needs_qop: !self.http.is_tls(),
         }
     }
 
     /// Why a 401 whose challenges this client will not answer was not answered: Basic to
     /// a peer that is not authenticated, Digest without qop in clear.
     fn withheld(&self, operation: &str, resp: &Response) -> Option<Error> {
-        let challenges: Vec<Challenge> = resp
-            .head
-            .headers_named("www-authenticate")
-            .filter_map(digest::parse_challenge)
-            .collect();
-        let reason = if challenges
-            .iter()
-            .any(|c| matches!(c, Challenge::Basic { .. }))
-            && !self.http.basic_allowed()
-        {
-            crate::client::live::BASIC_WITHHELD
-        } else if !self.http.is_tls()
-            && challenges
-                .iter()
-                .any(|c| matches!(c, Challenge::Digest(d) if !d.qop_auth))
-        {
-            "it asks for HTTP Digest without qop over plain HTTP, whose answer could be \
-             replayed, so it is not sent in clear: use an https:// location or set https-port"
-        } else {
+        let challenges = resp.head.headers_named("www-authenticate");
+        let Err(Unanswered::Withheld(reason)) =
+            HttpAuth::default().adopt(challenges, self.policy())
+        else {
             return None;
         };
         Some(Error::CredentialsWithheld {
@@ -161,21 +121,10 @@ impl OnvifClient {
 
     /// Adopts the challenge of a 401; false when there is none this client may answer.
     fn adopt_challenge(&mut self, resp: &Response) -> bool {
-        let allow_basic = self.http.basic_allowed();
-        match digest::choose(resp.head.headers_named("www-authenticate"), allow_basic) {
-            // In clear, only Digest with qop (a client nonce, a counter): without it the
-            // response is a replayable function of the server's nonce alone.
-            Some(Challenge::Digest(d)) if !d.qop_auth && !self.http.is_tls() => false,
-            Some(Challenge::Digest(d)) => {
-                self.auth = Auth::Digest(DigestSession::new(d));
-                true
-            }
-            Some(Challenge::Basic { .. }) => {
-                self.auth = Auth::Basic;
-                true
-            }
-            None => false,
-        }
+        let policy = self.policy();
+        self.auth
+            .adopt(resp.head.headers_named("www-authenticate"), policy)
+            .is_ok()
     }
 
     /// An authenticated GET (snapshots), answering a Digest (or, inside TLS, Basic)
@@ -197,8 +146,7 @@ impl OnvifClient {
                 .http
                 .request(operation, "GET", target, &headers, &[], limit)
                 .await?;
-            gst::trace!(
-                CAT,
+            crate::log::trace!(
                 "{} GET {target} -> HTTP {} ({} bytes)",
                 self.peer(),
                 resp.head.status,
@@ -241,7 +189,7 @@ impl OnvifClient {
 
     fn username_token(&self) -> Option<UsernameToken> {
         let creds = self.creds.as_ref()?;
-        if !matches!(self.auth, Auth::UsernameToken) {
+        if !matches!(self.auth, HttpAuth::None) {
             return None;
         }
         let created = clock::format_iso8601_millis(
@@ -250,7 +198,7 @@ impl OnvifClient {
         Some(UsernameToken::new(
             &creds.user,
             &creds.password,
-            &random_bytes::<16>(),
+            &auth::random::<16>(),
             &created,
         ))
     }
@@ -270,11 +218,7 @@ impl OnvifClient {
 
     /// The authentication the next authenticated request carries, for messages.
     fn method_name(&self) -> &'static str {
-        match self.auth {
-            Auth::UsernameToken => "WS-UsernameToken",
-            Auth::Digest(_) => "HTTP Digest",
-            Auth::Basic => "HTTP Basic",
-        }
+        self.auth.name().unwrap_or("WS-UsernameToken")
     }
 
     /// As [`Self::call`], with extra SOAP header children (WS-Addressing).
@@ -324,8 +268,7 @@ impl OnvifClient {
                 )
                 .await?;
             let status = resp.head.status;
-            gst::debug!(
-                CAT,
+            crate::log::debug!(
                 "{} POST {path} {} -> HTTP {status} ({} bytes, auth: {})",
                 self.peer(),
                 req.operation,
@@ -369,8 +312,7 @@ impl OnvifClient {
                 {
                     self.clock_offset_ms = Some(d * 1000 - clock::now_unix_millis());
                 }
-                gst::debug!(
-                    CAT,
+                crate::log::debug!(
                     "{} refused {} without credentials ({words}); again with {}",
                     self.peer(),
                     req.operation,
@@ -390,7 +332,7 @@ impl OnvifClient {
             if !auth_refusal {
                 return Err(self.answer_error(req.operation, status, &resp, parsed));
             }
-            if matches!(self.auth, Auth::UsernameToken) && !resynced_clock && !self.syncing_clock {
+            if matches!(self.auth, HttpAuth::None) && !resynced_clock && !self.syncing_clock {
                 // The token may have been refused for its Created time: re-read the
                 // device clock once (spec §5) and retry.
                 resynced_clock = true;

@@ -16,19 +16,13 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use crate::error::Error;
-use crate::proto::auth::Credentials;
-use crate::proto::digest::{self, Challenge, DigestSession};
+use crate::proto::auth::{Credentials, HttpAuth, Policy, Unanswered};
 use crate::proto::rtsp::framing::{self, Frame};
 use crate::proto::rtsp::{self, Response};
 use crate::transport::tunnel::{Channel, Writer};
 
 /// Size of each read.
 const READ_CHUNK: usize = 64 * 1024;
-
-/// Why an RTSP Basic challenge is not answered.
-pub const BASIC_WITHHELD: &str = "it asks for HTTP Basic, which sends the password as it is, \
-     so it only goes inside TLS to an authenticated camera (both https-validate-* checks on, \
-     or its certificate pinned with tls-certificate-sha256), never over rtp-rtsp-tcp or rtp-udp";
 
 /// One interleaved packet of a read: its channel, and where it is in the read's bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,12 +55,6 @@ pub enum Event {
     Response(Response),
     /// The server closed the connection.
     Closed,
-}
-
-enum Auth {
-    None,
-    Digest(DigestSession),
-    Basic,
 }
 
 /// The receiving half: the stream and the bytes not parsed yet.
@@ -204,7 +192,7 @@ pub struct Rtsp {
     pub peer: String,
     cseq: u32,
     creds: Option<Credentials>,
-    auth: Auth,
+    auth: HttpAuth,
     /// Basic is only answered inside TLS.
     allow_basic: bool,
     /// `Session` id and timeout from the SETUP answer.
@@ -228,7 +216,7 @@ impl Rtsp {
             peer,
             cseq: 0,
             creds,
-            auth: Auth::None,
+            auth: HttpAuth::None,
             allow_basic,
             session: None,
             timeout,
@@ -253,16 +241,10 @@ impl Rtsp {
     ) -> Result<u32, Error> {
         self.cseq += 1;
         let cseq = self.cseq;
-        let auth = match (&mut self.auth, &self.creds) {
-            (Auth::Digest(d), Some(c)) => {
-                let mut cn = [0u8; 8];
-                let _ = getrandom::fill(&mut cn);
-                let cnonce: String = cn.iter().map(|b| format!("{b:02x}")).collect();
-                Some(d.authorization(&c.user, &c.password, method, uri, &cnonce))
-            }
-            (Auth::Basic, Some(c)) => Some(digest::basic_authorization(&c.user, &c.password)),
-            _ => None,
-        };
+        let auth = self
+            .creds
+            .as_ref()
+            .and_then(|c| self.auth.authorization(c, method, uri));
         let session = self.session.as_ref().map(|(id, _)| id.clone());
         let mut headers: Vec<(&str, &str)> = extra.to_vec();
         if let Some(a) = &auth {
@@ -307,8 +289,7 @@ impl Rtsp {
         loop {
             let cseq = self.send(method, uri, extra).await?;
             let resp = self.wait_response(method, cseq, on_data).await?;
-            gst::debug!(
-                crate::log::CAT,
+            crate::log::debug!(
                 "{} RTSP {method} {uri} -> {} {}",
                 self.peer,
                 resp.status,
@@ -316,24 +297,24 @@ impl Rtsp {
             );
             if resp.status == 401 && self.creds.is_some() && !answered {
                 answered = true;
-                match digest::choose(resp.headers_named("www-authenticate"), self.allow_basic) {
-                    Some(Challenge::Digest(d)) => self.auth = Auth::Digest(DigestSession::new(d)),
-                    Some(Challenge::Basic { .. }) => self.auth = Auth::Basic,
-                    None => {
-                        let basic = resp.headers_named("www-authenticate").any(|h| {
-                            h.trim_start()
-                                .get(..5)
-                                .is_some_and(|s| s.eq_ignore_ascii_case("basic"))
+                let policy = Policy {
+                    basic: self.allow_basic,
+                    digest_needs_qop: false,
+                };
+                match self
+                    .auth
+                    .adopt(resp.headers_named("www-authenticate"), policy)
+                {
+                    Ok(()) => {}
+                    Err(Unanswered::Withheld(reason)) => {
+                        return Err(Error::CredentialsWithheld {
+                            peer: self.peer.clone(),
+                            operation: format!("RTSP {method}"),
+                            reason: reason.into(),
                         });
-                        if basic {
-                            return Err(Error::CredentialsWithheld {
-                                peer: self.peer.clone(),
-                                operation: format!("RTSP {method}"),
-                                reason: BASIC_WITHHELD.into(),
-                            });
-                        }
-                        return Ok(resp);
                     }
+                    // `check` makes it NotAuthorized.
+                    Err(Unanswered::NoChallenge) => return Ok(resp),
                 }
                 continue;
             }

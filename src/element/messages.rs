@@ -31,6 +31,11 @@ pub(super) async fn watched<F: std::future::Future<Output = ()>>(
     out: Arc<ElementOutput>,
     future: F,
 ) {
+    let Some(element) = out.element.upgrade() else {
+        return;
+    };
+    let future = crate::log::as_element(element.upcast_ref(), future);
+    drop(element);
     if let Err(msg) = runtime::catch_panic(future).await {
         out.panicked(task, &msg);
     }
@@ -59,6 +64,9 @@ impl ElementOutput {
 
 impl Output for ElementOutput {
     fn debug(&self, args: std::fmt::Arguments<'_>) {
+        if !crate::log::enabled(gst::DebugLevel::Debug) {
+            return;
+        }
         if let Some(e) = self.element.upgrade() {
             gst::debug!(CAT, obj = e, "{}", args);
         }

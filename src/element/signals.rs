@@ -376,7 +376,7 @@ impl OnvifHttpsSrc {
         if obj.pending_state() == gst::State::Null || obj.current_state() < gst::State::Ready {
             return None;
         }
-        let res = runtime::wait(&canceller, Some(bound), async move {
+        let work = async move {
             crate::testing::maybe_panic("signal", &start.location);
             let mut guard = slot.lock().await;
             if stale.swap(false, std::sync::atomic::Ordering::SeqCst) {
@@ -410,7 +410,9 @@ impl OnvifHttpsSrc {
                 *guard = None;
             }
             r
-        });
+        };
+        let work = crate::log::as_element(obj.upcast_ref(), work);
+        let res = runtime::wait(&canceller, Some(bound), work);
         match res {
             Ok(a) => Some(a),
             Err(runtime::WaitError::Failed(e)) => {

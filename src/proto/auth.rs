@@ -1,8 +1,142 @@
 // Copyright (C) 2026 onvifhttps developers
 // SPDX-License-Identifier: MPL-2.0
 
-//! Who we are to the camera: the credentials every authentication (SOAP, the tunnel's
-//! legs, RTSP) is answered with.
+//! The one authentication of every request the element makes (SOAP, the tunnel's legs,
+//! RTSP): who we are ([`Credentials`]), the one nonce source, and [`HttpAuth`], the state
+//! of one connection's HTTP authentication: none yet (SOAP then carries a
+//! WS-UsernameToken in its body), or the Digest or Basic challenge the device answered
+//! with a 401, chosen by one rule ([`HttpAuth::adopt`]).
+
+use crate::proto::digest::{self, Challenge, DigestSession};
+
+/// Why a Basic challenge is not answered.
+pub const BASIC_WITHHELD: &str = "it asks for HTTP Basic, which sends the password as it is, \
+     so it only goes inside TLS to an authenticated camera (both https-validate-* checks on, \
+     or its certificate pinned with tls-certificate-sha256), never over rtp-rtsp-tcp or rtp-udp";
+
+/// Why a Digest challenge without `qop` is not answered in clear.
+pub const DIGEST_WITHOUT_QOP_WITHHELD: &str = "it asks for HTTP Digest without qop over plain HTTP, whose answer could be \
+     replayed, so it is not sent in clear: use an https:// location or set https-port";
+
+/// `N` bytes from the OS random source: every nonce and client nonce the element sends.
+pub fn random<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    // The OS random source does not fail on supported platforms; a zero nonce would only
+    // make a replay cache reject the request, never leak anything.
+    let _ = getrandom::fill(&mut b);
+    b
+}
+
+/// Lower-case hex of `b`.
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// What the connection allows an answer to a challenge to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Basic is answered only inside TLS whose peer is authenticated (chain and name, or
+    /// a pin).
+    pub basic: bool,
+    /// Digest must have `qop=auth` (a client nonce and a counter): in clear, without it
+    /// the answer is a replayable function of the server's nonce.
+    pub digest_needs_qop: bool,
+}
+
+/// Why a 401 was not answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unanswered {
+    /// A challenge this connection refuses to answer ([`BASIC_WITHHELD`],
+    /// [`DIGEST_WITHOUT_QOP_WITHHELD`]).
+    Withheld(&'static str),
+    /// No challenge this client knows.
+    NoChallenge,
+}
+
+/// The HTTP authentication of one connection (or one device's SOAP client).
+#[derive(Debug, Clone, Default)]
+pub enum HttpAuth {
+    /// No HTTP authentication: anonymous, or SOAP's WS-UsernameToken.
+    #[default]
+    None,
+    /// HTTP Digest, reusing the challenge (the counter grows).
+    Digest(DigestSession),
+    /// HTTP Basic, only where [`Policy::basic`] allows.
+    Basic,
+}
+
+impl HttpAuth {
+    /// The `Authorization` value of the next request, if any.
+    pub fn authorization(
+        &mut self,
+        creds: &Credentials,
+        method: &str,
+        target: &str,
+    ) -> Option<String> {
+        match self {
+            HttpAuth::None => None,
+            HttpAuth::Digest(d) => Some(d.authorization(
+                &creds.user,
+                &creds.password,
+                method,
+                target,
+                &hex(&random::<8>()),
+            )),
+            HttpAuth::Basic => Some(digest::basic_authorization(&creds.user, &creds.password)),
+        }
+    }
+
+    /// Takes the strongest challenge of a 401's `WWW-Authenticate` values that `policy`
+    /// allows (SHA-256 Digest over MD5 over Basic); otherwise says why none is answered.
+    pub fn adopt<'a>(
+        &mut self,
+        challenges: impl IntoIterator<Item = &'a str>,
+        policy: Policy,
+    ) -> Result<(), Unanswered> {
+        let values: Vec<&str> = challenges.into_iter().collect();
+        // What the policy refuses is out before the strongest is chosen: a device that
+        // offers Digest with and without qop gets the one with.
+        let allowed = values.iter().copied().filter(|v| {
+            !(policy.digest_needs_qop
+                && matches!(digest::parse_challenge(v), Some(Challenge::Digest(d)) if !d.qop_auth))
+        });
+        match digest::choose(allowed, policy.basic) {
+            Some(Challenge::Digest(d)) => {
+                *self = HttpAuth::Digest(DigestSession::new(d));
+                return Ok(());
+            }
+            Some(Challenge::Basic { .. }) => {
+                *self = HttpAuth::Basic;
+                return Ok(());
+            }
+            None => {}
+        }
+        let offered: Vec<Challenge> = values
+            .into_iter()
+            .filter_map(digest::parse_challenge)
+            .collect();
+        if !policy.basic && offered.iter().any(|c| matches!(c, Challenge::Basic { .. })) {
+            Err(Unanswered::Withheld(BASIC_WITHHELD))
+        } else if policy.digest_needs_qop
+            && offered
+                .iter()
+                .any(|c| matches!(c, Challenge::Digest(d) if !d.qop_auth))
+        {
+            Err(Unanswered::Withheld(DIGEST_WITHOUT_QOP_WITHHELD))
+        } else {
+            Err(Unanswered::NoChallenge)
+        }
+    }
+
+    /// For messages: what the next request carries at the HTTP level.
+    pub fn name(&self) -> Option<&'static str> {
+        match self {
+            HttpAuth::None => None,
+            HttpAuth::Digest(_) => Some("HTTP Digest"),
+            HttpAuth::Basic => Some("HTTP Basic"),
+        }
+    }
+}
 
 /// Credentials; `Debug` never shows the password.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -33,5 +167,79 @@ mod tests {
         let shown = format!("{c:?}");
         assert!(shown.contains("admin"), "{shown}");
         assert!(!shown.contains("s3cret"), "{shown}");
+    }
+
+    const TLS: Policy = Policy {
+        basic: true,
+        digest_needs_qop: false,
+    };
+    const CLEAR: Policy = Policy {
+        basic: false,
+        digest_needs_qop: true,
+    };
+    const MD5: &str = r#"Digest realm="r", nonce="n1", qop="auth""#;
+    const SHA256: &str = r#"Digest realm="r", nonce="n2", qop="auth", algorithm=SHA-256"#;
+    const NO_QOP: &str = r#"Digest realm="r", nonce="n3""#;
+    const BASIC: &str = r#"Basic realm="r""#;
+
+    fn creds() -> Credentials {
+        Credentials {
+            user: "admin".into(),
+            password: "pw".into(),
+        }
+    }
+
+    #[test]
+    fn test_the_strongest_allowed_challenge_is_taken() {
+        let mut a = HttpAuth::default();
+        assert_eq!(a.authorization(&creds(), "GET", "/"), None);
+        a.adopt([BASIC, MD5, SHA256], TLS).expect("answered");
+        let h = a
+            .authorization(&creds(), "GET", "/x")
+            .expect("an Authorization");
+        assert!(
+            h.starts_with("Digest ") && h.contains("algorithm=SHA-256"),
+            "{h}"
+        );
+        assert!(h.contains("nc=00000001"), "{h}");
+        let h = a.authorization(&creds(), "GET", "/x").expect("again");
+        assert!(h.contains("nc=00000002"), "the counter grows: {h}");
+        a.adopt([BASIC], TLS).expect("Basic inside verified TLS");
+        assert_eq!(
+            a.authorization(&creds(), "GET", "/").as_deref(),
+            Some("Basic YWRtaW46cHc=")
+        );
+        assert_eq!(a.name(), Some("HTTP Basic"));
+    }
+
+    #[test]
+    fn test_a_refused_challenge_says_why() {
+        let mut a = HttpAuth::default();
+        assert_eq!(
+            a.adopt([BASIC], CLEAR),
+            Err(Unanswered::Withheld(BASIC_WITHHELD))
+        );
+        assert_eq!(
+            a.adopt([NO_QOP], CLEAR),
+            Err(Unanswered::Withheld(DIGEST_WITHOUT_QOP_WITHHELD))
+        );
+        assert_eq!(a.adopt(["Bearer x"], CLEAR), Err(Unanswered::NoChallenge));
+        assert_eq!(
+            a.adopt(std::iter::empty(), TLS),
+            Err(Unanswered::NoChallenge)
+        );
+        assert!(matches!(a, HttpAuth::None), "nothing adopted: {a:?}");
+        // With qop on offer too, that one is answered.
+        a.adopt([NO_QOP, MD5], CLEAR).expect("the qop challenge");
+        // The no-qop Digest is answered where the policy allows it (inside TLS).
+        let mut b = HttpAuth::default();
+        b.adopt([NO_QOP], TLS).expect("inside TLS");
+        assert_eq!(b.name(), Some("HTTP Digest"));
+    }
+
+    #[test]
+    fn test_nonces_are_random() {
+        assert_ne!(random::<16>(), random::<16>());
+        assert_eq!(hex(&[0x0a, 0xff]), "0aff");
     }
 }

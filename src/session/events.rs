@@ -56,8 +56,7 @@ struct Live {
 impl Live {
     fn message_id(&mut self) -> String {
         self.seq += 1;
-        let mut r = [0u8; 8];
-        let _ = getrandom::fill(&mut r);
+        let r = crate::proto::auth::random::<8>();
         format!("urn:uuid:{:016x}-{}", u64::from_be_bytes(r), self.seq)
     }
 

@@ -290,6 +290,8 @@ struct StreamState {
     last_packet: Option<std::time::Instant>,
     /// Packets dropped because their timestamps left the PTS range.
     bad_timestamps: u64,
+    /// Packets dropped because they are not well-formed RTP.
+    malformed: u64,
     /// When RTCP last came for this stream (liveness of sparse streams).
     last_rtcp: Option<std::time::Instant>,
     /// Packets of the current read, pushed together at its end.
@@ -434,6 +436,15 @@ impl Streams {
     fn rtp<O: Output>(&mut self, i: usize, p: Packet<'_>, out: &O) {
         let packet = p.bytes;
         let Some(h) = rtp::parse_header(packet) else {
+            let st = &mut self.list[i];
+            st.malformed = st.malformed.saturating_add(1);
+            if st.malformed == 1 {
+                out.warning(&format!(
+                    "stream {i}: dropping packets that are not well-formed RTP \
+                     ({} bytes; the CSRC list, extension or padding does not fit)",
+                    packet.len()
+                ));
+            }
             return;
         };
         {
@@ -518,8 +529,7 @@ impl Streams {
                 last = ext.terminal;
             }
         }
-        gst::trace!(
-            crate::log::CAT,
+        crate::log::trace!(
             "stream {i}: RTP seq {} ts {} -> PTS {pts}",
             h.sequence,
             h.timestamp
@@ -607,7 +617,7 @@ impl Streams {
             return;
         };
         if !out.push_list(st.index, list) {
-            gst::debug!(crate::log::CAT, "stream {i}: push refused, stopping");
+            crate::log::debug!("stream {i}: push refused, stopping");
             self.flowing = false;
         }
     }
@@ -649,8 +659,7 @@ impl Streams {
         }
         for st in self.list.iter_mut().filter(|s| !s.ended) {
             if st.last_packet.is_none_or(|t| t.elapsed() >= REPLAY_IDLE) {
-                gst::debug!(
-                    crate::log::CAT,
+                crate::log::debug!(
                     "stream {}: nothing for {} ms after another stream ended: end",
                     st.index,
                     REPLAY_IDLE.as_millis()
@@ -680,8 +689,7 @@ impl Streams {
         rtp::align(&mut timelines, &offsets);
         for (st, b) in self.list.iter().zip(before) {
             if st.timeline.offset() != b {
-                gst::debug!(
-                    crate::log::CAT,
+                crate::log::debug!(
                     "stream {}: delayed by {} ms to match the others' RTCP wallclock",
                     st.index,
                     st.timeline.offset() as f64 / 1e6
@@ -736,7 +744,7 @@ impl<O: Output> crate::client::live::Packets for Deliver<'_, O> {
                     }
                 }
             }
-            Err(e) => gst::warning!(crate::log::CAT, "a read's packets lost: {e}"),
+            Err(e) => crate::log::warning!("a read's packets lost: {e}"),
         }
         if st.flowing {
             st.flush(self.out);
@@ -1247,6 +1255,7 @@ async fn open_session<O: Output>(
             ended: false,
             last_packet: None,
             bad_timestamps: 0,
+            malformed: 0,
             last_rtcp: None,
             pending: None,
             discont: false,
@@ -1274,8 +1283,7 @@ async fn open_session<O: Output>(
     };
     let play_headers: Vec<(&str, &str)> =
         play_headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut ssrc = [0u8; 4];
-    let _ = getrandom::fill(&mut ssrc);
+    let ssrc = crate::proto::auth::random::<4>();
     let streams = Arc::new(std::sync::Mutex::new(Streams {
         list,
         our_ssrc: u32::from_be_bytes(ssrc),
@@ -1441,11 +1449,11 @@ async fn udp_receiver<O: Output>(
                         continue;
                     }
                     Err(e) => {
-                        gst::debug!(crate::log::CAT, "stream {i}: RTP socket: {e}");
+                        crate::log::debug!("stream {i}: RTP socket: {e}");
                         return;
                     }
                 };
-                gst::trace!(crate::log::CAT, "stream {i}: {n} bytes of RTP over UDP");
+                crate::log::trace!("stream {i}: {n} bytes of RTP over UDP");
                 let mut st = streams.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 st.rtp(i, Packet::copied(&rtp_buf[..n]), &*out);
                 st.flush(&*out);
@@ -1461,7 +1469,7 @@ async fn udp_receiver<O: Output>(
                         continue;
                     }
                     Err(e) => {
-                        gst::debug!(crate::log::CAT, "stream {i}: RTCP socket: {e}");
+                        crate::log::debug!("stream {i}: RTCP socket: {e}");
                         return;
                     }
                 };
@@ -1564,14 +1572,14 @@ async fn play_loop<O: Output>(
                     out.clone(),
                 );
                 let out = out.clone();
-                Some(tokio::spawn(async move {
+                Some(tokio::spawn(crate::log::inherit(async move {
                     // A panic here must not pass for silence on the UDP ports.
                     if let Err(msg) = crate::runtime::catch_panic(receiver).await {
                         out.warning(&format!(
                             "internal error: the UDP receiver of stream {i} panicked ({msg}), please report this"
                         ));
                     }
-                }))
+                })))
             })
             .collect(),
     );

@@ -13,7 +13,6 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::error::Error;
-use crate::log::CAT;
 use crate::proto::http::{self, Framing, ResponseHead};
 use crate::proto::onvif::addr::Origin;
 use crate::transport::tls;
@@ -52,7 +51,7 @@ pub async fn connect(
         })?;
     let _ = tcp.set_nodelay(true);
     let Some(config) = tls else {
-        gst::info!(CAT, "connected to {peer} (plain TCP)");
+        crate::log::info!("connected to {peer} (plain TCP)");
         return Ok(Box::new(tcp));
     };
     let name = ServerName::try_from(host.clone())
@@ -77,8 +76,7 @@ pub async fn connect(
             },
         })?;
     let (_, conn) = stream.get_ref();
-    gst::info!(
-        CAT,
+    crate::log::info!(
         "connected to {peer} ({:?}, {:?})",
         conn.protocol_version(),
         conn.negotiated_cipher_suite().map(|s| s.suite())

@@ -19,9 +19,7 @@ use base64::Engine;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::error::Error;
-use crate::log::CAT;
-use crate::proto::auth::Credentials;
-use crate::proto::digest::{self, Challenge, DigestSession};
+use crate::proto::auth::{self, Credentials, HttpAuth, Policy, Unanswered};
 use crate::proto::http;
 use crate::proto::onvif::addr::Origin;
 use crate::transport::net;
@@ -55,7 +53,7 @@ struct PostLeg {
     target: String,
     cookie: String,
     creds: Option<Credentials>,
-    auth: TunnelAuth,
+    auth: HttpAuth,
     timeout: Duration,
 }
 
@@ -94,8 +92,7 @@ impl Writer {
         // The error itself travels inside the io::Error (see `Error::io`): a certificate
         // refused here is as final as on the first connection.
         let (r, w) = open_post(leg).await.map_err(std::io::Error::other)?;
-        gst::debug!(
-            CAT,
+        crate::log::debug!(
             "{}: the POST was closed; opened a new one with the same cookie",
             leg.origin.peer()
         );
@@ -134,36 +131,10 @@ pub struct Channel {
 
 fn cookie() -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    let mut raw = [0u8; 22];
-    let _ = getrandom::fill(&mut raw);
-    raw.iter()
+    auth::random::<22>()
+        .iter()
         .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
         .collect()
-}
-
-enum TunnelAuth {
-    None,
-    Digest(DigestSession),
-    Basic,
-}
-
-fn authorization(
-    auth: &mut TunnelAuth,
-    creds: Option<&Credentials>,
-    method: &str,
-    target: &str,
-) -> Option<String> {
-    let c = creds?;
-    match auth {
-        TunnelAuth::None => None,
-        TunnelAuth::Digest(d) => {
-            let mut cn = [0u8; 8];
-            let _ = getrandom::fill(&mut cn);
-            let cnonce: String = cn.iter().map(|b| format!("{b:02x}")).collect();
-            Some(d.authorization(&c.user, &c.password, method, target, &cnonce))
-        }
-        TunnelAuth::Basic => Some(digest::basic_authorization(&c.user, &c.password)),
-    }
 }
 
 /// Opens the tunnel to `target` (path and query) on `origin`.
@@ -177,7 +148,7 @@ pub async fn open(
     let peer = origin.peer();
     let cookie = cookie();
     let mut target = target.to_string();
-    let mut auth = TunnelAuth::None;
+    let mut auth = HttpAuth::None;
     let mut answered_challenge = false;
     let mut redirects = 0;
     let op = "RTSP tunnel GET";
@@ -188,7 +159,7 @@ pub async fn open(
              Accept: application/x-rtsp-tunnelled\r\nPragma: no-cache\r\nCache-Control: no-cache\r\n",
             origin.host_header()
         );
-        if let Some(a) = authorization(&mut auth, creds, "GET", &target) {
+        if let Some(a) = creds.and_then(|c| auth.authorization(c, "GET", &target)) {
             head.push_str(&format!("Authorization: {a}\r\n"));
         }
         head.push_str(concat!(
@@ -228,26 +199,33 @@ pub async fn open(
             operation: op.into(),
             after: timeout,
         })??;
-        gst::debug!(CAT, "{peer} GET {target} (tunnel) -> HTTP {}", resp.status);
+        crate::log::debug!("{peer} GET {target} (tunnel) -> HTTP {}", resp.status);
         match resp.status {
             200 => break (stream, rest),
             // ONVIF says devices do not authenticate the tunnel at the HTTP level; some do.
             401 if creds.is_some() && !answered_challenge => {
                 answered_challenge = true;
-                auth = match digest::choose(
-                    resp.headers_named("www-authenticate"),
-                    tls.is_some_and(|t| t.peer_authenticated),
-                ) {
-                    Some(Challenge::Digest(d)) => TunnelAuth::Digest(DigestSession::new(d)),
-                    Some(Challenge::Basic { .. }) => TunnelAuth::Basic,
-                    None => {
+                let policy = Policy {
+                    basic: tls.is_some_and(|t| t.peer_authenticated),
+                    digest_needs_qop: false,
+                };
+                match auth.adopt(resp.headers_named("www-authenticate"), policy) {
+                    Ok(()) => {}
+                    Err(Unanswered::Withheld(reason)) => {
+                        return Err(Error::CredentialsWithheld {
+                            peer,
+                            operation: op.into(),
+                            reason: reason.into(),
+                        });
+                    }
+                    Err(Unanswered::NoChallenge) => {
                         return Err(Error::NotAuthorized {
                             peer,
                             operation: op.into(),
                             detail: "HTTP 401 with no challenge this client may answer".into(),
                         });
                     }
-                };
+                }
             }
             401 => {
                 return Err(Error::NotAuthorized {
@@ -320,7 +298,11 @@ async fn open_post(leg: &mut PostLeg) -> Result<Halves, Error> {
         leg.origin.host_header(),
         leg.cookie
     );
-    if let Some(a) = authorization(&mut leg.auth, leg.creds.as_ref(), "POST", &leg.target) {
+    let auth = leg
+        .creds
+        .as_ref()
+        .and_then(|c| leg.auth.authorization(c, "POST", &leg.target));
+    if let Some(a) = auth {
         head.push_str(&format!("Authorization: {a}\r\n"));
     }
     head.push_str(concat!(
