@@ -33,7 +33,10 @@ fn test_error_messages_record_the_place_that_raised_them() {
 #[test]
 fn test_wrong_password_is_not_authorized_digest() {
     let config = Config {
-        auth: AuthMode::Digest,
+        device: Device {
+            auth: AuthMode::Digest,
+            ..Device::default()
+        },
         ..Config::default()
     };
     let (_cam, out) = snapshot_failure(config, true, "wrong", &[]);
@@ -127,7 +130,10 @@ fn test_profile_not_found() {
 #[test]
 fn test_malformed_xml_is_stream_decode() {
     let config = Config {
-        garbage_on: Some("GetProfiles".into()),
+        faults: Faults {
+            garbage_on: Some("GetProfiles".into()),
+            ..Faults::default()
+        },
         ..Config::default()
     };
     let (_cam, out) = snapshot_failure(config, false, PW, &[]);
@@ -137,7 +143,10 @@ fn test_malformed_xml_is_stream_decode() {
 #[test]
 fn test_soap_fault_names_code_and_operation() {
     let config = Config {
-        fault_on: Some("GetSnapshotUri".into()),
+        faults: Faults {
+            fault_on: Some("GetSnapshotUri".into()),
+            ..Faults::default()
+        },
         ..Config::default()
     };
     let (_cam, out) = snapshot_failure(config, false, PW, &[]);
@@ -225,7 +234,10 @@ fn test_password_never_logged() {
         }
     });
     let (cam, ca) = camera(Config {
-        password: SECRET.into(),
+        device: Device {
+            password: SECRET.into(),
+            ..Device::default()
+        },
         ..Config::default()
     });
     let loc = cam.http_url();

@@ -221,7 +221,10 @@ fn test_events_survive_a_dropped_subscription() {
 #[test]
 fn test_failing_polls_back_off() {
     let (cam, ca) = camera(Config {
-        fault_on: Some("PullMessages".into()),
+        faults: Faults {
+            fault_on: Some("PullMessages".into()),
+            ..Faults::default()
+        },
         ..Config::default()
     });
     let mut ev = Events::start(&cam, &ca, &[]);
@@ -287,8 +290,14 @@ fn test_lost_subscription_without_reconnect_is_an_error() {
 #[test]
 fn test_events_survive_a_refused_renew() {
     let (cam, ca) = camera(Config {
-        renew_refused: true,
-        max_termination: Some(Duration::from_secs(3)),
+        device: Device {
+            max_termination: Some(Duration::from_secs(3)),
+            ..Device::default()
+        },
+        quirks: Quirks {
+            renew_refused: true,
+            ..Quirks::default()
+        },
         ..Config::default()
     });
     let mut ev = Events::start(&cam, &ca, &[]);
@@ -314,7 +323,10 @@ fn test_events_survive_a_refused_renew() {
 #[test]
 fn test_events_with_relative_time_bug() {
     let (cam, ca) = camera(Config {
-        relative_termination_bug: true,
+        quirks: Quirks {
+            relative_termination_bug: true,
+            ..Quirks::default()
+        },
         ..Config::default()
     });
     let mut ev = Events::start(&cam, &ca, &[]);
@@ -342,7 +354,10 @@ fn test_events_with_relative_time_bug() {
 fn test_a_flood_of_notifications_is_capped_and_spaced() {
     init();
     let (cam, ca) = camera(Config {
-        event_flood: Some(8000),
+        faults: Faults {
+            event_flood: Some(8000),
+            ..Faults::default()
+        },
         ..Config::default()
     });
     let mut ev = Events::start(&cam, &ca, &[]);
@@ -388,8 +403,11 @@ fn test_a_flood_of_notifications_is_capped_and_spaced() {
 fn test_subscriptions_lost_after_a_pull_are_backed_off() {
     init();
     let (cam, ca) = camera(Config {
-        pulls_per_subscription: Some(1),
-        event_flood: Some(1),
+        faults: Faults {
+            pulls_per_subscription: Some(1),
+            event_flood: Some(1),
+            ..Faults::default()
+        },
         ..Config::default()
     });
     let mut ev = Events::start(&cam, &ca, &[]);

@@ -41,8 +41,11 @@ fn test_port_read_from_device_no_set_when_equal() {
 #[test]
 fn test_set_port_accepted_moves_to_new_port() {
     let (cam, ca) = camera(Config {
-        set_protocols: SetProtocols::Accept,
-        open_network_protocols: true,
+        quirks: Quirks {
+            set_protocols: SetProtocols::Accept,
+            open_network_protocols: true,
+            ..Quirks::default()
+        },
         ..Config::default()
     });
     let old = cam.https_port();
@@ -72,8 +75,11 @@ fn test_set_port_accepted_moves_to_new_port() {
 
 fn refused_or_ignored(mode: SetProtocols, phrase: &str) {
     let (cam, ca) = camera(Config {
-        set_protocols: mode,
-        open_network_protocols: true,
+        quirks: Quirks {
+            set_protocols: mode,
+            open_network_protocols: true,
+            ..Quirks::default()
+        },
         ..Config::default()
     });
     let device_port = cam.https_port();
@@ -126,7 +132,10 @@ fn test_set_port_silently_ignored_warns_then_port_error() {
 #[test]
 fn test_plain_http_bootstrap_carries_no_password() {
     let (cam, ca) = camera(Config {
-        password: "Pl41nText-Never".into(),
+        device: Device {
+            password: "Pl41nText-Never".into(),
+            ..Device::default()
+        },
         ..Config::default()
     });
     let loc = cam.http_url();
@@ -155,7 +164,10 @@ fn test_plain_http_bootstrap_carries_no_password() {
 #[test]
 fn test_no_credentials_over_http_when_https_port_is_set() {
     let (cam, ca) = camera(Config {
-        strict_pre_auth: true,
+        quirks: Quirks {
+            strict_pre_auth: true,
+            ..Quirks::default()
+        },
         ..Config::default()
     });
     let loc = cam.http_url();
@@ -211,7 +223,10 @@ fn test_plain_http_bootstrap_runs_once_per_element() {
 #[test]
 fn test_port_443_fallback_failure_says_why_and_what_to_set() {
     let (cam, ca) = camera(Config {
-        fault_on: Some("GetNetworkProtocols".into()),
+        faults: Faults {
+            fault_on: Some("GetNetworkProtocols".into()),
+            ..Faults::default()
+        },
         ..Config::default()
     });
     // Nothing listens on 127.0.0.1:443 here (the test would be meaningless otherwise).
@@ -237,8 +252,14 @@ fn test_port_443_fallback_failure_says_why_and_what_to_set() {
 #[test]
 fn test_digest_without_qop_is_not_answered_in_clear() {
     let (cam, ca) = camera(Config {
-        auth: AuthMode::Digest,
-        digest_without_qop: true,
+        device: Device {
+            auth: AuthMode::Digest,
+            ..Device::default()
+        },
+        quirks: Quirks {
+            digest_without_qop: true,
+            ..Quirks::default()
+        },
         ..Config::default()
     });
     let run = run_with(snapshot_props(&cam.http_url(), &ca, "password"), &[]);

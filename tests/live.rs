@@ -438,7 +438,10 @@ fn test_rtp_udp_takes_packets_only_from_the_device() {
 #[test]
 fn test_rtp_udp_with_nothing_arriving_says_so() {
     let (cam, ca) = camera(Config {
-        udp_blocked: true,
+        faults: Faults {
+            udp_blocked: true,
+            ..Faults::default()
+        },
         ..Config::default()
     });
     let loc = cam.http_url();
@@ -489,7 +492,10 @@ fn test_rtp_udp_with_nothing_arriving_says_so() {
 #[test]
 fn test_keepalive_while_data_flows_and_teardown_at_stop() {
     let (cam, ca) = camera(Config {
-        session_timeout: Some(4),
+        device: Device {
+            session_timeout: Some(4),
+            ..Device::default()
+        },
         ..Config::default()
     });
     let loc = cam.https_url();
@@ -590,7 +596,10 @@ fn test_eos_from_downstream_ends_the_pipeline() {
 #[test]
 fn test_metadata_track_reassembles_into_documents() {
     let (cam, ca) = camera(Config {
-        metadata: true,
+        device: Device {
+            metadata: true,
+            ..Device::default()
+        },
         ..Config::default()
     });
     let loc = cam.https_url();
@@ -649,7 +658,10 @@ fn test_metadata_track_reassembles_into_documents() {
 #[test]
 fn test_401_on_tunnel_get_retried_with_digest() {
     let (cam, ca) = camera(Config {
-        tunnel_auth: true,
+        quirks: Quirks {
+            tunnel_auth: true,
+            ..Quirks::default()
+        },
         ..Config::default()
     });
     let loc = cam.https_url();
@@ -693,7 +705,10 @@ fn test_null_within_a_second_when_camera_stalls_midstream() {
 #[test]
 fn test_rtsp_basic_only_inside_tls() {
     let (cam, ca) = camera(Config {
-        rtsp_basic: true,
+        quirks: Quirks {
+            rtsp_basic: true,
+            ..Quirks::default()
+        },
         ..Config::default()
     });
     let loc = cam.https_url();
@@ -726,7 +741,10 @@ fn test_rtsp_basic_only_inside_tls() {
 #[test]
 fn test_rtsp_basic_only_to_an_authenticated_peer() {
     let (cam, ca) = camera(Config {
-        rtsp_basic: true,
+        quirks: Quirks {
+            rtsp_basic: true,
+            ..Quirks::default()
+        },
         ..Config::default()
     });
     let loc = cam.https_url();
@@ -764,7 +782,10 @@ fn test_rtsp_basic_only_to_an_authenticated_peer() {
 #[test]
 fn test_unanswered_keepalive_is_connection_loss() {
     let (cam, ca) = camera(Config {
-        session_timeout: Some(2),
+        device: Device {
+            session_timeout: Some(2),
+            ..Device::default()
+        },
         ..Config::default()
     });
     let relay = Relay::new(cam.https_port());
@@ -948,7 +969,10 @@ fn test_media_that_stops_is_a_reconnect_cause() {
 #[test]
 fn test_a_device_that_hangs_up_after_play_is_backed_off() {
     let (cam, ca) = camera(Config {
-        hang_up_after_play: true,
+        faults: Faults {
+            hang_up_after_play: true,
+            ..Faults::default()
+        },
         ..Config::default()
     });
     let loc = cam.https_url();
@@ -975,7 +999,10 @@ fn fixed_identity(name: &str) -> (Config, TempFile) {
     );
     let ca_file = TempFile::new(&format!("{name}-ca.pem"), &ca.pem());
     let config = Config {
-        identity: Some(identity),
+        device: Device {
+            identity: Some(identity),
+            ..Device::default()
+        },
         ..Config::default()
     };
     (config, ca_file)
@@ -1000,8 +1027,11 @@ fn test_rebooting_device_is_reconnected() {
     let while_down = run.collect(&["never"], 1, Duration::from_millis(1500));
     assert!(while_down.error.is_none(), "{}", while_down.error_text());
     let cam = Camera::start(Config {
-        http_port,
-        https_port,
+        device: Device {
+            http_port,
+            https_port,
+            ..config.device.clone()
+        },
         ..config
     })
     .expect("camera comes back on its ports");
@@ -1052,7 +1082,10 @@ fn test_rebooted_device_on_another_https_port_is_found_again() {
     let while_down = run.collect(&["never"], 1, Duration::from_millis(1500));
     assert!(while_down.error.is_none(), "{}", while_down.error_text());
     let cam = Camera::start(Config {
-        http_port,
+        device: Device {
+            http_port,
+            ..config.device.clone()
+        },
         ..config
     })
     .expect("camera comes back on its HTTP port");
@@ -1196,7 +1229,10 @@ fn test_certificate_refused_on_a_reopened_post_is_final() {
 #[test]
 fn test_unanswered_keepalive_is_reconnected() {
     let (cam, ca) = camera(Config {
-        session_timeout: Some(2),
+        device: Device {
+            session_timeout: Some(2),
+            ..Device::default()
+        },
         ..Config::default()
     });
     let relay = Relay::new(cam.https_port());

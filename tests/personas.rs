@@ -395,7 +395,10 @@ fn other_clients(p: Persona, cam: &Camera, ca: &TempFile) {
 fn every_flow(p: Persona) {
     init();
     let mut config = Config {
-        session_timeout: Some(SESSION_TIMEOUT),
+        device: Device {
+            session_timeout: Some(SESSION_TIMEOUT),
+            ..Device::default()
+        },
         ..Config::default()
     };
     p.apply(&mut config);
@@ -513,7 +516,10 @@ fn test_personas_refuse_the_urls_their_vendor_refuses() {
         (Persona::Hanwha, "/profile1/other", 455),
     ] {
         let mut config = Config {
-            rtsp_basic: true,
+            quirks: Quirks {
+                rtsp_basic: true,
+                ..Quirks::default()
+            },
             ..Config::default()
         };
         p.apply(&mut config);

@@ -134,7 +134,10 @@ fn test_first_recording_with_span_and_replay_uri() {
 fn test_search_only_device() {
     init();
     let (cam, ca) = camera(Config {
-        recording_control: false,
+        device: Device {
+            recording_control: false,
+            ..Device::default()
+        },
         ..Config::default()
     });
     let t = find(&cam, &ca, Some("Recording_1")).expect("replay target");
@@ -169,7 +172,10 @@ fn test_unknown_recording_token_names_the_ones_there() {
 fn test_replay_fault_is_reported_with_its_operation() {
     init();
     let (cam, ca) = camera(Config {
-        fault_on: Some("GetReplayUri".into()),
+        faults: Faults {
+            fault_on: Some("GetReplayUri".into()),
+            ..Faults::default()
+        },
         ..Config::default()
     });
     let err = find(&cam, &ca, None).expect_err("fault");
@@ -566,7 +572,10 @@ fn test_unknown_recording_is_not_found() {
 fn test_missing_track_names_the_recording() {
     init();
     let (cam, ca) = camera(Config {
-        recording_metadata: false,
+        device: Device {
+            recording_metadata: false,
+            ..Device::default()
+        },
         ..Config::default()
     });
     let run = playback_run(&cam, &ca, &[("streams", &"video+metadata")]);
@@ -640,7 +649,10 @@ fn seek_lands(run: &Run, from: i64, position: u64) {
 fn test_seek_drops_packets_of_the_old_position_sent_after_pause() {
     init();
     let (cam, ca) = camera(Config {
-        stale_after_pause: true,
+        quirks: Quirks {
+            stale_after_pause: true,
+            ..Quirks::default()
+        },
         ..Config::default()
     });
     let from = cam.archive().spans[1].0 + 5;
@@ -784,7 +796,10 @@ fn test_element_plays_back_metadata_with_video_and_audio() {
 fn test_packets_before_the_play_answer_are_kept() {
     init();
     let (cam, ca) = camera(Config {
-        media_before_play_answer: true,
+        quirks: Quirks {
+            media_before_play_answer: true,
+            ..Quirks::default()
+        },
         ..Config::default()
     });
     let from = cam.archive().spans[1].0 + 10;

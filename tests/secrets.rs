@@ -47,8 +47,14 @@ fn test_the_password_is_never_written() {
         }
     });
     let (cam, ca) = camera(Config {
-        password: SECRET.into(),
-        rtsp_basic: true,
+        device: Device {
+            password: SECRET.into(),
+            ..Device::default()
+        },
+        quirks: Quirks {
+            rtsp_basic: true,
+            ..Quirks::default()
+        },
         ..Config::default()
     });
     let ca = ca.as_str().to_string();

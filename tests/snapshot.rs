@@ -112,7 +112,10 @@ fn test_snapshots_over_https_from_http_location() {
 #[test]
 fn test_snapshots_from_https_location_media1_only() {
     let (cam, ca) = camera(Config {
-        media2: false,
+        device: Device {
+            media2: false,
+            ..Device::default()
+        },
         ..Config::default()
     });
     let loc = cam.https_url();
@@ -134,7 +137,10 @@ fn test_snapshots_from_https_location_media1_only() {
 #[test]
 fn test_digest_only_camera() {
     let (cam, ca) = camera(Config {
-        auth: AuthMode::Digest,
+        device: Device {
+            auth: AuthMode::Digest,
+            ..Device::default()
+        },
         ..Config::default()
     });
     let loc = cam.http_url();
@@ -149,8 +155,11 @@ fn test_digest_only_camera() {
 fn test_ws_security_only_camera_with_skewed_clock() {
     // One hour ahead: a token signed with the local clock would be refused.
     let (cam, ca) = camera(Config {
-        auth: AuthMode::WsSecurity,
-        clock_skew_secs: 3600,
+        device: Device {
+            auth: AuthMode::WsSecurity,
+            clock_skew_secs: 3600,
+            ..Device::default()
+        },
         ..Config::default()
     });
     let loc = cam.http_url();
@@ -213,7 +222,10 @@ fn test_null_while_device_silent_returns_fast() {
 fn test_user_name_with_markup_round_trips() {
     const USER: &str = r#"op<er&"ator"#;
     let (cam, ca) = camera(Config {
-        user: USER.into(),
+        device: Device {
+            user: USER.into(),
+            ..Device::default()
+        },
         ..Config::default()
     });
     let loc = cam.http_url();
@@ -250,7 +262,10 @@ fn test_null_from_inside_a_tokio_runtime() {
 #[test]
 fn test_get_capabilities_fallback() {
     let (cam, ca) = camera(Config {
-        fault_on: Some("GetServices".into()),
+        faults: Faults {
+            fault_on: Some("GetServices".into()),
+            ..Faults::default()
+        },
         ..Config::default()
     });
     let loc = cam.http_url();
@@ -277,7 +292,10 @@ fn test_get_capabilities_fallback() {
 #[test]
 fn test_media2_broken_falls_back_to_media1() {
     let (cam, ca) = camera(Config {
-        fault_on: Some("GetProfiles".into()),
+        faults: Faults {
+            fault_on: Some("GetProfiles".into()),
+            ..Faults::default()
+        },
         ..Config::default()
     });
     let loc = cam.http_url();

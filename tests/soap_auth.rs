@@ -39,20 +39,26 @@ fn snapshots_work(config: Config) -> Camera {
 /// `env:Sender` with free text and no subcode, also for GetSystemDateAndTime.
 fn library_device() -> Config {
     Config {
-        auth: AuthMode::WsSecurity,
-        strict_pre_auth: true,
-        anonymous_refusal: Some(Refusal::fault(
-            500,
-            "env:Sender",
-            None,
-            "WS-Security header required but not provided",
-        )),
-        credentials_refusal: Some(Refusal::fault(
-            500,
-            "env:Sender",
-            None,
-            "Authentication failed",
-        )),
+        device: Device {
+            auth: AuthMode::WsSecurity,
+            ..Device::default()
+        },
+        quirks: Quirks {
+            strict_pre_auth: true,
+            anonymous_refusal: Some(Refusal::fault(
+                500,
+                "env:Sender",
+                None,
+                "WS-Security header required but not provided",
+            )),
+            credentials_refusal: Some(Refusal::fault(
+                500,
+                "env:Sender",
+                None,
+                "Authentication failed",
+            )),
+            ..Quirks::default()
+        },
         ..Config::default()
     }
 }
@@ -109,10 +115,16 @@ fn test_http_500_sender_wrong_password_is_not_authorized() {
 fn no_challenge_401() -> Config {
     let r = Refusal::fault(401, "s:Receiver", None, "Sender not authorized");
     Config {
-        auth: AuthMode::WsSecurity,
-        strict_pre_auth: true,
-        anonymous_refusal: Some(r.clone()),
-        credentials_refusal: Some(r),
+        device: Device {
+            auth: AuthMode::WsSecurity,
+            ..Device::default()
+        },
+        quirks: Quirks {
+            strict_pre_auth: true,
+            anonymous_refusal: Some(r.clone()),
+            credentials_refusal: Some(r),
+            ..Quirks::default()
+        },
         ..Config::default()
     }
 }
@@ -142,9 +154,15 @@ fn test_401_without_challenge_wrong_password_names_the_device() {
 #[test]
 fn test_html_401_with_challenge_uses_digest() {
     let config = Config {
-        auth: AuthMode::Digest,
-        strict_pre_auth: true,
-        anonymous_refusal: Some(Refusal::html(401, true)),
+        device: Device {
+            auth: AuthMode::Digest,
+            ..Device::default()
+        },
+        quirks: Quirks {
+            strict_pre_auth: true,
+            anonymous_refusal: Some(Refusal::html(401, true)),
+            ..Quirks::default()
+        },
         ..Config::default()
     };
     let cam = snapshots_work(config.clone());
@@ -164,15 +182,21 @@ fn test_html_401_with_challenge_uses_digest() {
 #[test]
 fn test_http_400_not_authorized_wrong_password() {
     let config = Config {
-        auth: AuthMode::WsSecurity,
-        strict_pre_auth: true,
-        anonymous_refusal: Some(Refusal::html(403, false)),
-        credentials_refusal: Some(Refusal::fault(
-            400,
-            "env:Sender",
-            Some("ter:NotAuthorized"),
-            "Sender not Authorized. Invalid username or password! You still have 24 attempt(s).",
-        )),
+        device: Device {
+            auth: AuthMode::WsSecurity,
+            ..Device::default()
+        },
+        quirks: Quirks {
+            strict_pre_auth: true,
+            anonymous_refusal: Some(Refusal::html(403, false)),
+            credentials_refusal: Some(Refusal::fault(
+                400,
+                "env:Sender",
+                Some("ter:NotAuthorized"),
+                "Sender not Authorized. Invalid username or password! You still have 24 attempt(s).",
+            )),
+            ..Quirks::default()
+        },
         ..Config::default()
     };
     let cam = snapshots_work(config.clone());
@@ -196,7 +220,10 @@ fn test_http_400_not_authorized_wrong_password() {
 #[test]
 fn test_clock_from_the_refusal_date_header() {
     let config = Config {
-        clock_skew_secs: 3600,
+        device: Device {
+            clock_skew_secs: 3600,
+            ..Device::default()
+        },
         ..library_device()
     };
     let cam = snapshots_work(config);

@@ -35,7 +35,10 @@ fn check(
 ) {
     for (i, (vc, vh)) in SWITCHES.iter().enumerate() {
         let cam = Camera::start(Config {
-            identity: Some(identity.clone()),
+            device: Device {
+                identity: Some(identity.clone()),
+                ..Device::default()
+            },
             ..Config::default()
         })
         .expect("camera starts");
@@ -272,7 +275,10 @@ fn test_a_wrong_pin_names_both_fingerprints() {
     let presented = certs::leaf_sha256_hex(&id.chain_pem).to_uppercase();
     let wrong = certs::leaf_sha256_hex(&certs::self_signed(&["127.0.0.1"]).chain_pem);
     let cam = Camera::start(Config {
-        identity: Some(id),
+        device: Device {
+            identity: Some(id),
+            ..Device::default()
+        },
         ..Config::default()
     })
     .unwrap();
@@ -365,7 +371,10 @@ fn test_unauthenticated_connection_warns() {
     init();
     let id = certs::self_signed(&["127.0.0.1"]);
     let cam = Camera::start(Config {
-        identity: Some(id),
+        device: Device {
+            identity: Some(id),
+            ..Device::default()
+        },
         ..Config::default()
     })
     .unwrap();

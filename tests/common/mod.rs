@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use gst::prelude::*;
 
 #[allow(unused_imports)]
-pub use onvif_virtual_camera::{AuthMode, Camera, Config, SetProtocols, certs};
+pub use onvif_virtual_camera::{
+    AuthMode, Camera, Config, Device, Faults, Quirks, SetProtocols, certs,
+};
 
 pub fn init() {
     use std::sync::Once;

@@ -32,9 +32,10 @@ pub(crate) fn challenge(shared: &Shared) -> Response {
     let realm = shared.realm();
     let extra = shared
         .config
+        .quirks
         .persona
         .map_or(", opaque=\"cam\"", |p| p.http_challenge_extra());
-    let qop = if shared.config.digest_without_qop {
+    let qop = if shared.config.quirks.digest_without_qop {
         ""
     } else {
         "qop=\"auth\", "
@@ -121,14 +122,17 @@ pub(crate) fn digest_matches(
     let Some(digest_uri) = get("uri") else {
         return false;
     };
-    if get("username") != Some(c.user.as_str())
+    if get("username") != Some(c.device.user.as_str())
         || get("nonce") != Some(shared.nonce.as_str())
         || uri.is_some_and(|u| u != digest_uri)
         || get("realm") != Some(realm)
     {
         return false;
     }
-    let ha1 = hex_hash(sha256, &format!("{}:{realm}:{}", c.user, c.password));
+    let ha1 = hex_hash(
+        sha256,
+        &format!("{}:{realm}:{}", c.device.user, c.device.password),
+    );
     let ha2 = hex_hash(sha256, &format!("{method}:{digest_uri}"));
     let expected = match (get("qop"), get("nc"), get("cnonce")) {
         (Some("auth"), Some(nc), Some(cn)) => hex_hash(

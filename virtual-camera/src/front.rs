@@ -48,7 +48,7 @@ pub async fn tunnel_get<S: AsyncRead + AsyncWrite + Unpin>(
     let Some(cookie) = cookie else {
         return;
     };
-    let persona = shared.config.persona;
+    let persona = shared.config.quirks.persona;
     let (mut gr, mut gw) = tokio::io::split(s);
     let version = if persona.is_some_and(|p| p.tunnel_http10()) {
         "HTTP/1.0"
@@ -231,7 +231,8 @@ where
             loop {
                 let bytes = match next_message(&mut buf) {
                     Ok(Some(Unit::Data(raw))) => {
-                        if shared.config.stale_after_pause && raw.get(1).is_some_and(|c| c % 2 == 0)
+                        if shared.config.quirks.stale_after_pause
+                            && raw.get(1).is_some_and(|c| c % 2 == 0)
                         {
                             if recent.len() == STALE_PACKETS {
                                 recent.pop_front();
@@ -364,7 +365,7 @@ fn on_request(
     conn: &Mutex<Conn>,
     raw: &[u8],
 ) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
-    let persona = shared.config.persona;
+    let persona = shared.config.quirks.persona;
     let Some(req) = Parsed::parse(raw) else {
         return (None, Some(refusal(persona, "0", (400, "Bad Request"), "")));
     };
@@ -396,7 +397,7 @@ fn on_request(
     // Credentials on everything but OPTIONS, with the persona's challenge.
     if method != "OPTIONS" && !rtsp_auth_ok(shared, &method, req.header("authorization")) {
         log(401);
-        let challenge = if shared.config.rtsp_basic {
+        let challenge = if shared.config.quirks.rtsp_basic {
             format!("Basic realm=\"{}\"", shared.realm())
         } else {
             match persona {
@@ -502,10 +503,10 @@ fn on_request(
     fwd.push_str("\r\n");
     let mut bytes = fwd.into_bytes();
     bytes.extend_from_slice(&req.body);
-    if method == "PLAY" && shared.config.hang_up_after_play {
+    if method == "PLAY" && shared.config.faults.hang_up_after_play {
         c.hang_up_cseq = Some(cseq.clone());
     }
-    if method == "PAUSE" && shared.config.stale_after_pause {
+    if method == "PAUSE" && shared.config.quirks.stale_after_pause {
         c.paused = true;
     }
     if method == "PLAY" && std::mem::take(&mut c.paused) {
@@ -527,10 +528,10 @@ fn rtsp_auth_ok(shared: &Shared, method: &str, header: Option<&str>) -> bool {
         return false;
     };
     let c = &shared.config;
-    if c.rtsp_basic {
+    if c.quirks.rtsp_basic {
         use base64::Engine;
-        let want =
-            base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", c.user, c.password));
+        let want = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", c.device.user, c.device.password));
         return h.trim().strip_prefix("Basic ").map(str::trim) == Some(want.as_str());
     }
     crate::auth::digest_matches(shared, &shared.realm(), method, h, None)
@@ -538,7 +539,7 @@ fn rtsp_auth_ok(shared: &Shared, method: &str, header: Option<&str>) -> bool {
 
 /// Rewrites one answer of the media engine into the persona's shape.
 fn on_response(shared: &Shared, conn: &Mutex<Conn>, raw: &[u8]) -> Vec<u8> {
-    let persona = shared.config.persona;
+    let persona = shared.config.quirks.persona;
     let Some(resp) = Parsed::parse(raw) else {
         return raw.to_vec();
     };

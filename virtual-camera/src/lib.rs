@@ -90,17 +90,27 @@ pub enum SetProtocols {
     Ignore,
 }
 
-/// The camera's switches.
-#[derive(Debug, Clone)]
+/// The camera's switches, in groups: device facts, vendor quirks and personas, faults, and
+/// the benchmark mode.
+#[derive(Debug, Clone, Default)]
 pub struct Config {
+    pub device: Device,
+    pub quirks: Quirks,
+    pub faults: Faults,
+    /// Benchmark mode: the tunnel serves a fixed-bitrate pre-packetised stream instead of
+    /// gst-rtsp-server's media.
+    pub bench: Option<bench::Bench>,
+}
+
+/// Who the camera is and what it has: credentials, authentication mode, clock, identity,
+/// ports, services, media and event timing.
+#[derive(Debug, Clone)]
+pub struct Device {
     pub user: String,
     pub password: String,
     pub auth: AuthMode,
     /// Seconds added to the camera clock.
     pub clock_skew_secs: i64,
-    pub set_protocols: SetProtocols,
-    /// Return `http://` XAddrs and URIs on the HTTP port even to HTTPS requests.
-    pub http_xaddrs: bool,
     /// Offer Media2 in GetServices (Media1 is always offered).
     pub media2: bool,
     /// TLS identity; `None`: a CA and a leaf for 127.0.0.1/localhost are generated.
@@ -108,24 +118,10 @@ pub struct Config {
     /// Ports to listen on; 0 picks a free one.
     pub http_port: u16,
     pub https_port: u16,
-    /// Answer this operation with a SOAP fault (`ter:ActionFailed`).
-    pub fault_on: Option<String>,
-    /// Answer this operation with malformed XML.
-    pub garbage_on: Option<String>,
     /// RTSP session timeout in seconds (gst-rtsp-server's default: 60).
     pub session_timeout: Option<u32>,
-    /// Demand HTTP Digest on the RTSP tunnel's GET and POST (ONVIF says devices should
-    /// not; some Axis firmware does).
-    pub tunnel_auth: bool,
-    /// RTSP authentication with Basic instead of Digest.
-    pub rtsp_basic: bool,
     /// Toggle DigitalInput_1 and the motion alarm this often (None: only on request).
     pub input_period: Option<std::time::Duration>,
-    /// Answer a relative termination time with almost nothing (field quirk); absolute
-    /// times are honoured, and PullMessages does not extend the subscription.
-    pub relative_termination_bug: bool,
-    /// Refuse Renew with ActionNotSupported (PullMessages keeps subscriptions alive).
-    pub renew_refused: bool,
     /// Grant subscriptions at most this long, whatever is asked (tests use a few seconds
     /// to exercise Renew).
     pub max_termination: Option<std::time::Duration>,
@@ -136,6 +132,46 @@ pub struct Config {
     pub recording_control: bool,
     /// The recording has a metadata track (default true).
     pub recording_metadata: bool,
+}
+
+impl Default for Device {
+    fn default() -> Self {
+        Self {
+            user: "admin".into(),
+            password: "password".into(),
+            auth: AuthMode::Either,
+            clock_skew_secs: 0,
+            media2: true,
+            identity: None,
+            http_port: 0,
+            https_port: 0,
+            session_timeout: None,
+            input_period: None,
+            max_termination: None,
+            metadata: true,
+            recording_control: true,
+            recording_metadata: true,
+        }
+    }
+}
+
+/// Vendor behaviours a client must survive, one switch each, and the vendor personas
+/// (which set several).
+#[derive(Debug, Clone)]
+pub struct Quirks {
+    pub set_protocols: SetProtocols,
+    /// Return `http://` XAddrs and URIs on the HTTP port even to HTTPS requests.
+    pub http_xaddrs: bool,
+    /// Demand HTTP Digest on the RTSP tunnel's GET and POST (ONVIF says devices should
+    /// not; some Axis firmware does).
+    pub tunnel_auth: bool,
+    /// RTSP authentication with Basic instead of Digest.
+    pub rtsp_basic: bool,
+    /// Answer a relative termination time with almost nothing (field quirk); absolute
+    /// times are honoured, and PullMessages does not extend the subscription.
+    pub relative_termination_bug: bool,
+    /// Refuse Renew with ActionNotSupported (PullMessages keeps subscriptions alive).
+    pub renew_refused: bool,
     /// Hold the answer to PLAY in the tunnel until a few media packets have gone out
     /// after it, as devices do that start sending before they answer (the packets come
     /// first on the wire).
@@ -154,67 +190,53 @@ pub struct Config {
     pub digest_without_qop: bool,
     /// Answer GetNetworkProtocols without credentials (devices that treat it as PRE_AUTH).
     pub open_network_protocols: bool,
-    /// Lose each subscription after this many PullMessages (then ResourceUnknown).
-    pub pulls_per_subscription: Option<u32>,
-    /// Close the RTSP connection right after answering PLAY (a device that accepts the
-    /// session and drops it at once).
-    pub hang_up_after_play: bool,
     /// After a PAUSE, send the last RTP packets sent before it once more, just before the
     /// answer to the PLAY that follows: packets of the old position after the PAUSE
     /// answer, as gst-rtsp-server's send queue can let through (a seek's client must drop
     /// them by the PLAY answer's `RTP-Info` seq).
     pub stale_after_pause: bool,
+}
+
+impl Default for Quirks {
+    fn default() -> Self {
+        Self {
+            set_protocols: SetProtocols::Accept,
+            http_xaddrs: true,
+            tunnel_auth: false,
+            rtsp_basic: false,
+            relative_termination_bug: false,
+            renew_refused: false,
+            media_before_play_answer: false,
+            strict_pre_auth: false,
+            anonymous_refusal: None,
+            credentials_refusal: None,
+            persona: None,
+            digest_without_qop: false,
+            open_network_protocols: false,
+            stale_after_pause: false,
+        }
+    }
+}
+
+/// Failures on purpose: faults and garbage on one operation, lost subscriptions, a device
+/// that hangs up, floods or whose UDP never arrives.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Answer this operation with a SOAP fault (`ter:ActionFailed`).
+    pub fault_on: Option<String>,
+    /// Answer this operation with malformed XML.
+    pub garbage_on: Option<String>,
+    /// Lose each subscription after this many PullMessages (then ResourceUnknown).
+    pub pulls_per_subscription: Option<u32>,
+    /// Close the RTSP connection right after answering PLAY (a device that accepts the
+    /// session and drops it at once).
+    pub hang_up_after_play: bool,
     /// Answer every PullMessages at once with this many notifications, whatever the
     /// MessageLimit (a hostile device).
     pub event_flood: Option<usize>,
     /// RTP over UDP never arrives: SETUP's client ports are swapped for ports nobody
     /// reads (a firewall between camera and client).
     pub udp_blocked: bool,
-    /// Benchmark mode: the tunnel serves a fixed-bitrate pre-packetised stream instead of
-    /// gst-rtsp-server's media.
-    pub bench: Option<bench::Bench>,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            user: "admin".into(),
-            password: "password".into(),
-            auth: AuthMode::Either,
-            clock_skew_secs: 0,
-            set_protocols: SetProtocols::Accept,
-            http_xaddrs: true,
-            media2: true,
-            identity: None,
-            http_port: 0,
-            https_port: 0,
-            fault_on: None,
-            garbage_on: None,
-            session_timeout: None,
-            tunnel_auth: false,
-            rtsp_basic: false,
-            input_period: None,
-            relative_termination_bug: false,
-            renew_refused: false,
-            max_termination: None,
-            metadata: true,
-            recording_control: true,
-            recording_metadata: true,
-            media_before_play_answer: false,
-            strict_pre_auth: false,
-            anonymous_refusal: None,
-            credentials_refusal: None,
-            persona: None,
-            udp_blocked: false,
-            event_flood: None,
-            hang_up_after_play: false,
-            stale_after_pause: false,
-            pulls_per_subscription: None,
-            open_network_protocols: false,
-            digest_without_qop: false,
-            bench: None,
-        }
-    }
 }
 
 /// What the camera saw, for assertions.
@@ -321,6 +343,7 @@ impl Shared {
     /// The realm of the camera's Digest challenges.
     pub fn realm(&self) -> String {
         self.config
+            .quirks
             .persona
             .map_or(auth::REALM, |p| p.realm())
             .to_string()
@@ -334,7 +357,7 @@ impl Shared {
     /// `path?query` of a profile's live stream.
     pub fn stream_path(&self, token: &str) -> String {
         let index = profiles::by_token(token).map(|(i, _)| i);
-        match (self.config.persona, index) {
+        match (self.config.quirks.persona, index) {
             (Some(p), Some(i)) => p.shape(i, token, "").stream,
             _ => format!("/media/{token}"),
         }
@@ -357,7 +380,7 @@ impl Camera {
     /// Starts the camera on 127.0.0.1.
     pub fn start(config: Config) -> std::io::Result<Camera> {
         let _ = gst::init();
-        let (identity, ca_pem) = match &config.identity {
+        let (identity, ca_pem) = match &config.device.identity {
             Some(id) => (id.clone(), String::new()),
             None => {
                 let ca = certs::Ca::new("onvif-virtual-camera CA");
@@ -371,25 +394,25 @@ impl Camera {
             }
         };
         let tls = server::tls_config(&identity)?;
-        let front_wanted = config.persona.is_some()
-            || config.udp_blocked
-            || config.hang_up_after_play
-            || config.stale_after_pause;
+        let front_wanted = config.quirks.persona.is_some()
+            || config.faults.udp_blocked
+            || config.faults.hang_up_after_play
+            || config.quirks.stale_after_pause;
         let stats = Arc::new(Stats::default());
         let archive = recording::Archive {
-            metadata: config.recording_metadata,
+            metadata: config.device.recording_metadata,
             ..recording::Archive::before(
-                time::OffsetDateTime::now_utc().unix_timestamp() + config.clock_skew_secs,
+                time::OffsetDateTime::now_utc().unix_timestamp() + config.device.clock_skew_secs,
             )
         };
         let media = media::Media::start(media::MediaOptions {
-            user: config.user.clone(),
-            password: config.password.clone(),
-            session_timeout: config.session_timeout,
+            user: config.device.user.clone(),
+            password: config.device.password.clone(),
+            session_timeout: config.device.session_timeout,
             requests: stats.rtsp_requests.clone(),
             tls: None,
-            basic: config.rtsp_basic,
-            metadata: config.metadata,
+            basic: config.quirks.rtsp_basic,
+            metadata: config.device.metadata,
             archive: Some(archive.clone()),
             open: front_wanted,
         })
@@ -401,18 +424,18 @@ impl Camera {
             .build()?;
         let http = runtime.block_on(tokio::net::TcpListener::bind((
             "127.0.0.1",
-            config.http_port,
+            config.device.http_port,
         )))?;
         let https = runtime.block_on(tokio::net::TcpListener::bind((
             "127.0.0.1",
-            config.https_port,
+            config.device.https_port,
         )))?;
         let front = if front_wanted {
             Some(runtime.block_on(tokio::net::TcpListener::bind(("127.0.0.1", 0)))?)
         } else {
             None
         };
-        let udp_sink = if config.udp_blocked {
+        let udp_sink = if config.faults.udp_blocked {
             let pair = (
                 std::net::UdpSocket::bind(("127.0.0.1", 0))?,
                 std::net::UdpSocket::bind(("127.0.0.1", 0))?,
@@ -447,7 +470,7 @@ impl Camera {
         if let Some(listener) = front {
             runtime.spawn(front::serve(listener, shared.clone()));
         }
-        if let Some(period) = shared.config.input_period {
+        if let Some(period) = shared.config.device.input_period {
             let s = shared.clone();
             runtime.spawn(async move {
                 let mut tick =

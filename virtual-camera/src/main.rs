@@ -7,7 +7,7 @@ use std::io::Write;
 
 use onvif_virtual_camera::bench::{Bench, Framing};
 use onvif_virtual_camera::certs;
-use onvif_virtual_camera::{AuthMode, Camera, Config, SetProtocols};
+use onvif_virtual_camera::{AuthMode, Camera, Config, Device, SetProtocols};
 
 const HELP: &str = "\
 onvif-virtual-camera: a virtual ONVIF camera on 127.0.0.1
@@ -55,7 +55,10 @@ OPTIONS:
 
 fn main() {
     let mut cfg = Config {
-        input_period: Some(std::time::Duration::from_secs(5)),
+        device: Device {
+            input_period: Some(std::time::Duration::from_secs(5)),
+            ..Device::default()
+        },
         ..Config::default()
     };
     let mut ca_file: Option<String> = None;
@@ -80,21 +83,21 @@ fn main() {
                 return;
             }
             "--http-port" => {
-                cfg.http_port = value()
+                cfg.device.http_port = value()
                     .parse()
                     .unwrap_or_else(|_| fail("bad --http-port".into()))
             }
             "--https-port" => {
-                cfg.https_port = value()
+                cfg.device.https_port = value()
                     .parse()
                     .unwrap_or_else(|_| fail("bad --https-port".into()))
             }
             "--ca-file" => ca_file = Some(value()),
             "--identity-dir" => identity_dir = Some(value()),
-            "--user" => cfg.user = value(),
-            "--password" => cfg.password = value(),
+            "--user" => cfg.device.user = value(),
+            "--password" => cfg.device.password = value(),
             "--auth" => {
-                cfg.auth = match value().as_str() {
+                cfg.device.auth = match value().as_str() {
                     "ws-security" => AuthMode::WsSecurity,
                     "digest" => AuthMode::Digest,
                     "either" => AuthMode::Either,
@@ -102,39 +105,39 @@ fn main() {
                 }
             }
             "--clock-skew" => {
-                cfg.clock_skew_secs = value()
+                cfg.device.clock_skew_secs = value()
                     .parse()
                     .unwrap_or_else(|_| fail("bad --clock-skew".into()))
             }
             "--set-protocols" => {
-                cfg.set_protocols = match value().as_str() {
+                cfg.quirks.set_protocols = match value().as_str() {
                     "accept" => SetProtocols::Accept,
                     "fault" => SetProtocols::Fault,
                     "ignore" => SetProtocols::Ignore,
                     other => fail(format!("unknown --set-protocols {other}")),
                 }
             }
-            "--https-xaddrs" => cfg.http_xaddrs = false,
-            "--no-media2" => cfg.media2 = false,
-            "--fault-on" => cfg.fault_on = Some(value()),
-            "--garbage-on" => cfg.garbage_on = Some(value()),
-            "--tunnel-auth" => cfg.tunnel_auth = true,
-            "--rtsp-basic" => cfg.rtsp_basic = true,
+            "--https-xaddrs" => cfg.quirks.http_xaddrs = false,
+            "--no-media2" => cfg.device.media2 = false,
+            "--fault-on" => cfg.faults.fault_on = Some(value()),
+            "--garbage-on" => cfg.faults.garbage_on = Some(value()),
+            "--tunnel-auth" => cfg.quirks.tunnel_auth = true,
+            "--rtsp-basic" => cfg.quirks.rtsp_basic = true,
             "--input-period" => {
                 let secs: u64 = value()
                     .parse()
                     .unwrap_or_else(|_| fail("bad --input-period".into()));
-                cfg.input_period = (secs > 0).then(|| std::time::Duration::from_secs(secs));
+                cfg.device.input_period = (secs > 0).then(|| std::time::Duration::from_secs(secs));
             }
-            "--relative-termination-bug" => cfg.relative_termination_bug = true,
-            "--renew-refused" => cfg.renew_refused = true,
-            "--no-metadata" => cfg.metadata = false,
-            "--media-before-play-answer" => cfg.media_before_play_answer = true,
+            "--relative-termination-bug" => cfg.quirks.relative_termination_bug = true,
+            "--renew-refused" => cfg.quirks.renew_refused = true,
+            "--no-metadata" => cfg.device.metadata = false,
+            "--media-before-play-answer" => cfg.quirks.media_before_play_answer = true,
             "--persona" => match value().parse::<onvif_virtual_camera::persona::Persona>() {
                 Ok(p) => p.apply(&mut cfg),
                 Err(e) => fail(e),
             },
-            "--udp-blocked" => cfg.udp_blocked = true,
+            "--udp-blocked" => cfg.faults.udp_blocked = true,
             "--bench-mbps" => {
                 let mbps: f64 = value()
                     .parse()
@@ -150,7 +153,7 @@ fn main() {
                 cfg.bench = Some(Bench { mbps, framing });
             }
             "--session-timeout" => {
-                cfg.session_timeout = Some(
+                cfg.device.session_timeout = Some(
                     value()
                         .parse()
                         .unwrap_or_else(|_| fail("bad --session-timeout".into())),
@@ -163,7 +166,7 @@ fn main() {
     if let Some(dir) = &identity_dir {
         let (identity, ca) = stored_identity(std::path::Path::new(dir))
             .unwrap_or_else(|e| fail(format!("--identity-dir {dir}: {e}")));
-        cfg.identity = Some(identity);
+        cfg.device.identity = Some(identity);
         ca_pem = Some(ca);
     }
     let camera = Camera::start(cfg.clone()).unwrap_or_else(|e| fail(format!("cannot start: {e}")));
@@ -181,7 +184,7 @@ fn main() {
         camera.rtsp_port(),
         json_str(&camera.stream_path("Profile_1")),
         json_str(ca_file.as_deref().unwrap_or("")),
-        json_str(&cfg.user)
+        json_str(&cfg.device.user)
     );
     let _ = std::io::stdout().flush();
     loop {

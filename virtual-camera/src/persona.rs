@@ -162,33 +162,33 @@ impl Persona {
 
     /// Sets what the persona does on the SOAP side.
     pub fn apply(self, c: &mut Config) {
-        c.persona = Some(self);
+        c.quirks.persona = Some(self);
         match self {
             Persona::Hikvision => {
-                c.strict_pre_auth = true;
-                c.anonymous_refusal = Some(Refusal::html(401, true));
-                c.tunnel_auth = true;
+                c.quirks.strict_pre_auth = true;
+                c.quirks.anonymous_refusal = Some(Refusal::html(401, true));
+                c.quirks.tunnel_auth = true;
             }
             Persona::Dahua => {
-                c.credentials_refusal = Some(Refusal::fault(
+                c.quirks.credentials_refusal = Some(Refusal::fault(
                     400,
                     "env:Sender",
                     Some("ter:NotAuthorized"),
                     "Sender not Authorized. Invalid username or password! You still have 24 attempt(s).",
                 ));
             }
-            Persona::Axis => c.auth = AuthMode::Digest,
-            Persona::Tapo => c.auth = AuthMode::WsSecurity,
+            Persona::Axis => c.device.auth = AuthMode::Digest,
+            Persona::Tapo => c.device.auth = AuthMode::WsSecurity,
             Persona::StrictAuth => {
-                c.auth = AuthMode::WsSecurity;
-                c.strict_pre_auth = true;
-                c.anonymous_refusal = Some(Refusal::fault(
+                c.device.auth = AuthMode::WsSecurity;
+                c.quirks.strict_pre_auth = true;
+                c.quirks.anonymous_refusal = Some(Refusal::fault(
                     500,
                     "env:Sender",
                     None,
                     "WS-Security header required but not provided",
                 ));
-                c.credentials_refusal = Some(Refusal::fault(
+                c.quirks.credentials_refusal = Some(Refusal::fault(
                     500,
                     "env:Sender",
                     None,

@@ -84,7 +84,7 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, shared: Arc<Sha
         }
         if is_tunnel(&req) {
             let scheme = if tls { "https" } else { "http" };
-            if shared.config.tunnel_auth && !crate::auth::check_digest(&shared, &req) {
+            if shared.config.quirks.tunnel_auth && !crate::auth::check_digest(&shared, &req) {
                 shared.stats.heads.lock().unwrap().push(format!(
                     "{scheme} {} {} (tunnel 401)",
                     req.method, req.target
@@ -165,7 +165,7 @@ async fn tunnel<S: AsyncRead + AsyncWrite + Unpin>(
         let _ = sw.shutdown().await;
     };
     let down = async {
-        if shared.config.media_before_play_answer {
+        if shared.config.quirks.media_before_play_answer {
             let _ = copy_media_before_play_answer(&mut sr, &mut cw).await;
         } else {
             let _ = tokio::io::copy(&mut sr, &mut cw).await;

@@ -51,14 +51,14 @@ fn get_services(c: &Call<'_>) -> Response {
     let services = [
         (NS, PATH, true),
         (super::media::NS, super::media::PATH, true),
-        (super::media2::NS, super::media2::PATH, c.media2),
+        (super::media2::NS, super::media2::PATH, c.device.media2),
         (super::ptz::NS, super::ptz::PATH, true),
         (super::deviceio::NS, super::deviceio::PATH, true),
         (super::events::NS, super::events::PATH, true),
         (
             super::recording::NS,
             super::recording::PATH,
-            c.recording_control,
+            c.device.recording_control,
         ),
         (super::search::NS, super::search::PATH, true),
         (super::replay::NS, super::replay::PATH, true),
@@ -182,7 +182,7 @@ fn set_network_protocols(c: &Call<'_>) -> Response {
         }
     }
     let done = ok("<tds:SetNetworkProtocolsResponse/>");
-    match shared.config.set_protocols {
+    match shared.config.quirks.set_protocols {
         SetProtocols::Fault => fault(
             500,
             "s:Receiver",

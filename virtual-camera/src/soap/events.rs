@@ -111,7 +111,7 @@ async fn pull_messages(c: &Call<'_>) -> Response {
         .and_then(|l| l.parse().ok())
         .unwrap_or(100usize);
     let deadline = tokio::time::Instant::now() + timeout;
-    if let Some(max) = shared.config.pulls_per_subscription {
+    if let Some(max) = shared.config.faults.pulls_per_subscription {
         let mut bus = shared.events.lock().unwrap();
         let n = bus.pulls.entry(id).or_insert(0);
         *n += 1;
@@ -121,7 +121,7 @@ async fn pull_messages(c: &Call<'_>) -> Response {
             return resource_unknown();
         }
     }
-    if let Some(n) = shared.config.event_flood {
+    if let Some(n) = shared.config.faults.event_flood {
         // A hostile device: every poll answered at once with `n` notifications.
         let one = crate::events::notification(
             "tns1:VideoSource/MotionAlarm",
@@ -144,7 +144,7 @@ async fn pull_messages(c: &Call<'_>) -> Response {
             if !bus.exists(id) {
                 return resource_unknown();
             }
-            if !shared.config.relative_termination_bug {
+            if !shared.config.quirks.relative_termination_bug {
                 // ONVIF Core: each PullMessages keeps the subscription for its timeout.
                 bus.extend(id, timeout + Duration::from_secs(10));
             }
@@ -175,7 +175,7 @@ async fn pull_messages(c: &Call<'_>) -> Response {
 }
 
 fn cap(c: &crate::Config, grant: Duration) -> Duration {
-    c.max_termination.map_or(grant, |m| grant.min(m))
+    c.device.max_termination.map_or(grant, |m| grant.min(m))
 }
 
 /// `<current>` and `<term>` elements: now, and now + `grant`, in the camera's clock.
@@ -197,7 +197,7 @@ fn create_pull_point_subscription(c: &Call<'_>) -> Response {
         crate::events::grant(
             c.p.text("InitialTerminationTime"),
             camera_now(c.shared),
-            config.relative_termination_bug,
+            config.quirks.relative_termination_bug,
         ),
     );
     let id = c.shared.events.lock().unwrap().subscribe(grant);
@@ -210,7 +210,7 @@ fn create_pull_point_subscription(c: &Call<'_>) -> Response {
 
 fn renew(c: &Call<'_>) -> Response {
     let config = &c.shared.config;
-    if config.renew_refused {
+    if config.quirks.renew_refused {
         return fault(
             500,
             "s:Receiver",
@@ -226,7 +226,7 @@ fn renew(c: &Call<'_>) -> Response {
         crate::events::grant(
             c.p.text("TerminationTime"),
             camera_now(c.shared),
-            config.relative_termination_bug,
+            config.quirks.relative_termination_bug,
         ),
     );
     if !c.shared.events.lock().unwrap().renew(id, grant) {

@@ -13,7 +13,7 @@ pub(super) const PATH: &str = "/onvif/media2_service";
 pub(super) const NS: &str = "http://www.onvif.org/ver20/media/wsdl";
 
 fn enabled(c: &crate::Config) -> bool {
-    c.media2
+    c.device.media2
 }
 
 pub(super) const OPS: &[Op] = &[

@@ -246,7 +246,7 @@ fn refusal(shared: &Shared, r: &crate::Refusal) -> Response {
 }
 
 fn camera_now(shared: &Shared) -> time::OffsetDateTime {
-    time::OffsetDateTime::now_utc() + time::Duration::seconds(shared.config.clock_skew_secs)
+    time::OffsetDateTime::now_utc() + time::Duration::seconds(shared.config.device.clock_skew_secs)
 }
 
 /// `Some(true)`: a valid token; `Some(false)`: a token that fails; `None`: no token.
@@ -263,7 +263,7 @@ fn check_wsse(shared: &Shared, p: &Parsed) -> Option<bool> {
     let mut h = sha1::Sha1::new();
     sha1::Digest::update(&mut h, &nonce);
     sha1::Digest::update(&mut h, created.as_bytes());
-    sha1::Digest::update(&mut h, c.password.as_bytes());
+    sha1::Digest::update(&mut h, c.device.password.as_bytes());
     let expected = b64.encode(sha1::Digest::finalize(h));
     let Ok(t) =
         time::OffsetDateTime::parse(created, &time::format_description::well_known::Rfc3339)
@@ -272,7 +272,7 @@ fn check_wsse(shared: &Shared, p: &Parsed) -> Option<bool> {
     };
     let distance = (t - camera_now(shared)).whole_seconds().abs();
     Some(
-        user == c.user
+        user == c.device.user
             && digest == expected
             && !nonce.is_empty()
             && distance <= MAX_CLOCK_DISTANCE_SECS,
@@ -287,7 +287,7 @@ fn authenticate(
 ) -> Result<&'static str, Response> {
     let has_digest = req.header("authorization").is_some();
     let wsse = p.and_then(|p| check_wsse(shared, p));
-    match shared.config.auth {
+    match shared.config.device.auth {
         AuthMode::Digest => {
             if check_digest(shared, req) {
                 Ok("digest")
@@ -340,8 +340,8 @@ pub async fn handle(shared: &Arc<Shared>, req: &Request) -> Response {
     };
     let op = p.op.clone();
     let open = PRE_AUTH.contains(&op.as_str())
-        || (op == "GetNetworkProtocols" && shared.config.open_network_protocols);
-    let method = if open && !shared.config.strict_pre_auth {
+        || (op == "GetNetworkProtocols" && shared.config.quirks.open_network_protocols);
+    let method = if open && !shared.config.quirks.strict_pre_auth {
         "none"
     } else {
         match authenticate(shared, req, Some(&p)) {
@@ -349,9 +349,9 @@ pub async fn handle(shared: &Arc<Shared>, req: &Request) -> Response {
             Err(resp) => {
                 let anonymous = req.header("authorization").is_none() && !p.has_token();
                 let quirk = if anonymous {
-                    &shared.config.anonymous_refusal
+                    &shared.config.quirks.anonymous_refusal
                 } else {
-                    &shared.config.credentials_refusal
+                    &shared.config.quirks.credentials_refusal
                 };
                 let resp = match quirk {
                     Some(r) => refusal(shared, r),
@@ -374,7 +374,7 @@ pub async fn handle(shared: &Arc<Shared>, req: &Request) -> Response {
         .unwrap()
         .push((op.clone(), method.into()));
     let c = &shared.config;
-    if c.fault_on.as_deref() == Some(op.as_str()) {
+    if c.faults.fault_on.as_deref() == Some(op.as_str()) {
         return fault(
             500,
             "s:Receiver",
@@ -382,7 +382,7 @@ pub async fn handle(shared: &Arc<Shared>, req: &Request) -> Response {
             "Configured to fail",
         );
     }
-    if c.garbage_on.as_deref() == Some(op.as_str()) {
+    if c.faults.garbage_on.as_deref() == Some(op.as_str()) {
         return Response::new(
             200,
             "OK",
@@ -502,7 +502,7 @@ fn profile(c: &Call<'_>) -> Option<&'static crate::profiles::Profile> {
 }
 
 fn base(shared: &Shared, req: &Request) -> String {
-    if shared.config.http_xaddrs || !req.tls {
+    if shared.config.quirks.http_xaddrs || !req.tls {
         format!("http://127.0.0.1:{}", shared.http_port)
     } else {
         format!(
