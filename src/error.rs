@@ -13,6 +13,33 @@ use std::time::Duration;
 
 use crate::proto::onvif::soap::Fault;
 
+/// Where an error was raised: the `ErrorMessage` names this place. Any two are equal: two
+/// errors are the same error wherever they were raised.
+#[derive(Clone, Copy)]
+pub struct At(pub &'static std::panic::Location<'static>);
+
+impl At {
+    /// The caller's place.
+    #[track_caller]
+    pub fn here() -> At {
+        At(std::panic::Location::caller())
+    }
+}
+
+impl PartialEq for At {
+    fn eq(&self, _: &At) -> bool {
+        true
+    }
+}
+
+impl Eq for At {}
+
+impl fmt::Debug for At {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.0.file(), self.0.line())
+    }
+}
+
 /// What went wrong, with enough context to find it on the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -21,28 +48,40 @@ pub enum Error {
     Settings(String),
     /// The device's certificate was refused; nothing was sent to it.
     Certificate {
+        at: At,
         peer: String,
         reason: String,
         fingerprint: String,
     },
     /// The TLS handshake failed for another reason than the certificate.
-    Tls { peer: String, detail: String },
+    Tls {
+        at: At,
+        peer: String,
+        detail: String,
+    },
     /// The TCP connection could not be made.
-    Connect { peer: String, detail: String },
+    Connect {
+        at: At,
+        peer: String,
+        detail: String,
+    },
     /// The device did not answer within the `timeout` property.
     TimedOut {
+        at: At,
         peer: String,
         operation: String,
         after: Duration,
     },
     /// Reading from or writing to an established connection failed.
     Io {
+        at: At,
         peer: String,
         operation: String,
         detail: String,
     },
     /// An HTTP status that is neither success nor an authentication challenge.
     HttpStatus {
+        at: At,
         peer: String,
         operation: String,
         status: u16,
@@ -50,6 +89,7 @@ pub enum Error {
     },
     /// The device refused the credentials (HTTP 401, or a `NotAuthorized` SOAP fault).
     NotAuthorized {
+        at: At,
         peer: String,
         operation: String,
         detail: String,
@@ -57,20 +97,23 @@ pub enum Error {
     /// The device wants credentials in a form this element refuses to send there (HTTP
     /// Basic to a peer that is not authenticated).
     CredentialsWithheld {
+        at: At,
         peer: String,
         operation: String,
         reason: String,
     },
     /// A SOAP fault that is not about authentication.
     Fault {
+        at: At,
         peer: String,
         operation: String,
-        fault: Fault,
+        fault: Box<Fault>,
     },
     /// A profile, recording or stream the user asked for does not exist.
-    NotFound { peer: String, what: String },
+    NotFound { at: At, peer: String, what: String },
     /// The device sent something that cannot be parsed.
     Malformed {
+        at: At,
         peer: String,
         operation: String,
         detail: String,
@@ -85,18 +128,24 @@ impl fmt::Display for Error {
                 peer,
                 reason,
                 fingerprint,
+                ..
             } => write!(
                 f,
                 "The certificate of {peer} was refused: {reason}. Its SHA-256 fingerprint is \
                  {fingerprint}. Nothing was sent to the device. To trust it, give its CA in \
                  tls-ca-file, or pin it with tls-certificate-sha256={fingerprint}"
             ),
-            Error::Tls { peer, detail } => write!(f, "TLS handshake with {peer} failed: {detail}"),
-            Error::Connect { peer, detail } => write!(f, "Could not connect to {peer}: {detail}"),
+            Error::Tls { peer, detail, .. } => {
+                write!(f, "TLS handshake with {peer} failed: {detail}")
+            }
+            Error::Connect { peer, detail, .. } => {
+                write!(f, "Could not connect to {peer}: {detail}")
+            }
             Error::TimedOut {
                 peer,
                 operation,
                 after,
+                ..
             } => write!(
                 f,
                 "{peer} did not answer {operation} within {} s (timeout property)",
@@ -106,6 +155,7 @@ impl fmt::Display for Error {
                 peer,
                 operation,
                 detail,
+                ..
             } => write!(
                 f,
                 "Connection to {peer} failed during {operation}: {detail}"
@@ -115,11 +165,13 @@ impl fmt::Display for Error {
                 operation,
                 status,
                 reason,
+                ..
             } => write!(f, "{peer} answered {operation} with HTTP {status} {reason}"),
             Error::NotAuthorized {
                 peer,
                 operation,
                 detail,
+                ..
             } => write!(
                 f,
                 "{peer} refused the credentials for {operation} ({detail}): check user-id and \
@@ -129,17 +181,20 @@ impl fmt::Display for Error {
                 peer,
                 operation,
                 reason,
+                ..
             } => write!(f, "{peer} wants credentials for {operation}: {reason}"),
             Error::Fault {
                 peer,
                 operation,
                 fault,
+                ..
             } => write!(f, "{peer} answered {operation} with a SOAP fault: {fault}"),
-            Error::NotFound { peer, what } => write!(f, "{peer}: {what}"),
+            Error::NotFound { peer, what, .. } => write!(f, "{peer}: {what}"),
             Error::Malformed {
                 peer,
                 operation,
                 detail,
+                ..
             } => write!(f, "{peer} sent a malformed answer to {operation}: {detail}"),
         }
     }
@@ -163,6 +218,7 @@ pub fn io_detail(e: &std::io::Error) -> String {
 impl Error {
     /// A read or write on an established connection failed: every such error is built
     /// here, so that its detail reads the same whichever exchange it broke.
+    #[track_caller]
     pub fn io(peer: &str, operation: &str, e: &std::io::Error) -> Error {
         // A failure the I/O layer only carried (a certificate refused on a reopened
         // tunnel leg) keeps what it is: a refusal stays final.
@@ -170,6 +226,7 @@ impl Error {
             return inner.clone();
         }
         Error::Io {
+            at: At::here(),
             peer: peer.to_string(),
             operation: operation.to_string(),
             detail: io_detail(e),
@@ -235,15 +292,34 @@ impl Error {
         }
     }
 
+    /// Where the error was raised (`None` for a setting, raised where it is checked).
+    pub fn raised_at(&self) -> Option<At> {
+        match self {
+            Error::Settings(_) => None,
+            Error::Certificate { at, .. }
+            | Error::Tls { at, .. }
+            | Error::Connect { at, .. }
+            | Error::TimedOut { at, .. }
+            | Error::Io { at, .. }
+            | Error::HttpStatus { at, .. }
+            | Error::NotAuthorized { at, .. }
+            | Error::CredentialsWithheld { at, .. }
+            | Error::Fault { at, .. }
+            | Error::NotFound { at, .. }
+            | Error::Malformed { at, .. } => Some(*at),
+        }
+    }
+
     /// Turns the error into the message the element posts. The text is the user-facing
     /// explanation; the debug string repeats it with the variant for `gst-launch -v`. The
-    /// message records the caller's place (the code that made the error fatal), not this
-    /// file's.
+    /// message records the place that raised the error (a setting: the caller's place, the
+    /// check that refused it), not this file's.
     #[track_caller]
     pub fn to_error_message(&self) -> gst::ErrorMessage {
         let text = self.to_string();
         let debug = format!("{self:?}");
-        let at = std::panic::Location::caller();
+        let caller = std::panic::Location::caller();
+        let at = self.raised_at().map_or(caller, |a| a.0);
         match self.kind() {
             ErrorKind::Resource(code) => gst::ErrorMessage::new(
                 &code,
@@ -322,6 +398,7 @@ mod tests {
             ),
             (
                 Error::NotAuthorized {
+                    at: crate::error::At::here(),
                     peer: peer(),
                     operation: op(),
                     detail: "401".into(),
@@ -330,6 +407,7 @@ mod tests {
             ),
             (
                 Error::TimedOut {
+                    at: crate::error::At::here(),
                     peer: peer(),
                     operation: op(),
                     after: Duration::from_secs(1),
@@ -338,6 +416,7 @@ mod tests {
             ),
             (
                 Error::Certificate {
+                    at: crate::error::At::here(),
                     peer: peer(),
                     reason: "x".into(),
                     fingerprint: "AA".into(),
@@ -346,18 +425,20 @@ mod tests {
             ),
             (
                 Error::Fault {
+                    at: crate::error::At::here(),
                     peer: peer(),
                     operation: op(),
-                    fault: Fault {
+                    fault: Box::new(Fault {
                         code: "s:Sender".into(),
                         subcodes: vec!["ter:InvalidArgVal".into(), "ter:NoProfile".into()],
                         reason: String::new(),
-                    },
+                    }),
                 },
                 ErrorKind::Resource(R::NotFound),
             ),
             (
                 Error::Malformed {
+                    at: crate::error::At::here(),
                     peer: peer(),
                     operation: op(),
                     detail: "x".into(),

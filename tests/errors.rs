@@ -22,12 +22,27 @@ fn test_wrong_password_is_not_authorized_ws_security() {
     );
 }
 
-/// The error message records where the session gave up, not `error.rs`'s own line.
+/// The error message records the place that raised the error (issue 13 point 5: the
+/// ONVIF client's refusal, the transport's failed connect), not `error.rs`'s own line nor
+/// the session that gave up.
 #[test]
 fn test_error_messages_record_the_place_that_raised_them() {
     let (_cam, out) = snapshot_failure(Config::default(), false, "wrong", &[]);
     let (_, debug) = out.error.as_ref().expect("an error");
-    assert!(debug.starts_with("src/session/mod.rs("), "{debug}");
+    assert!(debug.starts_with("src/client/device.rs("), "{debug}");
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let loc = format!("https://127.0.0.1:{port}");
+    let run = Run::new(&[("location", &loc), ("streaming-method", &"http-snapshot")]);
+    let out = run.expect_error(WAIT);
+    let (_, debug) = out.error.as_ref().expect("an error");
+    assert!(debug.starts_with("src/transport/net.rs("), "{debug}");
+    assert!(
+        debug.contains("Connect {"),
+        "the variant and its fields: {debug}"
+    );
 }
 
 #[test]

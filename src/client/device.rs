@@ -105,6 +105,7 @@ impl OnvifClient {
 
     /// Why a 401 whose challenges this client will not answer was not answered: Basic to
     /// a peer that is not authenticated, Digest without qop in clear.
+    #[track_caller]
     fn withheld(&self, operation: &str, resp: &Response) -> Option<Error> {
         let challenges = resp.head.headers_named("www-authenticate");
         let Err(Unanswered::Withheld(reason)) =
@@ -113,6 +114,7 @@ impl OnvifClient {
             return None;
         };
         Some(Error::CredentialsWithheld {
+            at: crate::error::At::here(),
             peer: self.peer(),
             operation: operation.to_string(),
             reason: reason.to_string(),
@@ -169,6 +171,7 @@ impl OnvifClient {
                 }
                 status => {
                     return Err(Error::HttpStatus {
+                        at: crate::error::At::here(),
                         peer: self.peer(),
                         operation: operation.to_string(),
                         status,
@@ -179,8 +182,10 @@ impl OnvifClient {
         }
     }
 
+    #[track_caller]
     fn not_authorized(&self, operation: &str, detail: &str) -> Error {
         Error::NotAuthorized {
+            at: crate::error::At::here(),
             peer: self.peer(),
             operation: operation.to_string(),
             detail: detail.to_string(),
@@ -353,6 +358,7 @@ impl OnvifClient {
     }
 
     /// The error for an answer that is neither a result nor an authentication refusal.
+    #[track_caller]
     fn answer_error(
         &self,
         operation: &str,
@@ -362,11 +368,13 @@ impl OnvifClient {
     ) -> Error {
         match parsed {
             Err(SoapError::Fault(fault)) => Error::Fault {
+                at: crate::error::At::here(),
                 peer: self.peer(),
                 operation: operation.to_string(),
-                fault,
+                fault: Box::new(fault),
             },
             _ if status != 200 => Error::HttpStatus {
+                at: crate::error::At::here(),
                 peer: self.peer(),
                 operation: operation.to_string(),
                 status,
@@ -378,8 +386,10 @@ impl OnvifClient {
     }
 
     /// A `Malformed` error for an answer to `operation` from this device.
+    #[track_caller]
     pub fn malformed(&self, operation: &str, detail: String) -> Error {
         Error::Malformed {
+            at: crate::error::At::here(),
             peer: self.peer(),
             operation: operation.to_string(),
             detail,
@@ -693,19 +703,22 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
         .call(&client.device_path.clone(), &ops::get_services(), false)
         .await
         .map_err(|e| match (e, mismatch) {
-            (Error::Connect { peer, detail } | Error::Tls { peer, detail }, Some((want, kept))) => {
-                Error::Connect {
-                    peer,
-                    detail: format!(
-                        "{detail}; the device's HTTPS port is {kept}, not {want} (https-port): set \
+            (
+                Error::Connect { peer, detail, .. } | Error::Tls { peer, detail, .. },
+                Some((want, kept)),
+            ) => Error::Connect {
+                at: crate::error::At::here(),
+                peer,
+                detail: format!(
+                    "{detail}; the device's HTTPS port is {kept}, not {want} (https-port): set \
                      https-port={kept}, or change the port on the device's web page"
-                    ),
-                }
-            }
-            (Error::Connect { peer, detail } | Error::Tls { peer, detail }, None)
+                ),
+            },
+            (Error::Connect { peer, detail, .. } | Error::Tls { peer, detail, .. }, None)
                 if guessed.is_some() =>
             {
                 Error::Connect {
+                    at: crate::error::At::here(),
                     peer,
                     detail: format!(
                         "{detail}; port 443 was tried because the device gave no HTTPS port \
@@ -748,6 +761,7 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
         (None, Some(p)) => (false, p),
         (None, None) => {
             return Err(Error::NotFound {
+                at: crate::error::At::here(),
                 peer: origin.peer(),
                 what: "the device offers no media service (neither Media2 nor Media1)".into(),
             });
@@ -791,6 +805,7 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
             ),
         };
         return Err(Error::NotFound {
+            at: crate::error::At::here(),
             peer: origin.peer(),
             what,
         });

@@ -224,8 +224,10 @@ impl Rtsp {
         }
     }
 
+    #[track_caller]
     fn err_io(&self, method: &str, detail: String) -> Error {
         Error::Io {
+            at: crate::error::At::here(),
             peer: self.peer.clone(),
             operation: format!("RTSP {method}"),
             detail,
@@ -255,6 +257,7 @@ impl Rtsp {
         }
         let bytes =
             rtsp::build_request(method, uri, cseq, &headers).map_err(|e| Error::Malformed {
+                at: crate::error::At::here(),
                 peer: self.peer.clone(),
                 operation: format!("RTSP {method}"),
                 detail: format!("refusing to send a header with a line break: {}", e.0),
@@ -264,6 +267,7 @@ impl Rtsp {
             Ok(r) => r.map_err(|e| Error::io(&self.peer, &format!("RTSP {method}"), &e))?,
             Err(_) => {
                 return Err(Error::Io {
+                    at: crate::error::At::here(),
                     peer: self.peer.clone(),
                     operation: format!("RTSP {method}"),
                     detail: format!(
@@ -308,6 +312,7 @@ impl Rtsp {
                     Ok(()) => {}
                     Err(Unanswered::Withheld(reason)) => {
                         return Err(Error::CredentialsWithheld {
+                            at: crate::error::At::here(),
                             peer: self.peer.clone(),
                             operation: format!("RTSP {method}"),
                             reason: reason.into(),
@@ -357,14 +362,17 @@ impl Rtsp {
         tokio::time::timeout(timeout, fut)
             .await
             .map_err(|_| Error::TimedOut {
+                at: crate::error::At::here(),
                 peer,
                 operation: format!("RTSP {method}"),
                 after: timeout,
             })?
     }
 
+    #[track_caller]
     fn malformed(&self, method: &str, detail: String) -> Error {
         Error::Malformed {
+            at: crate::error::At::here(),
             peer: self.peer.clone(),
             operation: format!("RTSP {method}"),
             detail,
@@ -376,11 +384,13 @@ impl Rtsp {
         match resp.status {
             200..=299 => Ok(()),
             401 | 403 => Err(Error::NotAuthorized {
+                at: crate::error::At::here(),
                 peer: self.peer.clone(),
                 operation: format!("RTSP {method}"),
                 detail: format!("RTSP {} {}", resp.status, resp.reason),
             }),
             status => Err(Error::HttpStatus {
+                at: crate::error::At::here(),
                 peer: self.peer.clone(),
                 operation: format!("RTSP {method}"),
                 status,

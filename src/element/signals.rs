@@ -422,6 +422,7 @@ impl OnvifHttpsSrc {
             }
             Err(runtime::WaitError::TimedOut) => {
                 let e = Error::TimedOut {
+                    at: crate::error::At::here(),
                     peer,
                     operation: signal.to_string(),
                     after: bound,

@@ -83,6 +83,7 @@ impl Control {
 
     fn service(&self, path: &Option<String>, what: &str) -> Result<String, Error> {
         path.clone().ok_or_else(|| Error::NotFound {
+            at: crate::error::At::here(),
             peer: self.client.peer(),
             what: format!("the device offers no {what} service"),
         })

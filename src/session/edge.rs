@@ -61,6 +61,7 @@ pub async fn find_replay(
 ) -> Result<ReplayTarget, Error> {
     let Some(replay) = service(services, NS_TRP).map(str::to_string) else {
         return Err(Error::NotFound {
+            at: crate::error::At::here(),
             peer: client.peer(),
             what: "the device offers no Replay service (no edge storage playback)".into(),
         });
@@ -80,6 +81,7 @@ pub async fn find_replay(
         }
         (None, None) => {
             return Err(Error::NotFound {
+                at: crate::error::At::here(),
                 peer: client.peer(),
                 what: "the device offers neither Recording nor Recording Search service".into(),
             });
@@ -90,6 +92,7 @@ pub async fn find_replay(
         Some(t) => list.iter().position(|r| r.token == t).ok_or_else(|| {
             let have: Vec<&str> = list.iter().map(|r| r.token.as_str()).collect();
             Error::NotFound {
+                at: crate::error::At::here(),
                 peer: client.peer(),
                 what: format!(
                     "no recording {t:?} (recordings: {})",
@@ -103,6 +106,7 @@ pub async fn find_replay(
         })?,
         None if list.is_empty() => {
             return Err(Error::NotFound {
+                at: crate::error::At::here(),
                 peer: client.peer(),
                 what: "the device has no recordings".into(),
             });

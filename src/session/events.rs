@@ -111,6 +111,7 @@ async fn subscribe<O: Output>(start: &StartSettings, out: &O) -> Result<Live, Er
         .cloned()
     else {
         return Err(Error::NotFound {
+            at: crate::error::At::here(),
             peer: origin.peer(),
             what: "the device offers no event service".into(),
         });
@@ -122,6 +123,7 @@ async fn subscribe<O: Output>(start: &StartSettings, out: &O) -> Result<Live, Er
         .call_with_header(&event_path, &req, true, Some(&header))
         .await?;
     let sub = events::parse_subscription(&el).map_err(|detail| Error::Malformed {
+        at: crate::error::At::here(),
         peer: origin.peer(),
         operation: "CreatePullPointSubscription".into(),
         detail,

@@ -207,6 +207,7 @@ async fn snapshot_loop<O: Output>(s: &SnapshotSettings, out: &O) -> Result<(), E
             .await?;
         let Some((w, h)) = jpeg_dimensions(&image) else {
             return Err(Error::Malformed {
+                at: crate::error::At::here(),
                 peer: client.peer(),
                 operation: "snapshot GET".into(),
                 detail: format!("the answer ({} bytes) is not a JPEG image", image.len()),
@@ -1005,6 +1006,7 @@ async fn find_media<O: Output>(s: &LiveSettings, out: &O) -> Result<MediaPlace, 
             let target =
                 crate::proto::onvif::addr::path_and_query(&device_uri).ok_or_else(|| {
                     Error::Malformed {
+                        at: crate::error::At::here(),
                         peer: origin.peer(),
                         operation: operation.into(),
                         detail: format!("stream URI {device_uri:?} has no path"),
@@ -1125,6 +1127,7 @@ async fn open_session<O: Output>(
     rtsp.check("DESCRIBE", &resp)?;
     let (session_control, sdp_streams) =
         sdp::parse(&resp.body).map_err(|detail| Error::Malformed {
+            at: crate::error::At::here(),
             peer: rtsp.peer.clone(),
             operation: "RTSP DESCRIBE".into(),
             detail,
@@ -1153,6 +1156,7 @@ async fn open_session<O: Output>(
             Some(st) => chosen.push((prefix, st)),
             None => {
                 return Err(Error::NotFound {
+                    at: crate::error::At::here(),
                     peer: rtsp.peer.clone(),
                     what: format!(
                         "{source} has no {prefix} stream in its SDP (streams={})",
@@ -1490,6 +1494,7 @@ async fn bounded<T>(
     match tokio::time::timeout(limit, write).await {
         Ok(r) => r,
         Err(_) => Err(Error::Io {
+            at: crate::error::At::here(),
             peer: peer.to_string(),
             operation: what.to_string(),
             detail: format!(
@@ -1502,6 +1507,7 @@ async fn bounded<T>(
 
 /// Why a live session saw no media for `waited`: over UDP with nothing ever received,
 /// the ports and what usually drops them; else the silence.
+#[track_caller]
 fn no_media(peer: &str, udp_ports: &[u16], ever: bool, waited: Duration) -> Error {
     let secs = waited.as_secs();
     if !udp_ports.is_empty() && !ever {
@@ -1510,6 +1516,7 @@ fn no_media(peer: &str, udp_ports: &[u16], ever: bool, waited: Duration) -> Erro
             .map(|p| format!("{p}-{}", p.saturating_add(1)))
             .collect();
         return Error::Io {
+            at: crate::error::At::here(),
             peer: peer.to_string(),
             operation: "RTP over UDP".into(),
             detail: format!(
@@ -1521,6 +1528,7 @@ fn no_media(peer: &str, udp_ports: &[u16], ever: bool, waited: Duration) -> Erro
         };
     }
     Error::Io {
+        at: crate::error::At::here(),
         peer: peer.to_string(),
         operation: "RTP".into(),
         detail: format!("no media for {secs} s while playing"),
@@ -1613,7 +1621,7 @@ async fn play_loop<O: Output>(
                     }
                 }
                 Event::Closed => {
-                    return Err(Error::Io {
+                    return Err(Error::Io { at: crate::error::At::here(),
                         peer: rtsp.peer.clone(),
                         operation: "RTSP stream".into(),
                         detail: "the device closed the stream".into(),
@@ -1622,7 +1630,7 @@ async fn play_loop<O: Output>(
             },
             _ = keepalive.tick() => {
                 if let Some(c) = pending {
-                    return Err(Error::Io {
+                    return Err(Error::Io { at: crate::error::At::here(),
                         peer: rtsp.peer.clone(),
                         operation: format!("RTSP {keepalive_method} keep-alive"),
                         detail: format!("keep-alive CSeq {c} unanswered after {} s", period.as_secs()),

@@ -41,11 +41,13 @@ pub async fn connect(
     let tcp = tokio::time::timeout(timeout, TcpStream::connect((host.as_str(), origin.port)))
         .await
         .map_err(|_| Error::TimedOut {
+            at: crate::error::At::here(),
             peer: peer.clone(),
             operation: "TCP connect".into(),
             after: timeout,
         })?
         .map_err(|e| Error::Connect {
+            at: crate::error::At::here(),
             peer: peer.clone(),
             detail: e.to_string(),
         })?;
@@ -60,17 +62,20 @@ pub async fn connect(
     let stream = tokio::time::timeout(timeout, connector.connect(name, tcp))
         .await
         .map_err(|_| Error::TimedOut {
+            at: crate::error::At::here(),
             peer: peer.clone(),
             operation: "TLS handshake".into(),
             after: timeout,
         })?
         .map_err(|e| match tls::refusal(&e) {
             Some(r) => Error::Certificate {
+                at: crate::error::At::here(),
                 peer: peer.clone(),
                 reason: r.reason,
                 fingerprint: r.fingerprint,
             },
             None => Error::Tls {
+                at: crate::error::At::here(),
                 peer: peer.clone(),
                 detail: e.to_string(),
             },
@@ -173,6 +178,7 @@ impl HttpClient {
                     Err(Exchange::Stale) => {
                         self.conn = None;
                         return Err(Error::Io {
+                            at: crate::error::At::here(),
                             peer: peer.clone(),
                             operation: operation.to_string(),
                             detail: "the device closed the connection without answering".into(),
@@ -193,6 +199,7 @@ impl HttpClient {
             Err(_) => {
                 self.conn = None;
                 Err(Error::TimedOut {
+                    at: crate::error::At::here(),
                     peer: self.origin.peer(),
                     operation: operation.to_string(),
                     after: timeout,
@@ -221,6 +228,7 @@ impl HttpClient {
         let io_err = |e: std::io::Error| Exchange::Failed(Error::io(&peer, operation, &e));
         let malformed = |detail: String| {
             Exchange::Failed(Error::Malformed {
+                at: crate::error::At::here(),
                 peer: peer.clone(),
                 operation: operation.to_string(),
                 detail,

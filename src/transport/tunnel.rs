@@ -174,6 +174,7 @@ pub async fn open(
             let mut buf = Vec::with_capacity(4096);
             loop {
                 if let Some(h) = http::parse_head(&buf).map_err(|e| Error::Malformed {
+                    at: crate::error::At::here(),
                     peer: peer.clone(),
                     operation: op.into(),
                     detail: e.to_string(),
@@ -185,6 +186,7 @@ pub async fn open(
                 let n = stream.read(&mut chunk).await.map_err(io)?;
                 if n == 0 {
                     return Err(Error::Io {
+                        at: crate::error::At::here(),
                         peer: peer.clone(),
                         operation: op.into(),
                         detail: "the device closed the connection before answering".into(),
@@ -195,6 +197,7 @@ pub async fn open(
         })
         .await
         .map_err(|_| Error::TimedOut {
+            at: crate::error::At::here(),
             peer: peer.clone(),
             operation: op.into(),
             after: timeout,
@@ -213,6 +216,7 @@ pub async fn open(
                     Ok(()) => {}
                     Err(Unanswered::Withheld(reason)) => {
                         return Err(Error::CredentialsWithheld {
+                            at: crate::error::At::here(),
                             peer,
                             operation: op.into(),
                             reason: reason.into(),
@@ -220,6 +224,7 @@ pub async fn open(
                     }
                     Err(Unanswered::NoChallenge) => {
                         return Err(Error::NotAuthorized {
+                            at: crate::error::At::here(),
                             peer,
                             operation: op.into(),
                             detail: "HTTP 401 with no challenge this client may answer".into(),
@@ -229,6 +234,7 @@ pub async fn open(
             }
             401 => {
                 return Err(Error::NotAuthorized {
+                    at: crate::error::At::here(),
                     peer,
                     operation: op.into(),
                     detail: "HTTP 401".into(),
@@ -247,6 +253,7 @@ pub async fn open(
             }
             status => {
                 return Err(Error::HttpStatus {
+                    at: crate::error::At::here(),
                     peer,
                     operation: op.into(),
                     status,
@@ -316,6 +323,7 @@ async fn open_post(leg: &mut PostLeg) -> Result<Halves, Error> {
     })
     .await
     .map_err(|_| Error::TimedOut {
+        at: crate::error::At::here(),
         peer: peer.clone(),
         operation: "RTSP tunnel POST".into(),
         after: leg.timeout,
