@@ -30,13 +30,7 @@ fn test_error_messages_record_the_place_that_raised_them() {
     let (_cam, out) = snapshot_failure(Config::default(), false, "wrong", &[]);
     let (_, debug) = out.error.as_ref().expect("an error");
     assert!(debug.starts_with("src/client/device.rs("), "{debug}");
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let loc = format!("https://127.0.0.1:{port}");
-    let run = Run::new(&[("location", &loc), ("streaming-method", &"http-snapshot")]);
-    let out = run.expect_error(WAIT);
+    let (_, out) = snapshot_of_a_closed_port();
     let (_, debug) = out.error.as_ref().expect("an error");
     assert!(debug.starts_with("src/transport/net.rs("), "{debug}");
     assert!(
@@ -58,16 +52,21 @@ fn test_wrong_password_is_not_authorized_digest() {
     out.assert_resource_error(gst::ResourceError::NotAuthorized, &["HTTP 401"]);
 }
 
-#[test]
-fn test_unreachable_host_is_open_read() {
-    init();
+/// A snapshot run against a port nobody listens on (bound, then closed): its error.
+fn snapshot_of_a_closed_port() -> (u16, Outcome) {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
     let loc = format!("https://127.0.0.1:{port}");
     let run = Run::new(&[("location", &loc), ("streaming-method", &"http-snapshot")]);
-    let out = run.expect_error(WAIT);
+    (port, run.expect_error(WAIT))
+}
+
+#[test]
+fn test_unreachable_host_is_open_read() {
+    init();
+    let (port, out) = snapshot_of_a_closed_port();
     assert_eq!(
         out.resource_error(),
         Some(gst::ResourceError::OpenRead),
