@@ -172,6 +172,36 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "a panic without a message".into())
 }
 
+/// `(task, host:port)`: the task of an element whose `location` has that authority panics.
+static PANICS: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// Test hook (reached through `testing`): makes `task` ("media", "events" or "signal")
+/// panic for elements whose `location` is on `authority` (`host:port`), so that tests see
+/// what a panic in a task becomes.
+pub fn panic_in(task: &str, authority: &str) {
+    PANICS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push((task.to_string(), authority.to_string()));
+}
+
+/// Panics when a test asked `task` to for `location`.
+pub(crate) fn maybe_panic(task: &str, location: &url::Url) {
+    let authority = format!(
+        "{}:{}",
+        location.host_str().unwrap_or(""),
+        location.port_or_known_default().unwrap_or(0)
+    );
+    let wanted = PANICS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .any(|(t, a)| t == task && *a == authority);
+    if wanted {
+        panic!("panic injected by a test into the {task} task");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

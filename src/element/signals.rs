@@ -377,7 +377,7 @@ impl OnvifHttpsSrc {
             return None;
         }
         let work = async move {
-            crate::testing::maybe_panic("signal", &start.location);
+            crate::runtime::maybe_panic("signal", &start.location);
             let mut guard = slot.lock().await;
             if stale.swap(false, std::sync::atomic::Ordering::SeqCst) {
                 *guard = None;

@@ -232,7 +232,7 @@ pub async fn run<O: Output>(
     out: Arc<O>,
     mut stop: oneshot::Receiver<()>,
 ) {
-    crate::testing::maybe_panic("events", &start.location);
+    crate::runtime::maybe_panic("events", &start.location);
     let mut attempt = 0u32;
     loop {
         let subscribed = tokio::select! {

@@ -841,7 +841,7 @@ pub async fn run_live<O: Output>(
     mut stop: oneshot::Receiver<()>,
     seeks: Option<Seeks>,
 ) {
-    crate::testing::maybe_panic("media", &s.start.location);
+    crate::runtime::maybe_panic("media", &s.start.location);
     let pending = seeks.as_ref().map(|s| s.pending.clone());
     let mut seeks = seeks.map(|s| s.positions);
     // Whether a session has played: only then is a loss reconnected (a start that fails

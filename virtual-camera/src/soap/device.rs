@@ -47,23 +47,7 @@ fn get_services(c: &Call<'_>) -> Response {
     let shared = c.shared;
     let b = base(c.shared, c.req);
     let mut s = String::from("<tds:GetServicesResponse>");
-    let c = &shared.config;
-    let services = [
-        (NS, PATH, true),
-        (super::media::NS, super::media::PATH, true),
-        (super::media2::NS, super::media2::PATH, c.device.media2),
-        (super::ptz::NS, super::ptz::PATH, true),
-        (super::deviceio::NS, super::deviceio::PATH, true),
-        (super::events::NS, super::events::PATH, true),
-        (
-            super::recording::NS,
-            super::recording::PATH,
-            c.device.recording_control,
-        ),
-        (super::search::NS, super::search::PATH, true),
-        (super::replay::NS, super::replay::PATH, true),
-    ];
-    for (ns, path, _) in services.into_iter().filter(|s| s.2) {
+    for (ns, path) in super::advertised(&shared.config) {
         s.push_str(&format!(
             "<tds:Service><tds:Namespace>{ns}</tds:Namespace><tds:XAddr>{b}{path}</tds:XAddr>\
              <tds:Version><tt:Major>23</tt:Major><tt:Minor>12</tt:Minor></tds:Version></tds:Service>"

@@ -479,6 +479,25 @@ const SERVICES: &[&[Op]] = &[
     replay::OPS,
 ];
 
+/// `(namespace, path)` of each service GetServices lists, with this config.
+fn advertised(c: &crate::Config) -> Vec<(&'static str, &'static str)> {
+    [
+        (device::NS, device::PATH, true),
+        (media::NS, media::PATH, true),
+        (media2::NS, media2::PATH, c.device.media2),
+        (ptz::NS, ptz::PATH, true),
+        (deviceio::NS, deviceio::PATH, true),
+        (events::NS, events::PATH, true),
+        (recording::NS, recording::PATH, c.device.recording_control),
+        (search::NS, search::PATH, true),
+        (replay::NS, replay::PATH, true),
+    ]
+    .into_iter()
+    .filter(|s| s.2)
+    .map(|(ns, path, _)| (ns, path))
+    .collect()
+}
+
 fn find(path: &str, ns: &str, op: &str) -> Option<&'static Op> {
     SERVICES
         .iter()
