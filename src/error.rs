@@ -40,6 +40,32 @@ impl fmt::Debug for At {
     }
 }
 
+/// The lower-level error an error came from (what `std::error::Error::source` gives): the
+/// OS error of a failed connect or read, rustls's error of a failed handshake. Any two are
+/// equal, as for [`At`].
+#[derive(Clone)]
+pub struct Source(pub std::sync::Arc<dyn std::error::Error + Send + Sync>);
+
+impl Source {
+    pub fn of(e: impl std::error::Error + Send + Sync + 'static) -> Option<Source> {
+        Some(Source(std::sync::Arc::new(e)))
+    }
+}
+
+impl PartialEq for Source {
+    fn eq(&self, _: &Source) -> bool {
+        true
+    }
+}
+
+impl Eq for Source {}
+
+impl fmt::Debug for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
 /// What went wrong, with enough context to find it on the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -58,12 +84,16 @@ pub enum Error {
         at: At,
         peer: String,
         detail: String,
+        /// What it came from.
+        source: Option<Source>,
     },
     /// The TCP connection could not be made.
     Connect {
         at: At,
         peer: String,
         detail: String,
+        /// What it came from.
+        source: Option<Source>,
     },
     /// The device did not answer within the `timeout` property.
     TimedOut {
@@ -78,6 +108,8 @@ pub enum Error {
         peer: String,
         operation: String,
         detail: String,
+        /// What it came from.
+        source: Option<Source>,
     },
     /// An HTTP status that is neither success nor an authentication challenge.
     HttpStatus {
@@ -200,7 +232,22 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Tls {
+                source: Some(s), ..
+            }
+            | Error::Connect {
+                source: Some(s), ..
+            }
+            | Error::Io {
+                source: Some(s), ..
+            } => Some(&*s.0),
+            _ => None,
+        }
+    }
+}
 
 /// What a failed read or write says to a user: a peer gone without closing TLS is "closed",
 /// not rustls's guide to truncation attacks.
@@ -219,7 +266,7 @@ impl Error {
     /// A read or write on an established connection failed: every such error is built
     /// here, so that its detail reads the same whichever exchange it broke.
     #[track_caller]
-    pub fn io(peer: &str, operation: &str, e: &std::io::Error) -> Error {
+    pub fn io(peer: &str, operation: &str, e: std::io::Error) -> Error {
         // A failure the I/O layer only carried (a certificate refused on a reopened
         // tunnel leg) keeps what it is: a refusal stays final.
         if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<Error>()) {
@@ -229,7 +276,8 @@ impl Error {
             at: At::here(),
             peer: peer.to_string(),
             operation: operation.to_string(),
-            detail: io_detail(e),
+            detail: io_detail(&e),
+            source: Source::of(e),
         }
     }
 
@@ -384,6 +432,37 @@ mod tests {
             !clean.contains("s3cr"),
             "password must not survive: {clean}"
         );
+    }
+
+    /// Issue 13 point 5: an I/O error keeps what it came from, and where it was raised.
+    #[test]
+    fn test_an_io_error_keeps_its_source_and_place() {
+        use std::error::Error as _;
+        let e = Error::io(
+            "127.0.0.1:1",
+            "RTSP PLAY",
+            std::io::Error::from(std::io::ErrorKind::ConnectionReset),
+        );
+        let source = e.source().expect("a source");
+        let io = source
+            .downcast_ref::<std::io::Error>()
+            .expect("the io::Error itself");
+        assert_eq!(io.kind(), std::io::ErrorKind::ConnectionReset);
+        let at = e.raised_at().expect("a place");
+        assert_eq!(at.0.file(), file!());
+        let debug = format!("{e:?}");
+        assert!(
+            debug.contains("ConnectionReset"),
+            "the debug text shows it: {debug}"
+        );
+        // Errors still compare by what they say, not where or from what.
+        let again = Error::io(
+            "127.0.0.1:1",
+            "RTSP PLAY",
+            std::io::Error::from(std::io::ErrorKind::ConnectionReset),
+        );
+        assert_eq!(e, again);
+        assert!(Error::Settings("x".into()).source().is_none());
     }
 
     #[test]

@@ -37,6 +37,10 @@ fn test_error_messages_record_the_place_that_raised_them() {
         debug.contains("Connect {"),
         "the variant and its fields: {debug}"
     );
+    assert!(
+        debug.contains("ConnectionRefused"),
+        "and the OS error it came from: {debug}"
+    );
 }
 
 #[test]

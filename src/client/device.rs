@@ -704,7 +704,18 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
         .await
         .map_err(|e| match (e, mismatch) {
             (
-                Error::Connect { peer, detail, .. } | Error::Tls { peer, detail, .. },
+                Error::Connect {
+                    peer,
+                    detail,
+                    source,
+                    ..
+                }
+                | Error::Tls {
+                    peer,
+                    detail,
+                    source,
+                    ..
+                },
                 Some((want, kept)),
             ) => Error::Connect {
                 at: crate::error::At::here(),
@@ -713,21 +724,33 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
                     "{detail}; the device's HTTPS port is {kept}, not {want} (https-port): set \
                      https-port={kept}, or change the port on the device's web page"
                 ),
+                source,
             },
-            (Error::Connect { peer, detail, .. } | Error::Tls { peer, detail, .. }, None)
-                if guessed.is_some() =>
-            {
+            (
                 Error::Connect {
-                    at: crate::error::At::here(),
                     peer,
-                    detail: format!(
-                        "{detail}; port 443 was tried because the device gave no HTTPS port \
+                    detail,
+                    source,
+                    ..
+                }
+                | Error::Tls {
+                    peer,
+                    detail,
+                    source,
+                    ..
+                },
+                None,
+            ) if guessed.is_some() => Error::Connect {
+                at: crate::error::At::here(),
+                peer,
+                detail: format!(
+                    "{detail}; port 443 was tried because the device gave no HTTPS port \
                          ({}): set https-port to the device's HTTPS port, or use an https:// \
                          location",
-                        guessed.as_deref().unwrap_or("")
-                    ),
-                }
-            }
+                    guessed.as_deref().unwrap_or("")
+                ),
+                source,
+            },
             (e, _) => e,
         });
     let services = match first {

@@ -231,6 +231,7 @@ impl Rtsp {
             peer: self.peer.clone(),
             operation: format!("RTSP {method}"),
             detail,
+            source: None,
         }
     }
 
@@ -264,7 +265,7 @@ impl Rtsp {
             })?;
         // Every request write is bounded: a device that stops reading must not wedge us.
         match tokio::time::timeout(self.timeout, self.writer.send(&bytes)).await {
-            Ok(r) => r.map_err(|e| Error::io(&self.peer, &format!("RTSP {method}"), &e))?,
+            Ok(r) => r.map_err(|e| Error::io(&self.peer, &format!("RTSP {method}"), e))?,
             Err(_) => {
                 return Err(Error::Io {
                     at: crate::error::At::here(),
@@ -274,6 +275,7 @@ impl Rtsp {
                         "the write did not complete within {} s (the device stopped reading)",
                         self.timeout.as_secs()
                     ),
+                    source: None,
                 });
             }
         }
@@ -353,7 +355,7 @@ impl Rtsp {
                     .reader
                     .fill()
                     .await
-                    .map_err(|e| Error::io(&self.peer, &format!("RTSP {method}"), &e))?;
+                    .map_err(|e| Error::io(&self.peer, &format!("RTSP {method}"), e))?;
                 if n == 0 {
                     return Err(self.err_io(method, "the device closed the connection".into()));
                 }
@@ -415,7 +417,7 @@ impl Rtsp {
                 .reader
                 .fill()
                 .await
-                .map_err(|e| Error::io(&self.peer, "RTSP stream", &e))?;
+                .map_err(|e| Error::io(&self.peer, "RTSP stream", e))?;
             if n == 0 {
                 return Ok(Event::Closed);
             }

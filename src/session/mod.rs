@@ -1179,7 +1179,7 @@ async fn open_session<O: Output>(
         let transport = if s.transport == Transport::Udp {
             let (a, b) = udp_pair(v6)
                 .await
-                .map_err(|e| Error::io(&rtsp.peer, "UDP bind", &e))?;
+                .map_err(|e| Error::io(&rtsp.peer, "UDP bind", e))?;
             let port = a.local_addr().map(|a| a.port()).unwrap_or(0);
             udp = Some((a, b));
             format!("RTP/AVP;unicast;client_port={}-{}", port, port + 1)
@@ -1501,6 +1501,7 @@ async fn bounded<T>(
                 "the write did not complete within {} s (the device stopped reading)",
                 limit.as_secs()
             ),
+            source: None,
         }),
     }
 }
@@ -1525,6 +1526,7 @@ fn no_media(peer: &str, udp_ports: &[u16], ever: bool, waited: Duration) -> Erro
                  streaming-method=rtp-rtsp-http-tcp or rtp-rtsp-tcp",
                 ports.join(", ")
             ),
+            source: None,
         };
     }
     Error::Io {
@@ -1532,6 +1534,7 @@ fn no_media(peer: &str, udp_ports: &[u16], ever: bool, waited: Duration) -> Erro
         peer: peer.to_string(),
         operation: "RTP".into(),
         detail: format!("no media for {secs} s while playing"),
+        source: None,
     }
 }
 
@@ -1621,19 +1624,23 @@ async fn play_loop<O: Output>(
                     }
                 }
                 Event::Closed => {
-                    return Err(Error::Io { at: crate::error::At::here(),
+                    return Err(Error::Io {
+                        at: crate::error::At::here(),
                         peer: rtsp.peer.clone(),
                         operation: "RTSP stream".into(),
                         detail: "the device closed the stream".into(),
+                        source: None,
                     });
                 }
             },
             _ = keepalive.tick() => {
                 if let Some(c) = pending {
-                    return Err(Error::Io { at: crate::error::At::here(),
+                    return Err(Error::Io {
+                        at: crate::error::At::here(),
                         peer: rtsp.peer.clone(),
                         operation: format!("RTSP {keepalive_method} keep-alive"),
                         detail: format!("keep-alive CSeq {c} unanswered after {} s", period.as_secs()),
+                        source: None,
                     });
                 }
                 // Every write is bounded: a device holding its POST at a zero window
@@ -1663,7 +1670,7 @@ async fn play_loop<O: Output>(
                             frame.extend_from_slice(&report);
                             let peer = rtsp.peer.clone();
                             bounded(&peer, "RTCP receiver report", media_timeout, async {
-                                rtsp.writer.send(&frame).await.map_err(|e| Error::io(&peer, "RTCP receiver report", &e))
+                                rtsp.writer.send(&frame).await.map_err(|e| Error::io(&peer, "RTCP receiver report", e))
                             }).await?;
                         }
                     }
@@ -1735,7 +1742,7 @@ mod tests {
                 async {
                     tokio::io::AsyncWriteExt::write_all(&mut w, &[0u8; 64])
                         .await
-                        .map_err(|e| Error::io("cam:443", "write", &e))
+                        .map_err(|e| Error::io("cam:443", "write", e))
                 },
             )
             .await

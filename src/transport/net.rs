@@ -50,6 +50,7 @@ pub async fn connect(
             at: crate::error::At::here(),
             peer: peer.clone(),
             detail: e.to_string(),
+            source: crate::error::Source::of(e),
         })?;
     let _ = tcp.set_nodelay(true);
     let Some(config) = tls else {
@@ -78,6 +79,7 @@ pub async fn connect(
                 at: crate::error::At::here(),
                 peer: peer.clone(),
                 detail: e.to_string(),
+                source: crate::error::Source::of(e),
             },
         })?;
     let (_, conn) = stream.get_ref();
@@ -182,6 +184,7 @@ impl HttpClient {
                             peer: peer.clone(),
                             operation: operation.to_string(),
                             detail: "the device closed the connection without answering".into(),
+                            source: None,
                         });
                     }
                     Err(Exchange::Failed(e)) => {
@@ -225,7 +228,7 @@ impl HttpClient {
         body_limit: u64,
     ) -> Result<Response, Exchange> {
         let peer = self.origin.peer();
-        let io_err = |e: std::io::Error| Exchange::Failed(Error::io(&peer, operation, &e));
+        let io_err = |e: std::io::Error| Exchange::Failed(Error::io(&peer, operation, e));
         let malformed = |detail: String| {
             Exchange::Failed(Error::Malformed {
                 at: crate::error::At::here(),

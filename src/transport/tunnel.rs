@@ -167,7 +167,7 @@ pub async fn open(
             env!("CARGO_PKG_VERSION"),
             "\r\n\r\n"
         ));
-        let io = |e: std::io::Error| Error::io(&peer, op, &e);
+        let io = |e: std::io::Error| Error::io(&peer, op, e);
         let (resp, rest) = tokio::time::timeout(timeout, async {
             stream.write_all(head.as_bytes()).await.map_err(io)?;
             stream.flush().await.map_err(io)?;
@@ -190,6 +190,7 @@ pub async fn open(
                         peer: peer.clone(),
                         operation: op.into(),
                         detail: "the device closed the connection before answering".into(),
+                        source: None,
                     });
                 }
                 buf.extend_from_slice(&chunk[..n]);
@@ -328,7 +329,7 @@ async fn open_post(leg: &mut PostLeg) -> Result<Halves, Error> {
         operation: "RTSP tunnel POST".into(),
         after: leg.timeout,
     })?
-    .map_err(|e| Error::io(&peer, "RTSP tunnel POST", &e))?;
+    .map_err(|e| Error::io(&peer, "RTSP tunnel POST", e))?;
     let (r, w) = tokio::io::split(post);
     Ok((Box::new(r), Box::new(w)))
 }
