@@ -702,31 +702,20 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
     let first = client
         .call(&client.device_path.clone(), &ops::get_services(), false)
         .await
-        .map_err(|e| match (e, mismatch) {
-            (
-                Error::Connect {
-                    peer,
-                    detail,
-                    source,
-                    ..
-                }
-                | Error::Tls {
-                    peer,
-                    detail,
-                    source,
-                    ..
-                },
-                Some((want, kept)),
-            ) => Error::Connect {
-                at: crate::error::At::here(),
-                peer,
-                detail: format!(
-                    "{detail}; the device's HTTPS port is {kept}, not {want} (https-port): set \
+        .map_err(|e| {
+            // A connection that failed on a port we were not told: say which port to set.
+            let hint = match (mismatch, guessed.as_deref()) {
+                (Some((want, kept)), _) => format!(
+                    "the device's HTTPS port is {kept}, not {want} (https-port): set \
                      https-port={kept}, or change the port on the device's web page"
                 ),
-                source,
-            },
-            (
+                (None, Some(guess)) => format!(
+                    "port 443 was tried because the device gave no HTTPS port ({guess}): set \
+                     https-port to the device's HTTPS port, or use an https:// location"
+                ),
+                (None, None) => return e,
+            };
+            match e {
                 Error::Connect {
                     peer,
                     detail,
@@ -738,20 +727,14 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
                     detail,
                     source,
                     ..
+                } => Error::Connect {
+                    at: crate::error::At::here(),
+                    peer,
+                    detail: format!("{detail}; {hint}"),
+                    source,
                 },
-                None,
-            ) if guessed.is_some() => Error::Connect {
-                at: crate::error::At::here(),
-                peer,
-                detail: format!(
-                    "{detail}; port 443 was tried because the device gave no HTTPS port \
-                         ({}): set https-port to the device's HTTPS port, or use an https:// \
-                         location",
-                    guessed.as_deref().unwrap_or("")
-                ),
-                source,
-            },
-            (e, _) => e,
+                e => e,
+            }
         });
     let services = match first {
         Ok(el) => ops::parse_services(&el).map_err(|d| client.malformed("GetServices", d))?,
