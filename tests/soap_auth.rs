@@ -11,6 +11,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use gst::prelude::*;
 use onvif_virtual_camera::Refusal;
 
 const PW: &str = "password";
@@ -263,4 +264,29 @@ fn test_default_camera_gets_anonymous_pre_auth_calls() {
         }
     }
     assert!(!log.iter().any(|(_, m)| m == "refused"), "{log:?}");
+}
+
+/// Issue 13 point 4: what the device answered is remembered per element. Once the media's
+/// start was refused anonymously, the control connection of the same element (a PTZ
+/// signal) sends credentials at once instead of being refused again.
+#[test]
+fn test_an_anonymous_refusal_is_remembered_for_the_elements_next_start() {
+    let (cam, ca) = camera(library_device());
+    let loc = cam.https_url();
+    let run = run_with(snapshot_props(&loc, &ca, PW), &[]);
+    let out = run.collect(1, WAIT);
+    assert!(out.error.is_none(), "no error: {}", out.error_text());
+    let refused = |log: &[(String, String)]| log.iter().filter(|(_, m)| m == "refused").count();
+    assert_eq!(refused(&camera_log(&cam)), 1, "{:?}", camera_log(&cam));
+    assert!(
+        run.src.emit_by_name::<bool>("ptz-stop", &[]),
+        "the control connection works"
+    );
+    let log = camera_log(&cam);
+    assert!(
+        log.iter().any(|(op, m)| op == "Stop" && m == "wsse"),
+        "{log:?}"
+    );
+    assert_eq!(refused(&log), 1, "no second anonymous try: {log:?}");
+    drop(run);
 }

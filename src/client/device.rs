@@ -479,7 +479,19 @@ pub struct StartSettings {
 }
 
 /// See [`StartSettings::boot`].
-pub type BootCache = Arc<tokio::sync::Mutex<Option<u16>>>;
+pub type BootCache = Arc<tokio::sync::Mutex<Boot>>;
+
+/// What one start learnt of the device that the element's next starts (media after a
+/// reconnect, events, control) use.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Boot {
+    /// The HTTPS port the plain-HTTP bootstrap found.
+    pub https_port: Option<u16>,
+    /// The device refused an operation ONVIF lets through without credentials
+    /// (GetSystemDateAndTime, GetServices): every later client sends credentials at once
+    /// instead of being refused again.
+    pub anonymous_refused: bool,
+}
 
 impl std::fmt::Debug for StartSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -492,7 +504,7 @@ impl std::fmt::Debug for StartSettings {
             .field("profile", &self.profile)
             .field("timeout", &self.timeout)
             .field("wants", &self.wants)
-            .field("boot", &self.boot.try_lock().ok().and_then(|b| *b))
+            .field("boot", &self.boot.try_lock().ok().map(|b| *b))
             .finish()
     }
 }
@@ -555,7 +567,11 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
     } else {
         None
     };
-    let mut cached = boot.as_deref().copied().flatten();
+    let remembered = match boot.as_deref() {
+        Some(b) => *b,
+        None => *s.boot.lock().await,
+    };
+    let mut cached = boot.as_deref().and_then(|b| b.https_port);
     let new_client = |cached: Option<u16>| -> Result<OnvifClient, Error> {
         let (origin, tls, creds) = match cached {
             Some(port) => (
@@ -565,7 +581,10 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
             ),
             None => (boot_origin.clone(), boot_tls.clone(), boot_creds.clone()),
         };
+        // Only inside TLS: over plain HTTP the bootstrap asks anonymously first, always.
+        let on_tls = tls.is_some();
         let mut client = OnvifClient::new(origin, tls, s.timeout, creds);
+        client.anonymous_refused = remembered.anonymous_refused && on_tls;
         if !matches!(loc.path(), "" | "/") {
             client.device_path = match loc.query() {
                 Some(q) => format!("{}?{q}", loc.path()),
@@ -586,7 +605,7 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
                 "the HTTPS port found earlier no longer answers ({e}); reading it again"
             ));
             if let Some(b) = boot.as_deref_mut() {
-                *b = None;
+                b.https_port = None;
             }
             cached = None;
             client = new_client(None)?;
@@ -683,6 +702,7 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
             client.retarget(o, s.tls.clone());
         }
         client.set_credentials(s.creds.clone());
+        client.anonymous_refused |= remembered.anonymous_refused;
         if client.clock_offset_ms.is_none() {
             client.sync_clock().await?;
         }
@@ -692,7 +712,7 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
             && mismatch.is_none()
             && cacheable
         {
-            *b = Some(target);
+            b.https_port = Some(target);
         }
     }
     drop(boot);
@@ -816,6 +836,9 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
             what,
         });
     };
+    if client.anonymous_refused && !remembered.anonymous_refused {
+        s.boot.lock().await.anonymous_refused = true;
+    }
     Ok(Started {
         client,
         media: MediaInfo {
