@@ -90,8 +90,7 @@ impl OnvifClient {
     }
 
     fn authorization(&mut self, method: &str, target: &str) -> Option<String> {
-        let creds = self.creds.as_ref()?;
-        self.auth.authorization(creds, method, target)
+        self.auth.authorization(self.creds.as_ref(), method, target)
     }
 
     /// What an answer to this origin's challenges may be: Basic only to an authenticated

@@ -244,10 +244,7 @@ impl Rtsp {
     ) -> Result<u32, Error> {
         self.cseq += 1;
         let cseq = self.cseq;
-        let auth = self
-            .creds
-            .as_ref()
-            .and_then(|c| self.auth.authorization(c, method, uri));
+        let auth = self.auth.authorization(self.creds.as_ref(), method, uri);
         let session = self.session.as_ref().map(|(id, _)| id.clone());
         let mut headers: Vec<(&str, &str)> = extra.to_vec();
         if let Some(a) = &auth {

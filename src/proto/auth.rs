@@ -7,7 +7,7 @@
 //! WS-UsernameToken in its body), or the Digest or Basic challenge the device answered
 //! with a 401, chosen by one rule ([`HttpAuth::adopt`]).
 
-use crate::proto::digest::{self, Challenge, DigestSession};
+use crate::proto::digest::{self, Challenge, DigestSession, hex};
 
 /// Why a Basic challenge is not answered.
 pub const BASIC_WITHHELD: &str = "it asks for HTTP Basic, which sends the password as it is, \
@@ -25,11 +25,6 @@ pub fn random<const N: usize>() -> [u8; N] {
     // make a replay cache reject the request, never leak anything.
     let _ = getrandom::fill(&mut b);
     b
-}
-
-/// Lower-case hex of `b`.
-pub fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// What the connection allows an answer to a challenge to be.
@@ -66,13 +61,14 @@ pub enum HttpAuth {
 }
 
 impl HttpAuth {
-    /// The `Authorization` value of the next request, if any.
+    /// The `Authorization` value of the next request, if any (none without credentials).
     pub fn authorization(
         &mut self,
-        creds: &Credentials,
+        creds: Option<&Credentials>,
         method: &str,
         target: &str,
     ) -> Option<String> {
+        let creds = creds?;
         match self {
             HttpAuth::None => None,
             HttpAuth::Digest(d) => Some(d.authorization(
@@ -192,24 +188,25 @@ mod tests {
     #[test]
     fn test_the_strongest_allowed_challenge_is_taken() {
         let mut a = HttpAuth::default();
-        assert_eq!(a.authorization(&creds(), "GET", "/"), None);
+        assert_eq!(a.authorization(Some(&creds()), "GET", "/"), None);
         a.adopt([BASIC, MD5, SHA256], TLS).expect("answered");
         let h = a
-            .authorization(&creds(), "GET", "/x")
+            .authorization(Some(&creds()), "GET", "/x")
             .expect("an Authorization");
         assert!(
             h.starts_with("Digest ") && h.contains("algorithm=SHA-256"),
             "{h}"
         );
         assert!(h.contains("nc=00000001"), "{h}");
-        let h = a.authorization(&creds(), "GET", "/x").expect("again");
+        let h = a.authorization(Some(&creds()), "GET", "/x").expect("again");
         assert!(h.contains("nc=00000002"), "the counter grows: {h}");
         a.adopt([BASIC], TLS).expect("Basic inside verified TLS");
         assert_eq!(
-            a.authorization(&creds(), "GET", "/").as_deref(),
+            a.authorization(Some(&creds()), "GET", "/").as_deref(),
             Some("Basic YWRtaW46cHc=")
         );
         assert_eq!(a.name(), Some("HTTP Basic"));
+        assert_eq!(a.authorization(None, "GET", "/"), None, "no credentials");
     }
 
     #[test]

@@ -162,9 +162,14 @@ fn hex_hash(alg: Algorithm, data: &str) -> String {
         Algorithm::Md5 => Md5::digest(data.as_bytes()).to_vec(),
         Algorithm::Sha256 => Sha256::digest(data.as_bytes()).to_vec(),
     };
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push_str(&format!("{b:02x}"));
+    hex(&bytes)
+}
+
+/// Lower-case hex of `b` (digests, client nonces).
+pub fn hex(b: &[u8]) -> String {
+    let mut s = String::with_capacity(b.len() * 2);
+    for x in b {
+        s.push_str(&format!("{x:02x}"));
     }
     s
 }

@@ -159,7 +159,7 @@ pub async fn open(
              Accept: application/x-rtsp-tunnelled\r\nPragma: no-cache\r\nCache-Control: no-cache\r\n",
             origin.host_header()
         );
-        if let Some(a) = creds.and_then(|c| auth.authorization(c, "GET", &target)) {
+        if let Some(a) = auth.authorization(creds, "GET", &target) {
             head.push_str(&format!("Authorization: {a}\r\n"));
         }
         head.push_str(concat!(
@@ -306,11 +306,10 @@ async fn open_post(leg: &mut PostLeg) -> Result<Halves, Error> {
         leg.origin.host_header(),
         leg.cookie
     );
-    let auth = leg
-        .creds
-        .as_ref()
-        .and_then(|c| leg.auth.authorization(c, "POST", &leg.target));
-    if let Some(a) = auth {
+    if let Some(a) = leg
+        .auth
+        .authorization(leg.creds.as_ref(), "POST", &leg.target)
+    {
         head.push_str(&format!("Authorization: {a}\r\n"));
     }
     head.push_str(concat!(
