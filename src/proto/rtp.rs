@@ -20,18 +20,28 @@ pub struct Header {
     pub ssrc: u32,
 }
 
-/// Parses the fixed header (through `rtp-types`, which also checks the CSRC list, the
-/// extension and the padding against the length); `None` for anything that is not a
-/// well-formed RTP version 2 packet.
-pub fn parse_header(p: &[u8]) -> Option<Header> {
+/// Parses an RTP packet once (through `rtp-types`, which also checks the CSRC list, the
+/// extension and the padding against the length): its fixed header, and its replay
+/// extension if it carries one; `None` for anything that is not a well-formed RTP
+/// version 2 packet.
+pub fn parse(p: &[u8]) -> Option<(Header, Option<ReplayExtension>)> {
     let r = rtp_types::RtpPacket::parse(p).ok()?;
-    Some(Header {
+    let header = Header {
         marker: r.marker_bit(),
         payload_type: r.payload_type(),
         sequence: r.sequence_number(),
         timestamp: r.timestamp(),
         ssrc: r.ssrc(),
-    })
+    };
+    let replay = r
+        .extension()
+        .and_then(|(profile, body)| replay_of(profile, body));
+    Some((header, replay))
+}
+
+/// The fixed header of an RTP packet ([`parse`]).
+pub fn parse_header(p: &[u8]) -> Option<Header> {
+    parse(p).map(|(h, _)| h)
 }
 
 /// The ONVIF replay header extension (ONVIF Streaming §6.3): the recording's wallclock
@@ -56,10 +66,13 @@ pub struct ReplayExtension {
 /// accepts both).
 const REPLAY_PROFILES: [u16; 2] = [0xABAC, 0xABAD];
 
-/// The replay extension of an RTP packet, if it carries one.
+/// The replay extension of an RTP packet, if it carries one ([`parse`]).
 pub fn replay_extension(p: &[u8]) -> Option<ReplayExtension> {
-    let packet = rtp_types::RtpPacket::parse(p).ok()?;
-    let (profile, body) = packet.extension()?;
+    parse(p)?.1
+}
+
+/// The replay extension in a header extension of `profile` with `body`, if it is one.
+fn replay_of(profile: u16, body: &[u8]) -> Option<ReplayExtension> {
     if !REPLAY_PROFILES.contains(&profile) {
         return None;
     }

@@ -432,20 +432,26 @@ impl<'a> Packet<'a> {
     }
 }
 
+/// Counts a dropped packet in `counter`; the first of them is said in a warning.
+fn count_once<O: Output>(counter: &mut u64, out: &O, warning: impl FnOnce() -> String) {
+    *counter = counter.saturating_add(1);
+    if *counter == 1 {
+        out.warning(&warning());
+    }
+}
+
 impl Streams {
     /// Timestamps one RTP packet of stream `i` and queues it for [`Streams::flush`].
     fn rtp<O: Output>(&mut self, i: usize, p: Packet<'_>, out: &O) {
         let packet = p.bytes;
-        let Some(h) = rtp::parse_header(packet) else {
-            let st = &mut self.list[i];
-            st.malformed = st.malformed.saturating_add(1);
-            if st.malformed == 1 {
-                out.warning(&format!(
+        let Some((h, replay_ext)) = rtp::parse(packet) else {
+            count_once(&mut self.list[i].malformed, out, || {
+                format!(
                     "stream {i}: dropping packets that are not well-formed RTP \
                      ({} bytes; the CSRC list, extension or padding does not fit)",
                     packet.len()
-                ));
-            }
+                )
+            });
             return;
         };
         {
@@ -491,14 +497,14 @@ impl Streams {
             .filter(|p| *p != u64::MAX)
         else {
             // Timestamps walked out of range: dropped and counted.
-            st.bad_timestamps = st.bad_timestamps.saturating_add(1);
-            if st.bad_timestamps == 1 {
-                out.warning(&format!(
+            let clock_rate = st.clock_rate;
+            count_once(&mut st.bad_timestamps, out, || {
+                format!(
                     "stream {i}: dropping RTP packets whose timestamps leave the PTS range \
-                     (timestamp {}, clock rate {})",
-                    h.timestamp, st.clock_rate
-                ));
-            }
+                     (timestamp {}, clock rate {clock_rate})",
+                    h.timestamp
+                )
+            });
             return;
         };
         let mut buffer = p.to_buffer();
@@ -509,7 +515,7 @@ impl Streams {
                 b.set_flags(gst::BufferFlags::DISCONT);
             }
             if let Some(replay) = &self.replay
-                && let Some(ext) = rtp::replay_extension(packet)
+                && let Some(ext) = replay_ext
             {
                 let ntp = rtp::ntp_to_ns(ext.ntp);
                 if replay.end_ntp.is_some_and(|e| ntp >= e) {
