@@ -28,7 +28,6 @@ pub(super) const OPS: &[Op] = &[
         path: SUBSCRIPTION,
         ns: NS,
         op: "PullMessages",
-        enabled: super::always,
         handler: super::Handler::Held(|c| Box::pin(pull_messages(c))),
     },
     Op::now(
@@ -178,39 +177,38 @@ fn cap(c: &crate::Config, grant: Duration) -> Duration {
     c.device.max_termination.map_or(grant, |m| grant.min(m))
 }
 
-/// `<current>` and `<term>` elements: now, and now + `grant`, in the camera's clock.
-fn times(shared: &Shared, grant: Duration, current: &str, term: &str) -> String {
-    let now = camera_now(shared);
+/// The camera's time now and how long a subscription is granted for the time `asked`
+/// (the request's `InitialTerminationTime` or `TerminationTime`), capped by the config.
+fn granted(c: &Call<'_>, asked: Option<&str>) -> (time::OffsetDateTime, Duration) {
+    let config = &c.shared.config;
+    let now = camera_now(c.shared);
+    let grant = crate::events::grant(asked, now, config.quirks.relative_termination_bug);
+    (now, cap(config, grant))
+}
+
+/// `wsnt:CurrentTime` and `wsnt:TerminationTime`: `now`, and `now` + `grant`.
+fn times(now: time::OffsetDateTime, grant: Duration) -> String {
     let fmt = crate::events::fmt_time;
     let t = now + time::Duration::try_from(grant).unwrap_or(time::Duration::ZERO);
     format!(
-        "<{current}>{}</{current}><{term}>{}</{term}>",
+        "<wsnt:CurrentTime>{}</wsnt:CurrentTime><wsnt:TerminationTime>{}</wsnt:TerminationTime>",
         fmt(now),
         fmt(t)
     )
 }
 
 fn create_pull_point_subscription(c: &Call<'_>) -> Response {
-    let config = &c.shared.config;
-    let grant = cap(
-        config,
-        crate::events::grant(
-            c.p.text("InitialTerminationTime"),
-            camera_now(c.shared),
-            config.quirks.relative_termination_bug,
-        ),
-    );
+    let (now, grant) = granted(c, c.p.text("InitialTerminationTime"));
     let id = c.shared.events.lock().unwrap().subscribe(grant);
     ok(&format!(
         "<tev:CreatePullPointSubscriptionResponse {EVENT_NS}><tev:SubscriptionReference><wsa:Address>{}{SUBSCRIPTION}?idx={id}</wsa:Address></tev:SubscriptionReference>{}</tev:CreatePullPointSubscriptionResponse>",
         base(c.shared, c.req),
-        times(c.shared, grant, "wsnt:CurrentTime", "wsnt:TerminationTime")
+        times(now, grant)
     ))
 }
 
 fn renew(c: &Call<'_>) -> Response {
-    let config = &c.shared.config;
-    if config.quirks.renew_refused {
+    if c.shared.config.quirks.renew_refused {
         return fault(
             500,
             "s:Receiver",
@@ -221,20 +219,13 @@ fn renew(c: &Call<'_>) -> Response {
     let Some(id) = subscription_id(c.req) else {
         return resource_unknown();
     };
-    let grant = cap(
-        config,
-        crate::events::grant(
-            c.p.text("TerminationTime"),
-            camera_now(c.shared),
-            config.quirks.relative_termination_bug,
-        ),
-    );
+    let (now, grant) = granted(c, c.p.text("TerminationTime"));
     if !c.shared.events.lock().unwrap().renew(id, grant) {
         return resource_unknown();
     }
     ok(&format!(
         "<wsnt:RenewResponse {EVENT_NS}>{}</wsnt:RenewResponse>",
-        times(c.shared, grant, "wsnt:CurrentTime", "wsnt:TerminationTime")
+        times(now, grant)
     ))
 }
 

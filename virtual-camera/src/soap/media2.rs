@@ -1,7 +1,7 @@
 // Copyright (C) 2026 onvifhttps developers
 // SPDX-License-Identifier: MPL-2.0
 
-//! The Media2 service (`tr2`, ver20), only with `media2`: the same profiles and URIs as
+//! The Media2 service (`tr2`, ver20), listed only with `media2`: the same profiles and URIs as
 //! [`super::media`], in Media2's shapes.
 
 use super::media::{snapshot_uri, stream_uri};
@@ -12,14 +12,10 @@ use crate::profiles::{AUDIO_RATE_KHZ, PROFILES, Profile};
 pub(super) const PATH: &str = "/onvif/media2_service";
 pub(super) const NS: &str = "http://www.onvif.org/ver20/media/wsdl";
 
-fn enabled(c: &crate::Config) -> bool {
-    c.device.media2
-}
-
 pub(super) const OPS: &[Op] = &[
-    Op::now(PATH, NS, "GetProfiles", get_profiles).when(enabled),
-    Op::now(PATH, NS, "GetStreamUri", get_stream_uri).when(enabled),
-    Op::now(PATH, NS, "GetSnapshotUri", get_snapshot_uri).when(enabled),
+    Op::now(PATH, NS, "GetProfiles", get_profiles),
+    Op::now(PATH, NS, "GetStreamUri", get_stream_uri),
+    Op::now(PATH, NS, "GetSnapshotUri", get_snapshot_uri),
 ];
 
 fn get_profiles(_: &Call<'_>) -> Response {

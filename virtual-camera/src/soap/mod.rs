@@ -391,15 +391,21 @@ pub async fn handle(shared: &Arc<Shared>, req: &Request) -> Response {
         );
     }
     let call = Call { shared, req, p: &p };
-    match find(path, &p.op_ns, &p.op).filter(|o| (o.enabled)(c)) {
-        Some(Op {
-            handler: Handler::Now(f),
-            ..
-        }) => f(&call),
-        Some(Op {
-            handler: Handler::Held(f),
-            ..
-        }) => f(&call).await,
+    match find(path, &p.op_ns, &p.op).filter(|(service, _)| (service.enabled)(c)) {
+        Some((
+            _,
+            Op {
+                handler: Handler::Now(f),
+                ..
+            },
+        )) => f(&call),
+        Some((
+            _,
+            Op {
+                handler: Handler::Held(f),
+                ..
+            },
+        )) => f(&call).await,
         // Also an operation sent to another service's address, as strict devices answer.
         None => fault(
             500,
@@ -435,8 +441,6 @@ struct Op {
     path: &'static str,
     ns: &'static str,
     op: &'static str,
-    /// Whether the camera's config has the service (Media2, recording control).
-    enabled: fn(&crate::Config) -> bool,
     handler: Handler,
 }
 
@@ -451,58 +455,66 @@ impl Op {
             path,
             ns,
             op,
-            enabled: always,
             handler: Handler::Now(f),
         }
     }
+}
 
-    const fn when(mut self, enabled: fn(&crate::Config) -> bool) -> Op {
-        self.enabled = enabled;
-        self
+/// A service: what GetServices lists (its namespace and address), whether the camera's
+/// config has it, and its operations.
+struct Service {
+    ns: &'static str,
+    path: &'static str,
+    enabled: fn(&crate::Config) -> bool,
+    ops: &'static [Op],
+}
+
+impl Service {
+    const fn new(ns: &'static str, path: &'static str, ops: &'static [Op]) -> Service {
+        Service {
+            ns,
+            path,
+            enabled: |_| true,
+            ops,
+        }
     }
 }
 
-fn always(_: &crate::Config) -> bool {
-    true
-}
-
-/// Every service's table, in the order of `GetServices`.
-const SERVICES: &[&[Op]] = &[
-    device::OPS,
-    media::OPS,
-    media2::OPS,
-    ptz::OPS,
-    deviceio::OPS,
-    events::OPS,
-    recording::OPS,
-    search::OPS,
-    replay::OPS,
+/// Every service, in the order of `GetServices`.
+const SERVICES: &[Service] = &[
+    Service::new(device::NS, device::PATH, device::OPS),
+    Service::new(media::NS, media::PATH, media::OPS),
+    Service {
+        enabled: |c| c.device.media2,
+        ..Service::new(media2::NS, media2::PATH, media2::OPS)
+    },
+    Service::new(ptz::NS, ptz::PATH, ptz::OPS),
+    Service::new(deviceio::NS, deviceio::PATH, deviceio::OPS),
+    Service::new(events::NS, events::PATH, events::OPS),
+    Service {
+        enabled: |c| c.device.recording_control,
+        ..Service::new(recording::NS, recording::PATH, recording::OPS)
+    },
+    Service::new(search::NS, search::PATH, search::OPS),
+    Service::new(replay::NS, replay::PATH, replay::OPS),
 ];
 
 /// `(namespace, path)` of each service GetServices lists, with this config.
-fn advertised(c: &crate::Config) -> Vec<(&'static str, &'static str)> {
-    [
-        (device::NS, device::PATH, true),
-        (media::NS, media::PATH, true),
-        (media2::NS, media2::PATH, c.device.media2),
-        (ptz::NS, ptz::PATH, true),
-        (deviceio::NS, deviceio::PATH, true),
-        (events::NS, events::PATH, true),
-        (recording::NS, recording::PATH, c.device.recording_control),
-        (search::NS, search::PATH, true),
-        (replay::NS, replay::PATH, true),
-    ]
-    .into_iter()
-    .filter(|s| s.2)
-    .map(|(ns, path, _)| (ns, path))
-    .collect()
-}
-
-fn find(path: &str, ns: &str, op: &str) -> Option<&'static Op> {
+fn advertised(c: &crate::Config) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
     SERVICES
         .iter()
-        .flat_map(|ops| ops.iter())
-        .find(|o| o.path == path && o.ns == ns && o.op == op)
+        .filter(|s| (s.enabled)(c))
+        .map(|s| (s.ns, s.path))
+}
+
+/// The row of `op` at `path` in `ns`, and its service.
+fn find(path: &str, ns: &str, op: &str) -> Option<(&'static Service, &'static Op)> {
+    SERVICES.iter().find_map(|s| {
+        s.ops
+            .iter()
+            .find(|o| o.path == path && o.ns == ns && o.op == op)
+            .map(|o| (s, o))
+    })
 }
 
 /// The fault of an operation on a profile token the camera does not have.
@@ -589,7 +601,7 @@ mod tests {
         assert!(find(events::PATH, events::NS, "PullMessages").is_none());
         let mut keys: Vec<_> = SERVICES
             .iter()
-            .flat_map(|ops| ops.iter())
+            .flat_map(|s| s.ops.iter())
             .map(|o| (o.path, o.ns, o.op))
             .collect();
         let n = keys.len();

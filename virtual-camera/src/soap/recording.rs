@@ -9,8 +9,7 @@ use crate::http::Response;
 pub(super) const PATH: &str = "/onvif/recording_service";
 pub(super) const NS: &str = "http://www.onvif.org/ver10/recording/wsdl";
 
-pub(super) const OPS: &[Op] =
-    &[Op::now(PATH, NS, "GetRecordings", get_recordings).when(|c| c.device.recording_control)];
+pub(super) const OPS: &[Op] = &[Op::now(PATH, NS, "GetRecordings", get_recordings)];
 
 fn get_recordings(c: &Call<'_>) -> Response {
     let device = format!("{}{}", base(c.shared, c.req), super::device::PATH);
