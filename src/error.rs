@@ -66,6 +66,28 @@ impl fmt::Debug for Source {
     }
 }
 
+/// Where in what the device sent a malformed answer goes wrong, to find it in a capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    /// A byte of the answer's body (an XML document), counted from 0.
+    BodyByte(u64),
+    /// A byte of the RTSP stream (the tunnel's GET body, or the RTSP connection), counted
+    /// from 0 at its first byte.
+    StreamByte(u64),
+    /// A line of the SDP, counted from 1.
+    SdpLine(usize),
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Position::BodyByte(b) => write!(f, "at byte {b} of its body"),
+            Position::StreamByte(b) => write!(f, "at byte {b} of the RTSP stream"),
+            Position::SdpLine(l) => write!(f, "at line {l} of its SDP"),
+        }
+    }
+}
+
 /// What went wrong, with enough context to find it on the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -149,6 +171,8 @@ pub enum Error {
         peer: String,
         operation: String,
         detail: String,
+        /// Where in the answer, when the parser knows.
+        position: Option<Position>,
     },
 }
 
@@ -226,8 +250,15 @@ impl fmt::Display for Error {
                 peer,
                 operation,
                 detail,
+                position,
                 ..
-            } => write!(f, "{peer} sent a malformed answer to {operation}: {detail}"),
+            } => {
+                write!(f, "{peer} sent a malformed answer to {operation}")?;
+                if let Some(p) = position {
+                    write!(f, " {p}")?;
+                }
+                write!(f, ": {detail}")
+            }
         }
     }
 }
@@ -521,6 +552,7 @@ mod tests {
                     peer: peer(),
                     operation: op(),
                     detail: "x".into(),
+                    position: None,
                 },
                 ErrorKind::Stream(S::Decode),
             ),

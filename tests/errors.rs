@@ -155,7 +155,11 @@ fn test_malformed_xml_is_stream_decode() {
         ..Config::default()
     };
     let (_cam, out) = snapshot_failure(config, false, PW, &[]);
-    out.assert_stream_error(gst::StreamError::Decode, &["GetProfiles"]);
+    // Where the document breaks, to find it in a capture (issue 13 point 5).
+    out.assert_stream_error(
+        gst::StreamError::Decode,
+        &["GetProfiles at byte 99 of its body: XML not well-formed"],
+    );
 }
 
 #[test]

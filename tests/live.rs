@@ -432,6 +432,32 @@ fn test_rtp_udp_takes_packets_only_from_the_device() {
     );
 }
 
+/// An SDP the grammar refuses is STREAM/DECODE, and names the line of the device's text
+/// (issue 13 point 5), so that a capture shows where.
+#[test]
+fn test_a_broken_sdp_names_its_line() {
+    let (cam, ca) = camera(Config {
+        faults: Faults {
+            broken_sdp: true,
+            ..Faults::default()
+        },
+        ..Config::default()
+    });
+    let run = multi(live_props(&cam.http_url(), &ca), &[("reconnect", &false)]);
+    let out = run.collect(&["video_0"], 1, WAIT);
+    let line = cam
+        .stats
+        .broken_sdp_line
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert!(line > 1, "the camera broke a media line: {line}");
+    out.assert_stream_error(
+        gst::StreamError::Decode,
+        &[&format!(
+            "sent a malformed answer to RTSP DESCRIBE at line {line} of its SDP: SDP not parsed"
+        )],
+    );
+}
+
 /// `rtp-udp` where no RTP arrives (a firewall drops UDP): an error within `timeout`
 /// seconds of PLAY naming UDP, the ports and the methods that avoid it; with `reconnect`,
 /// the same words as the reconnect cause. (rtspsrc: "Could not receive any UDP packets".)

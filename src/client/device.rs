@@ -379,7 +379,13 @@ impl OnvifClient {
                 status,
                 reason: resp.head.reason.clone(),
             },
-            Err(e) => self.malformed(operation, e.to_string()),
+            Err(e) => Error::Malformed {
+                at: crate::error::At::here(),
+                peer: self.peer(),
+                operation: operation.to_string(),
+                detail: e.to_string(),
+                position: e.position().map(crate::error::Position::BodyByte),
+            },
             Ok(_) => self.malformed(operation, "an answer with no result".into()),
         }
     }
@@ -392,6 +398,7 @@ impl OnvifClient {
             peer: self.peer(),
             operation: operation.to_string(),
             detail,
+            position: None,
         }
     }
 

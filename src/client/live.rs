@@ -62,6 +62,8 @@ pub struct Reader {
     r: Box<dyn AsyncRead + Unpin + Send>,
     buf: Vec<u8>,
     pos: usize,
+    /// Bytes of the stream before `buf` (handed on or dropped): where `buf` starts.
+    offset: u64,
     /// Garbage bytes skipped in a row.
     misparse: usize,
     /// The packets found by one [`Reader::parse`] (kept to reuse its allocation).
@@ -77,6 +79,7 @@ impl Reader {
             r,
             buf: initial,
             pos: 0,
+            offset: 0,
             misparse: 0,
             located: Vec::new(),
             failed: None,
@@ -99,6 +102,7 @@ impl Reader {
         }
         if self.pos > 0 && (self.pos == self.buf.len() || self.pos > READ_CHUNK) {
             self.buf.drain(..self.pos);
+            self.offset = self.offset.saturating_add(self.pos as u64);
             self.pos = 0;
         }
         if self.buf.capacity() - self.buf.len() < READ_CHUNK / 2 {
@@ -178,10 +182,17 @@ impl Reader {
             bytes.truncate(self.pos);
             // Not the whole read size kept alive while downstream holds a packet.
             bytes.shrink_to_fit();
+            self.offset = self.offset.saturating_add(self.pos as u64);
             self.pos = 0;
             on_data.read(bytes, &self.located);
         }
         result.map(|()| other)
+    }
+
+    /// The byte of the stream, counted from its first, that the next parse starts at
+    /// (after a framing error: where the parse stopped, at the message it refused).
+    pub fn position(&self) -> u64 {
+        self.offset.saturating_add(self.pos as u64)
     }
 }
 
@@ -259,6 +270,7 @@ impl Rtsp {
                 peer: self.peer.clone(),
                 operation: format!("RTSP {method}"),
                 detail: format!("refusing to send a header with a line break: {}", e.0),
+                position: None,
             })?;
         // Every request write is bounded: a device that stops reading must not wedge us.
         match tokio::time::timeout(self.timeout, self.writer.send(&bytes)).await {
@@ -339,7 +351,7 @@ impl Rtsp {
                 let frames = self
                     .reader
                     .parse(on_data)
-                    .map_err(|e| self.malformed(method, e.to_string()))?;
+                    .map_err(|e| self.refused_frame(method, &e))?;
                 for f in frames {
                     if let Frame::Response(r) = f
                         // A server that leaves out CSeq answers in order: take it.
@@ -368,13 +380,15 @@ impl Rtsp {
             })?
     }
 
+    /// The stream cannot be split into messages any more: where it broke.
     #[track_caller]
-    fn malformed(&self, method: &str, detail: String) -> Error {
+    fn refused_frame(&self, method: &str, e: &framing::FramingError) -> Error {
         Error::Malformed {
             at: crate::error::At::here(),
             peer: self.peer.clone(),
             operation: format!("RTSP {method}"),
-            detail,
+            detail: e.to_string(),
+            position: Some(crate::error::Position::StreamByte(self.reader.position())),
         }
     }
 
@@ -404,7 +418,7 @@ impl Rtsp {
             let frames = self
                 .reader
                 .parse(on_data)
-                .map_err(|e| self.malformed("stream", e.to_string()))?;
+                .map_err(|e| self.refused_frame("stream", &e))?;
             for f in frames {
                 if let Frame::Response(r) = f {
                     return Ok(Event::Response(r));
@@ -565,6 +579,25 @@ mod tests {
             }]
         );
         assert!(r.buf.is_empty());
+    }
+
+    /// Issue 13 point 5: a refused message is found in a capture by its stream byte.
+    #[test]
+    fn test_a_refused_message_is_placed_by_its_byte_in_the_stream() {
+        // 8 bytes of packet, 28 of response, then a message that never ends.
+        let mut wire = b"$\x00\x00\x04abcd".to_vec();
+        wire.extend_from_slice(b"RTSP/1.0 200 OK\r\nCSeq: 5\r\n\r\n");
+        assert_eq!(wire.len(), 36);
+        wire.extend_from_slice(b"RTSP/1.0 200 OK\r\nX: ");
+        wire.resize(wire.len() + framing::MAX_MESSAGE_BYTES, b'x');
+        let mut r = reader(&wire);
+        let mut kept = Kept::default();
+        assert_eq!(
+            r.parse(&mut kept),
+            Err(framing::FramingError::MessageTooLarge)
+        );
+        assert_eq!(kept.0.len(), 1, "the packet before it is delivered");
+        assert_eq!(r.position(), 36);
     }
 
     #[test]

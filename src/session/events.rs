@@ -127,6 +127,7 @@ async fn subscribe<O: Output>(start: &StartSettings, out: &O) -> Result<Live, Er
         peer: origin.peer(),
         operation: "CreatePullPointSubscription".into(),
         detail,
+        position: None,
     })?;
     // The subscription address gets the same rewriting as XAddrs (spec §4.1).
     let path = crate::proto::onvif::addr::path_and_query(&sub.address).unwrap_or(event_path);

@@ -211,6 +211,7 @@ async fn snapshot_loop<O: Output>(s: &SnapshotSettings, out: &O) -> Result<(), E
                 peer: client.peer(),
                 operation: "snapshot GET".into(),
                 detail: format!("the answer ({} bytes) is not a JPEG image", image.len()),
+                position: None,
             });
         };
         let index = match stream {
@@ -1016,6 +1017,7 @@ async fn find_media<O: Output>(s: &LiveSettings, out: &O) -> Result<MediaPlace, 
                         peer: origin.peer(),
                         operation: operation.into(),
                         detail: format!("stream URI {device_uri:?} has no path"),
+                        position: None,
                     }
                 })?;
             out.debug(format_args!(
@@ -1131,13 +1133,13 @@ async fn open_session<O: Output>(
         .request("DESCRIBE", &uri, &describe_headers, &mut ignore)
         .await?;
     rtsp.check("DESCRIBE", &resp)?;
-    let (session_control, sdp_streams) =
-        sdp::parse(&resp.body).map_err(|detail| Error::Malformed {
-            at: crate::error::At::here(),
-            peer: rtsp.peer.clone(),
-            operation: "RTSP DESCRIBE".into(),
-            detail,
-        })?;
+    let (session_control, sdp_streams) = sdp::parse(&resp.body).map_err(|e| Error::Malformed {
+        at: crate::error::At::here(),
+        peer: rtsp.peer.clone(),
+        operation: "RTSP DESCRIBE".into(),
+        detail: e.to_string(),
+        position: e.line.map(crate::error::Position::SdpLine),
+    })?;
     // Where every later request goes (docs/rtsp-urls-and-vendors.md §1).
     let urls = rtsp::url::Presentation::of_describe(&uri, &resp, session_control.as_deref());
     out.debug(format_args!(

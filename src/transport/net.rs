@@ -235,6 +235,7 @@ impl HttpClient {
                 peer: peer.clone(),
                 operation: operation.to_string(),
                 detail,
+                position: None,
             })
         };
         let conn = self.conn.as_mut().expect("connected before writing");

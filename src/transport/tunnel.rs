@@ -178,6 +178,7 @@ pub async fn open(
                     peer: peer.clone(),
                     operation: op.into(),
                     detail: e.to_string(),
+                    position: None,
                 })? {
                     let rest = buf.split_off(h.len);
                     return Ok((h, rest));

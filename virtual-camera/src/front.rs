@@ -671,6 +671,19 @@ fn on_response(shared: &Shared, conn: &Mutex<Conn>, raw: &[u8]) -> Vec<u8> {
         let sdp = String::from_utf8_lossy(&body).to_string();
         body = crate::persona::rewrite_sdp(p, &s, &sdp).into_bytes();
     }
+    if ok
+        && shared.config.faults.broken_sdp
+        && resp
+            .header("content-type")
+            .is_some_and(|t| t.eq_ignore_ascii_case("application/sdp"))
+    {
+        let (broken, line) = break_sdp(&body);
+        body = broken;
+        shared
+            .stats
+            .broken_sdp_line
+            .store(line, std::sync::atomic::Ordering::SeqCst);
+    }
     if !body.is_empty() {
         head.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
@@ -679,6 +692,25 @@ fn on_response(shared: &Shared, conn: &Mutex<Conn>, raw: &[u8]) -> Vec<u8> {
     bytes.extend_from_slice(head.as_bytes());
     bytes.extend_from_slice(&body);
     bytes
+}
+
+/// `broken_sdp`: the first `m=` line loses its fields. Returns the SDP and that line
+/// (counted from 1).
+fn break_sdp(sdp: &[u8]) -> (Vec<u8>, u64) {
+    let text = String::from_utf8_lossy(sdp);
+    let mut done = 0;
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        if done == 0 && line.starts_with("m=") {
+            let kind = line.trim_end().trim_start_matches("m=");
+            let kind = kind.split(' ').next().unwrap_or("video");
+            out.push_str(&format!("m={kind}\r\n"));
+            done = i as u64 + 1;
+        } else {
+            out.push_str(line);
+        }
+    }
+    (out.into_bytes(), done)
 }
 
 /// An interleaved RTCP sender report (RFC 3550 §6.4.1) with no counts yet, as live555

@@ -237,6 +237,9 @@ pub struct Faults {
     /// RTP over UDP never arrives: SETUP's client ports are swapped for ports nobody
     /// reads (a firewall between camera and client).
     pub udp_blocked: bool,
+    /// DESCRIBE answers an SDP whose first media line has no fields (`m=video`), which
+    /// the SDP grammar refuses (firmware that writes its SDP by hand).
+    pub broken_sdp: bool,
 }
 
 /// What the camera saw, for assertions.
@@ -270,6 +273,8 @@ pub struct Stats {
     pub plain_http_credentials: AtomicU64,
     /// With the RTSP front: the Transport header of every SETUP as the client sent it.
     pub setup_transports: Mutex<Vec<String>>,
+    /// `broken_sdp`: the line (counted from 1) of the last SDP that was broken.
+    pub broken_sdp_line: AtomicU64,
     /// `stale_after_pause`: RTP packets sent again after a PAUSE answer.
     pub stale_sent: AtomicU64,
 }
@@ -397,6 +402,7 @@ impl Camera {
         let front_wanted = config.quirks.persona.is_some()
             || config.faults.udp_blocked
             || config.faults.hang_up_after_play
+            || config.faults.broken_sdp
             || config.quirks.stale_after_pause;
         let stats = Arc::new(Stats::default());
         let archive = recording::Archive {

@@ -248,6 +248,16 @@ impl std::fmt::Display for SoapError {
     }
 }
 
+impl SoapError {
+    /// The byte of the answer where it stops being well-formed XML.
+    pub fn position(&self) -> Option<u64> {
+        match self {
+            SoapError::Xml(e) => e.position(),
+            _ => None,
+        }
+    }
+}
+
 /// Parses an answer and returns the first element inside `s:Body`.
 pub fn parse_response(doc: &[u8]) -> Result<Element, SoapError> {
     let root = xml::parse(doc).map_err(SoapError::Xml)?;

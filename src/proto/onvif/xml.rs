@@ -301,9 +301,8 @@ pub enum XmlError {
 impl std::fmt::Display for XmlError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            XmlError::Syntax { position, detail } => {
-                write!(f, "XML not well-formed at byte {position}: {detail}")
-            }
+            // The position is for the error that carries this one (`Error::Malformed`).
+            XmlError::Syntax { detail, .. } => write!(f, "XML not well-formed: {detail}"),
             XmlError::DocType => write!(f, "XML with a DOCTYPE is refused"),
             XmlError::UnknownEntity(e) => write!(f, "XML uses the undefined entity &{e};"),
             XmlError::TooDeep => write!(f, "XML nested deeper than {MAX_DEPTH} levels"),
@@ -319,6 +318,16 @@ impl std::fmt::Display for XmlError {
 }
 
 impl std::error::Error for XmlError {}
+
+impl XmlError {
+    /// The byte of the document where it stops being well-formed.
+    pub fn position(&self) -> Option<u64> {
+        match self {
+            XmlError::Syntax { position, .. } => Some(*position),
+            _ => None,
+        }
+    }
+}
 
 fn ns_of(r: &ResolveResult<'_>) -> String {
     match r {
@@ -350,8 +359,9 @@ pub fn parse(input: &[u8]) -> Result<Element, XmlError> {
             Ok((resolved, event)) => Ok((ns_of(&resolved), event)),
             Err(e) => Err(e.to_string()),
         };
+        // The reader's own errors are placed at the markup they are in (its `<`).
         let (element_ns, event) = step.map_err(|detail| XmlError::Syntax {
-            position: reader.buffer_position(),
+            position: reader.error_position(),
             detail,
         })?;
         match event {
@@ -480,6 +490,20 @@ fn attach(stack: &mut [Element], root: &mut Option<Element>, el: Element) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The position is the byte of the markup that breaks the document.
+    #[test]
+    fn test_a_syntax_error_names_the_byte_of_its_markup() {
+        let doc = b"<a><b></a>";
+        let e = parse(doc).unwrap_err();
+        assert_eq!(e.position(), Some(6), "{e}");
+        assert!(e.to_string().starts_with("XML not well-formed: "), "{e}");
+        let e = parse(b"<a>\xff</a>").unwrap_err();
+        assert_eq!(e.position(), Some(3), "not UTF-8 from byte 3");
+        let e = parse(b"<a><b>").unwrap_err();
+        assert_eq!(e.position(), Some(6), "ends inside <b>: {e}");
+        assert_eq!(XmlError::DocType.position(), None);
+    }
 
     #[test]
     fn test_namespaces_resolved_whatever_the_prefix() {

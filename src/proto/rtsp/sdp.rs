@@ -90,12 +90,53 @@ impl Stream {
     }
 }
 
+/// Why an SDP was refused, and on which line of it (counted from 1, as the device sent it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SdpError {
+    pub line: Option<usize>,
+    pub detail: String,
+}
+
+impl std::fmt::Display for SdpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SDP not parsed: {}", self.detail)
+    }
+}
+
+/// The line of the parsed text that sdp-types names in its error (counted from 1).
+fn error_line(e: &sdp_types::ParserError) -> Option<usize> {
+    use sdp_types::ParserError as P;
+    #[allow(deprecated)]
+    match *e {
+        P::UnexpectedLine(n, _)
+        | P::InvalidLineFormat(n, _)
+        | P::InvalidFieldEncoding(n, _)
+        | P::InvalidFieldFormat(n, _)
+        | P::MissingField(n, _)
+        | P::FieldTrailingData(n, _)
+        | P::InvalidVersion(n, _)
+        | P::MultipleVersions(n)
+        | P::MultipleOrigins(n)
+        | P::MultipleSessionNames(n)
+        | P::MultipleSessionDescription(n)
+        | P::MultipleUris(n)
+        | P::MultipleConnections(n)
+        | P::MultipleTimeZones(n)
+        | P::MultipleMediaTitles(n)
+        | P::MultipleKeys(n)
+        | P::RepeatWithoutTime(n) => Some(n),
+        _ => None,
+    }
+}
+
 /// What devices send that the SDP grammar refuses and other clients (rtspsrc, FFmpeg)
 /// pass over: bare `c=IN ` lines (Uniview: go2rtc#1663, mediamtx#5033), which say nothing
-/// a unicast RTSP client uses, blank lines, and trailing white space.
-fn lenient(sdp: &[u8]) -> Vec<u8> {
+/// a unicast RTSP client uses, blank lines, and trailing white space. Returns the text to
+/// parse and, for each of its lines, the line of `sdp` it came from (counted from 1).
+fn lenient(sdp: &[u8]) -> (Vec<u8>, Vec<usize>) {
     let mut out = Vec::with_capacity(sdp.len());
-    for line in sdp.split(|&b| b == b'\n') {
+    let mut origin = Vec::new();
+    for (i, line) in sdp.split(|&b| b == b'\n').enumerate() {
         let line = line.trim_ascii_end();
         if line.is_empty() {
             continue;
@@ -111,15 +152,19 @@ fn lenient(sdp: &[u8]) -> Vec<u8> {
         }
         out.extend_from_slice(line);
         out.extend_from_slice(b"\r\n");
+        origin.push(i.saturating_add(1));
     }
-    out
+    (out, origin)
 }
 
 /// Parses an SDP. Returns the session-level control and the streams with an RTP
 /// payload the element understands; other sections are left out.
-pub fn parse(sdp: &[u8]) -> Result<(Option<String>, Vec<Stream>), String> {
-    let sdp = lenient(sdp);
-    let session = sdp_types::Session::parse(&sdp).map_err(|e| format!("SDP not parsed: {e:?}"))?;
+pub fn parse(sdp: &[u8]) -> Result<(Option<String>, Vec<Stream>), SdpError> {
+    let (sdp, origin) = lenient(sdp);
+    let session = sdp_types::Session::parse(&sdp).map_err(|e| SdpError {
+        line: error_line(&e).and_then(|n| origin.get(n.checked_sub(1)?).copied()),
+        detail: e.to_string(),
+    })?;
     let session_control = session
         .get_first_attribute_value("control")
         .flatten()
@@ -304,6 +349,10 @@ a=control:stream=3\r\n";
     #[test]
     fn test_bad_sdp() {
         assert!(parse(b"not sdp at all").is_err());
+        // The line named is the device's, blank and passed-over lines counted.
+        let e =
+            parse(b"v=0\r\n\r\nc=IN\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=x\r\nt=0 x\r\n").unwrap_err();
+        assert_eq!(e.line, Some(6), "{e:?}");
         // A dynamic payload without rtpmap is left out, not guessed.
         let (_, s) =
             parse(b"v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=x\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\n")
