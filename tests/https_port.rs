@@ -218,6 +218,38 @@ fn test_plain_http_bootstrap_runs_once_per_element() {
     assert_eq!(http, 3, "{:?}", cam.stats.heads.lock().unwrap());
 }
 
+/// Issue 13 point 4: what a device answered is remembered per device. A second element
+/// for the same camera (its sub stream, say) uses the HTTPS port the first one's
+/// bootstrap found and sends nothing over plain HTTP; once neither lives, the next element
+/// learns it again.
+#[test]
+fn test_a_second_element_for_the_same_device_skips_the_bootstrap() {
+    let (cam, ca) = camera(Config::default());
+    let loc = cam.http_url();
+    let http = || {
+        cam.stats.requests.load(std::sync::atomic::Ordering::SeqCst)
+            - cam
+                .stats
+                .https_requests
+                .load(std::sync::atomic::Ordering::SeqCst)
+    };
+    let first = run_with(snapshot_props(&loc, &ca, "password"), &[]);
+    let out = first.collect(1, WAIT);
+    assert_eq!(out.samples.len(), 1, "{}", out.error_text());
+    // GetSystemDateAndTime, GetNetworkProtocols refused, GetNetworkProtocols.
+    assert_eq!(http(), 3, "{:?}", cam.stats.heads.lock().unwrap());
+    let second = run_with(snapshot_props(&loc, &ca, "password"), &[]);
+    let out = second.collect(1, WAIT);
+    assert_eq!(out.samples.len(), 1, "{}", out.error_text());
+    assert_eq!(http(), 3, "nothing more over HTTP");
+    drop(first);
+    drop(second);
+    let third = run_with(snapshot_props(&loc, &ca, "password"), &[]);
+    let out = third.collect(1, WAIT);
+    assert_eq!(out.samples.len(), 1, "{}", out.error_text());
+    assert_eq!(http(), 6, "learnt again once no element held it");
+}
+
 /// A device whose GetNetworkProtocols fails leaves the element to try 443; when nothing
 /// answers there the error says why 443 was tried and how to set the port.
 #[test]

@@ -478,14 +478,61 @@ pub struct StartSettings {
     pub profile: Option<String>,
     pub timeout: Duration,
     pub wants: Wants,
-    /// The HTTPS port the plain-HTTP bootstrap found, shared by the element's media,
-    /// events and control and kept for its life (until `location` changes): the bootstrap
-    /// runs once.
+    /// What was learnt of the device ([`Boot`]), shared by the element's media, events and
+    /// control, and by every other element that reaches the device the same way
+    /// ([`DeviceKey`]), for as long as one of them lives: the bootstrap runs once.
     pub boot: BootCache,
 }
 
 /// See [`StartSettings::boot`].
 pub type BootCache = Arc<tokio::sync::Mutex<Boot>>;
+
+/// Which device a [`Boot`] is about, and how it is reached: `location`'s scheme, host and
+/// port, and the settings that decide the HTTPS port. Elements with the same key (a
+/// camera's main and sub stream, say) share what one of them learnt.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DeviceKey {
+    scheme: String,
+    host: String,
+    port: Option<u16>,
+    https_port: u16,
+    https_enable: bool,
+}
+
+impl DeviceKey {
+    pub fn of(location: &url::Url, https_port: u16, https_enable: bool) -> DeviceKey {
+        DeviceKey {
+            scheme: location.scheme().to_string(),
+            host: location.host_str().unwrap_or_default().to_ascii_lowercase(),
+            port: location.port_or_known_default(),
+            https_port,
+            https_enable,
+        }
+    }
+}
+
+/// What the process knows of each device, for as long as an element holds it: once the
+/// last element that reaches a device one way is gone, the next one learns it again (an
+/// address may have been given to another device by then).
+static DEVICES: std::sync::LazyLock<
+    std::sync::Mutex<
+        std::collections::HashMap<DeviceKey, std::sync::Weak<tokio::sync::Mutex<Boot>>>,
+    >,
+> = std::sync::LazyLock::new(Default::default);
+
+/// The knowledge of the device `key` names, shared by every element that holds it.
+pub fn boot_of(key: &DeviceKey) -> BootCache {
+    let mut devices = DEVICES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(boot) = devices.get(key).and_then(std::sync::Weak::upgrade) {
+        return boot;
+    }
+    devices.retain(|_, b| b.strong_count() > 0);
+    let boot = BootCache::default();
+    devices.insert(key.clone(), Arc::downgrade(&boot));
+    boot
+}
 
 /// What one start learnt of the device that the element's next starts (media after a
 /// reconnect, events, control) use.
@@ -960,4 +1007,42 @@ pub async fn snapshot_target(client: &mut OnvifClient, media: &MediaInfo) -> Res
         .map_err(|d| client.malformed(req.operation, d))?;
     addr::path_and_query(&uri)
         .ok_or_else(|| client.malformed(req.operation, format!("snapshot URI {uri:?} has no path")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 13 point 4: one device's knowledge per way of reaching it, kept while held.
+    #[test]
+    fn test_what_a_device_answered_is_shared_while_held() {
+        let url = |u: &str| url::Url::parse(u).expect("a URL");
+        let key = DeviceKey::of(
+            &url("http://Cam.example:8080/onvif/device_service"),
+            0,
+            true,
+        );
+        let a = boot_of(&key);
+        a.try_lock().expect("free").https_port = Some(8443);
+        // Another path, the host in capitals: the same device reached the same way.
+        let same = DeviceKey::of(&url("http://cam.example:8080/"), 0, true);
+        assert_eq!(
+            boot_of(&same).try_lock().expect("free").https_port,
+            Some(8443)
+        );
+        // Another https-port, port of location or https-enable: not the same.
+        for other in [
+            DeviceKey::of(&url("http://cam.example:8080/"), 443, true),
+            DeviceKey::of(&url("http://cam.example:8081/"), 0, true),
+            DeviceKey::of(&url("http://cam.example:8080/"), 0, false),
+        ] {
+            assert_eq!(boot_of(&other).try_lock().expect("free").https_port, None);
+        }
+        drop(a);
+        assert_eq!(
+            boot_of(&key).try_lock().expect("free").https_port,
+            None,
+            "forgotten once nobody holds it"
+        );
+    }
 }

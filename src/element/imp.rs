@@ -20,6 +20,7 @@ use super::messages::{ElementOutput, watched};
 use super::pads::{Limits, Pads, SeekHook};
 use super::settings::{Job, Settings};
 use super::signals::SignalWaits;
+use crate::client::device::{self, BootCache, DeviceKey};
 use crate::log::CAT;
 use crate::runtime::{self, RUNTIME};
 use crate::session::control::Control;
@@ -59,8 +60,10 @@ pub struct OnvifHttpsSrc {
     pub(super) settings: Mutex<Settings>,
     /// The action signals' ONVIF client, connected on first use and kept until NULL.
     pub(super) control: Arc<tokio::sync::Mutex<Option<Control>>>,
-    /// The HTTPS port of the plain-HTTP bootstrap, found once (until `location` changes).
-    pub(super) boot: Mutex<crate::client::device::BootCache>,
+    /// What is known of the device (the HTTPS port of the plain-HTTP bootstrap, an
+    /// anonymous refusal), shared with the process's other elements for that device;
+    /// dropped when `location`, `https-port` or `https-enable` changes.
+    pub(super) boot: Mutex<Option<(DeviceKey, BootCache)>>,
     /// The waits of action signals in progress, cancelled when the element goes to NULL.
     pub(super) signal_waits: SignalWaits,
     /// The signals' cached client belongs to old settings or an old READY: it is dropped
@@ -69,12 +72,18 @@ pub struct OnvifHttpsSrc {
 }
 
 impl OnvifHttpsSrc {
-    /// What is known of the plain-HTTP bootstrap (the HTTPS port found), for a start-up.
-    pub(super) fn boot_cache(&self) -> crate::client::device::BootCache {
-        self.boot
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+    /// What is known of the device `key` names, for a start-up: the element keeps it, so
+    /// that it lives as long as the element does.
+    pub(super) fn boot_cache(&self, key: DeviceKey) -> BootCache {
+        let mut held = self.boot.lock().unwrap_or_else(PoisonError::into_inner);
+        match &*held {
+            Some((k, boot)) if *k == key => boot.clone(),
+            _ => {
+                let boot = device::boot_of(&key);
+                *held = Some((key, boot.clone()));
+                boot
+            }
+        }
     }
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
@@ -85,7 +94,7 @@ impl OnvifHttpsSrc {
             .clone();
         gst::debug!(CAT, imp = self, "starting with {settings:?}");
         let (job, warnings) = settings
-            .prepare(&self.obj(), self.boot_cache())
+            .prepare(&self.obj())
             .map_err(|e| e.to_error_message())?;
         let (seek_hook, seek_rx) = match &job {
             Job::Live(l) if l.playback.is_some() => {
@@ -267,7 +276,7 @@ impl ObjectImpl for OnvifHttpsSrc {
         }
         if matches!(pspec.name(), "https-port" | "https-enable") {
             // The bootstrap's port belongs to the old settings.
-            *self.boot.lock().unwrap_or_else(PoisonError::into_inner) = Default::default();
+            *self.boot.lock().unwrap_or_else(PoisonError::into_inner) = None;
         }
         if pspec.name() == "location" {
             let v = value

@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use gst::glib;
 use gst::prelude::*;
+use gst::subclass::prelude::ObjectSubclassIsExt;
 
 use super::{Backchannel, Mode, StreamingMethod, Streams};
-use crate::client::device::{BootCache, StartSettings, Wants};
+use crate::client::device::{DeviceKey, StartSettings, Wants};
 use crate::error::Error;
 use crate::log::CAT;
 use crate::proto::auth::Credentials;
@@ -225,11 +226,10 @@ impl Settings {
 
     /// What the ONVIF start-up needs: location, TLS, credentials and wanted streams,
     /// checked, with the warnings the settings deserve. Shared by the streaming session
-    /// and the action signals; `boot` is what the element knows of the HTTP bootstrap.
+    /// and the action signals, with what the element knows of the device.
     pub(super) fn start_settings(
         &self,
         element: &super::OnvifHttpsSrc,
-        boot: BootCache,
     ) -> Result<(StartSettings, Vec<String>), Error> {
         let s = self;
         let mut warnings = Vec::new();
@@ -301,11 +301,15 @@ impl Settings {
             }
             None => None,
         };
+        let https_port = u16::try_from(s.https_port).unwrap_or(0);
+        let boot = element
+            .imp()
+            .boot_cache(DeviceKey::of(&url, https_port, s.https_enable));
         let start = StartSettings {
             location: url,
             creds,
             https_enable: s.https_enable,
-            https_port: u16::try_from(s.https_port).unwrap_or(0),
+            https_port,
             tls,
             profile: s.profile.clone(),
             timeout: Duration::from_secs(u64::from(s.timeout.max(1))),
@@ -323,7 +327,6 @@ impl Settings {
     pub(super) fn prepare(
         &self,
         element: &super::OnvifHttpsSrc,
-        boot: BootCache,
     ) -> Result<(Job, Vec<String>), Error> {
         let s = self;
         let mut warnings = Vec::new();
@@ -374,7 +377,7 @@ impl Settings {
             )));
         }
         let playback = self.playback_settings(&method)?;
-        let (start, more) = self.start_settings(element, boot)?;
+        let (start, more) = self.start_settings(element)?;
         warnings.extend(more);
         let reconnect = s.reconnect();
         let job = match s.streaming_method {

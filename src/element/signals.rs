@@ -347,7 +347,7 @@ impl OnvifHttpsSrc {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        let start = match settings.start_settings(&obj, self.boot_cache()) {
+        let start = match settings.start_settings(&obj) {
             Ok((start, _)) => start,
             Err(e) => {
                 let _ = obj.post_message(e.warning_message(obj.upcast_ref(), signal));

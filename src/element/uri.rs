@@ -76,7 +76,7 @@ impl OnvifHttpsSrc {
         s.location = value;
         s.uri_query = None;
         // Another device, or the same one elsewhere: its HTTPS port is found again.
-        *self.boot.lock().unwrap_or_else(PoisonError::into_inner) = Default::default();
+        *self.boot.lock().unwrap_or_else(PoisonError::into_inner) = None;
         Ok(())
     }
 
