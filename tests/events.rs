@@ -396,6 +396,35 @@ fn test_a_flood_of_notifications_is_capped_and_spaced() {
     );
 }
 
+/// The other half of the rule: a subscription that worked for 10 s starts the waits over.
+/// A device answering every pull at once (spaced 500 ms) and losing each subscription
+/// after 22 pulls (about 11 s) is subscribed again after 250 ms every time, attempt 1.
+#[test]
+fn test_a_subscription_that_worked_for_10_s_starts_the_waits_over() {
+    init();
+    let (cam, ca) = camera(Config {
+        faults: Faults {
+            pulls_per_subscription: Some(22),
+            event_flood: Some(1),
+            ..Faults::default()
+        },
+        ..Config::default()
+    });
+    let mut ev = Events::start(&cam, &ca, &[]);
+    for _ in 0..2 {
+        let lost = ev.next(Duration::from_secs(15), |s| {
+            s.name() == "onvif-reconnecting"
+        });
+        assert!(matches!(lost, Some(Ok(_))), "{lost:?}");
+    }
+    let got: Vec<(u32, u64)> = ev
+        .reconnecting
+        .iter()
+        .map(|(s, _)| (s.get("attempt").unwrap(), s.get("delay-ms").unwrap()))
+        .collect();
+    assert_eq!(got, [(1, 250), (1, 250)]);
+}
+
 /// Security review: the event waits started over at every successful pull, so a device
 /// that loses each subscription after one pull was asked again every 250 ms. They start
 /// over only after a subscription worked for 10 s.

@@ -1015,6 +1015,37 @@ fn test_a_device_that_hangs_up_after_play_is_backed_off() {
     assert_eq!(delays[..3], [250, 500, 1000], "{delays:?}");
 }
 
+/// The other half of the rule: after media flowed for 10 s (`HEALTHY_PLAY`) the waits start
+/// over. A device that drops each session 10.5 s after PLAY is reconnected after 250 ms
+/// every time, attempt 1 (without the reset the second wait would be 500 ms).
+#[test]
+fn test_a_session_that_played_for_10_s_starts_the_waits_over() {
+    let (cam, ca) = camera(Config {
+        faults: Faults {
+            hang_up_while_playing: Some(Duration::from_millis(10_500)),
+            ..Faults::default()
+        },
+        ..Config::default()
+    });
+    let run = multi(live_props(&cam.https_url(), &ca), &[("reconnect", &true)]);
+    let reconnects = |out: &MultiOutcome| -> Vec<(u32, u64)> {
+        out.elements
+            .iter()
+            .filter(|s| s.name() == "onvif-reconnecting")
+            .map(|s| {
+                (
+                    s.get::<u32>("attempt").unwrap(),
+                    s.get::<u64>("delay-ms").unwrap(),
+                )
+            })
+            .collect()
+    };
+    // Two losses: at about 10.5 s and 21 s.
+    let out = run.collect_until(Duration::from_secs(30), |o| reconnects(o).len() >= 2);
+    assert!(out.error.is_none(), "{}", out.error_text());
+    assert_eq!(reconnects(&out)[..2], [(1, 250), (1, 250)]);
+}
+
 /// A camera config with an identity of its own (kept across a restart, as a rebooted
 /// device keeps its certificate) and its CA file.
 fn fixed_identity(name: &str) -> (Config, TempFile) {

@@ -389,6 +389,16 @@ impl MultiRun {
 
     /// Plays until every pad in `want` has `n` samples, an error came, or `deadline`.
     pub fn collect(&self, want: &[&str], n: usize, deadline: Duration) -> MultiOutcome {
+        self.collect_until(deadline, |out| want.iter().all(|p| out.count(p) >= n))
+    }
+
+    /// Plays until `done` holds for what came so far (samples, element messages), an
+    /// error came, or `deadline`.
+    pub fn collect_until(
+        &self,
+        deadline: Duration,
+        done: impl Fn(&MultiOutcome) -> bool,
+    ) -> MultiOutcome {
         let mut out = MultiOutcome::default();
         let mut single = Outcome::default();
         let bus = self.pipeline.bus().unwrap();
@@ -399,7 +409,10 @@ impl MultiRun {
             if single.error.is_some() || Instant::now() >= end {
                 break;
             }
-            if want.iter().all(|p| out.count(p) >= n) {
+            if out.elements.len() != single.elements.len() {
+                out.elements = single.elements.clone();
+            }
+            if done(&out) {
                 break;
             }
             let sinks = self.sinks.lock().unwrap().clone();

@@ -135,6 +135,10 @@ struct Conn {
     /// whether it went out.
     hang_up_cseq: Option<String>,
     hang_up: bool,
+    /// `hang_up_while_playing`: when the connection ends, set once the PLAY is answered
+    /// (and `hang_up_set` notified).
+    hang_up_at: Option<tokio::time::Instant>,
+    hang_up_set: Arc<tokio::sync::Notify>,
     /// `stale_after_pause`: a PAUSE was asked for; then the CSeq of the PLAY after it,
     /// and whether its answer is going out (the old packets go first).
     paused: bool,
@@ -276,9 +280,22 @@ where
             }
         }
     };
+    // `hang_up_while_playing`: the connection ends a while after PLAY.
+    let hang_up_set = conn.lock().unwrap().hang_up_set.clone();
+    let timer = async {
+        loop {
+            hang_up_set.notified().await;
+            let at = conn.lock().unwrap().hang_up_at;
+            if let Some(at) = at {
+                tokio::time::sleep_until(at).await;
+                return;
+            }
+        }
+    };
     tokio::select! {
         _ = up => {}
         _ = down => {}
+        _ = timer => {}
     }
     let _ = out.lock().await.shutdown().await;
 }
@@ -503,7 +520,10 @@ fn on_request(
     fwd.push_str("\r\n");
     let mut bytes = fwd.into_bytes();
     bytes.extend_from_slice(&req.body);
-    if method == "PLAY" && shared.config.faults.hang_up_after_play {
+    if method == "PLAY"
+        && (shared.config.faults.hang_up_after_play
+            || shared.config.faults.hang_up_while_playing.is_some())
+    {
         c.hang_up_cseq = Some(cseq.clone());
     }
     if method == "PAUSE" && shared.config.quirks.stale_after_pause {
@@ -547,7 +567,14 @@ fn on_response(shared: &Shared, conn: &Mutex<Conn>, raw: &[u8]) -> Vec<u8> {
     let cseq = resp.header("cseq").unwrap_or("").to_string();
     let kind = c.pending.remove(&cseq).unwrap_or(Kind::Pass);
     if c.hang_up_cseq.as_deref() == Some(cseq.as_str()) {
-        c.hang_up = true;
+        match shared.config.faults.hang_up_while_playing {
+            Some(after) => {
+                c.hang_up_cseq = None;
+                c.hang_up_at = Some(tokio::time::Instant::now() + after);
+                c.hang_up_set.notify_one();
+            }
+            None => c.hang_up = true,
+        }
     }
     if c.play_cseq.as_deref() == Some(cseq.as_str()) {
         c.play_cseq = None;

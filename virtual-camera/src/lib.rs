@@ -231,6 +231,9 @@ pub struct Faults {
     /// Close the RTSP connection right after answering PLAY (a device that accepts the
     /// session and drops it at once).
     pub hang_up_after_play: bool,
+    /// Close the RTSP connection this long after answering PLAY (a device that drops a
+    /// session that was playing).
+    pub hang_up_while_playing: Option<std::time::Duration>,
     /// Answer every PullMessages at once with this many notifications, whatever the
     /// MessageLimit (a hostile device).
     pub event_flood: Option<usize>,
@@ -402,6 +405,7 @@ impl Camera {
         let front_wanted = config.quirks.persona.is_some()
             || config.faults.udp_blocked
             || config.faults.hang_up_after_play
+            || config.faults.hang_up_while_playing.is_some()
             || config.faults.broken_sdp
             || config.quirks.stale_after_pause;
         let stats = Arc::new(Stats::default());
