@@ -379,13 +379,11 @@ impl OnvifClient {
                 status,
                 reason: resp.head.reason.clone(),
             },
-            Err(e) => Error::Malformed {
-                at: crate::error::At::here(),
-                peer: self.peer(),
-                operation: operation.to_string(),
-                detail: e.to_string(),
-                position: e.position().map(crate::error::Position::BodyByte),
-            },
+            Err(e) => self.malformed_at(
+                operation,
+                e.to_string(),
+                e.position().map(crate::error::Position::BodyByte),
+            ),
             Ok(_) => self.malformed(operation, "an answer with no result".into()),
         }
     }
@@ -393,12 +391,23 @@ impl OnvifClient {
     /// A `Malformed` error for an answer to `operation` from this device.
     #[track_caller]
     pub fn malformed(&self, operation: &str, detail: String) -> Error {
+        self.malformed_at(operation, detail, None)
+    }
+
+    /// As [`Self::malformed`], with where in the answer it breaks.
+    #[track_caller]
+    fn malformed_at(
+        &self,
+        operation: &str,
+        detail: String,
+        position: Option<crate::error::Position>,
+    ) -> Error {
         Error::Malformed {
             at: crate::error::At::here(),
             peer: self.peer(),
             operation: operation.to_string(),
             detail,
-            position: None,
+            position,
         }
     }
 
@@ -534,8 +543,9 @@ pub fn boot_of(key: &DeviceKey) -> BootCache {
     boot
 }
 
-/// What one start learnt of the device that the element's next starts (media after a
-/// reconnect, events, control) use.
+/// What one start learnt of the device that the next starts use: the element's own (media
+/// after a reconnect, events, control) and those of the process's other elements with the
+/// same [`DeviceKey`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Boot {
     /// The HTTPS port the plain-HTTP bootstrap found.
@@ -612,16 +622,28 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
     } else {
         None
     };
-    // The bootstrap runs once per element: the others wait for it and use its port.
+    // The bootstrap runs once per device: the other starts (of this element and of the
+    // process's other elements for the device) wait for it and use its port. They wait at
+    // most their own `timeout`: then this start bootstraps alone and keeps nothing, so
+    // that another element's slow bootstrap cannot hold it longer than its own bound.
     // (No lock for an https:// location: it has no bootstrap.)
     let bootstraps = !loc_https && s.https_enable;
-    let mut boot = if bootstraps {
-        Some(s.boot.lock().await)
-    } else {
-        None
-    };
+    let mut boot = None;
+    if bootstraps {
+        match tokio::time::timeout(s.timeout, s.boot.lock()).await {
+            Ok(guard) => boot = Some(guard),
+            Err(_) => notes.push(format!(
+                "another start's bootstrap of this device still runs after {} s: \
+                 bootstrapping alone",
+                s.timeout.as_secs()
+            )),
+        }
+    }
     let remembered = match boot.as_deref() {
         Some(b) => *b,
+        // Held by a bootstrap past our bound: nothing remembered for this start.
+        None if bootstraps => Boot::default(),
+        // Nobody holds it long without a bootstrap.
         None => *s.boot.lock().await,
     };
     let mut cached = boot.as_deref().and_then(|b| b.https_port);
@@ -672,7 +694,7 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
     }
     // (asked port, port the device kept) after a refused or ignored SetNetworkProtocols.
     let mut mismatch: Option<(u16, u16)> = None;
-    // Whether the HTTPS port found may be kept for the element's next starts.
+    // Whether the HTTPS port found may be kept for the next starts.
     let mut cacheable = true;
     // Why the HTTPS port is the default 443 and not one the device gave.
     let mut guessed: Option<String> = None;
@@ -889,8 +911,13 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
             what,
         });
     };
-    if client.anonymous_refused && !remembered.anonymous_refused {
-        s.boot.lock().await.anonymous_refused = true;
+    // Remembered unless another start's bootstrap holds the knowledge right now (then
+    // that start learns it itself).
+    if client.anonymous_refused
+        && !remembered.anonymous_refused
+        && let Ok(mut b) = s.boot.try_lock()
+    {
+        b.anonymous_refused = true;
     }
     Ok(Started {
         client,
@@ -1028,7 +1055,8 @@ mod tests {
         let same = DeviceKey::of(&url("http://cam.example:8080/"), 0, true);
         assert_eq!(
             boot_of(&same).try_lock().expect("free").https_port,
-            Some(8443)
+            Some(8443),
+            "the same device, the same knowledge"
         );
         // Another https-port, port of location or https-enable: not the same.
         for other in [
@@ -1036,7 +1064,11 @@ mod tests {
             DeviceKey::of(&url("http://cam.example:8081/"), 0, true),
             DeviceKey::of(&url("http://cam.example:8080/"), 0, false),
         ] {
-            assert_eq!(boot_of(&other).try_lock().expect("free").https_port, None);
+            assert_eq!(
+                boot_of(&other).try_lock().expect("free").https_port,
+                None,
+                "{other:?} is another way to the device"
+            );
         }
         drop(a);
         assert_eq!(

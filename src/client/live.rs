@@ -64,8 +64,12 @@ pub struct Reader {
     pos: usize,
     /// Bytes of the stream before `buf` (handed on or dropped): where `buf` starts.
     offset: u64,
-    /// Garbage bytes skipped in a row.
+    /// Garbage bytes skipped in a row, and the stream byte where they began.
     misparse: usize,
+    misparse_from: u64,
+    /// The stream byte of the last framing error: the message refused, or the start of
+    /// the garbage.
+    refused_at: u64,
     /// The packets found by one [`Reader::parse`] (kept to reuse its allocation).
     located: Vec<Located>,
     /// A read error that came after bytes [`Reader::fill`] returned.
@@ -81,6 +85,8 @@ impl Reader {
             pos: 0,
             offset: 0,
             misparse: 0,
+            misparse_from: 0,
+            refused_at: 0,
             located: Vec::new(),
             failed: None,
         }
@@ -142,7 +148,10 @@ impl Reader {
             let (frame, used) = match framing::next(&self.buf[self.pos..]) {
                 Ok(Some(f)) => f,
                 Ok(None) => break Ok(()),
-                Err(e) => break Err(e),
+                Err(e) => {
+                    self.refused_at = self.offset.saturating_add(self.pos as u64);
+                    break Err(e);
+                }
             };
             match frame {
                 Frame::Data {
@@ -159,9 +168,13 @@ impl Reader {
                     self.misparse = 0;
                 }
                 Frame::Skipped(n) => {
-                    self.misparse += n;
+                    if self.misparse == 0 {
+                        self.misparse_from = self.offset.saturating_add(self.pos as u64);
+                    }
+                    self.misparse = self.misparse.saturating_add(n);
                     if self.misparse > framing::MAX_MISPARSE_BYTES {
-                        break Err(framing::FramingError::MessageTooLarge);
+                        self.refused_at = self.misparse_from;
+                        break Err(framing::FramingError::Garbage);
                     }
                 }
                 f => {
@@ -189,10 +202,10 @@ impl Reader {
         result.map(|()| other)
     }
 
-    /// The byte of the stream, counted from its first, that the next parse starts at
-    /// (after a framing error: where the parse stopped, at the message it refused).
-    pub fn position(&self) -> u64 {
-        self.offset.saturating_add(self.pos as u64)
+    /// The byte of the stream, counted from its first, where the last framing error is:
+    /// the first byte of the message refused, or of the garbage.
+    pub fn refused_at(&self) -> u64 {
+        self.refused_at
     }
 }
 
@@ -388,7 +401,7 @@ impl Rtsp {
             peer: self.peer.clone(),
             operation: format!("RTSP {method}"),
             detail: e.to_string(),
-            position: Some(crate::error::Position::StreamByte(self.reader.position())),
+            position: Some(crate::error::Position::StreamByte(self.reader.refused_at())),
         }
     }
 
@@ -597,7 +610,13 @@ mod tests {
             Err(framing::FramingError::MessageTooLarge)
         );
         assert_eq!(kept.0.len(), 1, "the packet before it is delivered");
-        assert_eq!(r.position(), 36);
+        assert_eq!(r.refused_at(), 36, "the refused message's first byte");
+        // Garbage is placed where it begins, not where it crossed the limit.
+        let mut wire = b"$\x00\x00\x04abcd".to_vec();
+        wire.resize(wire.len() + framing::MAX_MISPARSE_BYTES + 10, b'#');
+        let mut r = reader(&wire);
+        assert_eq!(r.parse(&mut kept), Err(framing::FramingError::Garbage));
+        assert_eq!(r.refused_at(), 8, "where the garbage begins");
     }
 
     #[test]

@@ -75,7 +75,8 @@ impl OnvifHttpsSrc {
         let mut s = self.settings.lock().unwrap_or_else(PoisonError::into_inner);
         s.location = value;
         s.uri_query = None;
-        // Another device, or the same one elsewhere: its HTTPS port is found again.
+        // Another device, or the same one elsewhere: what is known of the device is that of
+        // the new location (found again unless another element holds it).
         *self.boot.lock().unwrap_or_else(PoisonError::into_inner) = None;
         Ok(())
     }

@@ -21,7 +21,9 @@ pub fn init() {
     INIT.call_once(|| {
         gst::init().unwrap();
         // ONVIFHTTPS_TEST_PLUGIN=path/to/libgstonvifhttps.so runs the element tests against
-        // that build (an older one, to show that a test fails there).
+        // that build (an older one, to show that a test fails there). Only tests that drive
+        // the element alone mean anything then: those calling `gstonvifhttps::testing`
+        // (the panic hook, the protocol code) still reach this build's copy.
         match std::env::var_os("ONVIFHTTPS_TEST_PLUGIN") {
             Some(path) => {
                 gst::Plugin::load_file(&path).expect("the plugin given loads");

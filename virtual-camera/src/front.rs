@@ -131,8 +131,8 @@ struct Conn {
     first_stream: Option<(u8, u32)>,
     /// `udp_blocked`: the client's own `client_port` value per pending SETUP.
     client_ports: HashMap<String, String>,
-    /// `hang_up_after_play`: the CSeq of the PLAY whose answer ends the connection, and
-    /// whether it went out.
+    /// `hang_up_after_play` and `hang_up_while_playing`: the CSeq of the PLAY whose answer
+    /// ends the connection (at once, or a while later), and whether it went out.
     hang_up_cseq: Option<String>,
     hang_up: bool,
     /// `hang_up_while_playing`: when the connection ends, set once the PLAY is answered

@@ -232,7 +232,7 @@ pub struct Faults {
     /// session and drops it at once).
     pub hang_up_after_play: bool,
     /// Close the RTSP connection this long after answering PLAY (a device that drops a
-    /// session that was playing).
+    /// session that was playing). With both, this one wins over `hang_up_after_play`.
     pub hang_up_while_playing: Option<std::time::Duration>,
     /// Answer every PullMessages at once with this many notifications, whatever the
     /// MessageLimit (a hostile device).

@@ -50,6 +50,8 @@ OPTIONS:
                            below with the source of each behaviour); flags after it
                            override its SOAP switches
   --udp-blocked            RTP over UDP never reaches the client (a firewall)
+  --broken-sdp             DESCRIBE answers an SDP whose first m= line has no fields
+  --hang-up-while-playing SECS  close the RTSP connection SECS seconds after PLAY
   --help                   this text
 ";
 
@@ -138,6 +140,15 @@ fn main() {
                 Err(e) => fail(e),
             },
             "--udp-blocked" => cfg.faults.udp_blocked = true,
+            "--broken-sdp" => cfg.faults.broken_sdp = true,
+            "--hang-up-while-playing" => {
+                let secs: f64 = value()
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| s.is_finite() && *s > 0.0 && *s <= 86_400.0)
+                    .unwrap_or_else(|| fail("bad --hang-up-while-playing".into()));
+                cfg.faults.hang_up_while_playing = Some(std::time::Duration::from_secs_f64(secs));
+            }
             "--bench-mbps" => {
                 let mbps: f64 = value()
                     .parse()

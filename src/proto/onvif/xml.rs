@@ -349,19 +349,22 @@ pub fn parse(input: &[u8]) -> Result<Element, XmlError> {
     let empty_scope = Scope::root();
     let mut count = 0usize;
 
-    let syntax = |reader: &NsReader<&[u8]>, e: &dyn std::fmt::Display| XmlError::Syntax {
-        position: reader.buffer_position(),
+    // Errors are placed where the event they are in starts (a tag's `<`).
+    let syntax = |at: u64, e: &dyn std::fmt::Display| XmlError::Syntax {
+        position: at,
         detail: e.to_string(),
     };
 
     loop {
+        let at = reader.buffer_position();
         let step = match reader.read_resolved_event() {
             Ok((resolved, event)) => Ok((ns_of(&resolved), event)),
             Err(e) => Err(e.to_string()),
         };
-        // The reader's own errors are placed at the markup they are in (its `<`).
+        // The reader places its syntax errors itself; others (a namespace error) leave
+        // its error position behind this event's start.
         let (element_ns, event) = step.map_err(|detail| XmlError::Syntax {
-            position: reader.error_position(),
+            position: reader.error_position().max(at),
             detail,
         })?;
         match event {
@@ -388,7 +391,7 @@ pub fn parse(input: &[u8]) -> Result<Element, XmlError> {
                     if i >= MAX_ATTRIBUTES {
                         return Err(XmlError::TooManyAttributes);
                     }
-                    let attr = attr.map_err(|e| syntax(&reader, &e))?;
+                    let attr = attr.map_err(|e| syntax(at, &e))?;
                     if let Some(binding) = attr.key.as_namespace_binding() {
                         let prefix = match binding {
                             quick_xml::name::PrefixDeclaration::Default => String::new(),
@@ -396,12 +399,12 @@ pub fn parse(input: &[u8]) -> Result<Element, XmlError> {
                                 String::from_utf8_lossy(p).into_owned()
                             }
                         };
-                        let uri = attr.unescape_value().map_err(|e| syntax(&reader, &e))?;
+                        let uri = attr.unescape_value().map_err(|e| syntax(at, &e))?;
                         decls.push((prefix, uri.into_owned()));
                         continue;
                     }
                     let (ans, local) = reader.resolve_attribute(attr.key);
-                    let value = attr.unescape_value().map_err(|e| syntax(&reader, &e))?;
+                    let value = attr.unescape_value().map_err(|e| syntax(at, &e))?;
                     el.attrs.push((
                         ns_of(&ans),
                         String::from_utf8_lossy(local.as_ref()).into_owned(),
@@ -427,30 +430,28 @@ pub fn parse(input: &[u8]) -> Result<Element, XmlError> {
             }
             Event::End(_) => {
                 let el = stack.pop().ok_or_else(|| XmlError::Syntax {
-                    position: reader.buffer_position(),
+                    position: at,
                     detail: "unbalanced end tag".into(),
                 })?;
                 attach(&mut stack, &mut root, el);
             }
             Event::Text(t) => {
                 if let Some(cur) = stack.last_mut() {
-                    cur.text
-                        .push_str(&t.decode().map_err(|e| syntax(&reader, &e))?);
+                    cur.text.push_str(&t.decode().map_err(|e| syntax(at, &e))?);
                 }
             }
             Event::CData(t) => {
                 if let Some(cur) = stack.last_mut() {
-                    cur.text
-                        .push_str(&t.decode().map_err(|e| syntax(&reader, &e))?);
+                    cur.text.push_str(&t.decode().map_err(|e| syntax(at, &e))?);
                 }
             }
             Event::GeneralRef(r) => {
                 let ch = if r.is_char_ref() {
                     r.resolve_char_ref()
-                        .map_err(|e| syntax(&reader, &e))?
+                        .map_err(|e| syntax(at, &e))?
                         .map(|c| c.to_string())
                 } else {
-                    let name = r.decode().map_err(|e| syntax(&reader, &e))?;
+                    let name = r.decode().map_err(|e| syntax(at, &e))?;
                     quick_xml::escape::resolve_predefined_entity(&name).map(str::to_string)
                 };
                 let Some(ch) = ch else {
@@ -501,7 +502,13 @@ mod tests {
         let e = parse(b"<a>\xff</a>").unwrap_err();
         assert_eq!(e.position(), Some(3), "not UTF-8 from byte 3");
         let e = parse(b"<a><b>").unwrap_err();
-        assert_eq!(e.position(), Some(6), "ends inside <b>: {e}");
+        assert_eq!(e.position(), Some(6), "ends inside <b>, at the end: {e}");
+        // A namespace error (the reader's error position is not set for it).
+        let e = parse(b"<r><a xmlns:xml=\"urn:x\"/></r>").unwrap_err();
+        assert_eq!(e.position(), Some(3), "at <a: {e}");
+        // An attribute error.
+        let e = parse(b"<r><a b=\"&bogus;\"/></r>").unwrap_err();
+        assert_eq!(e.position(), Some(3), "at <a: {e:?}");
         assert_eq!(XmlError::DocType.position(), None);
     }
 

@@ -38,6 +38,8 @@ pub enum Frame {
 pub enum FramingError {
     /// An RTSP message larger than [`MAX_MESSAGE_BYTES`].
     MessageTooLarge,
+    /// More than [`MAX_MISPARSE_BYTES`] in a row that are neither messages nor frames.
+    Garbage,
 }
 
 impl std::fmt::Display for FramingError {
@@ -46,6 +48,11 @@ impl std::fmt::Display for FramingError {
             FramingError::MessageTooLarge => {
                 write!(f, "RTSP message larger than {MAX_MESSAGE_BYTES} bytes")
             }
+            FramingError::Garbage => write!(
+                f,
+                "more than {MAX_MISPARSE_BYTES} bytes in a row that are neither RTSP messages \
+                 nor interleaved frames"
+            ),
         }
     }
 }

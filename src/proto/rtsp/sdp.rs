@@ -129,6 +129,33 @@ fn error_line(e: &sdp_types::ParserError) -> Option<usize> {
     }
 }
 
+/// What sdp-types' error says, without its line number: that one counts the lines of the
+/// text [`lenient`] made, not the device's ([`SdpError::line`] is the device's).
+fn error_words(e: &sdp_types::ParserError) -> String {
+    use sdp_types::ParserError as P;
+    #[allow(deprecated)]
+    match e {
+        P::UnexpectedLine(_, c) => format!("unexpected line starting with {:?}", char::from(*c)),
+        P::InvalidLineFormat(_, s) => format!("invalid line: {s}"),
+        P::InvalidFieldEncoding(_, s) => format!("invalid field encoding at {s}"),
+        P::InvalidFieldFormat(_, s) => format!("invalid field format at {s}"),
+        P::MissingField(_, s) => format!("missing field {s}"),
+        P::FieldTrailingData(_, s) => format!("trailing data after {s}"),
+        P::InvalidVersion(_, v) => format!("invalid version {:?}", String::from_utf8_lossy(v)),
+        P::MultipleVersions(_) => "a second version line".into(),
+        P::MultipleOrigins(_) => "a second origin line".into(),
+        P::MultipleSessionNames(_) => "a second session name line".into(),
+        P::MultipleSessionDescription(_) => "a second session description line".into(),
+        P::MultipleUris(_) => "a second URI line".into(),
+        P::MultipleConnections(_) => "a second connection line".into(),
+        P::MultipleTimeZones(_) => "a second time zone line".into(),
+        P::MultipleMediaTitles(_) => "a second media title line".into(),
+        P::MultipleKeys(_) => "a second key line".into(),
+        P::RepeatWithoutTime(_) => "a repeat line without a time line".into(),
+        other => other.to_string(),
+    }
+}
+
 /// What devices send that the SDP grammar refuses and other clients (rtspsrc, FFmpeg)
 /// pass over: bare `c=IN ` lines (Uniview: go2rtc#1663, mediamtx#5033), which say nothing
 /// a unicast RTSP client uses, blank lines, and trailing white space. Returns the text to
@@ -163,7 +190,7 @@ pub fn parse(sdp: &[u8]) -> Result<(Option<String>, Vec<Stream>), SdpError> {
     let (sdp, origin) = lenient(sdp);
     let session = sdp_types::Session::parse(&sdp).map_err(|e| SdpError {
         line: error_line(&e).and_then(|n| origin.get(n.checked_sub(1)?).copied()),
-        detail: e.to_string(),
+        detail: error_words(&e),
     })?;
     let session_control = session
         .get_first_attribute_value("control")
@@ -353,6 +380,10 @@ a=control:stream=3\r\n";
         let e =
             parse(b"v=0\r\n\r\nc=IN\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=x\r\nt=0 x\r\n").unwrap_err();
         assert_eq!(e.line, Some(6), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "SDP not parsed: invalid field format at Time stop-time"
+        );
         // A dynamic payload without rtpmap is left out, not guessed.
         let (_, s) =
             parse(b"v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=x\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\n")
