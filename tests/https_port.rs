@@ -250,6 +250,43 @@ fn test_a_second_element_for_the_same_device_skips_the_bootstrap() {
     assert_eq!(http(), 6, "learnt again once no element held it");
 }
 
+/// The elements of one device share its bootstrap, but a start waits for another's at
+/// most its own `timeout`. The first element's GetNetworkProtocols is answered 6 s late; a
+/// second element with `timeout=1` bootstraps alone after 1 s instead of waiting 6 s for
+/// the first one's port.
+#[test]
+fn test_a_start_waits_for_another_elements_bootstrap_at_most_its_timeout() {
+    let (cam, ca) = camera(Config {
+        faults: Faults {
+            slow_once: Some(("GetNetworkProtocols".into(), Duration::from_secs(6))),
+            ..Faults::default()
+        },
+        ..Config::default()
+    });
+    let loc = cam.http_url();
+    let first = run_with(
+        snapshot_props(&loc, &ca, "password"),
+        &[("timeout", &30u32)],
+    );
+    first
+        .pipeline
+        .set_state(gst::State::Playing)
+        .expect("the first element starts");
+    assert!(
+        cam.stats.wait_slowed(Duration::from_secs(10)),
+        "the first element's bootstrap reached GetNetworkProtocols"
+    );
+    let started = std::time::Instant::now();
+    let second = run_with(snapshot_props(&loc, &ca, "password"), &[("timeout", &1u32)]);
+    let out = second.collect(1, WAIT);
+    let took = started.elapsed();
+    assert_eq!(out.samples.len(), 1, "{}", out.error_text());
+    assert!(
+        (Duration::from_secs(1)..Duration::from_millis(4500)).contains(&took),
+        "waited its own timeout, not the first element's 6 s: {took:?}"
+    );
+}
+
 /// A device whose GetNetworkProtocols fails leaves the element to try 443; when nothing
 /// answers there the error says why 443 was tried and how to set the port.
 #[test]

@@ -240,6 +240,9 @@ pub struct Faults {
     /// RTP over UDP never arrives: SETUP's client ports are swapped for ports nobody
     /// reads (a firewall between camera and client).
     pub udp_blocked: bool,
+    /// The first answer to this operation comes this much later (a device busy right
+    /// after boot); later ones at once.
+    pub slow_once: Option<(String, std::time::Duration)>,
     /// DESCRIBE answers an SDP whose first media line has no fields (`m=video`), which
     /// the SDP grammar refuses (firmware that writes its SDP by hand).
     pub broken_sdp: bool,
@@ -280,9 +283,31 @@ pub struct Stats {
     pub broken_sdp_line: AtomicU64,
     /// `stale_after_pause`: RTP packets sent again after a PAUSE answer.
     pub stale_sent: AtomicU64,
+    /// `slow_once`: whether the late answer is being held (see [`Stats::wait_slowed`]).
+    slowed: (Mutex<bool>, std::sync::Condvar),
 }
 
 impl Stats {
+    /// `slow_once`: true for the first call only (that answer is the late one).
+    pub(crate) fn slow_now(&self) -> bool {
+        let mut slowed = self.slowed.0.lock().unwrap();
+        let first = !*slowed;
+        *slowed = true;
+        self.slowed.1.notify_all();
+        first
+    }
+
+    /// Waits until the `slow_once` answer is being held, at most `timeout`.
+    pub fn wait_slowed(&self, timeout: std::time::Duration) -> bool {
+        let guard = self.slowed.0.lock().unwrap();
+        let (_guard, res) = self
+            .slowed
+            .1
+            .wait_timeout_while(guard, timeout, |slowed| !*slowed)
+            .unwrap();
+        !res.timed_out()
+    }
+
     /// Counts a failed TLS handshake.
     pub(crate) fn tls_failure(&self) {
         let _guard = self.tls_failed.0.lock().unwrap();

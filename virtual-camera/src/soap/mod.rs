@@ -374,6 +374,12 @@ pub async fn handle(shared: &Arc<Shared>, req: &Request) -> Response {
         .unwrap()
         .push((op.clone(), method.into()));
     let c = &shared.config;
+    if let Some((slow, delay)) = &c.faults.slow_once
+        && *slow == op
+        && shared.stats.slow_now()
+    {
+        tokio::time::sleep(*delay).await;
+    }
     if c.faults.fault_on.as_deref() == Some(op.as_str()) {
         return fault(
             500,
