@@ -211,9 +211,38 @@ impl Media {
     }
 
     pub fn stop(&mut self) {
-        self.main_loop.quit();
+        // Quit from inside the loop: a quit called before the thread has entered `run`
+        // is undone by `run` (seen as a test hanging in this join under load).
+        let ml = self.main_loop.clone();
+        let quit = glib::source::idle_source_new(None, glib::Priority::HIGH, move || {
+            ml.quit();
+            glib::ControlFlow::Break
+        });
+        quit.attach(Some(&self.main_loop.context()));
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// A camera dropped right after it started stops: its media loop's quit is not lost
+    /// when it comes before the loop's thread runs (a test hung in `Media::stop` so).
+    #[test]
+    fn test_a_camera_stopped_at_once_stops() {
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for _ in 0..100 {
+                drop(crate::Camera::start(crate::Config::default()).expect("a camera"));
+            }
+            let _ = done.send(());
+        });
+        assert!(
+            finished
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .is_ok(),
+            "100 cameras started and stopped within 60 s"
+        );
     }
 }
