@@ -4,7 +4,7 @@
 //! The Media service (`trt`, ver10): the profiles of [`crate::profiles`], their stream and
 //! snapshot URIs.
 
-use super::{Call, Op, no_profile, ok, profile};
+use super::{Call, Op, media_profile, ok};
 use crate::http::Response;
 use crate::profiles::{PROFILES, Profile};
 
@@ -67,20 +67,20 @@ pub(super) fn snapshot_uri(c: &Call<'_>, token: &str) -> String {
 }
 
 fn get_stream_uri(c: &Call<'_>) -> Response {
-    let Some(p) = profile(c) else {
-        return no_profile("The requested profile token does not exist");
-    };
-    ok(&media_uri("GetStreamUriResponse", &stream_uri(c, p.token)))
+    match media_profile(c) {
+        Ok(p) => ok(&media_uri("GetStreamUriResponse", &stream_uri(c, p.token))),
+        Err(fault) => fault,
+    }
 }
 
 fn get_snapshot_uri(c: &Call<'_>) -> Response {
-    let Some(p) = profile(c) else {
-        return no_profile("The requested profile token does not exist");
-    };
-    ok(&media_uri(
-        "GetSnapshotUriResponse",
-        &snapshot_uri(c, p.token),
-    ))
+    match media_profile(c) {
+        Ok(p) => ok(&media_uri(
+            "GetSnapshotUriResponse",
+            &snapshot_uri(c, p.token),
+        )),
+        Err(fault) => fault,
+    }
 }
 
 fn media_uri(element: &str, uri: &str) -> String {

@@ -5,7 +5,7 @@
 //! [`super::media`], in Media2's shapes.
 
 use super::media::{snapshot_uri, stream_uri};
-use super::{Call, Op, no_profile, ok, profile};
+use super::{Call, Op, media_profile, ok};
 use crate::http::Response;
 use crate::profiles::{AUDIO_RATE_KHZ, PROFILES, Profile};
 
@@ -43,21 +43,21 @@ fn get_profiles(_: &Call<'_>) -> Response {
 }
 
 fn get_stream_uri(c: &Call<'_>) -> Response {
-    let Some(p) = profile(c) else {
-        return no_profile("The requested profile token does not exist");
-    };
-    ok(&format!(
-        "<tr2:GetStreamUriResponse><tr2:Uri>{}</tr2:Uri></tr2:GetStreamUriResponse>",
-        stream_uri(c, p.token)
-    ))
+    match media_profile(c) {
+        Ok(p) => ok(&format!(
+            "<tr2:GetStreamUriResponse><tr2:Uri>{}</tr2:Uri></tr2:GetStreamUriResponse>",
+            stream_uri(c, p.token)
+        )),
+        Err(fault) => fault,
+    }
 }
 
 fn get_snapshot_uri(c: &Call<'_>) -> Response {
-    let Some(p) = profile(c) else {
-        return no_profile("The requested profile token does not exist");
-    };
-    ok(&format!(
-        "<tr2:GetSnapshotUriResponse><tr2:Uri>{}</tr2:Uri></tr2:GetSnapshotUriResponse>",
-        snapshot_uri(c, p.token)
-    ))
+    match media_profile(c) {
+        Ok(p) => ok(&format!(
+            "<tr2:GetSnapshotUriResponse><tr2:Uri>{}</tr2:Uri></tr2:GetSnapshotUriResponse>",
+            snapshot_uri(c, p.token)
+        )),
+        Err(fault) => fault,
+    }
 }

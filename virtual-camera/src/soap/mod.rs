@@ -538,6 +538,11 @@ fn profile(c: &Call<'_>) -> Option<&'static crate::profiles::Profile> {
     crate::profiles::by_token(c.p.text("ProfileToken").unwrap_or("")).map(|(_, p)| p)
 }
 
+/// The request's profile, or the Media services' fault for a token it does not have.
+fn media_profile(c: &Call<'_>) -> Result<&'static crate::profiles::Profile, Response> {
+    profile(c).ok_or_else(|| no_profile("The requested profile token does not exist"))
+}
+
 fn base(shared: &Shared, req: &Request) -> String {
     if shared.config.quirks.http_xaddrs || !req.tls {
         format!("http://127.0.0.1:{}", shared.http_port)
