@@ -103,56 +103,37 @@ impl std::fmt::Display for SdpError {
     }
 }
 
-/// The line of the parsed text that sdp-types names in its error (counted from 1).
-fn error_line(e: &sdp_types::ParserError) -> Option<usize> {
-    use sdp_types::ParserError as P;
-    #[allow(deprecated)]
-    match *e {
-        P::UnexpectedLine(n, _)
-        | P::InvalidLineFormat(n, _)
-        | P::InvalidFieldEncoding(n, _)
-        | P::InvalidFieldFormat(n, _)
-        | P::MissingField(n, _)
-        | P::FieldTrailingData(n, _)
-        | P::InvalidVersion(n, _)
-        | P::MultipleVersions(n)
-        | P::MultipleOrigins(n)
-        | P::MultipleSessionNames(n)
-        | P::MultipleSessionDescription(n)
-        | P::MultipleUris(n)
-        | P::MultipleConnections(n)
-        | P::MultipleTimeZones(n)
-        | P::MultipleMediaTitles(n)
-        | P::MultipleKeys(n)
-        | P::RepeatWithoutTime(n) => Some(n),
-        _ => None,
-    }
-}
-
-/// What sdp-types' error says, without its line number: that one counts the lines of the
-/// text [`lenient`] made, not the device's ([`SdpError::line`] is the device's).
-fn error_words(e: &sdp_types::ParserError) -> String {
+/// What sdp-types' error says: the line of the parsed text it names (counted from 1), and
+/// its words without that number, which counts the lines of the text [`lenient`] made, not
+/// the device's ([`SdpError::line`] is the device's).
+fn explain(e: &sdp_types::ParserError) -> (Option<usize>, String) {
     use sdp_types::ParserError as P;
     #[allow(deprecated)]
     match e {
-        P::UnexpectedLine(_, c) => format!("unexpected line starting with {:?}", char::from(*c)),
-        P::InvalidLineFormat(_, s) => format!("invalid line: {s}"),
-        P::InvalidFieldEncoding(_, s) => format!("invalid field encoding at {s}"),
-        P::InvalidFieldFormat(_, s) => format!("invalid field format at {s}"),
-        P::MissingField(_, s) => format!("missing field {s}"),
-        P::FieldTrailingData(_, s) => format!("trailing data after {s}"),
-        P::InvalidVersion(_, v) => format!("invalid version {:?}", String::from_utf8_lossy(v)),
-        P::MultipleVersions(_) => "a second version line".into(),
-        P::MultipleOrigins(_) => "a second origin line".into(),
-        P::MultipleSessionNames(_) => "a second session name line".into(),
-        P::MultipleSessionDescription(_) => "a second session description line".into(),
-        P::MultipleUris(_) => "a second URI line".into(),
-        P::MultipleConnections(_) => "a second connection line".into(),
-        P::MultipleTimeZones(_) => "a second time zone line".into(),
-        P::MultipleMediaTitles(_) => "a second media title line".into(),
-        P::MultipleKeys(_) => "a second key line".into(),
-        P::RepeatWithoutTime(_) => "a repeat line without a time line".into(),
-        other => other.to_string(),
+        P::UnexpectedLine(n, c) => (
+            Some(*n),
+            format!("unexpected line starting with {:?}", char::from(*c)),
+        ),
+        P::InvalidLineFormat(n, s) => (Some(*n), format!("invalid line: {s}")),
+        P::InvalidFieldEncoding(n, s) => (Some(*n), format!("invalid field encoding at {s}")),
+        P::InvalidFieldFormat(n, s) => (Some(*n), format!("invalid field format at {s}")),
+        P::MissingField(n, s) => (Some(*n), format!("missing field {s}")),
+        P::FieldTrailingData(n, s) => (Some(*n), format!("trailing data after {s}")),
+        P::InvalidVersion(n, v) => (
+            Some(*n),
+            format!("invalid version {:?}", String::from_utf8_lossy(v)),
+        ),
+        P::MultipleVersions(n) => (Some(*n), "a second version line".into()),
+        P::MultipleOrigins(n) => (Some(*n), "a second origin line".into()),
+        P::MultipleSessionNames(n) => (Some(*n), "a second session name line".into()),
+        P::MultipleSessionDescription(n) => (Some(*n), "a second session description line".into()),
+        P::MultipleUris(n) => (Some(*n), "a second URI line".into()),
+        P::MultipleConnections(n) => (Some(*n), "a second connection line".into()),
+        P::MultipleTimeZones(n) => (Some(*n), "a second time zone line".into()),
+        P::MultipleMediaTitles(n) => (Some(*n), "a second media title line".into()),
+        P::MultipleKeys(n) => (Some(*n), "a second key line".into()),
+        P::RepeatWithoutTime(n) => (Some(*n), "a repeat line without a time line".into()),
+        other => (None, other.to_string()),
     }
 }
 
@@ -188,9 +169,12 @@ fn lenient(sdp: &[u8]) -> (Vec<u8>, Vec<usize>) {
 /// payload the element understands; other sections are left out.
 pub fn parse(sdp: &[u8]) -> Result<(Option<String>, Vec<Stream>), SdpError> {
     let (sdp, origin) = lenient(sdp);
-    let session = sdp_types::Session::parse(&sdp).map_err(|e| SdpError {
-        line: error_line(&e).and_then(|n| origin.get(n.checked_sub(1)?).copied()),
-        detail: error_words(&e),
+    let session = sdp_types::Session::parse(&sdp).map_err(|e| {
+        let (line, detail) = explain(&e);
+        SdpError {
+            line: line.and_then(|n| origin.get(n.checked_sub(1)?).copied()),
+            detail,
+        }
     })?;
     let session_control = session
         .get_first_attribute_value("control")
