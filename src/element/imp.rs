@@ -129,12 +129,7 @@ impl OnvifHttpsSrc {
                 gst::ClockTime::from_mseconds(u64::from(settings.latency)),
             ),
         };
-        let pads = Pads::start(&self.obj(), limits, latency, seek_hook).map_err(|e| {
-            gst::error_msg!(
-                gst::CoreError::Thread,
-                ["could not start the streaming thread: {}", e]
-            )
-        })?;
+        let pads = Pads::start(&self.obj(), limits, latency, seek_hook);
         let output = Arc::new(ElementOutput {
             element: self.obj().downgrade(),
             pads,

@@ -1,19 +1,23 @@
 // Copyright (C) 2026 onvifhttps developers
 // SPDX-License-Identifier: MPL-2.0
 
-//! The element's source pads and the one streaming thread that feeds all of them.
+//! The element's source pads, each with its own bounded queue and streaming thread.
 //!
-//! The session hands over what one read produced (one `BufferList` per pad) into a
-//! bounded queue; a single `gst::Task` per element takes it out and pushes it, so a camera
-//! costs one streaming thread whatever its pads, and a slow downstream never blocks the
+//! The session hands over what one read produced (one `BufferList` per pad) into the
+//! pad's bounded queue; one `gst::Task` per pad takes it out and pushes it, as rtspsrc
+//! has one thread per pad. A branch that blocks (a sink waiting for its preroll while the
+//! pipeline waits for the other sinks, a paused or slow sink) therefore never starves
+//! another pad: `c.video_0 ! fakesink c.audio_0 ! fakesink` plays without queues. A
+//! video-only camera costs one streaming thread. A slow downstream never blocks the
 //! runtime's workers (a sink that syncs on the clock blocks its pusher for up to the
-//! latency). When downstream is slower than the camera, the oldest data goes and is
-//! counted. Flow returns go through a [`gst_base::UniqueFlowCombiner`]: an unlinked or
-//! flushing pad does not stop the others. A seek (replay) is handled once for all pads,
+//! latency). When downstream is slower than the camera, the oldest data of that pad goes
+//! and is counted. Flow returns go through a [`gst_base::UniqueFlowCombiner`]: an unlinked
+//! or flushing pad does not stop the others. A seek (replay) is handled once for all pads,
 //! whichever pad it comes in on.
 //!
-//! Lock order: `push` before `queue`; `queue` before `combiner`. A seek takes `queue`
-//! and lets it go before it takes `push`.
+//! Lock order: a stream's `push` before `queue` (a seek takes every `push` in index
+//! order); `queue` before `combiner`. A seek takes `queue` and lets it go before it takes
+//! the `push` locks.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,12 +36,12 @@ const IDLE_WAIT: Duration = Duration::from_secs(1);
 /// At most one QoS message about dropped data per this interval.
 const QOS_INTERVAL: Duration = Duration::from_secs(1);
 
-/// What the queue may hold before the oldest data is dropped.
+/// What a pad's queue may hold before its oldest data is dropped.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Limits {
     /// Bytes per pad (RTP).
     pub bytes_per_pad: usize,
-    /// Buffers or lists in all (snapshots: a live source wants the newest image).
+    /// Buffers or lists per pad (snapshots: a live source wants the newest image).
     pub items: usize,
 }
 
@@ -54,13 +58,9 @@ enum Data {
 }
 
 enum Item {
-    Data {
-        index: usize,
-        data: Data,
-        bytes: usize,
-    },
-    Caps(usize, gst::Caps),
-    Eos(usize),
+    Data { data: Data, bytes: usize },
+    Caps(gst::Caps),
+    Eos,
 }
 
 struct Stream {
@@ -70,15 +70,30 @@ struct Stream {
     stamp: bool,
     /// The next buffer starts a new run (the first one, and the first after a seek).
     discont: bool,
+    /// What waits to be pushed on this pad.
+    items: VecDeque<Item>,
+    /// Bytes of the data items in `items`.
+    bytes: usize,
+    /// Data items in `items` (not caps or EOS).
+    data_items: usize,
+    /// Wakes this pad's streaming thread (waited on with the `queue` lock).
+    wake: Arc<Condvar>,
+    /// Held by this pad's streaming thread while it pushes one item, and by a seek from
+    /// its flush to its new segment.
+    push: Arc<Mutex<()>>,
+}
+
+impl Stream {
+    fn clear(&mut self) {
+        self.items.clear();
+        self.bytes = 0;
+        self.data_items = 0;
+    }
 }
 
 #[derive(Default)]
 struct Queue {
     streams: Vec<Stream>,
-    items: VecDeque<Item>,
-    bytes: usize,
-    /// Data items in `items` (not caps or EOS).
-    data_items: usize,
     /// Buffers dropped because downstream was slower than the camera.
     dropped: u64,
     /// Buffers pushed.
@@ -96,14 +111,18 @@ struct Queue {
     epoch: u64,
 }
 
+impl Queue {
+    fn wake_all(&self) {
+        for s in &self.streams {
+            s.wake.notify_all();
+        }
+    }
+}
+
 /// The source pads of one started element.
 pub(super) struct Pads {
     element: glib::WeakRef<super::OnvifHttpsSrc>,
     queue: Mutex<Queue>,
-    wake: Condvar,
-    /// Held by the streaming thread while it pushes one item, and by a seek from its
-    /// flush to its new segment.
-    push: Mutex<()>,
     combiner: Mutex<gst_base::UniqueFlowCombiner>,
     limits: Limits,
     latency: gst::ClockTime,
@@ -112,7 +131,8 @@ pub(super) struct Pads {
     last_seek: Mutex<Option<gst::Seqnum>>,
     segment: Mutex<gst::FormattedSegment<gst::ClockTime>>,
     group: gst::GroupId,
-    task: Mutex<Option<gst::Task>>,
+    /// One streaming thread per pad, in the order of `Queue::streams`.
+    tasks: Mutex<Vec<gst::Task>>,
 }
 
 fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -133,19 +153,17 @@ fn guarded(pad: &gst::Pad, what: &str, f: impl FnOnce() -> bool) -> bool {
 }
 
 impl Pads {
-    /// Pads for one start of `element`, with the streaming thread running (it pushes once
-    /// the element is PLAYING).
+    /// Pads for one start of `element`; each pad's streaming thread starts with the pad
+    /// (it pushes once the element is PLAYING).
     pub(super) fn start(
         element: &super::OnvifHttpsSrc,
         limits: Limits,
         latency: gst::ClockTime,
         seek: Option<SeekHook>,
-    ) -> Result<Arc<Pads>, glib::BoolError> {
-        let pads = Arc::new(Pads {
+    ) -> Arc<Pads> {
+        Arc::new(Pads {
             element: element.downgrade(),
             queue: Mutex::new(Queue::default()),
-            wake: Condvar::new(),
-            push: Mutex::new(()),
             combiner: Mutex::new(gst_base::UniqueFlowCombiner::new()),
             limits,
             latency,
@@ -153,9 +171,18 @@ impl Pads {
             last_seek: Mutex::new(None),
             segment: Mutex::new(gst::FormattedSegment::new()),
             group: gst::GroupId::next(),
-            task: Mutex::new(None),
-        });
-        let weak = Arc::downgrade(&pads);
+            tasks: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The streaming thread of stream `index` (named after the element and the pad).
+    fn spawn_task(
+        self: &Arc<Self>,
+        element: &super::OnvifHttpsSrc,
+        pad: &str,
+        index: usize,
+    ) -> Result<gst::Task, glib::BoolError> {
+        let weak = Arc::downgrade(self);
         let task = gst::Task::builder(move |task| {
             let Some(pads) = weak.upgrade() else {
                 let _ = task.pause();
@@ -163,7 +190,7 @@ impl Pads {
             };
             // A panic must not unwind into GstTask's C code: an error, and the thread ends.
             if let Err(payload) =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pads.run_once()))
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pads.run_once(index)))
             {
                 let msg = crate::runtime::panic_message(payload.as_ref());
                 if let Some(element) = pads.element.upgrade() {
@@ -182,10 +209,9 @@ impl Pads {
         })
         .build();
         // The thread carries the name (shown by top -H and in debug logs).
-        task.set_property("name", format!("{}:push", element.name()));
+        task.set_property("name", format!("{}:{pad}", element.name()));
         task.start()?;
-        *locked(&pads.task) = Some(task);
-        Ok(pads)
+        Ok(task)
     }
 
     /// Adds the pad `name` from `template` with `caps`, or gives the caps to the pad of
@@ -196,9 +222,10 @@ impl Pads {
         {
             let mut q = locked(&self.queue);
             if let Some(index) = q.streams.iter().position(|s| s.pad.name() == name) {
-                if q.streams[index].caps != caps {
-                    q.streams[index].caps = caps.clone();
-                    self.enqueue_control(&mut q, Item::Caps(index, caps));
+                let s = &mut q.streams[index];
+                if s.caps != caps {
+                    s.caps = caps.clone();
+                    Self::enqueue_control(s, Item::Caps(caps));
                 }
                 return Some(index);
             }
@@ -237,14 +264,41 @@ impl Pads {
         locked(&self.combiner).add_pad(&pad);
         // The pad first: the application links it in `pad-added`, before its first buffer.
         element.add_pad(&pad).ok()?;
-        let mut q = locked(&self.queue);
-        q.streams.push(Stream {
-            pad,
-            caps,
-            stamp,
-            discont: true,
-        });
-        Some(q.streams.len() - 1)
+        let index = {
+            let mut q = locked(&self.queue);
+            if q.stopping {
+                return None;
+            }
+            q.streams.push(Stream {
+                pad,
+                caps,
+                stamp,
+                discont: true,
+                items: VecDeque::new(),
+                bytes: 0,
+                data_items: 0,
+                wake: Arc::new(Condvar::new()),
+                push: Arc::new(Mutex::new(())),
+            });
+            q.streams.len() - 1
+        };
+        // The tasks lock is held across the start so that a shutdown joins this thread.
+        let mut tasks = locked(&self.tasks);
+        if locked(&self.queue).stopping {
+            return None;
+        }
+        match self.spawn_task(&element, name, index) {
+            Ok(task) => tasks.push(task),
+            Err(e) => {
+                gst::element_error!(
+                    element,
+                    gst::CoreError::Thread,
+                    ("could not start the streaming thread of {}: {}", name, e)
+                );
+                return None;
+            }
+        }
+        Some(index)
     }
 
     /// Queues `list` for stream `index`; false when downstream no longer takes data.
@@ -262,8 +316,8 @@ impl Pads {
     /// Stream `index` ends once what is queued for it is pushed.
     pub(super) fn end_of_stream(&self, index: usize) {
         let mut q = locked(&self.queue);
-        if index < q.streams.len() {
-            self.enqueue_control(&mut q, Item::Eos(index));
+        if let Some(s) = q.streams.get_mut(index) {
+            Self::enqueue_control(s, Item::Eos);
         }
     }
 
@@ -275,36 +329,38 @@ impl Pads {
             return;
         }
         q.eos = true;
-        for index in 0..q.streams.len() {
-            self.enqueue_control(&mut q, Item::Eos(index));
+        for s in q.streams.iter_mut() {
+            Self::enqueue_control(s, Item::Eos);
         }
     }
 
     /// The element is (or no longer is) PLAYING: a live source pushes only then.
     pub(super) fn set_playing(&self, playing: bool) {
-        locked(&self.queue).playing = playing;
-        self.wake.notify_all();
+        let mut q = locked(&self.queue);
+        q.playing = playing;
+        q.wake_all();
     }
 
-    /// Stops the streaming thread and removes the pads.
+    /// Stops the streaming threads and removes the pads.
     pub(super) fn shutdown(&self) {
         let streams = {
             let mut q = locked(&self.queue);
             q.stopping = true;
-            q.items.clear();
-            q.bytes = 0;
-            q.data_items = 0;
+            q.wake_all();
+            for s in q.streams.iter_mut() {
+                s.clear();
+            }
             std::mem::take(&mut q.streams)
         };
-        self.wake.notify_all();
         // Flushing: a push blocked downstream returns.
         for s in &streams {
             let _ = s.pad.set_active(false);
         }
-        if let Some(task) = locked(&self.task).take() {
+        let tasks = std::mem::take(&mut *locked(&self.tasks));
+        for task in tasks {
             let _ = task.stop();
             if task.join().is_err() {
-                gst::warning!(CAT, "the streaming thread could not be joined");
+                gst::warning!(CAT, "a streaming thread could not be joined");
             }
         }
         locked(&self.combiner).clear();
@@ -332,25 +388,45 @@ impl Pads {
         {
             return true;
         }
-        let max_bytes = self.limits.bytes_per_pad.saturating_mul(q.streams.len());
-        while (q.data_items >= self.limits.items || q.bytes.saturating_add(bytes) > max_bytes)
-            && q.data_items > 0
+        let limits = self.limits;
+        let mut dropped = 0u64;
         {
-            self.drop_oldest(&mut q);
+            let Some(s) = q.streams.get_mut(index) else {
+                return true;
+            };
+            while (s.data_items >= limits.items
+                || s.bytes.saturating_add(bytes) > limits.bytes_per_pad)
+                && s.data_items > 0
+            {
+                dropped = dropped.saturating_add(Self::drop_oldest(s));
+            }
+            let was_empty = s.items.is_empty();
+            s.items.push_back(Item::Data { data, bytes });
+            s.bytes = s.bytes.saturating_add(bytes);
+            s.data_items += 1;
+            if was_empty {
+                s.wake.notify_one();
+            }
         }
-        let was_empty = q.items.is_empty();
-        q.items.push_back(Item::Data { index, data, bytes });
-        q.bytes = q.bytes.saturating_add(bytes);
-        q.data_items += 1;
+        if dropped > 0 {
+            if q.dropped == 0
+                && let Some(element) = self.element.upgrade()
+            {
+                gst::warning!(
+                    CAT,
+                    obj = element,
+                    "downstream is slower than the camera: dropping the oldest data \
+                     (counted in QoS messages)"
+                );
+            }
+            q.dropped = q.dropped.saturating_add(dropped);
+        }
         let qos =
             (q.dropped > 0 && q.last_qos.is_none_or(|t| t.elapsed() >= QOS_INTERVAL)).then(|| {
                 q.last_qos = Some(std::time::Instant::now());
                 (q.processed, q.dropped)
             });
         drop(q);
-        if was_empty {
-            self.wake.notify_one();
-        }
         if let Some((processed, dropped)) = qos {
             self.post_qos(processed, dropped);
         }
@@ -374,60 +450,52 @@ impl Pads {
         let _ = element.post_message(msg);
     }
 
-    fn enqueue_control(&self, q: &mut Queue, item: Item) {
-        q.items.push_back(item);
-        self.wake.notify_one();
+    fn enqueue_control(s: &mut Stream, item: Item) {
+        s.items.push_back(item);
+        s.wake.notify_one();
     }
 
-    fn drop_oldest(&self, q: &mut Queue) {
-        let Some(pos) = q.items.iter().position(|i| matches!(i, Item::Data { .. })) else {
-            return;
+    /// Drops the oldest data item of `s`; the number of buffers it held.
+    fn drop_oldest(s: &mut Stream) -> u64 {
+        let Some(pos) = s.items.iter().position(|i| matches!(i, Item::Data { .. })) else {
+            return 0;
         };
-        let Some(Item::Data { index, data, bytes }) = q.items.remove(pos) else {
-            return;
+        let Some(Item::Data { data, bytes }) = s.items.remove(pos) else {
+            return 0;
         };
-        let n = match &data {
+        s.bytes = s.bytes.saturating_sub(bytes);
+        s.data_items = s.data_items.saturating_sub(1);
+        // The next buffer of that stream does not follow the last one pushed.
+        s.discont = true;
+        match &data {
             Data::One(_) => 1,
             Data::List(l) => u64::try_from(l.len()).unwrap_or(u64::MAX),
-        };
-        q.bytes = q.bytes.saturating_sub(bytes);
-        q.data_items = q.data_items.saturating_sub(1);
-        if q.dropped == 0
-            && let Some(element) = self.element.upgrade()
-        {
-            gst::warning!(
-                CAT,
-                obj = element,
-                "downstream is slower than the camera: dropping the oldest data \
-                 (counted in QoS messages)"
-            );
-        }
-        q.dropped = q.dropped.saturating_add(n);
-        // The next buffer of that stream does not follow the last one pushed.
-        if let Some(s) = q.streams.get_mut(index) {
-            s.discont = true;
         }
     }
 
-    /// One turn of the streaming thread: waits for an item (while PLAYING) and pushes it.
-    fn run_once(&self) {
-        let (item, epoch) = {
+    /// One turn of stream `index`'s streaming thread: waits for an item (while PLAYING)
+    /// and pushes it.
+    fn run_once(&self, index: usize) {
+        let (item, epoch, push) = {
             let mut q = locked(&self.queue);
             loop {
                 if q.stopping {
                     return;
                 }
-                if q.playing
-                    && let Some(item) = q.items.pop_front()
-                {
+                let playing = q.playing;
+                let epoch = q.epoch;
+                let Some(s) = q.streams.get_mut(index) else {
+                    return;
+                };
+                if playing && let Some(item) = s.items.pop_front() {
                     if let Item::Data { bytes, .. } = &item {
-                        q.bytes = q.bytes.saturating_sub(*bytes);
-                        q.data_items = q.data_items.saturating_sub(1);
+                        s.bytes = s.bytes.saturating_sub(*bytes);
+                        s.data_items = s.data_items.saturating_sub(1);
                     }
-                    break (item, q.epoch);
+                    break (item, epoch, s.push.clone());
                 }
-                let (guard, timeout) = self
-                    .wake
+                let wake = s.wake.clone();
+                let (guard, timeout) = wake
                     .wait_timeout(q, IDLE_WAIT)
                     .unwrap_or_else(PoisonError::into_inner);
                 q = guard;
@@ -437,16 +505,13 @@ impl Pads {
                 }
             }
         };
-        let _push = locked(&self.push);
+        let _push = locked(&push);
         let (pad, discont, stamp) = {
             let mut q = locked(&self.queue);
             // A seek came between taking the item out and now: it is of the old position.
             if q.epoch != epoch || q.stopping {
                 return;
             }
-            let index = match &item {
-                Item::Data { index, .. } | Item::Caps(index, _) | Item::Eos(index) => *index,
-            };
             let Some(s) = q.streams.get_mut(index) else {
                 return;
             };
@@ -481,11 +546,11 @@ impl Pads {
                     pad.push_list(list)
                 }
             },
-            Item::Caps(_, caps) => {
+            Item::Caps(caps) => {
                 let _ = pad.push_event(gst::event::Caps::new(&caps));
                 return;
             }
-            Item::Eos(_) => {
+            Item::Eos => {
                 let _ = pad.push_event(gst::event::Eos::new());
                 return;
             }
@@ -542,9 +607,9 @@ impl Pads {
         if std::mem::replace(&mut q.refused, true) {
             return None;
         }
-        q.items.clear();
-        q.bytes = 0;
-        q.data_items = 0;
+        for s in q.streams.iter_mut() {
+            s.clear();
+        }
         Some(q.streams.iter().map(|s| s.pad.clone()).collect())
     }
 
@@ -627,11 +692,11 @@ impl Pads {
             return false;
         }
         let position = segment.start().map_or(0, gst::ClockTime::nseconds);
-        let pads: Vec<gst::Pad> = locked(&self.queue)
+        let (pads, push): (Vec<gst::Pad>, Vec<Arc<Mutex<()>>>) = locked(&self.queue)
             .streams
             .iter()
-            .map(|s| s.pad.clone())
-            .collect();
+            .map(|s| (s.pad.clone(), s.push.clone()))
+            .unzip();
         let flush = flags.contains(gst::SeekFlags::FLUSH);
         if flush {
             for p in &pads {
@@ -642,20 +707,20 @@ impl Pads {
             let mut q = locked(&self.queue);
             hook.pending.store(true, Ordering::SeqCst);
             q.epoch = q.epoch.wrapping_add(1);
-            q.items.retain(|i| !matches!(i, Item::Data { .. }));
             // Like basesrc, a flushing seek starts the data again after EOS downstream.
             if flush {
                 q.refused = false;
             }
-            q.bytes = 0;
-            q.data_items = 0;
             for s in q.streams.iter_mut() {
+                s.items.retain(|i| !matches!(i, Item::Data { .. }));
+                s.bytes = 0;
+                s.data_items = 0;
                 s.discont = true;
             }
         }
         {
             // A push under way has returned (flushing), or ends before the new segment.
-            let _push = locked(&self.push);
+            let _push: Vec<_> = push.iter().map(|p| locked(p)).collect();
             if flush {
                 for p in &pads {
                     let _ =

@@ -255,7 +255,7 @@ impl Run {
 }
 
 /// Spec §9: going to NULL returns within one second, whatever the device does.
-fn null_within_a_second(pipeline: &gst::Pipeline) {
+pub fn null_within_a_second(pipeline: &gst::Pipeline) {
     let start = Instant::now();
     let _ = pipeline.set_state(gst::State::Null);
     assert!(
