@@ -38,12 +38,13 @@ fn test_port_read_from_device_no_set_when_equal() {
     );
 }
 
-#[test]
-fn test_set_port_accepted_moves_to_new_port() {
+/// `https-port` moves the device's port: read anonymously when the device allows it
+/// (`open`), else the strict way of [`strict_device_ports_are_found_safely`].
+fn accepted(open: bool) {
     let (cam, ca) = camera(Config {
         quirks: Quirks {
             set_protocols: SetProtocols::Accept,
-            open_network_protocols: true,
+            open_network_protocols: open,
             ..Quirks::default()
         },
         ..Config::default()
@@ -71,13 +72,50 @@ fn test_set_port_accepted_moves_to_new_port() {
         "GetNetworkProtocols",
         "re-read after set: {o:?}"
     );
+    strict_device_ports_are_found_safely(&cam, open);
 }
 
-fn refused_or_ignored(mode: SetProtocols, phrase: &str) {
+/// What went where: SetNetworkProtocols only ever over HTTPS; over plain HTTP with
+/// credentials at most GetNetworkProtocols (and the clock it may need), and only on a
+/// device that refused it anonymously and whose HTTPS port was not found over HTTPS.
+fn strict_device_ports_are_found_safely(cam: &Camera, open: bool) {
+    let https = cam.stats.https_ops.lock().unwrap().clone();
+    assert!(
+        https.iter().any(|o| o == "SetNetworkProtocols"),
+        "{https:?}"
+    );
+    let clear = cam.stats.plain_http_credential_ops.lock().unwrap().clone();
+    if open {
+        assert!(clear.is_empty(), "{clear:?}");
+    } else {
+        // Nothing at https-port or 443: one GetNetworkProtocols with a password digest
+        // over HTTP was the last way left.
+        assert_eq!(clear, ["GetNetworkProtocols"]);
+    }
+    let log = cam.stats.log.lock().unwrap().clone();
+    assert!(
+        !log.iter().any(|(_, m)| m == "basic" || m == "text"),
+        "never the password itself: {log:?}"
+    );
+}
+
+#[test]
+fn test_set_port_accepted_moves_to_new_port() {
+    accepted(true);
+}
+
+/// Issue 22 point 2: a device that refuses GetNetworkProtocols without credentials (most)
+/// still has its port moved (seed behaviour, spec §4.2).
+#[test]
+fn test_set_port_accepted_on_a_device_that_refuses_anonymous_calls() {
+    accepted(false);
+}
+
+fn refused_or_ignored(mode: SetProtocols, phrase: &str, open: bool) {
     let (cam, ca) = camera(Config {
         quirks: Quirks {
             set_protocols: mode,
-            open_network_protocols: true,
+            open_network_protocols: open,
             ..Quirks::default()
         },
         ..Config::default()
@@ -116,16 +154,79 @@ fn refused_or_ignored(mode: SetProtocols, phrase: &str) {
         "{text}"
     );
     assert_eq!(cam.https_port(), device_port);
+    drop(run);
+    strict_device_ports_are_found_safely(&cam, open);
 }
 
 #[test]
 fn test_set_port_refused_warns_then_port_error() {
-    refused_or_ignored(SetProtocols::Fault, "refused to change it");
+    refused_or_ignored(SetProtocols::Fault, "refused to change it", true);
 }
 
 #[test]
 fn test_set_port_silently_ignored_warns_then_port_error() {
-    refused_or_ignored(SetProtocols::Ignore, "kept HTTPS port");
+    refused_or_ignored(SetProtocols::Ignore, "kept HTTPS port", true);
+}
+
+#[test]
+fn test_set_port_refused_by_a_strict_device_warns() {
+    refused_or_ignored(SetProtocols::Fault, "refused to change it", false);
+}
+
+#[test]
+fn test_set_port_ignored_by_a_strict_device_warns() {
+    refused_or_ignored(SetProtocols::Ignore, "kept HTTPS port", false);
+}
+
+/// When the port cannot be read at all (anonymous refused, nothing at `https-port` or
+/// 443, and the digest over HTTP refused too: a Digest challenge without qop is not
+/// answered in clear), a RESOURCE/SETTINGS warning says why and how, instead of silence.
+#[test]
+fn test_a_port_that_cannot_be_read_is_a_warning_saying_how() {
+    let (cam, ca) = camera(Config {
+        device: Device {
+            auth: AuthMode::Digest,
+            ..Device::default()
+        },
+        quirks: Quirks {
+            digest_without_qop: true,
+            ..Quirks::default()
+        },
+        ..Config::default()
+    });
+    if std::net::TcpStream::connect(("127.0.0.1", 443)).is_ok() {
+        panic!("something listens on 127.0.0.1:443; this test needs it free");
+    }
+    let want = free_port();
+    let run = run_with(
+        snapshot_props(&cam.http_url(), &ca, "password"),
+        &[("https-port", &u32::from(want))],
+    );
+    let out = run.expect_error(WAIT);
+    let warning = out
+        .warnings
+        .iter()
+        .find(|w| w.contains("could not be read"))
+        .unwrap_or_else(|| panic!("a warning that says why: {:?}", out.warnings));
+    for part in [
+        &format!("https-port={want}"),
+        "anonymous over HTTP",
+        &format!("over HTTPS at port {want}"),
+        "over HTTPS at port 443",
+        "with a password digest over HTTP",
+        "https:// location",
+    ] {
+        assert!(warning.contains(part), "{part:?} in {warning}");
+    }
+    drop(run);
+    // The one request with a password digest over HTTP (a WS-UsernameToken); the Digest
+    // challenge without qop that answered it is not answered in clear.
+    assert_eq!(
+        *cam.stats.plain_http_credential_ops.lock().unwrap(),
+        ["GetNetworkProtocols"]
+    );
+    let log = cam.stats.log.lock().unwrap().clone();
+    assert!(!log.iter().any(|(_, m)| m == "digest"), "{log:?}");
 }
 
 /// Over plain HTTP no password travels in clear: the bootstrap uses a digest only.

@@ -47,8 +47,9 @@ pub struct OnvifClient {
     /// The device refused a PRE_AUTH operation without credentials and accepted it
     /// with them: every later call carries them.
     anonymous_refused: bool,
-    /// Inside GetSystemDateAndTime: a refused token does not re-read the clock again.
-    syncing_clock: bool,
+    /// A refused token does not re-read the clock: inside GetSystemDateAndTime, and for
+    /// the one GetNetworkProtocols with a password digest over plain HTTP.
+    no_clock_resync: bool,
 }
 
 impl OnvifClient {
@@ -66,7 +67,7 @@ impl OnvifClient {
             round_trips: 0,
             device_path: DEVICE_SERVICE_PATH.to_string(),
             anonymous_refused: false,
-            syncing_clock: false,
+            no_clock_resync: false,
         }
     }
 
@@ -336,7 +337,7 @@ impl OnvifClient {
             if !auth_refusal {
                 return Err(self.answer_error(req.operation, status, &resp, parsed));
             }
-            if matches!(self.auth, HttpAuth::None) && !resynced_clock && !self.syncing_clock {
+            if matches!(self.auth, HttpAuth::None) && !resynced_clock && !self.no_clock_resync {
                 // The token may have been refused for its Created time: re-read the
                 // device clock once (spec §5) and retry.
                 resynced_clock = true;
@@ -415,9 +416,9 @@ impl OnvifClient {
     pub async fn sync_clock(&mut self) -> Result<(), Error> {
         let req = ops::get_system_date_and_time();
         let path = self.device_path.clone();
-        self.syncing_clock = true;
+        self.no_clock_resync = true;
         let el = Box::pin(self.call(&path, &req, false)).await;
-        self.syncing_clock = false;
+        self.no_clock_resync = false;
         let el = el?;
         let device =
             ops::parse_system_date_and_time(&el).map_err(|d| self.malformed(req.operation, d))?;
@@ -710,7 +711,28 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
         let need_read = cached.is_none() && (!loc_https || s.https_port != 0);
         let mut protocols = Vec::new();
         if need_read {
-            match client.network_protocols().await {
+            let mut read = client.network_protocols().await;
+            // https-port set on an http:// location: the credentials were withheld over
+            // HTTP, and a device that wants them for GetNetworkProtocols (most) refused.
+            // Find its HTTPS port the safe ways first (spec §4.2: it must be known to be
+            // set), the digest over HTTP last.
+            if let Err(anonymous) = &read
+                && !loc_https
+                && s.https_port != 0
+                && !creds_in_clear
+                && s.creds.is_some()
+            {
+                let anonymous = match anonymous {
+                    Error::NotAuthorized { .. } => "refused".to_string(),
+                    e => e.to_string(),
+                };
+                read = find_https_port(&mut client, s, loc, anonymous, &mut notes).await;
+                // The credentials refused over HTTPS: they are wrong.
+                if let Err(e @ Error::NotAuthorized { .. }) = read {
+                    return Err(e);
+                }
+            }
+            match read {
                 Ok(p) => {
                     protocols = p;
                     match ops::https_port(&protocols) {
@@ -733,6 +755,20 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
                     notes.push(format!(
                         "GetNetworkProtocols failed ({e}); using HTTPS port {target}"
                     ));
+                    if s.https_port != 0 {
+                        // Spec §4.2: the port could not be checked, so not set either.
+                        warn(&format!(
+                            "https-port={} is set, but the HTTPS port of {} could not be read \
+                             ({e}), so it could not be checked or set on the device. Going on \
+                             with port {}. Fix: use an https:// location on the device's \
+                             current HTTPS port, or set the port on the device's web page",
+                            s.https_port,
+                            origin_of(loc, if loc_https { "https" } else { "http" }, loc_port)?
+                                .peer(),
+                            s.https_port
+                        ));
+                        cacheable = false;
+                    }
                     guessed = Some(format!("GetNetworkProtocols failed: {e}"));
                 }
             }
@@ -932,6 +968,93 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
             .collect(),
         notes,
     })
+}
+
+/// The device's network protocols when `https-port` is set on an `http://` location and
+/// the anonymous GetNetworkProtocols over HTTP was refused (`anonymous`: why). Tried in
+/// this order, each only when the one before failed: authenticated over HTTPS at
+/// `https-port` (with the element's own certificate checks), then at 443; last, with a
+/// password digest over plain HTTP (WS-UsernameToken digest or HTTP Digest with qop, never
+/// the password: the rule of the bootstrap without `https-port`). The client is left where
+/// the answer came from. A refusal of the credentials over HTTPS is final (they are
+/// wrong); every other failure is told in the error, rung by rung.
+async fn find_https_port(
+    client: &mut OnvifClient,
+    s: &StartSettings,
+    loc: &url::Url,
+    anonymous: String,
+    notes: &mut Vec<String>,
+) -> Result<Vec<NetworkProtocol>, Error> {
+    let http_origin = client.http.origin.clone();
+    let mut tried = vec![format!(
+        "anonymous over HTTP (the credentials are not sent in clear while https-port is \
+         set): {anonymous}"
+    )];
+    // Refused anonymously once: the credentials go at once (one round trip a rung).
+    let anonymous_refused = std::mem::replace(&mut client.anonymous_refused, true);
+    let read = find_https_port_rungs(client, s, loc, &http_origin, &mut tried, notes).await;
+    client.anonymous_refused = anonymous_refused;
+    read
+}
+
+async fn find_https_port_rungs(
+    client: &mut OnvifClient,
+    s: &StartSettings,
+    loc: &url::Url,
+    http_origin: &Origin,
+    tried: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) -> Result<Vec<NetworkProtocol>, Error> {
+    let mut ports = vec![s.https_port];
+    if s.https_port != 443 {
+        ports.push(443);
+    }
+    for port in ports {
+        client.retarget(origin_of(loc, "https", port)?, s.tls.clone());
+        client.set_credentials(s.creds.clone());
+        match client.network_protocols().await {
+            Ok(p) => {
+                notes.push(format!(
+                    "GetNetworkProtocols refused anonymously over HTTP; read over HTTPS at \
+                     port {port}"
+                ));
+                return Ok(p);
+            }
+            Err(e @ Error::NotAuthorized { .. }) => return Err(e),
+            Err(e) => tried.push(format!("over HTTPS at port {port}: {e}")),
+        }
+    }
+    crate::log::debug!(
+        "{}: the HTTPS port is not found over HTTPS ({}); GetNetworkProtocols with a \
+         password digest over plain HTTP (never the password)",
+        http_origin.peer(),
+        tried.join("; ")
+    );
+    client.retarget(http_origin.clone(), None);
+    client.set_credentials(s.creds.clone());
+    // One request with the credentials in clear, not a clock re-read and a retry.
+    client.no_clock_resync = true;
+    let read = client.network_protocols().await;
+    client.no_clock_resync = false;
+    match read {
+        Ok(p) => {
+            notes.push(format!(
+                "GetNetworkProtocols read with a password digest over plain HTTP ({})",
+                tried.join("; ")
+            ));
+            Ok(p)
+        }
+        Err(e) => {
+            tried.push(format!("with a password digest over HTTP: {e}"));
+            Err(Error::Io {
+                at: crate::error::At::here(),
+                peer: http_origin.peer(),
+                operation: "GetNetworkProtocols".into(),
+                detail: format!("tried {}", tried.join("; ")),
+                source: None,
+            })
+        }
+    }
 }
 
 /// SetNetworkProtocols to `want`, then re-read (spec §4.2). Refusal and silent ignore

@@ -277,6 +277,10 @@ pub struct Stats {
     /// Requests over plain HTTP that carried credentials (a Digest or Basic header, or a
     /// WS-UsernameToken).
     pub plain_http_credentials: AtomicU64,
+    /// The SOAP operation of each of those (`?` for a body that is not SOAP).
+    pub plain_http_credential_ops: Mutex<Vec<String>>,
+    /// The SOAP operations that came over HTTPS, in order.
+    pub https_ops: Mutex<Vec<String>>,
     /// With the RTSP front: the Transport header of every SETUP as the client sent it.
     pub setup_transports: Mutex<Vec<String>>,
     /// `broken_sdp`: the line (counted from 1) of the last SDP that was broken.

@@ -321,11 +321,23 @@ pub async fn handle(shared: &Arc<Shared>, req: &Request) -> Response {
     let scheme = if req.tls { "https" } else { "http" };
     let head = format!("{scheme} {} {}", req.method, req.target);
     let token = req.body.windows(13).any(|w| w == b"UsernameToken");
+    let parsed = parse(&req.body);
     if !req.tls && (req.header("authorization").is_some() || token) {
         shared
             .stats
             .plain_http_credentials
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        shared
+            .stats
+            .plain_http_credential_ops
+            .lock()
+            .unwrap()
+            .push(parsed.as_ref().map_or("?".into(), |p| p.op.clone()));
+    }
+    if req.tls
+        && let Some(p) = &parsed
+    {
+        shared.stats.https_ops.lock().unwrap().push(p.op.clone());
     }
     shared.stats.heads.lock().unwrap().push(head);
     let path = req.target.split('?').next().unwrap_or("");
@@ -335,7 +347,7 @@ pub async fn handle(shared: &Arc<Shared>, req: &Request) -> Response {
     if req.method != "POST" || !path.starts_with("/onvif/") {
         return Response::new(404, "Not Found", "text/plain", b"not found".to_vec());
     }
-    let Some(p) = parse(&req.body) else {
+    let Some(p) = parsed else {
         return fault(400, "s:Sender", &["ter:WellFormed"], "Malformed XML");
     };
     let op = p.op.clone();
