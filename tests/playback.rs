@@ -10,8 +10,7 @@ use std::time::Duration;
 
 use common::*;
 use gst::prelude::*;
-use gstonvifhttps::testing::auth::Credentials;
-use gstonvifhttps::testing::device::{self, StartSettings, Wants};
+use gstonvifhttps::testing::device;
 use gstonvifhttps::testing::edge::{self, ReplayTarget};
 use gstonvifhttps::testing::error::Error;
 use gstonvifhttps::testing::live::{Event, Rtsp};
@@ -19,45 +18,14 @@ use gstonvifhttps::testing::onvif::recording;
 use gstonvifhttps::testing::rtp::{self, ReplayExtension};
 use gstonvifhttps::testing::rtsp::{self, sdp};
 use gstonvifhttps::testing::runtime::RUNTIME;
-use gstonvifhttps::testing::tls::{TlsSettings, client_config};
 use gstonvifhttps::testing::tunnel;
 use onvif_virtual_camera::{Camera, Config};
 
-fn settings(cam: &Camera, ca: &TempFile) -> StartSettings {
-    let tls = client_config(&TlsSettings {
-        validate_certificate: true,
-        validate_hostname: true,
-        ca_file: Some(ca.as_str().to_string()),
-        pins: Vec::new(),
-    })
-    .expect("TLS settings");
-    StartSettings {
-        location: format!("http://127.0.0.1:{}", cam.http_port())
-            .parse()
-            .unwrap(),
-        creds: Some(Credentials {
-            user: "admin".into(),
-            password: "password".into(),
-        }),
-        https_enable: true,
-        https_port: 0,
-        tls: Some(tls),
-        profile: None,
-        timeout: Duration::from_secs(5),
-        wants: Wants {
-            video: true,
-            audio: false,
-            metadata: false,
-        },
-        boot: Default::default(),
-    }
-}
-
 fn find(cam: &Camera, ca: &TempFile, token: Option<&str>) -> Result<ReplayTarget, Error> {
-    let settings = settings(cam, ca);
+    let settings = start_settings(cam, ca);
     RUNTIME.block_on(async {
         let mut started = device::start(&settings, &|_| {}).await?;
-        edge::find_replay(&mut started.client, &started.services, token).await
+        edge::find_replay(&mut started.client, &mut started.services, token).await
     })
 }
 
@@ -194,10 +162,10 @@ struct Replayed {
 /// Replays `range` of the recording through the HTTPS tunnel (as a raw RTSP client, to
 /// check the camera) until the video track's terminal packet, bounded by 30 s.
 fn replay(cam: &Camera, ca: &TempFile, range: &str, scale: Option<&str>) -> Vec<Replayed> {
-    let settings = settings(cam, ca);
+    let settings = start_settings(cam, ca);
     RUNTIME.block_on(async {
         let mut started = device::start(&settings, &|_| {}).await.unwrap();
-        let t = edge::find_replay(&mut started.client, &started.services, None)
+        let t = edge::find_replay(&mut started.client, &mut started.services, None)
             .await
             .unwrap();
         let target = gstonvifhttps::testing::onvif::addr::path_and_query(&t.uri).unwrap();

@@ -18,6 +18,9 @@ use crate::error::Error;
 use crate::proto::clock;
 use crate::proto::onvif::addr::{self, Origin};
 use crate::proto::onvif::ops::{self, NetworkProtocol, Profile, Request};
+use crate::proto::onvif::services::{self, Service};
+
+use super::services::Services;
 use crate::proto::onvif::soap::{self, SoapError, UsernameToken};
 use crate::proto::onvif::xml::Element;
 use crate::transport::net::{HttpClient, Response};
@@ -585,8 +588,8 @@ pub struct MediaInfo {
 pub struct Started {
     pub client: OnvifClient,
     pub media: MediaInfo,
-    /// `(namespace, path and query)` of every service the device lists.
-    pub services: Vec<(String, String)>,
+    /// Where the device's services are.
+    pub services: Services,
     /// Debug lines worth logging.
     pub notes: Vec<String>,
 }
@@ -867,8 +870,10 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
                 e => e,
             }
         });
-    let services = match first {
-        Ok(el) => ops::parse_services(&el).map_err(|d| client.malformed("GetServices", d))?,
+    let mut services = match first {
+        Ok(el) => Services::listed(
+            ops::parse_services(&el).map_err(|d| client.malformed("GetServices", d))?,
+        ),
         Err(
             e @ (Error::NotAuthorized { .. }
             | Error::Certificate { .. }
@@ -883,37 +888,40 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
             let el = client
                 .call(&client.device_path.clone(), &ops::get_capabilities(), false)
                 .await?;
-            ops::parse_capabilities(&el).map_err(|d| client.malformed("GetCapabilities", d))?
+            Services::from_capabilities(
+                services::parse_capabilities(&el)
+                    .map_err(|d| client.malformed("GetCapabilities", d))?,
+            )
         }
     };
-    let xaddr = |ns: &str| {
-        services
-            .iter()
-            .find(|(n, _)| n == ns)
-            .and_then(|(_, x)| addr::path_and_query(x))
+    let no_media = || Error::NotFound {
+        at: crate::error::At::here(),
+        peer: origin.peer(),
+        what: "the device offers no media service (neither Media2 nor Media1)".into(),
     };
-    let media1_path = xaddr(ops::NS_TRT);
-    let (mut media2, mut media_path) = match (xaddr(ops::NS_TR2), media1_path.clone()) {
-        (Some(p), _) => (true, p),
-        (None, Some(p)) => (false, p),
-        (None, None) => {
-            return Err(Error::NotFound {
-                at: crate::error::At::here(),
-                peer: origin.peer(),
-                what: "the device offers no media service (neither Media2 nor Media1)".into(),
-            });
-        }
+    let (mut media2, mut media_path) = match services.find(&mut client, Service::Media2).await {
+        Some(p) => (true, p),
+        None => (
+            false,
+            services
+                .find(&mut client, Service::Media)
+                .await
+                .ok_or_else(no_media)?,
+        ),
     };
     let mut req = ops::get_profiles(media2);
     let el = match client.call(&media_path, &req, true).await {
         Ok(el) => el,
         // Media2 listed but not working (faults, or the path is missing): Media1 instead.
-        Err(Error::Fault { .. } | Error::HttpStatus { .. } | Error::Malformed { .. })
-            if media2 && media1_path.is_some() =>
+        Err(e @ (Error::Fault { .. } | Error::HttpStatus { .. } | Error::Malformed { .. }))
+            if media2 =>
         {
+            let Some(media1) = services.find(&mut client, Service::Media).await else {
+                return Err(e);
+            };
             notes.push("Media2 GetProfiles failed; using Media1".to_string());
             media2 = false;
-            media_path = media1_path.unwrap_or_default();
+            media_path = media1;
             req = ops::get_profiles(false);
             client.call(&media_path, &req, true).await?
         }
@@ -962,10 +970,7 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
             media2,
             media_path,
         },
-        services: services
-            .iter()
-            .filter_map(|(ns, x)| Some((ns.clone(), addr::path_and_query(x)?)))
-            .collect(),
+        services,
         notes,
     })
 }

@@ -5,8 +5,10 @@
 //! relay outputs, over one ONVIF client kept between calls.
 
 use crate::client::device::{self, OnvifClient, StartSettings};
+use crate::client::services::Services;
 use crate::error::Error;
 use crate::proto::onvif::ops::{self, Preset, PtzStatus, RelayOutput};
+use crate::proto::onvif::services::Service;
 
 /// One request of an action signal.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,8 +57,7 @@ pub enum Answer {
 pub struct Control {
     client: OnvifClient,
     profile: String,
-    ptz: Option<String>,
-    deviceio: Option<String>,
+    services: Services,
 }
 
 impl Control {
@@ -66,27 +67,23 @@ impl Control {
         warn: &(dyn Fn(&str) + Sync),
     ) -> Result<Control, Error> {
         let started = device::start(s, warn).await?;
-        let find = |ns: &str| {
-            started
-                .services
-                .iter()
-                .find(|(n, _)| n == ns)
-                .map(|(_, p)| p.clone())
-        };
         Ok(Control {
-            ptz: find(ops::NS_TPTZ),
-            deviceio: find(ops::NS_TMD),
             profile: started.media.profile.token.clone(),
             client: started.client,
+            services: started.services,
         })
     }
 
-    fn service(&self, path: &Option<String>, what: &str) -> Result<String, Error> {
-        path.clone().ok_or_else(|| Error::NotFound {
-            at: crate::error::At::here(),
-            peer: self.client.peer(),
-            what: format!("the device offers no {what} service"),
-        })
+    /// The path of `which`, looked up when first needed (GetCapabilities may be asked).
+    async fn service(&mut self, which: Service) -> Result<String, Error> {
+        match self.services.find(&mut self.client, which).await {
+            Some(path) => Ok(path),
+            None => Err(Error::NotFound {
+                at: crate::error::At::here(),
+                peer: self.client.peer(),
+                what: format!("the device offers no {} service", which.name()),
+            }),
+        }
     }
 
     fn parsed<T>(&self, operation: &str, r: Result<T, String>) -> Result<T, Error> {
@@ -104,7 +101,7 @@ impl Control {
                 zoom,
                 timeout_ms,
             } => {
-                let path = self.service(&self.ptz, "PTZ")?;
+                let path = self.service(Service::Ptz).await?;
                 self.client
                     .call(
                         &path,
@@ -115,33 +112,33 @@ impl Control {
                 Ok(Answer::Done)
             }
             Command::Stop => {
-                let path = self.service(&self.ptz, "PTZ")?;
+                let path = self.service(Service::Ptz).await?;
                 self.client.call(&path, &ops::ptz_stop(&p), true).await?;
                 Ok(Answer::Done)
             }
             Command::AbsoluteMove { pan, tilt, zoom } => {
-                let path = self.service(&self.ptz, "PTZ")?;
+                let path = self.service(Service::Ptz).await?;
                 self.client
                     .call(&path, &ops::ptz_absolute_move(&p, pan, tilt, zoom), true)
                     .await?;
                 Ok(Answer::Done)
             }
             Command::RelativeMove { pan, tilt, zoom } => {
-                let path = self.service(&self.ptz, "PTZ")?;
+                let path = self.service(Service::Ptz).await?;
                 self.client
                     .call(&path, &ops::ptz_relative_move(&p, pan, tilt, zoom), true)
                     .await?;
                 Ok(Answer::Done)
             }
             Command::GotoPreset(token) => {
-                let path = self.service(&self.ptz, "PTZ")?;
+                let path = self.service(Service::Ptz).await?;
                 self.client
                     .call(&path, &ops::ptz_goto_preset(&p, &token), true)
                     .await?;
                 Ok(Answer::Done)
             }
             Command::GetPresets => {
-                let path = self.service(&self.ptz, "PTZ")?;
+                let path = self.service(Service::Ptz).await?;
                 let el = self
                     .client
                     .call(&path, &ops::ptz_get_presets(&p), true)
@@ -151,7 +148,7 @@ impl Control {
                 ))
             }
             Command::GetStatus => {
-                let path = self.service(&self.ptz, "PTZ")?;
+                let path = self.service(Service::Ptz).await?;
                 let el = self
                     .client
                     .call(&path, &ops::ptz_get_status(&p), true)
@@ -171,7 +168,7 @@ impl Control {
                 )?))
             }
             Command::GetDigitalInputs => {
-                let path = self.service(&self.deviceio, "DeviceIO")?;
+                let path = self.service(Service::DeviceIo).await?;
                 let el = self
                     .client
                     .call(&path, &ops::get_digital_inputs(), true)

@@ -8,8 +8,10 @@
 //! HTTPS tunnel.
 
 use crate::client::device::OnvifClient;
+use crate::client::services::Services;
 use crate::error::Error;
-use crate::proto::onvif::recording::{self, NS_TRC, NS_TRP, NS_TSE, Recording};
+use crate::proto::onvif::recording::{self, Recording};
+use crate::proto::onvif::services::Service;
 
 /// Searches are short: a device answers one page per call, and we stop after this many.
 const MAX_SEARCH_PAGES: usize = 16;
@@ -19,13 +21,6 @@ const MAX_SEARCH_PAGES: usize = 16;
 pub struct ReplayTarget {
     pub recording: Recording,
     pub uri: String,
-}
-
-fn service<'a>(services: &'a [(String, String)], ns: &str) -> Option<&'a str> {
-    services
-        .iter()
-        .find(|(n, _)| n == ns)
-        .map(|(_, p)| p.as_str())
 }
 
 /// Recording Search: every recording with its time span.
@@ -56,21 +51,25 @@ async fn search(client: &mut OnvifClient, path: &str) -> Result<Vec<Recording>, 
 /// Picks the recording `token` (the first one when `None`) and asks for its replay URI.
 pub async fn find_replay(
     client: &mut OnvifClient,
-    services: &[(String, String)],
+    services: &mut Services,
     token: Option<&str>,
 ) -> Result<ReplayTarget, Error> {
-    let Some(replay) = service(services, NS_TRP).map(str::to_string) else {
+    let Some(replay) = services.find(client, Service::Replay).await else {
         return Err(Error::NotFound {
             at: crate::error::At::here(),
             peer: client.peer(),
             what: "the device offers no Replay service (no edge storage playback)".into(),
         });
     };
-    let search_path = service(services, NS_TSE).map(str::to_string);
+    let recording_path = services.find(client, Service::Recording).await;
+    let search_path = match recording_path {
+        // Looked up only if the time span is needed (below).
+        Some(_) => None,
+        None => services.find(client, Service::Search).await,
+    };
     let mut searched = false;
-    let mut list = match (service(services, NS_TRC), &search_path) {
+    let mut list = match (recording_path, &search_path) {
         (Some(path), _) => {
-            let path = path.to_string();
             let req = recording::get_recordings();
             let el = client.call(&path, &req, true).await?;
             recording::parse_recordings(&el).map_err(|d| client.malformed(req.operation, d))?
@@ -115,7 +114,11 @@ pub async fn find_replay(
     };
     let mut chosen = list.swap_remove(index);
     // GetRecordings gives no time span; the search does.
-    if let (false, None, Some(path)) = (searched, chosen.earliest, &search_path) {
+    let search_path = match (searched, chosen.earliest) {
+        (false, None) => services.find(client, Service::Search).await,
+        _ => None,
+    };
+    if let Some(path) = &search_path {
         let found = search(client, path).await?;
         if let Some(found) = found.into_iter().find(|r| r.token == chosen.token) {
             chosen.earliest = found.earliest;

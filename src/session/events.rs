@@ -21,6 +21,7 @@ use crate::client::device::{self, OnvifClient, StartSettings};
 use crate::error::Error;
 use crate::proto::clock;
 use crate::proto::onvif::events::{self, Notification, Subscription};
+use crate::proto::onvif::services::Service;
 use crate::session::{Lost, Output};
 
 /// Lifetime asked for the subscription and in each Renew.
@@ -104,12 +105,8 @@ async fn subscribe<O: Output>(start: &StartSettings, out: &O) -> Result<Live, Er
     let started = device::start(start, &|w: &str| out.warning(w)).await?;
     let mut client = started.client;
     let origin = client.http.origin.clone();
-    let Some((_, event_path)) = started
-        .services
-        .iter()
-        .find(|(ns, _)| ns == events::NS_TEV)
-        .cloned()
-    else {
+    let mut services = started.services;
+    let Some(event_path) = services.find(&mut client, Service::Events).await else {
         return Err(Error::NotFound {
             at: crate::error::At::here(),
             peer: origin.peer(),

@@ -982,7 +982,7 @@ enum OpenRtsp {
 
 /// The ONVIF start: clock, services, profiles, and the stream (or replay) URI.
 async fn find_media<O: Output>(s: &LiveSettings, out: &O) -> Result<MediaPlace, Error> {
-    let started = device::start(&s.start, &|w: &str| out.warning(w)).await?;
+    let mut started = device::start(&s.start, &|w: &str| out.warning(w)).await?;
     for n in &started.notes {
         out.debug(format_args!("{n}"));
     }
@@ -996,9 +996,12 @@ async fn find_media<O: Output>(s: &LiveSettings, out: &O) -> Result<MediaPlace, 
         Transport::Tunnel => {
             let (operation, device_uri, what) = match &s.playback {
                 Some(p) => {
-                    let t =
-                        edge::find_replay(&mut client, &started.services, p.recording.as_deref())
-                            .await?;
+                    let t = edge::find_replay(
+                        &mut client,
+                        &mut started.services,
+                        p.recording.as_deref(),
+                    )
+                    .await?;
                     replay_start_ms = t.recording.earliest.map(|e| e * 1000);
                     source = format!("recording {}", t.recording.token);
                     ("GetReplayUri", t.uri, source.clone())

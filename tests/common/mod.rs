@@ -278,6 +278,44 @@ pub fn camera(config: Config) -> (Camera, TempFile) {
     (cam, ca)
 }
 
+/// The ONVIF start's settings for `cam` over its HTTP address, every check on (tests that
+/// drive the client layer without an element).
+pub fn start_settings(
+    cam: &Camera,
+    ca: &TempFile,
+) -> gstonvifhttps::testing::device::StartSettings {
+    use gstonvifhttps::testing::auth::Credentials;
+    use gstonvifhttps::testing::device::{StartSettings, Wants};
+    use gstonvifhttps::testing::tls::{TlsSettings, client_config};
+    let tls = client_config(&TlsSettings {
+        validate_certificate: true,
+        validate_hostname: true,
+        ca_file: Some(ca.as_str().to_string()),
+        pins: Vec::new(),
+    })
+    .expect("TLS settings");
+    StartSettings {
+        location: format!("http://127.0.0.1:{}", cam.http_port())
+            .parse()
+            .unwrap(),
+        creds: Some(Credentials {
+            user: "admin".into(),
+            password: "password".into(),
+        }),
+        https_enable: true,
+        https_port: 0,
+        tls: Some(tls),
+        profile: None,
+        timeout: Duration::from_secs(5),
+        wants: Wants {
+            video: true,
+            audio: false,
+            metadata: false,
+        },
+        boot: Default::default(),
+    }
+}
+
 /// The SOAP operations the camera received, in order.
 pub fn camera_ops(cam: &Camera) -> Vec<String> {
     cam.stats

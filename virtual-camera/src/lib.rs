@@ -90,6 +90,22 @@ pub enum SetProtocols {
     Ignore,
 }
 
+/// How GetServices lists the camera's services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ServiceListing {
+    /// Each under its own namespace.
+    #[default]
+    Right,
+    /// Under the namespaces a device built on a third-party ONVIF server crate and other
+    /// firmware write: PTZ under ver10, events, recording, search and replay under ver20,
+    /// DeviceIO as `deviceio`, Media2 with a trailing slash. The services themselves
+    /// answer in their own namespaces.
+    Misfiled,
+    /// Only the device and media services; the others only in GetCapabilities (older
+    /// firmware).
+    Unlisted,
+}
+
 /// The camera's switches, in groups: device facts, vendor quirks and personas, faults, and
 /// the benchmark mode.
 #[derive(Debug, Clone, Default)]
@@ -190,6 +206,8 @@ pub struct Quirks {
     pub digest_without_qop: bool,
     /// Answer GetNetworkProtocols without credentials (devices that treat it as PRE_AUTH).
     pub open_network_protocols: bool,
+    /// How GetServices lists the services.
+    pub service_listing: ServiceListing,
     /// After a PAUSE, send the last RTP packets sent before it once more, just before the
     /// answer to the PLAY that follows: packets of the old position after the PAUSE
     /// answer, as gst-rtsp-server's send queue can let through (a seek's client must drop
@@ -213,6 +231,7 @@ impl Default for Quirks {
             persona: None,
             digest_without_qop: false,
             open_network_protocols: false,
+            service_listing: ServiceListing::Right,
             stale_after_pause: false,
         }
     }

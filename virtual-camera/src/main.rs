@@ -40,6 +40,9 @@ OPTIONS:
   --renew-refused          refuse Renew (PullMessages keeps subscriptions alive)
   --no-metadata            no ONVIF metadata track in the live media
   --media-before-play-answer  send the first media packets before the answer to PLAY
+  --service-listing MODE   GetServices lists services right | misfiled (PTZ under
+                           ver10, events/recording/search/replay under ver20, ...) |
+                           unlisted (only device and media; the rest in GetCapabilities)
   --bench-mbps MBPS        benchmark mode: the RTSP tunnel serves pre-packetised H.264
                            at MBPS Mbit/s (no encoder), SOAP as usual
   --bench-framing F        packet (one TLS record per RTP packet, default) or coalesced
@@ -135,6 +138,14 @@ fn main() {
             "--renew-refused" => cfg.quirks.renew_refused = true,
             "--no-metadata" => cfg.device.metadata = false,
             "--media-before-play-answer" => cfg.quirks.media_before_play_answer = true,
+            "--service-listing" => {
+                cfg.quirks.service_listing = match value().as_str() {
+                    "right" => onvif_virtual_camera::ServiceListing::Right,
+                    "misfiled" => onvif_virtual_camera::ServiceListing::Misfiled,
+                    "unlisted" => onvif_virtual_camera::ServiceListing::Unlisted,
+                    other => fail(format!("unknown --service-listing {other}")),
+                }
+            }
             "--persona" => match value().parse::<onvif_virtual_camera::persona::Persona>() {
                 Ok(p) => p.apply(&mut cfg),
                 Err(e) => fail(e),

@@ -8,6 +8,7 @@ pub mod addr;
 pub mod events;
 pub mod ops;
 pub mod recording;
+pub mod services;
 pub mod soap;
 pub mod xml;
 

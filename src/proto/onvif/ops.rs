@@ -187,7 +187,7 @@ pub fn get_snapshot_uri(media2: bool, profile: &str) -> Request {
 /// Why an answer lacks what the element needs.
 pub type ParseError = String;
 
-fn expect<'a>(el: &'a Element, ns: &str, name: &str) -> Result<&'a Element, ParseError> {
+pub(super) fn expect<'a>(el: &'a Element, ns: &str, name: &str) -> Result<&'a Element, ParseError> {
     if el.is(ns, name) {
         Ok(el)
     } else {
@@ -235,24 +235,6 @@ pub fn parse_services(el: &Element) -> Result<Vec<(String, String)>, ParseError>
             ))
         })
         .collect())
-}
-
-/// `(namespace, XAddr)` of the services found in `GetCapabilitiesResponse`.
-pub fn parse_capabilities(el: &Element) -> Result<Vec<(String, String)>, ParseError> {
-    let el = expect(el, NS_TDS, "GetCapabilitiesResponse")?;
-    let caps = el.child(NS_TDS, "Capabilities").ok_or("no Capabilities")?;
-    let mut out = Vec::new();
-    for (name, ns) in [
-        ("Device", NS_TDS),
-        ("Media", NS_TRT),
-        ("Events", "http://www.onvif.org/ver10/events/wsdl"),
-        ("PTZ", "http://www.onvif.org/ver20/ptz/wsdl"),
-    ] {
-        if let Some(x) = caps.path(&[(NS_TT, name), (NS_TT, "XAddr")]) {
-            out.push((ns.to_string(), x.text().to_string()));
-        }
-    }
-    Ok(out)
 }
 
 /// The protocols of `GetNetworkProtocolsResponse`.
@@ -382,13 +364,6 @@ mod tests {
                 "https://192.0.2.10/onvif/media2_service".to_string()
             )
         );
-
-        let el = example("device-GetCapabilities.resp.xml").unwrap();
-        let c = parse_capabilities(&el).unwrap();
-        assert!(c.contains(&(
-            NS_TRT.to_string(),
-            "https://192.0.2.10/onvif/media_service".to_string()
-        )));
 
         let el = example("device-GetNetworkProtocols.resp.xml").unwrap();
         let p = parse_network_protocols(&el).unwrap();

@@ -57,13 +57,35 @@ fn get_services(c: &Call<'_>) -> Response {
     ok(&s)
 }
 
+/// Every service but Media2 (which GetCapabilities has no entry for), the newer ones
+/// under `tt:Extension`, as Profile S devices answer.
 fn get_capabilities(c: &Call<'_>) -> Response {
     let b = base(c.shared, c.req);
+    let config = &c.shared.config;
+    let mut extension = String::new();
+    for (ns, name, path) in [
+        (super::deviceio::NS, "DeviceIO", super::deviceio::PATH),
+        (super::recording::NS, "Recording", super::recording::PATH),
+        (super::search::NS, "Search", super::search::PATH),
+        (super::replay::NS, "Replay", super::replay::PATH),
+    ] {
+        if super::offers(config, ns) {
+            extension.push_str(&format!(
+                "<tt:{name}><tt:XAddr>{b}{path}</tt:XAddr></tt:{name}>"
+            ));
+        }
+    }
     ok(&format!(
         "<tds:GetCapabilitiesResponse><tds:Capabilities><tt:Device><tt:XAddr>{b}/onvif/device_service</tt:XAddr></tt:Device>\
+     <tt:Events><tt:XAddr>{b}{}</tt:XAddr><tt:WSSubscriptionPolicySupport>false</tt:WSSubscriptionPolicySupport>\
+     <tt:WSPullPointSupport>true</tt:WSPullPointSupport>\
+     <tt:WSPausableSubscriptionManagerInterfaceSupport>false</tt:WSPausableSubscriptionManagerInterfaceSupport></tt:Events>\
      <tt:Media><tt:XAddr>{b}/onvif/media_service</tt:XAddr><tt:StreamingCapabilities><tt:RTPMulticast>false</tt:RTPMulticast>\
      <tt:RTP_TCP>true</tt:RTP_TCP><tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>\
-     </tds:Capabilities></tds:GetCapabilitiesResponse>"
+     <tt:PTZ><tt:XAddr>{b}{}</tt:XAddr></tt:PTZ><tt:Extension>{extension}</tt:Extension>\
+     </tds:Capabilities></tds:GetCapabilitiesResponse>",
+        super::events::PATH,
+        super::ptz::PATH,
     ))
 }
 

@@ -519,10 +519,37 @@ const SERVICES: &[Service] = &[
 
 /// `(namespace, path)` of each service GetServices lists, with this config.
 fn advertised(c: &crate::Config) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+    use crate::ServiceListing;
     SERVICES
         .iter()
         .filter(|s| (s.enabled)(c))
-        .map(|s| (s.ns, s.path))
+        .filter(move |s| {
+            c.quirks.service_listing != ServiceListing::Unlisted
+                || [device::NS, media::NS, media2::NS].contains(&s.ns)
+        })
+        .map(move |s| match c.quirks.service_listing {
+            ServiceListing::Misfiled => (misfiled(s.ns), s.path),
+            _ => (s.ns, s.path),
+        })
+}
+
+/// The namespace a misfiling device lists a service under.
+fn misfiled(ns: &'static str) -> &'static str {
+    match ns {
+        ptz::NS => "http://www.onvif.org/ver10/ptz/wsdl",
+        events::NS => "http://www.onvif.org/ver20/events/wsdl",
+        deviceio::NS => "http://www.onvif.org/ver10/deviceio/wsdl",
+        recording::NS => "http://www.onvif.org/ver20/recording/wsdl",
+        search::NS => "http://www.onvif.org/ver20/search/wsdl",
+        replay::NS => "http://www.onvif.org/ver20/replay/wsdl",
+        media2::NS => "http://www.onvif.org/ver20/media/wsdl/",
+        other => other,
+    }
+}
+
+/// Whether the camera has the service of namespace `ns` with this config.
+fn offers(c: &crate::Config, ns: &str) -> bool {
+    SERVICES.iter().any(|s| s.ns == ns && (s.enabled)(c))
 }
 
 /// The row of `op` at `path` in `ns`, and its service.
