@@ -397,3 +397,25 @@ fn test_readme_reference_matches_the_element() {
         );
     }
 }
+
+/// Issue 22: gst-inspect-1.0 said of `profile` "none = the first profile with video";
+/// the element (and the README) take the first profile that carries the wanted streams.
+#[test]
+fn test_profile_blurb_says_what_the_element_does() {
+    common::init();
+    let e = gst::ElementFactory::make("onvifhttpssrc").build().unwrap();
+    let blurb = e
+        .find_property("profile")
+        .and_then(|p| p.blurb().map(str::to_string))
+        .unwrap_or_default();
+    assert!(
+        blurb.contains("the first profile that carries the wanted streams"),
+        "{blurb}"
+    );
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    assert!(
+        readme.contains("none: the first profile that carries the wanted streams |"),
+        "the README's profile row"
+    );
+}

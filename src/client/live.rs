@@ -224,6 +224,13 @@ pub struct Rtsp {
     pub timeout: Duration,
     /// Methods the server lists in `Public`.
     pub public: Vec<String>,
+    /// An RTCP report was written since the last request.
+    report_pending: bool,
+    /// The CSeq of the last request written after a report.
+    after_report: Option<u32>,
+    /// No more reports on this connection: a request written after one was refused as
+    /// if the report were part of it.
+    reports_off: bool,
 }
 
 impl Rtsp {
@@ -245,7 +252,66 @@ impl Rtsp {
             session: None,
             timeout,
             public: Vec::new(),
+            report_pending: false,
+            after_report: None,
+            reports_off: false,
         }
+    }
+
+    /// Writes an RTCP report on interleaved `channel` (bounded by the timeout), unless
+    /// reports are off on this connection (see [`Self::refused_after_report`]).
+    pub async fn send_report(&mut self, channel: u8, report: &[u8]) -> Result<(), Error> {
+        if self.reports_off {
+            return Ok(());
+        }
+        let Ok(len) = u16::try_from(report.len()) else {
+            return Ok(());
+        };
+        let mut frame = Vec::with_capacity(report.len().saturating_add(4));
+        frame.extend_from_slice(&[b'$', channel]);
+        frame.extend_from_slice(&len.to_be_bytes());
+        frame.extend_from_slice(report);
+        match tokio::time::timeout(self.timeout, self.writer.send(&frame)).await {
+            Ok(r) => r.map_err(|e| Error::io(&self.peer, "RTCP receiver report", e))?,
+            Err(_) => {
+                return Err(self.err_io(
+                    "RTCP receiver report",
+                    format!(
+                        "the write did not complete within {} s (the device stopped reading)",
+                        self.timeout.as_secs()
+                    ),
+                ));
+            }
+        }
+        self.report_pending = true;
+        Ok(())
+    }
+
+    /// Whether `resp` is the refusal of a request written right after an RTCP report,
+    /// as a server answers that does not take interleaved data out of its request stream
+    /// and so reads the report as the start of the request: live555 on the tunnel's POST
+    /// (`405 Method Not Allowed`, or `400 Bad Request` without CSeq), behind Reolink and
+    /// many other cameras. Then no more reports go on this connection (a debug line says
+    /// so), and the request may be sent again. Reports stay on for servers that take them.
+    pub fn refused_after_report(&mut self, method: &str, resp: &Response) -> bool {
+        let Some(cseq) = self.after_report else {
+            return false;
+        };
+        if !matches!(resp.status, 400 | 405) || resp.cseq().is_some_and(|c| c != cseq) {
+            return false;
+        }
+        self.after_report = None;
+        if !std::mem::replace(&mut self.reports_off, true) {
+            crate::log::debug!(
+                "{} refused RTSP {method} (CSeq {cseq}) sent after an RTCP receiver report \
+                 ({} {}): its RTSP parser reads interleaved data as part of the request \
+                 (live555's tunnel); no more receiver reports on this connection",
+                self.peer,
+                resp.status,
+                resp.reason
+            );
+        }
+        true
     }
 
     #[track_caller]
@@ -268,6 +334,7 @@ impl Rtsp {
     ) -> Result<u32, Error> {
         self.cseq += 1;
         let cseq = self.cseq;
+        self.after_report = std::mem::take(&mut self.report_pending).then_some(cseq);
         let auth = self.auth.authorization(self.creds.as_ref(), method, uri);
         let session = self.session.as_ref().map(|(id, _)| id.clone());
         let mut headers: Vec<(&str, &str)> = extra.to_vec();
@@ -314,6 +381,7 @@ impl Rtsp {
         on_data: &mut dyn Packets,
     ) -> Result<Response, Error> {
         let mut answered = false;
+        let mut resent = false;
         loop {
             let cseq = self.send(method, uri, extra).await?;
             let resp = self.wait_response(method, cseq, on_data).await?;
@@ -323,6 +391,11 @@ impl Rtsp {
                 resp.status,
                 resp.reason
             );
+            if !resent && self.refused_after_report(method, &resp) {
+                // Read with the report in front of it: once more, clean.
+                resent = true;
+                continue;
+            }
             if resp.status == 401 && self.creds.is_some() && !answered {
                 answered = true;
                 let policy = Policy {
@@ -461,6 +534,128 @@ mod tests {
         fn read(&mut self, bytes: Vec<u8>, packets: &[Located]) {
             self.0.push((bytes, packets.to_vec()));
         }
+    }
+
+    /// An RTSP client on an in-memory connection, and the server's ends (what it reads,
+    /// where it writes).
+    fn connected() -> (Rtsp, tokio::io::DuplexStream, tokio::io::DuplexStream) {
+        let (client_w, server_r) = tokio::io::duplex(4096);
+        let (server_w, client_r) = tokio::io::duplex(4096);
+        let channel = Channel::plain(Box::new(client_r), Box::new(client_w));
+        let rtsp = Rtsp::new(
+            channel,
+            "cam:554".into(),
+            None,
+            false,
+            Duration::from_secs(5),
+        );
+        (rtsp, server_r, server_w)
+    }
+
+    /// A server that reads requests as live555 reads its tunnel's POST: whatever stands
+    /// before a request is part of it, and an unknown command gets 405 with the CSeq.
+    async fn live555(
+        mut from: tokio::io::DuplexStream,
+        mut to: tokio::io::DuplexStream,
+        seen: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+    ) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 1024];
+        loop {
+            while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let req: Vec<u8> = buf.drain(..end + 4).collect();
+                let text = String::from_utf8_lossy(&req).to_string();
+                let cseq = text
+                    .find("CSeq: ")
+                    .and_then(|i| text[i + 6..].lines().next())
+                    .unwrap_or("")
+                    .to_string();
+                let status = if req.first() == Some(&b'$') {
+                    "405 Method Not Allowed"
+                } else {
+                    "200 OK"
+                };
+                seen.lock().unwrap().push(req);
+                let answer = format!("RTSP/1.0 {status}\r\nCSeq: {cseq}\r\n\r\n");
+                if to.write_all(answer.as_bytes()).await.is_err() {
+                    return;
+                }
+            }
+            match from.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+
+    /// Issue 22 point 4: a request written after a receiver report, refused by a server
+    /// that reads the report as part of it (live555's tunnel), is sent once more, and no
+    /// report goes on that connection after.
+    #[tokio::test]
+    async fn test_a_request_refused_after_a_report_is_resent_and_reports_stop() {
+        let (mut rtsp, server_r, server_w) = connected();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        tokio::spawn(live555(server_r, server_w, seen.clone()));
+        let mut ignore = |_: u8, _: &[u8]| {};
+        // A server that takes reports: nothing changes.
+        let resp = rtsp
+            .request("OPTIONS", "rtsp://cam/x", &[], &mut ignore)
+            .await
+            .unwrap();
+        assert_eq!(resp.status, 200);
+        let report = [0x81u8, 201, 0, 7, 0, 0, 0, 1];
+        rtsp.send_report(1, &report).await.unwrap();
+        let resp = rtsp
+            .request("TEARDOWN", "rtsp://cam/x", &[], &mut ignore)
+            .await
+            .unwrap();
+        assert_eq!(resp.status, 200, "resent, clean");
+        assert_eq!(resp.cseq(), Some(3));
+        rtsp.send_report(1, &report).await.unwrap();
+        let resp = rtsp
+            .request("OPTIONS", "rtsp://cam/x", &[], &mut ignore)
+            .await
+            .unwrap();
+        assert_eq!(resp.status, 200);
+        let seen = seen.lock().unwrap();
+        let starts: Vec<String> = seen
+            .iter()
+            .map(|r| String::from_utf8_lossy(&r[..r.len().min(12)]).to_string())
+            .collect();
+        assert_eq!(seen.len(), 4, "{starts:?}");
+        assert!(seen[1].starts_with(b"$\x01\x00\x08"), "{starts:?}");
+        assert!(seen[2].starts_with(b"TEARDOWN "), "{starts:?}");
+        assert!(
+            seen[3].starts_with(b"OPTIONS "),
+            "no report in front: {starts:?}"
+        );
+    }
+
+    /// A 405 to a request that no report went before is the server's answer, not a
+    /// garbled request: it is not resent.
+    #[tokio::test]
+    async fn test_a_refusal_without_a_report_before_is_kept() {
+        let (mut rtsp, server_r, server_w) = connected();
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let (mut r, mut w) = (server_r, server_w);
+            let mut b = [0u8; 1024];
+            let _ = r.read(&mut b).await;
+            let _ = w
+                .write_all(b"RTSP/1.0 405 Method Not Allowed\r\nCSeq: 1\r\n\r\n")
+                .await;
+            // Held open: a request sent again would never be answered (and the client
+            // would time out).
+            let _ = r.read(&mut b).await;
+        });
+        let mut ignore = |_: u8, _: &[u8]| {};
+        let resp = rtsp
+            .request("GET_PARAMETER", "rtsp://cam/x", &[], &mut ignore)
+            .await
+            .unwrap();
+        assert_eq!(resp.status, 405);
+        assert!(!rtsp.reports_off);
     }
 
     fn reader(initial: &[u8]) -> Reader {

@@ -231,11 +231,15 @@ pub(super) fn list() -> Vec<glib::ParamSpec> {
         /**
          * GstOnvifHttpsSrc:profile:
          *
-         * Media profile token (or name); none: the first profile with video.
+         * Media profile token (or name); none: the first profile that carries the wanted
+         * streams (`streams`).
          */
         glib::ParamSpecString::builder("profile")
             .nick("Profile")
-            .blurb("Media profile token; none = the first profile with video")
+            .blurb(
+                "Media profile token (or name); none = the first profile that carries the \
+                 wanted streams",
+            )
             .mutable_ready()
             .build(),
         /**

@@ -1630,7 +1630,10 @@ async fn play_loop<O: Output>(
         tokio::select! {
             ev = rtsp.next_event(&mut on_data) => match ev? {
                 Event::Response(r) => {
-                    if r.cseq().is_some() && r.cseq() == pending {
+                    // Any answer to the keep-alive keeps the session (live555 refreshes it
+                    // from the Session header before it looks at the method).
+                    let garbled = rtsp.refused_after_report(keepalive_method, &r);
+                    if (r.cseq().is_some() && r.cseq() == pending) || (garbled && r.cseq().is_none()) {
                         pending = None;
                     }
                 }
@@ -1676,13 +1679,7 @@ async fn play_loop<O: Output>(
                         }
                         None => {
                             let ch = streams.lock().unwrap_or_else(std::sync::PoisonError::into_inner).list[i].rtcp_channel;
-                            let mut frame = vec![b'$', ch];
-                            frame.extend_from_slice(&u16::try_from(report.len()).unwrap_or(0).to_be_bytes());
-                            frame.extend_from_slice(&report);
-                            let peer = rtsp.peer.clone();
-                            bounded(&peer, "RTCP receiver report", media_timeout, async {
-                                rtsp.writer.send(&frame).await.map_err(|e| Error::io(&peer, "RTCP receiver report", e))
-                            }).await?;
+                            rtsp.send_report(ch, &report).await?;
                         }
                     }
                 }

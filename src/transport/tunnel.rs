@@ -334,22 +334,32 @@ async fn open_post(leg: &mut PostLeg) -> Result<Halves, Error> {
     Ok((Box::new(r), Box::new(w)))
 }
 
+impl Channel {
+    /// A channel over one plain byte stream in each direction (RTSP over TCP).
+    pub fn plain(
+        r: Box<dyn AsyncRead + Unpin + Send>,
+        w: Box<dyn AsyncWrite + Unpin + Send>,
+    ) -> Channel {
+        Channel {
+            reader: r,
+            initial: Vec::new(),
+            writer: Writer {
+                w,
+                r: None,
+                base64: false,
+                written: 0,
+                reopen: None,
+                reopened: 0,
+            },
+        }
+    }
+}
+
 /// A plain RTSP connection (RTP interleaved over TCP): one socket for both directions.
 pub async fn open_tcp(origin: &Origin, timeout: Duration) -> Result<Channel, Error> {
     let stream = net::connect(origin, None, timeout).await?;
     let (r, w) = tokio::io::split(stream);
-    Ok(Channel {
-        reader: Box::new(r),
-        initial: Vec::new(),
-        writer: Writer {
-            w: Box::new(w),
-            r: None,
-            base64: false,
-            written: 0,
-            reopen: None,
-            reopened: 0,
-        },
-    })
+    Ok(Channel::plain(Box::new(r), Box::new(w)))
 }
 
 #[cfg(test)]

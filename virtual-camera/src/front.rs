@@ -33,7 +33,7 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
         let shared = shared.clone();
         tokio::spawn(async move {
             let (r, w) = tcp.into_split();
-            session(r, w, shared).await;
+            session(r, w, shared, false).await;
         });
     }
 }
@@ -76,7 +76,7 @@ pub async fn tunnel_get<S: AsyncRead + AsyncWrite + Unpin>(
             while matches!(gr.read(&mut b).await, Ok(n) if n > 0) {}
         };
         tokio::select! {
-            _ = session(reader, gw, shared.clone()) => {}
+            _ = session(reader, gw, shared.clone(), true) => {}
             _ = closed => {}
         }
     }
@@ -183,8 +183,8 @@ fn refusal(persona: Option<Persona>, cseq: &str, status: (u16, &str), extra: &st
     .into_bytes()
 }
 
-/// One RTSP connection (or tunnel session) through the front to gst-rtsp-server.
-async fn session<R, W>(mut input: R, output: W, shared: Arc<Shared>)
+/// One RTSP connection (or tunnel session, `tunnel`) through the front to gst-rtsp-server.
+async fn session<R, W>(mut input: R, output: W, shared: Arc<Shared>, tunnel: bool)
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
@@ -196,15 +196,31 @@ where
     let (mut br, mut bw) = backend.into_split();
     let out = tokio::sync::Mutex::new(output);
     let conn = Mutex::new(Conn::default());
+    let live555 = tunnel
+        && shared
+            .config
+            .quirks
+            .persona
+            .is_some_and(|p| p.live555_tunnel());
     let up = async {
         let mut buf = Vec::new();
         let mut chunk = vec![0u8; 16 * 1024];
         loop {
             loop {
-                let (forward, answer) = match next_message(&mut buf) {
+                let unit = if live555 {
+                    next_request_live555(&mut buf)
+                } else {
+                    next_message(&mut buf)
+                };
+                let (forward, answer) = match unit {
                     Ok(Some(unit)) => match unit {
                         Unit::Data(raw) => (Some(raw), None),
-                        Unit::Message(raw) => on_request(&shared, &conn, &raw),
+                        Unit::Message(raw) => {
+                            match live555.then(|| refused_live555(&shared, &raw)).flatten() {
+                                Some(answer) => (None, Some(answer)),
+                                None => on_request(&shared, &conn, &raw),
+                            }
+                        }
                     },
                     Ok(None) => break,
                     Err(()) => return,
@@ -340,6 +356,74 @@ fn next_message(buf: &mut Vec<u8>) -> Result<Option<Unit>, ()> {
         return Ok(None);
     }
     Ok(Some(Unit::Message(buf.drain(..len).collect())))
+}
+
+/// live555's tunnel: the next request is everything up to the end of a head (and its
+/// body), whatever stands in front of it: interleaved frames are not taken out.
+fn next_request_live555(buf: &mut Vec<u8>) -> Result<Option<Unit>, ()> {
+    if buf.first() == Some(&b'$') {
+        // What live555 does with it: it waits in the buffer for the next request.
+        let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+            return if buf.len() > MAX_MESSAGE {
+                Err(())
+            } else {
+                Ok(None)
+            };
+        };
+        let len = end + 4;
+        return Ok(Some(Unit::Message(buf.drain(..len).collect())));
+    }
+    next_message(buf)
+}
+
+/// RTSP methods live555 handles.
+const LIVE555_METHODS: &[&str] = &[
+    "OPTIONS",
+    "DESCRIBE",
+    "SETUP",
+    "TEARDOWN",
+    "PLAY",
+    "PAUSE",
+    "GET_PARAMETER",
+    "SET_PARAMETER",
+    "REGISTER",
+    "DEREGISTER",
+];
+
+/// live555's answer to a request whose command name is not one it knows (the bytes up
+/// to the first space or tab, after leading white space): `405` with the CSeq found in
+/// the request (`parseRTSPRequestString`, `handleCmd_notSupported`). `None` for a known
+/// command. Counted in `Stats::rtsp_urls` as `? 405`.
+fn refused_live555(shared: &Shared, raw: &[u8]) -> Option<Vec<u8>> {
+    let start = raw
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))?;
+    let rest = raw.get(start..)?;
+    let end = rest.iter().position(|b| matches!(b, b' ' | b'\t'))?;
+    let command = rest.get(..end)?;
+    if LIVE555_METHODS.iter().any(|m| m.as_bytes() == command) {
+        return None;
+    }
+    let text = String::from_utf8_lossy(raw);
+    let cseq = text
+        .to_ascii_lowercase()
+        .find("cseq:")
+        .and_then(|i| text.get(i + 5..))
+        .and_then(|t| t.lines().next())
+        .map_or(String::new(), |c| c.trim().to_string());
+    shared
+        .stats
+        .rtsp_urls
+        .lock()
+        .unwrap()
+        .push(format!("? 405 CSeq {cseq}"));
+    Some(
+        format!(
+            "RTSP/1.0 405 Method Not Allowed\r\nCSeq: {cseq}\r\nAllow: {}\r\n\r\n",
+            LIVE555_METHODS[..8].join(", ")
+        )
+        .into_bytes(),
+    )
 }
 
 /// A message's start line, headers and body.

@@ -138,7 +138,8 @@ impl Persona {
                 "/h264Preview_01_main (live555 server); Content-Base without the port, `*`, \
                  trackID=1/2 (retina reolink_*); Transport without ssrc; an RTCP sender \
                  report before the PLAY reply (retina); realm \"LIVE555 Streaming Media\" \
-                 without qop"
+                 without qop; the tunnel's POST read into the request buffer as live555 \
+                 reads it, interleaved frames included (a report in front of a request: 405)"
             }
             Persona::Tapo => {
                 "/stream1; Content-Base without the port, track1..3 (retina tplink_sdp); \
@@ -250,6 +251,16 @@ impl Persona {
 
     /// An RTCP sender report goes out before the PLAY reply.
     pub fn rtcp_before_play(self) -> bool {
+        self == Persona::Reolink
+    }
+
+    /// The tunnel's POST is read as live555 reads it (`RTSPServer.cpp`,
+    /// `handleRequestBytes`): the decoded bytes go straight into the request buffer, so an
+    /// interleaved frame (a client's RTCP report) is not taken out but becomes the front
+    /// of the next request, whose command name is then the frame's first bytes: `405
+    /// Method Not Allowed` with the request's CSeq. (On a plain RTSP connection live555
+    /// takes `$` frames out before the parser, so only the tunnel does this.)
+    pub fn live555_tunnel(self) -> bool {
         self == Persona::Reolink
     }
 
