@@ -455,3 +455,72 @@ fn test_digest_without_qop_is_not_answered_in_clear() {
     let out = run.collect(1, WAIT);
     assert_eq!(out.samples.len(), 1, "over HTTPS: {}", out.error_text());
 }
+
+/// A device that wants HTTP Digest (with qop) and whose HTTPS port is neither
+/// `https-port` nor 443: the one request in clear is the Digest answer to the anonymous
+/// request's challenge, not a WS-UsernameToken first and the Digest after.
+#[test]
+fn test_one_request_in_clear_on_a_digest_device() {
+    let (cam, ca) = camera(Config {
+        device: Device {
+            auth: AuthMode::Digest,
+            ..Device::default()
+        },
+        ..Config::default()
+    });
+    let want = free_port();
+    let run = run_with(
+        snapshot_props(&cam.http_url(), &ca, "password"),
+        &[("https-port", &u32::from(want))],
+    );
+    let out = run.collect(1, WAIT);
+    assert_eq!(out.samples.len(), 1, "{}", out.error_text());
+    drop(run);
+    assert_eq!(cam.https_port(), want, "the camera moved");
+    strict_device_ports_are_found_safely(&cam, false);
+    let log = cam.stats.log.lock().unwrap().clone();
+    let first_authenticated = log
+        .iter()
+        .find(|(op, m)| op == "GetNetworkProtocols" && m != "refused")
+        .map(|(_, m)| m.as_str());
+    assert_eq!(first_authenticated, Some("digest"), "{log:?}");
+}
+
+/// An anonymous GetNetworkProtocols that fails for another reason than credentials (a
+/// fault) is no reason to send any over HTTP: a warning, and the port asked for.
+#[test]
+fn test_a_fault_is_no_reason_to_send_credentials_in_clear() {
+    let (cam, ca) = camera(Config {
+        quirks: Quirks {
+            open_network_protocols: true,
+            ..Quirks::default()
+        },
+        faults: Faults {
+            fault_on: Some("GetNetworkProtocols".into()),
+            ..Faults::default()
+        },
+        ..Config::default()
+    });
+    let port = u32::from(cam.https_port());
+    let run = run_with(
+        snapshot_props(&cam.http_url(), &ca, "password"),
+        &[("https-port", &port)],
+    );
+    let out = run.collect(1, WAIT);
+    assert_eq!(out.samples.len(), 1, "{}", out.error_text());
+    assert!(
+        out.warnings.iter().any(|w| w.contains("could not be read")),
+        "{:?}",
+        out.warnings
+    );
+    drop(run);
+    assert!(
+        cam.stats
+            .plain_http_credential_ops
+            .lock()
+            .unwrap()
+            .is_empty(),
+        "{:?}",
+        cam.stats.plain_http_credential_ops.lock().unwrap()
+    );
+}

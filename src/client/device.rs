@@ -50,9 +50,11 @@ pub struct OnvifClient {
     /// The device refused a PRE_AUTH operation without credentials and accepted it
     /// with them: every later call carries them.
     anonymous_refused: bool,
-    /// A refused token does not re-read the clock: inside GetSystemDateAndTime, and for
-    /// the one GetNetworkProtocols with a password digest over plain HTTP.
+    /// Inside GetSystemDateAndTime: a refused token does not re-read the clock again.
     no_clock_resync: bool,
+    /// One authenticated request and no other (no clock re-read, no second challenge):
+    /// the one GetNetworkProtocols with a password digest over plain HTTP.
+    single_try: bool,
 }
 
 impl OnvifClient {
@@ -71,6 +73,7 @@ impl OnvifClient {
             device_path: DEVICE_SERVICE_PATH.to_string(),
             anonymous_refused: false,
             no_clock_resync: false,
+            single_try: false,
         }
     }
 
@@ -331,7 +334,11 @@ impl OnvifClient {
                 continue;
             }
             // An authenticated request refused.
-            if status == 401 && !answered_challenge && self.adopt_challenge(&resp) {
+            if status == 401
+                && !answered_challenge
+                && !self.single_try
+                && self.adopt_challenge(&resp)
+            {
                 answered_challenge = true;
                 continue;
             }
@@ -340,7 +347,11 @@ impl OnvifClient {
             if !auth_refusal {
                 return Err(self.answer_error(req.operation, status, &resp, parsed));
             }
-            if matches!(self.auth, HttpAuth::None) && !resynced_clock && !self.no_clock_resync {
+            if matches!(self.auth, HttpAuth::None)
+                && !resynced_clock
+                && !self.no_clock_resync
+                && !self.single_try
+            {
                 // The token may have been refused for its Created time: re-read the
                 // device clock once (spec §5) and retry.
                 resynced_clock = true;
@@ -725,15 +736,10 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
                 && !creds_in_clear
                 && s.creds.is_some()
             {
-                let anonymous = match anonymous {
-                    Error::NotAuthorized { .. } => "refused".to_string(),
-                    e => e.to_string(),
-                };
-                read = find_https_port(&mut client, s, loc, anonymous, &mut notes).await;
-                // The credentials refused over HTTPS: they are wrong.
-                if let Err(e @ Error::NotAuthorized { .. }) = read {
-                    return Err(e);
-                }
+                // Credentials in clear only to a device that refused for want of them.
+                let clear = wants_credentials(anonymous);
+                let anonymous = anonymous.to_string();
+                read = find_https_port(&mut client, s, loc, anonymous, clear, &mut notes).await;
             }
             match read {
                 Ok(p) => {
@@ -759,18 +765,28 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
                         "GetNetworkProtocols failed ({e}); using HTTPS port {target}"
                     ));
                     if s.https_port != 0 {
-                        // Spec §4.2: the port could not be checked, so not set either.
+                        // Spec §4.2: the port could not be checked, so not set either. The
+                        // port asked for is kept for the next starts (they do not ask
+                        // again, nor warn again, unless it stops answering).
+                        let fix = if loc_https {
+                            "set the port on the device's web page"
+                        } else if s.creds.is_none() {
+                            "set user-id and user-pw (this device wants them for \
+                             GetNetworkProtocols), use an https:// location on the device's \
+                             current HTTPS port, or set the port on the device's web page"
+                        } else {
+                            "use an https:// location on the device's current HTTPS port, or \
+                             set the port on the device's web page"
+                        };
                         warn(&format!(
                             "https-port={} is set, but the HTTPS port of {} could not be read \
                              ({e}), so it could not be checked or set on the device. Going on \
-                             with port {}. Fix: use an https:// location on the device's \
-                             current HTTPS port, or set the port on the device's web page",
+                             with port {}. Fix: {fix}",
                             s.https_port,
                             origin_of(loc, if loc_https { "https" } else { "http" }, loc_port)?
                                 .peer(),
                             s.https_port
                         ));
-                        cacheable = false;
                     }
                     guessed = Some(format!("GetNetworkProtocols failed: {e}"));
                 }
@@ -899,13 +915,13 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
         peer: origin.peer(),
         what: "the device offers no media service (neither Media2 nor Media1)".into(),
     };
-    let (mut media2, mut media_path) = match services.find(&mut client, Service::Media2).await {
+    let (mut media2, mut media_path) = match services.find(&mut client, Service::Media2).await? {
         Some(p) => (true, p),
         None => (
             false,
             services
                 .find(&mut client, Service::Media)
-                .await
+                .await?
                 .ok_or_else(no_media)?,
         ),
     };
@@ -916,7 +932,7 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
         Err(e @ (Error::Fault { .. } | Error::HttpStatus { .. } | Error::Malformed { .. }))
             if media2 =>
         {
-            let Some(media1) = services.find(&mut client, Service::Media).await else {
+            let Ok(Some(media1)) = services.find(&mut client, Service::Media).await else {
                 return Err(e);
             };
             notes.push("Media2 GetProfiles failed; using Media1".to_string());
@@ -975,19 +991,31 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
     })
 }
 
+/// Whether an anonymous request was refused for want of credentials (not for another
+/// reason: an unsupported operation, a malformed answer, a network failure).
+fn wants_credentials(e: &Error) -> bool {
+    match e {
+        Error::NotAuthorized { .. } | Error::CredentialsWithheld { .. } => true,
+        Error::HttpStatus { status, .. } => matches!(status, 400 | 401 | 403),
+        _ => false,
+    }
+}
+
 /// The device's network protocols when `https-port` is set on an `http://` location and
-/// the anonymous GetNetworkProtocols over HTTP was refused (`anonymous`: why). Tried in
-/// this order, each only when the one before failed: authenticated over HTTPS at
-/// `https-port` (with the element's own certificate checks), then at 443; last, with a
+/// the anonymous GetNetworkProtocols over HTTP failed (`anonymous`: why). Tried in this
+/// order, each only when the one before failed: authenticated over HTTPS at `https-port`
+/// (with the element's own certificate checks), then at 443; last, and only when the
+/// device refused the anonymous request for want of credentials (`clear`), with a
 /// password digest over plain HTTP (WS-UsernameToken digest or HTTP Digest with qop, never
 /// the password: the rule of the bootstrap without `https-port`). The client is left where
-/// the answer came from. A refusal of the credentials over HTTPS is final (they are
-/// wrong); every other failure is told in the error, rung by rung.
+/// the answer came from. A refusal of the credentials over HTTPS ends the search; every
+/// failure is told in the error, rung by rung.
 async fn find_https_port(
     client: &mut OnvifClient,
     s: &StartSettings,
     loc: &url::Url,
     anonymous: String,
+    clear: bool,
     notes: &mut Vec<String>,
 ) -> Result<Vec<NetworkProtocol>, Error> {
     let http_origin = client.http.origin.clone();
@@ -997,7 +1025,7 @@ async fn find_https_port(
     )];
     // Refused anonymously once: the credentials go at once (one round trip a rung).
     let anonymous_refused = std::mem::replace(&mut client.anonymous_refused, true);
-    let read = find_https_port_rungs(client, s, loc, &http_origin, &mut tried, notes).await;
+    let read = find_https_port_rungs(client, s, loc, &http_origin, clear, &mut tried, notes).await;
     client.anonymous_refused = anonymous_refused;
     read
 }
@@ -1007,6 +1035,7 @@ async fn find_https_port_rungs(
     s: &StartSettings,
     loc: &url::Url,
     http_origin: &Origin,
+    clear: bool,
     tried: &mut Vec<String>,
     notes: &mut Vec<String>,
 ) -> Result<Vec<NetworkProtocol>, Error> {
@@ -1025,9 +1054,18 @@ async fn find_https_port_rungs(
                 ));
                 return Ok(p);
             }
-            Err(e @ Error::NotAuthorized { .. }) => return Err(e),
+            // The device answered there and refused the credentials: nothing more to try
+            // (least of all in clear).
+            Err(e @ Error::NotAuthorized { .. }) => {
+                tried.push(format!("over HTTPS at port {port}: {e}"));
+                return Err(ladder_error(http_origin, tried));
+            }
             Err(e) => tried.push(format!("over HTTPS at port {port}: {e}")),
         }
+    }
+    if !clear {
+        // Not refused for want of credentials: no reason to send any in clear.
+        return Err(ladder_error(http_origin, tried));
     }
     crate::log::debug!(
         "{}: the HTTPS port is not found over HTTPS ({}); GetNetworkProtocols with a \
@@ -1037,10 +1075,13 @@ async fn find_https_port_rungs(
     );
     client.retarget(http_origin.clone(), None);
     client.set_credentials(s.creds.clone());
-    // One request with the credentials in clear, not a clock re-read and a retry.
-    client.no_clock_resync = true;
+    // Anonymous first again (its refusal brings the challenge and the device's Date),
+    // then one request with the credentials in clear: no clock re-read, no second
+    // challenge.
+    client.anonymous_refused = false;
+    client.single_try = true;
     let read = client.network_protocols().await;
-    client.no_clock_resync = false;
+    client.single_try = false;
     match read {
         Ok(p) => {
             notes.push(format!(
@@ -1051,14 +1092,20 @@ async fn find_https_port_rungs(
         }
         Err(e) => {
             tried.push(format!("with a password digest over HTTP: {e}"));
-            Err(Error::Io {
-                at: crate::error::At::here(),
-                peer: http_origin.peer(),
-                operation: "GetNetworkProtocols".into(),
-                detail: format!("tried {}", tried.join("; ")),
-                source: None,
-            })
+            Err(ladder_error(http_origin, tried))
         }
+    }
+}
+
+/// Every way the HTTPS port was asked for, and how each failed.
+#[track_caller]
+fn ladder_error(http_origin: &Origin, tried: &[String]) -> Error {
+    Error::Io {
+        at: crate::error::At::here(),
+        peer: http_origin.peer(),
+        operation: "GetNetworkProtocols".into(),
+        detail: format!("tried {}", tried.join("; ")),
+        source: None,
     }
 }
 

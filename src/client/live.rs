@@ -287,9 +287,9 @@ impl Rtsp {
         Ok(())
     }
 
-    /// Whether `resp` is the refusal of a request written right after an RTCP report,
-    /// as a server answers that does not take interleaved data out of its request stream
-    /// and so reads the report as the start of the request: live555 on the tunnel's POST
+    /// Whether `resp` is the refusal of a request written on a tunnel's POST right after
+    /// an RTCP report, as a server answers that does not take interleaved data out of its
+    /// request stream and so reads the report as the start of the request: live555
     /// (`405 Method Not Allowed`, or `400 Bad Request` without CSeq), behind Reolink and
     /// many other cameras. Then no more reports go on this connection (a debug line says
     /// so), and the request may be sent again. Reports stay on for servers that take them.
@@ -334,7 +334,10 @@ impl Rtsp {
     ) -> Result<u32, Error> {
         self.cseq += 1;
         let cseq = self.cseq;
-        self.after_report = std::mem::take(&mut self.report_pending).then_some(cseq);
+        // Only a tunnel's POST: on a plain connection servers take interleaved frames out
+        // before their parser (live555 too), so a refusal there is the server's answer.
+        self.after_report =
+            (std::mem::take(&mut self.report_pending) && self.writer.is_tunnel()).then_some(cseq);
         let auth = self.auth.authorization(self.creds.as_ref(), method, uri);
         let session = self.session.as_ref().map(|(id, _)| id.clone());
         let mut headers: Vec<(&str, &str)> = extra.to_vec();
@@ -536,12 +539,16 @@ mod tests {
         }
     }
 
-    /// An RTSP client on an in-memory connection, and the server's ends (what it reads,
-    /// where it writes).
-    fn connected() -> (Rtsp, tokio::io::DuplexStream, tokio::io::DuplexStream) {
+    /// An RTSP client on an in-memory connection (requests base64 as on a tunnel's POST,
+    /// or plain), and the server's ends (what it reads, where it writes).
+    fn connected(tunnel: bool) -> (Rtsp, tokio::io::DuplexStream, tokio::io::DuplexStream) {
         let (client_w, server_r) = tokio::io::duplex(4096);
         let (server_w, client_r) = tokio::io::duplex(4096);
-        let channel = Channel::plain(Box::new(client_r), Box::new(client_w));
+        let channel = if tunnel {
+            Channel::tunnel_pipe(Box::new(client_r), Box::new(client_w))
+        } else {
+            Channel::plain(Box::new(client_r), Box::new(client_w))
+        };
         let rtsp = Rtsp::new(
             channel,
             "cam:554".into(),
@@ -559,10 +566,22 @@ mod tests {
         mut to: tokio::io::DuplexStream,
         seen: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
     ) {
+        use base64::Engine;
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut text = Vec::new();
         let mut buf = Vec::new();
         let mut chunk = [0u8; 1024];
         loop {
+            // As live555: decode what is a whole number of base64 groups, in place.
+            let whole = text.len() - text.len() % 4;
+            if whole > 0 {
+                let group: Vec<u8> = text.drain(..whole).collect();
+                buf.extend(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(&group)
+                        .expect("base64"),
+                );
+            }
             while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
                 let req: Vec<u8> = buf.drain(..end + 4).collect();
                 let text = String::from_utf8_lossy(&req).to_string();
@@ -584,7 +603,7 @@ mod tests {
             }
             match from.read(&mut chunk).await {
                 Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Ok(n) => text.extend_from_slice(&chunk[..n]),
             }
         }
     }
@@ -594,7 +613,7 @@ mod tests {
     /// report goes on that connection after.
     #[tokio::test]
     async fn test_a_request_refused_after_a_report_is_resent_and_reports_stop() {
-        let (mut rtsp, server_r, server_w) = connected();
+        let (mut rtsp, server_r, server_w) = connected(true);
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         tokio::spawn(live555(server_r, server_w, seen.clone()));
         let mut ignore = |_: u8, _: &[u8]| {};
@@ -632,11 +651,11 @@ mod tests {
         );
     }
 
-    /// A 405 to a request that no report went before is the server's answer, not a
-    /// garbled request: it is not resent.
-    #[tokio::test]
-    async fn test_a_refusal_without_a_report_before_is_kept() {
-        let (mut rtsp, server_r, server_w) = connected();
+    /// A 405 is the server's answer, not a garbled request, when no report went before
+    /// the request, or when the connection is plain RTSP (where live555 too takes `$`
+    /// frames out before its parser): it is not sent again, and reports stay on.
+    async fn refusal_kept(tunnel: bool, report_first: bool) {
+        let (mut rtsp, server_r, server_w) = connected(tunnel);
         tokio::spawn(async move {
             use tokio::io::{AsyncReadExt, AsyncWriteExt};
             let (mut r, mut w) = (server_r, server_w);
@@ -647,8 +666,13 @@ mod tests {
                 .await;
             // Held open: a request sent again would never be answered (and the client
             // would time out).
-            let _ = r.read(&mut b).await;
+            while matches!(r.read(&mut b).await, Ok(n) if n > 0) {}
         });
+        if report_first {
+            rtsp.send_report(1, &[0x81, 201, 0, 1, 0, 0, 0, 1])
+                .await
+                .unwrap();
+        }
         let mut ignore = |_: u8, _: &[u8]| {};
         let resp = rtsp
             .request("GET_PARAMETER", "rtsp://cam/x", &[], &mut ignore)
@@ -656,6 +680,16 @@ mod tests {
             .unwrap();
         assert_eq!(resp.status, 405);
         assert!(!rtsp.reports_off);
+    }
+
+    #[tokio::test]
+    async fn test_a_refusal_without_a_report_before_is_kept() {
+        refusal_kept(true, false).await;
+    }
+
+    #[tokio::test]
+    async fn test_a_refusal_on_a_plain_connection_is_kept() {
+        refusal_kept(false, true).await;
     }
 
     fn reader(initial: &[u8]) -> Reader {

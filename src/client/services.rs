@@ -11,6 +11,8 @@ use crate::proto::onvif::addr;
 use crate::proto::onvif::ops;
 use crate::proto::onvif::services::{self, Listing, Service};
 
+use crate::error::Error;
+
 use super::device::OnvifClient;
 
 /// The device's services, as far as they are known.
@@ -19,8 +21,11 @@ pub struct Services {
     /// `(namespace, XAddr)` as GetServices listed them (GetCapabilities' when GetServices
     /// failed).
     listed: Vec<(String, String)>,
-    /// `(namespace, XAddr)` from GetCapabilities: `None` until read; empty when it failed.
+    /// `(namespace, XAddr)` from GetCapabilities: `None` until read; empty when the device
+    /// does not answer it (a fault, a malformed answer).
     capabilities: Option<Vec<(String, String)>>,
+    /// The paths found so far (each said once in the debug log).
+    found: Vec<(Service, String)>,
 }
 
 impl Services {
@@ -28,7 +33,7 @@ impl Services {
     pub fn listed(listed: Vec<(String, String)>) -> Services {
         Services {
             listed,
-            capabilities: None,
+            ..Services::default()
         }
     }
 
@@ -37,20 +42,34 @@ impl Services {
         Services {
             listed: caps.clone(),
             capabilities: Some(caps),
+            found: Vec::new(),
         }
     }
 
-    /// The path and query of `which` from what is known, without asking the device.
-    pub fn known(&self, which: Service) -> Option<String> {
-        let (_, xaddr, _) = which
-            .find(&self.listed)
-            .or_else(|| which.find(self.capabilities.as_deref()?))?;
-        addr::path_and_query(xaddr)
+    /// The path and query of `which`: from GetServices, else from GetCapabilities (asked
+    /// for once, when first needed); `None` when the device has it in neither. An error
+    /// when GetCapabilities could not be asked (the network, the credentials): it is
+    /// asked again next time.
+    pub async fn find(
+        &mut self,
+        client: &mut OnvifClient,
+        which: Service,
+    ) -> Result<Option<String>, Error> {
+        if let Some((_, path)) = self.found.iter().find(|(s, _)| *s == which) {
+            return Ok(Some(path.clone()));
+        }
+        let path = self.look_up(client, which).await?;
+        if let Some(p) = &path {
+            self.found.push((which, p.clone()));
+        }
+        Ok(path)
     }
 
-    /// The path and query of `which`: from GetServices, else from GetCapabilities (asked
-    /// for once, when first needed); `None` when the device has it in neither.
-    pub async fn find(&mut self, client: &mut OnvifClient, which: Service) -> Option<String> {
+    async fn look_up(
+        &mut self,
+        client: &mut OnvifClient,
+        which: Service,
+    ) -> Result<Option<String>, Error> {
         if let Some((ns, xaddr, how)) = which.find(&self.listed)
             && let Some(path) = addr::path_and_query(xaddr)
         {
@@ -62,10 +81,10 @@ impl Services {
                     which.namespace()
                 );
             }
-            return Some(path);
+            return Ok(Some(path));
         }
         if !which.in_capabilities() {
-            return None;
+            return Ok(None);
         }
         if self.capabilities.is_none() {
             let caps = match client
@@ -76,21 +95,32 @@ impl Services {
                     crate::log::debug!("{}: GetCapabilities not read: {e}", client.peer());
                     Vec::new()
                 }),
-                Err(e) => {
+                Err(
+                    e @ (Error::Fault { .. } | Error::HttpStatus { .. } | Error::Malformed { .. }),
+                ) if !e.is_transient() => {
                     crate::log::debug!("{}: GetCapabilities failed: {e}", client.peer());
                     Vec::new()
                 }
+                Err(e) => return Err(e),
             };
             self.capabilities = Some(caps);
         }
-        let (_, xaddr, _) = which.find(self.capabilities.as_deref()?)?;
-        let path = addr::path_and_query(xaddr)?;
+        let Some((_, xaddr, _)) = self
+            .capabilities
+            .as_deref()
+            .and_then(|caps| which.find(caps))
+        else {
+            return Ok(None);
+        };
+        let Some(path) = addr::path_and_query(xaddr) else {
+            return Ok(None);
+        };
         crate::log::debug!(
             "{}: the {} service is not in GetServices ({}); GetCapabilities gives {path}",
             client.peer(),
             which.name(),
             which.namespace()
         );
-        Some(path)
+        Ok(Some(path))
     }
 }

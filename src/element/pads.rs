@@ -261,42 +261,57 @@ impl Pads {
                 gst::warning!(CAT, obj = pad, "could not store {:?}", ev.type_());
             }
         }
-        locked(&self.combiner).add_pad(&pad);
-        // The pad first: the application links it in `pad-added`, before its first buffer.
-        element.add_pad(&pad).ok()?;
+        // The stream and its thread first, under the tasks lock so that a shutdown joins
+        // the thread (the thread pushes nothing before the stream gets data).
         let index = {
-            let mut q = locked(&self.queue);
-            if q.stopping {
-                return None;
+            let mut tasks = locked(&self.tasks);
+            let index = {
+                let mut q = locked(&self.queue);
+                if q.stopping {
+                    let _ = pad.set_active(false);
+                    return None;
+                }
+                q.streams.push(Stream {
+                    pad: pad.clone(),
+                    caps,
+                    stamp,
+                    discont: true,
+                    items: VecDeque::new(),
+                    bytes: 0,
+                    data_items: 0,
+                    wake: Arc::new(Condvar::new()),
+                    push: Arc::new(Mutex::new(())),
+                });
+                q.streams.len() - 1
+            };
+            match self.spawn_task(&element, name, index) {
+                Ok(task) => tasks.push(task),
+                Err(e) => {
+                    {
+                        let mut q = locked(&self.queue);
+                        if q.streams.len() == index + 1 {
+                            q.streams.pop();
+                        }
+                    }
+                    let _ = pad.set_active(false);
+                    gst::element_error!(
+                        element,
+                        gst::CoreError::Thread,
+                        ("could not start the streaming thread of {}: {}", name, e)
+                    );
+                    return None;
+                }
             }
-            q.streams.push(Stream {
-                pad,
-                caps,
-                stamp,
-                discont: true,
-                items: VecDeque::new(),
-                bytes: 0,
-                data_items: 0,
-                wake: Arc::new(Condvar::new()),
-                push: Arc::new(Mutex::new(())),
-            });
-            q.streams.len() - 1
+            index
         };
-        // The tasks lock is held across the start so that a shutdown joins this thread.
-        let mut tasks = locked(&self.tasks);
+        locked(&self.combiner).add_pad(&pad);
+        // Then the pad: the application links it in `pad-added`, before its first buffer.
+        element.add_pad(&pad).ok()?;
+        // A shutdown meanwhile took the stream but could not remove a pad not added yet.
         if locked(&self.queue).stopping {
+            let _ = pad.set_active(false);
+            let _ = element.remove_pad(&pad);
             return None;
-        }
-        match self.spawn_task(&element, name, index) {
-            Ok(task) => tasks.push(task),
-            Err(e) => {
-                gst::element_error!(
-                    element,
-                    gst::CoreError::Thread,
-                    ("could not start the streaming thread of {}: {}", name, e)
-                );
-                return None;
-            }
         }
         Some(index)
     }

@@ -76,7 +76,7 @@ impl Control {
 
     /// The path of `which`, looked up when first needed (GetCapabilities may be asked).
     async fn service(&mut self, which: Service) -> Result<String, Error> {
-        match self.services.find(&mut self.client, which).await {
+        match self.services.find(&mut self.client, which).await? {
             Some(path) => Ok(path),
             None => Err(Error::NotFound {
                 at: crate::error::At::here(),

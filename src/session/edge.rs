@@ -54,18 +54,18 @@ pub async fn find_replay(
     services: &mut Services,
     token: Option<&str>,
 ) -> Result<ReplayTarget, Error> {
-    let Some(replay) = services.find(client, Service::Replay).await else {
+    let Some(replay) = services.find(client, Service::Replay).await? else {
         return Err(Error::NotFound {
             at: crate::error::At::here(),
             peer: client.peer(),
             what: "the device offers no Replay service (no edge storage playback)".into(),
         });
     };
-    let recording_path = services.find(client, Service::Recording).await;
+    let recording_path = services.find(client, Service::Recording).await?;
     let search_path = match recording_path {
         // Looked up only if the time span is needed (below).
         Some(_) => None,
-        None => services.find(client, Service::Search).await,
+        None => services.find(client, Service::Search).await?,
     };
     let mut searched = false;
     let mut list = match (recording_path, &search_path) {
@@ -115,7 +115,7 @@ pub async fn find_replay(
     let mut chosen = list.swap_remove(index);
     // GetRecordings gives no time span; the search does.
     let search_path = match (searched, chosen.earliest) {
-        (false, None) => services.find(client, Service::Search).await,
+        (false, None) => services.find(client, Service::Search).await?,
         _ => None,
     };
     if let Some(path) = &search_path {

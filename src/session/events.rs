@@ -106,7 +106,7 @@ async fn subscribe<O: Output>(start: &StartSettings, out: &O) -> Result<Live, Er
     let mut client = started.client;
     let origin = client.http.origin.clone();
     let mut services = started.services;
-    let Some(event_path) = services.find(&mut client, Service::Events).await else {
+    let Some(event_path) = services.find(&mut client, Service::Events).await? else {
         return Err(Error::NotFound {
             at: crate::error::At::here(),
             peer: origin.peer(),

@@ -1630,10 +1630,21 @@ async fn play_loop<O: Output>(
         tokio::select! {
             ev = rtsp.next_event(&mut on_data) => match ev? {
                 Event::Response(r) => {
-                    // Any answer to the keep-alive keeps the session (live555 refreshes it
-                    // from the Session header before it looks at the method).
-                    let garbled = rtsp.refused_after_report(keepalive_method, &r);
-                    if (r.cseq().is_some() && r.cseq() == pending) || (garbled && r.cseq().is_none()) {
+                    if rtsp.refused_after_report(keepalive_method, &r) {
+                        // The keep-alive was read with a report in front of it: live555
+                        // may not even have seen its Session (a 400 without CSeq). Once
+                        // more, clean (no reports go any more).
+                        let peer = rtsp.peer.clone();
+                        pending = Some(bounded(
+                            &peer,
+                            &format!("RTSP {keepalive_method} keep-alive"),
+                            media_timeout,
+                            rtsp.send(keepalive_method, uri, &[]),
+                        ).await?);
+                    } else if r.cseq().is_some() && r.cseq() == pending {
+                        // Any answer to the keep-alive keeps the session (live555
+                        // refreshes it from the Session header before it looks at the
+                        // method).
                         pending = None;
                     }
                 }

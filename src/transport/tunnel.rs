@@ -58,6 +58,11 @@ struct PostLeg {
 }
 
 impl Writer {
+    /// Whether requests go on a tunnel's POST (base64), not on a plain RTSP connection.
+    pub fn is_tunnel(&self) -> bool {
+        self.base64
+    }
+
     /// Whether the peer has closed the POST (checked without waiting).
     async fn peer_closed(&mut self) -> bool {
         let Some(r) = self.r.as_mut() else {
@@ -352,6 +357,20 @@ impl Channel {
                 reopened: 0,
             },
         }
+    }
+}
+
+#[cfg(test)]
+impl Channel {
+    /// A channel whose requests are base64 per message, as on a tunnel's POST, over two
+    /// byte streams (unit tests of the RTSP client).
+    pub(crate) fn tunnel_pipe(
+        r: Box<dyn AsyncRead + Unpin + Send>,
+        w: Box<dyn AsyncWrite + Unpin + Send>,
+    ) -> Channel {
+        let mut c = Channel::plain(r, w);
+        c.writer.base64 = true;
+        c
     }
 }
 

@@ -361,19 +361,33 @@ fn next_message(buf: &mut Vec<u8>) -> Result<Option<Unit>, ()> {
 /// live555's tunnel: the next request is everything up to the end of a head (and its
 /// body), whatever stands in front of it: interleaved frames are not taken out.
 fn next_request_live555(buf: &mut Vec<u8>) -> Result<Option<Unit>, ()> {
-    if buf.first() == Some(&b'$') {
-        // What live555 does with it: it waits in the buffer for the next request.
-        let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-            return if buf.len() > MAX_MESSAGE {
-                Err(())
-            } else {
-                Ok(None)
-            };
-        };
-        let len = end + 4;
-        return Ok(Some(Unit::Message(buf.drain(..len).collect())));
+    if buf.first() != Some(&b'$') {
+        return next_message(buf);
     }
-    next_message(buf)
+    // What live555 does with a frame: it waits in the buffer for the next request, and
+    // the whole is read as one request (with the body its Content-Length gives).
+    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return if buf.len() > MAX_MESSAGE {
+            Err(())
+        } else {
+            Ok(None)
+        };
+    };
+    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+    let body = head
+        .find("content-length:")
+        .and_then(|i| head.get(i + 15..))
+        .and_then(|t| t.lines().next())
+        .map_or(Ok(0), |v| v.trim().parse::<usize>())
+        .map_err(|_| ())?;
+    let len = end + 4 + body;
+    if len > MAX_MESSAGE {
+        return Err(());
+    }
+    if buf.len() < len {
+        return Ok(None);
+    }
+    Ok(Some(Unit::Message(buf.drain(..len).collect())))
 }
 
 /// RTSP methods live555 handles.
@@ -391,39 +405,60 @@ const LIVE555_METHODS: &[&str] = &[
 ];
 
 /// live555's answer to a request whose command name is not one it knows (the bytes up
-/// to the first space or tab, after leading white space): `405` with the CSeq found in
-/// the request (`parseRTSPRequestString`, `handleCmd_notSupported`). `None` for a known
-/// command. Counted in `Stats::rtsp_urls` as `? 405`.
+/// to the first space or tab, after leading white space, at most 199 of them): `405`
+/// with the CSeq found after the URL (`parseRTSPRequestString`, `handleCmd_notSupported`);
+/// `400` without CSeq when the request line cannot be parsed at all (`handleCmd_bad`: no
+/// command name within 199 bytes, no `RTSP/`, no CSeq). `None` for a known command.
+/// Counted in `Stats::rtsp_urls` as `? 405 CSeq N` or `? 400`. Neither reaches the media
+/// engine, so neither refreshes its session (live555 does refresh it on a 405 that
+/// names the session; a client must not count on it).
 fn refused_live555(shared: &Shared, raw: &[u8]) -> Option<Vec<u8>> {
+    let (entry, answer) = live555_refusal(raw)?;
+    shared.stats.rtsp_urls.lock().unwrap().push(entry);
+    Some(answer.into_bytes())
+}
+
+/// See [`refused_live555`]: the log entry and the answer.
+fn live555_refusal(raw: &[u8]) -> Option<(String, String)> {
+    const MAX_COMMAND: usize = 199;
     let start = raw
         .iter()
         .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))?;
     let rest = raw.get(start..)?;
-    let end = rest.iter().position(|b| matches!(b, b' ' | b'\t'))?;
-    let command = rest.get(..end)?;
-    if LIVE555_METHODS.iter().any(|m| m.as_bytes() == command) {
+    let command_end = rest
+        .iter()
+        .take(MAX_COMMAND + 1)
+        .position(|b| matches!(b, b' ' | b'\t'));
+    if let Some(end) = command_end
+        && LIVE555_METHODS
+            .iter()
+            .any(|m| Some(m.as_bytes()) == rest.get(..end))
+    {
         return None;
     }
-    let text = String::from_utf8_lossy(raw);
-    let cseq = text
-        .to_ascii_lowercase()
-        .find("cseq:")
-        .and_then(|i| text.get(i + 5..))
-        .and_then(|t| t.lines().next())
-        .map_or(String::new(), |c| c.trim().to_string());
-    shared
-        .stats
-        .rtsp_urls
-        .lock()
-        .unwrap()
-        .push(format!("? 405 CSeq {cseq}"));
-    Some(
-        format!(
-            "RTSP/1.0 405 Method Not Allowed\r\nCSeq: {cseq}\r\nAllow: {}\r\n\r\n",
-            LIVE555_METHODS[..8].join(", ")
-        )
-        .into_bytes(),
-    )
+    let text = String::from_utf8_lossy(rest);
+    let after_command = command_end.and_then(|e| text.get(e..)).unwrap_or("");
+    let cseq = after_command
+        .find("RTSP/")
+        .and_then(|i| after_command.get(i..))
+        .and_then(|t| {
+            let lower = t.to_ascii_lowercase();
+            let i = lower.find("cseq:")?;
+            let c = t.get(i + 5..)?.lines().next()?.trim().to_string();
+            (!c.is_empty()).then_some(c)
+        });
+    let allow = LIVE555_METHODS[..8].join(", ");
+    let (entry, answer) = match (command_end, cseq) {
+        (Some(_), Some(cseq)) => (
+            format!("? 405 CSeq {cseq}"),
+            format!("RTSP/1.0 405 Method Not Allowed\r\nCSeq: {cseq}\r\nAllow: {allow}\r\n\r\n"),
+        ),
+        _ => (
+            "? 400".to_string(),
+            format!("RTSP/1.0 400 Bad Request\r\nAllow: {allow}\r\n\r\n"),
+        ),
+    };
+    Some((entry, answer))
 }
 
 /// A message's start line, headers and body.
@@ -865,6 +900,48 @@ mod tests {
         assert_eq!(&sr[..8], &[b'$', 1, 0, 28, 0x80, 200, 0, 6]);
         assert_eq!(&sr[8..12], &0xdead_beef_u32.to_be_bytes());
         assert_eq!(&sr[20..24], &1234u32.to_be_bytes());
+    }
+
+    /// live555's reading of a report in front of a request (`parseRTSPRequestString`).
+    #[test]
+    fn test_live555_reads_a_report_into_the_request() {
+        let request = b"GET_PARAMETER rtsp://h/x/ RTSP/1.0\r\nCSeq: 7\r\nSession: 1\r\n\r\n";
+        assert_eq!(live555_refusal(request), None, "a known command");
+        // A 32-byte receiver report: its length 0x0020 is a space, so the command name
+        // is `$`, the channel and a NUL: 405 with the request's CSeq.
+        let mut one = vec![b'$', 1, 0, 32];
+        one.extend_from_slice(&[0x81, 201, 0, 7]);
+        one.extend_from_slice(&[0xAB; 28]);
+        one.extend_from_slice(request);
+        let (entry, answer) = live555_refusal(&one).expect("refused");
+        assert_eq!(entry, "? 405 CSeq 7");
+        assert!(answer.starts_with("RTSP/1.0 405 Method Not Allowed\r\nCSeq: 7\r\n"));
+        // No space or tab within 199 bytes: the request line is not parsed: 400, no CSeq.
+        let mut long = vec![b'$', 1, 0, 250];
+        long.extend_from_slice(&[0xAB; 250]);
+        long.extend_from_slice(request);
+        let (entry, answer) = live555_refusal(&long).expect("refused");
+        assert_eq!(entry, "? 400");
+        assert!(!answer.contains("CSeq"), "{answer}");
+    }
+
+    #[test]
+    fn test_live555_waits_for_the_request_after_a_frame() {
+        let mut buf = vec![b'$', 1, 0, 4, 1, 2, 3, 4];
+        assert!(matches!(next_request_live555(&mut buf), Ok(None)));
+        buf.extend_from_slice(
+            b"SET_PARAMETER rtsp://h/ RTSP/1.0\r\nCSeq: 2\r\nContent-Length: 3\r\n\r\nab",
+        );
+        assert!(
+            matches!(next_request_live555(&mut buf), Ok(None)),
+            "the body"
+        );
+        buf.push(b'c');
+        let Ok(Some(Unit::Message(m))) = next_request_live555(&mut buf) else {
+            panic!("one message");
+        };
+        assert!(m.starts_with(b"$\x01\x00\x04") && m.ends_with(b"abc"));
+        assert!(buf.is_empty());
     }
 
     #[test]
