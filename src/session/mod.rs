@@ -1634,13 +1634,7 @@ async fn play_loop<O: Output>(
                         // The keep-alive was read with a report in front of it: live555
                         // may not even have seen its Session (a 400 without CSeq). Once
                         // more, clean (no reports go any more).
-                        let peer = rtsp.peer.clone();
-                        pending = Some(bounded(
-                            &peer,
-                            &format!("RTSP {keepalive_method} keep-alive"),
-                            media_timeout,
-                            rtsp.send(keepalive_method, uri, &[]),
-                        ).await?);
+                        pending = Some(keep_alive(rtsp, keepalive_method, uri, media_timeout).await?);
                     } else if r.cseq().is_some() && r.cseq() == pending {
                         // Any answer to the keep-alive keeps the session (live555
                         // refreshes it from the Session header before it looks at the
@@ -1668,15 +1662,7 @@ async fn play_loop<O: Output>(
                         source: None,
                     });
                 }
-                // Every write is bounded: a device holding its POST at a zero window
-                // must not wedge the stream (nor keep stop from being seen).
-                let peer = rtsp.peer.clone();
-                pending = Some(bounded(
-                    &peer,
-                    &format!("RTSP {keepalive_method} keep-alive"),
-                    media_timeout,
-                    rtsp.send(keepalive_method, uri, &[]),
-                ).await?);
+                pending = Some(keep_alive(rtsp, keepalive_method, uri, media_timeout).await?);
             }
             _ = rr.tick() => {
                 let now = out.running_time().unwrap_or(0);
@@ -1741,6 +1727,24 @@ async fn play_loop<O: Output>(
             return Ok(());
         }
     }
+}
+
+/// Writes a keep-alive; its CSeq. Every write is bounded: a device holding its POST at a
+/// zero window must not wedge the stream (nor keep stop from being seen).
+async fn keep_alive(
+    rtsp: &mut Rtsp,
+    method: &str,
+    uri: &str,
+    bound: Duration,
+) -> Result<u32, Error> {
+    let peer = rtsp.peer.clone();
+    bounded(
+        &peer,
+        &format!("RTSP {method} keep-alive"),
+        bound,
+        rtsp.send(method, uri, &[]),
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -335,6 +335,12 @@ fn next_message(buf: &mut Vec<u8>) -> Result<Option<Unit>, ()> {
         }
         return Ok(Some(Unit::Data(buf.drain(..len).collect())));
     }
+    next_head_and_body(buf)
+}
+
+/// Splits off everything up to the end of the first head, with the body its
+/// Content-Length gives (Err: garbage or too large).
+fn next_head_and_body(buf: &mut Vec<u8>) -> Result<Option<Unit>, ()> {
     let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
         return if buf.len() > MAX_MESSAGE {
             Err(())
@@ -366,28 +372,7 @@ fn next_request_live555(buf: &mut Vec<u8>) -> Result<Option<Unit>, ()> {
     }
     // What live555 does with a frame: it waits in the buffer for the next request, and
     // the whole is read as one request (with the body its Content-Length gives).
-    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return if buf.len() > MAX_MESSAGE {
-            Err(())
-        } else {
-            Ok(None)
-        };
-    };
-    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-    let body = head
-        .find("content-length:")
-        .and_then(|i| head.get(i + 15..))
-        .and_then(|t| t.lines().next())
-        .map_or(Ok(0), |v| v.trim().parse::<usize>())
-        .map_err(|_| ())?;
-    let len = end + 4 + body;
-    if len > MAX_MESSAGE {
-        return Err(());
-    }
-    if buf.len() < len {
-        return Ok(None);
-    }
-    Ok(Some(Unit::Message(buf.drain(..len).collect())))
+    next_head_and_body(buf)
 }
 
 /// RTSP methods live555 handles.
