@@ -51,6 +51,15 @@ fn assert_pts_follow_real_time(samples: &[(gst::Sample, Instant)], what: &str) {
     );
 }
 
+/// The `cause` of each `onvif-reconnecting` message, in order.
+fn reconnect_causes(out: &MultiOutcome) -> Vec<String> {
+    out.elements
+        .iter()
+        .filter(|s| s.name() == "onvif-reconnecting")
+        .map(|s| s.get::<String>("cause").unwrap())
+        .collect()
+}
+
 fn caps_of(samples: &[(gst::Sample, Instant)]) -> gst::Structure {
     samples[0]
         .0
@@ -500,12 +509,7 @@ fn test_rtp_udp_with_nothing_arriving_says_so() {
     let run = multi(live_props(&loc, &ca), &udp);
     let out = run.collect(&["video_0"], 1, Duration::from_secs(4));
     assert!(out.error.is_none(), "{}", out.error_text());
-    let causes: Vec<String> = out
-        .elements
-        .iter()
-        .filter(|s| s.name() == "onvif-reconnecting")
-        .map(|s| s.get::<String>("cause").unwrap())
-        .collect();
+    let causes = reconnect_causes(&out);
     assert!(!causes.is_empty(), "reconnecting");
     assert!(
         causes[0].contains("no RTP arrived on UDP ports "),
@@ -974,12 +978,7 @@ fn test_media_that_stops_is_a_reconnect_cause() {
     assert!(before.error.is_none(), "{}", before.error_text());
     relay.stall();
     let out = run.collect(&["none"], 1, Duration::from_secs(5));
-    let causes: Vec<String> = out
-        .elements
-        .iter()
-        .filter(|s| s.name() == "onvif-reconnecting")
-        .map(|s| s.get::<String>("cause").unwrap())
-        .collect();
+    let causes = reconnect_causes(&out);
     assert!(
         causes
             .first()
@@ -1419,5 +1418,34 @@ fn test_a_slow_downstream_drops_the_oldest_and_says_so_in_qos() {
     assert!(
         flags.iter().skip(1).any(|d| *d),
         "a DISCONT list after the gap: {flags:?}"
+    );
+}
+
+/// Issue 23 point 5: a device whose encoder stalled after 5 RTP packets and whose RTCP
+/// stack goes on sending receiver reports every 0.5 s. Those said "alive": the element
+/// stayed PLAYING with no buffers, no error, no reconnect. Media inactivity means media:
+/// RTP, or a sender report whose packet count advances.
+#[test]
+fn test_rtcp_alone_does_not_keep_a_dead_stream_alive() {
+    let (cam, ca) = camera(Config {
+        faults: Faults {
+            rtcp_only_after: Some(5),
+            ..Faults::default()
+        },
+        ..Config::default()
+    });
+    let loc = cam.https_url();
+    let run = multi(live_props(&loc, &ca), &[("timeout", &3u32)]);
+    let out = run.collect_until(Duration::from_secs(12), |o| {
+        o.elements.iter().any(|s| s.name() == "onvif-reconnecting")
+    });
+    let causes = reconnect_causes(&out);
+    assert!(
+        causes
+            .first()
+            .is_some_and(|c| c.contains("no media for 3 s while playing")),
+        "{causes:?} {} ({} video buffers)",
+        out.error_text(),
+        out.count("video_0")
     );
 }

@@ -62,6 +62,12 @@ fn test_every_property_documented_with_default() {
             p.flags().contains(gst::PARAM_FLAG_MUTABLE_READY),
             "{name}: mutable in READY only"
         );
+        if *name == "user-pw" {
+            // Write-only: never read back, never in a pipeline graph.
+            assert!(p.flags().contains(glib::ParamFlags::WRITABLE), "{name}");
+            assert!(!p.flags().contains(glib::ParamFlags::READABLE), "{name}");
+            continue;
+        }
         assert!(
             p.flags().contains(glib::ParamFlags::READWRITE),
             "{name}: readwrite"
@@ -156,10 +162,8 @@ fn test_uri_sets_properties_and_round_trips_without_password() {
         e.property::<Option<String>>("user-id").as_deref(),
         Some("admin")
     );
-    assert_eq!(
-        e.property::<Option<String>>("user-pw").as_deref(),
-        Some("s3cr@t")
-    );
+    // `user-pw` is write-only (issue 23 point 6); that the URI's password reaches the
+    // device is shown by test_playbin_and_uridecodebin_decode_the_camera.
     assert_eq!(
         e.property::<Option<String>>("profile").as_deref(),
         Some("main")

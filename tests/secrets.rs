@@ -156,3 +156,40 @@ fn test_start_settings_debug_hides_the_location_password() {
     no_secret("StartSettings' Debug", &text);
     assert!(text.contains("192.0.2.1:8080"), "{text}");
 }
+
+/// Issue 23 point 6: with `GST_DEBUG_DUMP_DOT_DIR` set, gst-launch wrote `user-pw="..."`
+/// into every pipeline graph. `user-pw` is write-only, no readable property holds the
+/// password, and a graph of a pipeline with credentials has none.
+#[test]
+fn test_no_readable_property_and_no_graph_holds_the_password() {
+    init();
+    let src = make_src(&[
+        (
+            "location",
+            &format!("http://admin:{SECRET}@192.0.2.1:8080/onvif/device_service"),
+        ),
+        ("user-id", &"admin"),
+        ("user-pw", &SECRET),
+    ]);
+    let pspec = src.find_property("user-pw").expect("user-pw");
+    assert!(
+        !pspec.flags().contains(gst::glib::ParamFlags::READABLE),
+        "user-pw is write-only"
+    );
+    assert!(pspec.flags().contains(gst::glib::ParamFlags::WRITABLE));
+    for p in src.list_properties() {
+        if p.flags().contains(gst::glib::ParamFlags::READABLE) {
+            let v = src.property_value(p.name());
+            let text = v
+                .serialize()
+                .map(|s| s.to_string())
+                .unwrap_or_else(|_| format!("{v:?}"));
+            no_secret(&format!("property {}", p.name()), &text);
+        }
+    }
+    let pipeline = gst::Pipeline::new();
+    pipeline.add(&src).unwrap();
+    let dot = pipeline.debug_to_dot_data(gst::DebugGraphDetails::all());
+    assert!(dot.contains("onvifhttpssrc"), "a graph of the pipeline");
+    no_secret("the pipeline graph", &dot);
+}

@@ -36,11 +36,13 @@ pub(super) fn list() -> Vec<glib::ParamSpec> {
         /**
          * GstOnvifHttpsSrc:user-pw:
          *
-         * Password for the device. Never logged, never in error texts.
+         * Password for the device. Never logged, never in error texts. Write-only: it
+         * cannot be read back (so it is not in pipeline graphs either).
          */
         glib::ParamSpecString::builder("user-pw")
             .nick("User password")
-            .blurb("Password for the device (never logged)")
+            .blurb("Password for the device (write-only, never logged)")
+            .write_only()
             .mutable_ready()
             .build(),
         /**

@@ -198,7 +198,8 @@ impl Settings {
         let s = self;
         match name {
             "user-id" => s.user_id.to_value(),
-            "user-pw" => s.user_pw.to_value(),
+            // Write-only: GObject never asks; nothing to give if it did.
+            "user-pw" => None::<String>.to_value(),
             "https-enable" => s.https_enable.to_value(),
             "https-port" => s.https_port.to_value(),
             "https-validate-certificate" => s.validate_certificate.to_value(),

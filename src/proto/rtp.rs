@@ -114,6 +114,8 @@ pub struct SenderReport {
     /// 64-bit NTP timestamp.
     pub ntp: u64,
     pub rtp: u32,
+    /// The sender's packet count.
+    pub packets: u32,
 }
 
 impl SenderReport {
@@ -146,6 +148,7 @@ pub fn sender_reports(mut p: &[u8]) -> Vec<SenderReport> {
                     ssrc: sr.ssrc(),
                     ntp: sr.ntp_timestamp(),
                     rtp: sr.rtp_timestamp(),
+                    packets: sr.packet_count(),
                 }),
                 Err(_) => break,
             }
@@ -450,7 +453,8 @@ mod tests {
             vec![SenderReport {
                 ssrc: 0x1122_3344,
                 ntp: 0xE6B0_0000_8000_0000,
-                rtp: 90_000
+                rtp: 90_000,
+                packets: 0,
             }]
         );
         assert_eq!(srs[0].lsr(), 0x0000_8000);
@@ -473,11 +477,13 @@ mod tests {
             ssrc: 1,
             ntp: ntp(10_000_000_000),
             rtp: 9000,
+            packets: 0,
         });
         let a = audio.wallclock_offset(&SenderReport {
             ssrc: 2,
             ntp: ntp(10_030_000_000),
             rtp: 1600,
+            packets: 0,
         });
         align(&mut [&mut video, &mut audio], &[v, a]);
         assert_eq!(video.offset(), 0, "video stays");
@@ -517,6 +523,7 @@ mod tests {
                 ssrc: 7,
                 ntp: 0x0001_0002_0003_0004,
                 rtp: 0,
+                packets: 0,
             },
             50_000_000,
         );

@@ -294,8 +294,12 @@ struct StreamState {
     bad_timestamps: u64,
     /// Packets dropped because they are not well-formed RTP.
     malformed: u64,
-    /// When RTCP last came for this stream (liveness of sparse streams).
+    /// When a sender report last said this stream's sender sent more packets (liveness
+    /// of sparse streams): other RTCP (receiver reports, a sender report whose count
+    /// stands still) is no sign of media.
     last_rtcp: Option<std::time::Instant>,
+    /// The packet count of this stream's last sender report.
+    sr_packets: Option<u32>,
     /// Packets of the current read, pushed together at its end.
     pending: Option<gst::BufferList>,
     /// The next buffer follows a gap (a reconnection): it gets DISCONT.
@@ -680,11 +684,14 @@ impl Streams {
 
     /// Takes the sender reports of an RTCP packet of stream `i` and re-aligns streams.
     fn rtcp(&mut self, i: usize, packet: &[u8], now: u64) {
-        if let Some(st) = self.list.get_mut(i) {
-            st.last_rtcp = Some(std::time::Instant::now());
-        }
         for sr in rtp::sender_reports(packet) {
-            let st = &mut self.list[i];
+            let Some(st) = self.list.get_mut(i) else {
+                return;
+            };
+            if st.sr_packets.is_some_and(|p| p != sr.packets) {
+                st.last_rtcp = Some(std::time::Instant::now());
+            }
+            st.sr_packets = Some(sr.packets);
             st.stats.sender_report(&sr, now);
             if let Some(w) = st.timeline.wallclock_offset(&sr) {
                 st.wallclock = Some(w);
@@ -1228,11 +1235,23 @@ async fn open_session<O: Output>(
             Some((a, b)) => {
                 let ports = server_ports(reply);
                 // The device's addresses: where RTSP goes, and a `source=` it names.
+                // Bounded by `timeout`, as every exchange (a resolver that never answers
+                // must not hold the start until stop).
+                let lookup =
+                    tokio::net::lookup_host((crate::transport::net::bare_host(&origin.host), 0));
                 let mut sources: Vec<std::net::IpAddr> =
-                    tokio::net::lookup_host((crate::transport::net::bare_host(&origin.host), 0))
-                        .await
-                        .map(|it| it.map(|a| a.ip().to_canonical()).collect())
-                        .unwrap_or_default();
+                    match tokio::time::timeout(timeout, lookup).await {
+                        Ok(Ok(it)) => it.map(|a| a.ip().to_canonical()).collect(),
+                        Ok(Err(_)) => Vec::new(),
+                        Err(_) => {
+                            return Err(Error::TimedOut {
+                                at: crate::error::At::here(),
+                                peer: origin.peer(),
+                                operation: "name lookup for the UDP sources".into(),
+                                after: timeout,
+                            });
+                        }
+                    };
                 if let Some(ip) = transport_param(reply, "source")
                     .and_then(|v| v.parse::<std::net::IpAddr>().ok())
                 {
@@ -1272,6 +1291,7 @@ async fn open_session<O: Output>(
             bad_timestamps: 0,
             malformed: 0,
             last_rtcp: None,
+            sr_packets: None,
             pending: None,
             discont: false,
             recorded_ms: None,

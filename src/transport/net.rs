@@ -98,6 +98,9 @@ pub struct Response {
     pub body: Vec<u8>,
 }
 
+/// Interim (1xx) answers skipped before an answer at most.
+const MAX_INTERIM: u32 = 16;
+
 /// One keep-alive HTTP/1.1 connection to an origin, reopened when the peer closes it.
 pub struct HttpClient {
     pub origin: Origin,
@@ -248,8 +251,20 @@ impl HttpClient {
         }
         conn.flush().await.map_err(io_err)?;
 
+        // Interim answers (`100 Continue` sent unasked, `102 Processing`) come before the
+        // answer: skipped, or every later answer on this connection would be off by one.
+        let mut interim = 0u32;
         let head = loop {
             match http::parse_head(&self.buf).map_err(|e| malformed(e.to_string()))? {
+                Some(h) if (100..200).contains(&h.status) && h.status != 101 => {
+                    interim += 1;
+                    if interim > MAX_INTERIM {
+                        return Err(malformed(format!(
+                            "more than {MAX_INTERIM} interim (1xx) answers before the answer"
+                        )));
+                    }
+                    self.buf.drain(..h.len);
+                }
                 Some(h) => break h,
                 None => {
                     let n = match self.read_more().await {

@@ -144,6 +144,9 @@ struct Conn {
     paused: bool,
     play_cseq: Option<String>,
     resend_old: bool,
+    /// `rtcp_only_after`: the limit, and the RTP packets passed on so far.
+    rtcp_only_after: Option<u32>,
+    rtp_sent: u32,
 }
 
 /// `stale_after_pause`: how many of the last RTP packets follow the PAUSE answer again.
@@ -195,7 +198,10 @@ where
     let _ = backend.set_nodelay(true);
     let (mut br, mut bw) = backend.into_split();
     let out = tokio::sync::Mutex::new(output);
-    let conn = Mutex::new(Conn::default());
+    let conn = Mutex::new(Conn {
+        rtcp_only_after: shared.config.faults.rtcp_only_after,
+        ..Conn::default()
+    });
     let live555 = tunnel
         && shared
             .config
@@ -250,7 +256,18 @@ where
         loop {
             loop {
                 let bytes = match next_message(&mut buf) {
+                    // `rtcp_only_after`: the media stops (RTP and the engine's RTCP).
+                    Ok(Some(Unit::Data(_))) if stalled(&conn) => continue,
                     Ok(Some(Unit::Data(raw))) => {
+                        if let Some(n) = shared.config.faults.rtcp_only_after
+                            && raw.get(1).is_some_and(|c| c % 2 == 0)
+                        {
+                            let mut c = conn.lock().unwrap();
+                            c.rtp_sent = c.rtp_sent.saturating_add(1);
+                            if c.rtp_sent > n {
+                                continue;
+                            }
+                        }
                         if shared.config.quirks.stale_after_pause
                             && raw.get(1).is_some_and(|c| c % 2 == 0)
                         {
@@ -308,12 +325,38 @@ where
             }
         }
     };
+    // `rtcp_only_after`: receiver reports every 0.5 s once the media stopped.
+    let reports = async {
+        if shared.config.faults.rtcp_only_after.is_none() {
+            return std::future::pending::<()>().await;
+        }
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            if stalled(&conn)
+                && out
+                    .lock()
+                    .await
+                    .write_all(&receiver_report(1))
+                    .await
+                    .is_err()
+            {
+                return;
+            }
+        }
+    };
     tokio::select! {
         _ = up => {}
         _ = down => {}
         _ = timer => {}
+        _ = reports => {}
     }
     let _ = out.lock().await.shutdown().await;
+}
+
+/// `rtcp_only_after`: the connection's media has stopped.
+fn stalled(conn: &Mutex<Conn>) -> bool {
+    let c = conn.lock().unwrap();
+    c.rtcp_only_after.is_some_and(|n| c.rtp_sent >= n)
 }
 
 enum Unit {
@@ -857,6 +900,16 @@ fn sender_report(channel: u8, ssrc: u32, rtptime: u32) -> Vec<u8> {
         sr.extend_from_slice(&word.to_be_bytes());
     }
     sr
+}
+
+/// An interleaved RTCP receiver report with one report block (32 bytes), as a device's
+/// RTCP stack sends about its own reception.
+fn receiver_report(channel: u8) -> Vec<u8> {
+    let mut rr = vec![b'$', channel, 0, 32, 0x81, 201, 0, 7];
+    for word in [0x5EED_0001u32, 0x1234_5678, 0, 0, 0, 0, 0] {
+        rr.extend_from_slice(&word.to_be_bytes());
+    }
+    rr
 }
 
 #[cfg(test)]

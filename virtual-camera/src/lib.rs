@@ -265,6 +265,10 @@ pub struct Faults {
     /// DESCRIBE answers an SDP whose first media line has no fields (`m=video`), which
     /// the SDP grammar refuses (firmware that writes its SDP by hand).
     pub broken_sdp: bool,
+    /// After this many RTP packets on an RTSP connection, no more media: only RTCP
+    /// receiver reports every 0.5 s on the first stream's RTCP channel (what an RTCP
+    /// stack keeps doing when its encoder has stalled).
+    pub rtcp_only_after: Option<u32>,
 }
 
 /// What the camera saw, for assertions.
@@ -455,6 +459,7 @@ impl Camera {
             || config.faults.hang_up_after_play
             || config.faults.hang_up_while_playing.is_some()
             || config.faults.broken_sdp
+            || config.faults.rtcp_only_after.is_some()
             || config.quirks.stale_after_pause;
         let stats = Arc::new(Stats::default());
         let archive = recording::Archive {

@@ -40,6 +40,7 @@ OPTIONS:
   --renew-refused          refuse Renew (PullMessages keeps subscriptions alive)
   --no-metadata            no ONVIF metadata track in the live media
   --media-before-play-answer  send the first media packets before the answer to PLAY
+  --rtcp-only-after N      after N RTP packets only RTCP receiver reports every 0.5 s
   --service-listing MODE   GetServices lists services right | misfiled (PTZ under
                            ver10, events/recording/search/replay under ver20, ...) |
                            unlisted (only device and media; the rest in GetCapabilities)
@@ -152,6 +153,13 @@ fn main() {
             },
             "--udp-blocked" => cfg.faults.udp_blocked = true,
             "--broken-sdp" => cfg.faults.broken_sdp = true,
+            "--rtcp-only-after" => {
+                cfg.faults.rtcp_only_after = Some(
+                    value()
+                        .parse()
+                        .unwrap_or_else(|_| fail("bad --rtcp-only-after".into())),
+                );
+            }
             "--hang-up-while-playing" => {
                 let secs: f64 = value()
                     .parse()

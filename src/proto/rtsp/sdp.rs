@@ -62,6 +62,38 @@ fn static_payload(pt: u8) -> Option<(&'static str, u32, Option<&'static str>)> {
     })
 }
 
+/// fmtp parameters kept per stream: each becomes a caps field (a GQuark that lives as long
+/// as the process), and real codecs use a dozen at most.
+pub const MAX_FMTP_PARAMS: usize = 32;
+/// Longest fmtp parameter name kept.
+pub const MAX_FMTP_KEY: usize = 64;
+
+/// Whether `k` can be a GStreamer structure field name: a letter, then letters, digits
+/// and `-_./:+` (`gst_structure_validate_name`).
+fn valid_field_name(k: &str) -> bool {
+    let mut chars = k.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "-_./:+".contains(c))
+}
+
+/// The parameters of an fmtp line, names lower-cased: at most [`MAX_FMTP_PARAMS`], each
+/// name valid as a field name and at most [`MAX_FMTP_KEY`] long, the first of a repeated
+/// name kept. A device that writes thousands of them cost seconds of CPU per session and
+/// a quark per name.
+fn fmtp_params(params: &str) -> Vec<(String, String)> {
+    let mut seen = std::collections::HashSet::new();
+    params
+        .split(';')
+        .filter_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            let k = k.trim().to_ascii_lowercase();
+            (k.len() <= MAX_FMTP_KEY && valid_field_name(&k)).then(|| (k, v.trim().to_string()))
+        })
+        .filter(|(k, _)| seen.insert(k.clone()))
+        .take(MAX_FMTP_PARAMS)
+        .collect()
+}
+
 impl Stream {
     /// The caps fields of `application/x-rtp`.
     pub fn caps_fields(&self) -> Vec<(String, Value)> {
@@ -232,16 +264,7 @@ pub fn parse(sdp: &[u8]) -> Result<(Option<String>, Vec<Stream>), SdpError> {
                 let (p, rest) = v.trim().split_once(char::is_whitespace)?;
                 (p.parse::<u8>().ok()? == pt).then(|| rest.to_string())
             })
-            .map(|params| {
-                params
-                    .split(';')
-                    .filter_map(|kv| {
-                        let (k, v) = kv.split_once('=')?;
-                        let k = k.trim().to_ascii_lowercase();
-                        (!k.is_empty()).then(|| (k, v.trim().to_string()))
-                    })
-                    .collect()
-            })
+            .map(|params| fmtp_params(&params))
             .unwrap_or_default();
         let kind = match m.media.as_str() {
             "video" => Kind::Video,
@@ -275,6 +298,41 @@ pub fn parse(sdp: &[u8]) -> Result<(Option<String>, Vec<Stream>), SdpError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 23 point 3: an fmtp line with 51,000 distinct names (255 KB, under the RTSP
+    /// cap) cost about 3 s of CPU per session and a quark per name.
+    #[test]
+    fn test_fmtp_parameters_are_capped_and_valid() {
+        let mut line = String::from("packetization-mode=1;Profile-Level-Id=42c01e;9bad=1;a b=2;");
+        line.push_str(&format!("{}=3;", "k".repeat(MAX_FMTP_KEY + 1)));
+        line.push_str("packetization-mode=2;");
+        for i in 0..51_000 {
+            line.push_str(&format!("x{i}=1;"));
+        }
+        let start = std::time::Instant::now();
+        let p = fmtp_params(&line);
+        assert_eq!(p.len(), MAX_FMTP_PARAMS);
+        assert_eq!(
+            p[0],
+            ("packetization-mode".into(), "1".into()),
+            "first kept"
+        );
+        assert_eq!(p[1], ("profile-level-id".into(), "42c01e".into()));
+        assert_eq!(p[2].0, "x0", "invalid, overlong and repeated names dropped");
+        assert!(start.elapsed() < std::time::Duration::from_secs(1));
+        let stream = Stream {
+            kind: Kind::Video,
+            media: "video".into(),
+            payload: 96,
+            encoding_name: "H264".into(),
+            clock_rate: 90_000,
+            encoding_params: None,
+            fmtp: p,
+            control: None,
+            direction: None,
+        };
+        assert_eq!(stream.caps_fields().len(), 4 + MAX_FMTP_PARAMS);
+    }
 
     /// An SDP as gst-rtsp-server 1.22 answers for H.264 + AAC (mpeg4-generic) + ONVIF
     /// metadata, plus a static-payload PCMU stream as many cameras send.
