@@ -110,7 +110,7 @@ pub fn wsa_header(
     for p in reference_parameters {
         let mut marked = p.clone();
         marked.attrs.push((
-            NS_WSA.to_string(),
+            std::sync::Arc::from(NS_WSA),
             "IsReferenceParameter".to_string(),
             "true".to_string(),
         ));
@@ -187,7 +187,7 @@ pub fn parse_subscription(el: &Element) -> Result<Subscription, String> {
 /// `(current, termination)` device times of a `RenewResponse` (wsnt) or a
 /// `PullMessagesResponse` (tev).
 pub fn parse_times(el: &Element) -> (Option<i64>, Option<i64>) {
-    let ns = if el.ns == NS_TEV { NS_TEV } else { NS_WSNT };
+    let ns = if &*el.ns == NS_TEV { NS_TEV } else { NS_WSNT };
     (
         text_of(el.child(ns, "CurrentTime")).and_then(parse_datetime),
         text_of(el.child(ns, "TerminationTime")).and_then(parse_datetime),
