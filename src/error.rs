@@ -395,7 +395,7 @@ impl Error {
     /// check that refused it), not this file's.
     #[track_caller]
     pub fn to_error_message(&self) -> gst::ErrorMessage {
-        let text = self.to_string();
+        let text = printable(&self.to_string()).into_owned();
         let debug = format!("{self:?}");
         let caller = std::panic::Location::caller();
         let at = self.raised_at().map_or(caller, |a| a.0);
@@ -424,6 +424,22 @@ impl Error {
 enum ErrorKind {
     Resource(gst::ResourceError),
     Stream(gst::StreamError),
+}
+
+/// `s` with every control character but tab and line breaks replaced by U+FFFD, for text
+/// from the network on its way into GLib (error and warning texts, structures, caps): a NUL
+/// byte panicked in debug builds (glib's string conversion) and cut the text short in
+/// release ones.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| c.is_control() && !matches!(c, '\t' | '\n' | '\r');
+    if !s.chars().any(bad) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(
+        s.chars()
+            .map(|c| if bad(c) { '\u{FFFD}' } else { c })
+            .collect(),
+    )
 }
 
 /// Formats a URL for logs and error texts: scheme, host, port, path and query, never the

@@ -77,3 +77,54 @@ fn test_interim_answers_are_skipped() {
         ]
     );
 }
+
+/// Issue 23 point 7: a NUL byte (or another control character) in a SimpleItem value, a
+/// topic, an fmtp value or a fault reason reached GLib as it came: debug builds panicked
+/// in the string conversion (LIBRARY/FAILED, the whole pipeline stopped), release ones cut
+/// the text short. Such characters are replaced by U+FFFD on the way in.
+#[test]
+fn test_control_characters_never_reach_glib() {
+    use gstonvifhttps::testing::events::event_structure;
+    use gstonvifhttps::testing::onvif::events::Notification;
+    use gstonvifhttps::testing::rtsp::sdp;
+    gst::init().unwrap();
+    let n = Notification {
+        topic: "tns1:Device/\0Trigger".into(),
+        utc_time: "2026-12-05T00:00:00Z".into(),
+        property_operation: "Changed\u{1b}".into(),
+        source: vec![("InputToken".into(), "Digital\0Input_1".into())],
+        data: vec![("LogicalState".into(), "tr\0ue\u{7}".into())],
+    };
+    let s = event_structure(&n);
+    assert_eq!(
+        s.get::<String>("topic").unwrap(),
+        "tns1:Device/\u{FFFD}Trigger"
+    );
+    assert_eq!(
+        s.get::<String>("property-operation").unwrap(),
+        "Changed\u{FFFD}"
+    );
+    let data = s.get::<gst::Structure>("data").unwrap();
+    assert_eq!(
+        data.get::<String>("LogicalState").unwrap(),
+        "tr\u{FFFD}ue\u{FFFD}"
+    );
+    let sdp = b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=x\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\n\
+a=rtpmap:96 H264/90000\r\na=fmtp:96 sprop-parameter-sets=Z0\x07LA,aMu\r\n";
+    let (_, streams) = sdp::parse(sdp).expect("parsed");
+    let caps = gstonvifhttps::testing::session::rtp_caps(&streams[0]);
+    assert_eq!(
+        caps.structure(0)
+            .unwrap()
+            .get::<String>("sprop-parameter-sets")
+            .unwrap(),
+        "Z0\u{FFFD}LA,aMu"
+    );
+    let e = gstonvifhttps::testing::error::Error::NotFound {
+        at: gstonvifhttps::testing::error::At::here(),
+        peer: "127.0.0.1:1".into(),
+        what: "no profile \"a\0b\"".into(),
+    };
+    let m = format!("{:?}", e.to_error_message());
+    assert!(m.contains("a\u{FFFD}b") && !m.contains('\0'), "{m}");
+}

@@ -73,6 +73,7 @@ impl Output for ElementOutput {
     }
 
     fn warning(&self, text: &str) {
+        let text = crate::error::printable(text);
         if let Some(e) = self.element.upgrade() {
             gst::warning!(CAT, obj = e, "{text}");
             gst::element_imp_warning!(
@@ -134,6 +135,7 @@ impl Output for ElementOutput {
             return;
         };
         let ms = delay.as_millis();
+        let cause = crate::error::printable(&cause.to_string()).into_owned();
         let text = match what {
             session::Lost::Media => {
                 format!("Lost the stream: {cause}. Reconnecting (attempt {attempt}) in {ms} ms")
@@ -145,7 +147,7 @@ impl Output for ElementOutput {
         gst::warning!(CAT, obj = e, "{text}");
         let s = gst::Structure::builder("onvif-reconnecting")
             .field("what", what.name())
-            .field("cause", cause.to_string())
+            .field("cause", cause.as_str())
             .field("attempt", attempt)
             .field(
                 "delay-ms",

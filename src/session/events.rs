@@ -19,6 +19,7 @@ use tokio::time::Instant;
 
 use crate::client::device::{self, OnvifClient, StartSettings};
 use crate::error::Error;
+use crate::error::printable;
 use crate::proto::clock;
 use crate::proto::onvif::events::{self, Notification, Subscription};
 use crate::proto::onvif::services::Service;
@@ -305,14 +306,17 @@ pub fn event_structure(n: &Notification) -> gst::Structure {
             } else {
                 format!("x{key}")
             };
-            b = b.field(key.as_str(), v);
+            b = b.field(key.as_str(), printable(v).as_ref());
         }
         b.build()
     };
     gst::Structure::builder("onvif-event")
-        .field("topic", &n.topic)
-        .field("utc-time", &n.utc_time)
-        .field("property-operation", &n.property_operation)
+        .field("topic", printable(&n.topic).as_ref())
+        .field("utc-time", printable(&n.utc_time).as_ref())
+        .field(
+            "property-operation",
+            printable(&n.property_operation).as_ref(),
+        )
         .field("source", items("source", &n.source))
         .field("data", items("data", &n.data))
         .build()

@@ -248,7 +248,7 @@ pub fn rtp_caps(s: &sdp::Stream) -> gst::Caps {
     for (k, v) in s.caps_fields() {
         b = match v {
             sdp::Value::Int(i) => b.field(k.as_str(), i),
-            sdp::Value::Str(v) => b.field(k.as_str(), v),
+            sdp::Value::Str(v) => b.field(k.as_str(), crate::error::printable(&v).as_ref()),
         };
     }
     gst::Caps::builder_full().structure(b.build()).build()
