@@ -13,7 +13,7 @@ DEB_PACKAGES := pkg-config gcc libc6-dev ca-certificates python3 \
 	gstreamer1.0-plugins-ugly gstreamer1.0-plugins-base-apps fonts-dejavu-core ffmpeg libxml2-utils \
 	meson ninja-build python3-gi gir1.2-gstreamer-1.0
 
-.PHONY: all deps build demo test lint check-rust inspect bench soak fuzz install examples-check clean
+.PHONY: all deps build demo test lint check-rust inspect bench soak fuzz audit install examples-check clean
 
 all: build
 
@@ -79,6 +79,14 @@ soak: deps check-rust
 # Every fuzz target for FUZZ_SECONDS (default 600) each; FUZZ_JOBS in parallel (default 1).
 fuzz: deps check-rust
 	scripts/fuzz.sh
+
+# Checks Cargo.lock (and fuzz/Cargo.lock) against the RustSec advisory database with
+# cargo-audit (installed from crates.io when missing). The database is fetched from GitHub,
+# which this project's build machines cannot reach, so make test does not run it.
+audit: check-rust
+	@command -v cargo-audit >/dev/null || $(CARGO) install --locked cargo-audit
+	$(CARGO) audit
+	cd fuzz && $(CARGO) audit
 
 # The C and Python examples against the virtual camera (also part of make test).
 examples-check: build

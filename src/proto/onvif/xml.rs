@@ -402,6 +402,10 @@ pub fn parse(input: &[u8]) -> Result<Element, XmlError> {
     })?;
     let mut reader = NsReader::from_str(text);
     reader.config_mut().trim_text(false);
+    // Its bound of declarations per tag: no more than the attributes a tag may have.
+    reader
+        .resolver_mut()
+        .set_max_declarations_per_element(MAX_ATTRIBUTES);
     let mut tree = Builder::new(input.len());
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
@@ -418,6 +422,10 @@ pub fn parse(input: &[u8]) -> Result<Element, XmlError> {
         let at = reader.buffer_position();
         let step = match reader.read_resolved_event() {
             Ok((resolved, event)) => Ok((tree.ns_of(&resolved)?, event)),
+            // quick-xml's own bound on one tag's declarations (set to ours below).
+            Err(quick_xml::Error::Namespace(
+                quick_xml::name::NamespaceError::TooManyDeclarations(_),
+            )) => return Err(XmlError::TooManyAttributes),
             Err(e) => Err(e.to_string()),
         };
         // The reader places its syntax errors itself; others (a namespace error) leave
@@ -461,7 +469,9 @@ pub fn parse(input: &[u8]) -> Result<Element, XmlError> {
                                 String::from_utf8_lossy(p).into_owned()
                             }
                         };
-                        let uri = attr.unescape_value().map_err(|e| syntax(at, &e))?;
+                        let uri = attr
+                            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                            .map_err(|e| syntax(at, &e))?;
                         tree.charge(
                             std::mem::size_of::<(String, String)>()
                                 .saturating_add(prefix.len())
@@ -470,8 +480,10 @@ pub fn parse(input: &[u8]) -> Result<Element, XmlError> {
                         decls.push((prefix, uri.into_owned()));
                         continue;
                     }
-                    let (ans, local) = reader.resolve_attribute(attr.key);
-                    let value = attr.unescape_value().map_err(|e| syntax(at, &e))?;
+                    let (ans, local) = reader.resolver().resolve_attribute(attr.key);
+                    let value = attr
+                        .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                        .map_err(|e| syntax(at, &e))?;
                     let ans = tree.ns_of(&ans)?;
                     let local = String::from_utf8_lossy(local.as_ref()).into_owned();
                     tree.charge(

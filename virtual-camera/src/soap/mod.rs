@@ -107,7 +107,7 @@ fn parse(body: &[u8]) -> Option<Parsed> {
                 let path = format!("{}/{name}", stack.last().map(String::as_str).unwrap_or(""));
                 for a in e.attributes().flatten() {
                     let key = String::from_utf8_lossy(a.key.local_name().as_ref()).to_string();
-                    if let Ok(v) = a.unescape_value() {
+                    if let Ok(v) = a.normalized_value(quick_xml::XmlVersion::Implicit1_0) {
                         p.attrs.push((path.clone(), key, v.into_owned()));
                     }
                 }
