@@ -94,6 +94,7 @@ fn test_control_characters_never_reach_glib() {
         property_operation: "Changed\u{1b}".into(),
         source: vec![("InputToken".into(), "Digital\0Input_1".into())],
         data: vec![("LogicalState".into(), "tr\0ue\u{7}".into())],
+        items_dropped: 0,
     };
     let s = event_structure(&n);
     assert_eq!(

@@ -34,4 +34,7 @@ fuzz_target!(|data: &[u8]| {
     let (first, total) = events::parse_notifications(&el, max);
     assert_eq!(total, count);
     assert_eq!(first.len(), count.min(max));
+    for n in &first {
+        assert!(n.source.len() <= events::MAX_SIMPLE_ITEMS && n.data.len() <= events::MAX_SIMPLE_ITEMS);
+    }
 });

@@ -208,6 +208,14 @@ async fn pull_round<O: Output>(live: &mut Live, out: &O) -> Result<(), Error> {
     for n in &notifications {
         out.event(n);
     }
+    let items_dropped: usize = notifications.iter().map(|n| n.items_dropped).sum();
+    if items_dropped > 0 {
+        out.warning(&format!(
+            "the device sent notifications with more than {} SimpleItems in their source or \
+             data: {items_dropped} left out",
+            events::MAX_SIMPLE_ITEMS
+        ));
+    }
     if total > notifications.len() {
         out.warning(&format!(
             "the device answered PullMessages with {total} notifications though {PULL_LIMIT} \
