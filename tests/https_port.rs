@@ -283,9 +283,7 @@ fn test_no_credentials_over_http_when_https_port_is_set() {
     let heads = cam.stats.heads.lock().unwrap().clone();
     assert!(heads.iter().any(|h| h.starts_with("http ")), "{heads:?}");
     assert_eq!(
-        cam.stats
-            .plain_http_credentials
-            .load(std::sync::atomic::Ordering::SeqCst),
+        cam.stats.plain_http_credential_ops.lock().unwrap().len(),
         0,
         "nothing authenticated over HTTP: {heads:?}"
     );

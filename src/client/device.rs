@@ -19,11 +19,11 @@ use crate::proto::clock;
 use crate::proto::onvif::addr::{self, Origin};
 use crate::proto::onvif::ops::{self, NetworkProtocol, Profile, Request};
 use crate::proto::onvif::services::{self, Service};
-
-use super::services::Services;
 use crate::proto::onvif::soap::{self, SoapError, UsernameToken};
 use crate::proto::onvif::xml::Element;
 use crate::transport::net::{HttpClient, Response};
+
+use super::services::Services;
 
 /// Largest SOAP answer accepted.
 pub const MAX_SOAP_BODY: u64 = 4 * 1024 * 1024;
@@ -783,8 +783,7 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
                              ({e}), so it could not be checked or set on the device. Going on \
                              with port {}. Fix: {fix}",
                             s.https_port,
-                            origin_of(loc, if loc_https { "https" } else { "http" }, loc_port)?
-                                .peer(),
+                            boot_origin.peer(),
                             s.https_port
                         ));
                     }

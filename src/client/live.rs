@@ -271,18 +271,7 @@ impl Rtsp {
         frame.extend_from_slice(&[b'$', channel]);
         frame.extend_from_slice(&len.to_be_bytes());
         frame.extend_from_slice(report);
-        match tokio::time::timeout(self.timeout, self.writer.send(&frame)).await {
-            Ok(r) => r.map_err(|e| Error::io(&self.peer, "RTCP receiver report", e))?,
-            Err(_) => {
-                return Err(self.err_io(
-                    "RTCP receiver report",
-                    format!(
-                        "the write did not complete within {} s (the device stopped reading)",
-                        self.timeout.as_secs()
-                    ),
-                ));
-            }
-        }
+        self.write_bounded("RTCP receiver report", &frame).await?;
         self.report_pending = true;
         Ok(())
     }
@@ -355,23 +344,34 @@ impl Rtsp {
                 detail: format!("refusing to send a header with a line break: {}", e.0),
                 position: None,
             })?;
-        // Every request write is bounded: a device that stops reading must not wedge us.
-        match tokio::time::timeout(self.timeout, self.writer.send(&bytes)).await {
-            Ok(r) => r.map_err(|e| Error::io(&self.peer, &format!("RTSP {method}"), e))?,
-            Err(_) => {
-                return Err(Error::Io {
-                    at: crate::error::At::here(),
+        self.write_bounded(&format!("RTSP {method}"), &bytes)
+            .await?;
+        Ok(cseq)
+    }
+
+    /// Writes `bytes` within the timeout: a device that stops reading must not wedge us.
+    #[track_caller]
+    fn write_bounded<'a>(
+        &'a mut self,
+        operation: &'a str,
+        bytes: &'a [u8],
+    ) -> impl Future<Output = Result<(), Error>> + 'a {
+        let at = crate::error::At::here();
+        async move {
+            match tokio::time::timeout(self.timeout, self.writer.send(bytes)).await {
+                Ok(r) => r.map_err(|e| Error::io(&self.peer, operation, e)),
+                Err(_) => Err(Error::Io {
+                    at,
                     peer: self.peer.clone(),
-                    operation: format!("RTSP {method}"),
+                    operation: operation.to_string(),
                     detail: format!(
                         "the write did not complete within {} s (the device stopped reading)",
                         self.timeout.as_secs()
                     ),
                     source: None,
-                });
+                }),
             }
         }
-        Ok(cseq)
     }
 
     /// Sends a request and waits for its answer (bounded by the timeout), answering one

@@ -22,7 +22,7 @@ pub struct Services {
     /// failed).
     listed: Vec<(String, String)>,
     /// `(namespace, XAddr)` from GetCapabilities: `None` until read; empty when the device
-    /// does not answer it (a fault, a malformed answer).
+    /// does not answer it (a fault, a malformed answer), or when it is `listed` already.
     capabilities: Option<Vec<(String, String)>>,
     /// The paths found so far (each said once in the debug log).
     found: Vec<(Service, String)>,
@@ -37,11 +37,12 @@ impl Services {
         }
     }
 
-    /// What GetCapabilities gave (GetServices failed): nothing more to read.
+    /// What GetCapabilities gave (GetServices failed): that is the list, and there is
+    /// nothing more to read.
     pub fn from_capabilities(caps: Vec<(String, String)>) -> Services {
         Services {
-            listed: caps.clone(),
-            capabilities: Some(caps),
+            listed: caps,
+            capabilities: Some(Vec::new()),
             found: Vec::new(),
         }
     }

@@ -297,10 +297,8 @@ pub struct Stats {
     /// With a persona: `"METHOD path?query STATUS"` of every RTSP request the camera's
     /// RTSP front answered or passed on, in arrival order.
     pub rtsp_urls: Mutex<Vec<String>>,
-    /// Requests over plain HTTP that carried credentials (a Digest or Basic header, or a
-    /// WS-UsernameToken).
-    pub plain_http_credentials: AtomicU64,
-    /// The SOAP operation of each of those (`?` for a body that is not SOAP).
+    /// The SOAP operation of each request over plain HTTP that carried credentials (a
+    /// Digest or Basic header, or a WS-UsernameToken); `?` for a body that is not SOAP.
     pub plain_http_credential_ops: Mutex<Vec<String>>,
     /// The SOAP operations that came over HTTPS, in order.
     pub https_ops: Mutex<Vec<String>>,

@@ -325,10 +325,6 @@ pub async fn handle(shared: &Arc<Shared>, req: &Request) -> Response {
     if !req.tls && (req.header("authorization").is_some() || token) {
         shared
             .stats
-            .plain_http_credentials
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        shared
-            .stats
             .plain_http_credential_ops
             .lock()
             .unwrap()
