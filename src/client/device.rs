@@ -23,6 +23,8 @@ use crate::proto::onvif::soap::{self, SoapError, UsernameToken};
 use crate::proto::onvif::xml::Element;
 use crate::transport::net::{HttpClient, Response};
 
+use super::boot::{Boot, BootCache};
+use super::https_port::{find_https_port, set_https_port, wants_credentials};
 use super::services::Services;
 
 /// Largest SOAP answer accepted.
@@ -49,12 +51,12 @@ pub struct OnvifClient {
     pub device_path: String,
     /// The device refused a PRE_AUTH operation without credentials and accepted it
     /// with them: every later call carries them.
-    anonymous_refused: bool,
+    pub(super) anonymous_refused: bool,
     /// Inside GetSystemDateAndTime: a refused token does not re-read the clock again.
     no_clock_resync: bool,
     /// One authenticated request and no other (no clock re-read, no second challenge):
     /// the one GetNetworkProtocols with a password digest over plain HTTP.
-    single_try: bool,
+    pub(super) single_try: bool,
 }
 
 impl OnvifClient {
@@ -508,69 +510,6 @@ pub struct StartSettings {
     pub boot: BootCache,
 }
 
-/// See [`StartSettings::boot`].
-pub type BootCache = Arc<tokio::sync::Mutex<Boot>>;
-
-/// Which device a [`Boot`] is about, and how it is reached: `location`'s scheme, host and
-/// port, and the settings that decide the HTTPS port. Elements with the same key (a
-/// camera's main and sub stream, say) share what one of them learnt.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct DeviceKey {
-    scheme: String,
-    host: String,
-    port: Option<u16>,
-    https_port: u16,
-    https_enable: bool,
-}
-
-impl DeviceKey {
-    pub fn of(location: &url::Url, https_port: u16, https_enable: bool) -> DeviceKey {
-        DeviceKey {
-            scheme: location.scheme().to_string(),
-            host: location.host_str().unwrap_or_default().to_ascii_lowercase(),
-            port: location.port_or_known_default(),
-            https_port,
-            https_enable,
-        }
-    }
-}
-
-/// What the process knows of each device, for as long as an element holds it: once the
-/// last element that reaches a device one way is gone, the next one learns it again (an
-/// address may have been given to another device by then).
-static DEVICES: std::sync::LazyLock<
-    std::sync::Mutex<
-        std::collections::HashMap<DeviceKey, std::sync::Weak<tokio::sync::Mutex<Boot>>>,
-    >,
-> = std::sync::LazyLock::new(Default::default);
-
-/// The knowledge of the device `key` names, shared by every element that holds it.
-pub fn boot_of(key: &DeviceKey) -> BootCache {
-    let mut devices = DEVICES
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(boot) = devices.get(key).and_then(std::sync::Weak::upgrade) {
-        return boot;
-    }
-    devices.retain(|_, b| b.strong_count() > 0);
-    let boot = BootCache::default();
-    devices.insert(key.clone(), Arc::downgrade(&boot));
-    boot
-}
-
-/// What one start learnt of the device that the next starts use: the element's own (media
-/// after a reconnect, events, control) and those of the process's other elements with the
-/// same [`DeviceKey`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Boot {
-    /// The HTTPS port the plain-HTTP bootstrap found.
-    pub https_port: Option<u16>,
-    /// The device refused an operation ONVIF lets through without credentials
-    /// (GetSystemDateAndTime, GetServices): every later client sends credentials at once
-    /// instead of being refused again.
-    pub anonymous_refused: bool,
-}
-
 impl std::fmt::Debug for StartSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StartSettings")
@@ -605,7 +544,7 @@ pub struct Started {
     pub notes: Vec<String>,
 }
 
-fn origin_of(url: &url::Url, scheme: &'static str, port: u16) -> Result<Origin, Error> {
+pub(super) fn origin_of(url: &url::Url, scheme: &'static str, port: u16) -> Result<Origin, Error> {
     let host = match url.host() {
         Some(url::Host::Ipv6(a)) => format!("[{a}]"),
         Some(h) => h.to_string(),
@@ -990,203 +929,6 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
     })
 }
 
-/// Whether an anonymous request was refused for want of credentials (not for another
-/// reason: an unsupported operation, a malformed answer, a network failure).
-fn wants_credentials(e: &Error) -> bool {
-    match e {
-        Error::NotAuthorized { .. } | Error::CredentialsWithheld { .. } => true,
-        Error::HttpStatus { status, .. } => matches!(status, 400 | 401 | 403),
-        _ => false,
-    }
-}
-
-/// The device's network protocols when `https-port` is set on an `http://` location and
-/// the anonymous GetNetworkProtocols over HTTP failed (`anonymous`: why). Tried in this
-/// order, each only when the one before failed: authenticated over HTTPS at `https-port`
-/// (with the element's own certificate checks), then at 443; last, and only when the
-/// device refused the anonymous request for want of credentials (`clear`), with a
-/// password digest over plain HTTP (WS-UsernameToken digest or HTTP Digest with qop, never
-/// the password: the rule of the bootstrap without `https-port`). The client is left where
-/// the answer came from. A refusal of the credentials over HTTPS ends the search; every
-/// failure is told in the error, rung by rung.
-async fn find_https_port(
-    client: &mut OnvifClient,
-    s: &StartSettings,
-    loc: &url::Url,
-    anonymous: String,
-    clear: bool,
-    notes: &mut Vec<String>,
-) -> Result<Vec<NetworkProtocol>, Error> {
-    let http_origin = client.http.origin.clone();
-    let mut tried = vec![format!(
-        "anonymous over HTTP (the credentials are not sent in clear while https-port is \
-         set): {anonymous}"
-    )];
-    // Refused anonymously once: the credentials go at once (one round trip a rung).
-    let anonymous_refused = std::mem::replace(&mut client.anonymous_refused, true);
-    let read = find_https_port_rungs(client, s, loc, &http_origin, clear, &mut tried, notes).await;
-    client.anonymous_refused = anonymous_refused;
-    read
-}
-
-async fn find_https_port_rungs(
-    client: &mut OnvifClient,
-    s: &StartSettings,
-    loc: &url::Url,
-    http_origin: &Origin,
-    clear: bool,
-    tried: &mut Vec<String>,
-    notes: &mut Vec<String>,
-) -> Result<Vec<NetworkProtocol>, Error> {
-    let mut ports = vec![s.https_port];
-    if s.https_port != 443 {
-        ports.push(443);
-    }
-    for port in ports {
-        client.retarget(origin_of(loc, "https", port)?, s.tls.clone());
-        client.set_credentials(s.creds.clone());
-        match client.network_protocols().await {
-            Ok(p) => {
-                notes.push(format!(
-                    "GetNetworkProtocols refused anonymously over HTTP; read over HTTPS at \
-                     port {port}"
-                ));
-                return Ok(p);
-            }
-            // The device answered there and refused the credentials: nothing more to try
-            // (least of all in clear).
-            Err(e @ Error::NotAuthorized { .. }) => {
-                tried.push(format!("over HTTPS at port {port}: {e}"));
-                return Err(ladder_error(http_origin, tried));
-            }
-            Err(e) => tried.push(format!("over HTTPS at port {port}: {e}")),
-        }
-    }
-    if !clear {
-        // Not refused for want of credentials: no reason to send any in clear.
-        return Err(ladder_error(http_origin, tried));
-    }
-    crate::log::debug!(
-        "{}: the HTTPS port is not found over HTTPS ({}); GetNetworkProtocols with a \
-         password digest over plain HTTP (never the password)",
-        http_origin.peer(),
-        tried.join("; ")
-    );
-    client.retarget(http_origin.clone(), None);
-    client.set_credentials(s.creds.clone());
-    // Anonymous first again (its refusal brings the challenge and the device's Date),
-    // then one request with the credentials in clear: no clock re-read, no second
-    // challenge.
-    client.anonymous_refused = false;
-    client.single_try = true;
-    let read = client.network_protocols().await;
-    client.single_try = false;
-    match read {
-        Ok(p) => {
-            notes.push(format!(
-                "GetNetworkProtocols read with a password digest over plain HTTP ({})",
-                tried.join("; ")
-            ));
-            Ok(p)
-        }
-        Err(e) => {
-            tried.push(format!("with a password digest over HTTP: {e}"));
-            Err(ladder_error(http_origin, tried))
-        }
-    }
-}
-
-/// Every way the HTTPS port was asked for, and how each failed.
-#[track_caller]
-fn ladder_error(http_origin: &Origin, tried: &[String]) -> Error {
-    Error::Io {
-        at: crate::error::At::here(),
-        peer: http_origin.peer(),
-        operation: "GetNetworkProtocols".into(),
-        detail: format!("tried {}", tried.join("; ")),
-        source: None,
-    }
-}
-
-/// SetNetworkProtocols to `want`, then re-read (spec §4.2). Refusal and silent ignore
-/// both become a warning; only an authentication failure stops the start.
-async fn set_https_port(
-    client: &mut OnvifClient,
-    protocols: &[NetworkProtocol],
-    want: u16,
-    current: u16,
-    warn: &(dyn Fn(&str) + Sync),
-) -> Result<Option<u16>, Error> {
-    let mut new: Vec<NetworkProtocol> = protocols.to_vec();
-    match new.iter_mut().find(|p| p.name == "HTTPS") {
-        Some(p) => {
-            p.enabled = true;
-            p.ports = vec![want];
-        }
-        None => new.push(NetworkProtocol {
-            name: "HTTPS".into(),
-            enabled: true,
-            ports: vec![want],
-        }),
-    }
-    let fix = format!(
-        "set the HTTPS port to {want} on the device's web page, or set https-port={current} \
-         (or 0) to use the device's port"
-    );
-    match client
-        .call(
-            &client.device_path.clone(),
-            &ops::set_network_protocols(&new),
-            true,
-        )
-        .await
-    {
-        Ok(_) => {}
-        Err(e @ Error::NotAuthorized { .. }) => {
-            warn(&format!(
-                "https-port={want} but {} uses HTTPS port {current}, and changing it was refused: {e}. Fix: {fix}",
-                client.peer()
-            ));
-            return Ok(Some(current));
-        }
-        Err(Error::Fault { fault, .. }) => {
-            warn(&format!(
-                "https-port={want} but {} uses HTTPS port {current} and refused to change it \
-                 (SetNetworkProtocols fault {fault}). Going on with port {want}. Fix: {fix}",
-                client.peer()
-            ));
-            return Ok(Some(current));
-        }
-        Err(e) => {
-            // Devices often restart their web server at once: no answer may mean applied.
-            warn(&format!(
-                "SetNetworkProtocols to HTTPS port {want} got no clean answer ({e}); checking"
-            ));
-        }
-    }
-    match client.network_protocols().await {
-        Ok(p) if ops::https_port(&p) == Some(want) => Ok(None),
-        Ok(p) => {
-            let kept_port = ops::https_port(&p).unwrap_or(current);
-            let kept = ops::https_port(&p)
-                .map(|p| p.to_string())
-                .unwrap_or_else(|| "none".into());
-            warn(&format!(
-                "https-port={want} but {} answered SetNetworkProtocols with success and kept \
-                 HTTPS port {kept}. Going on with port {want}. Fix: {fix}",
-                client.peer()
-            ));
-            Ok(Some(kept_port))
-        }
-        Err(e) => {
-            warn(&format!(
-                "could not re-read the HTTPS port after SetNetworkProtocols ({e}); going on with port {want}"
-            ));
-            Ok(None)
-        }
-    }
-}
-
 /// Asks for the stream URI of the chosen profile for `transport`; returns the URI as the
 /// device gave it.
 pub async fn stream_uri(
@@ -1208,47 +950,4 @@ pub async fn snapshot_target(client: &mut OnvifClient, media: &MediaInfo) -> Res
         .map_err(|d| client.malformed(req.operation, d))?;
     addr::path_and_query(&uri)
         .ok_or_else(|| client.malformed(req.operation, format!("snapshot URI {uri:?} has no path")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Issue 13 point 4: one device's knowledge per way of reaching it, kept while held.
-    #[test]
-    fn test_what_a_device_answered_is_shared_while_held() {
-        let url = |u: &str| url::Url::parse(u).expect("a URL");
-        let key = DeviceKey::of(
-            &url("http://Cam.example:8080/onvif/device_service"),
-            0,
-            true,
-        );
-        let a = boot_of(&key);
-        a.try_lock().expect("free").https_port = Some(8443);
-        // Another path, the host in capitals: the same device reached the same way.
-        let same = DeviceKey::of(&url("http://cam.example:8080/"), 0, true);
-        assert_eq!(
-            boot_of(&same).try_lock().expect("free").https_port,
-            Some(8443),
-            "the same device, the same knowledge"
-        );
-        // Another https-port, port of location or https-enable: not the same.
-        for other in [
-            DeviceKey::of(&url("http://cam.example:8080/"), 443, true),
-            DeviceKey::of(&url("http://cam.example:8081/"), 0, true),
-            DeviceKey::of(&url("http://cam.example:8080/"), 0, false),
-        ] {
-            assert_eq!(
-                boot_of(&other).try_lock().expect("free").https_port,
-                None,
-                "{other:?} is another way to the device"
-            );
-        }
-        drop(a);
-        assert_eq!(
-            boot_of(&key).try_lock().expect("free").https_port,
-            None,
-            "forgotten once nobody holds it"
-        );
-    }
 }

@@ -5,6 +5,8 @@
 //! services, profiles), shared by media, events and control; the RTSP client over a
 //! channel of the transport layer.
 
+pub mod boot;
 pub mod device;
+mod https_port;
 pub mod live;
 pub mod services;

@@ -20,7 +20,7 @@ use super::messages::{ElementOutput, watched};
 use super::pads::{Limits, Pads, SeekHook};
 use super::settings::{Job, Settings};
 use super::signals::SignalWaits;
-use crate::client::device::{self, BootCache, DeviceKey};
+use crate::client::boot::{self, BootCache, DeviceKey};
 use crate::log::CAT;
 use crate::runtime::{self, RUNTIME};
 use crate::session::control::Control;
@@ -79,7 +79,7 @@ impl OnvifHttpsSrc {
         match &*held {
             Some((k, boot)) if *k == key => boot.clone(),
             _ => {
-                let boot = device::boot_of(&key);
+                let boot = boot::boot_of(&key);
                 *held = Some((key, boot.clone()));
                 boot
             }
