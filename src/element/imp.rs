@@ -29,6 +29,9 @@ use crate::session::{self, Output};
 /// RTP bytes queued per stream before the oldest are dropped: about 2 s of a 16 Mbit/s
 /// camera. Keeps memory bounded when downstream stalls.
 const RTP_QUEUE_BYTES: usize = 4 * 1024 * 1024;
+/// Buffer lists (or buffers) queued per stream: a flood of tiny packets (one list each
+/// over UDP) is bounded by count as well as by the bytes each is charged.
+const RTP_QUEUE_ITEMS: usize = 8_192;
 /// How long `stop()` waits for the session task before abandoning it: the spec wants NULL
 /// within one second even when the device stops answering.
 const STOP_DEADLINE: Duration = Duration::from_millis(500);
@@ -124,7 +127,7 @@ impl OnvifHttpsSrc {
             Job::Live(_) => (
                 Limits {
                     bytes_per_pad: RTP_QUEUE_BYTES,
-                    items: usize::MAX,
+                    items: RTP_QUEUE_ITEMS,
                 },
                 gst::ClockTime::from_mseconds(u64::from(settings.latency)),
             ),

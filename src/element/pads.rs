@@ -36,10 +36,16 @@ const IDLE_WAIT: Duration = Duration::from_secs(1);
 /// At most one QoS message about dropped data per this interval.
 const QOS_INTERVAL: Duration = Duration::from_secs(1);
 
+/// What each queued buffer and list is charged beyond its bytes: its `GstBuffer` (or
+/// `GstBufferList`), `GstMemory` and the allocator's own bookkeeping, about 300 bytes
+/// measured. Without it a flood of 12-byte packets held 350,000 of them in a 4 MiB queue
+/// (over 150 MB).
+const ITEM_OVERHEAD: usize = 256;
+
 /// What a pad's queue may hold before its oldest data is dropped.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Limits {
-    /// Bytes per pad (RTP).
+    /// Bytes per pad (RTP), each buffer and list charged [`ITEM_OVERHEAD`] more.
     pub bytes_per_pad: usize,
     /// Buffers or lists per pad (snapshots: a live source wants the newest image).
     pub items: usize,
@@ -318,13 +324,17 @@ impl Pads {
 
     /// Queues `list` for stream `index`; false when downstream no longer takes data.
     pub(super) fn push_list(&self, index: usize, list: gst::BufferList) -> bool {
-        let bytes = list.calculate_size();
+        let bytes = list
+            .len()
+            .saturating_add(1)
+            .saturating_mul(ITEM_OVERHEAD)
+            .saturating_add(list.calculate_size());
         self.enqueue(index, Data::List(list), bytes)
     }
 
     /// Queues `buffer` for stream `index`; false as for [`Pads::push_list`].
     pub(super) fn push(&self, index: usize, buffer: gst::Buffer) -> bool {
-        let bytes = buffer.size();
+        let bytes = buffer.size().saturating_add(ITEM_OVERHEAD);
         self.enqueue(index, Data::One(buffer), bytes)
     }
 

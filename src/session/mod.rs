@@ -737,7 +737,10 @@ struct Deliver<'a, O: Output> {
 
 impl<O: Output> crate::client::live::Packets for Deliver<'_, O> {
     /// A read's packets under one lock, each buffer a part of one memory holding the
-    /// read's bytes: no copy after TLS.
+    /// read's bytes: no copy after TLS. Only a stream whose packets are at least half of
+    /// the read shares it; the others get copies, so that a queue holding a stream's
+    /// buffers keeps alive at most twice the bytes it counts (a 12-byte packet no longer
+    /// pins the 64 KiB frame on another channel that came with it).
     fn read(&mut self, bytes: Vec<u8>, packets: &[crate::client::live::Located]) {
         let mut st = self
             .streams
@@ -746,6 +749,11 @@ impl<O: Output> crate::client::live::Packets for Deliver<'_, O> {
         if !st.flowing {
             return;
         }
+        let sharing = sharing(
+            |c| st.list.iter().any(|s| s.rtp_channel == c),
+            bytes.len(),
+            packets,
+        );
         let memory = gst::Memory::from_mut_slice(bytes);
         match memory.map_readable() {
             Ok(map) => {
@@ -753,7 +761,9 @@ impl<O: Output> crate::client::live::Packets for Deliver<'_, O> {
                     if let Some(bytes) = map.get(p.range.clone()) {
                         let packet = Packet {
                             bytes,
-                            within: Some((&memory, p.range.start)),
+                            within: sharing
+                                .contains(&p.channel)
+                                .then_some((&memory, p.range.start)),
                         };
                         st.interleaved(p.channel, packet, self.out);
                     }
@@ -769,6 +779,26 @@ impl<O: Output> crate::client::live::Packets for Deliver<'_, O> {
             }
         }
     }
+}
+
+/// The RTP channels (`is_rtp`) whose packets in a read of `total` bytes are at least half
+/// of it (at most two): only their buffers share the read's memory.
+fn sharing(
+    is_rtp: impl Fn(u8) -> bool,
+    total: usize,
+    packets: &[crate::client::live::Located],
+) -> Vec<u8> {
+    let mut used: Vec<(u8, usize)> = Vec::new();
+    for p in packets.iter().filter(|p| is_rtp(p.channel)) {
+        match used.iter_mut().find(|(c, _)| *c == p.channel) {
+            Some((_, n)) => *n = n.saturating_add(p.range.len()),
+            None => used.push((p.channel, p.range.len())),
+        }
+    }
+    used.into_iter()
+        .filter(|(_, n)| n.saturating_mul(2) >= total)
+        .map(|(c, _)| c)
+        .collect()
 }
 
 /// The UDP sockets of one stream (`rtp-udp`).
@@ -1827,6 +1857,34 @@ mod tests {
             bad.to_buffer().map_readable().expect("readable").as_slice(),
             b"abc"
         );
+    }
+
+    /// Issue 23 point 2: a stream shares a read only when its packets are at least half of
+    /// it; a 12-byte packet read with a 65,535-byte frame on another channel is copied.
+    #[test]
+    fn test_only_a_stream_using_most_of_a_read_shares_it() {
+        use crate::client::live::Located;
+        let at = |channel: u8, start: usize, len: usize| Located {
+            channel,
+            range: start..start + len,
+        };
+        let rtp = |c: u8| c == 0 || c == 2;
+        // The hostile read: 12 bytes of RTP, a large frame on a channel never set up.
+        assert!(sharing(rtp, 65_555, &[at(0, 4, 12), at(200, 20, 65_535)]).is_empty());
+        // A video read: every packet is the stream's.
+        let video: Vec<Located> = (0..40).map(|i| at(0, 4 + i * 1404, 1400)).collect();
+        assert_eq!(sharing(rtp, 40 * 1404, &video), vec![0]);
+        // Video and audio in one read: the video shares, the small audio is copied.
+        let mut mixed = video.clone();
+        mixed.push(at(2, 40 * 1404 + 4, 160));
+        assert_eq!(sharing(rtp, 40 * 1404 + 164, &mixed), vec![0]);
+        // Two halves: both share (each keeps at most twice what it is charged).
+        assert_eq!(
+            sharing(rtp, 2000, &[at(0, 0, 1000), at(2, 1000, 1000)]),
+            vec![0, 2]
+        );
+        // RTCP (channel 1) never counts.
+        assert!(sharing(rtp, 1004, &[at(1, 4, 1000)]).is_empty());
     }
 
     #[test]

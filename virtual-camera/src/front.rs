@@ -147,6 +147,12 @@ struct Conn {
     /// `rtcp_only_after`: the limit, and the RTP packets passed on so far.
     rtcp_only_after: Option<u32>,
     rtp_sent: u32,
+    /// `tiny_packet_flood`: the CSeq of the PLAY whose answer starts the flood, whether it
+    /// is due, and the client's RTP port or channel of the first stream.
+    flood_cseq: Option<String>,
+    flood: bool,
+    flood_udp_to: Option<std::net::SocketAddr>,
+    flood_channel: Option<u8>,
 }
 
 /// `stale_after_pause`: how many of the last RTP packets follow the PAUSE answer again.
@@ -298,6 +304,25 @@ where
                 let mut o = out.lock().await;
                 if o.write_all(&bytes).await.is_err() {
                     return;
+                }
+                let flood = std::mem::take(&mut conn.lock().unwrap().flood);
+                if flood && let Some(n) = shared.config.faults.tiny_packet_flood {
+                    let (first, udp_to) = {
+                        let c = conn.lock().unwrap();
+                        (c.flood_channel, c.flood_udp_to)
+                    };
+                    if let Some(channel) = first {
+                        if crate::flood::interleaved(&mut *o, &shared, channel, n)
+                            .await
+                            .is_err()
+                        {
+                            shared.stats.flood_finished();
+                            return;
+                        }
+                    } else if let Some(to) = udp_to {
+                        let shared = shared.clone();
+                        tokio::spawn(async move { crate::flood::udp(&shared, to, n).await });
+                    }
                 }
                 if conn.lock().unwrap().hang_up {
                     let _ = o.flush().await;
@@ -673,6 +698,23 @@ fn on_request(
     {
         c.hang_up_cseq = Some(cseq.clone());
     }
+    if shared.config.faults.tiny_packet_flood.is_some() {
+        if method == "PLAY" {
+            c.flood_cseq = Some(cseq.clone());
+        }
+        // The first SETUP's RTP port or channel, as the client asks for it.
+        let first = |param: &str| {
+            req.header("transport")
+                .and_then(|t| transport_param(t, param))
+                .and_then(|p| p.split('-').next()?.parse::<u16>().ok())
+        };
+        if method == "SETUP" && c.flood_udp_to.is_none() && c.flood_channel.is_none() {
+            if let Some(port) = first("client_port") {
+                c.flood_udp_to = Some(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+            }
+            c.flood_channel = first("interleaved").and_then(|c| u8::try_from(c).ok());
+        }
+    }
     if method == "PAUSE" && shared.config.quirks.stale_after_pause {
         c.paused = true;
     }
@@ -727,6 +769,10 @@ fn on_response(shared: &Shared, conn: &Mutex<Conn>, raw: &[u8]) -> Vec<u8> {
         c.play_cseq = None;
         c.resend_old = true;
     }
+    if c.flood_cseq.as_deref() == Some(cseq.as_str()) {
+        c.flood_cseq = None;
+        c.flood = true;
+    }
     let backend_host = format!("127.0.0.1:{}", shared.rtsp_port);
     let public_host = if c.host.is_empty() {
         format!("127.0.0.1:{}", shared.rtsp_public_port())
@@ -745,7 +791,15 @@ fn on_response(shared: &Shared, conn: &Mutex<Conn>, raw: &[u8]) -> Vec<u8> {
     let mut rtcp_first: Option<Vec<u8>> = None;
     for (k, v) in &resp.headers {
         let lk = k.to_ascii_lowercase();
-        let v = v.replace(&backend_host, &public_host);
+        let mut v = v.replace(&backend_host, &public_host);
+        // `tiny_packet_flood` over UDP: the flood comes from another port.
+        if lk == "transport" && shared.config.faults.tiny_packet_flood.is_some() {
+            v = v
+                .split(';')
+                .filter(|p| !p.trim().starts_with("server_port="))
+                .collect::<Vec<_>>()
+                .join(";");
+        }
         match (lk.as_str(), &kind) {
             ("content-length", _) => continue,
             ("cseq", _) => {

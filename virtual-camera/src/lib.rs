@@ -14,6 +14,7 @@ mod auth;
 pub mod bench;
 pub mod certs;
 pub mod events;
+mod flood;
 mod front;
 mod http;
 pub mod media;
@@ -269,6 +270,10 @@ pub struct Faults {
     /// receiver reports every 0.5 s on the first stream's RTCP channel (what an RTCP
     /// stack keeps doing when its encoder has stalled).
     pub rtcp_only_after: Option<u32>,
+    /// Right after the PLAY answer, this many tiny RTP packets: over TCP each followed by
+    /// a 65,535-byte frame on a channel never set up, over UDP as datagrams (the SETUP
+    /// answer then names no `server_port`). See `flood.rs`.
+    pub tiny_packet_flood: Option<u32>,
 }
 
 /// What the camera saw, for assertions.
@@ -310,6 +315,34 @@ pub struct Stats {
     pub stale_sent: AtomicU64,
     /// `slow_once`: whether the late answer is being held (see [`Stats::wait_slowed`]).
     slowed: (Mutex<bool>, std::sync::Condvar),
+    /// `tiny_packet_flood`: bytes of the flood sent so far (RTP and frames).
+    pub flood_sent: AtomicU64,
+    /// `tiny_packet_flood`: floods finished (see [`Stats::wait_flood`]).
+    flood_done: (Mutex<u64>, std::sync::Condvar),
+    /// `tiny_packet_flood`: a flood waits for [`Stats::open_flood`] once the PLAY answer
+    /// went out, so that a test can measure before it.
+    flood_gate: FloodGate,
+}
+
+/// Floods waiting (counted, for the test) and the gate they wait behind.
+struct FloodGate {
+    waiting: (Mutex<u64>, std::sync::Condvar),
+    open: tokio::sync::watch::Sender<bool>,
+}
+
+impl Default for FloodGate {
+    fn default() -> Self {
+        FloodGate {
+            waiting: Default::default(),
+            open: tokio::sync::watch::channel(false).0,
+        }
+    }
+}
+
+impl std::fmt::Debug for FloodGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FloodGate")
+    }
 }
 
 impl Stats {
@@ -329,6 +362,50 @@ impl Stats {
             .slowed
             .1
             .wait_timeout_while(guard, timeout, |slowed| !*slowed)
+            .unwrap();
+        !res.timed_out()
+    }
+
+    /// `tiny_packet_flood`: a flood is due; returns once [`Stats::open_flood`] was called.
+    pub(crate) async fn flood_gate(&self) {
+        let mut open = self.flood_gate.open.subscribe();
+        {
+            *self.flood_gate.waiting.0.lock().unwrap() += 1;
+            self.flood_gate.waiting.1.notify_all();
+        }
+        let _ = open.wait_for(|o| *o).await;
+    }
+
+    /// Waits until a flood is due (the PLAY answer went out), at most `timeout`.
+    pub fn wait_flood_due(&self, timeout: std::time::Duration) -> bool {
+        let guard = self.flood_gate.waiting.0.lock().unwrap();
+        let (_guard, res) = self
+            .flood_gate
+            .waiting
+            .1
+            .wait_timeout_while(guard, timeout, |n| *n == 0)
+            .unwrap();
+        !res.timed_out()
+    }
+
+    /// Lets every flood go, those due and those to come.
+    pub fn open_flood(&self) {
+        self.flood_gate.open.send_replace(true);
+    }
+
+    /// `tiny_packet_flood`: one flood was sent whole (or its peer went away).
+    pub(crate) fn flood_finished(&self) {
+        *self.flood_done.0.lock().unwrap() += 1;
+        self.flood_done.1.notify_all();
+    }
+
+    /// Waits until a flood was sent whole, at most `timeout`.
+    pub fn wait_flood(&self, timeout: std::time::Duration) -> bool {
+        let guard = self.flood_done.0.lock().unwrap();
+        let (_guard, res) = self
+            .flood_done
+            .1
+            .wait_timeout_while(guard, timeout, |done| *done == 0)
             .unwrap();
         !res.timed_out()
     }
@@ -458,6 +535,7 @@ impl Camera {
             || config.faults.hang_up_while_playing.is_some()
             || config.faults.broken_sdp
             || config.faults.rtcp_only_after.is_some()
+            || config.faults.tiny_packet_flood.is_some()
             || config.quirks.stale_after_pause;
         let stats = Arc::new(Stats::default());
         let archive = recording::Archive {

@@ -41,6 +41,8 @@ OPTIONS:
   --no-metadata            no ONVIF metadata track in the live media
   --media-before-play-answer  send the first media packets before the answer to PLAY
   --rtcp-only-after N      after N RTP packets only RTCP receiver reports every 0.5 s
+  --tiny-packet-flood N    after PLAY, N 12-byte RTP packets: over TCP each followed by a
+                           65,535-byte frame on channel 200, over UDP as datagrams
   --service-listing MODE   GetServices lists services right | misfiled (PTZ under
                            ver10, events/recording/search/replay under ver20, ...) |
                            unlisted (only device and media; the rest in GetCapabilities)
@@ -160,6 +162,13 @@ fn main() {
                         .unwrap_or_else(|_| fail("bad --rtcp-only-after".into())),
                 );
             }
+            "--tiny-packet-flood" => {
+                cfg.faults.tiny_packet_flood = Some(
+                    value()
+                        .parse()
+                        .unwrap_or_else(|_| fail("bad --tiny-packet-flood".into())),
+                );
+            }
             "--hang-up-while-playing" => {
                 let secs: f64 = value()
                     .parse()
@@ -200,6 +209,8 @@ fn main() {
         ca_pem = Some(ca);
     }
     let camera = Camera::start(cfg.clone()).unwrap_or_else(|e| fail(format!("cannot start: {e}")));
+    // `--tiny-packet-flood`: no test here to measure first.
+    camera.stats.open_flood();
     let ca_pem = ca_pem.unwrap_or_else(|| camera.ca_pem.clone());
     if let Some(path) = &ca_file
         && let Err(e) = std::fs::write(path, &ca_pem)
