@@ -34,9 +34,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         match msg.view() {
             gst::MessageView::Element(e) => {
                 if let Some(s) = e.structure().filter(|s| s.name() == "onvif-event") {
+                    // `source` and `data`: arrays of `item, name=..., value=...`.
                     let items = |f: &str| {
-                        s.get::<gst::Structure>(f)
-                            .map(|v| v.to_string())
+                        s.get::<gst::Array>(f)
+                            .map(|a| {
+                                a.iter()
+                                    .filter_map(|v| v.get::<gst::Structure>().ok())
+                                    .map(|i| {
+                                        format!(
+                                            "{}={}",
+                                            i.get::<&str>("name").unwrap_or(""),
+                                            i.get::<&str>("value").unwrap_or("")
+                                        )
+                                    })
+                                    .collect::<Vec<_>>()
+                                    .join(" ")
+                            })
                             .unwrap_or_default()
                     };
                     // Stop when whoever reads our output goes away (`| head`).

@@ -101,10 +101,8 @@ impl Events {
         self.wait(within, move |s| {
             s.get::<&str>("topic") == Ok("tns1:Device/Trigger/DigitalInput")
                 && s.get::<&str>("property-operation") == Ok(op.as_str())
-                && s.get::<gst::Structure>("source")
-                    .is_ok_and(|src| src.get::<String>("InputToken").ok() == Some(token.clone()))
-                && s.get::<gst::Structure>("data")
-                    .is_ok_and(|d| d.get::<String>("LogicalState").ok() == Some(state.clone()))
+                && event_item(s, "source", "InputToken") == Some(token.clone())
+                && event_item(s, "data", "LogicalState") == Some(state.clone())
         })
     }
 }
@@ -149,12 +147,8 @@ fn test_events_arrive_within_a_second_while_media_flows() {
     });
     let relay = relay.expect("relay event");
     assert_eq!(
-        relay
-            .get::<gst::Structure>("data")
-            .unwrap()
-            .get::<String>("LogicalState")
-            .unwrap(),
-        "active"
+        event_item(&relay, "data", "LogicalState").as_deref(),
+        Some("active")
     );
     assert_eq!(cam.subscription_count(), 1);
     drop(ev);
@@ -394,6 +388,54 @@ fn test_a_flood_of_notifications_is_capped_and_spaced() {
         "{}",
         flood[0]
     );
+}
+
+/// Issue 23 point 4: a device's SimpleItem names are values in `item` structures, never
+/// structure field names: each field name is a GQuark kept for the life of the process,
+/// and a device can send new names in every notification. Fails on 2e66327 (the names
+/// were field names of `source` and `data`, so each became a quark).
+#[test]
+fn test_item_names_from_the_device_never_become_quarks() {
+    init();
+    let (cam, ca) = camera(Config {
+        faults: Faults {
+            event_flood: Some(3),
+            ..Faults::default()
+        },
+        ..Config::default()
+    });
+    let names: Vec<String> = (0..3)
+        .map(|i| format!("Item{}_{i}", cam.http_port()))
+        .collect();
+    for name in &names {
+        assert!(
+            gst::glib::Quark::try_from_str(name).is_none(),
+            "{name} before"
+        );
+    }
+    let mut ev = Events::start(&cam, &ca, &[]);
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        match ev.next(WAIT, |s| s.name() == "onvif-event") {
+            Some(Ok(s)) => seen.push(s),
+            other => panic!("{other:?} after {} events", seen.len()),
+        }
+    }
+    for (s, name) in seen.iter().zip(&names) {
+        assert_eq!(
+            event_item(s, "source", name).as_deref(),
+            Some("VideoSource_1"),
+            "{s}"
+        );
+        assert_eq!(event_item(s, "data", "State").as_deref(), Some("true"));
+    }
+    drop(ev);
+    for name in &names {
+        assert!(
+            gst::glib::Quark::try_from_str(name).is_none(),
+            "{name} became a GQuark"
+        );
+    }
 }
 
 /// The other half of the rule: a subscription that worked for 10 s starts the waits over.

@@ -10,6 +10,7 @@ mod common;
 use std::io::{Read, Write};
 use std::time::Duration;
 
+use common::event_item;
 use gstonvifhttps::testing::net::HttpClient;
 use gstonvifhttps::testing::onvif::addr::Origin;
 use gstonvifhttps::testing::runtime::RUNTIME;
@@ -105,10 +106,9 @@ fn test_control_characters_never_reach_glib() {
         s.get::<String>("property-operation").unwrap(),
         "Changed\u{FFFD}"
     );
-    let data = s.get::<gst::Structure>("data").unwrap();
     assert_eq!(
-        data.get::<String>("LogicalState").unwrap(),
-        "tr\u{FFFD}ue\u{FFFD}"
+        event_item(&s, "data", "LogicalState").as_deref(),
+        Some("tr\u{FFFD}ue\u{FFFD}")
     );
     let sdp = b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=x\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\n\
 a=rtpmap:96 H264/90000\r\na=fmtp:96 sprop-parameter-sets=Z0\x07LA,aMu\r\n";

@@ -236,9 +236,7 @@ fn events(p: Persona, cam: &Camera, ca: &TempFile) {
         move |s: &gst::StructureRef| {
             s.get::<&str>("topic") == Ok("tns1:Device/Trigger/DigitalInput")
                 && s.get::<&str>("property-operation") == Ok(op)
-                && s.get::<gst::Structure>("source").is_ok_and(|src| {
-                    src.get::<String>("InputToken").ok().as_deref() == Some("DigitalInput_2")
-                })
+                && event_item(s, "source", "InputToken").as_deref() == Some("DigitalInput_2")
         }
     };
     assert!(

@@ -24,6 +24,7 @@ use crate::proto::clock;
 use crate::proto::onvif::events::{self, Notification, Subscription};
 use crate::proto::onvif::services::Service;
 use crate::session::{Lost, Output};
+use gst::prelude::*;
 
 /// Lifetime asked for the subscription and in each Renew.
 const SUBSCRIPTION_SECS: i64 = 60;
@@ -293,30 +294,19 @@ pub async fn run<O: Output>(
     }
 }
 
-/// The structure of an `onvif-event` element message.
+/// The structure of an `onvif-event` element message. The SimpleItems of `source` and
+/// `data` are arrays of `item, name=..., value=...` structures: a device's item names are
+/// values, never structure field names (each would be a GQuark, kept for the life of the
+/// process, and a device can choose new ones in every notification).
 pub fn event_structure(n: &Notification) -> gst::Structure {
-    let items = |name: &str, items: &[(String, String)]| {
-        let mut b = gst::Structure::builder(name);
-        for (k, v) in items {
-            // Structure field names allow letters, digits and - _ + / : . only.
-            let key: String = k
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || "-_+/:.".contains(c) {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-            let key = if key.starts_with(|c: char| c.is_ascii_alphabetic()) {
-                key
-            } else {
-                format!("x{key}")
-            };
-            b = b.field(key.as_str(), printable(v).as_ref());
-        }
-        b.build()
+    let items = |items: &[(String, String)]| {
+        gst::Array::new(items.iter().map(|(name, value)| {
+            gst::Structure::builder("item")
+                .field("name", printable(name).as_ref())
+                .field("value", printable(value).as_ref())
+                .build()
+                .to_send_value()
+        }))
     };
     gst::Structure::builder("onvif-event")
         .field("topic", printable(&n.topic).as_ref())
@@ -325,7 +315,7 @@ pub fn event_structure(n: &Notification) -> gst::Structure {
             "property-operation",
             printable(&n.property_operation).as_ref(),
         )
-        .field("source", items("source", &n.source))
-        .field("data", items("data", &n.data))
+        .field("source", items(&n.source))
+        .field("data", items(&n.data))
         .build()
 }

@@ -33,6 +33,17 @@ pub fn init() {
     });
 }
 
+/// The value of SimpleItem `name` in the `source` or `data` (`field`) of an `onvif-event`
+/// structure: an array of `item, name=..., value=...`.
+pub fn event_item(s: &gst::StructureRef, field: &str, name: &str) -> Option<String> {
+    s.get::<gst::Array>(field)
+        .ok()?
+        .iter()
+        .filter_map(|v| v.get::<gst::Structure>().ok())
+        .find(|i| i.get::<&str>("name") == Ok(name))
+        .and_then(|i| i.get::<String>("value").ok())
+}
+
 /// Records an error or warning message into `out`.
 fn handle_msg(msg: &gst::Message, out: &mut Outcome) {
     match msg.view() {

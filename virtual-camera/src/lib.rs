@@ -255,7 +255,8 @@ pub struct Faults {
     /// session that was playing). With both, this one wins over `hang_up_after_play`.
     pub hang_up_while_playing: Option<std::time::Duration>,
     /// Answer every PullMessages at once with this many notifications, whatever the
-    /// MessageLimit (a hostile device).
+    /// MessageLimit (a hostile device); each one's source item has a name of its own,
+    /// `Item<HTTP port>_<index>`.
     pub event_flood: Option<usize>,
     /// RTP over UDP never arrives: SETUP's client ports are swapped for ports nobody
     /// reads (a firewall between camera and client).

@@ -121,20 +121,24 @@ async fn pull_messages(c: &Call<'_>) -> Response {
         }
     }
     if let Some(n) = shared.config.faults.event_flood {
-        // A hostile device: every poll answered at once with `n` notifications.
-        let one = crate::events::notification(
-            "tns1:VideoSource/MotionAlarm",
-            "Changed",
-            camera_now(shared),
-            ("Source", "VideoSource_1"),
-            ("State", "true"),
-        );
+        // A hostile device: every poll answered at once with `n` notifications, the
+        // source item of each with a name of its own (`Item<HTTP port>_<index>`).
         let now = camera_now(shared);
+        let all: String = (0..n)
+            .map(|i| {
+                crate::events::notification(
+                    "tns1:VideoSource/MotionAlarm",
+                    "Changed",
+                    now,
+                    (&format!("Item{}_{i}", shared.http_port), "VideoSource_1"),
+                    ("State", "true"),
+                )
+            })
+            .collect();
         return ok(&format!(
-            "<tev:PullMessagesResponse {EVENT_NS}><tev:CurrentTime>{}</tev:CurrentTime><tev:TerminationTime>{}</tev:TerminationTime>{}</tev:PullMessagesResponse>",
+            "<tev:PullMessagesResponse {EVENT_NS}><tev:CurrentTime>{}</tev:CurrentTime><tev:TerminationTime>{}</tev:TerminationTime>{all}</tev:PullMessagesResponse>",
             crate::events::fmt_time(now),
             crate::events::fmt_time(now + time::Duration::seconds(60)),
-            one.repeat(n)
         ));
     }
     let messages = loop {
