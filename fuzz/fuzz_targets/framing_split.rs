@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MPL-2.0
 //! The server->client stream (RTSP messages and `$` frames) cut in two at every offset, as
-//! reads deliver it: the units found are the same as in one piece.
+//! reads deliver it, and trickled a byte at a time through the reader's resumable
+//! `Framer`: the units found are the same as in one piece.
 #![no_main]
 use gstonvifhttps::testing::rtsp::framing::{self, Frame};
 use libfuzzer_sys::fuzz_target;
@@ -16,6 +17,31 @@ fn units(data: &[u8], cuts: &[usize]) -> Option<Vec<(Frame, Vec<u8>)>> {
         fed = cut;
         loop {
             match framing::next(&buf) {
+                Ok(Some((f, used))) => {
+                    let bytes = match &f {
+                        Frame::Data { start, len, .. } => buf[*start..start + len].to_vec(),
+                        _ => Vec::new(),
+                    };
+                    out.push((f, bytes));
+                    buf.drain(..used);
+                }
+                Ok(None) => break,
+                Err(_) => return None,
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Units of `data` fed `piece` bytes at a time through one `Framer`.
+fn trickled(data: &[u8], piece: usize) -> Option<Vec<(Frame, Vec<u8>)>> {
+    let mut framer = framing::Framer::default();
+    let mut out = Vec::new();
+    let mut buf: Vec<u8> = Vec::new();
+    for chunk in data.chunks(piece.max(1)) {
+        buf.extend_from_slice(chunk);
+        loop {
+            match framer.next(&buf) {
                 Ok(Some((f, used))) => {
                     let bytes = match &f {
                         Frame::Data { start, len, .. } => buf[*start..start + len].to_vec(),
@@ -49,6 +75,14 @@ fuzz_target!(|data: &[u8]| {
             .collect()
     };
     let skipped = whole.iter().any(|(f, _)| matches!(f, Frame::Skipped(_)));
+    // A clean stream gives the same units whichever way it arrives.
+    if !skipped {
+        for piece in [1, 3, 64] {
+            if let Some(t) = trickled(data, piece) {
+                assert_eq!(whole, t, "trickled {piece} bytes at a time");
+            }
+        }
+    }
     for cut in 1..data.len() {
         if let Some(parts) = units(data, &[cut]) {
             if !skipped {

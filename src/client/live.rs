@@ -74,6 +74,8 @@ pub struct Reader {
     located: Vec<Located>,
     /// A read error that came after bytes [`Reader::fill`] returned.
     failed: Option<std::io::Error>,
+    /// Where the parse of a message still arriving stands.
+    framer: framing::Framer,
 }
 
 impl Reader {
@@ -89,6 +91,7 @@ impl Reader {
             refused_at: 0,
             located: Vec::new(),
             failed: None,
+            framer: framing::Framer::default(),
         }
     }
 
@@ -145,7 +148,7 @@ impl Reader {
         let mut other = Vec::new();
         self.located.clear();
         let result = loop {
-            let (frame, used) = match framing::next(&self.buf[self.pos..]) {
+            let (frame, used) = match self.framer.next(&self.buf[self.pos..]) {
                 Ok(Some(f)) => f,
                 Ok(None) => break Ok(()),
                 Err(e) => {
