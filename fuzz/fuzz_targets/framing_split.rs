@@ -6,53 +6,52 @@
 use gstonvifhttps::testing::rtsp::framing::{self, Frame};
 use libfuzzer_sys::fuzz_target;
 
+type Units = Vec<(Frame, Vec<u8>)>;
+type Next<'a> = dyn FnMut(&[u8]) -> Result<Option<(Frame, usize)>, framing::FramingError> + 'a;
+
+/// Takes every complete unit off the front of `buf` with `next`; false on a framing error.
+fn take(buf: &mut Vec<u8>, out: &mut Units, next: &mut Next<'_>) -> bool {
+    loop {
+        match next(buf) {
+            Ok(Some((f, used))) => {
+                let bytes = match &f {
+                    Frame::Data { start, len, .. } => buf[*start..start + len].to_vec(),
+                    _ => Vec::new(),
+                };
+                out.push((f, bytes));
+                buf.drain(..used);
+            }
+            Ok(None) => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
 /// Units of `data` fed in pieces ending at each of `cuts`, as the reader does: parse what
 /// is complete, keep the rest.
-fn units(data: &[u8], cuts: &[usize]) -> Option<Vec<(Frame, Vec<u8>)>> {
+fn units(data: &[u8], cuts: &[usize]) -> Option<Units> {
     let mut out = Vec::new();
     let mut buf: Vec<u8> = Vec::new();
     let mut fed = 0;
     for &cut in cuts.iter().chain(std::iter::once(&data.len())) {
         buf.extend_from_slice(&data[fed..cut]);
         fed = cut;
-        loop {
-            match framing::next(&buf) {
-                Ok(Some((f, used))) => {
-                    let bytes = match &f {
-                        Frame::Data { start, len, .. } => buf[*start..start + len].to_vec(),
-                        _ => Vec::new(),
-                    };
-                    out.push((f, bytes));
-                    buf.drain(..used);
-                }
-                Ok(None) => break,
-                Err(_) => return None,
-            }
+        if !take(&mut buf, &mut out, &mut framing::next) {
+            return None;
         }
     }
     Some(out)
 }
 
 /// Units of `data` fed `piece` bytes at a time through one `Framer`.
-fn trickled(data: &[u8], piece: usize) -> Option<Vec<(Frame, Vec<u8>)>> {
+fn trickled(data: &[u8], piece: usize) -> Option<Units> {
     let mut framer = framing::Framer::default();
     let mut out = Vec::new();
     let mut buf: Vec<u8> = Vec::new();
     for chunk in data.chunks(piece.max(1)) {
         buf.extend_from_slice(chunk);
-        loop {
-            match framer.next(&buf) {
-                Ok(Some((f, used))) => {
-                    let bytes = match &f {
-                        Frame::Data { start, len, .. } => buf[*start..start + len].to_vec(),
-                        _ => Vec::new(),
-                    };
-                    out.push((f, bytes));
-                    buf.drain(..used);
-                }
-                Ok(None) => break,
-                Err(_) => return None,
-            }
+        if !take(&mut buf, &mut out, &mut |b: &[u8]| framer.next(b)) {
+            return None;
         }
     }
     Some(out)
@@ -66,7 +65,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     // Garbage may resynchronise differently when cut, so compare only what is data.
-    let frames = |u: &[(Frame, Vec<u8>)]| -> Vec<(u8, Vec<u8>)> {
+    let frames = |u: &Units| -> Vec<(u8, Vec<u8>)> {
         u.iter()
             .filter_map(|(f, b)| match f {
                 Frame::Data { channel, .. } => Some((*channel, b.clone())),
