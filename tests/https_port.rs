@@ -452,6 +452,30 @@ fn test_digest_without_qop_is_not_answered_in_clear() {
     let run = run_with(snapshot_props(&cam.https_url(), &ca, "password"), &[]);
     let out = run.collect(1, WAIT);
     assert_eq!(out.samples.len(), 1, "over HTTPS: {}", out.error_text());
+    drop(run);
+    // Issue 23 point 11, one rule for SOAP and RTSP: where the user chose the exchange in
+    // clear (`https-enable=false` here, `rtp-rtsp-tcp` for RTSP) it is answered, as
+    // RTSP's challenge without qop always was (most cameras' RTSP servers offer no other).
+    let run = run_with(
+        snapshot_props(&cam.http_url(), &ca, "password"),
+        &[("https-enable", &false)],
+    );
+    let out = run.collect(1, WAIT);
+    assert_eq!(
+        out.samples.len(),
+        1,
+        "https-enable=false: {}",
+        out.error_text()
+    );
+    assert!(
+        cam.stats
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(_, m)| m == "digest"),
+        "answered with HTTP Digest"
+    );
 }
 
 /// A device that wants HTTP Digest (with qop) and whose HTTPS port is neither

@@ -55,7 +55,13 @@ fn test_https_tunnel_against_bare_gst_rtsp_server() {
         )
         .await
         .expect("tunnel opens with full certificate checks");
-        let mut rtsp = Rtsp::new(channel, origin.peer(), Some(creds.clone()), true, timeout);
+        let mut rtsp = Rtsp::new(
+            channel,
+            origin.peer(),
+            Some(creds.clone()),
+            Some(true),
+            timeout,
+        );
         let mut ignore = |_: u8, _: &[u8]| {};
         let r = rtsp
             .request("OPTIONS", &uri, &[], &mut ignore)

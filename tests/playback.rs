@@ -183,7 +183,7 @@ fn replay(cam: &Camera, ca: &TempFile, range: &str, scale: Option<&str>) -> Vec<
             channel,
             origin.peer(),
             settings.creds.clone(),
-            true,
+            Some(true),
             Duration::from_secs(5),
         );
         let uri = format!("rtsp://{}{target}", origin.host_header());

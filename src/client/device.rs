@@ -57,6 +57,8 @@ pub struct OnvifClient {
     /// One authenticated request and no other (no clock re-read, no second challenge):
     /// the one GetNetworkProtocols with a password digest over plain HTTP.
     pub(super) single_try: bool,
+    /// The user chose SOAP in clear (`https-enable=false`): see [`Policy::for_exchange`].
+    pub(super) clear_chosen: bool,
 }
 
 impl OnvifClient {
@@ -76,6 +78,7 @@ impl OnvifClient {
             anonymous_refused: false,
             no_clock_resync: false,
             single_try: false,
+            clear_chosen: false,
         }
     }
 
@@ -103,12 +106,12 @@ impl OnvifClient {
     }
 
     /// What an answer to this origin's challenges may be: Basic only to an authenticated
-    /// TLS peer; Digest in clear only with qop.
+    /// TLS peer; Digest in clear only with qop, unless SOAP was chosen in clear.
     fn policy(&self) -> Policy {
-        Policy {
-            basic: self.http.basic_allowed(),
-            digest_needs_qop: !self.http.is_tls(),
-        }
+        Policy::for_exchange(
+            self.http.tls().map(|t| t.peer_authenticated),
+            self.clear_chosen,
+        )
     }
 
     /// Why a 401 whose challenges this client will not answer was not answered: Basic to
@@ -614,6 +617,7 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
         let on_tls = tls.is_some();
         let mut client = OnvifClient::new(origin, tls, s.timeout, creds);
         client.anonymous_refused = remembered.anonymous_refused && on_tls;
+        client.clear_chosen = !s.https_enable && !on_tls;
         if !matches!(loc.path(), "" | "/") {
             client.device_path = match loc.query() {
                 Some(q) => format!("{}?{q}", loc.path()),

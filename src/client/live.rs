@@ -220,8 +220,9 @@ pub struct Rtsp {
     cseq: u32,
     creds: Option<Credentials>,
     auth: HttpAuth,
-    /// Basic is only answered inside TLS.
-    allow_basic: bool,
+    /// Inside TLS, and whether the peer is authenticated; `None`: in clear (chosen by the
+    /// user: `rtp-rtsp-tcp`, `rtp-udp`, `https-enable=false`).
+    tls: Option<bool>,
     /// `Session` id and timeout from the SETUP answer.
     pub session: Option<(String, Option<u32>)>,
     pub timeout: Duration,
@@ -241,7 +242,7 @@ impl Rtsp {
         channel: Channel,
         peer: String,
         creds: Option<Credentials>,
-        allow_basic: bool,
+        tls: Option<bool>,
         timeout: Duration,
     ) -> Self {
         Self {
@@ -251,7 +252,7 @@ impl Rtsp {
             cseq: 0,
             creds,
             auth: HttpAuth::None,
-            allow_basic,
+            tls,
             session: None,
             timeout,
             public: Vec::new(),
@@ -404,10 +405,8 @@ impl Rtsp {
             }
             if resp.status == 401 && self.creds.is_some() && !answered {
                 answered = true;
-                let policy = Policy {
-                    basic: self.allow_basic,
-                    digest_needs_qop: false,
-                };
+                // RTSP is in clear only where the user chose it.
+                let policy = Policy::for_exchange(self.tls, true);
                 match self
                     .auth
                     .adopt(resp.headers_named("www-authenticate"), policy)
@@ -556,7 +555,7 @@ mod tests {
             channel,
             "cam:554".into(),
             None,
-            false,
+            None,
             Duration::from_secs(5),
         );
         (rtsp, server_r, server_w)

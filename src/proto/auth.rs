@@ -38,6 +38,26 @@ pub struct Policy {
     pub digest_needs_qop: bool,
 }
 
+impl Policy {
+    /// The one rule for every exchange (SOAP, the tunnel's legs, RTSP). `tls`: the exchange
+    /// is inside TLS, and whether its peer is authenticated (both checks on, or a pin);
+    /// `clear_chosen`: the user chose this exchange in clear (`https-enable=false`, or RTSP
+    /// with `rtp-rtsp-tcp` or `rtp-udp`, where the session and the media travel in clear
+    /// anyway and a warning says so).
+    ///
+    /// Basic only inside TLS to an authenticated peer. Digest without qop (RFC 2069, what
+    /// most cameras' RTSP servers, live555 and gst-rtsp-server offer) inside TLS or where
+    /// the exchange was chosen in clear; elsewhere in clear, that is the SOAP bootstrap of
+    /// an `http://` location, whose credentials could go over HTTPS instead, only Digest
+    /// with qop.
+    pub fn for_exchange(tls: Option<bool>, clear_chosen: bool) -> Policy {
+        Policy {
+            basic: tls == Some(true),
+            digest_needs_qop: tls.is_none() && !clear_chosen,
+        }
+    }
+}
+
 /// Why a 401 was not answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Unanswered {
@@ -173,6 +193,30 @@ mod tests {
         basic: false,
         digest_needs_qop: true,
     };
+    /// Issue 23 point 11: one rule for every exchange.
+    #[test]
+    fn test_one_policy_for_soap_and_rtsp() {
+        // Inside TLS: Digest without qop; Basic only to an authenticated peer.
+        assert_eq!(Policy::for_exchange(Some(true), false), TLS);
+        assert_eq!(
+            Policy::for_exchange(Some(false), false),
+            Policy {
+                basic: false,
+                digest_needs_qop: false
+            }
+        );
+        // In clear, not chosen (the SOAP bootstrap of an http:// location): qop only.
+        assert_eq!(Policy::for_exchange(None, false), CLEAR);
+        // In clear, chosen (rtp-rtsp-tcp, rtp-udp, https-enable=false): no Basic ever.
+        assert_eq!(
+            Policy::for_exchange(None, true),
+            Policy {
+                basic: false,
+                digest_needs_qop: false
+            }
+        );
+    }
+
     const MD5: &str = r#"Digest realm="r", nonce="n1", qop="auth""#;
     const SHA256: &str = r#"Digest realm="r", nonce="n2", qop="auth", algorithm=SHA-256"#;
     const NO_QOP: &str = r#"Digest realm="r", nonce="n3""#;

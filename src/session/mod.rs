@@ -1139,14 +1139,14 @@ async fn open_session<O: Output>(
                 channel,
                 origin.peer(),
                 creds,
-                tls.as_ref().is_some_and(|t| t.peer_authenticated),
+                tls.as_ref().map(|t| t.peer_authenticated),
                 timeout,
             )
         }
         OpenRtsp::Tcp(rtsp_origin) => {
             let channel = tunnel::open_tcp(rtsp_origin, timeout).await?;
             // Plain TCP: Digest only, never Basic.
-            Rtsp::new(channel, rtsp_origin.peer(), creds, false, timeout)
+            Rtsp::new(channel, rtsp_origin.peer(), creds, None, timeout)
         }
     };
     let mut rtsp = rtsp;

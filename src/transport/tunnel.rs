@@ -215,10 +215,8 @@ pub async fn open(
             // ONVIF says devices do not authenticate the tunnel at the HTTP level; some do.
             401 if creds.is_some() && !answered_challenge => {
                 answered_challenge = true;
-                let policy = Policy {
-                    basic: tls.is_some_and(|t| t.peer_authenticated),
-                    digest_needs_qop: false,
-                };
+                // Over plain HTTP only with https-enable=false: chosen in clear.
+                let policy = Policy::for_exchange(tls.map(|t| t.peer_authenticated), true);
                 match auth.adopt(resp.headers_named("www-authenticate"), policy) {
                     Ok(()) => {}
                     Err(Unanswered::Withheld(reason)) => {
