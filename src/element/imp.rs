@@ -26,8 +26,9 @@ use crate::runtime::{self, RUNTIME};
 use crate::session::control::Control;
 use crate::session::{self, Output};
 
-/// RTP bytes queued per stream before the oldest are dropped: about 2 s of a 16 Mbit/s
-/// camera. Keeps memory bounded when downstream stalls.
+/// RTP bytes queued per stream before the oldest are dropped, each buffer and list charged
+/// 256 bytes more (`pads::ITEM_OVERHEAD`): about 1.7 s of a 16 Mbit/s camera in
+/// 1,400-byte packets. Keeps memory bounded when downstream stalls.
 const RTP_QUEUE_BYTES: usize = 4 * 1024 * 1024;
 /// Buffer lists (or buffers) queued per stream: a flood of tiny packets (one list each
 /// over UDP) is bounded by count as well as by the bytes each is charged.

@@ -737,10 +737,11 @@ struct Deliver<'a, O: Output> {
 
 impl<O: Output> crate::client::live::Packets for Deliver<'_, O> {
     /// A read's packets under one lock, each buffer a part of one memory holding the
-    /// read's bytes: no copy after TLS. Only a stream whose packets are at least half of
-    /// the read shares it; the others get copies, so that a queue holding a stream's
-    /// buffers keeps alive at most twice the bytes it counts (a 12-byte packet no longer
-    /// pins the 64 KiB frame on another channel that came with it).
+    /// read's bytes: no copy after TLS. A stream whose buffers of the read (those kept,
+    /// after every check) are less than half of it gets copies instead, so that a queue
+    /// holding its buffers keeps alive at most twice the bytes it counts: a 12-byte packet
+    /// no longer pins the 64 KiB frame that came with it, on another channel or on its own
+    /// channel but refused as RTP.
     fn read(&mut self, bytes: Vec<u8>, packets: &[crate::client::live::Located]) {
         let mut st = self
             .streams
@@ -749,11 +750,7 @@ impl<O: Output> crate::client::live::Packets for Deliver<'_, O> {
         if !st.flowing {
             return;
         }
-        let sharing = sharing(
-            |c| st.list.iter().any(|s| s.rtp_channel == c),
-            bytes.len(),
-            packets,
-        );
+        let read = bytes.len();
         let memory = gst::Memory::from_mut_slice(bytes);
         match memory.map_readable() {
             Ok(map) => {
@@ -761,9 +758,7 @@ impl<O: Output> crate::client::live::Packets for Deliver<'_, O> {
                     if let Some(bytes) = map.get(p.range.clone()) {
                         let packet = Packet {
                             bytes,
-                            within: sharing
-                                .contains(&p.channel)
-                                .then_some((&memory, p.range.start)),
+                            within: Some((&memory, p.range.start)),
                         };
                         st.interleaved(p.channel, packet, self.out);
                     }
@@ -772,6 +767,11 @@ impl<O: Output> crate::client::live::Packets for Deliver<'_, O> {
             Err(e) => crate::log::warning!("a read's packets lost: {e}"),
         }
         if st.flowing {
+            for s in st.list.iter_mut() {
+                if let Some(list) = s.pending.as_mut() {
+                    unshare_if_small(list, read);
+                }
+            }
             st.flush(self.out);
         } else {
             for s in st.list.iter_mut() {
@@ -781,24 +781,18 @@ impl<O: Output> crate::client::live::Packets for Deliver<'_, O> {
     }
 }
 
-/// The RTP channels (`is_rtp`) whose packets in a read of `total` bytes are at least half
-/// of it (at most two): only their buffers share the read's memory.
-fn sharing(
-    is_rtp: impl Fn(u8) -> bool,
-    total: usize,
-    packets: &[crate::client::live::Located],
-) -> Vec<u8> {
-    let mut used: Vec<(u8, usize)> = Vec::new();
-    for p in packets.iter().filter(|p| is_rtp(p.channel)) {
-        match used.iter_mut().find(|(c, _)| *c == p.channel) {
-            Some((_, n)) => *n = n.saturating_add(p.range.len()),
-            None => used.push((p.channel, p.range.len())),
-        }
+/// The buffers of one read of `read` bytes, when they hold less than half of it: each a
+/// copy of its own bytes (and metas), no longer a part of the read's memory.
+fn unshare_if_small(list: &mut gst::BufferList, read: usize) {
+    if list.calculate_size().saturating_mul(2) >= read {
+        return;
     }
-    used.into_iter()
-        .filter(|(_, n)| n.saturating_mul(2) >= total)
-        .map(|(c, _)| c)
-        .collect()
+    if let Some(list) = list.get_mut() {
+        list.foreach_mut(|buffer, _| {
+            let copy = buffer.copy_deep().unwrap_or(buffer);
+            std::ops::ControlFlow::Continue(Some(copy))
+        });
+    }
 }
 
 /// The UDP sockets of one stream (`rtp-udp`).
@@ -1859,32 +1853,52 @@ mod tests {
         );
     }
 
-    /// Issue 23 point 2: a stream shares a read only when its packets are at least half of
-    /// it; a 12-byte packet read with a 65,535-byte frame on another channel is copied.
+    /// Issue 23 point 2: buffers that keep less than half of their read get copies; a
+    /// stream that uses most of its read keeps sharing it (no copy after TLS).
     #[test]
-    fn test_only_a_stream_using_most_of_a_read_shares_it() {
-        use crate::client::live::Located;
-        let at = |channel: u8, start: usize, len: usize| Located {
-            channel,
-            range: start..start + len,
+    fn test_buffers_holding_little_of_their_read_are_copied() {
+        gst::init().expect("gst init");
+        let read = 65_555;
+        let memory = gst::Memory::from_mut_slice(vec![7u8; read]);
+        let map = memory.map_readable().expect("readable");
+        let list_of = |ranges: &[std::ops::Range<usize>]| {
+            let mut list = gst::BufferList::new();
+            for r in ranges {
+                let mut b = Packet {
+                    bytes: &map[r.clone()],
+                    within: Some((&memory, r.start)),
+                }
+                .to_buffer();
+                b.get_mut()
+                    .expect("writable")
+                    .set_pts(gst::ClockTime::from_seconds(3));
+                list.get_mut().expect("writable").add(b);
+            }
+            list
         };
-        let rtp = |c: u8| c == 0 || c == 2;
-        // The hostile read: 12 bytes of RTP, a large frame on a channel never set up.
-        assert!(sharing(rtp, 65_555, &[at(0, 4, 12), at(200, 20, 65_535)]).is_empty());
-        // A video read: every packet is the stream's.
-        let video: Vec<Located> = (0..40).map(|i| at(0, 4 + i * 1404, 1400)).collect();
-        assert_eq!(sharing(rtp, 40 * 1404, &video), vec![0]);
-        // Video and audio in one read: the video shares, the small audio is copied.
-        let mut mixed = video.clone();
-        mixed.push(at(2, 40 * 1404 + 4, 160));
-        assert_eq!(sharing(rtp, 40 * 1404 + 164, &mixed), vec![0]);
-        // Two halves: both share (each keeps at most twice what it is charged).
+        let points_into_read = |list: &gst::BufferList| -> Vec<bool> {
+            list.iter()
+                .map(|b| {
+                    let m = b.map_readable().expect("readable");
+                    map.as_slice().as_ptr_range().contains(&m.as_ptr())
+                })
+                .collect()
+        };
+        // A 12-byte packet read with 65,535 bytes nobody keeps: copied, PTS kept.
+        let twelve = 4..16;
+        let mut small = list_of(std::slice::from_ref(&twelve));
+        unshare_if_small(&mut small, read);
+        assert_eq!(points_into_read(&small), [false]);
+        let b = small.get(0).expect("one buffer");
         assert_eq!(
-            sharing(rtp, 2000, &[at(0, 0, 1000), at(2, 1000, 1000)]),
-            vec![0, 2]
+            (b.size(), b.pts()),
+            (12, Some(gst::ClockTime::from_seconds(3)))
         );
-        // RTCP (channel 1) never counts.
-        assert!(sharing(rtp, 1004, &[at(1, 4, 1000)]).is_empty());
+        // A video read: 40 packets using most of it still point into it.
+        let ranges: Vec<_> = (0..40).map(|i| 4 + i * 1600..4 + i * 1600 + 1596).collect();
+        let mut video = list_of(&ranges);
+        unshare_if_small(&mut video, read);
+        assert_eq!(points_into_read(&video), vec![true; 40]);
     }
 
     #[test]

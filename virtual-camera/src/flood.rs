@@ -5,9 +5,10 @@
 //! shapes that make small packets expensive to a client that keeps them.
 //!
 //! - Interleaved (tunnel or RTSP over TCP): a 12-byte RTP packet on the first stream's
-//!   channel, then a 65,535-byte frame on channel 200, which nobody set up. A reader that
-//!   hands each packet on as a part of the bytes it read keeps the whole frame alive with
-//!   each 12 bytes.
+//!   channel, then a 65,535-byte frame, on channel 200 (which nobody set up) and on the
+//!   stream's own channel in turn, the latter not RTP (version 0). A reader that hands
+//!   each packet on as a part of the bytes it read keeps the whole frame alive with each
+//!   12 bytes.
 //! - UDP: 12-byte RTP datagrams to the client's RTP port, from a port of the device's
 //!   address (the SETUP answer names no `server_port`, as some cameras do, so any port of
 //!   the device's address is the device's).
@@ -36,8 +37,8 @@ fn tiny_rtp(seq: u16, ssrc: u32) -> [u8; 12] {
     p
 }
 
-/// Writes `count` pairs of a 12-byte RTP packet on `channel` and a 65,535-byte frame on
-/// [`UNUSED_CHANNEL`] to `out`; counted in `flood_sent` as they go, `flood_done` at the end.
+/// Writes `count` pairs of a 12-byte RTP packet on `channel` and a 65,535-byte frame (on
+/// [`UNUSED_CHANNEL`] and on `channel` in turn) to `out`; counted in `flood_sent` as they go, `flood_done` at the end.
 pub async fn interleaved<W: AsyncWrite + Unpin>(
     out: &mut W,
     shared: &Shared,
@@ -50,8 +51,11 @@ pub async fn interleaved<W: AsyncWrite + Unpin>(
         unit.clear();
         unit.extend_from_slice(&[b'$', channel, 0, 12]);
         unit.extend_from_slice(&tiny_rtp(i as u16, 0x5EED));
-        unit.extend_from_slice(&[b'$', UNUSED_CHANNEL, 0xFF, 0xFF]);
-        unit.resize(unit.len() + 65_535, 0xA5);
+        // Every other large frame on the stream's own channel, as a packet that is not
+        // RTP (version 0): what counts is what the client keeps, not the channel.
+        let big = if i % 2 == 0 { UNUSED_CHANNEL } else { channel };
+        unit.extend_from_slice(&[b'$', big, 0xFF, 0xFF, 0x00]);
+        unit.resize(unit.len() + 65_534, 0xA5);
         out.write_all(&unit).await?;
         shared
             .stats

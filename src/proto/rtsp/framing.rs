@@ -6,12 +6,12 @@
 //!
 //! Interleaved frames are returned as offsets into the caller's buffer, so the hot path
 //! copies each packet once, into its `gst::Buffer`. Text messages are parsed with
-//! `rtsp-types`. Garbage between frames is skipped up to the next `$`, or the next line
-//! that starts with `R` (or another message start), within [`MAX_MISPARSE_BYTES`]; a
-//! message longer than [`MAX_MESSAGE_BYTES`] is an error.
+//! `rtsp-types`. Garbage between frames is skipped up to the next `$` or `RTSP/`, within
+//! [`MAX_MISPARSE_BYTES`]; a message longer than [`MAX_MESSAGE_BYTES`] is an error.
 //!
 //! A reader keeps a [`Framer`]: a message that arrives a few bytes at a time is parsed
-//! when its head (and then its body) can be complete, not from its start at every read.
+//! when its head (and then its body) can be complete, not from its start at every read,
+//! and the parsing spent on messages that do not parse is bounded by the bytes received.
 
 use super::Response;
 
@@ -44,6 +44,9 @@ pub enum FramingError {
     MessageTooLarge,
     /// More than [`MAX_MISPARSE_BYTES`] in a row that are neither messages nor frames.
     Garbage,
+    /// Messages that do not parse, over and over, cost more parsing than the stream's
+    /// bytes allow ([`Framer`]).
+    Unparsable,
 }
 
 impl std::fmt::Display for FramingError {
@@ -56,6 +59,11 @@ impl std::fmt::Display for FramingError {
                 f,
                 "more than {MAX_MISPARSE_BYTES} bytes in a row that are neither RTSP messages \
                  nor interleaved frames"
+            ),
+            FramingError::Unparsable => write!(
+                f,
+                "RTSP messages that do not parse, one inside the other, more than \
+                 {PARSE_PER_BYTE} bytes of parsing per byte received"
             ),
         }
     }
@@ -82,7 +90,7 @@ fn may_start_message(b: &[u8]) -> bool {
 pub fn next(buf: &[u8]) -> Result<Option<(Frame, usize)>, FramingError> {
     Ok(match step(buf)? {
         Step::Unit(f, used) => Some((f, used)),
-        Step::Broken(skip) => Some((Frame::Skipped(skip), skip)),
+        Step::Broken { skip, .. } => Some((Frame::Skipped(skip), skip)),
         Step::More(_) => None,
     })
 }
@@ -94,21 +102,37 @@ enum Step {
     /// Not complete: at least this many more bytes are needed when known (a message whose
     /// head is complete and whose body is not).
     More(Option<usize>),
-    /// What started as a message does not parse: bytes to skip.
-    Broken(usize),
+    /// What started as a message does not parse: bytes to skip, and bytes the parser was
+    /// given to find that out.
+    Broken { skip: usize, examined: usize },
 }
 
-/// Resumable framing for one stream, whose units are taken in order. For the incomplete
-/// message at the start of the buffer it keeps how far its head was searched for its end
-/// and, once the head is complete, the message's length; the message is parsed again only
-/// when one of those says it may be complete, or when the buffer has doubled since the
-/// last parse (so that a broken head is still found, at a cost linear in the bytes). A
-/// device trickling a 256 KiB message one byte per read cost 256 Ki parses of up to
-/// 256 KiB each; now a handful.
+/// Longest start line of a message (FFmpeg reads RTSP lines into 4 KiB); a longer one is
+/// not looked at further.
+pub const MAX_START_LINE: usize = 4096;
+/// Bytes the parser may be given for messages that do not parse, per byte of the stream
+/// taken, beyond [`PARSE_ALLOWANCE`]: the cost of reading a stream is linear in it, whatever
+/// the garbage.
+const PARSE_PER_BYTE: u64 = 16;
+/// What the parser may be given for messages that do not parse before any byte was taken;
+/// also the most that is saved up.
+const PARSE_ALLOWANCE: u64 = 4 * MAX_MESSAGE_BYTES as u64;
+const PARSE_SAVED_MAX: u64 = 16 * MAX_MESSAGE_BYTES as u64;
+
+/// Resumable framing for one stream, whose units are taken in order.
 ///
-/// After a message that does not parse, and until a blank line has passed, a message is
-/// looked for only at the start of a line: otherwise every `$` frame hidden in its header
-/// values would start a parse of the rest of the same broken head (quadratic).
+/// For the incomplete message at the start of the buffer it keeps how far its head was
+/// searched for its end and, once the head is complete, the message's length; the message
+/// is parsed again only when one of those says it may be complete, or when the buffer has
+/// doubled since the last parse (so that a broken head is still found). A device trickling
+/// a 195 KB message one byte per read had it parsed from its start at every read (19 GB);
+/// now a handful of times.
+///
+/// Garbage is resynchronised as [`next`] does, and what the parser is given for messages
+/// that do not parse is drawn from an allowance that grows with the bytes taken
+/// ([`PARSE_PER_BYTE`] each): a head full of `$` frames, each followed by `RTSP/1.0 200 OK`
+/// and valid header lines up to a broken end, had each of its frames start a parse of the
+/// rest of it (quadratic). Past the allowance the stream is [`FramingError::Unparsable`].
 #[derive(Debug)]
 pub struct Framer {
     /// Bytes of the waiting message searched for the end of its head; 0: none waiting.
@@ -117,12 +141,10 @@ pub struct Framer {
     need: Option<usize>,
     /// The buffer's length at the last parse of the waiting message.
     parsed_at: usize,
+    /// Bytes the parser may still be given for messages that do not parse.
+    allowance: u64,
     /// Bytes given to the message parser, in all (for tests of the cost).
     examined: u64,
-    /// A message did not parse, and no blank line has passed since.
-    broken: bool,
-    /// The last byte taken was a line feed (or nothing was taken yet); a frame keeps it.
-    line_start: bool,
 }
 
 impl Default for Framer {
@@ -131,9 +153,8 @@ impl Default for Framer {
             searched: 0,
             need: None,
             parsed_at: 0,
+            allowance: PARSE_ALLOWANCE,
             examined: 0,
-            broken: false,
-            line_start: true,
         }
     }
 }
@@ -146,12 +167,6 @@ impl Framer {
             return Ok(None);
         };
         let text = first != b'$';
-        if text && self.broken && !self.line_start {
-            // Within a broken head: no message starts mid-line.
-            let skip = resync(buf);
-            self.took(&buf[..skip], false);
-            return Ok(Some((Frame::Skipped(skip), skip)));
-        }
         if self.searched > 0 && !self.due(buf) {
             return Ok(None);
         }
@@ -181,37 +196,23 @@ impl Framer {
             self.need = None;
             self.parsed_at = 0;
         }
-        Ok(match step? {
-            Step::Unit(f, used) => {
-                match &f {
-                    Frame::Data { .. } => {}
-                    Frame::Response(_) | Frame::Request { .. } => {
-                        self.broken = false;
-                        self.took(&buf[..used], false);
-                    }
-                    Frame::Skipped(_) => self.took(&buf[..used], false),
+        let (frame, used) = match step? {
+            Step::Unit(f, used) => (f, used),
+            Step::Broken { skip, examined } => {
+                let cost = u64::try_from(examined).unwrap_or(u64::MAX);
+                if cost > self.allowance {
+                    return Err(FramingError::Unparsable);
                 }
-                Some((f, used))
+                self.allowance -= cost;
+                (Frame::Skipped(skip), skip)
             }
-            Step::Broken(skip) => {
-                self.took(&buf[..skip], true);
-                Some((Frame::Skipped(skip), skip))
-            }
-            Step::More(_) => None,
-        })
-    }
-
-    /// Bytes taken as a message or skipped; `broken` when they began a message that did
-    /// not parse. A blank line among skipped bytes ends a broken head.
-    fn took(&mut self, bytes: &[u8], broken: bool) {
-        if broken {
-            self.broken = true;
-        } else if self.broken && bytes.windows(4).any(|w| w == b"\r\n\r\n") {
-            self.broken = false;
-        }
-        if let Some(last) = bytes.last() {
-            self.line_start = *last == b'\n';
-        }
+            Step::More(_) => return Ok(None),
+        };
+        let earned = u64::try_from(used)
+            .unwrap_or(u64::MAX)
+            .saturating_mul(PARSE_PER_BYTE);
+        self.allowance = self.allowance.saturating_add(earned).min(PARSE_SAVED_MAX);
+        Ok(Some((frame, used)))
     }
 
     /// Bytes given to the message parser so far.
@@ -263,63 +264,79 @@ fn step(buf: &[u8]) -> Result<Step, FramingError> {
             4 + len,
         ));
     }
-    if may_start_message(buf) {
-        match rtsp_types::Message::<Vec<u8>>::parse(buf) {
-            Ok((rtsp_types::Message::Response(r), used)) => {
-                let headers = r
-                    .headers()
-                    .map(|(k, v)| (k.as_str().to_string(), v.as_str().to_string()))
-                    .collect();
-                return Ok(Step::Unit(
-                    Frame::Response(Response {
-                        status: u16::from(r.status()),
-                        reason: r.reason_phrase().to_string(),
-                        headers,
-                        body: r.body().clone(),
-                    }),
-                    used,
-                ));
-            }
-            Ok((rtsp_types::Message::Request(r), used)) => {
-                let cseq = r
-                    .header(&rtsp_types::headers::CSEQ)
-                    .and_then(|v| v.as_str().trim().parse().ok());
-                return Ok(Step::Unit(
-                    Frame::Request {
-                        method: <&str>::from(r.method()).to_string(),
-                        cseq,
-                    },
-                    used,
-                ));
-            }
-            Ok((rtsp_types::Message::Data(_), used)) => {
-                return Ok(Step::Unit(Frame::Skipped(used), used));
-            }
-            Err(rtsp_types::ParseError::Incomplete(more)) => {
-                if buf.len() > MAX_MESSAGE_BYTES {
-                    return Err(FramingError::MessageTooLarge);
-                }
-                return Ok(Step::More(more.map(std::num::NonZeroUsize::get)));
-            }
-            Err(rtsp_types::ParseError::Error) => {}
-        }
+    if !may_start_message(buf) {
+        let skip = resync(buf);
+        return Ok(Step::Unit(Frame::Skipped(skip), skip));
     }
-    let skip = resync(buf);
-    if may_start_message(buf) {
-        Ok(Step::Broken(skip))
-    } else {
-        Ok(Step::Unit(Frame::Skipped(skip), skip))
+    // The start line alone first, so that garbage costs what its first line is: the
+    // parser is given the whole buffer only when that line is a status or request line.
+    let window = &buf[..buf.len().min(MAX_START_LINE.saturating_add(2))];
+    let Some(line) = window.windows(2).position(|w| w == b"\r\n") else {
+        if buf.len() > MAX_START_LINE {
+            return Ok(Step::Broken {
+                skip: resync(buf),
+                examined: window.len(),
+            });
+        }
+        return Ok(Step::More(None));
+    };
+    let first_line = &buf[..line.saturating_add(2)];
+    if let Err(rtsp_types::ParseError::Error) = rtsp_types::Message::<Vec<u8>>::parse(first_line) {
+        return Ok(Step::Broken {
+            skip: resync(buf),
+            examined: first_line.len(),
+        });
+    }
+    match rtsp_types::Message::<Vec<u8>>::parse(buf) {
+        Ok((rtsp_types::Message::Response(r), used)) => {
+            let headers = r
+                .headers()
+                .map(|(k, v)| (k.as_str().to_string(), v.as_str().to_string()))
+                .collect();
+            Ok(Step::Unit(
+                Frame::Response(Response {
+                    status: u16::from(r.status()),
+                    reason: r.reason_phrase().to_string(),
+                    headers,
+                    body: r.body().clone(),
+                }),
+                used,
+            ))
+        }
+        Ok((rtsp_types::Message::Request(r), used)) => {
+            let cseq = r
+                .header(&rtsp_types::headers::CSEQ)
+                .and_then(|v| v.as_str().trim().parse().ok());
+            Ok(Step::Unit(
+                Frame::Request {
+                    method: <&str>::from(r.method()).to_string(),
+                    cseq,
+                },
+                used,
+            ))
+        }
+        Ok((rtsp_types::Message::Data(_), used)) => Ok(Step::Unit(Frame::Skipped(used), used)),
+        Err(rtsp_types::ParseError::Incomplete(more)) => {
+            if buf.len() > MAX_MESSAGE_BYTES {
+                return Err(FramingError::MessageTooLarge);
+            }
+            Ok(Step::More(more.map(std::num::NonZeroUsize::get)))
+        }
+        Err(rtsp_types::ParseError::Error) => Ok(Step::Broken {
+            skip: resync(buf),
+            // Where the parser stopped is not told: at most the head, else all of it.
+            examined: head_end(buf, 0).unwrap_or(buf.len()),
+        }),
     }
 }
 
-/// How many bytes to skip to resynchronise: to the next `$`, or the next line (a message
-/// starts a line, except right after a frame). Not to an `R` inside a line: a head whose
-/// lines each hold `RTSP/1.0 200 OK` after a header name was parsed again from each of
-/// them, up to its broken end (quadratic).
+/// How many bytes to skip to resynchronise: to the next byte that can start a unit (`$`,
+/// or `R` of `RTSP/`), at least one.
 fn resync(buf: &[u8]) -> usize {
-    (1..buf.len())
-        .find(|&i| buf[i] == b'$' || (buf[i - 1] == b'\n' && buf[i] != b'\r' && buf[i] != b'\n'))
-        .unwrap_or(buf.len())
+    buf.iter()
+        .skip(1)
+        .position(|&c| c == b'$' || c == b'R')
+        .map_or(buf.len(), |p| p + 1)
 }
 
 #[cfg(test)]
@@ -460,19 +477,31 @@ mod tests {
     }
 
     /// Feeds `wire` to a [`Framer`] `piece` bytes at a time, as reads would: the units,
-    /// and the bytes given to the message parser.
-    fn trickled(wire: &[u8], piece: usize) -> (Vec<Frame>, u64) {
+    /// the bytes given to the message parser, and the error that ended the stream.
+    fn fed(wire: &[u8], piece: usize) -> (Vec<Frame>, u64, Option<FramingError>) {
         let mut framer = Framer::default();
         let mut buf: Vec<u8> = Vec::new();
         let mut units = Vec::new();
         for chunk in wire.chunks(piece) {
             buf.extend_from_slice(chunk);
-            while let Some((f, used)) = framer.next(&buf).expect("frames") {
-                units.push(f);
-                buf.drain(..used);
+            loop {
+                match framer.next(&buf) {
+                    Ok(Some((f, used))) => {
+                        units.push(f);
+                        buf.drain(..used);
+                    }
+                    Ok(None) => break,
+                    Err(e) => return (units, framer.examined(), Some(e)),
+                }
             }
         }
-        (units, framer.examined())
+        (units, framer.examined(), None)
+    }
+
+    fn trickled(wire: &[u8], piece: usize) -> (Vec<Frame>, u64) {
+        let (units, examined, error) = fed(wire, piece);
+        assert_eq!(error, None);
+        (units, examined)
     }
 
     /// Issue 23 point 9: a message trickled one byte per read is parsed a few times in
@@ -514,30 +543,69 @@ mod tests {
 
     /// Issue 23 point 9: a head that does not parse, with a `$` frame in each header
     /// value and `RTSP/1.0 200 OK` after it, was parsed again after every frame up to its
-    /// broken end: 5,000 parses of 80 KB on average. Now the frames are delivered and the
-    /// head is parsed once.
+    /// broken end (5,000 parses of 60 KB on average: 300 MB for 120 KB). Now the parsing
+    /// spent on it is bounded by what the stream brought, and the stream is refused.
     #[test]
-    fn test_a_broken_head_is_not_parsed_again_from_inside() {
+    fn test_messages_broken_over_and_over_cost_a_bounded_parse() {
         let mut wire = b"RTSP/1.0 200 OK\r\n".to_vec();
         for _ in 0..5_000 {
             wire.extend_from_slice(b"X: $\x00\x00\x00RTSP/1.0 200 OK\r\n");
         }
         wire.extend_from_slice(b"not a header\r\n\r\n");
-        // After the blank line, messages are found again.
-        wire.extend_from_slice(b"RTSP/1.0 200 OK\r\nCSeq: 7\r\n\r\n");
         let len = wire.len() as u64;
-        let (units, examined) = trickled(&wire, wire.len());
-        let frames = units
-            .iter()
-            .filter(|u| matches!(u, Frame::Data { len: 0, .. }))
-            .count();
-        assert_eq!(frames, 5_000);
-        assert!(
-            matches!(units.last(), Some(Frame::Response(r)) if r.cseq() == Some(7)),
-            "{:?}",
-            units.last()
+        let (units, examined, error) = fed(&wire, wire.len());
+        assert_eq!(
+            error,
+            Some(FramingError::Unparsable),
+            "{} units",
+            units.len()
         );
-        assert!(examined <= 2 * len, "{examined} bytes parsed for {len}");
+        assert!(
+            examined <= PARSE_ALLOWANCE + 16 * len,
+            "{examined} bytes parsed for {len}"
+        );
+        // The same with bare line feeds: rtsp-types reads a reason phrase up to the next
+        // CRLF, so each `RTSP/` would be parsed to the far end.
+        let mut wire = b"RTSP/1.0 200 OK\r\n".to_vec();
+        for _ in 0..18_000 {
+            wire.extend_from_slice(b"RTSP/1.0 200 \n");
+        }
+        wire.extend_from_slice(b"\r\nbad\r\n\r\n");
+        let len = wire.len() as u64;
+        let (_, examined, error) = fed(&wire, 1400);
+        assert!(
+            matches!(
+                error,
+                Some(FramingError::Unparsable | FramingError::Garbage)
+            ),
+            "{error:?}"
+        );
+        assert!(
+            examined <= PARSE_ALLOWANCE + 16 * len,
+            "{examined} bytes parsed for {len}"
+        );
+    }
+
+    /// Junk that looks like the start of a request between frames does not hide the
+    /// answer that follows them (a camera whose framing slips once).
+    #[test]
+    fn test_an_answer_after_junk_and_frames_is_found() {
+        let mut wire = vec![b'$', 0, 0, 2, 1, 2];
+        wire.extend_from_slice(b"AB \x01\x02");
+        wire.extend_from_slice(&[b'$', 0, 0, 2, 3, 4]);
+        wire.extend_from_slice(b"RTSP/1.0 200 OK\r\nCSeq: 5\r\n\r\n");
+        for piece in [1, 7, wire.len()] {
+            let (units, _) = trickled(&wire, piece);
+            assert!(
+                matches!(units.last(), Some(Frame::Response(r)) if r.cseq() == Some(5)),
+                "pieces of {piece}: {units:?}"
+            );
+            let frames = units
+                .iter()
+                .filter(|u| matches!(u, Frame::Data { len: 2, .. }))
+                .count();
+            assert_eq!(frames, 2);
+        }
     }
 
     #[test]
