@@ -95,7 +95,7 @@ fn test_https_tunnel_against_bare_gst_rtsp_server() {
             .await
             .unwrap();
         assert_eq!(r.status, 200);
-        rtsp.session = Some(rtsp::parse_session(r.header("session").unwrap()));
+        rtsp.state.established(&r);
         let r = rtsp
             .request(
                 "PLAY",

@@ -213,9 +213,7 @@ fn replay(cam: &Camera, ca: &TempFile, range: &str, scale: Option<&str>) -> Vec<
                 .await
                 .unwrap();
             rtsp.check("SETUP", &resp).unwrap();
-            if rtsp.session.is_none() {
-                rtsp.session = resp.header("session").map(rtsp::parse_session);
-            }
+            rtsp.state.established(&resp);
         }
         let mut headers = vec![("Range", range), ("Rate-Control", "no"), require];
         if let Some(s) = scale {

@@ -16,9 +16,10 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use crate::error::Error;
-use crate::proto::auth::{Credentials, HttpAuth, Policy, Unanswered};
+use crate::proto::auth::Credentials;
+use crate::proto::rtsp::Response;
 use crate::proto::rtsp::framing::{self, Frame};
-use crate::proto::rtsp::{self, Response};
+use crate::proto::rtsp::session::{Again, Answer, Refused, Session};
 use crate::transport::tunnel::{Channel, Writer};
 
 /// Size of each read.
@@ -212,29 +213,15 @@ impl Reader {
     }
 }
 
-/// An RTSP session.
+/// An RTSP session: the driver of [`rtsp::session::Session`] (what requests and answers
+/// mean) over a channel (the bytes), bounded by the timeout.
 pub struct Rtsp {
     pub reader: Reader,
     pub writer: Writer,
     pub peer: String,
-    cseq: u32,
-    creds: Option<Credentials>,
-    auth: HttpAuth,
-    /// Inside TLS, and whether the peer is authenticated; `None`: in clear (chosen by the
-    /// user: `rtp-rtsp-tcp`, `rtp-udp`, `https-enable=false`).
-    tls: Option<bool>,
-    /// `Session` id and timeout from the SETUP answer.
-    pub session: Option<(String, Option<u32>)>,
+    /// The protocol state: CSeq, authorization, session id, `Public`, reports.
+    pub state: Session,
     pub timeout: Duration,
-    /// Methods the server lists in `Public`.
-    pub public: Vec<String>,
-    /// An RTCP report was written since the last request.
-    report_pending: bool,
-    /// The CSeq of the last request written after a report.
-    after_report: Option<u32>,
-    /// No more reports on this connection: a request written after one was refused as
-    /// if the report were part of it.
-    reports_off: bool,
 }
 
 impl Rtsp {
@@ -245,66 +232,23 @@ impl Rtsp {
         tls: Option<bool>,
         timeout: Duration,
     ) -> Self {
+        let tunnel = channel.writer.is_tunnel();
         Self {
             reader: Reader::new(channel.reader, channel.initial),
             writer: channel.writer,
             peer,
-            cseq: 0,
-            creds,
-            auth: HttpAuth::None,
-            tls,
-            session: None,
+            state: Session::new(creds, tls, tunnel),
             timeout,
-            public: Vec::new(),
-            report_pending: false,
-            after_report: None,
-            reports_off: false,
         }
     }
 
     /// Writes an RTCP report on interleaved `channel` (bounded by the timeout), unless
-    /// reports are off on this connection (see [`Self::refused_after_report`]).
+    /// reports are off on this connection (see [`Again::RefusedAfterReport`]).
     pub async fn send_report(&mut self, channel: u8, report: &[u8]) -> Result<(), Error> {
-        if self.reports_off {
-            return Ok(());
+        match self.state.report(channel, report) {
+            Some(frame) => self.write_bounded("RTCP receiver report", &frame).await,
+            None => Ok(()),
         }
-        let Ok(len) = u16::try_from(report.len()) else {
-            return Ok(());
-        };
-        let mut frame = Vec::with_capacity(report.len().saturating_add(4));
-        frame.extend_from_slice(&[b'$', channel]);
-        frame.extend_from_slice(&len.to_be_bytes());
-        frame.extend_from_slice(report);
-        self.write_bounded("RTCP receiver report", &frame).await?;
-        self.report_pending = true;
-        Ok(())
-    }
-
-    /// Whether `resp` is the refusal of a request written on a tunnel's POST right after
-    /// an RTCP report, as a server answers that does not take interleaved data out of its
-    /// request stream and so reads the report as the start of the request: live555
-    /// (`405 Method Not Allowed`, or `400 Bad Request` without CSeq), behind Reolink and
-    /// many other cameras. Then no more reports go on this connection (a debug line says
-    /// so), and the request may be sent again. Reports stay on for servers that take them.
-    pub fn refused_after_report(&mut self, method: &str, resp: &Response) -> bool {
-        let Some(cseq) = self.after_report else {
-            return false;
-        };
-        if !matches!(resp.status, 400 | 405) || resp.cseq().is_some_and(|c| c != cseq) {
-            return false;
-        }
-        self.after_report = None;
-        if !std::mem::replace(&mut self.reports_off, true) {
-            crate::log::debug!(
-                "{} refused RTSP {method} (CSeq {cseq}) sent after an RTCP receiver report \
-                 ({} {}): its RTSP parser reads interleaved data as part of the request \
-                 (live555's tunnel); no more receiver reports on this connection",
-                self.peer,
-                resp.status,
-                resp.reason
-            );
-        }
-        true
     }
 
     #[track_caller]
@@ -318,6 +262,26 @@ impl Rtsp {
         }
     }
 
+    /// The error for a request that could not be made.
+    #[track_caller]
+    fn refused(&self, method: &str, r: Refused) -> Error {
+        match r {
+            Refused::Injection(e) => Error::Malformed {
+                at: crate::error::At::here(),
+                peer: self.peer.clone(),
+                operation: format!("RTSP {method}"),
+                detail: format!("refusing to send a header with a line break: {}", e.0),
+                position: None,
+            },
+            Refused::Withheld(reason) => Error::CredentialsWithheld {
+                at: crate::error::At::here(),
+                peer: self.peer.clone(),
+                operation: format!("RTSP {method}"),
+                reason: reason.into(),
+            },
+        }
+    }
+
     /// Writes a request without waiting for its answer; returns its CSeq.
     pub async fn send(
         &mut self,
@@ -325,32 +289,49 @@ impl Rtsp {
         uri: &str,
         extra: &[(&str, &str)],
     ) -> Result<u32, Error> {
-        self.cseq += 1;
-        let cseq = self.cseq;
-        // Only a tunnel's POST: on a plain connection servers take interleaved frames out
-        // before their parser (live555 too), so a refusal there is the server's answer.
-        self.after_report =
-            (std::mem::take(&mut self.report_pending) && self.writer.is_tunnel()).then_some(cseq);
-        let auth = self.auth.authorization(self.creds.as_ref(), method, uri);
-        let session = self.session.as_ref().map(|(id, _)| id.clone());
-        let mut headers: Vec<(&str, &str)> = extra.to_vec();
-        if let Some(a) = &auth {
-            headers.push(("Authorization", a));
-        }
-        if let Some(s) = &session {
-            headers.push(("Session", s));
-        }
-        let bytes =
-            rtsp::build_request(method, uri, cseq, &headers).map_err(|e| Error::Malformed {
-                at: crate::error::At::here(),
-                peer: self.peer.clone(),
-                operation: format!("RTSP {method}"),
-                detail: format!("refusing to send a header with a line break: {}", e.0),
-                position: None,
-            })?;
+        let (cseq, bytes) = self
+            .state
+            .request(method, uri, extra)
+            .map_err(|r| self.refused(method, r))?;
         self.write_bounded(&format!("RTSP {method}"), &bytes)
             .await?;
         Ok(cseq)
+    }
+
+    /// Takes a response that came outside [`Rtsp::request`] (the play loop's): the
+    /// awaited request's answer (`Some`), or nothing when it was another's, or when the
+    /// request went again (a challenge; a refusal after a report).
+    pub async fn on_response(&mut self, resp: Response) -> Result<Option<Response>, Error> {
+        match self
+            .state
+            .answer(resp)
+            .map_err(|r| self.refused("stream", r))?
+        {
+            Answer::Done(r) => Ok(Some(r)),
+            Answer::Again { bytes, why, .. } => {
+                self.again(why, &bytes).await?;
+                Ok(None)
+            }
+            Answer::Other(_) => Ok(None),
+        }
+    }
+
+    /// Writes a request again (`why`), with a debug line the first time reports stop.
+    async fn again(&mut self, why: Again, bytes: &[u8]) -> Result<(), Error> {
+        if let Again::RefusedAfterReport {
+            refused_cseq,
+            first: true,
+        } = why
+        {
+            crate::log::debug!(
+                "{} refused the RTSP request with CSeq {refused_cseq}, sent after an RTCP \
+                 receiver report: its RTSP parser reads interleaved data as part of the \
+                 request (live555's tunnel); sent again, and no more receiver reports on \
+                 this connection",
+                self.peer
+            );
+        }
+        self.write_bounded("RTSP request", bytes).await
     }
 
     /// Writes `bytes` within the timeout: a device that stops reading must not wedge us.
@@ -378,8 +359,9 @@ impl Rtsp {
         }
     }
 
-    /// Sends a request and waits for its answer (bounded by the timeout), answering one
-    /// authentication challenge. Packets that arrive meanwhile go to `on_data`.
+    /// Sends a request and waits for its answer (each wait bounded by the timeout),
+    /// answering one authentication challenge. Packets that arrive meanwhile go to
+    /// `on_data`.
     pub async fn request(
         &mut self,
         method: &str,
@@ -387,54 +369,23 @@ impl Rtsp {
         extra: &[(&str, &str)],
         on_data: &mut dyn Packets,
     ) -> Result<Response, Error> {
-        let mut answered = false;
-        let mut resent = false;
+        self.send(method, uri, extra).await?;
         loop {
-            let cseq = self.send(method, uri, extra).await?;
-            let resp = self.wait_response(method, cseq, on_data).await?;
-            crate::log::debug!(
-                "{} RTSP {method} {uri} -> {} {}",
-                self.peer,
-                resp.status,
-                resp.reason
-            );
-            if !resent && self.refused_after_report(method, &resp) {
-                // Read with the report in front of it: once more, clean.
-                resent = true;
-                continue;
+            match self.next_answer(method, uri, on_data).await? {
+                Answer::Again { bytes, why, .. } => self.again(why, &bytes).await?,
+                Answer::Done(r) | Answer::Other(r) => return Ok(r),
             }
-            if resp.status == 401 && self.creds.is_some() && !answered {
-                answered = true;
-                // RTSP is in clear only where the user chose it.
-                let policy = Policy::for_exchange(self.tls, true);
-                match self
-                    .auth
-                    .adopt(resp.headers_named("www-authenticate"), policy)
-                {
-                    Ok(()) => {}
-                    Err(Unanswered::Withheld(reason)) => {
-                        return Err(Error::CredentialsWithheld {
-                            at: crate::error::At::here(),
-                            peer: self.peer.clone(),
-                            operation: format!("RTSP {method}"),
-                            reason: reason.into(),
-                        });
-                    }
-                    // `check` makes it NotAuthorized.
-                    Err(Unanswered::NoChallenge) => return Ok(resp),
-                }
-                continue;
-            }
-            return Ok(resp);
         }
     }
 
-    async fn wait_response(
+    /// Reads until the awaited request is answered (or must go again), within the
+    /// timeout; answers to other requests are passed over.
+    async fn next_answer(
         &mut self,
         method: &str,
-        cseq: u32,
+        uri: &str,
         on_data: &mut dyn Packets,
-    ) -> Result<Response, Error> {
+    ) -> Result<Answer, Error> {
         let timeout = self.timeout;
         let peer = self.peer.clone();
         let fut = async {
@@ -444,11 +395,17 @@ impl Rtsp {
                     .parse(on_data)
                     .map_err(|e| self.refused_frame(method, &e))?;
                 for f in frames {
-                    if let Frame::Response(r) = f
-                        // A server that leaves out CSeq answers in order: take it.
-                        && r.cseq().is_none_or(|c| c == cseq)
-                    {
-                        return Ok(r);
+                    let Frame::Response(r) = f else { continue };
+                    let (status, reason) = (r.status, r.reason.clone());
+                    match self.state.answer(r).map_err(|e| self.refused(method, e))? {
+                        Answer::Other(_) => {}
+                        answer => {
+                            crate::log::debug!(
+                                "{} RTSP {method} {uri} -> {status} {reason}",
+                                self.peer
+                            );
+                            return Ok(answer);
+                        }
                     }
                 }
                 let n = self
@@ -681,7 +638,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(resp.status, 405);
-        assert!(!rtsp.reports_off);
+        assert!(rtsp.state.reports_on());
     }
 
     #[tokio::test]

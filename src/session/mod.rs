@@ -1148,14 +1148,7 @@ async fn open_session<O: Output>(
 
     let resp = rtsp.request("OPTIONS", &uri, &[], &mut ignore).await?;
     rtsp.check("OPTIONS", &resp)?;
-    rtsp.public = resp
-        .header("public")
-        .map(|p| {
-            p.split(',')
-                .map(|m| m.trim().to_ascii_uppercase())
-                .collect()
-        })
-        .unwrap_or_default();
+    rtsp.state.options(&resp);
 
     let require: &[(&str, &str)] = if s.playback.is_some() {
         &[REPLAY_REQUIRE]
@@ -1248,11 +1241,7 @@ async fn open_session<O: Output>(
         }
         rtsp.check("SETUP", &resp)?;
         setup_urls.push((*prefix, control.clone()));
-        if rtsp.session.is_none()
-            && let Some(sess) = resp.header("session")
-        {
-            rtsp.session = Some(rtsp::parse_session(sess));
-        }
+        rtsp.state.established(&resp);
         let reply = resp.header("transport").unwrap_or("");
         let channels = rtsp::parse_interleaved(reply).unwrap_or((ch, ch + 1));
         let leg = match udp {
@@ -1604,7 +1593,7 @@ async fn play_loop<O: Output>(
     stop: &mut oneshot::Receiver<()>,
     seeks: &mut Option<SeekReceiver>,
 ) -> Result<(), Error> {
-    let timeout = rtsp.session.as_ref().and_then(|(_, t)| *t);
+    let timeout = rtsp.state.id().and_then(|(_, t)| *t);
     let period = Duration::from_secs_f64(rtsp::keepalive_secs(timeout));
     let mut keepalive = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     let mut rr = tokio::time::interval_at(tokio::time::Instant::now() + RR_INTERVAL, RR_INTERVAL);
@@ -1620,7 +1609,7 @@ async fn play_loop<O: Output>(
         Duration::from_secs(3600)
     };
     let mut replay_tick = tokio::time::interval_at(tokio::time::Instant::now() + tick, tick);
-    let keepalive_method = if rtsp.public.iter().any(|m| m == "GET_PARAMETER") {
+    let keepalive_method = if rtsp.state.supports("GET_PARAMETER") {
         "GET_PARAMETER"
     } else {
         "OPTIONS"
@@ -1674,17 +1663,18 @@ async fn play_loop<O: Output>(
         tokio::select! {
             ev = rtsp.next_event(&mut on_data) => match ev? {
                 Event::Response(r) => {
-                    if rtsp.refused_after_report(keepalive_method, &r) {
-                        // The keep-alive was read with a report in front of it: live555
-                        // may not even have seen its Session (a 400 without CSeq). Once
-                        // more, clean (no reports go any more).
-                        pending = Some(keep_alive(rtsp, keepalive_method, uri, media_timeout).await?);
-                    } else if r.cseq().is_some() && r.cseq() == pending {
-                        // Any answer to the keep-alive keeps the session (live555
-                        // refreshes it from the Session header before it looks at the
-                        // method).
-                        pending = None;
-                    }
+                    // Any answer to the keep-alive keeps the session (live555 refreshes
+                    // it from the Session header before it looks at the method). One
+                    // refused because a report came before it (live555's tunnel), or
+                    // challenged, went again: its answer is still awaited.
+                    bounded(
+                        &rtsp.peer.clone(),
+                        &format!("RTSP {keepalive_method} keep-alive"),
+                        media_timeout,
+                        rtsp.on_response(r),
+                    )
+                    .await?;
+                    pending = rtsp.state.awaited();
                 }
                 Event::Closed => {
                     return Err(Error::Io {

@@ -6,6 +6,7 @@
 
 pub mod framing;
 pub mod sdp;
+pub mod session;
 pub mod url;
 
 /// A parsed RTSP response.

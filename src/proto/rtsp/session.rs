@@ -1,0 +1,431 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! The RTSP session without I/O (`docs/architecture.md` §4): what a request is on the
+//! wire and what its answer means. It owns the CSeq, the authorization (through the one
+//! policy, [`Policy::for_exchange`]), the session id and its timeout, the methods the
+//! server lists, and the rule for servers that read RTCP reports into their requests. It
+//! takes answers and gives bytes to send; a driver (`client::live`) moves the bytes and
+//! keeps the time.
+//!
+//! Still outside it (issue 24): the method sequence (OPTIONS, DESCRIBE, SETUP, PLAY), the
+//! typed Transport and RTP-Info, channel allocation and the keep-alive timer.
+
+use crate::proto::auth::{Credentials, HttpAuth, Policy, Unanswered};
+use crate::proto::rtsp::{self, HeaderInjection, Response};
+
+/// The request whose answer is awaited.
+#[derive(Debug, Clone)]
+struct Waiting {
+    method: String,
+    uri: String,
+    extra: Vec<(String, String)>,
+    cseq: u32,
+    /// A challenge was answered for it already.
+    answered: bool,
+    /// It was sent again after a refusal that followed a report.
+    resent: bool,
+}
+
+/// What an answer means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// The answer to the awaited request, whatever its status (see `Rtsp::check`).
+    Done(Response),
+    /// The request goes again as `bytes` (new CSeq `cseq`), because of `why`.
+    Again {
+        cseq: u32,
+        bytes: Vec<u8>,
+        why: Again,
+    },
+    /// Not the answer to the awaited request (another CSeq, or nothing awaited).
+    Other(Response),
+}
+
+/// Why a request goes again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Again {
+    /// The server asked for credentials; they go with it now.
+    Challenge,
+    /// The server refused it (400 or 405) right after an RTCP report written on a tunnel's
+    /// POST: it read the report as the start of the request, as live555 does. No report
+    /// goes on this connection any more; `first` when this is the first such refusal.
+    RefusedAfterReport { refused_cseq: u32, first: bool },
+}
+
+/// Why no request could be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// A header value (from the device, or the URI) with a line break.
+    Injection(HeaderInjection),
+    /// A challenge this connection does not answer (the reason, for the error).
+    Withheld(&'static str),
+}
+
+/// One RTSP session's protocol state.
+#[derive(Debug)]
+pub struct Session {
+    cseq: u32,
+    creds: Option<Credentials>,
+    auth: HttpAuth,
+    /// Inside TLS, and whether the peer is authenticated; `None`: in clear (chosen by the
+    /// user: `rtp-rtsp-tcp`, `rtp-udp`, `https-enable=false`).
+    tls: Option<bool>,
+    /// Requests go on a tunnel's POST (where a server may read reports into them).
+    tunnel: bool,
+    /// `Session` id and timeout from the SETUP answer.
+    id: Option<(String, Option<u32>)>,
+    /// Methods the server lists in `Public`.
+    public: Vec<String>,
+    waiting: Option<Waiting>,
+    /// An RTCP report was written since the last request.
+    report_pending: bool,
+    /// The CSeq of the last request written after a report.
+    after_report: Option<u32>,
+    /// No more reports on this connection.
+    reports_off: bool,
+}
+
+impl Session {
+    pub fn new(creds: Option<Credentials>, tls: Option<bool>, tunnel: bool) -> Self {
+        Session {
+            cseq: 0,
+            creds,
+            auth: HttpAuth::None,
+            tls,
+            tunnel,
+            id: None,
+            public: Vec::new(),
+            waiting: None,
+            report_pending: false,
+            after_report: None,
+            reports_off: false,
+        }
+    }
+
+    /// A request's bytes and its CSeq; its answer is awaited from now on.
+    pub fn request(
+        &mut self,
+        method: &str,
+        uri: &str,
+        extra: &[(&str, &str)],
+    ) -> Result<(u32, Vec<u8>), Refused> {
+        let waiting = Waiting {
+            method: method.to_string(),
+            uri: uri.to_string(),
+            extra: extra
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .collect(),
+            cseq: 0,
+            answered: false,
+            resent: false,
+        };
+        self.send(waiting)
+    }
+
+    fn send(&mut self, mut waiting: Waiting) -> Result<(u32, Vec<u8>), Refused> {
+        self.cseq = self.cseq.wrapping_add(1).max(1);
+        let cseq = self.cseq;
+        // Only a tunnel's POST: on a plain connection servers take interleaved frames out
+        // before their parser (live555 too), so a refusal there is the server's answer.
+        self.after_report =
+            (std::mem::take(&mut self.report_pending) && self.tunnel).then_some(cseq);
+        let auth = self
+            .auth
+            .authorization(self.creds.as_ref(), &waiting.method, &waiting.uri);
+        let mut headers: Vec<(&str, &str)> = waiting
+            .extra
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        if let Some(a) = &auth {
+            headers.push(("Authorization", a));
+        }
+        if let Some((id, _)) = &self.id {
+            headers.push(("Session", id));
+        }
+        let bytes = rtsp::build_request(&waiting.method, &waiting.uri, cseq, &headers)
+            .map_err(Refused::Injection)?;
+        waiting.cseq = cseq;
+        self.waiting = Some(waiting);
+        Ok((cseq, bytes))
+    }
+
+    /// An RTCP report as an interleaved frame on `channel`, unless reports are off on this
+    /// connection (or it does not fit a frame).
+    pub fn report(&mut self, channel: u8, report: &[u8]) -> Option<Vec<u8>> {
+        if self.reports_off {
+            return None;
+        }
+        let len = u16::try_from(report.len()).ok()?;
+        let mut frame = Vec::with_capacity(report.len().saturating_add(4));
+        frame.extend_from_slice(&[b'$', channel]);
+        frame.extend_from_slice(&len.to_be_bytes());
+        frame.extend_from_slice(report);
+        self.report_pending = true;
+        Some(frame)
+    }
+
+    /// What `resp` means for the awaited request.
+    pub fn answer(&mut self, resp: Response) -> Result<Answer, Refused> {
+        let Some(waiting) = self.waiting.take() else {
+            return Ok(Answer::Other(resp));
+        };
+        // A server that leaves out CSeq answers in order: take it.
+        if resp.cseq().is_some_and(|c| c != waiting.cseq) {
+            self.waiting = Some(waiting);
+            return Ok(Answer::Other(resp));
+        }
+        if !waiting.resent && self.refused_after_report(&resp) {
+            self.after_report = None;
+            let first = !std::mem::replace(&mut self.reports_off, true);
+            let refused_cseq = waiting.cseq;
+            let (cseq, bytes) = self.send(Waiting {
+                resent: true,
+                ..waiting
+            })?;
+            return Ok(Answer::Again {
+                cseq,
+                bytes,
+                why: Again::RefusedAfterReport {
+                    refused_cseq,
+                    first,
+                },
+            });
+        }
+        if resp.status == 401 && self.creds.is_some() && !waiting.answered {
+            // RTSP is in clear only where the user chose it.
+            let policy = Policy::for_exchange(self.tls, true);
+            match self
+                .auth
+                .adopt(resp.headers_named("www-authenticate"), policy)
+            {
+                Ok(()) => {
+                    let (cseq, bytes) = self.send(Waiting {
+                        answered: true,
+                        ..waiting
+                    })?;
+                    return Ok(Answer::Again {
+                        cseq,
+                        bytes,
+                        why: Again::Challenge,
+                    });
+                }
+                Err(Unanswered::Withheld(reason)) => return Err(Refused::Withheld(reason)),
+                // `check` makes it NotAuthorized.
+                Err(Unanswered::NoChallenge) => {}
+            }
+        }
+        Ok(Answer::Done(resp))
+    }
+
+    /// Whether `resp` is the refusal of a request written on a tunnel's POST right after
+    /// an RTCP report (`405 Method Not Allowed`, or `400 Bad Request` without CSeq, as
+    /// live555 answers behind Reolink and many other cameras).
+    fn refused_after_report(&self, resp: &Response) -> bool {
+        self.after_report.is_some_and(|cseq| {
+            matches!(resp.status, 400 | 405) && resp.cseq().is_none_or(|c| c == cseq)
+        })
+    }
+
+    /// Whether RTCP reports still go on this connection.
+    pub fn reports_on(&self) -> bool {
+        !self.reports_off
+    }
+
+    /// The CSeq of the request whose answer is awaited.
+    pub fn awaited(&self) -> Option<u32> {
+        self.waiting.as_ref().map(|w| w.cseq)
+    }
+
+    /// Takes the session id and timeout of a SETUP answer (the first one's stays).
+    pub fn established(&mut self, resp: &Response) {
+        if self.id.is_none()
+            && let Some(v) = resp.header("session")
+        {
+            self.id = Some(rtsp::parse_session(v));
+        }
+    }
+
+    /// The session id and the timeout the server gave.
+    pub fn id(&self) -> Option<&(String, Option<u32>)> {
+        self.id.as_ref()
+    }
+
+    /// Takes the methods an OPTIONS answer lists in `Public`.
+    pub fn options(&mut self, resp: &Response) {
+        self.public = resp
+            .header("public")
+            .map(|p| {
+                p.split(',')
+                    .map(|m| m.trim().to_ascii_uppercase())
+                    .collect()
+            })
+            .unwrap_or_default();
+    }
+
+    /// Whether the server listed `method` in `Public`.
+    pub fn supports(&self, method: &str) -> bool {
+        self.public.iter().any(|m| m == method)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resp(wire: &[u8]) -> Response {
+        match crate::proto::rtsp::framing::next(wire) {
+            Ok(Some((crate::proto::rtsp::framing::Frame::Response(r), _))) => r,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn creds() -> Option<Credentials> {
+        Some(Credentials {
+            user: "admin".into(),
+            password: "password".into(),
+        })
+    }
+
+    fn text(bytes: &[u8]) -> String {
+        String::from_utf8_lossy(bytes).into_owned()
+    }
+
+    /// gst-rtsp-server and live555: Digest without qop, answered once, in clear only
+    /// because RTSP in clear is the user's choice.
+    #[test]
+    fn test_a_challenge_is_answered_once() {
+        let mut s = Session::new(creds(), None, false);
+        let (c1, b1) = s.request("DESCRIBE", "rtsp://cam/s", &[]).expect("request");
+        assert!(text(&b1).starts_with("DESCRIBE rtsp://cam/s RTSP/1.0\r\nCSeq: 1\r\n"));
+        assert!(!text(&b1).contains("Authorization"));
+        let challenge = resp(
+            b"RTSP/1.0 401 Unauthorized\r\nCSeq: 1\r\n\
+              WWW-Authenticate: Digest realm=\"cam\", nonce=\"abc\"\r\n\r\n",
+        );
+        let Answer::Again { cseq, bytes, why } = s.answer(challenge.clone()).expect("answered")
+        else {
+            panic!("sent again")
+        };
+        assert_eq!((c1, cseq, why), (1, 2, Again::Challenge));
+        let again = text(&bytes);
+        assert!(again.contains("CSeq: 2\r\n"), "{again}");
+        assert!(
+            again.contains("Authorization: Digest username=\"admin\", realm=\"cam\""),
+            "{again}"
+        );
+        assert!(!again.contains("password"));
+        // A second 401 is the answer (the element's NOT_AUTHORIZED).
+        let mut second = challenge;
+        second.headers[0].1 = "2".into();
+        assert!(matches!(s.answer(second), Ok(Answer::Done(r)) if r.status == 401));
+        assert_eq!(s.awaited(), None);
+    }
+
+    /// Basic goes only inside TLS to an authenticated peer; in clear it is withheld.
+    #[test]
+    fn test_basic_is_withheld_in_clear() {
+        let basic = b"RTSP/1.0 401 Unauthorized\r\nCSeq: 1\r\n\
+              WWW-Authenticate: Basic realm=\"cam\"\r\n\r\n";
+        let mut s = Session::new(creds(), None, false);
+        s.request("DESCRIBE", "rtsp://cam/s", &[]).expect("request");
+        assert!(matches!(s.answer(resp(basic)), Err(Refused::Withheld(_))));
+        let mut s = Session::new(creds(), Some(true), true);
+        s.request("DESCRIBE", "rtsp://cam/s", &[]).expect("request");
+        let Ok(Answer::Again { bytes, .. }) = s.answer(resp(basic)) else {
+            panic!("answered inside TLS")
+        };
+        assert!(text(&bytes).contains("Authorization: Basic "));
+    }
+
+    /// The session id of the first SETUP answer goes with every later request; a line
+    /// break in it is refused, never sent.
+    #[test]
+    fn test_the_session_id_goes_with_later_requests() {
+        let mut s = Session::new(None, Some(true), true);
+        s.request(
+            "SETUP",
+            "rtsp://cam/s/track1",
+            &[("Transport", "RTP/AVP/TCP")],
+        )
+        .expect("request");
+        let setup = resp(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nSession: 12AB;timeout=30\r\n\r\n");
+        s.established(&setup);
+        assert!(matches!(s.answer(setup), Ok(Answer::Done(_))));
+        assert_eq!(s.id(), Some(&("12AB".to_string(), Some(30))));
+        let (_, play) = s.request("PLAY", "rtsp://cam/s", &[]).expect("request");
+        assert!(text(&play).contains("\r\nSession: 12AB\r\n"));
+        let mut s = Session::new(None, Some(true), true);
+        s.id = Some(("x\r\nEvil: 1".into(), None));
+        assert!(matches!(
+            s.request("PLAY", "rtsp://cam/s", &[]),
+            Err(Refused::Injection(_))
+        ));
+    }
+
+    /// Answers to other requests are not taken for the awaited one; an answer without
+    /// CSeq is (servers that leave it out answer in order).
+    #[test]
+    fn test_answers_are_matched_by_cseq() {
+        let mut s = Session::new(None, Some(true), true);
+        s.request("OPTIONS", "*", &[]).expect("request");
+        s.request("GET_PARAMETER", "rtsp://cam/s", &[])
+            .expect("request");
+        let late = resp(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n");
+        assert!(matches!(s.answer(late), Ok(Answer::Other(_))));
+        assert_eq!(s.awaited(), Some(2));
+        let bare = resp(b"RTSP/1.0 200 OK\r\n\r\n");
+        assert!(matches!(s.answer(bare), Ok(Answer::Done(_))));
+        assert!(matches!(
+            s.answer(resp(b"RTSP/1.0 200 OK\r\nCSeq: 3\r\n\r\n")),
+            Ok(Answer::Other(_))
+        ));
+    }
+
+    /// live555's tunnel: a request written after a report on the POST is refused (405, or
+    /// 400 without CSeq); it goes once more, clean, and reports stop. On a plain connection,
+    /// or without a report before, the refusal is the answer.
+    #[test]
+    fn test_a_refusal_after_a_report_on_a_tunnel_is_sent_again() {
+        let mut s = Session::new(None, Some(true), true);
+        assert!(s.report(1, &[0x81, 201, 0, 1, 0, 0, 0, 1]).is_some());
+        s.request("GET_PARAMETER", "rtsp://cam/s", &[])
+            .expect("request");
+        let refused = resp(b"RTSP/1.0 400 Bad Request\r\n\r\n");
+        let Ok(Answer::Again { cseq, why, .. }) = s.answer(refused.clone()) else {
+            panic!("sent again")
+        };
+        assert_eq!(
+            (cseq, why),
+            (
+                2,
+                Again::RefusedAfterReport {
+                    refused_cseq: 1,
+                    first: true
+                }
+            )
+        );
+        assert_eq!(s.report(1, &[0x81]), None, "no more reports");
+        assert!(matches!(s.answer(refused), Ok(Answer::Done(r)) if r.status == 400));
+        // Plain connection: the refusal is the server's answer.
+        let mut s = Session::new(None, None, false);
+        s.report(1, &[0x81]).expect("report");
+        s.request("GET_PARAMETER", "rtsp://cam/s", &[])
+            .expect("request");
+        let refused = resp(b"RTSP/1.0 405 Method Not Allowed\r\nCSeq: 1\r\n\r\n");
+        assert!(matches!(s.answer(refused), Ok(Answer::Done(r)) if r.status == 405));
+        assert!(s.report(1, &[0x81]).is_some(), "reports stay on");
+    }
+
+    #[test]
+    fn test_public_methods() {
+        let mut s = Session::new(None, None, false);
+        s.options(&resp(
+            b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nPublic: OPTIONS, DESCRIBE, get_parameter\r\n\r\n",
+        ));
+        assert!(s.supports("GET_PARAMETER"));
+        assert!(!s.supports("SET_PARAMETER"));
+    }
+}
