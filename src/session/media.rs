@@ -1,0 +1,130 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! Where the media is: the profile's stream URI for the transport, and how to open it.
+
+use super::*;
+
+/// Where the media of a session is, as the ONVIF start found it: what a reconnection
+/// reuses when only the network failed (spec §9: redo only what must be redone).
+#[derive(Clone)]
+pub(super) struct MediaPlace {
+    /// The device service's origin.
+    pub(super) origin: crate::proto::onvif::addr::Origin,
+    /// How the RTSP connection is made.
+    pub(super) open: OpenRtsp,
+    /// The RTSP request URI.
+    pub(super) uri: String,
+    /// What the streams come from, for messages.
+    pub(super) source: String,
+    /// Replay: where it starts when `playback-start` is not set (the recording's start).
+    pub(super) replay_start_ms: Option<i64>,
+    /// Connections and SOAP round trips the ONVIF start took, for the log.
+    pub(super) cost: (u32, u32),
+}
+
+#[derive(Clone)]
+pub(super) enum OpenRtsp {
+    /// RTSP tunnelled over HTTP(S) to the device's origin, at `target`.
+    Tunnel {
+        tls: Option<Arc<crate::transport::tls::TlsConfig>>,
+        target: String,
+    },
+    /// Plain RTSP over TCP to this origin (the device's RTSP port).
+    Tcp(crate::proto::onvif::addr::Origin),
+}
+
+/// The ONVIF start: clock, services, profiles, and the stream (or replay) URI.
+pub(super) async fn find_media<O: Output>(s: &LiveSettings, out: &O) -> Result<MediaPlace, Error> {
+    let mut started = device::start(&s.start, &|w: &str| out.warning(w)).await?;
+    for n in &started.notes {
+        out.debug(format_args!("{n}"));
+    }
+    let mut client = started.client;
+    let media = started.media;
+    let origin = client.http.origin.clone();
+    let mut replay_start_ms = None;
+    // What the streams come from, for messages.
+    let mut source = format!("profile {}", media.profile.token);
+    let (open, uri) = match s.transport {
+        Transport::Tunnel => {
+            let (operation, device_uri, what) = match &s.playback {
+                Some(p) => {
+                    let t = edge::find_replay(
+                        &mut client,
+                        &mut started.services,
+                        p.recording.as_deref(),
+                    )
+                    .await?;
+                    replay_start_ms = t.recording.earliest.map(|e| e * 1000);
+                    source = format!("recording {}", t.recording.token);
+                    ("GetReplayUri", t.uri, source.clone())
+                }
+                None => {
+                    let uri =
+                        device::stream_uri(&mut client, &media, StreamTransport::Http).await?;
+                    let what = format!("profile {} ({})", media.profile.token, media.profile.name);
+                    ("GetStreamUri", uri, what)
+                }
+            };
+            let target =
+                crate::proto::onvif::addr::path_and_query(&device_uri).ok_or_else(|| {
+                    Error::Malformed {
+                        at: crate::error::At::here(),
+                        peer: origin.peer(),
+                        operation: operation.into(),
+                        detail: format!("stream URI {device_uri:?} has no path"),
+                        position: None,
+                    }
+                })?;
+            out.debug(format_args!(
+                "{what}: stream {target} through the {} tunnel",
+                if client.http.is_tls() {
+                    "HTTPS"
+                } else {
+                    "HTTP"
+                }
+            ));
+            // The request URI: the camera's path and query on the origin, as rtsp://.
+            let uri = format!("rtsp://{}{target}", origin.host_header());
+            let tls = client.http.tls().cloned();
+            (OpenRtsp::Tunnel { tls, target }, uri)
+        }
+        Transport::Tcp | Transport::Udp => {
+            let t = if s.transport == Transport::Tcp {
+                StreamTransport::Rtsp
+            } else {
+                StreamTransport::Udp
+            };
+            let device_uri = device::stream_uri(&mut client, &media, t).await?;
+            // The device's RTSP port, on the host the user gave (device hosts can be wrong).
+            let port = url::Url::parse(&device_uri)
+                .ok()
+                .and_then(|u| u.port())
+                .unwrap_or(554);
+            let target = crate::proto::onvif::addr::path_and_query(&device_uri)
+                .unwrap_or_else(|| "/".into());
+            let rtsp_origin = crate::proto::onvif::addr::Origin {
+                scheme: "rtsp",
+                host: origin.host.clone(),
+                port,
+            };
+            out.debug(format_args!(
+                "profile {} ({}): stream rtsp://{}{target} over plain TCP",
+                media.profile.token,
+                media.profile.name,
+                rtsp_origin.host_header()
+            ));
+            let uri = format!("rtsp://{}{target}", rtsp_origin.host_header());
+            (OpenRtsp::Tcp(rtsp_origin), uri)
+        }
+    };
+    Ok(MediaPlace {
+        origin,
+        open,
+        uri,
+        source,
+        replay_start_ms,
+        cost: (client.http.connects, client.round_trips),
+    })
+}

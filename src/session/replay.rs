@@ -1,0 +1,164 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! Replay (`mode=playback`): the recording's clock, the ONVIF replay header, seeks.
+
+use super::*;
+
+/// How long a replayed stream may be silent after another one ended before it is ended too.
+pub(super) const REPLAY_IDLE: Duration = Duration::from_millis(1500);
+
+/// The `Require` feature tag of ONVIF replay.
+pub(super) const REPLAY_REQUIRE: (&str, &str) = ("Require", "onvif-replay");
+
+/// The recorded time of a replayed buffer, in Unix nanoseconds: its `timestamp/x-ntp`
+/// reference timestamp meta (`mode=playback`).
+pub fn recorded_time(buffer: &gst::BufferRef) -> Option<i64> {
+    let meta = buffer
+        .iter_meta::<gst::ReferenceTimestampMeta>()
+        .find(|m| m.reference().can_intersect(&NTP_CAPS))?;
+    let unix_ns = meta
+        .timestamp()
+        .nseconds()
+        .checked_sub(rtp::NTP_UNIX_OFFSET_NS)?;
+    i64::try_from(unix_ns).ok()
+}
+
+/// Where a replay stops: NTP nanoseconds of `end_ms`.
+pub(super) fn ntp_ns_of_unix_ms(ms: i64) -> u64 {
+    u64::try_from(ms).unwrap_or(0) * 1_000_000 + rtp::NTP_UNIX_OFFSET_NS
+}
+
+/// A replay in progress.
+pub(super) struct Replay {
+    pub(super) settings: PlaybackSettings,
+    /// Where stream time 0 is: the start of the first PLAY (Unix ms), when known.
+    pub(super) start_ms: Option<i64>,
+    /// `playback-end` as NTP nanoseconds (since 1900).
+    pub(super) end_ntp: Option<u64>,
+    /// Added to every PTS: the position of the last seek, so that PTS sit in the segment
+    /// the element's source pads start after a seek.
+    pub(super) pts_offset: u64,
+    /// The last seek handled: `(position, when)`; each pad asks for the same one.
+    pub(super) last_seek: Option<(u64, std::time::Instant)>,
+    /// Raised by the element between a pad's flush and the PAUSE of the seek.
+    pub(super) seek_pending: Option<Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl Replay {
+    /// A pad has flushed for a seek the session has not paused for yet: packets now are
+    /// of the old position.
+    pub(super) fn seeking(&self) -> bool {
+        self.seek_pending
+            .as_ref()
+            .is_some_and(|p| p.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    /// What comes from now on is of the new position (or there is no new one).
+    pub(super) fn seek_done(&self) {
+        if let Some(p) = &self.seek_pending {
+            p.store(false, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// The PLAY headers for a replay from `start_ms`.
+    pub(super) fn play_headers(&self, start_ms: Option<i64>) -> Vec<(&'static str, String)> {
+        let mut h = vec![
+            (REPLAY_REQUIRE.0, REPLAY_REQUIRE.1.to_string()),
+            ("Rate-Control", "yes".into()),
+        ];
+        if let Some(start) = start_ms {
+            h.push(("Range", recording::clock_range(start, self.settings.end_ms)));
+        }
+        if self.settings.speed != 1.0 {
+            h.push(("Scale", format!("{:.3}", self.settings.speed)));
+        }
+        h
+    }
+}
+
+/// The next seek position, or never when there is no seek channel (or it closed).
+pub(super) async fn next_seek(seeks: &mut Option<SeekReceiver>) -> Option<u64> {
+    match seeks {
+        Some(rx) => match rx.recv().await {
+            Some(p) => Some(p),
+            None => std::future::pending().await,
+        },
+        None => std::future::pending().await,
+    }
+}
+
+/// A seek in a replay (spec §7): PAUSE, then PLAY from the recorded time the position
+/// points at (stream time 0 is the start of the replay). The packets before the PAUSE
+/// answer belong to the old position and are dropped; the source pads have flushed.
+pub(super) async fn seek<O: Output>(
+    rtsp: &mut Rtsp,
+    uri: &str,
+    streams: &SharedStreams,
+    out: &O,
+    position: u64,
+    on_data: &mut dyn crate::client::live::Packets,
+) -> Result<(), Error> {
+    let headers = {
+        let mut st = streams
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(replay) = st.replay.as_mut() else {
+            return Ok(());
+        };
+        // Every source pad asks for the same seek.
+        if replay
+            .last_seek
+            .is_some_and(|(p, at)| p == position && at.elapsed() < Duration::from_secs(2))
+        {
+            replay.seek_done();
+            return Ok(());
+        }
+        replay.last_seek = Some((position, std::time::Instant::now()));
+        let Some(start) = replay.start_ms else {
+            replay.seek_done();
+            out.warning(
+                "cannot seek: the device did not say when the recording starts; set playback-start",
+            );
+            return Ok(());
+        };
+        let target = start + i64::try_from(position / 1_000_000).unwrap_or(0);
+        replay.pts_offset = position;
+        let headers = replay.play_headers(Some(target));
+        for s in st.list.iter_mut() {
+            s.timeline = Timeline::new(s.clock_rate);
+            s.ended = false;
+            s.last_packet = None;
+        }
+        headers
+    };
+    out.debug(format_args!(
+        "seek to {} ms: PAUSE, PLAY {headers:?}",
+        position / 1_000_000
+    ));
+    let mut drop_old = |_: u8, _: &[u8]| {};
+    let resp = rtsp.request("PAUSE", uri, &[], &mut drop_old).await?;
+    rtsp.check("PAUSE", &resp)?;
+    {
+        let mut st = streams
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        st.hold();
+        if let Some(r) = &st.replay {
+            r.seek_done();
+        }
+    }
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let result = rtsp.request("PLAY", uri, &headers, on_data).await;
+    let rtp_info = match &result {
+        Ok(resp) if resp.status / 100 == 2 => resp.header("rtp-info").unwrap_or(""),
+        _ => "",
+    };
+    out.debug(format_args!("seek's PLAY answered, RTP-Info {rtp_info:?}"));
+    streams
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .release(rtp_info, out);
+    let resp = result?;
+    rtsp.check("PLAY", &resp)
+}
