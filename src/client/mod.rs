@@ -9,4 +9,5 @@ pub mod boot;
 pub mod device;
 mod https_port;
 pub mod live;
+mod reader;
 pub mod services;
