@@ -5,6 +5,7 @@
 //! uses, and address rewriting.
 
 pub mod addr;
+pub mod control;
 pub mod events;
 pub mod ops;
 pub mod recording;
