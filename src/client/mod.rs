@@ -11,3 +11,4 @@ mod https_port;
 pub mod live;
 mod reader;
 pub mod services;
+mod start;
