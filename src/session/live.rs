@@ -232,9 +232,9 @@ pub(super) async fn open_session<O: Output>(
                 .map_err(|e| Error::io(&rtsp.peer, "UDP bind", e))?;
             let port = a.local_addr().map(|a| a.port()).unwrap_or(0);
             udp = Some((a, b));
-            format!("RTP/AVP;unicast;client_port={}-{}", port, port + 1)
+            rtsp::transport::Asked::Udp(port, port.saturating_add(1)).value()
         } else {
-            format!("RTP/AVP/TCP;unicast;interleaved={}-{}", ch, ch + 1)
+            rtsp::transport::Asked::Interleaved(ch, ch.saturating_add(1)).value()
         };
         let setup_headers = [&[("Transport", transport.as_str())], require].concat();
         let mut resp = rtsp
@@ -258,10 +258,16 @@ pub(super) async fn open_session<O: Output>(
         setup_urls.push((*prefix, control.clone()));
         rtsp.state.established(&resp);
         let reply = resp.header("transport").unwrap_or("");
-        let channels = rtsp::parse_interleaved(reply).unwrap_or((ch, ch + 1));
+        let granted = rtsp::transport::Reply::parse(reply);
+        if !granted.typed {
+            out.debug(format_args!(
+                "SETUP {control}: Transport {reply:?} read leniently (rtsp-types refuses it)"
+            ));
+        }
+        let channels = granted.interleaved.unwrap_or((ch, ch.saturating_add(1)));
         let leg = match udp {
             Some((a, b)) => {
-                let ports = server_ports(reply);
+                let ports = granted.server_port;
                 // The device's addresses: where RTSP goes, and a `source=` it names.
                 // Bounded by `timeout`, as every exchange (a resolver that never answers
                 // must not hold the start until stop).
@@ -280,9 +286,7 @@ pub(super) async fn open_session<O: Output>(
                             });
                         }
                     };
-                if let Some(ip) = transport_param(reply, "source")
-                    .and_then(|v| v.parse::<std::net::IpAddr>().ok())
-                {
+                if let Some(ip) = granted.source {
                     sources.push(ip.to_canonical());
                 }
                 let server_rtcp = match (ports, sources.first()) {

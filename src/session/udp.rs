@@ -37,13 +37,6 @@ impl UdpSources {
     }
 }
 
-pub(super) fn transport_param(transport: &str, name: &str) -> Option<String> {
-    transport
-        .split(';')
-        .find_map(|p| p.trim().strip_prefix(name)?.strip_prefix('='))
-        .map(|v| v.trim().to_string())
-}
-
 /// Binds an even/odd pair of UDP ports (RFC 3550 §11: RTP even, RTCP the next one).
 pub(super) async fn udp_pair(
     v6: bool,
@@ -64,15 +57,6 @@ pub(super) async fn udp_pair(
         }
     }
     Err(std::io::Error::other("no free even/odd UDP port pair"))
-}
-
-/// `server_port=a-b` of a Transport header.
-pub(super) fn server_ports(transport: &str) -> Option<(u16, u16)> {
-    let p = transport
-        .split(';')
-        .find_map(|p| p.trim().strip_prefix("server_port="))?;
-    let (a, b) = p.split_once('-')?;
-    Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
 }
 
 /// Aborts the UDP receivers when the session ends, whichever way.

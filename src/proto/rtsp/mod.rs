@@ -7,6 +7,7 @@
 pub mod framing;
 pub mod sdp;
 pub mod session;
+pub mod transport;
 pub mod url;
 
 /// A parsed RTSP response.
@@ -76,21 +77,6 @@ pub fn parse_session(v: &str) -> (String, Option<u32>) {
     (id, timeout)
 }
 
-/// The `interleaved=a-b` channels of a Transport header.
-pub fn parse_interleaved(transport: &str) -> Option<(u8, u8)> {
-    let p = transport
-        .split(';')
-        .find_map(|p| p.trim().strip_prefix("interleaved="))?;
-    let (a, b) = match p.split_once('-') {
-        Some((a, b)) => (a.trim().parse().ok()?, b.trim().parse().ok()?),
-        None => {
-            let a: u8 = p.trim().parse().ok()?;
-            (a, a.checked_add(1)?)
-        }
-    };
-    Some((a, b))
-}
-
 /// The keep-alive period for a session timeout, in seconds (`docs/rtsp-tunnel.md` §0 item
 /// 5): 5 s early from 20 s up, 20% early from 5 s, 1 s early below; 60 s assumed when the
 /// server gives none.
@@ -120,18 +106,12 @@ mod tests {
     }
 
     #[test]
-    fn test_session_and_transport() {
+    fn test_session() {
         assert_eq!(
             parse_session("DM-IQ.EG1sZScLiz;timeout=60"),
             ("DM-IQ.EG1sZScLiz".into(), Some(60))
         );
         assert_eq!(parse_session(" 1234 "), ("1234".into(), None));
-        assert_eq!(
-            parse_interleaved("RTP/AVP/TCP;unicast;interleaved=2-3;ssrc=1"),
-            Some((2, 3))
-        );
-        assert_eq!(parse_interleaved("RTP/AVP/TCP;interleaved=4"), Some((4, 5)));
-        assert_eq!(parse_interleaved("RTP/AVP;unicast;client_port=1-2"), None);
     }
 
     #[test]
