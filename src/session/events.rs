@@ -34,8 +34,6 @@ const PULL_SECS: u32 = 10;
 const PULL_LIMIT: u32 = 100;
 /// Least time between the starts of two pulls (a device with a backlog answers at once).
 const MIN_PULL_INTERVAL: Duration = Duration::from_millis(500);
-/// How long a subscription must have worked before the reconnection waits start over.
-const HEALTHY: Duration = Duration::from_secs(10);
 /// Deadline of the Unsubscribe at stop: the element must reach NULL within a second.
 const UNSUBSCRIBE_WAIT: Duration = Duration::from_millis(300);
 
@@ -241,7 +239,7 @@ pub async fn run<O: Output>(
     mut stop: oneshot::Receiver<()>,
 ) {
     crate::runtime::maybe_panic("events", &start.location);
-    let mut attempt = 0u32;
+    let mut supervisor = super::supervisor::Supervisor::new(Lost::Events, reconnect);
     loop {
         let subscribed = tokio::select! {
             r = subscribe(&start, &*out) => r,
@@ -268,7 +266,9 @@ pub async fn run<O: Output>(
                         } => match r {
                             // Waits start over only after a healthy period: a device that
                             // subscribes and fails soon after keeps backing off.
-                            Ok(()) if subscribed_at.elapsed() >= HEALTHY => attempt = 0,
+                            Ok(()) if subscribed_at.elapsed() >= super::supervisor::HEALTHY => {
+                                supervisor.healthy()
+                            }
                             Ok(()) => {}
                             Err(e) => break e,
                         },
@@ -280,16 +280,9 @@ pub async fn run<O: Output>(
                 }
             }
         };
-        let Some(max) = reconnect else {
-            out.error(&failure);
+        if supervisor.after(&failure, true, &*out, &mut stop).await == super::supervisor::Next::End
+        {
             return;
-        };
-        attempt = attempt.saturating_add(1);
-        let delay = crate::session::reconnect_delay(attempt, max);
-        out.reconnecting(Lost::Events, &failure, attempt, delay);
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = &mut stop => return,
         }
     }
 }

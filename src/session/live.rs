@@ -11,8 +11,6 @@ pub(super) const TEARDOWN_WAIT: Duration = Duration::from_millis(200);
 
 /// How often receiver reports go back to the camera (RFC 3550 §6.2 allows 5 s minimum).
 pub(super) const RR_INTERVAL: Duration = Duration::from_secs(5);
-/// How long media must have flowed before the reconnection waits start over.
-pub(super) const HEALTHY_PLAY: Duration = Duration::from_secs(10);
 
 /// How often a live session checks that media still arrives.
 pub(super) const MEDIA_CHECK: Duration = Duration::from_millis(500);
@@ -31,7 +29,7 @@ pub async fn run_live<O: Output>(
     // Whether a session has played: only then is a loss reconnected (a start that fails
     // is a setting or a device to fix, and says so).
     let mut played = false;
-    let mut attempt = 0u32;
+    let mut supervisor = Supervisor::new(Lost::Media, s.reconnect);
     // Where the media is, kept while the device is reachable: a reconnection after a
     // network failure opens just the RTSP session again; when that fails too (the device
     // rebooted: new clock, maybe new URIs) the next attempt does the whole ONVIF start.
@@ -60,7 +58,10 @@ pub async fn run_live<O: Output>(
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .mark_discont();
-                    out.debug(format_args!("reconnected after {attempt} attempt(s)"));
+                    out.debug(format_args!(
+                        "reconnected after {} attempt(s)",
+                        supervisor.attempts()
+                    ));
                 }
                 played = true;
                 let playing_since = std::time::Instant::now();
@@ -84,9 +85,8 @@ pub async fn run_live<O: Output>(
                     .iter()
                     .filter_map(|s| s.last_packet)
                     .max();
-                if last.is_some_and(|t| t.saturating_duration_since(playing_since) >= HEALTHY_PLAY)
-                {
-                    attempt = 0;
+                if last.is_some_and(|t| t.saturating_duration_since(playing_since) >= HEALTHY) {
+                    supervisor.healthy();
                 }
                 match result {
                     Ok(()) => return,
@@ -107,16 +107,11 @@ pub async fn run_live<O: Output>(
             }
             Err(e) => e,
         };
-        let Some(max_delay) = s.reconnect.filter(|_| played && err.is_transient()) else {
-            out.error(&err);
+        // Only a session that played is reconnected: a start that fails is a setting or
+        // a device to fix, and says so.
+        let retry = played && err.is_transient();
+        if supervisor.after(&err, retry, &*out, &mut stop).await == Next::End {
             return;
-        };
-        attempt += 1;
-        let delay = reconnect_delay(attempt, max_delay);
-        out.reconnecting(Lost::Media, &err, attempt, delay);
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = &mut stop => return,
         }
     }
 }

@@ -18,14 +18,16 @@ mod media;
 mod replay;
 mod snapshot;
 mod streams;
+mod supervisor;
 mod udp;
 
 pub use self::live::run_live;
 pub use self::replay::recorded_time;
 pub use self::snapshot::{SnapshotSettings, jpeg_dimensions, run_snapshot};
 pub use self::streams::rtp_caps;
+pub use self::supervisor::reconnect_delay;
 // The rooms of a live session share their items through this module (`use super::*`).
-use self::{media::*, replay::*, streams::*, udp::*};
+use self::{media::*, replay::*, streams::*, supervisor::*, udp::*};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -133,11 +135,4 @@ pub type SeekReceiver = tokio::sync::mpsc::UnboundedReceiver<u64>;
 pub struct Seeks {
     pub positions: SeekReceiver,
     pub pending: Arc<std::sync::atomic::AtomicBool>,
-}
-
-/// The wait before reconnection attempt `attempt` (1, 2, ...): 250 ms, doubling, at most
-/// `max`.
-pub fn reconnect_delay(attempt: u32, max: Duration) -> Duration {
-    let ms = 250u64.saturating_mul(1u64 << attempt.saturating_sub(1).min(20));
-    Duration::from_millis(ms).min(max)
 }
