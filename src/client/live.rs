@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::proto::auth::Credentials;
 use crate::proto::rtsp::Response;
 use crate::proto::rtsp::framing::{self, Frame};
-use crate::proto::rtsp::session::{Again, Answer, Refused, Session};
+use crate::proto::rtsp::session::{Again, Answer, Lost, Refused, Session};
 use crate::transport::tunnel::{Channel, Writer};
 
 pub use super::reader::{Located, Packets, Reader};
@@ -96,7 +96,7 @@ impl Rtsp {
     }
 
     /// Writes a request without waiting for its answer; returns its CSeq.
-    pub async fn send(
+    async fn send(
         &mut self,
         method: &str,
         uri: &str,
@@ -109,6 +109,33 @@ impl Rtsp {
         self.write_bounded(&format!("RTSP {method}"), &bytes)
             .await?;
         Ok(cseq)
+    }
+
+    /// Writes bytes the session made (a keep-alive), bounded by the timeout.
+    pub async fn write(&mut self, operation: &str, bytes: &[u8]) -> Result<(), Error> {
+        self.write_bounded(operation, bytes).await
+    }
+
+    /// The error for a lost session (a reconnect cause).
+    #[track_caller]
+    pub fn lost(&self, lost: Lost) -> Error {
+        match lost {
+            Lost::KeepAliveUnanswered {
+                method,
+                cseq,
+                after,
+            } => Error::Io {
+                at: crate::error::At::here(),
+                peer: self.peer.clone(),
+                operation: format!("RTSP {method} keep-alive"),
+                detail: format!(
+                    "keep-alive CSeq {cseq} unanswered after {} s",
+                    after.as_secs()
+                ),
+                source: None,
+            },
+            Lost::Refused(method, r) => self.refused(method, r),
+        }
     }
 
     /// Takes a response that came outside [`Rtsp::request`] (the play loop's): the
@@ -257,19 +284,27 @@ impl Rtsp {
     pub fn check(&self, method: &str, resp: &Response) -> Result<(), Error> {
         match resp.status {
             200..=299 => Ok(()),
-            401 | 403 => Err(Error::NotAuthorized {
+            _ => Err(self.refusal(method, resp)),
+        }
+    }
+
+    /// The error of spec §10 for a refusal (not 2xx) of `method`.
+    #[track_caller]
+    pub fn refusal(&self, method: &str, resp: &Response) -> Error {
+        match resp.status {
+            401 | 403 => Error::NotAuthorized {
                 at: crate::error::At::here(),
                 peer: self.peer.clone(),
                 operation: format!("RTSP {method}"),
                 detail: format!("RTSP {} {}", resp.status, resp.reason),
-            }),
-            status => Err(Error::HttpStatus {
+            },
+            status => Error::HttpStatus {
                 at: crate::error::At::here(),
                 peer: self.peer.clone(),
                 operation: format!("RTSP {method}"),
                 status,
                 reason: resp.reason.clone(),
-            }),
+            },
         }
     }
 

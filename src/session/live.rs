@@ -1,16 +1,15 @@
 // Copyright (C) 2026 onvifhttps developers
 // SPDX-License-Identifier: MPL-2.0
 
-//! A live (or replay) RTSP session: start-up, the method sequence, the play loop with its
-//! keep-alive and reports, reconnection.
+//! A live (or replay) RTSP session: start-up, the driver of the method sequence
+//! (`proto::rtsp::sequence`: this file binds UDP ports, adds pads and logs what the
+//! steps say), the play loop (it sleeps until the session's deadline: keep-alive and
+//! reports), reconnection.
 
 use super::*;
 
 /// Deadline for the TEARDOWN answer at stop: the element must reach NULL within a second.
 pub(super) const TEARDOWN_WAIT: Duration = Duration::from_millis(200);
-
-/// How often receiver reports go back to the camera (RFC 3550 §6.2 allows 5 s minimum).
-pub(super) const RR_INTERVAL: Duration = Duration::from_secs(5);
 
 /// How often a live session checks that media still arrives.
 pub(super) const MEDIA_CHECK: Duration = Duration::from_millis(500);
@@ -156,181 +155,12 @@ pub(super) async fn open_session<O: Output>(
     let mut rtsp = rtsp;
     let mut ignore = |_: u8, _: &[u8]| {};
 
-    let resp = rtsp.request("OPTIONS", &uri, &[], &mut ignore).await?;
-    rtsp.check("OPTIONS", &resp)?;
-    rtsp.state.options(&resp);
-
-    let require: &[(&str, &str)] = if s.playback.is_some() {
-        &[REPLAY_REQUIRE]
+    // A replay's `Require` goes with DESCRIBE and SETUP; PLAY's headers say where from.
+    let require: Vec<(String, String)> = if s.playback.is_some() {
+        vec![(REPLAY_REQUIRE.0.to_string(), REPLAY_REQUIRE.1.to_string())]
     } else {
-        &[]
+        Vec::new()
     };
-    let describe_headers = [&[("Accept", "application/sdp")], require].concat();
-    let resp = rtsp
-        .request("DESCRIBE", &uri, &describe_headers, &mut ignore)
-        .await?;
-    rtsp.check("DESCRIBE", &resp)?;
-    let (session_control, sdp_streams) = sdp::parse(&resp.body).map_err(|e| Error::Malformed {
-        at: crate::error::At::here(),
-        peer: rtsp.peer.clone(),
-        operation: "RTSP DESCRIBE".into(),
-        detail: e.to_string(),
-        position: e.line.map(crate::error::Position::SdpLine),
-    })?;
-    // Where every later request goes (docs/rtsp-urls-and-vendors.md §1).
-    let urls = rtsp::url::Presentation::of_describe(&uri, &resp, session_control.as_deref());
-    out.debug(format_args!(
-        "DESCRIBE {uri}: base {}, aggregate {}",
-        urls.base, urls.aggregate
-    ));
-    // The first stream of each wanted kind; a backchannel (sendonly on our side) never.
-    let wants = s.start.wants;
-    let mut chosen: Vec<(&'static str, &sdp::Stream)> = Vec::new();
-    for (kind, wanted, prefix) in [
-        (sdp::Kind::Video, wants.video, "video"),
-        (sdp::Kind::Audio, wants.audio, "audio"),
-        (sdp::Kind::Metadata, wants.metadata, "metadata"),
-    ] {
-        if !wanted {
-            continue;
-        }
-        match sdp_streams
-            .iter()
-            .find(|st| st.kind == kind && st.direction.as_deref() != Some("sendonly"))
-        {
-            Some(st) => chosen.push((prefix, st)),
-            None => {
-                return Err(Error::NotFound {
-                    at: crate::error::At::here(),
-                    peer: rtsp.peer.clone(),
-                    what: format!(
-                        "{source} has no {prefix} stream in its SDP (streams={})",
-                        wants.describe()
-                    ),
-                });
-            }
-        }
-    }
-
-    let v6 = origin.host.starts_with('[');
-    let mut setup_urls = Vec::new();
-    let mut list = Vec::new();
-    let mut legs = Vec::new();
-    for (i, (prefix, st)) in chosen.iter().enumerate() {
-        let media_url = urls.media(st.control.as_deref());
-        let mut control = media_url.url;
-        let ch = u8::try_from(2 * i).unwrap_or(0);
-        let mut udp = None;
-        let transport = if s.transport == Transport::Udp {
-            let (a, b) = udp_pair(v6)
-                .await
-                .map_err(|e| Error::io(&rtsp.peer, "UDP bind", e))?;
-            let port = a.local_addr().map(|a| a.port()).unwrap_or(0);
-            udp = Some((a, b));
-            rtsp::transport::Asked::Udp(port, port.saturating_add(1)).value()
-        } else {
-            rtsp::transport::Asked::Interleaved(ch, ch.saturating_add(1)).value()
-        };
-        let setup_headers = [&[("Transport", transport.as_str())], require].concat();
-        let mut resp = rtsp
-            .request("SETUP", &control, &setup_headers, &mut ignore)
-            .await?;
-        // The one other URL robust clients try (rtspsrc's non-compliant-URL retry, the
-        // other way round): the RFC 3986 join.
-        if rtsp::url::setup_retry_status(resp.status)
-            && let Some(other) = media_url.fallback
-        {
-            out.debug(format_args!(
-                "SETUP {control} -> {} {}; trying {other}",
-                resp.status, resp.reason
-            ));
-            resp = rtsp
-                .request("SETUP", &other, &setup_headers, &mut ignore)
-                .await?;
-            control = other;
-        }
-        rtsp.check("SETUP", &resp)?;
-        setup_urls.push((*prefix, control.clone()));
-        rtsp.state.established(&resp);
-        let reply = resp.header("transport").unwrap_or("");
-        let granted = rtsp::transport::Reply::parse(reply);
-        if !granted.typed {
-            out.debug(format_args!(
-                "SETUP {control}: Transport {reply:?} read leniently (rtsp-types refuses it)"
-            ));
-        }
-        let channels = granted.interleaved.unwrap_or((ch, ch.saturating_add(1)));
-        let leg = match udp {
-            Some((a, b)) => {
-                let ports = granted.server_port;
-                // The device's addresses: where RTSP goes, and a `source=` it names.
-                // Bounded by `timeout`, as every exchange (a resolver that never answers
-                // must not hold the start until stop).
-                let lookup =
-                    tokio::net::lookup_host((crate::transport::net::bare_host(&origin.host), 0));
-                let mut sources: Vec<std::net::IpAddr> =
-                    match tokio::time::timeout(timeout, lookup).await {
-                        Ok(Ok(it)) => it.map(|a| a.ip().to_canonical()).collect(),
-                        Ok(Err(_)) => Vec::new(),
-                        Err(_) => {
-                            return Err(Error::TimedOut {
-                                at: crate::error::At::here(),
-                                peer: origin.peer(),
-                                operation: "name lookup for the UDP sources".into(),
-                                after: timeout,
-                            });
-                        }
-                    };
-                if let Some(ip) = granted.source {
-                    sources.push(ip.to_canonical());
-                }
-                let server_rtcp = match (ports, sources.first()) {
-                    (Some((_, rtcp)), Some(ip)) => Some(std::net::SocketAddr::new(*ip, rtcp)),
-                    _ => None,
-                };
-                Some(UdpLeg {
-                    rtp: Arc::new(a),
-                    rtcp: Arc::new(b),
-                    server_rtcp,
-                    accept: UdpSources {
-                        ips: sources,
-                        ports,
-                    },
-                })
-            }
-            None => None,
-        };
-        let caps = rtp_caps(st);
-        out.debug(format_args!("{prefix}_0: {control} ({reply}): {caps}"));
-        let Some(index) = out.add_stream(&format!("{prefix}_0"), caps, false) else {
-            return Err(Error::Settings("the element went away".into()));
-        };
-        list.push(StreamState {
-            index,
-            rtp_channel: channels.0,
-            rtcp_channel: channels.1,
-            clock_rate: st.clock_rate,
-            timeline: Timeline::new(st.clock_rate),
-            stats: rtp::ReceiverStats::default(),
-            wallclock: None,
-            ended: false,
-            last_packet: None,
-            bad_timestamps: 0,
-            malformed: 0,
-            last_rtcp: None,
-            sr_packets: None,
-            pending: None,
-            discont: false,
-            recorded_ms: None,
-            setup_url: control.clone(),
-            held: None,
-            first_seq: None,
-            stale: 0,
-        });
-        legs.push(leg);
-    }
-    out.streams_complete();
-
     let replay = s.playback.as_ref().map(|p| Replay {
         settings: p.clone(),
         start_ms: replay_start_ms,
@@ -339,49 +169,170 @@ pub(super) async fn open_session<O: Output>(
         last_seek: None,
         seek_pending,
     });
-    let play_headers = match &replay {
+    let play = match &replay {
         None => vec![("Range", "npt=0.000-".to_string())],
         Some(r) => r.play_headers(r.start_ms),
     };
-    let play_headers: Vec<(&str, &str)> =
-        play_headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let ssrc = crate::proto::auth::random::<4>();
-    let streams = Arc::new(std::sync::Mutex::new(Streams {
-        list,
-        our_ssrc: u32::from_be_bytes(ssrc),
-        flowing: true,
-        replay,
-        now: None,
-        presentation: urls.clone(),
-    }));
-    let uri = urls.aggregate.clone();
-    out.debug(format_args!("PLAY {uri} {play_headers:?}"));
-    // The media may come before the answer (a replay's first packet, with D and C, does).
-    let mut on_data = Deliver {
-        streams: &streams,
-        out,
-    };
-    let resp = rtsp
-        .request("PLAY", &uri, &play_headers, &mut on_data)
-        .await?;
-    rtsp.check("PLAY", &resp)?;
-    // RTP-Info, matched to the streams by the same rules as the controls (for the log:
-    // the timeline follows the packets themselves).
-    for info in rtsp::url::parse_rtp_info(resp.header("rtp-info").unwrap_or("")) {
-        let stream = setup_urls
-            .iter()
-            .find(|(_, u)| urls.rtp_info_matches(&info.url, u, setup_urls.len()))
-            .map_or("no stream", |(p, _)| *p);
-        out.debug(format_args!(
-            "RTP-Info {} ({stream}): seq {:?}, rtptime {:?}",
-            info.url, info.seq, info.rtptime
-        ));
+    let wants = s.start.wants;
+    let kinds = [
+        (sdp::Kind::Video, wants.video, "video"),
+        (sdp::Kind::Audio, wants.audio, "audio"),
+        (sdp::Kind::Metadata, wants.metadata, "metadata"),
+    ]
+    .into_iter()
+    .filter(|(_, wanted, _)| *wanted)
+    .map(|(kind, _, prefix)| (kind, prefix))
+    .collect();
+    let mut seq = rtsp::sequence::Sequence::new(rtsp::sequence::Plan {
+        uri: uri.clone(),
+        kinds,
+        udp: s.transport == Transport::Udp,
+        require,
+        play: play.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+    });
+
+    let v6 = origin.host.starts_with('[');
+    let mut list = Vec::new();
+    let mut legs = Vec::new();
+    let mut udp = None;
+    let mut streams: Option<SharedStreams> = None;
+    let mut replay = replay;
+    while let Some(step) = seq.poll() {
+        use rtsp::sequence::Step;
+        match step {
+            Step::Send(req) => {
+                if req.method == "PLAY" {
+                    out.debug(format_args!("PLAY {} {:?}", req.uri, req.headers));
+                }
+                // The media may come before the PLAY's answer (a replay's first packet,
+                // with D and C, does).
+                let resp = match &streams {
+                    Some(st) => {
+                        let mut on_data = Deliver { streams: st, out };
+                        rtsp.request(req.method, &req.uri, &req.header_refs(), &mut on_data)
+                            .await?
+                    }
+                    None => {
+                        rtsp.request(req.method, &req.uri, &req.header_refs(), &mut ignore)
+                            .await?
+                    }
+                };
+                seq.answer(&mut rtsp.state, resp)
+                    .map_err(|f| sequence_fault(&rtsp, source, &wants, f))?;
+            }
+            Step::BindUdp => {
+                let (a, b) = udp_pair(v6)
+                    .await
+                    .map_err(|e| Error::io(&rtsp.peer, "UDP bind", e))?;
+                seq.bound(a.local_addr().map(|a| a.port()).unwrap_or(0));
+                udp = Some((a, b));
+            }
+            Step::Described(urls) => out.debug(format_args!(
+                "DESCRIBE {uri}: base {}, aggregate {}",
+                urls.base, urls.aggregate
+            )),
+            Step::Fallback {
+                from,
+                status,
+                reason,
+                to,
+            } => out.debug(format_args!(
+                "SETUP {from} -> {status} {reason}; trying {to}"
+            )),
+            Step::SetUp(set_up) => {
+                let leg = match udp.take() {
+                    Some(pair) => Some(udp_leg(origin, timeout, pair, &set_up.granted).await?),
+                    None => None,
+                };
+                if !set_up.granted.typed {
+                    out.debug(format_args!(
+                        "SETUP {}: Transport {:?} read leniently (rtsp-types refuses it)",
+                        set_up.control, set_up.reply
+                    ));
+                }
+                let caps = rtp_caps(&set_up.stream);
+                out.debug(format_args!(
+                    "{}_0: {} ({}): {caps}",
+                    set_up.prefix, set_up.control, set_up.reply
+                ));
+                let Some(index) = out.add_stream(&format!("{}_0", set_up.prefix), caps, false)
+                else {
+                    return Err(Error::Settings("the element went away".into()));
+                };
+                list.push(StreamState::new(index, &set_up));
+                legs.push(leg);
+            }
+            Step::AllSetUp => {
+                out.streams_complete();
+                let ssrc = crate::proto::auth::random::<4>();
+                streams = Some(Arc::new(std::sync::Mutex::new(Streams {
+                    list: std::mem::take(&mut list),
+                    our_ssrc: u32::from_be_bytes(ssrc),
+                    flowing: true,
+                    replay: replay.take(),
+                    now: None,
+                    presentation: seq
+                        .presentation()
+                        .cloned()
+                        .unwrap_or_else(|| rtsp::url::Presentation::new(&uri, None, None, None)),
+                })));
+            }
+            Step::Playing(played) => {
+                // RTP-Info, for the log: the timeline follows the packets themselves.
+                for (stream, info) in &played.rtp_info {
+                    out.debug(format_args!(
+                        "RTP-Info {} ({}): seq {:?}, rtptime {:?}",
+                        info.url,
+                        stream.unwrap_or("no stream"),
+                        info.seq,
+                        info.rtptime
+                    ));
+                }
+            }
+        }
     }
+    let Some(streams) = streams else {
+        return Err(Error::Settings(
+            "internal error: the RTSP sequence ended without streams, please report this".into(),
+        ));
+    };
+    let uri = seq.aggregate().to_string();
     out.debug(format_args!(
         "playing: {} connection(s) and {} SOAP round trip(s) for the ONVIF start",
         place.cost.0, place.cost.1
     ));
     Ok((rtsp, uri, streams, legs))
+}
+
+/// The error for a method sequence that cannot go on (spec §10).
+fn sequence_fault(
+    rtsp: &Rtsp,
+    source: &str,
+    wants: &crate::client::device::Wants,
+    fault: rtsp::sequence::Fault,
+) -> Error {
+    use rtsp::sequence::Fault;
+    match fault {
+        Fault::Refused { method, resp } => rtsp.refusal(method, &resp),
+        Fault::Sdp(e) => Error::Malformed {
+            at: crate::error::At::here(),
+            peer: rtsp.peer.clone(),
+            operation: "RTSP DESCRIBE".into(),
+            detail: e.to_string(),
+            position: e.line.map(crate::error::Position::SdpLine),
+        },
+        Fault::NoStream(prefix) => Error::NotFound {
+            at: crate::error::At::here(),
+            peer: rtsp.peer.clone(),
+            what: format!(
+                "{source} has no {prefix} stream in its SDP (streams={})",
+                wants.describe()
+            ),
+        },
+        Fault::OutOfTurn => {
+            Error::Settings("internal error: an RTSP answer out of turn, please report this".into())
+        }
+    }
 }
 
 /// `write` within `limit`, else an I/O error (a reconnect cause) naming what was written.
@@ -417,10 +368,8 @@ pub(super) async fn play_loop<O: Output>(
     stop: &mut oneshot::Receiver<()>,
     seeks: &mut Option<SeekReceiver>,
 ) -> Result<(), Error> {
-    let timeout = rtsp.state.id().and_then(|(_, t)| *t);
-    let period = Duration::from_secs_f64(rtsp::keepalive_secs(timeout));
-    let mut keepalive = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-    let mut rr = tokio::time::interval_at(tokio::time::Instant::now() + RR_INTERVAL, RR_INTERVAL);
+    rtsp.state.start_timers(uri, std::time::Instant::now());
+    let keepalive_method = rtsp.state.keepalive_method();
     // Replay: wakes the loop to end silent streams (see `Streams::end_idle`).
     let tick = if streams
         .lock()
@@ -433,11 +382,6 @@ pub(super) async fn play_loop<O: Output>(
         Duration::from_secs(3600)
     };
     let mut replay_tick = tokio::time::interval_at(tokio::time::Instant::now() + tick, tick);
-    let keepalive_method = if rtsp.state.supports("GET_PARAMETER") {
-        "GET_PARAMETER"
-    } else {
-        "OPTIONS"
-    };
     let _receivers = AbortOnDrop(
         legs.iter()
             .enumerate()
@@ -477,13 +421,13 @@ pub(super) async fn play_loop<O: Output>(
     let played_at = std::time::Instant::now();
     let mut media_check =
         tokio::time::interval_at(tokio::time::Instant::now() + MEDIA_CHECK, MEDIA_CHECK);
-    let mut pending: Option<u32> = None;
     let out_ref = &*out;
     let mut on_data = Deliver {
         streams: &streams,
         out: out_ref,
     };
     loop {
+        let due = rtsp.state.poll_timeout();
         tokio::select! {
             ev = rtsp.next_event(&mut on_data) => match ev? {
                 Event::Response(r) => {
@@ -498,7 +442,6 @@ pub(super) async fn play_loop<O: Output>(
                         rtsp.on_response(r),
                     )
                     .await?;
-                    pending = rtsp.state.awaited();
                 }
                 Event::Closed => {
                     return Err(Error::Io {
@@ -510,31 +453,32 @@ pub(super) async fn play_loop<O: Output>(
                     });
                 }
             },
-            _ = keepalive.tick() => {
-                if let Some(c) = pending {
-                    return Err(Error::Io {
-                        at: crate::error::At::here(),
-                        peer: rtsp.peer.clone(),
-                        operation: format!("RTSP {keepalive_method} keep-alive"),
-                        detail: format!("keep-alive CSeq {c} unanswered after {} s", period.as_secs()),
-                        source: None,
-                    });
+            _ = deadline(due) => {
+                let due = rtsp
+                    .state
+                    .handle_timeout(std::time::Instant::now())
+                    .map_err(|l| rtsp.lost(l))?;
+                if let Some((_, bytes)) = due.keepalive {
+                    // Every write is bounded: a device holding its POST at a zero window
+                    // must not wedge the stream (nor keep stop from being seen).
+                    let peer = rtsp.peer.clone();
+                    let what = format!("RTSP {keepalive_method} keep-alive");
+                    bounded(&peer, &what, media_timeout, rtsp.write(&what, &bytes)).await?;
                 }
-                pending = Some(keep_alive(rtsp, keepalive_method, uri, media_timeout).await?);
-            }
-            _ = rr.tick() => {
-                let now = out.running_time().unwrap_or(0);
-                let reports = streams.lock().unwrap_or_else(std::sync::PoisonError::into_inner).reports(now);
-                for (i, report) in reports {
-                    match legs.get(i).and_then(Option::as_ref) {
-                        Some(leg) => {
-                            if let Some(to) = leg.server_rtcp {
-                                let _ = leg.rtcp.send_to(&report, to).await;
+                if due.reports {
+                    let now = out.running_time().unwrap_or(0);
+                    let reports = streams.lock().unwrap_or_else(std::sync::PoisonError::into_inner).reports(now);
+                    for (i, report) in reports {
+                        match legs.get(i).and_then(Option::as_ref) {
+                            Some(leg) => {
+                                if let Some(to) = leg.server_rtcp {
+                                    let _ = leg.rtcp.send_to(&report, to).await;
+                                }
                             }
-                        }
-                        None => {
-                            let ch = streams.lock().unwrap_or_else(std::sync::PoisonError::into_inner).list[i].rtcp_channel;
-                            rtsp.send_report(ch, &report).await?;
+                            None => {
+                                let ch = streams.lock().unwrap_or_else(std::sync::PoisonError::into_inner).list[i].rtcp_channel;
+                                rtsp.send_report(ch, &report).await?;
+                            }
                         }
                     }
                 }
@@ -587,22 +531,12 @@ pub(super) async fn play_loop<O: Output>(
     }
 }
 
-/// Writes a keep-alive; its CSeq. Every write is bounded: a device holding its POST at a
-/// zero window must not wedge the stream (nor keep stop from being seen).
-pub(super) async fn keep_alive(
-    rtsp: &mut Rtsp,
-    method: &str,
-    uri: &str,
-    bound: Duration,
-) -> Result<u32, Error> {
-    let peer = rtsp.peer.clone();
-    bounded(
-        &peer,
-        &format!("RTSP {method} keep-alive"),
-        bound,
-        rtsp.send(method, uri, &[]),
-    )
-    .await
+/// Sleeps until `at`, or for ever without a deadline.
+async fn deadline(at: Option<std::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+        None => std::future::pending().await,
+    }
 }
 
 #[cfg(test)]

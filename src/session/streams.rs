@@ -64,6 +64,35 @@ pub(super) struct StreamState {
     pub(super) stale: u64,
 }
 
+impl StreamState {
+    /// A stream SET UP, as pad `index`.
+    pub(super) fn new(index: usize, set_up: &rtsp::sequence::SetUp) -> Self {
+        let clock_rate = set_up.stream.clock_rate;
+        StreamState {
+            index,
+            rtp_channel: set_up.channels.0,
+            rtcp_channel: set_up.channels.1,
+            clock_rate,
+            timeline: Timeline::new(clock_rate),
+            stats: rtp::ReceiverStats::default(),
+            wallclock: None,
+            ended: false,
+            last_packet: None,
+            bad_timestamps: 0,
+            malformed: 0,
+            last_rtcp: None,
+            sr_packets: None,
+            pending: None,
+            discont: false,
+            recorded_ms: None,
+            setup_url: set_up.control.clone(),
+            held: None,
+            first_seq: None,
+            stale: 0,
+        }
+    }
+}
+
 /// The most a stream holds between a seek's PAUSE and PLAY answers (the PLAY answer comes
 /// within one round trip; a device that streams for longer loses the excess).
 pub(super) const HELD_BYTES: usize = 4 << 20;

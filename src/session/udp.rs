@@ -37,6 +37,48 @@ impl UdpSources {
     }
 }
 
+/// The UDP leg of a stream SET UP over UDP: our pair, where its RTCP goes, and the
+/// sources accepted (the device's addresses, and a `source=` its Transport names).
+pub(super) async fn udp_leg(
+    origin: &crate::proto::onvif::addr::Origin,
+    timeout: Duration,
+    (rtp, rtcp): (tokio::net::UdpSocket, tokio::net::UdpSocket),
+    granted: &crate::proto::rtsp::transport::Reply,
+) -> Result<UdpLeg, Error> {
+    let ports = granted.server_port;
+    // Bounded by `timeout`, as every exchange (a resolver that never answers must not
+    // hold the start until stop).
+    let lookup = tokio::net::lookup_host((crate::transport::net::bare_host(&origin.host), 0));
+    let mut sources: Vec<std::net::IpAddr> = match tokio::time::timeout(timeout, lookup).await {
+        Ok(Ok(it)) => it.map(|a| a.ip().to_canonical()).collect(),
+        Ok(Err(_)) => Vec::new(),
+        Err(_) => {
+            return Err(Error::TimedOut {
+                at: crate::error::At::here(),
+                peer: origin.peer(),
+                operation: "name lookup for the UDP sources".into(),
+                after: timeout,
+            });
+        }
+    };
+    if let Some(ip) = granted.source {
+        sources.push(ip.to_canonical());
+    }
+    let server_rtcp = match (ports, sources.first()) {
+        (Some((_, port)), Some(ip)) => Some(std::net::SocketAddr::new(*ip, port)),
+        _ => None,
+    };
+    Ok(UdpLeg {
+        rtp: Arc::new(rtp),
+        rtcp: Arc::new(rtcp),
+        server_rtcp,
+        accept: UdpSources {
+            ips: sources,
+            ports,
+        },
+    })
+}
+
 /// Binds an even/odd pair of UDP ports (RFC 3550 §11: RTP even, RTCP the next one).
 pub(super) async fn udp_pair(
     v6: bool,

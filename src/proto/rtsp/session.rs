@@ -5,11 +5,12 @@
 //! wire and what its answer means. It owns the CSeq, the authorization (through the one
 //! policy, [`Policy::for_exchange`]), the session id and its timeout, the methods the
 //! server lists, and the rule for servers that read RTCP reports into their requests. It
-//! takes answers and gives bytes to send; a driver (`client::live`) moves the bytes and
-//! keeps the time.
-//!
-//! Still outside it (issue 24): the method sequence (OPTIONS, DESCRIBE, SETUP, PLAY), the
-//! typed Transport and RTP-Info, channel allocation and the keep-alive timer.
+//! takes answers and the time (never its own clock) and gives bytes to send and its next
+//! deadline: the keep-alive (GET_PARAMETER, or OPTIONS when `Public` does not list it)
+//! and the receiver reports. A driver (`client::live`) moves the bytes and sleeps until
+//! the deadline; the method sequence up to PLAY is [`super::sequence`].
+
+use std::time::{Duration, Instant};
 
 use crate::proto::auth::{Credentials, HttpAuth, Policy, Unanswered};
 use crate::proto::rtsp::{self, HeaderInjection, Response};
@@ -62,6 +63,43 @@ pub enum Refused {
     Withheld(&'static str),
 }
 
+/// How often receiver reports go back to the camera (RFC 3550 §6.2 allows 5 s minimum).
+pub const REPORT_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Why a playing session is lost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lost {
+    /// The keep-alive with this CSeq (`method`) had no answer before the next was due.
+    KeepAliveUnanswered {
+        method: &'static str,
+        cseq: u32,
+        after: Duration,
+    },
+    /// The keep-alive could not be made.
+    Refused(&'static str, Refused),
+}
+
+/// What is due at a deadline.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Due {
+    /// A keep-alive to write: its CSeq and bytes.
+    pub keepalive: Option<(u32, Vec<u8>)>,
+    /// Receiver reports are due (the driver builds them: [`Session::report`] for
+    /// interleaved channels).
+    pub reports: bool,
+}
+
+/// The timers of a playing session.
+#[derive(Debug, Clone)]
+struct Timers {
+    /// Where keep-alives go (the aggregate URL).
+    uri: String,
+    method: &'static str,
+    period: Duration,
+    keepalive: Instant,
+    reports: Instant,
+}
+
 /// One RTSP session's protocol state.
 #[derive(Debug)]
 pub struct Session {
@@ -84,6 +122,8 @@ pub struct Session {
     after_report: Option<u32>,
     /// No more reports on this connection.
     reports_off: bool,
+    /// Keep-alive and report deadlines, from PLAY on.
+    timers: Option<Timers>,
 }
 
 impl Session {
@@ -100,6 +140,72 @@ impl Session {
             report_pending: false,
             after_report: None,
             reports_off: false,
+            timers: None,
+        }
+    }
+
+    /// Starts the keep-alives to `uri` and the receiver reports at `now` (PLAY
+    /// answered): the first of each is due a period later. The keep-alive period follows
+    /// the session timeout ([`super::keepalive_secs`]).
+    pub fn start_timers(&mut self, uri: &str, now: Instant) {
+        let timeout = self.id.as_ref().and_then(|(_, t)| *t);
+        let period = Duration::from_secs_f64(super::keepalive_secs(timeout));
+        self.timers = Some(Timers {
+            uri: uri.to_string(),
+            method: self.keepalive_method(),
+            period,
+            keepalive: now + period,
+            reports: now + REPORT_INTERVAL,
+        });
+    }
+
+    /// GET_PARAMETER when the server lists it in `Public`, else OPTIONS (FFmpeg's rule).
+    pub fn keepalive_method(&self) -> &'static str {
+        if self.supports("GET_PARAMETER") {
+            "GET_PARAMETER"
+        } else {
+            "OPTIONS"
+        }
+    }
+
+    /// The next deadline, once the timers run.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.as_ref().map(|t| t.keepalive.min(t.reports))
+    }
+
+    /// What is due at `now`. A keep-alive still unanswered when the next is due loses
+    /// the session.
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<Due, Lost> {
+        let Some(t) = self.timers.clone() else {
+            return Ok(Due::default());
+        };
+        let mut due = Due::default();
+        if now >= t.reports {
+            due.reports = true;
+            let next = t.reports + REPORT_INTERVAL;
+            self.set_timer(|timers| timers.reports = next.max(now));
+        }
+        if now >= t.keepalive {
+            if let Some(cseq) = self.awaited() {
+                return Err(Lost::KeepAliveUnanswered {
+                    method: t.method,
+                    cseq,
+                    after: t.period,
+                });
+            }
+            let req = self
+                .request(t.method, &t.uri, &[])
+                .map_err(|r| Lost::Refused(t.method, r))?;
+            due.keepalive = Some(req);
+            let next = t.keepalive + t.period;
+            self.set_timer(|timers| timers.keepalive = next.max(now));
+        }
+        Ok(due)
+    }
+
+    fn set_timer(&mut self, f: impl FnOnce(&mut Timers)) {
+        if let Some(t) = self.timers.as_mut() {
+            f(t);
         }
     }
 
@@ -417,6 +523,74 @@ mod tests {
         let refused = resp(b"RTSP/1.0 405 Method Not Allowed\r\nCSeq: 1\r\n\r\n");
         assert!(matches!(s.answer(refused), Ok(Answer::Done(r)) if r.status == 405));
         assert!(s.report(1, &[0x81]).is_some(), "reports stay on");
+    }
+
+    /// Keep-alives every 55 s for a 60 s session (GET_PARAMETER when listed), reports
+    /// every 5 s; an unanswered keep-alive loses the session when the next is due. A
+    /// fake clock: nothing sleeps.
+    #[test]
+    fn test_keepalive_and_report_deadlines() {
+        let t0 = Instant::now();
+        let s60 = |public: &[u8]| {
+            let mut s = Session::new(None, Some(true), true);
+            s.options(&resp(public));
+            s.established(&resp(
+                b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nSession: 77;timeout=60\r\n\r\n",
+            ));
+            s.start_timers("rtsp://cam/s/", t0);
+            s
+        };
+        let mut s = s60(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nPublic: OPTIONS, GET_PARAMETER\r\n\r\n");
+        assert_eq!(s.poll_timeout(), Some(t0 + REPORT_INTERVAL));
+        let mut reports = 0;
+        let mut now = t0;
+        let mut keepalive = None;
+        while keepalive.is_none() {
+            now = s.poll_timeout().expect("deadline");
+            let due = s.handle_timeout(now).expect("due");
+            reports += usize::from(due.reports);
+            keepalive = due.keepalive;
+        }
+        assert_eq!(now, t0 + Duration::from_secs(55));
+        assert_eq!(reports, 11, "every 5 s up to 55 s");
+        let (cseq, bytes) = keepalive.expect("keep-alive");
+        assert!(
+            text(&bytes).starts_with("GET_PARAMETER rtsp://cam/s/ RTSP/1.0\r\nCSeq: 1\r\n"),
+            "{}",
+            text(&bytes)
+        );
+        assert!(text(&bytes).contains("\r\nSession: 77\r\n"));
+        // Answered: the next goes 55 s later.
+        let ok = resp(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n");
+        assert!(matches!(s.answer(ok), Ok(Answer::Done(_))));
+        let due = s
+            .handle_timeout(now + Duration::from_secs(55))
+            .expect("due");
+        assert_eq!(due.keepalive.map(|k| k.0), Some(cseq + 1));
+        // Unanswered at the next deadline: lost, naming the CSeq.
+        assert_eq!(
+            s.handle_timeout(now + Duration::from_secs(110)),
+            Err(Lost::KeepAliveUnanswered {
+                method: "GET_PARAMETER",
+                cseq: 2,
+                after: Duration::from_secs(55)
+            })
+        );
+        // OPTIONS when Public does not list GET_PARAMETER; 8 s for a 10 s session.
+        let mut s = Session::new(None, None, false);
+        s.established(&resp(
+            b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nSession: 9;timeout=10\r\n\r\n",
+        ));
+        s.start_timers("rtsp://cam/s/", t0);
+        let due = s.handle_timeout(t0 + Duration::from_secs(8)).expect("due");
+        assert!(due.reports);
+        assert!(text(&due.keepalive.expect("keep-alive").1).starts_with("OPTIONS "));
+        // A late wake-up does not fire a burst: the next deadline is after `now`.
+        assert!(s.poll_timeout().expect("deadline") > t0 + Duration::from_secs(8));
+        // No timers before PLAY.
+        let mut s = Session::new(None, None, false);
+        assert_eq!(s.poll_timeout(), None);
+        assert_eq!(s.handle_timeout(t0), Ok(Due::default()));
     }
 
     #[test]

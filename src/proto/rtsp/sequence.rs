@@ -1,0 +1,365 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! The RTSP method sequence without I/O (`docs/architecture.md` §4): OPTIONS, DESCRIBE,
+//! the choice of streams, SETUP of each (with the one other URL robust clients try, and
+//! the interleaved channels or UDP ports asked for), PLAY, and what each answer means,
+//! typed. It asks for requests ([`Step::Send`]); a driver sends them through the
+//! [`Session`] (CSeq, authorization) and gives their answers back to [`Sequence::answer`].
+//! It never waits, sleeps or touches a socket, so every vendor's exchange is a unit test.
+//!
+//! Headers are read leniently where rtsp-types' typed headers refuse what real devices
+//! send: `Session: 9a90de54; timeout=60` (a space after `;`: rtsp-types drops the
+//! timeout), `RTP-Info: url=trackID=0` (relative: rtsp-types drops the entry), a
+//! `Transport` rtsp-types refuses ([`transport::Reply::parse`]).
+
+use std::collections::VecDeque;
+
+use super::session::Session;
+use super::url::{self, Presentation, RtpInfo};
+use super::{Response, sdp, transport};
+
+/// What to set up.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The stream URI (from GetStreamUri or ReplayUri).
+    pub uri: String,
+    /// The wanted kinds, in order, with the prefix of their pad names.
+    pub kinds: Vec<(sdp::Kind, &'static str)>,
+    /// RTP over UDP (the driver binds the ports); else interleaved on the connection.
+    pub udp: bool,
+    /// Headers every DESCRIBE and SETUP carries (`Require: onvif-replay`).
+    pub require: Vec<(String, String)>,
+    /// The PLAY's headers (`Range`, and a replay's).
+    pub play: Vec<(String, String)>,
+}
+
+/// A request the sequence asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub method: &'static str,
+    pub uri: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Request {
+    /// The headers as the session takes them.
+    pub fn header_refs(&self) -> Vec<(&str, &str)> {
+        self.headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
+    }
+}
+
+/// One stream SET UP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetUp {
+    /// Its pad name's prefix (`video`, `audio`, `metadata`).
+    pub prefix: &'static str,
+    pub stream: sdp::Stream,
+    /// The URL the SETUP succeeded on.
+    pub control: String,
+    /// The `Transport` as the device wrote it (for the log).
+    pub reply: String,
+    pub granted: transport::Reply,
+    /// The interleaved channels (RTP, RTCP): granted, else asked for.
+    pub channels: (u8, u8),
+}
+
+/// The PLAY's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Played {
+    /// Where PAUSE, keep-alives and TEARDOWN go.
+    pub aggregate: String,
+    /// `RTP-Info` entries with the prefix of the stream each names (`None`: no stream).
+    pub rtp_info: Vec<(Option<&'static str>, RtpInfo)>,
+}
+
+/// What the driver does next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Send this request and give its answer to [`Sequence::answer`].
+    Send(Request),
+    /// Bind a UDP port pair for the next SETUP and give its RTP port to
+    /// [`Sequence::bound`].
+    BindUdp,
+    /// The DESCRIBE's answer resolved to these URLs.
+    Described(Presentation),
+    /// A SETUP was refused; the same SETUP goes to `to` (the RFC 3986 join).
+    Fallback {
+        from: String,
+        status: u16,
+        reason: String,
+        to: String,
+    },
+    /// A stream is SET UP.
+    SetUp(SetUp),
+    /// Every stream is SET UP; the PLAY comes next.
+    AllSetUp,
+    /// PLAY answered: the sequence is done.
+    Playing(Played),
+}
+
+/// Why the sequence cannot go on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// A refusal (not 2xx) of `method`.
+    Refused {
+        method: &'static str,
+        resp: Box<Response>,
+    },
+    /// The DESCRIBE's SDP cannot be read.
+    Sdp(sdp::SdpError),
+    /// The SDP has no stream of a wanted kind.
+    NoStream(&'static str),
+    /// An answer when none was asked for, or a step asked while an answer is awaited: a
+    /// driver's mistake.
+    OutOfTurn,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    Options,
+    Describe,
+    Setup {
+        index: usize,
+        url: String,
+        fallback: Option<String>,
+    },
+    Play,
+    Done,
+}
+
+/// The method sequence of one RTSP session, from OPTIONS to PLAY.
+#[derive(Debug)]
+pub struct Sequence {
+    plan: Plan,
+    state: State,
+    /// The method whose answer is awaited.
+    awaiting: Option<&'static str>,
+    events: VecDeque<Step>,
+    urls: Option<Presentation>,
+    chosen: Vec<(&'static str, sdp::Stream)>,
+    /// The URL each stream was SET UP on, for RTP-Info.
+    set_up: Vec<(&'static str, String)>,
+    /// The RTP port bound for the next SETUP (UDP).
+    udp_port: Option<u16>,
+    bind_asked: bool,
+}
+
+impl Sequence {
+    pub fn new(plan: Plan) -> Self {
+        Sequence {
+            plan,
+            state: State::Options,
+            awaiting: None,
+            events: VecDeque::new(),
+            urls: None,
+            chosen: Vec::new(),
+            set_up: Vec::new(),
+            udp_port: None,
+            bind_asked: false,
+        }
+    }
+
+    /// The next step, or `None` while an answer (or a bound port) is awaited, and once
+    /// the PLAY is answered.
+    pub fn poll(&mut self) -> Option<Step> {
+        if let Some(ev) = self.events.pop_front() {
+            return Some(ev);
+        }
+        if self.awaiting.is_some() {
+            return None;
+        }
+        let (method, uri, headers) = match &self.state {
+            State::Options => ("OPTIONS", self.plan.uri.clone(), Vec::new()),
+            State::Describe => {
+                let mut h = vec![("Accept".to_string(), "application/sdp".to_string())];
+                h.extend(self.plan.require.iter().cloned());
+                ("DESCRIBE", self.plan.uri.clone(), h)
+            }
+            State::Setup { index, url, .. } => {
+                let asked = if self.plan.udp {
+                    let Some(port) = self.udp_port else {
+                        if std::mem::replace(&mut self.bind_asked, true) {
+                            return None;
+                        }
+                        return Some(Step::BindUdp);
+                    };
+                    transport::Asked::Udp(port, port.saturating_add(1))
+                } else {
+                    let (rtp, rtcp) = Self::channels(*index);
+                    transport::Asked::Interleaved(rtp, rtcp)
+                };
+                let mut h = vec![("Transport".to_string(), asked.value())];
+                h.extend(self.plan.require.iter().cloned());
+                ("SETUP", url.clone(), h)
+            }
+            State::Play => ("PLAY", self.aggregate().to_string(), self.plan.play.clone()),
+            State::Done => return None,
+        };
+        self.awaiting = Some(method);
+        Some(Step::Send(Request {
+            method,
+            uri,
+            headers,
+        }))
+    }
+
+    /// The interleaved channels asked for stream `index`: 0-1, 2-3, ...
+    fn channels(index: usize) -> (u8, u8) {
+        let rtp = u8::try_from(index.saturating_mul(2)).unwrap_or(0);
+        (rtp, rtp.saturating_add(1))
+    }
+
+    /// Where PLAY, PAUSE, keep-alives and TEARDOWN go (the request URI before DESCRIBE).
+    pub fn aggregate(&self) -> &str {
+        self.urls
+            .as_ref()
+            .map_or(self.plan.uri.as_str(), |u| u.aggregate.as_str())
+    }
+
+    /// The presentation's URLs, once described.
+    pub fn presentation(&self) -> Option<&Presentation> {
+        self.urls.as_ref()
+    }
+
+    /// The RTP port of the pair bound for the next SETUP.
+    pub fn bound(&mut self, rtp_port: u16) {
+        self.udp_port = Some(rtp_port);
+        self.bind_asked = false;
+    }
+
+    /// The answer to the request last asked for (after the session took challenges and
+    /// resends: [`super::session::Answer::Done`]).
+    pub fn answer(&mut self, session: &mut Session, resp: Response) -> Result<(), Fault> {
+        let method = self.awaiting.take().ok_or(Fault::OutOfTurn)?;
+        let retry_to = match &mut self.state {
+            State::Setup { url, fallback, .. }
+                if url::setup_retry_status(resp.status) && fallback.is_some() =>
+            {
+                fallback
+                    .take()
+                    .map(|to| (std::mem::replace(url, to.clone()), to))
+            }
+            _ => None,
+        };
+        if let Some((from, to)) = retry_to {
+            self.events.push_back(Step::Fallback {
+                from,
+                status: resp.status,
+                reason: resp.reason.clone(),
+                to,
+            });
+            return Ok(());
+        }
+        if !(200..=299).contains(&resp.status) {
+            self.state = State::Done;
+            return Err(Fault::Refused {
+                method,
+                resp: Box::new(resp),
+            });
+        }
+        match std::mem::replace(&mut self.state, State::Done) {
+            State::Options => {
+                session.options(&resp);
+                self.state = State::Describe;
+            }
+            State::Describe => self.described(&resp)?,
+            State::Setup { index, url, .. } => {
+                session.established(&resp);
+                self.stream_set_up(index, url, &resp);
+            }
+            State::Play => {
+                let played = self.played(&resp);
+                self.events.push_back(Step::Playing(played));
+            }
+            State::Done => return Err(Fault::OutOfTurn),
+        }
+        Ok(())
+    }
+
+    fn described(&mut self, resp: &Response) -> Result<(), Fault> {
+        let (session_control, streams) = sdp::parse(&resp.body).map_err(Fault::Sdp)?;
+        // Where every later request goes (docs/rtsp-urls-and-vendors.md §1).
+        let urls = Presentation::of_describe(&self.plan.uri, resp, session_control.as_deref());
+        self.events.push_back(Step::Described(urls.clone()));
+        // The first stream of each wanted kind; a backchannel (sendonly on our side)
+        // never.
+        for (kind, prefix) in self.plan.kinds.clone() {
+            let st = streams
+                .iter()
+                .find(|st| st.kind == kind && st.direction.as_deref() != Some("sendonly"))
+                .ok_or(Fault::NoStream(prefix))?;
+            self.chosen.push((prefix, st.clone()));
+        }
+        self.urls = Some(urls);
+        self.setup_next(0);
+        Ok(())
+    }
+
+    /// The SETUP of stream `index`, or the PLAY when every stream is SET UP.
+    fn setup_next(&mut self, index: usize) {
+        self.udp_port = None;
+        match (self.chosen.get(index), &self.urls) {
+            (Some((_, st)), Some(urls)) => {
+                let m = urls.media(st.control.as_deref());
+                self.state = State::Setup {
+                    index,
+                    url: m.url,
+                    fallback: m.fallback,
+                };
+            }
+            _ => {
+                self.events.push_back(Step::AllSetUp);
+                self.state = State::Play;
+            }
+        }
+    }
+
+    fn stream_set_up(&mut self, index: usize, control: String, resp: &Response) {
+        let reply = resp.header("transport").unwrap_or("").to_string();
+        let granted = transport::Reply::parse(&reply);
+        let channels = granted.interleaved.unwrap_or(Self::channels(index));
+        if let Some((prefix, stream)) = self.chosen.get(index).cloned() {
+            self.set_up.push((prefix, control.clone()));
+            self.events.push_back(Step::SetUp(SetUp {
+                prefix,
+                stream,
+                control,
+                reply,
+                granted,
+                channels,
+            }));
+        }
+        self.setup_next(index.saturating_add(1));
+    }
+
+    /// RTP-Info, matched to the streams by the same rules as the controls.
+    fn played(&self, resp: &Response) -> Played {
+        let rtp_info = url::parse_rtp_info(resp.header("rtp-info").unwrap_or(""))
+            .into_iter()
+            .map(|info| {
+                let stream = self
+                    .set_up
+                    .iter()
+                    .find(|(_, u)| {
+                        self.urls
+                            .as_ref()
+                            .is_some_and(|p| p.rtp_info_matches(&info.url, u, self.set_up.len()))
+                    })
+                    .map(|(p, _)| *p);
+                (stream, info)
+            })
+            .collect();
+        Played {
+            aggregate: self.aggregate().to_string(),
+            rtp_info,
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "sequence_tests.rs"]
+mod tests;
