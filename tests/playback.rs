@@ -574,6 +574,36 @@ fn test_seek_replays_from_the_new_position() {
     assert_eq!(plays(&cam), 2);
 }
 
+/// A device that drops the replay as it is seeked (the connection closes after the PAUSE
+/// answer): the element reconnects and the seek lands anyway, where it was asked, with
+/// nothing of the old position in between.
+#[test]
+fn test_a_seek_lost_with_its_session_lands_after_the_reconnection() {
+    init();
+    let (cam, ca) = camera(Config {
+        faults: Faults {
+            hang_up_after_pause: true,
+            ..Faults::default()
+        },
+        ..Config::default()
+    });
+    let from = cam.archive().spans[1].0 + 5;
+    let start = iso(from);
+    let run = playback_run(&cam, &ca, &[("playback-start", &start)]);
+    let before = run.collect(20, Duration::from_secs(10));
+    assert!(before.error.is_none(), "{}", before.error_text());
+    seek_lands(&run, from, 30);
+    drop(run);
+    assert_eq!(
+        cam.stats
+            .pause_hang_ups
+            .load(std::sync::atomic::Ordering::SeqCst),
+        2
+    );
+    // PLAY, PAUSE (cut), PLAY (the reconnection), PAUSE, PLAY (the seek again).
+    assert_eq!(plays(&cam), 3);
+}
+
 /// Seeks `run` to `position` seconds of stream time and checks the first buffer after it:
 /// the recording at `from + position`, DISCONT, PTS in the segment the seek started.
 fn seek_lands(run: &Run, from: i64, position: u64) {

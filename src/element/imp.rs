@@ -23,6 +23,7 @@ use super::signals::SignalWaits;
 use crate::client::boot::{self, BootCache, DeviceKey};
 use crate::log::CAT;
 use crate::runtime::{self, RUNTIME};
+use crate::session::command::{Command, Commander};
 use crate::session::control::Control;
 use crate::session::{self, Output};
 
@@ -41,14 +42,12 @@ const STOP_DEADLINE: Duration = Duration::from_millis(500);
 const SNAPSHOT_QUEUE: usize = 2;
 
 pub(super) struct Started {
-    stop_tx: tokio::sync::oneshot::Sender<()>,
+    /// The media (or snapshot) task's commands.
+    commander: Commander,
     join: tokio::task::JoinHandle<()>,
     output: Arc<ElementOutput>,
     /// The pull-point event task, when `events=true`.
-    events: Option<(
-        tokio::sync::oneshot::Sender<()>,
-        tokio::task::JoinHandle<()>,
-    )>,
+    events: Option<(Commander, tokio::task::JoinHandle<()>)>,
 }
 
 #[derive(Default)]
@@ -100,22 +99,13 @@ impl OnvifHttpsSrc {
         let (job, warnings) = settings
             .prepare(&self.obj())
             .map_err(|e| e.to_error_message())?;
-        let (seek_hook, seek_rx) = match &job {
-            Job::Live(l) if l.playback.is_some() => {
-                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-                let pending = Arc::new(std::sync::atomic::AtomicBool::new(false));
-                (
-                    Some(SeekHook {
-                        positions: tx,
-                        pending: pending.clone(),
-                    }),
-                    Some(session::Seeks {
-                        positions: rx,
-                        pending,
-                    }),
-                )
-            }
-            _ => (None, None),
+        // The session's commands: seeks (a replay's pads send them) and the stop.
+        let (commander, commands) = session::command::channel();
+        let seek_hook = match &job {
+            Job::Live(l) if l.playback.is_some() => Some(SeekHook {
+                commands: commander.clone(),
+            }),
+            _ => None,
         };
         let (limits, latency) = match &job {
             Job::Snapshot(_) => (
@@ -141,7 +131,6 @@ impl OnvifHttpsSrc {
         for w in &warnings {
             output.warning(w);
         }
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let task_output = output.clone();
         let event_start = match &job {
             Job::Snapshot(s) => s.start.clone(),
@@ -151,16 +140,16 @@ impl OnvifHttpsSrc {
             Job::Snapshot(snap) => RUNTIME.spawn(watched(
                 "snapshot session",
                 output.clone(),
-                session::run_snapshot(snap, task_output, stop_rx),
+                session::run_snapshot(snap, task_output, commands),
             )),
             Job::Live(live) => RUNTIME.spawn(watched(
                 "media session",
                 output.clone(),
-                session::run_live(live, task_output, stop_rx, seek_rx),
+                session::run_live(live, task_output, commands),
             )),
         };
         let events = settings.events.then(|| {
-            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            let (tx, rx) = session::command::channel();
             (
                 tx,
                 RUNTIME.spawn(watched(
@@ -176,7 +165,7 @@ impl OnvifHttpsSrc {
             )
         });
         *self.state.lock().unwrap_or_else(PoisonError::into_inner) = State::Started(Started {
-            stop_tx,
+            commander,
             join,
             output,
             events,
@@ -191,10 +180,10 @@ impl OnvifHttpsSrc {
         else {
             return;
         };
-        let _ = started.stop_tx.send(());
+        let _ = started.commander.send(Command::Stop);
         let mut joins = vec![started.join];
         if let Some((tx, join)) = started.events {
-            let _ = tx.send(());
+            let _ = tx.send(Command::Stop);
             joins.push(join);
         }
         if runtime::inside_runtime() {

@@ -107,6 +107,10 @@ impl Output for ElementOutput {
         self.pads.end_of_stream(index);
     }
 
+    fn seek_applied(&self, epoch: u64) {
+        self.pads.seek_applied(epoch);
+    }
+
     fn running_time(&self) -> Option<u64> {
         self.element
             .upgrade()?

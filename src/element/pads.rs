@@ -20,7 +20,6 @@
 //! the `push` locks.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -51,11 +50,9 @@ pub(super) struct Limits {
     pub items: usize,
 }
 
-/// A seek in a replay: where positions go, and the flag the session reads to drop packets
-/// of the old position until it has paused.
+/// A seek in a replay goes to the session as a [`Command::Seek`] on its command channel.
 pub(super) struct SeekHook {
-    pub positions: tokio::sync::mpsc::UnboundedSender<u64>,
-    pub pending: Arc<AtomicBool>,
+    pub commands: crate::session::command::Commander,
 }
 
 enum Data {
@@ -115,6 +112,9 @@ struct Queue {
     eos: bool,
     /// Bumped by each seek: an item taken out before it belongs to the old position.
     epoch: u64,
+    /// The epoch the session last said it delivers for (`seek_applied`): until it is
+    /// `epoch`, what it delivers is of the old position and is dropped.
+    session_epoch: u64,
 }
 
 impl Queue {
@@ -338,6 +338,11 @@ impl Pads {
         self.enqueue(index, Data::One(buffer), bytes)
     }
 
+    /// The session delivers for the seek of `epoch` from now on.
+    pub(super) fn seek_applied(&self, epoch: u64) {
+        locked(&self.queue).session_epoch = epoch;
+    }
+
     /// Stream `index` ends once what is queued for it is pushed.
     pub(super) fn end_of_stream(&self, index: usize) {
         let mut q = locked(&self.queue);
@@ -404,13 +409,9 @@ impl Pads {
         if q.eos || index >= q.streams.len() {
             return true;
         }
-        // A replay between a flush and its PAUSE: the packets are of the old position.
-        // The flag goes up under this lock, as the queue is cleared.
-        if self
-            .seek
-            .as_ref()
-            .is_some_and(|s| s.pending.load(Ordering::SeqCst))
-        {
+        // A replay between a flush and the session's PAUSE: the packets are of the old
+        // position. The epoch moves under this lock, as the queue is cleared.
+        if q.session_epoch != q.epoch {
             return true;
         }
         let limits = self.limits;
@@ -728,9 +729,8 @@ impl Pads {
                 let _ = p.push_event(gst::event::FlushStart::builder().seqnum(seqnum).build());
             }
         }
-        {
+        let epoch = {
             let mut q = locked(&self.queue);
-            hook.pending.store(true, Ordering::SeqCst);
             q.epoch = q.epoch.wrapping_add(1);
             // Like basesrc, a flushing seek starts the data again after EOS downstream.
             if flush {
@@ -742,7 +742,8 @@ impl Pads {
                 s.data_items = 0;
                 s.discont = true;
             }
-        }
+            q.epoch
+        };
         {
             // A push under way has returned (flushing), or ends before the new segment.
             let _push: Vec<_> = push.iter().map(|p| locked(p)).collect();
@@ -765,8 +766,10 @@ impl Pads {
             *locked(&self.segment) = segment;
         }
         gst::debug!(CAT, obj = pad, "seek to {position} ns");
-        if hook.positions.send(position).is_err() {
-            hook.pending.store(false, Ordering::SeqCst);
+        let seek = crate::session::command::Command::Seek { position, epoch };
+        if hook.commands.send(seek).is_err() {
+            // No session to seek: what comes is not held back.
+            self.seek_applied(epoch);
             return false;
         }
         true

@@ -14,7 +14,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use crate::client::device::{self, OnvifClient, StartSettings};
@@ -236,14 +235,14 @@ pub async fn run<O: Output>(
     start: StartSettings,
     reconnect: Option<Duration>,
     out: Arc<O>,
-    mut stop: oneshot::Receiver<()>,
+    mut commands: super::command::Commands,
 ) {
     crate::runtime::maybe_panic("events", &start.location);
     let mut supervisor = super::supervisor::Supervisor::new(Lost::Events, reconnect);
     loop {
         let subscribed = tokio::select! {
             r = subscribe(&start, &*out) => r,
-            _ = &mut stop => return,
+            () = commands.stopped() => return,
         };
         let failure = match subscribed {
             Err(e) => e,
@@ -272,7 +271,7 @@ pub async fn run<O: Output>(
                             Ok(()) => {}
                             Err(e) => break e,
                         },
-                        _ = &mut stop => {
+                        () = commands.stopped() => {
                             let _ = tokio::time::timeout(UNSUBSCRIBE_WAIT, live.call(&events::unsubscribe())).await;
                             return;
                         }
@@ -280,7 +279,8 @@ pub async fn run<O: Output>(
                 }
             }
         };
-        if supervisor.after(&failure, true, &*out, &mut stop).await == super::supervisor::Next::End
+        if supervisor.after(&failure, true, &*out, &mut commands).await
+            == super::supervisor::Next::End
         {
             return;
         }

@@ -16,15 +16,8 @@ pub(super) const MEDIA_CHECK: Duration = Duration::from_millis(500);
 
 /// A live RTSP session: start-up, GetStreamUri for the transport, RTSP, then packets to
 /// the pads until stopped.
-pub async fn run_live<O: Output>(
-    mut s: LiveSettings,
-    out: Arc<O>,
-    mut stop: oneshot::Receiver<()>,
-    seeks: Option<Seeks>,
-) {
+pub async fn run_live<O: Output>(s: LiveSettings, out: Arc<O>, mut commands: Commands) {
     crate::runtime::maybe_panic("media", &s.start.location);
-    let pending = seeks.as_ref().map(|s| s.pending.clone());
-    let mut seeks = seeks.map(|s| s.positions);
     // Whether a session has played: only then is a loss reconnected (a start that fails
     // is a setting or a device to fix, and says so).
     let mut played = false;
@@ -33,6 +26,8 @@ pub async fn run_live<O: Output>(
     // network failure opens just the RTSP session again; when that fails too (the device
     // rebooted: new clock, maybe new URIs) the next attempt does the whole ONVIF start.
     let mut place: Option<MediaPlace> = None;
+    // A replay cut off: where the next session PLAYs from.
+    let mut resume_ms: Option<i64> = None;
     loop {
         let light = place.is_some();
         let started = tokio::select! {
@@ -41,11 +36,11 @@ pub async fn run_live<O: Output>(
                     Some(p) => p,
                     None => find_media(&s, &*out).await?,
                 };
-                let r = open_session(&s, &p, &*out, pending.clone()).await;
+                let r = open_session(&s, &p, &*out, resume_ms).await;
                 place = Some(p);
                 r
             } => r,
-            _ = &mut stop => return,
+            () = commands.stopped() => return,
         };
         if started.is_err() && light {
             place = None;
@@ -71,8 +66,7 @@ pub async fn run_live<O: Output>(
                     legs,
                     s.start.timeout,
                     out.clone(),
-                    &mut stop,
-                    &mut seeks,
+                    &mut commands,
                 )
                 .await;
                 // The waits start over only after media flowed for a while: a device that
@@ -90,15 +84,14 @@ pub async fn run_live<O: Output>(
                 match result {
                     Ok(()) => return,
                     Err(e) => {
-                        // A replay resumes where the recording was.
-                        if let (Some(p), Some(ms)) = (
-                            s.playback.as_mut(),
-                            streams
-                                .lock()
-                                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                                .last_recorded_ms(),
-                        ) {
-                            p.start_ms = Some(ms);
+                        // A replay resumes where the recording was (stream time 0 stays
+                        // where it was: seeks are relative to it).
+                        if let Some(ms) = streams
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .last_recorded_ms()
+                        {
+                            resume_ms = Some(ms);
                         }
                         e
                     }
@@ -109,7 +102,7 @@ pub async fn run_live<O: Output>(
         // Only a session that played is reconnected: a start that fails is a setting or
         // a device to fix, and says so.
         let retry = played && err.is_transient();
-        if supervisor.after(&err, retry, &*out, &mut stop).await == Next::End {
+        if supervisor.after(&err, retry, &*out, &mut commands).await == Next::End {
             return;
         }
     }
@@ -121,14 +114,15 @@ pub(super) async fn open_session<O: Output>(
     s: &LiveSettings,
     place: &MediaPlace,
     out: &O,
-    seek_pending: Option<Arc<std::sync::atomic::AtomicBool>>,
+    resume_ms: Option<i64>,
 ) -> Result<(Rtsp, String, SharedStreams, Vec<Option<UdpLeg>>), Error> {
     let origin = &place.origin;
     let source = &place.source;
     let uri = place.uri.clone();
     let creds = s.start.creds.clone();
     let timeout = s.start.timeout;
-    // A set (or resumed) start wins over the recording's.
+    // Stream time 0: `playback-start`, else the recording's start (a replay cut off
+    // PLAYs from `resume_ms`, and seeks stay relative to this).
     let replay_start_ms = s
         .playback
         .as_ref()
@@ -166,12 +160,10 @@ pub(super) async fn open_session<O: Output>(
         start_ms: replay_start_ms,
         end_ntp: p.end_ms.map(ntp_ns_of_unix_ms),
         pts_offset: 0,
-        last_seek: None,
-        seek_pending,
     });
     let play = match &replay {
         None => vec![("Range", "npt=0.000-".to_string())],
-        Some(r) => r.play_headers(r.start_ms),
+        Some(r) => r.play_headers(resume_ms.or(r.start_ms)),
     };
     let wants = s.start.wants;
     let kinds = [
@@ -365,8 +357,7 @@ pub(super) async fn play_loop<O: Output>(
     legs: Vec<Option<UdpLeg>>,
     media_timeout: Duration,
     out: Arc<O>,
-    stop: &mut oneshot::Receiver<()>,
-    seeks: &mut Option<SeekReceiver>,
+    commands: &mut Commands,
 ) -> Result<(), Error> {
     rtsp.state.start_timers(uri, std::time::Instant::now());
     let keepalive_method = rtsp.state.keepalive_method();
@@ -497,15 +488,22 @@ pub(super) async fn play_loop<O: Output>(
                     return Err(no_media(&rtsp.peer, &udp_ports, last_rtp.is_some(), media_timeout));
                 }
             }
-            Some(position) = next_seek(seeks) => {
-                seek(rtsp, uri, &streams, &*out, position, &mut on_data).await?;
-            }
-            _ = &mut *stop => {
-                // TEARDOWN within a deadline; the device may be gone already.
-                let mut ignore = |_: u8, _: &[u8]| {};
-                let _ = tokio::time::timeout(TEARDOWN_WAIT, rtsp.request("TEARDOWN", uri, &[], &mut ignore)).await;
-                return Ok(());
-            }
+            cmd = commands.next() => match cmd {
+                Command::Seek { position, epoch } => {
+                    // A seek the session lost goes again once it is back: the element's
+                    // pads wait for it (and drop what comes until then).
+                    if let Err(e) = seek(rtsp, uri, &streams, &*out, (position, epoch), &mut on_data).await {
+                        commands.keep(cmd);
+                        return Err(e);
+                    }
+                }
+                Command::Stop => {
+                    // TEARDOWN within a deadline; the device may be gone already.
+                    let mut ignore = |_: u8, _: &[u8]| {};
+                    let _ = tokio::time::timeout(TEARDOWN_WAIT, rtsp.request("TEARDOWN", uri, &[], &mut ignore)).await;
+                    return Ok(());
+                }
+            },
         }
         let (flowing, ended) = {
             let mut st = streams

@@ -6,10 +6,11 @@
 //! action signals' client) and `edge.rs` (finding recordings to replay).
 //!
 //! It runs on the plugin runtime and talks to the element only through [`Output`], so that
-//! this module holds the protocol flow and the element only GStreamer glue. The task is
-//! stopped by dropping it at the next await point (the element's `stop()` signals it and
-//! joins it with a deadline), which closes every connection.
+//! this module holds the protocol flow and the element only GStreamer glue. The element
+//! tells a task what to do on one channel ([`command`]: `Seek`, `Stop`) and joins it
+//! with a deadline at stop.
 
+pub mod command;
 pub mod control;
 pub mod edge;
 pub mod events;
@@ -32,7 +33,7 @@ use self::{media::*, replay::*, streams::*, supervisor::*, udp::*};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::oneshot;
+use self::command::{Command, Commands};
 
 use crate::client::device::{self, MAX_SNAPSHOT_BODY, StartSettings};
 use crate::client::live::{Event, Rtsp};
@@ -60,6 +61,8 @@ pub trait Output: Send + Sync + 'static {
     fn push_list(&self, index: usize, list: gst::BufferList) -> bool;
     /// Stream `index` has no more data (end of a replayed range).
     fn end_of_stream(&self, index: usize);
+    /// What is delivered from now on is of the seek of `epoch` ([`Command::Seek`]).
+    fn seek_applied(&self, epoch: u64);
     /// The element's running time in nanoseconds, if it has a clock.
     fn running_time(&self) -> Option<u64>;
     /// Posts the error; the session ends after it.
@@ -125,14 +128,4 @@ pub enum Transport {
     Tcp,
     /// RTSP over TCP, RTP and RTCP over UDP (`rtp-udp`).
     Udp,
-}
-
-/// Seek positions (stream time, ns) from the element's source pads (`mode=playback`).
-pub type SeekReceiver = tokio::sync::mpsc::UnboundedReceiver<u64>;
-
-/// Seeks from the element: the positions, and a flag the element raises when a pad has
-/// flushed for a seek. While it is up, packets are of the old position and are dropped.
-pub struct Seeks {
-    pub positions: SeekReceiver,
-    pub pending: Arc<std::sync::atomic::AtomicBool>,
 }

@@ -39,28 +39,9 @@ pub(super) struct Replay {
     /// Added to every PTS: the position of the last seek, so that PTS sit in the segment
     /// the element's source pads start after a seek.
     pub(super) pts_offset: u64,
-    /// The last seek handled: `(position, when)`; each pad asks for the same one.
-    pub(super) last_seek: Option<(u64, std::time::Instant)>,
-    /// Raised by the element between a pad's flush and the PAUSE of the seek.
-    pub(super) seek_pending: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Replay {
-    /// A pad has flushed for a seek the session has not paused for yet: packets now are
-    /// of the old position.
-    pub(super) fn seeking(&self) -> bool {
-        self.seek_pending
-            .as_ref()
-            .is_some_and(|p| p.load(std::sync::atomic::Ordering::SeqCst))
-    }
-
-    /// What comes from now on is of the new position (or there is no new one).
-    pub(super) fn seek_done(&self) {
-        if let Some(p) = &self.seek_pending {
-            p.store(false, std::sync::atomic::Ordering::SeqCst);
-        }
-    }
-
     /// The PLAY headers for a replay from `start_ms`.
     pub(super) fn play_headers(&self, start_ms: Option<i64>) -> Vec<(&'static str, String)> {
         let mut h = vec![
@@ -77,17 +58,6 @@ impl Replay {
     }
 }
 
-/// The next seek position, or never when there is no seek channel (or it closed).
-pub(super) async fn next_seek(seeks: &mut Option<SeekReceiver>) -> Option<u64> {
-    match seeks {
-        Some(rx) => match rx.recv().await {
-            Some(p) => Some(p),
-            None => std::future::pending().await,
-        },
-        None => std::future::pending().await,
-    }
-}
-
 /// A seek in a replay (spec §7): PAUSE, then PLAY from the recorded time the position
 /// points at (stream time 0 is the start of the replay). The packets before the PAUSE
 /// answer belong to the old position and are dropped; the source pads have flushed.
@@ -96,7 +66,7 @@ pub(super) async fn seek<O: Output>(
     uri: &str,
     streams: &SharedStreams,
     out: &O,
-    position: u64,
+    (position, epoch): (u64, u64),
     on_data: &mut dyn crate::client::live::Packets,
 ) -> Result<(), Error> {
     let headers = {
@@ -106,17 +76,9 @@ pub(super) async fn seek<O: Output>(
         let Some(replay) = st.replay.as_mut() else {
             return Ok(());
         };
-        // Every source pad asks for the same seek.
-        if replay
-            .last_seek
-            .is_some_and(|(p, at)| p == position && at.elapsed() < Duration::from_secs(2))
-        {
-            replay.seek_done();
-            return Ok(());
-        }
-        replay.last_seek = Some((position, std::time::Instant::now()));
         let Some(start) = replay.start_ms else {
-            replay.seek_done();
+            // The element's queue takes what comes again.
+            out.seek_applied(epoch);
             out.warning(
                 "cannot seek: the device did not say when the recording starts; set playback-start",
             );
@@ -139,26 +101,22 @@ pub(super) async fn seek<O: Output>(
     let mut drop_old = |_: u8, _: &[u8]| {};
     let resp = rtsp.request("PAUSE", uri, &[], &mut drop_old).await?;
     rtsp.check("PAUSE", &resp)?;
-    {
-        let mut st = streams
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        st.hold();
-        if let Some(r) = &st.replay {
-            r.seek_done();
-        }
-    }
+    streams
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .hold();
     let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let result = rtsp.request("PLAY", uri, &headers, on_data).await;
-    let rtp_info = match &result {
-        Ok(resp) if resp.status / 100 == 2 => resp.header("rtp-info").unwrap_or(""),
-        _ => "",
-    };
+    let resp = rtsp.request("PLAY", uri, &headers, on_data).await?;
+    rtsp.check("PLAY", &resp)?;
+    let rtp_info = resp.header("rtp-info").unwrap_or("");
     out.debug(format_args!("seek's PLAY answered, RTP-Info {rtp_info:?}"));
+    // Only now does the element take data again: a seek lost with its session goes
+    // again with the next one (`Commands::keep`), and until it lands what comes is of
+    // the old position.
+    out.seek_applied(epoch);
     streams
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .release(rtp_info, out);
-    let resp = result?;
-    rtsp.check("PLAY", &resp)
+    Ok(())
 }

@@ -41,16 +41,12 @@ pub fn jpeg_dimensions(data: &[u8]) -> Option<(u32, u32)> {
 }
 
 /// The `http-snapshot` method: start-up, GetSnapshotUri, then one HTTPS GET per interval.
-pub async fn run_snapshot<O: Output>(
-    s: SnapshotSettings,
-    out: Arc<O>,
-    stop: oneshot::Receiver<()>,
-) {
+pub async fn run_snapshot<O: Output>(s: SnapshotSettings, out: Arc<O>, mut commands: Commands) {
     tokio::select! {
         r = snapshot_loop(&s, &*out) => if let Err(e) = r {
             out.error(&e);
         },
-        _ = stop => {}
+        () = commands.stopped() => {}
     }
 }
 

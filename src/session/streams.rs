@@ -287,9 +287,7 @@ impl Streams {
     /// One interleaved packet: RTP to its stream's pad, RTCP to the statistics.
     pub(super) fn interleaved<O: Output>(&mut self, channel: u8, packet: Packet<'_>, out: &O) {
         if let Some(i) = self.list.iter().position(|s| s.rtp_channel == channel) {
-            if !self.replay.as_ref().is_some_and(Replay::seeking) {
-                self.rtp(i, packet, out);
-            }
+            self.rtp(i, packet, out);
         } else if let Some(i) = self.list.iter().position(|s| s.rtcp_channel == channel) {
             let now = out.running_time().unwrap_or(0);
             self.rtcp(i, packet.bytes, now);
@@ -360,16 +358,12 @@ impl Streams {
         }
     }
 
-    /// Pushes the queued packets of every stream: the end of a read. While a seek is
-    /// pending they belong to the old position and are dropped.
+    /// Pushes the queued packets of every stream: the end of a read. Between a seek's
+    /// flush and its PAUSE they are of the old position: the element drops them (it
+    /// takes data again once told `seek_applied`).
     pub(super) fn flush<O: Output>(&mut self, out: &O) {
-        let seeking = self.replay.as_ref().is_some_and(Replay::seeking);
         for i in 0..self.list.len() {
-            if seeking {
-                self.list[i].pending = None;
-            } else {
-                self.flush_stream(i, out);
-            }
+            self.flush_stream(i, out);
         }
         self.now = None;
     }

@@ -8,8 +8,6 @@
 
 use std::time::Duration;
 
-use tokio::sync::oneshot;
-
 use super::{Lost, Output};
 use crate::error::Error;
 
@@ -68,7 +66,7 @@ impl Supervisor {
         err: &Error,
         retry: bool,
         out: &O,
-        stop: &mut oneshot::Receiver<()>,
+        commands: &mut super::command::Commands,
     ) -> Next {
         let Some(max) = self.max.filter(|_| retry) else {
             out.error(err);
@@ -79,7 +77,7 @@ impl Supervisor {
         out.reconnecting(self.what, err, self.attempt, delay);
         tokio::select! {
             _ = tokio::time::sleep(delay) => Next::Retry,
-            _ = stop => Next::End,
+            () = commands.stopped() => Next::End,
         }
     }
 }

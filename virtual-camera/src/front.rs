@@ -698,6 +698,16 @@ fn on_request(
     {
         c.hang_up_cseq = Some(cseq.clone());
     }
+    if method == "PAUSE"
+        && shared.config.faults.hang_up_after_pause
+        && shared
+            .stats
+            .pause_hang_ups
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            == 0
+    {
+        c.hang_up_cseq = Some(cseq.clone());
+    }
     if shared.config.faults.tiny_packet_flood.is_some() {
         if method == "PLAY" {
             c.flood_cseq = Some(cseq.clone());

@@ -275,6 +275,9 @@ pub struct Faults {
     /// a 65,535-byte frame on a channel never set up, over UDP as datagrams (the SETUP
     /// answer then names no `server_port`). See `flood.rs`.
     pub tiny_packet_flood: Option<u32>,
+    /// Close the RTSP connection right after answering the first PAUSE (a device that
+    /// drops a replay as it is seeked); later PAUSEs are kept.
+    pub hang_up_after_pause: bool,
 }
 
 /// What the camera saw, for assertions.
@@ -314,6 +317,8 @@ pub struct Stats {
     pub broken_sdp_line: AtomicU64,
     /// `stale_after_pause`: RTP packets sent again after a PAUSE answer.
     pub stale_sent: AtomicU64,
+    /// `hang_up_after_pause`: connections closed after a PAUSE answer.
+    pub pause_hang_ups: AtomicU64,
     /// `slow_once`: whether the late answer is being held (see [`Stats::wait_slowed`]).
     slowed: (Mutex<bool>, std::sync::Condvar),
     /// `tiny_packet_flood`: bytes of the flood sent so far (RTP and frames).
@@ -537,6 +542,7 @@ impl Camera {
             || config.faults.broken_sdp
             || config.faults.rtcp_only_after.is_some()
             || config.faults.tiny_packet_flood.is_some()
+            || config.faults.hang_up_after_pause
             || config.quirks.stale_after_pause;
         let stats = Arc::new(Stats::default());
         let archive = recording::Archive {
