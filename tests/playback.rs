@@ -552,15 +552,22 @@ fn test_missing_track_names_the_recording() {
     );
 }
 
-#[test]
-fn test_seek_replays_from_the_new_position() {
-    init();
-    let (cam, ca) = camera(Config::default());
+/// A camera with `config` replaying from 5 s into its second span (Unix s, returned),
+/// and the first 20 buffers.
+fn replaying(config: Config) -> (Camera, TempFile, Run, i64, Outcome) {
+    let (cam, ca) = camera(config);
     let from = cam.archive().spans[1].0 + 5;
     let start = iso(from);
     let run = playback_run(&cam, &ca, &[("playback-start", &start)]);
     let before = run.collect(20, Duration::from_secs(10));
     assert!(before.error.is_none(), "{}", before.error_text());
+    (cam, ca, run, from, before)
+}
+
+#[test]
+fn test_seek_replays_from_the_new_position() {
+    init();
+    let (cam, _ca, run, from, before) = replaying(Config::default());
     let t0 = before
         .samples
         .iter()
@@ -580,18 +587,13 @@ fn test_seek_replays_from_the_new_position() {
 #[test]
 fn test_a_seek_lost_with_its_session_lands_after_the_reconnection() {
     init();
-    let (cam, ca) = camera(Config {
+    let (cam, _ca, run, from, _) = replaying(Config {
         faults: Faults {
             hang_up_after_pause: true,
             ..Faults::default()
         },
         ..Config::default()
     });
-    let from = cam.archive().spans[1].0 + 5;
-    let start = iso(from);
-    let run = playback_run(&cam, &ca, &[("playback-start", &start)]);
-    let before = run.collect(20, Duration::from_secs(10));
-    assert!(before.error.is_none(), "{}", before.error_text());
     seek_lands(&run, from, 30);
     drop(run);
     assert_eq!(
@@ -644,18 +646,13 @@ fn seek_lands(run: &Run, from: i64, position: u64) {
 #[test]
 fn test_seek_drops_packets_of_the_old_position_sent_after_pause() {
     init();
-    let (cam, ca) = camera(Config {
+    let (cam, _ca, run, from, _) = replaying(Config {
         quirks: Quirks {
             stale_after_pause: true,
             ..Quirks::default()
         },
         ..Config::default()
     });
-    let from = cam.archive().spans[1].0 + 5;
-    let start = iso(from);
-    let run = playback_run(&cam, &ca, &[("playback-start", &start)]);
-    let before = run.collect(20, Duration::from_secs(10));
-    assert!(before.error.is_none(), "{}", before.error_text());
     seek_lands(&run, from, 20);
     drop(run);
     assert_eq!(plays(&cam), 2);
