@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use common::*;
 use gstonvifhttps::testing::auth::Credentials;
-use gstonvifhttps::testing::live::{Event, Rtsp};
 use gstonvifhttps::testing::onvif::addr::Origin;
 use gstonvifhttps::testing::rtsp::{self, sdp};
+use gstonvifhttps::testing::rtsp_client::{Event, Rtsp};
 use gstonvifhttps::testing::tls::{self, TlsSettings};
 
 #[test]
@@ -55,13 +55,7 @@ fn test_https_tunnel_against_bare_gst_rtsp_server() {
         )
         .await
         .expect("tunnel opens with full certificate checks");
-        let mut rtsp = Rtsp::new(
-            channel,
-            origin.peer(),
-            Some(creds.clone()),
-            Some(true),
-            timeout,
-        );
+        let mut rtsp = Rtsp::new(Box::new(channel), Some(creds.clone()), timeout);
         let mut ignore = |_: u8, _: &[u8]| {};
         let r = rtsp
             .request("OPTIONS", &uri, &[], &mut ignore)

@@ -13,10 +13,10 @@ use gst::prelude::*;
 use gstonvifhttps::testing::device;
 use gstonvifhttps::testing::edge::{self, ReplayTarget};
 use gstonvifhttps::testing::error::Error;
-use gstonvifhttps::testing::live::{Event, Rtsp};
 use gstonvifhttps::testing::onvif::recording;
 use gstonvifhttps::testing::rtp::{self, ReplayExtension};
 use gstonvifhttps::testing::rtsp::{self, sdp};
+use gstonvifhttps::testing::rtsp_client::{Event, Rtsp};
 use gstonvifhttps::testing::runtime::RUNTIME;
 use gstonvifhttps::testing::tunnel;
 use onvif_virtual_camera::{Camera, Config};
@@ -180,10 +180,8 @@ fn replay(cam: &Camera, ca: &TempFile, range: &str, scale: Option<&str>) -> Vec<
         .await
         .unwrap();
         let mut rtsp = Rtsp::new(
-            channel,
-            origin.peer(),
+            Box::new(channel),
             settings.creds.clone(),
-            Some(true),
             Duration::from_secs(5),
         );
         let uri = format!("rtsp://{}{target}", origin.host_header());

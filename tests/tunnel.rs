@@ -9,8 +9,8 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use base64::Engine;
-use gstonvifhttps::testing::live::Rtsp;
 use gstonvifhttps::testing::onvif::addr::Origin;
+use gstonvifhttps::testing::rtsp_client::Rtsp;
 
 fn read_head(r: &mut BufReader<std::net::TcpStream>) -> Vec<String> {
     let mut lines = Vec::new();
@@ -86,7 +86,7 @@ fn test_get_reply_http11_with_rtsp_in_same_segment_and_base64_post() {
             ch.initial.starts_with(b"RTSP/1.0 200 OK"),
             "bytes past the GET header are kept"
         );
-        let mut rtsp = Rtsp::new(ch, origin.peer(), None, None, Duration::from_secs(5));
+        let mut rtsp = Rtsp::new(Box::new(ch), None, Duration::from_secs(5));
         let mut ignore = |_: u8, _: &[u8]| {};
         rtsp.request(
             "OPTIONS",
@@ -297,7 +297,7 @@ fn test_closed_post_reopened_with_same_cookie() {
             gstonvifhttps::testing::tunnel::open(&origin, None, "/s", None, Duration::from_secs(5))
                 .await
                 .unwrap();
-        let mut rtsp = Rtsp::new(ch, origin.peer(), None, None, Duration::from_secs(5));
+        let mut rtsp = Rtsp::new(Box::new(ch), None, Duration::from_secs(5));
         let mut ignore = |_: u8, _: &[u8]| {};
         let r = rtsp
             .request("OPTIONS", "rtsp://127.0.0.1/s", &[], &mut ignore)
@@ -309,7 +309,7 @@ fn test_closed_post_reopened_with_same_cookie() {
             .await
             .unwrap();
         assert_eq!(r.status, 200, "answered after the POST was opened again");
-        rtsp.writer.reopened
+        rtsp.channel.reopened()
     });
     let (cookies, requests) = server.join().unwrap();
     assert_eq!(reopened, 1);
@@ -368,7 +368,7 @@ fn test_garbage_huge_frames_trickle_and_missing_cseq() {
             gstonvifhttps::testing::tunnel::open(&origin, None, "/s", None, Duration::from_secs(5))
                 .await
                 .unwrap();
-        let mut rtsp = Rtsp::new(ch, origin.peer(), None, None, Duration::from_secs(5));
+        let mut rtsp = Rtsp::new(Box::new(ch), None, Duration::from_secs(5));
         let mut got: Vec<(u8, Vec<u8>)> = Vec::new();
         let mut collect = |ch: u8, p: &[u8]| got.push((ch, p.to_vec()));
         let r = rtsp

@@ -8,7 +8,7 @@
 pub mod boot;
 pub mod device;
 mod https_port;
-pub mod live;
 mod reader;
+pub mod rtsp;
 pub mod services;
 mod start;

@@ -41,9 +41,8 @@ impl<F: FnMut(u8, &[u8]) + Send> Packets for F {
     }
 }
 
-/// The receiving half: the stream and the bytes not parsed yet.
+/// The receiving half: the bytes of a channel not parsed yet.
 pub struct Reader {
-    r: Box<dyn AsyncRead + Unpin + Send>,
     buf: Vec<u8>,
     pos: usize,
     /// Bytes of the stream before `buf` (handed on or dropped): where `buf` starts.
@@ -63,10 +62,9 @@ pub struct Reader {
 }
 
 impl Reader {
-    /// Reads `r`, whose first bytes (read with the answer that opened it) are `initial`.
-    pub fn new(r: Box<dyn AsyncRead + Unpin + Send>, initial: Vec<u8>) -> Self {
+    /// A stream whose first bytes (read with the answer that opened it) are `initial`.
+    pub fn new(initial: Vec<u8>) -> Self {
         Self {
-            r,
             buf: initial,
             pos: 0,
             offset: 0,
@@ -89,7 +87,10 @@ impl Reader {
     ///
     /// Cancel-safe: it only ever appends what was read (it runs inside `select!` with the
     /// keep-alive). An error after some bytes is kept for the next call.
-    pub async fn fill(&mut self) -> std::io::Result<usize> {
+    pub async fn fill(
+        &mut self,
+        src: &mut (dyn AsyncRead + Unpin + Send),
+    ) -> std::io::Result<usize> {
         if let Some(e) = self.failed.take() {
             return Err(e);
         }
@@ -105,7 +106,7 @@ impl Reader {
         std::future::poll_fn(|cx| {
             let mut total = 0usize;
             while self.buf.len() < limit && self.buf.capacity() > self.buf.len() {
-                let read = std::pin::pin!(self.r.read_buf(&mut self.buf));
+                let read = std::pin::pin!(src.read_buf(&mut self.buf));
                 match read.poll(cx) {
                     Poll::Ready(Ok(0)) => break,
                     Poll::Ready(Ok(n)) => total = total.saturating_add(n),
@@ -211,7 +212,7 @@ mod tests {
     }
 
     fn reader(initial: &[u8]) -> Reader {
-        Reader::new(Box::new(tokio::io::empty()), initial.to_vec())
+        Reader::new(initial.to_vec())
     }
 
     /// What one `poll_read` of [`Script`] does.
@@ -250,13 +251,13 @@ mod tests {
         }
     }
 
-    fn scripted(steps: Vec<Step>) -> Reader {
-        Reader::new(Box::new(Script(steps.into())), Vec::new())
+    fn scripted(steps: Vec<Step>) -> (Reader, Script) {
+        (Reader::new(Vec::new()), Script(steps.into()))
     }
 
     #[tokio::test]
     async fn test_fill_takes_every_ready_record_and_stops_at_pending() {
-        let mut r = scripted(vec![
+        let (mut r, mut src) = scripted(vec![
             Step::Pending,
             Step::Data(b"one"),
             Step::Data(b"two"),
@@ -265,34 +266,45 @@ mod tests {
             Step::Data(b"four"),
         ]);
         assert_eq!(
-            r.fill().await.expect("reads"),
+            r.fill(&mut src).await.expect("reads"),
             11,
             "three records, one fill"
         );
         assert_eq!(r.buf, b"onetwothree");
-        assert_eq!(r.fill().await.expect("reads"), 4);
-        assert_eq!(r.fill().await.expect("reads"), 0, "then the end");
+        assert_eq!(r.fill(&mut src).await.expect("reads"), 4);
+        assert_eq!(r.fill(&mut src).await.expect("reads"), 0, "then the end");
     }
 
     #[tokio::test]
     async fn test_fill_keeps_an_error_after_bytes_for_the_next_call() {
-        let mut r = scripted(vec![Step::Data(b"abc"), Step::Fail, Step::Data(b"x")]);
-        assert_eq!(r.fill().await.expect("the bytes first"), 3);
-        let e = r.fill().await.expect_err("then the error");
+        let (mut r, mut src) = scripted(vec![Step::Data(b"abc"), Step::Fail, Step::Data(b"x")]);
+        assert_eq!(r.fill(&mut src).await.expect("the bytes first"), 3);
+        let e = r.fill(&mut src).await.expect_err("then the error");
         assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset);
-        let mut r = scripted(vec![Step::Fail]);
-        let e = r.fill().await.expect_err("an error with no bytes at once");
+        let (mut r, mut src) = scripted(vec![Step::Fail]);
+        let e = r
+            .fill(&mut src)
+            .await
+            .expect_err("an error with no bytes at once");
         assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset);
     }
 
     #[tokio::test]
     async fn test_fill_reads_at_most_one_chunk() {
         static BIG: [u8; 20 * 1024] = [7; 20 * 1024];
-        let mut r = scripted((0..8).map(|_| Step::Data(&BIG)).collect());
-        assert_eq!(r.fill().await.expect("reads"), READ_CHUNK, "one chunk");
-        assert_eq!(r.fill().await.expect("reads"), READ_CHUNK, "and one more");
+        let (mut r, mut src) = scripted((0..8).map(|_| Step::Data(&BIG)).collect());
         assert_eq!(
-            r.fill().await.expect("reads"),
+            r.fill(&mut src).await.expect("reads"),
+            READ_CHUNK,
+            "one chunk"
+        );
+        assert_eq!(
+            r.fill(&mut src).await.expect("reads"),
+            READ_CHUNK,
+            "and one more"
+        );
+        assert_eq!(
+            r.fill(&mut src).await.expect("reads"),
             8 * BIG.len() - 2 * READ_CHUNK
         );
     }

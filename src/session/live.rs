@@ -128,25 +128,16 @@ pub(super) async fn open_session<O: Output>(
         .as_ref()
         .and_then(|p| p.start_ms)
         .or(place.replay_start_ms);
-    let rtsp = match &place.open {
+    // The channel says how far the authorization may go (plain TCP: Digest, never Basic).
+    let channel: Box<dyn crate::transport::channel::Channel> = match &place.open {
         OpenRtsp::Tunnel { tls, target } => {
-            let channel =
-                tunnel::open(origin, tls.as_ref(), target, creds.as_ref(), timeout).await?;
-            Rtsp::new(
-                channel,
-                origin.peer(),
-                creds,
-                tls.as_ref().map(|t| t.peer_authenticated),
-                timeout,
-            )
+            Box::new(tunnel::open(origin, tls.as_ref(), target, creds.as_ref(), timeout).await?)
         }
         OpenRtsp::Tcp(rtsp_origin) => {
-            let channel = tunnel::open_tcp(rtsp_origin, timeout).await?;
-            // Plain TCP: Digest only, never Basic.
-            Rtsp::new(channel, rtsp_origin.peer(), creds, None, timeout)
+            Box::new(crate::transport::channel::open_tcp(rtsp_origin, timeout).await?)
         }
     };
-    let mut rtsp = rtsp;
+    let mut rtsp = Rtsp::new(channel, creds, timeout);
     let mut ignore = |_: u8, _: &[u8]| {};
 
     // A replay's `Require` goes with DESCRIBE and SETUP; PLAY's headers say where from.

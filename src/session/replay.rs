@@ -67,7 +67,7 @@ pub(super) async fn seek<O: Output>(
     streams: &SharedStreams,
     out: &O,
     (position, epoch): (u64, u64),
-    on_data: &mut dyn crate::client::live::Packets,
+    on_data: &mut dyn crate::client::rtsp::Packets,
 ) -> Result<(), Error> {
     let headers = {
         let mut st = streams

@@ -455,14 +455,14 @@ pub(super) struct Deliver<'a, O: Output> {
     pub(super) out: &'a O,
 }
 
-impl<O: Output> crate::client::live::Packets for Deliver<'_, O> {
+impl<O: Output> crate::client::rtsp::Packets for Deliver<'_, O> {
     /// A read's packets under one lock, each buffer a part of one memory holding the
     /// read's bytes: no copy after TLS. A stream whose buffers of the read (those kept,
     /// after every check) are less than half of it gets copies instead, so that a queue
     /// holding its buffers keeps alive at most twice the bytes it counts: a 12-byte packet
     /// no longer pins the 64 KiB frame that came with it, on another channel or on its own
     /// channel but refused as RTP.
-    fn read(&mut self, bytes: Vec<u8>, packets: &[crate::client::live::Located]) {
+    fn read(&mut self, bytes: Vec<u8>, packets: &[crate::client::rtsp::Located]) {
         let mut st = self
             .streams
             .lock()

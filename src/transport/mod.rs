@@ -4,6 +4,7 @@
 //! Bytes to and from the camera: TCP, TLS with certificate checks and pins, the HTTP
 //! keep-alive client, and RTSP tunnelled over HTTP(S) as one channel.
 
+pub mod channel;
 pub mod net;
 pub mod tls;
 pub mod tunnel;

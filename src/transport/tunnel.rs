@@ -22,6 +22,7 @@ use crate::error::Error;
 use crate::proto::auth::{self, Credentials, HttpAuth, Policy, Unanswered};
 use crate::proto::http;
 use crate::proto::onvif::addr::Origin;
+use crate::transport::channel::{About, Channel, Sending};
 use crate::transport::net;
 
 /// Most redirects followed on the GET.
@@ -29,19 +30,25 @@ const MAX_REDIRECTS: usize = 5;
 /// The POST's nominal length: servers and proxies ignore it (Apple's tunnelling note).
 const POST_CONTENT_LENGTH: u32 = 32767;
 
-/// The client→server half: raw for RTSP over TCP, base64 per message in a tunnel.
-pub struct Writer {
+/// The tunnel as a [`Channel`]: the GET's stream is read, requests go base64 on the POST.
+pub struct Tunnel {
+    get: Box<dyn AsyncRead + Unpin + Send>,
+    /// Bytes already read past the GET's header: the start of the RTSP stream.
+    pub initial: Vec<u8>,
+    post: Post,
+    about: About,
+}
+
+/// The client→server half: base64 per message on the POST.
+struct Post {
     w: Box<dyn AsyncWrite + Unpin + Send>,
     /// The POST's receiving half: nothing ever comes on it, so an end of stream there
     /// means the server (or a proxy) closed the POST.
     r: Option<Box<dyn AsyncRead + Unpin + Send>>,
-    base64: bool,
-    /// Bytes written on the wire (on the current POST).
-    pub written: u64,
-    /// How to open another POST with the same cookie; `None` for plain RTSP over TCP.
+    /// How to open another POST with the same cookie (`None`: a test's pipe).
     reopen: Option<PostLeg>,
     /// POSTs opened again so far.
-    pub reopened: u32,
+    reopened: u32,
 }
 
 /// What it takes to open a POST leg again (`docs/rtsp-tunnel.md` §2: `Content-Length:
@@ -57,12 +64,7 @@ struct PostLeg {
     timeout: Duration,
 }
 
-impl Writer {
-    /// Whether requests go on a tunnel's POST (base64), not on a plain RTSP connection.
-    pub fn is_tunnel(&self) -> bool {
-        self.base64
-    }
-
+impl Post {
     /// Whether the peer has closed the POST (checked without waiting).
     async fn peer_closed(&mut self) -> bool {
         let Some(r) = self.r.as_mut() else {
@@ -76,14 +78,8 @@ impl Writer {
     }
 
     async fn write_once(&mut self, msg: &[u8]) -> std::io::Result<()> {
-        if self.base64 {
-            let enc = base64::engine::general_purpose::STANDARD.encode(msg);
-            self.w.write_all(enc.as_bytes()).await?;
-            self.written += enc.len() as u64;
-        } else {
-            self.w.write_all(msg).await?;
-            self.written += msg.len() as u64;
-        }
+        let enc = base64::engine::general_purpose::STANDARD.encode(msg);
+        self.w.write_all(enc.as_bytes()).await?;
         self.w.flush().await
     }
 
@@ -103,15 +99,13 @@ impl Writer {
         );
         self.r = Some(r);
         self.w = w;
-        self.written = 0;
-        self.reopened += 1;
+        self.reopened = self.reopened.saturating_add(1);
         Ok(())
     }
 
-    /// Sends one RTSP message (or interleaved frame) in one write. In a tunnel, a POST the
-    /// server has closed is opened again first, and a failed write is retried once on a
-    /// new POST.
-    pub async fn send(&mut self, msg: &[u8]) -> std::io::Result<()> {
+    /// Sends one RTSP message (or interleaved frame) in one write. A POST the server has
+    /// closed is opened again first, and a failed write is retried once on a new POST.
+    async fn send(&mut self, msg: &[u8]) -> std::io::Result<()> {
         if self.reopen.is_some() && self.peer_closed().await {
             self.reopen_post().await?;
         }
@@ -126,12 +120,32 @@ impl Writer {
     }
 }
 
-/// Both directions of an RTSP connection.
-pub struct Channel {
-    pub reader: Box<dyn AsyncRead + Unpin + Send>,
-    /// Bytes already read past the GET's header: the start of the RTSP stream.
-    pub initial: Vec<u8>,
-    pub writer: Writer,
+impl AsyncRead for Tunnel {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get).poll_read(cx, buf)
+    }
+}
+
+impl Channel for Tunnel {
+    fn send<'a>(&'a mut self, msg: &'a [u8]) -> Sending<'a> {
+        Box::pin(self.post.send(msg))
+    }
+
+    fn take_initial(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.initial)
+    }
+
+    fn about(&self) -> &About {
+        &self.about
+    }
+
+    fn reopened(&self) -> u32 {
+        self.post.reopened
+    }
 }
 
 fn cookie() -> String {
@@ -149,7 +163,7 @@ pub async fn open(
     target: &str,
     creds: Option<&Credentials>,
     timeout: Duration,
-) -> Result<Channel, Error> {
+) -> Result<Tunnel, Error> {
     let peer = origin.peer();
     let cookie = cookie();
     let mut target = target.to_string();
@@ -279,16 +293,19 @@ pub async fn open(
         timeout,
     };
     let (post_r, post_w) = open_post(&mut leg).await?;
-    Ok(Channel {
-        reader: Box::new(get),
+    Ok(Tunnel {
+        get: Box::new(get),
         initial,
-        writer: Writer {
+        post: Post {
             w: post_w,
             r: Some(post_r),
-            base64: true,
-            written: 0,
             reopen: Some(leg),
             reopened: 0,
+        },
+        about: About {
+            peer,
+            tls: tls.map(|t| t.peer_authenticated),
+            requests_meet_reports: true,
         },
     })
 }
@@ -337,46 +354,30 @@ async fn open_post(leg: &mut PostLeg) -> Result<Halves, Error> {
     Ok((Box::new(r), Box::new(w)))
 }
 
-impl Channel {
-    /// A channel over one plain byte stream in each direction (RTSP over TCP).
-    pub fn plain(
+#[cfg(test)]
+impl Tunnel {
+    /// A tunnel over two byte streams, without a POST to open again (unit tests of the
+    /// RTSP client): requests base64 per message, as on a POST.
+    pub(crate) fn pipe(
         r: Box<dyn AsyncRead + Unpin + Send>,
         w: Box<dyn AsyncWrite + Unpin + Send>,
-    ) -> Channel {
-        Channel {
-            reader: r,
+    ) -> Tunnel {
+        Tunnel {
+            get: r,
             initial: Vec::new(),
-            writer: Writer {
+            post: Post {
                 w,
                 r: None,
-                base64: false,
-                written: 0,
                 reopen: None,
                 reopened: 0,
             },
+            about: About {
+                peer: "cam:443".into(),
+                tls: None,
+                requests_meet_reports: true,
+            },
         }
     }
-}
-
-#[cfg(test)]
-impl Channel {
-    /// A channel whose requests are base64 per message, as on a tunnel's POST, over two
-    /// byte streams (unit tests of the RTSP client).
-    pub(crate) fn tunnel_pipe(
-        r: Box<dyn AsyncRead + Unpin + Send>,
-        w: Box<dyn AsyncWrite + Unpin + Send>,
-    ) -> Channel {
-        let mut c = Channel::plain(r, w);
-        c.writer.base64 = true;
-        c
-    }
-}
-
-/// A plain RTSP connection (RTP interleaved over TCP): one socket for both directions.
-pub async fn open_tcp(origin: &Origin, timeout: Duration) -> Result<Channel, Error> {
-    let stream = net::connect(origin, None, timeout).await?;
-    let (r, w) = tokio::io::split(stream);
-    Ok(Channel::plain(Box::new(r), Box::new(w)))
 }
 
 #[cfg(test)]

@@ -1,10 +1,10 @@
 // Copyright (C) 2026 onvifhttps developers
 // SPDX-License-Identifier: MPL-2.0
 
-//! An RTSP client session over a [`Channel`]: the driver of the sans-I/O
-//! [`Session`] (requests with CSeq and authorization, what answers mean), the writes
-//! bounded by the timeout, and the read loop ([`Reader`]) that hands interleaved packets
-//! on.
+//! The RTSP driver: moves bytes between the sans-I/O [`Session`] (requests with CSeq and
+//! authorization, what answers mean, its deadlines) and a [`Channel`] (however the bytes
+//! travel: the tunnel, TCP), with every write and wait bounded by the timeout; the read
+//! loop ([`Reader`]) hands interleaved packets on.
 
 use std::future::Future;
 use std::time::Duration;
@@ -14,7 +14,7 @@ use crate::proto::auth::Credentials;
 use crate::proto::rtsp::Response;
 use crate::proto::rtsp::framing::{self, Frame};
 use crate::proto::rtsp::session::{Again, Answer, Lost, Refused, Session};
-use crate::transport::tunnel::{Channel, Writer};
+use crate::transport::channel::Channel;
 
 pub use super::reader::{Located, Packets, Reader};
 
@@ -26,11 +26,12 @@ pub enum Event {
     Closed,
 }
 
-/// An RTSP session: the driver of [`rtsp::session::Session`] (what requests and answers
-/// mean) over a channel (the bytes), bounded by the timeout.
+/// An RTSP session: the driver of [`Session`] (what requests and answers mean) over a
+/// channel (the bytes), bounded by the timeout.
 pub struct Rtsp {
     pub reader: Reader,
-    pub writer: Writer,
+    pub channel: Box<dyn Channel>,
+    /// The channel's peer, for errors and logs.
     pub peer: String,
     /// The protocol state: CSeq, authorization, session id, `Public`, reports.
     pub state: Session,
@@ -38,19 +39,18 @@ pub struct Rtsp {
 }
 
 impl Rtsp {
+    /// RTSP over `channel`; Basic or qop-less Digest answered as its TLS state allows.
     pub fn new(
-        channel: Channel,
-        peer: String,
+        mut channel: Box<dyn Channel>,
         creds: Option<Credentials>,
-        tls: Option<bool>,
         timeout: Duration,
     ) -> Self {
-        let tunnel = channel.writer.is_tunnel();
+        let about = channel.about().clone();
         Self {
-            reader: Reader::new(channel.reader, channel.initial),
-            writer: channel.writer,
-            peer,
-            state: Session::new(creds, tls, tunnel),
+            reader: Reader::new(channel.take_initial()),
+            channel,
+            peer: about.peer,
+            state: Session::new(creds, about.tls, about.requests_meet_reports),
             timeout,
         }
     }
@@ -183,7 +183,7 @@ impl Rtsp {
     ) -> impl Future<Output = Result<(), Error>> + 'a {
         let at = crate::error::At::here();
         async move {
-            match tokio::time::timeout(self.timeout, self.writer.send(bytes)).await {
+            match tokio::time::timeout(self.timeout, self.channel.send(bytes)).await {
                 Ok(r) => r.map_err(|e| Error::io(&self.peer, operation, e)),
                 Err(_) => Err(Error::Io {
                     at,
@@ -250,7 +250,7 @@ impl Rtsp {
                 }
                 let n = self
                     .reader
-                    .fill()
+                    .fill(&mut *self.channel)
                     .await
                     .map_err(|e| Error::io(&self.peer, &format!("RTSP {method}"), e))?;
                 if n == 0 {
@@ -322,7 +322,7 @@ impl Rtsp {
             }
             let n = self
                 .reader
-                .fill()
+                .fill(&mut *self.channel)
                 .await
                 .map_err(|e| Error::io(&self.peer, "RTSP stream", e))?;
             if n == 0 {
@@ -341,18 +341,19 @@ mod tests {
     fn connected(tunnel: bool) -> (Rtsp, tokio::io::DuplexStream, tokio::io::DuplexStream) {
         let (client_w, server_r) = tokio::io::duplex(4096);
         let (server_w, client_r) = tokio::io::duplex(4096);
-        let channel = if tunnel {
-            Channel::tunnel_pipe(Box::new(client_r), Box::new(client_w))
+        let channel: Box<dyn Channel> = if tunnel {
+            Box::new(crate::transport::tunnel::Tunnel::pipe(
+                Box::new(client_r),
+                Box::new(client_w),
+            ))
         } else {
-            Channel::plain(Box::new(client_r), Box::new(client_w))
+            Box::new(crate::transport::channel::Tcp::new(
+                Box::new(client_r),
+                Box::new(client_w),
+                "cam:554".into(),
+            ))
         };
-        let rtsp = Rtsp::new(
-            channel,
-            "cam:554".into(),
-            None,
-            None,
-            Duration::from_secs(5),
-        );
+        let rtsp = Rtsp::new(channel, None, Duration::from_secs(5));
         (rtsp, server_r, server_w)
     }
 
