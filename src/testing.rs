@@ -4,7 +4,8 @@
 //! Hooks for the integration tests only; not an API. The crate's modules are private;
 //! the tests, examples and fuzz targets reach the ones they drive from here.
 
-pub use crate::client::{device, rtsp as rtsp_client, services};
+pub use crate::client::onvif::{self as device, services};
+pub use crate::client::rtsp as rtsp_client;
 pub use crate::proto::{auth, clock, digest, http, onvif, rtp, rtsp};
 pub use crate::session::{control, edge, events};
 pub use crate::transport::{net, tls, tunnel};

@@ -5,10 +5,6 @@
 //! services, profiles), shared by media, events and control; the RTSP client over a
 //! channel of the transport layer.
 
-pub mod boot;
-pub mod device;
-mod https_port;
+pub mod onvif;
 mod reader;
 pub mod rtsp;
-pub mod services;
-mod start;

@@ -20,7 +20,7 @@ use super::messages::{ElementOutput, watched};
 use super::pads::{Limits, Pads, SeekHook};
 use super::settings::{Job, Settings};
 use super::signals::SignalWaits;
-use crate::client::boot::{self, BootCache, DeviceKey};
+use crate::client::onvif::cache::{self as boot, BootCache, DeviceKey};
 use crate::log::CAT;
 use crate::runtime::{self, RUNTIME};
 use crate::session::command::{Command, Commander};

@@ -12,8 +12,8 @@ use gst::prelude::*;
 use gst::subclass::prelude::ObjectSubclassIsExt;
 
 use super::{Backchannel, Mode, StreamingMethod, Streams};
-use crate::client::boot::DeviceKey;
-use crate::client::device::{StartSettings, Wants};
+use crate::client::onvif::cache::DeviceKey;
+use crate::client::onvif::{StartSettings, Wants};
 use crate::error::Error;
 use crate::log::CAT;
 use crate::proto::auth::Credentials;

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::client::device::{self, OnvifClient, StartSettings};
+use crate::client::onvif::{self, OnvifClient, StartSettings};
 use crate::error::Error;
 use crate::error::printable;
 use crate::proto::clock;
@@ -101,7 +101,7 @@ impl Live {
 }
 
 async fn subscribe<O: Output>(start: &StartSettings, out: &O) -> Result<Live, Error> {
-    let started = device::start(start, &|w: &str| out.warning(w)).await?;
+    let started = onvif::start(start, &|w: &str| out.warning(w)).await?;
     let mut client = started.client;
     let origin = client.http.origin.clone();
     let mut services = started.services;

@@ -291,7 +291,7 @@ pub(super) async fn open_session<O: Output>(
 fn sequence_fault(
     rtsp: &Rtsp,
     source: &str,
-    wants: &crate::client::device::Wants,
+    wants: &crate::client::onvif::Wants,
     fault: rtsp::sequence::Fault,
 ) -> Error {
     use rtsp::sequence::Fault;

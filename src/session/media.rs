@@ -36,7 +36,7 @@ pub(super) enum OpenRtsp {
 
 /// The ONVIF start: clock, services, profiles, and the stream (or replay) URI.
 pub(super) async fn find_media<O: Output>(s: &LiveSettings, out: &O) -> Result<MediaPlace, Error> {
-    let mut started = device::start(&s.start, &|w: &str| out.warning(w)).await?;
+    let mut started = onvif::start(&s.start, &|w: &str| out.warning(w)).await?;
     for n in &started.notes {
         out.debug(format_args!("{n}"));
     }
@@ -61,8 +61,7 @@ pub(super) async fn find_media<O: Output>(s: &LiveSettings, out: &O) -> Result<M
                     ("GetReplayUri", t.uri, source.clone())
                 }
                 None => {
-                    let uri =
-                        device::stream_uri(&mut client, &media, StreamTransport::Http).await?;
+                    let uri = onvif::stream_uri(&mut client, &media, StreamTransport::Http).await?;
                     let what = format!("profile {} ({})", media.profile.token, media.profile.name);
                     ("GetStreamUri", uri, what)
                 }
@@ -96,7 +95,7 @@ pub(super) async fn find_media<O: Output>(s: &LiveSettings, out: &O) -> Result<M
             } else {
                 StreamTransport::Udp
             };
-            let device_uri = device::stream_uri(&mut client, &media, t).await?;
+            let device_uri = onvif::stream_uri(&mut client, &media, t).await?;
             // The device's RTSP port, on the host the user gave (device hosts can be wrong).
             let port = url::Url::parse(&device_uri)
                 .ok()

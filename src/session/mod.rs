@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use self::command::{Command, Commands};
 
-use crate::client::device::{self, MAX_SNAPSHOT_BODY, StartSettings};
+use crate::client::onvif::{self, MAX_SNAPSHOT_BODY, StartSettings};
 use crate::client::rtsp::{Event, Rtsp};
 use crate::error::Error;
 use crate::proto::onvif::ops::StreamTransport;

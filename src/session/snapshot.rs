@@ -51,7 +51,7 @@ pub async fn run_snapshot<O: Output>(s: SnapshotSettings, out: Arc<O>, mut comma
 }
 
 pub(super) async fn snapshot_loop<O: Output>(s: &SnapshotSettings, out: &O) -> Result<(), Error> {
-    let started = device::start(&s.start, &|w: &str| out.warning(w)).await?;
+    let started = onvif::start(&s.start, &|w: &str| out.warning(w)).await?;
     for n in &started.notes {
         out.debug(format_args!("{n}"));
     }
@@ -64,7 +64,7 @@ pub(super) async fn snapshot_loop<O: Output>(s: &SnapshotSettings, out: &O) -> R
         client.peer(),
         if media.media2 { "Media2" } else { "Media1" }
     ));
-    let target = device::snapshot_target(&mut client, &media).await?;
+    let target = onvif::snapshot_target(&mut client, &media).await?;
     out.debug(format_args!("snapshot path {target}"));
 
     let mut ticker = tokio::time::interval(s.interval);

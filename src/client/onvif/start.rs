@@ -2,22 +2,22 @@
 // SPDX-License-Identifier: MPL-2.0
 
 //! The start-up sequence of spec §4 and §5 (clock, HTTPS port, services, profiles, URIs),
-//! over the ONVIF client of [`super::device`], and what it found.
+//! over the ONVIF client of [`super::soap`], and what it found.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::Error;
 use crate::proto::auth::Credentials;
-use crate::proto::onvif::addr::{self, Origin};
+use crate::proto::onvif::addr::Origin;
 use crate::proto::onvif::ops::{self, Profile};
 use crate::proto::onvif::services::{self, Service};
 use crate::transport::tls;
 
-use super::boot::{Boot, BootCache};
-use super::device::*;
+use super::cache::{Boot, BootCache};
 use super::https_port::{find_https_port, set_https_port, wants_credentials};
 use super::services::Services;
+use super::*;
 
 /// Which media the element is asked for (the `streams` property).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -486,27 +486,4 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
         services,
         notes,
     })
-}
-
-/// Asks for the stream URI of the chosen profile for `transport`; returns the URI as the
-/// device gave it.
-pub async fn stream_uri(
-    client: &mut OnvifClient,
-    media: &MediaInfo,
-    transport: ops::StreamTransport,
-) -> Result<String, Error> {
-    let req = ops::get_stream_uri(media.media2, &media.profile.token, transport);
-    let el = client.call(&media.media_path, &req, true).await?;
-    ops::parse_media_uri(&el, media.media2, req.operation)
-        .map_err(|d| client.malformed(req.operation, d))
-}
-
-/// Asks for the snapshot URI of the chosen profile and rewrites it onto the origin.
-pub async fn snapshot_target(client: &mut OnvifClient, media: &MediaInfo) -> Result<String, Error> {
-    let req = ops::get_snapshot_uri(media.media2, &media.profile.token);
-    let el = client.call(&media.media_path, &req, true).await?;
-    let uri = ops::parse_media_uri(&el, media.media2, req.operation)
-        .map_err(|d| client.malformed(req.operation, d))?;
-    addr::path_and_query(&uri)
-        .ok_or_else(|| client.malformed(req.operation, format!("snapshot URI {uri:?} has no path")))
 }

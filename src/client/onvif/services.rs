@@ -13,7 +13,7 @@ use crate::proto::onvif::services::{self, Listing, Service};
 
 use crate::error::Error;
 
-use super::device::OnvifClient;
+use super::OnvifClient;
 
 /// The device's services, as far as they are known.
 #[derive(Debug, Clone, Default)]

@@ -18,12 +18,10 @@ use crate::transport::tls;
 use crate::error::Error;
 use crate::proto::clock;
 use crate::proto::onvif::addr::Origin;
-use crate::proto::onvif::ops::{self, NetworkProtocol, Request};
+use crate::proto::onvif::ops::Request;
 use crate::proto::onvif::soap::{self, SoapError, UsernameToken};
 use crate::proto::onvif::xml::Element;
 use crate::transport::net::{HttpClient, Response};
-
-pub use super::start::*;
 
 /// Largest SOAP answer accepted.
 pub const MAX_SOAP_BODY: u64 = 4 * 1024 * 1024;
@@ -51,7 +49,7 @@ pub struct OnvifClient {
     /// with them: every later call carries them.
     pub(super) anonymous_refused: bool,
     /// Inside GetSystemDateAndTime: a refused token does not re-read the clock again.
-    no_clock_resync: bool,
+    pub(super) no_clock_resync: bool,
     /// One authenticated request and no other (no clock re-read, no second challenge):
     /// the one GetNetworkProtocols with a password digest over plain HTTP.
     pub(super) single_try: bool,
@@ -427,29 +425,6 @@ impl OnvifClient {
             detail,
             position,
         }
-    }
-
-    /// GetSystemDateAndTime, unauthenticated first; stores the device clock offset.
-    pub async fn sync_clock(&mut self) -> Result<(), Error> {
-        let req = ops::get_system_date_and_time();
-        let path = self.device_path.clone();
-        self.no_clock_resync = true;
-        let el = Box::pin(self.call(&path, &req, false)).await;
-        self.no_clock_resync = false;
-        let el = el?;
-        let device =
-            ops::parse_system_date_and_time(&el).map_err(|d| self.malformed(req.operation, d))?;
-        self.clock_offset_ms = Some(device * 1000 - clock::now_unix_millis());
-        Ok(())
-    }
-
-    /// GetNetworkProtocols: anonymous first (many devices answer it so), with the
-    /// credentials only when refused.
-    pub async fn network_protocols(&mut self) -> Result<Vec<NetworkProtocol>, Error> {
-        let req = ops::get_network_protocols();
-        let path = self.device_path.clone();
-        let el = self.call(&path, &req, false).await?;
-        ops::parse_network_protocols(&el).map_err(|d| self.malformed(req.operation, d))
     }
 }
 

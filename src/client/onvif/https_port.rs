@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::proto::onvif::addr::Origin;
 use crate::proto::onvif::ops::{self, NetworkProtocol};
 
-use super::device::{OnvifClient, StartSettings, origin_of};
+use super::{OnvifClient, StartSettings, origin_of};
 
 /// Whether an anonymous request was refused for want of credentials (not for another
 /// reason: an unsupported operation, a malformed answer, a network failure).

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-/// See [`super::device::StartSettings::boot`].
+/// See [`super::StartSettings::boot`].
 pub type BootCache = Arc<tokio::sync::Mutex<Boot>>;
 
 /// Which device a [`Boot`] is about, and how it is reached: `location`'s scheme, host and
