@@ -29,7 +29,7 @@ fn test_wrong_password_is_not_authorized_ws_security() {
 fn test_error_messages_record_the_place_that_raised_them() {
     let (_cam, out) = snapshot_failure(Config::default(), false, "wrong", &[]);
     let (_, debug) = out.error.as_ref().expect("an error");
-    assert!(debug.starts_with("src/client/device.rs("), "{debug}");
+    assert!(debug.starts_with("src/client/onvif/soap.rs("), "{debug}");
     let (_, out) = snapshot_of_a_closed_port();
     let (_, debug) = out.error.as_ref().expect("an error");
     assert!(debug.starts_with("src/transport/net.rs("), "{debug}");

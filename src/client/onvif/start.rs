@@ -116,358 +116,36 @@ pub(super) fn origin_of(url: &url::Url, scheme: &'static str, port: u16) -> Resu
     Ok(Origin { scheme, host, port })
 }
 
-/// Runs the ONVIF start-up up to the chosen profile. `warn` posts a warning at once (the
-/// port mismatch of spec §4.2 must reach the user even when the start then fails).
+/// Runs the ONVIF start-up up to the chosen profile: the clock, the HTTPS port (spec §4),
+/// the services, the profiles (spec §5). `warn` posts a warning at once (the port
+/// mismatch of spec §4.2 must reach the user even when the start then fails).
 pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<Started, Error> {
     let mut notes = Vec::new();
-    let loc = &s.location;
-    let loc_https = loc.scheme() == "https";
-    let loc_port = loc.port().unwrap_or(if loc_https { 443 } else { 80 });
-    let boot_origin = origin_of(loc, if loc_https { "https" } else { "http" }, loc_port)?;
-    let boot_tls = if loc_https { s.tls.clone() } else { None };
-    // Over plain HTTP credentials go out only when the HTTPS port must be found
-    // (https-port unset), or when nothing goes over HTTPS at all (https-enable=false); a
-    // man in the middle could replay them within their window.
-    let creds_in_clear = !loc_https && (s.https_port == 0 || !s.https_enable);
-    let boot_creds = if loc_https || creds_in_clear {
-        s.creds.clone()
-    } else {
-        None
-    };
-    // The bootstrap runs once per device: the other starts (of this element and of the
-    // process's other elements for the device) wait for it and use its port. They wait at
-    // most their own `timeout`: then this start bootstraps alone and keeps nothing, so
-    // that another element's slow bootstrap cannot hold it longer than its own bound.
-    // (No lock for an https:// location: it has no bootstrap.)
-    let bootstraps = !loc_https && s.https_enable;
-    let mut boot = None;
-    if bootstraps {
-        match tokio::time::timeout(s.timeout, s.boot.lock()).await {
-            Ok(guard) => boot = Some(guard),
-            Err(_) => notes.push(format!(
-                "another start's bootstrap of this device still runs after {} s: \
-                 bootstrapping alone",
-                s.timeout.as_secs()
-            )),
-        }
-    }
-    let remembered = match boot.as_deref() {
-        Some(b) => *b,
-        // Held by a bootstrap past our bound: nothing remembered for this start.
-        None if bootstraps => Boot::default(),
-        // Nobody holds it long without a bootstrap.
-        None => *s.boot.lock().await,
-    };
+    let plan = Plan::of(s)?;
+    let (mut boot, remembered) = plan.lock_bootstrap(&mut notes).await;
     let mut cached = boot.as_deref().and_then(|b| b.https_port);
-    let new_client = |cached: Option<u16>| -> Result<OnvifClient, Error> {
-        let (origin, tls, creds) = match cached {
-            Some(port) => (
-                origin_of(loc, "https", port)?,
-                s.tls.clone(),
-                s.creds.clone(),
-            ),
-            None => (boot_origin.clone(), boot_tls.clone(), boot_creds.clone()),
-        };
-        // Only inside TLS: over plain HTTP the bootstrap asks anonymously first, always.
-        let on_tls = tls.is_some();
-        let mut client = OnvifClient::new(origin, tls, s.timeout, creds);
-        client.anonymous_refused = remembered.anonymous_refused && on_tls;
-        client.clear_chosen = !s.https_enable && !on_tls;
-        if !matches!(loc.path(), "" | "/") {
-            client.device_path = match loc.query() {
-                Some(q) => format!("{}?{q}", loc.path()),
-                None => loc.path().to_string(),
-            };
-        }
-        Ok(client)
-    };
-    let mut client = new_client(cached)?;
-    match client.sync_clock().await {
-        Ok(()) => {}
-        // Refused anonymously with the credentials withheld: read over HTTPS below.
-        Err(Error::NotAuthorized { .. }) if !client.http.is_tls() && !creds_in_clear => {}
-        // The cached HTTPS port no longer answers (a rebooted device may have moved it):
-        // forget it and run the bootstrap again.
-        Err(e) if cached.is_some() && e.is_transient() => {
-            notes.push(format!(
-                "the HTTPS port found earlier no longer answers ({e}); reading it again"
-            ));
-            if let Some(b) = boot.as_deref_mut() {
-                b.https_port = None;
-            }
-            cached = None;
-            client = new_client(None)?;
-            match client.sync_clock().await {
-                Ok(()) => {}
-                Err(Error::NotAuthorized { .. }) if !creds_in_clear => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Err(e) => return Err(e),
-    }
-    // (asked port, port the device kept) after a refused or ignored SetNetworkProtocols.
-    let mut mismatch: Option<(u16, u16)> = None;
-    // Whether the HTTPS port found may be kept for the next starts.
-    let mut cacheable = true;
-    // Why the HTTPS port is the default 443 and not one the device gave.
-    let mut guessed: Option<String> = None;
-
-    if s.https_enable {
-        // Which HTTPS port the device uses (spec §4.1): read it when it is not given by
-        // an https:// location, or when https-port must be checked against it.
-        let mut target = match cached {
-            Some(port) => port,
-            None if loc_https => loc_port,
-            None => 443,
-        };
-        let need_read = cached.is_none() && (!loc_https || s.https_port != 0);
-        let mut protocols = Vec::new();
-        if need_read {
-            let mut read = client.network_protocols().await;
-            // https-port set on an http:// location: the credentials were withheld over
-            // HTTP, and a device that wants them for GetNetworkProtocols (most) refused.
-            // Find its HTTPS port the safe ways first (spec §4.2: it must be known to be
-            // set), the digest over HTTP last.
-            if let Err(anonymous) = &read
-                && !loc_https
-                && s.https_port != 0
-                && !creds_in_clear
-                && s.creds.is_some()
-            {
-                // Credentials in clear only to a device that refused for want of them.
-                let clear = wants_credentials(anonymous);
-                let anonymous = anonymous.to_string();
-                read = find_https_port(&mut client, s, loc, anonymous, clear, &mut notes).await;
-            }
-            match read {
-                Ok(p) => {
-                    protocols = p;
-                    match ops::https_port(&protocols) {
-                        Some(p) => target = p,
-                        None => {
-                            notes.push(format!(
-                                "{} lists no enabled HTTPS port; using {target}",
-                                client.peer()
-                            ));
-                            guessed = Some("its GetNetworkProtocols lists no enabled HTTPS".into());
-                        }
-                    }
-                }
-                Err(e @ (Error::NotAuthorized { .. } | Error::CredentialsWithheld { .. }))
-                    if creds_in_clear || loc_https =>
-                {
-                    return Err(e);
-                }
-                Err(e) => {
-                    notes.push(format!(
-                        "GetNetworkProtocols failed ({e}); using HTTPS port {target}"
-                    ));
-                    if s.https_port != 0 {
-                        // Spec §4.2: the port could not be checked, so not set either. The
-                        // port asked for is kept for the next starts (they do not ask
-                        // again, nor warn again, unless it stops answering).
-                        let fix = if loc_https {
-                            "set the port on the device's web page"
-                        } else if s.creds.is_none() {
-                            "set user-id and user-pw (this device wants them for \
-                             GetNetworkProtocols), use an https:// location on the device's \
-                             current HTTPS port, or set the port on the device's web page"
-                        } else {
-                            "use an https:// location on the device's current HTTPS port, or \
-                             set the port on the device's web page"
-                        };
-                        warn(&format!(
-                            "https-port={} is set, but the HTTPS port of {} could not be read \
-                             ({e}), so it could not be checked or set on the device. Going on \
-                             with port {}. Fix: {fix}",
-                            s.https_port,
-                            boot_origin.peer(),
-                            s.https_port
-                        ));
-                    }
-                    guessed = Some(format!("GetNetworkProtocols failed: {e}"));
-                }
-            }
-        }
-        if s.https_port != 0
-            && s.https_port != target
-            && need_read
-            && !protocols.is_empty()
-            && guessed.is_some()
-        {
-            // The device has no enabled HTTPS port: switching it on needs
-            // SetNetworkProtocols with credentials, which do not travel in clear.
-            warn(&format!(
-                "{} lists no enabled HTTPS port; enabling it on port {} needs credentials, \
-                 which are not sent over plain HTTP: enable HTTPS on the device's web page, \
-                 or use an https:// location",
-                client.peer(),
-                s.https_port
-            ));
-            target = s.https_port;
-            cacheable = false;
-        } else if s.https_port != 0 && s.https_port != target && need_read && !protocols.is_empty()
-        {
-            // SetNetworkProtocols carries credentials: on the device's current HTTPS port,
-            // never over plain HTTP.
-            if !client.http.is_tls() {
-                client.retarget(origin_of(loc, "https", target)?, s.tls.clone());
-                client.set_credentials(s.creds.clone());
-            }
-            mismatch = set_https_port(&mut client, &protocols, s.https_port, target, warn)
-                .await?
-                .map(|kept| (s.https_port, kept));
-            target = s.https_port;
-        } else if s.https_port != 0 {
-            target = s.https_port;
-        }
-        if s.https_port != 0 || loc_https {
-            guessed = None;
-        }
-        if !client.http.is_tls() || client.http.origin.port != target {
-            let o = origin_of(loc, "https", target)?;
-            client.retarget(o, s.tls.clone());
-        }
-        client.set_credentials(s.creds.clone());
-        client.anonymous_refused |= remembered.anonymous_refused;
-        if client.clock_offset_ms.is_none() {
-            client.sync_clock().await?;
-        }
+    let mut client = plan
+        .first_contact(&mut cached, boot.as_deref_mut(), remembered, &mut notes)
+        .await?;
+    let found = if s.https_enable {
+        let (target, found) = plan
+            .https_port(&mut client, cached, warn, &mut notes)
+            .await?;
+        plan.move_to_https(&mut client, target, remembered).await?;
         // Kept only when the device itself gave the port and kept any asked one.
         if let Some(b) = boot.as_deref_mut()
-            && guessed.is_none()
-            && mismatch.is_none()
-            && cacheable
+            && found.cacheable()
         {
             b.https_port = Some(target);
         }
-    }
+        found
+    } else {
+        PortFound::default()
+    };
     drop(boot);
-
-    // Services: Media2 when offered, Media1 otherwise (GetServices, then GetCapabilities).
-    let origin = client.http.origin.clone();
-    let first = client
-        .call(&client.device_path.clone(), &ops::get_services(), false)
-        .await
-        .map_err(|e| {
-            // A connection that failed on a port we were not told: say which port to set.
-            let hint = match (mismatch, guessed.as_deref()) {
-                (Some((want, kept)), _) => format!(
-                    "the device's HTTPS port is {kept}, not {want} (https-port): set \
-                     https-port={kept}, or change the port on the device's web page"
-                ),
-                (None, Some(guess)) => format!(
-                    "port 443 was tried because the device gave no HTTPS port ({guess}): set \
-                     https-port to the device's HTTPS port, or use an https:// location"
-                ),
-                (None, None) => return e,
-            };
-            match e {
-                Error::Connect {
-                    peer,
-                    detail,
-                    source,
-                    ..
-                }
-                | Error::Tls {
-                    peer,
-                    detail,
-                    source,
-                    ..
-                } => Error::Connect {
-                    at: crate::error::At::here(),
-                    peer,
-                    detail: format!("{detail}; {hint}"),
-                    source,
-                },
-                e => e,
-            }
-        });
-    let mut services = match first {
-        Ok(el) => Services::listed(
-            ops::parse_services(&el).map_err(|d| client.malformed("GetServices", d))?,
-        ),
-        Err(
-            e @ (Error::NotAuthorized { .. }
-            | Error::Certificate { .. }
-            | Error::Connect { .. }
-            | Error::Tls { .. }
-            | Error::TimedOut { .. }),
-        ) => {
-            return Err(e);
-        }
-        Err(e) => {
-            notes.push(format!("GetServices failed ({e}); trying GetCapabilities"));
-            let el = client
-                .call(&client.device_path.clone(), &ops::get_capabilities(), false)
-                .await?;
-            Services::from_capabilities(
-                services::parse_capabilities(&el)
-                    .map_err(|d| client.malformed("GetCapabilities", d))?,
-            )
-        }
-    };
-    let no_media = || Error::NotFound {
-        at: crate::error::At::here(),
-        peer: origin.peer(),
-        what: "the device offers no media service (neither Media2 nor Media1)".into(),
-    };
-    let (mut media2, mut media_path) = match services.find(&mut client, Service::Media2).await? {
-        Some(p) => (true, p),
-        None => (
-            false,
-            services
-                .find(&mut client, Service::Media)
-                .await?
-                .ok_or_else(no_media)?,
-        ),
-    };
-    let mut req = ops::get_profiles(media2);
-    let el = match client.call(&media_path, &req, true).await {
-        Ok(el) => el,
-        // Media2 listed but not working (faults, or the path is missing): Media1 instead.
-        Err(e @ (Error::Fault { .. } | Error::HttpStatus { .. } | Error::Malformed { .. }))
-            if media2 =>
-        {
-            let Ok(Some(media1)) = services.find(&mut client, Service::Media).await else {
-                return Err(e);
-            };
-            notes.push("Media2 GetProfiles failed; using Media1".to_string());
-            media2 = false;
-            media_path = media1;
-            req = ops::get_profiles(false);
-            client.call(&media_path, &req, true).await?
-        }
-        Err(e) => return Err(e),
-    };
-    let profiles =
-        ops::parse_profiles(&el, media2).map_err(|d| client.malformed(req.operation, d))?;
-    let profile = match &s.profile {
-        Some(want) => profiles
-            .iter()
-            .find(|p| &p.token == want)
-            .or_else(|| profiles.iter().find(|p| &p.name == want)),
-        None => profiles.iter().find(|p| s.wants.fits(p)),
-    };
-    let Some(profile) = profile.cloned() else {
-        let list = profiles
-            .iter()
-            .map(|p| format!("{} ({})", p.token, p.name))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let what = match &s.profile {
-            Some(want) => format!("profile {want:?} not found; the device has: {list}"),
-            None => format!(
-                "no profile carries {}; the device has: {list}",
-                s.wants.describe()
-            ),
-        };
-        return Err(Error::NotFound {
-            at: crate::error::At::here(),
-            peer: origin.peer(),
-            what,
-        });
-    };
+    let mut services = find_services(&mut client, &found, &mut notes).await?;
+    let (media2, media_path, profiles) = profiles(&mut client, &mut services, &mut notes).await?;
+    let profile = choose_profile(s, &profiles, &client.peer())?;
     // Remembered unless another start's bootstrap holds the knowledge right now (then
     // that start learns it itself).
     if client.anonymous_refused
@@ -485,5 +163,486 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
         },
         services,
         notes,
+    })
+}
+
+/// What `location` and the HTTPS settings decide before anything is asked.
+struct Plan<'a> {
+    s: &'a StartSettings,
+    loc_https: bool,
+    loc_port: u16,
+    /// Where the first request goes: `location`'s origin.
+    boot_origin: Origin,
+    boot_tls: Option<Arc<tls::TlsConfig>>,
+    /// The credentials the first client carries.
+    boot_creds: Option<Credentials>,
+    /// Credentials may go over plain HTTP: the HTTPS port must be found (https-port
+    /// unset), or nothing goes over HTTPS (https-enable=false).
+    creds_in_clear: bool,
+}
+
+/// What the HTTPS-port step found, for the hints of later errors and the cache.
+#[derive(Debug, Default)]
+struct PortFound {
+    /// (asked port, port the device kept) after a refused or ignored SetNetworkProtocols.
+    mismatch: Option<(u16, u16)>,
+    /// Why the HTTPS port is the default 443 and not one the device gave.
+    guessed: Option<String>,
+    /// The port may not be kept for the next starts (it is one the device does not use).
+    not_cacheable: bool,
+}
+
+impl PortFound {
+    fn cacheable(&self) -> bool {
+        self.guessed.is_none() && self.mismatch.is_none() && !self.not_cacheable
+    }
+}
+
+/// The guard of a device's bootstrap, held while this start runs it.
+type BootGuard<'a> = Option<tokio::sync::MutexGuard<'a, Boot>>;
+
+impl<'a> Plan<'a> {
+    fn of(s: &'a StartSettings) -> Result<Self, Error> {
+        let loc = &s.location;
+        let loc_https = loc.scheme() == "https";
+        let loc_port = loc.port().unwrap_or(if loc_https { 443 } else { 80 });
+        // Over plain HTTP credentials go out only when the HTTPS port must be found, or
+        // when nothing goes over HTTPS at all; a man in the middle could replay them
+        // within their window.
+        let creds_in_clear = !loc_https && (s.https_port == 0 || !s.https_enable);
+        Ok(Plan {
+            s,
+            loc_https,
+            loc_port,
+            boot_origin: origin_of(loc, if loc_https { "https" } else { "http" }, loc_port)?,
+            boot_tls: if loc_https { s.tls.clone() } else { None },
+            boot_creds: if loc_https || creds_in_clear {
+                s.creds.clone()
+            } else {
+                None
+            },
+            creds_in_clear,
+        })
+    }
+
+    /// The bootstrap runs once per device: the other starts (of this element and of the
+    /// process's other elements for the device) wait for it and use its port. They wait
+    /// at most their own `timeout`: then this start bootstraps alone and keeps nothing,
+    /// so that another element's slow bootstrap cannot hold it longer than its own bound.
+    /// (No lock for an https:// location: it has no bootstrap.)
+    async fn lock_bootstrap(&self, notes: &mut Vec<String>) -> (BootGuard<'a>, Boot) {
+        let s = self.s;
+        let bootstraps = !self.loc_https && s.https_enable;
+        let mut boot = None;
+        if bootstraps {
+            match tokio::time::timeout(s.timeout, s.boot.lock()).await {
+                Ok(guard) => boot = Some(guard),
+                Err(_) => notes.push(format!(
+                    "another start's bootstrap of this device still runs after {} s: \
+                     bootstrapping alone",
+                    s.timeout.as_secs()
+                )),
+            }
+        }
+        let remembered = match boot.as_deref() {
+            Some(b) => *b,
+            // Held by a bootstrap past our bound: nothing remembered for this start.
+            None if bootstraps => Boot::default(),
+            // Nobody holds it long without a bootstrap.
+            None => *s.boot.lock().await,
+        };
+        (boot, remembered)
+    }
+
+    /// The first client: on the HTTPS port found earlier, else on `location`.
+    fn client(&self, cached: Option<u16>, remembered: Boot) -> Result<OnvifClient, Error> {
+        let s = self.s;
+        let loc = &s.location;
+        let (origin, tls, creds) = match cached {
+            Some(port) => (
+                origin_of(loc, "https", port)?,
+                s.tls.clone(),
+                s.creds.clone(),
+            ),
+            None => (
+                self.boot_origin.clone(),
+                self.boot_tls.clone(),
+                self.boot_creds.clone(),
+            ),
+        };
+        // Only inside TLS: over plain HTTP the bootstrap asks anonymously first, always.
+        let on_tls = tls.is_some();
+        let mut client = OnvifClient::new(origin, tls, s.timeout, creds);
+        client.anonymous_refused = remembered.anonymous_refused && on_tls;
+        client.clear_chosen = !s.https_enable && !on_tls;
+        if !matches!(loc.path(), "" | "/") {
+            client.device_path = match loc.query() {
+                Some(q) => format!("{}?{q}", loc.path()),
+                None => loc.path().to_string(),
+            };
+        }
+        Ok(client)
+    }
+
+    /// The first client and the device's clock. A cached HTTPS port that no longer
+    /// answers (a rebooted device may have moved it) is forgotten, and the bootstrap
+    /// runs again.
+    async fn first_contact(
+        &self,
+        cached: &mut Option<u16>,
+        boot: Option<&mut Boot>,
+        remembered: Boot,
+        notes: &mut Vec<String>,
+    ) -> Result<OnvifClient, Error> {
+        let mut client = self.client(*cached, remembered)?;
+        match client.sync_clock().await {
+            Ok(()) => {}
+            // Refused anonymously with the credentials withheld: read over HTTPS later.
+            Err(Error::NotAuthorized { .. }) if !client.http.is_tls() && !self.creds_in_clear => {}
+            Err(e) if cached.is_some() && e.is_transient() => {
+                notes.push(format!(
+                    "the HTTPS port found earlier no longer answers ({e}); reading it again"
+                ));
+                if let Some(b) = boot {
+                    b.https_port = None;
+                }
+                *cached = None;
+                client = self.client(None, remembered)?;
+                match client.sync_clock().await {
+                    Ok(()) => {}
+                    Err(Error::NotAuthorized { .. }) if !self.creds_in_clear => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(client)
+    }
+
+    /// Which HTTPS port the device uses (spec §4.1), and https-port set on it when they
+    /// differ (spec §4.2): the port to use, and what was found.
+    async fn https_port(
+        &self,
+        client: &mut OnvifClient,
+        cached: Option<u16>,
+        warn: &(dyn Fn(&str) + Sync),
+        notes: &mut Vec<String>,
+    ) -> Result<(u16, PortFound), Error> {
+        let s = self.s;
+        let mut found = PortFound::default();
+        let (target, protocols) = self
+            .current_port(client, cached, warn, &mut found, notes)
+            .await?;
+        if s.https_port != 0 && s.https_port != target && !protocols.is_empty() {
+            self.set_port(client, target, &protocols, warn, &mut found)
+                .await?;
+        }
+        if s.https_port != 0 || self.loc_https {
+            found.guessed = None;
+        }
+        Ok((
+            if s.https_port != 0 {
+                s.https_port
+            } else {
+                target
+            },
+            found,
+        ))
+    }
+
+    /// The device's current HTTPS port, read when an https:// location does not give it
+    /// or when https-port must be checked against it (with the protocols read; none when
+    /// not read or not readable).
+    async fn current_port(
+        &self,
+        client: &mut OnvifClient,
+        cached: Option<u16>,
+        warn: &(dyn Fn(&str) + Sync),
+        found: &mut PortFound,
+        notes: &mut Vec<String>,
+    ) -> Result<(u16, Vec<ops::NetworkProtocol>), Error> {
+        let default = match cached {
+            Some(port) => port,
+            None if self.loc_https => self.loc_port,
+            None => 443,
+        };
+        if cached.is_some() || (self.loc_https && self.s.https_port == 0) {
+            return Ok((default, Vec::new()));
+        }
+        match self.read_protocols(client, notes).await {
+            Ok(protocols) => {
+                let port = ops::https_port(&protocols).unwrap_or_else(|| {
+                    notes.push(format!(
+                        "{} lists no enabled HTTPS port; using {default}",
+                        client.peer()
+                    ));
+                    found.guessed = Some("its GetNetworkProtocols lists no enabled HTTPS".into());
+                    default
+                });
+                Ok((port, protocols))
+            }
+            Err(e @ (Error::NotAuthorized { .. } | Error::CredentialsWithheld { .. }))
+                if self.creds_in_clear || self.loc_https =>
+            {
+                Err(e)
+            }
+            Err(e) => {
+                notes.push(format!(
+                    "GetNetworkProtocols failed ({e}); using HTTPS port {default}"
+                ));
+                if self.s.https_port != 0 {
+                    warn(&self.unreadable_port(&e));
+                }
+                found.guessed = Some(format!("GetNetworkProtocols failed: {e}"));
+                Ok((default, Vec::new()))
+            }
+        }
+    }
+
+    /// https-port differs from the device's `current` port: SetNetworkProtocols, with
+    /// credentials, on the device's current HTTPS port (never over plain HTTP). A device
+    /// with no enabled HTTPS port cannot be switched so: a warning says how.
+    async fn set_port(
+        &self,
+        client: &mut OnvifClient,
+        current: u16,
+        protocols: &[ops::NetworkProtocol],
+        warn: &(dyn Fn(&str) + Sync),
+        found: &mut PortFound,
+    ) -> Result<(), Error> {
+        let s = self.s;
+        if found.guessed.is_some() {
+            warn(&format!(
+                "{} lists no enabled HTTPS port; enabling it on port {} needs credentials, \
+                 which are not sent over plain HTTP: enable HTTPS on the device's web page, \
+                 or use an https:// location",
+                client.peer(),
+                s.https_port
+            ));
+            found.not_cacheable = true;
+            return Ok(());
+        }
+        if !client.http.is_tls() {
+            client.retarget(origin_of(&s.location, "https", current)?, s.tls.clone());
+            client.set_credentials(s.creds.clone());
+        }
+        found.mismatch = set_https_port(client, protocols, s.https_port, current, warn)
+            .await?
+            .map(|kept| (s.https_port, kept));
+        Ok(())
+    }
+
+    /// GetNetworkProtocols. With https-port set on an http:// location the credentials
+    /// were withheld over HTTP, and a device that wants them (most) refused: its HTTPS
+    /// port is then found the safe ways first (spec §4.2: it must be known to be set),
+    /// the digest over HTTP last.
+    async fn read_protocols(
+        &self,
+        client: &mut OnvifClient,
+        notes: &mut Vec<String>,
+    ) -> Result<Vec<ops::NetworkProtocol>, Error> {
+        let s = self.s;
+        let read = client.network_protocols().await;
+        match &read {
+            Err(anonymous)
+                if !self.loc_https
+                    && s.https_port != 0
+                    && !self.creds_in_clear
+                    && s.creds.is_some() =>
+            {
+                // Credentials in clear only to a device that refused for want of them.
+                let clear = wants_credentials(anonymous);
+                let anonymous = anonymous.to_string();
+                find_https_port(client, s, &s.location, anonymous, clear, notes).await
+            }
+            _ => read,
+        }
+    }
+
+    /// The warning for an https-port that could not be checked (spec §4.2: not set
+    /// either). The port asked for is kept for the next starts (they do not ask again,
+    /// nor warn again, unless it stops answering).
+    fn unreadable_port(&self, e: &Error) -> String {
+        let s = self.s;
+        let fix = if self.loc_https {
+            "set the port on the device's web page"
+        } else if s.creds.is_none() {
+            "set user-id and user-pw (this device wants them for GetNetworkProtocols), \
+             use an https:// location on the device's current HTTPS port, or set the port \
+             on the device's web page"
+        } else {
+            "use an https:// location on the device's current HTTPS port, or set the port \
+             on the device's web page"
+        };
+        format!(
+            "https-port={} is set, but the HTTPS port of {} could not be read ({e}), so it \
+             could not be checked or set on the device. Going on with port {}. Fix: {fix}",
+            s.https_port,
+            self.boot_origin.peer(),
+            s.https_port
+        )
+    }
+
+    /// The client moves to the HTTPS port with the credentials, and reads the clock if
+    /// it has not yet.
+    async fn move_to_https(
+        &self,
+        client: &mut OnvifClient,
+        target: u16,
+        remembered: Boot,
+    ) -> Result<(), Error> {
+        let s = self.s;
+        if !client.http.is_tls() || client.http.origin.port != target {
+            client.retarget(origin_of(&s.location, "https", target)?, s.tls.clone());
+        }
+        client.set_credentials(s.creds.clone());
+        client.anonymous_refused |= remembered.anonymous_refused;
+        if client.clock_offset_ms.is_none() {
+            client.sync_clock().await?;
+        }
+        Ok(())
+    }
+}
+
+/// Where the services are: GetServices, else GetCapabilities. A connection that fails on
+/// a port the element was not told gets a hint naming the port to set.
+async fn find_services(
+    client: &mut OnvifClient,
+    found: &PortFound,
+    notes: &mut Vec<String>,
+) -> Result<Services, Error> {
+    let path = client.device_path.clone();
+    let first = client
+        .call(&path, &ops::get_services(), false)
+        .await
+        .map_err(|e| with_port_hint(e, found));
+    match first {
+        Ok(el) => Ok(Services::listed(
+            ops::parse_services(&el).map_err(|d| client.malformed("GetServices", d))?,
+        )),
+        Err(
+            e @ (Error::NotAuthorized { .. }
+            | Error::Certificate { .. }
+            | Error::Connect { .. }
+            | Error::Tls { .. }
+            | Error::TimedOut { .. }),
+        ) => Err(e),
+        Err(e) => {
+            notes.push(format!("GetServices failed ({e}); trying GetCapabilities"));
+            let el = client.call(&path, &ops::get_capabilities(), false).await?;
+            Ok(Services::from_capabilities(
+                services::parse_capabilities(&el)
+                    .map_err(|d| client.malformed("GetCapabilities", d))?,
+            ))
+        }
+    }
+}
+
+/// A connection error on a port that was a guess or that the device did not take: which
+/// port to set.
+fn with_port_hint(e: Error, found: &PortFound) -> Error {
+    let hint = match (found.mismatch, found.guessed.as_deref()) {
+        (Some((want, kept)), _) => format!(
+            "the device's HTTPS port is {kept}, not {want} (https-port): set \
+             https-port={kept}, or change the port on the device's web page"
+        ),
+        (None, Some(guess)) => format!(
+            "port 443 was tried because the device gave no HTTPS port ({guess}): set \
+             https-port to the device's HTTPS port, or use an https:// location"
+        ),
+        (None, None) => return e,
+    };
+    match e {
+        Error::Connect {
+            peer,
+            detail,
+            source,
+            ..
+        }
+        | Error::Tls {
+            peer,
+            detail,
+            source,
+            ..
+        } => Error::Connect {
+            at: crate::error::At::here(),
+            peer,
+            detail: format!("{detail}; {hint}"),
+            source,
+        },
+        e => e,
+    }
+}
+
+/// The media service (Media2 when offered, Media1 otherwise) and its profiles; a Media2
+/// listed but not working (faults, or the path is missing) gives way to Media1.
+async fn profiles(
+    client: &mut OnvifClient,
+    services: &mut Services,
+    notes: &mut Vec<String>,
+) -> Result<(bool, String, Vec<Profile>), Error> {
+    let no_media = |client: &OnvifClient| Error::NotFound {
+        at: crate::error::At::here(),
+        peer: client.peer(),
+        what: "the device offers no media service (neither Media2 nor Media1)".into(),
+    };
+    let (mut media2, mut media_path) = match services.find(client, Service::Media2).await? {
+        Some(p) => (true, p),
+        None => match services.find(client, Service::Media).await? {
+            Some(p) => (false, p),
+            None => return Err(no_media(client)),
+        },
+    };
+    let mut req = ops::get_profiles(media2);
+    let el = match client.call(&media_path, &req, true).await {
+        Ok(el) => el,
+        Err(e @ (Error::Fault { .. } | Error::HttpStatus { .. } | Error::Malformed { .. }))
+            if media2 =>
+        {
+            let Ok(Some(media1)) = services.find(client, Service::Media).await else {
+                return Err(e);
+            };
+            notes.push("Media2 GetProfiles failed; using Media1".to_string());
+            media2 = false;
+            media_path = media1;
+            req = ops::get_profiles(false);
+            client.call(&media_path, &req, true).await?
+        }
+        Err(e) => return Err(e),
+    };
+    let profiles =
+        ops::parse_profiles(&el, media2).map_err(|d| client.malformed(req.operation, d))?;
+    Ok((media2, media_path, profiles))
+}
+
+/// The profile `profile` names (token, else name), or the first that carries the wanted
+/// streams.
+fn choose_profile(s: &StartSettings, profiles: &[Profile], peer: &str) -> Result<Profile, Error> {
+    let profile = match &s.profile {
+        Some(want) => profiles
+            .iter()
+            .find(|p| &p.token == want)
+            .or_else(|| profiles.iter().find(|p| &p.name == want)),
+        None => profiles.iter().find(|p| s.wants.fits(p)),
+    };
+    if let Some(p) = profile {
+        return Ok(p.clone());
+    }
+    let list = profiles
+        .iter()
+        .map(|p| format!("{} ({})", p.token, p.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let what = match &s.profile {
+        Some(want) => format!("profile {want:?} not found; the device has: {list}"),
+        None => format!(
+            "no profile carries {}; the device has: {list}",
+            s.wants.describe()
+        ),
+    };
+    Err(Error::NotFound {
+        at: crate::error::At::here(),
+        peer: peer.to_string(),
+        what,
     })
 }
