@@ -154,6 +154,62 @@ impl HttpAuth {
     }
 }
 
+/// What a 401 means for one request ([`Attempt::on_401`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Send the request again: the challenge is adopted, and
+    /// [`HttpAuth::authorization`] answers it.
+    Again,
+    /// No credentials are set: the refusal is the answer.
+    NoCredentials,
+    /// The challenge is one this exchange withholds credentials from (the reason).
+    Withheld(&'static str),
+    /// No challenge this client knows.
+    NoChallenge,
+    /// A challenge was answered for this request already: the credentials are refused.
+    Refused,
+}
+
+/// One request's way through authentication challenges, the same for SOAP, the snapshot
+/// GET, the tunnel's GET and RTSP: at most one challenge answered per request, chosen by
+/// the exchange's [`Policy`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Attempt {
+    answered: bool,
+}
+
+impl Attempt {
+    /// What a 401 with these `WWW-Authenticate` values means; on [`Verdict::Again`] `auth`
+    /// holds the challenge to answer.
+    pub fn on_401<'a>(
+        &mut self,
+        auth: &mut HttpAuth,
+        have_creds: bool,
+        challenges: impl IntoIterator<Item = &'a str>,
+        policy: Policy,
+    ) -> Verdict {
+        if !have_creds {
+            return Verdict::NoCredentials;
+        }
+        if self.answered {
+            return Verdict::Refused;
+        }
+        match auth.adopt(challenges, policy) {
+            Ok(()) => {
+                self.answered = true;
+                Verdict::Again
+            }
+            Err(Unanswered::Withheld(reason)) => Verdict::Withheld(reason),
+            Err(Unanswered::NoChallenge) => Verdict::NoChallenge,
+        }
+    }
+
+    /// Whether a challenge was answered for this request.
+    pub fn answered(&self) -> bool {
+        self.answered
+    }
+}
+
 /// Credentials; `Debug` never shows the password.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Credentials {
@@ -172,6 +228,34 @@ impl std::fmt::Debug for Credentials {
 
 #[cfg(test)]
 mod tests {
+
+    /// One challenge answered per request; without credentials, or a second time, the
+    /// refusal is the answer; what the policy withholds says why.
+    #[test]
+    fn test_an_attempt_answers_one_challenge() {
+        let digest = ["Digest realm=\"cam\", nonce=\"n\", qop=\"auth\""];
+        let clear = Policy::for_exchange(None, false);
+        let mut auth = HttpAuth::None;
+        let mut a = Attempt::default();
+        assert_eq!(
+            a.on_401(&mut auth, false, digest, clear),
+            Verdict::NoCredentials
+        );
+        assert_eq!(a.on_401(&mut auth, true, digest, clear), Verdict::Again);
+        assert!(a.answered() && matches!(auth, HttpAuth::Digest(_)));
+        assert_eq!(a.on_401(&mut auth, true, digest, clear), Verdict::Refused);
+        let mut a = Attempt::default();
+        assert_eq!(
+            a.on_401(&mut HttpAuth::None, true, ["Basic realm=\"cam\""], clear),
+            Verdict::Withheld(BASIC_WITHHELD)
+        );
+        assert_eq!(
+            a.on_401(&mut HttpAuth::None, true, ["Negotiate"], clear),
+            Verdict::NoChallenge
+        );
+        assert!(!a.answered());
+    }
+
     use super::*;
 
     #[test]

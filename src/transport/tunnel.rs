@@ -19,7 +19,7 @@ use base64::Engine;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::error::Error;
-use crate::proto::auth::{self, Credentials, HttpAuth, Policy, Unanswered};
+use crate::proto::auth::{self, Attempt, Credentials, HttpAuth, Policy, Verdict};
 use crate::proto::http;
 use crate::proto::onvif::addr::Origin;
 use crate::transport::channel::{About, Channel, Sending};
@@ -168,7 +168,7 @@ pub async fn open(
     let cookie = cookie();
     let mut target = target.to_string();
     let mut auth = HttpAuth::None;
-    let mut answered_challenge = false;
+    let mut attempt = Attempt::default();
     let mut redirects = 0;
     let op = "RTSP tunnel GET";
     let (get, initial) = loop {
@@ -227,13 +227,17 @@ pub async fn open(
         match resp.status {
             200 => break (stream, rest),
             // ONVIF says devices do not authenticate the tunnel at the HTTP level; some do.
-            401 if creds.is_some() && !answered_challenge => {
-                answered_challenge = true;
-                // Over plain HTTP only with https-enable=false: chosen in clear.
+            // Over plain HTTP only with https-enable=false: chosen in clear.
+            401 => {
                 let policy = Policy::for_exchange(tls.map(|t| t.peer_authenticated), true);
-                match auth.adopt(resp.headers_named("www-authenticate"), policy) {
-                    Ok(()) => {}
-                    Err(Unanswered::Withheld(reason)) => {
+                let detail = match attempt.on_401(
+                    &mut auth,
+                    creds.is_some(),
+                    resp.headers_named("www-authenticate"),
+                    policy,
+                ) {
+                    Verdict::Again => continue,
+                    Verdict::Withheld(reason) => {
                         return Err(Error::CredentialsWithheld {
                             at: crate::error::At::here(),
                             peer,
@@ -241,22 +245,14 @@ pub async fn open(
                             reason: reason.into(),
                         });
                     }
-                    Err(Unanswered::NoChallenge) => {
-                        return Err(Error::NotAuthorized {
-                            at: crate::error::At::here(),
-                            peer,
-                            operation: op.into(),
-                            detail: "HTTP 401 with no challenge this client may answer".into(),
-                        });
-                    }
-                }
-            }
-            401 => {
+                    Verdict::NoChallenge => "HTTP 401 with no challenge this client may answer",
+                    Verdict::NoCredentials | Verdict::Refused => "HTTP 401",
+                };
                 return Err(Error::NotAuthorized {
                     at: crate::error::At::here(),
                     peer,
                     operation: op.into(),
-                    detail: "HTTP 401".into(),
+                    detail: detail.into(),
                 });
             }
             301 | 302 | 307 | 308 if redirects < MAX_REDIRECTS => {

@@ -30,7 +30,7 @@ pub const MAX_SNAPSHOT_BODY: u64 = 16 * 1024 * 1024;
 /// The device service path, fixed by ONVIF Core.
 pub const DEVICE_SERVICE_PATH: &str = "/onvif/device_service";
 
-use crate::proto::auth::{self, Credentials, HttpAuth, Policy, Unanswered};
+use crate::proto::auth::{self, Attempt, Credentials, HttpAuth, Policy, Unanswered, Verdict};
 
 /// An ONVIF SOAP client over one origin.
 pub struct OnvifClient {
@@ -128,12 +128,16 @@ impl OnvifClient {
         })
     }
 
-    /// Adopts the challenge of a 401; false when there is none this client may answer.
-    fn adopt_challenge(&mut self, resp: &Response) -> bool {
+    /// What a 401 means for the request making `attempt` (the one rule of
+    /// [`Attempt::on_401`]).
+    fn on_401(&mut self, attempt: &mut Attempt, resp: &Response) -> Verdict {
         let policy = self.policy();
-        self.auth
-            .adopt(resp.head.headers_named("www-authenticate"), policy)
-            .is_ok()
+        attempt.on_401(
+            &mut self.auth,
+            self.creds.is_some(),
+            resp.head.headers_named("www-authenticate"),
+            policy,
+        )
     }
 
     /// An authenticated GET (snapshots), answering a Digest (or, inside TLS, Basic)
@@ -144,7 +148,7 @@ impl OnvifClient {
         target: &str,
         limit: u64,
     ) -> Result<Vec<u8>, Error> {
-        let mut answered_challenge = false;
+        let mut attempt = Attempt::default();
         loop {
             let auth = self.authorization("GET", target);
             let mut headers = vec![("Cache-Control", "no-cache")];
@@ -163,19 +167,19 @@ impl OnvifClient {
             );
             match resp.head.status {
                 200 => return Ok(resp.body),
-                401 if self.creds.is_none() => {
-                    return Err(
-                        self.not_authorized(operation, "HTTP 401 and no user-id/user-pw set")
-                    );
-                }
-                401 if !answered_challenge && self.adopt_challenge(&resp) => {
-                    answered_challenge = true;
-                }
-                401 => {
-                    return Err(self.withheld(operation, &resp).unwrap_or_else(|| {
-                        self.not_authorized(operation, "HTTP 401 to our credentials")
-                    }));
-                }
+                401 => match self.on_401(&mut attempt, &resp) {
+                    Verdict::Again => {}
+                    Verdict::NoCredentials => {
+                        return Err(
+                            self.not_authorized(operation, "HTTP 401 and no user-id/user-pw set")
+                        );
+                    }
+                    Verdict::Withheld(_) | Verdict::NoChallenge | Verdict::Refused => {
+                        return Err(self.withheld(operation, &resp).unwrap_or_else(|| {
+                            self.not_authorized(operation, "HTTP 401 to our credentials")
+                        }));
+                    }
+                },
                 status => {
                     return Err(Error::HttpStatus {
                         at: crate::error::At::here(),
@@ -243,7 +247,7 @@ impl OnvifClient {
     ) -> Result<Element, Error> {
         let have_creds = self.creds.is_some();
         let mut with_creds = have_creds && (authenticated || self.anonymous_refused);
-        let mut answered_challenge = false;
+        let mut attempt = Attempt::default();
         let mut resynced_clock = false;
         // The device's words when it refused the anonymous request.
         let mut anonymous_refusal: Option<String> = None;
@@ -316,8 +320,9 @@ impl OnvifClient {
                 // challenge says how; otherwise WS-UsernameToken, with the device's clock
                 // from its Date header when it was never read (GetSystemDateAndTime may
                 // be the refused call).
-                if status == 401 && self.adopt_challenge(&resp) {
-                    answered_challenge = true;
+                if status == 401 {
+                    // Adopted when it is one to answer; otherwise the token goes.
+                    self.on_401(&mut attempt, &resp);
                 }
                 if self.clock_offset_ms.is_none()
                     && let Some(d) = resp.head.header("date").and_then(clock::parse_http_date)
@@ -336,11 +341,9 @@ impl OnvifClient {
             }
             // An authenticated request refused.
             if status == 401
-                && !answered_challenge
                 && !self.single_try
-                && self.adopt_challenge(&resp)
+                && self.on_401(&mut attempt, &resp) == Verdict::Again
             {
-                answered_challenge = true;
                 continue;
             }
             let auth_refusal = matches!(status, 401 | 403)

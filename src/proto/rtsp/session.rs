@@ -12,7 +12,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::proto::auth::{Credentials, HttpAuth, Policy, Unanswered};
+use crate::proto::auth::{Attempt, Credentials, HttpAuth, Policy, Verdict};
 use crate::proto::rtsp::{self, HeaderInjection, Response};
 
 /// The request whose answer is awaited.
@@ -22,8 +22,8 @@ struct Waiting {
     uri: String,
     extra: Vec<(String, String)>,
     cseq: u32,
-    /// A challenge was answered for it already.
-    answered: bool,
+    /// Its way through challenges (one answered at most).
+    attempt: Attempt,
     /// It was sent again after a refusal that followed a report.
     resent: bool,
 }
@@ -224,7 +224,7 @@ impl Session {
                 .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
                 .collect(),
             cseq: 0,
-            answered: false,
+            attempt: Attempt::default(),
             resent: false,
         };
         self.send(waiting)
@@ -300,27 +300,27 @@ impl Session {
                 },
             });
         }
-        if resp.status == 401 && self.creds.is_some() && !waiting.answered {
+        if resp.status == 401 {
             // RTSP is in clear only where the user chose it.
             let policy = Policy::for_exchange(self.tls, true);
-            match self
-                .auth
-                .adopt(resp.headers_named("www-authenticate"), policy)
-            {
-                Ok(()) => {
-                    let (cseq, bytes) = self.send(Waiting {
-                        answered: true,
-                        ..waiting
-                    })?;
+            let mut attempt = waiting.attempt;
+            match attempt.on_401(
+                &mut self.auth,
+                self.creds.is_some(),
+                resp.headers_named("www-authenticate"),
+                policy,
+            ) {
+                Verdict::Again => {
+                    let (cseq, bytes) = self.send(Waiting { attempt, ..waiting })?;
                     return Ok(Answer::Again {
                         cseq,
                         bytes,
                         why: Again::Challenge,
                     });
                 }
-                Err(Unanswered::Withheld(reason)) => return Err(Refused::Withheld(reason)),
+                Verdict::Withheld(reason) => return Err(Refused::Withheld(reason)),
                 // `check` makes it NotAuthorized.
-                Err(Unanswered::NoChallenge) => {}
+                Verdict::NoCredentials | Verdict::NoChallenge | Verdict::Refused => {}
             }
         }
         Ok(Answer::Done(resp))
