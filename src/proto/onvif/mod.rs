@@ -6,7 +6,9 @@
 
 pub mod addr;
 pub mod control;
+pub mod device;
 pub mod events;
+pub mod media;
 pub mod ops;
 pub mod recording;
 pub mod services;
