@@ -293,6 +293,121 @@ pub fn io_detail(e: &std::io::Error) -> String {
     }
 }
 
+/// Who and what an error is about: the peer (`host:port`) and the operation. Its
+/// constructors are `#[track_caller]`, so an error is one line at the place that raised
+/// it (retina's `ConnectionContext`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Context {
+    pub peer: String,
+    pub operation: String,
+}
+
+impl Context {
+    pub fn new(peer: impl Into<String>, operation: impl Into<String>) -> Context {
+        Context {
+            peer: peer.into(),
+            operation: operation.into(),
+        }
+    }
+
+    /// A read or write failed ([`Error::io`]).
+    #[track_caller]
+    pub fn io(&self, e: std::io::Error) -> Error {
+        Error::io(&self.peer, &self.operation, e)
+    }
+
+    /// The connection broke in a way no `io::Error` says (closed, stalled).
+    #[track_caller]
+    pub fn broken(&self, detail: impl Into<String>) -> Error {
+        Error::Io {
+            at: At::here(),
+            peer: self.peer.clone(),
+            operation: self.operation.clone(),
+            detail: detail.into(),
+            source: None,
+        }
+    }
+
+    /// No answer within `after`.
+    #[track_caller]
+    pub fn timed_out(&self, after: Duration) -> Error {
+        Error::TimedOut {
+            at: At::here(),
+            peer: self.peer.clone(),
+            operation: self.operation.clone(),
+            after,
+        }
+    }
+
+    /// An answer that cannot be read.
+    #[track_caller]
+    pub fn malformed(&self, detail: impl Into<String>, position: Option<Position>) -> Error {
+        Error::Malformed {
+            at: At::here(),
+            peer: self.peer.clone(),
+            operation: self.operation.clone(),
+            detail: detail.into(),
+            position,
+        }
+    }
+
+    /// The device refused the credentials (or asked for some none were set for).
+    #[track_caller]
+    pub fn not_authorized(&self, detail: impl Into<String>) -> Error {
+        Error::NotAuthorized {
+            at: At::here(),
+            peer: self.peer.clone(),
+            operation: self.operation.clone(),
+            detail: detail.into(),
+        }
+    }
+
+    /// A challenge the exchange does not answer, for `reason`.
+    #[track_caller]
+    pub fn withheld(&self, reason: impl Into<String>) -> Error {
+        Error::CredentialsWithheld {
+            at: At::here(),
+            peer: self.peer.clone(),
+            operation: self.operation.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    /// An HTTP or RTSP status that is neither success nor a challenge.
+    #[track_caller]
+    pub fn status(&self, status: u16, reason: impl Into<String>) -> Error {
+        Error::HttpStatus {
+            at: At::here(),
+            peer: self.peer.clone(),
+            operation: self.operation.clone(),
+            status,
+            reason: reason.into(),
+        }
+    }
+
+    /// `work` within `limit`, else [`Error::TimedOut`] raised where this is called: the one
+    /// way an exchange's wait becomes an error.
+    #[track_caller]
+    pub fn within<'a, T>(
+        &'a self,
+        limit: Duration,
+        work: impl std::future::Future<Output = Result<T, Error>> + 'a,
+    ) -> impl std::future::Future<Output = Result<T, Error>> + 'a {
+        let at = At::here();
+        async move {
+            match tokio::time::timeout(limit, work).await {
+                Ok(r) => r,
+                Err(_) => Err(Error::TimedOut {
+                    at,
+                    peer: self.peer.clone(),
+                    operation: self.operation.clone(),
+                    after: limit,
+                }),
+            }
+        }
+    }
+}
+
 impl Error {
     /// A read or write on an established connection failed: every such error is built
     /// here, so that its detail reads the same whichever exchange it broke.

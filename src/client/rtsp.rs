@@ -9,7 +9,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::error::Error;
+use crate::error::{At, Context, Error};
 use crate::proto::auth::Credentials;
 use crate::proto::rtsp::Response;
 use crate::proto::rtsp::framing::{self, Frame};
@@ -64,34 +64,20 @@ impl Rtsp {
         }
     }
 
-    #[track_caller]
-    fn err_io(&self, method: &str, detail: String) -> Error {
-        Error::Io {
-            at: crate::error::At::here(),
-            peer: self.peer.clone(),
-            operation: format!("RTSP {method}"),
-            detail,
-            source: None,
-        }
+    /// What an error of `method` is about.
+    fn ctx(&self, method: &str) -> Context {
+        Context::new(&self.peer, format!("RTSP {method}"))
     }
 
     /// The error for a request that could not be made.
     #[track_caller]
     fn refused(&self, method: &str, r: Refused) -> Error {
         match r {
-            Refused::Injection(e) => Error::Malformed {
-                at: crate::error::At::here(),
-                peer: self.peer.clone(),
-                operation: format!("RTSP {method}"),
-                detail: format!("refusing to send a header with a line break: {}", e.0),
-                position: None,
-            },
-            Refused::Withheld(reason) => Error::CredentialsWithheld {
-                at: crate::error::At::here(),
-                peer: self.peer.clone(),
-                operation: format!("RTSP {method}"),
-                reason: reason.into(),
-            },
+            Refused::Injection(e) => self.ctx(method).malformed(
+                format!("refusing to send a header with a line break: {}", e.0),
+                None,
+            ),
+            Refused::Withheld(reason) => self.ctx(method).withheld(reason),
         }
     }
 
@@ -124,16 +110,10 @@ impl Rtsp {
                 method,
                 cseq,
                 after,
-            } => Error::Io {
-                at: crate::error::At::here(),
-                peer: self.peer.clone(),
-                operation: format!("RTSP {method} keep-alive"),
-                detail: format!(
-                    "keep-alive CSeq {cseq} unanswered after {} s",
-                    after.as_secs()
-                ),
-                source: None,
-            },
+            } => self.ctx(&format!("{method} keep-alive")).broken(format!(
+                "keep-alive CSeq {cseq} unanswered after {} s",
+                after.as_secs()
+            )),
             Lost::Refused(method, r) => self.refused(method, r),
         }
     }
@@ -181,20 +161,12 @@ impl Rtsp {
         operation: &'a str,
         bytes: &'a [u8],
     ) -> impl Future<Output = Result<(), Error>> + 'a {
-        let at = crate::error::At::here();
+        let at = At::here();
         async move {
+            let ctx = Context::new(&self.peer, operation);
             match tokio::time::timeout(self.timeout, self.channel.send(bytes)).await {
-                Ok(r) => r.map_err(|e| Error::io(&self.peer, operation, e)),
-                Err(_) => Err(Error::Io {
-                    at,
-                    peer: self.peer.clone(),
-                    operation: operation.to_string(),
-                    detail: format!(
-                        "the write did not complete within {} s (the device stopped reading)",
-                        self.timeout.as_secs()
-                    ),
-                    source: None,
-                }),
+                Ok(r) => r.map_err(|e| ctx.io(e)),
+                Err(_) => Err(stalled_write(at, ctx, self.timeout)),
             }
         }
     }
@@ -226,8 +198,8 @@ impl Rtsp {
         uri: &str,
         on_data: &mut dyn Packets,
     ) -> Result<Answer, Error> {
+        let ctx = self.ctx(method);
         let timeout = self.timeout;
-        let peer = self.peer.clone();
         let fut = async {
             loop {
                 let frames = self
@@ -252,32 +224,20 @@ impl Rtsp {
                     .reader
                     .fill(&mut *self.channel)
                     .await
-                    .map_err(|e| Error::io(&self.peer, &format!("RTSP {method}"), e))?;
+                    .map_err(|e| self.ctx(method).io(e))?;
                 if n == 0 {
-                    return Err(self.err_io(method, "the device closed the connection".into()));
+                    return Err(self.ctx(method).broken("the device closed the connection"));
                 }
             }
         };
-        tokio::time::timeout(timeout, fut)
-            .await
-            .map_err(|_| Error::TimedOut {
-                at: crate::error::At::here(),
-                peer,
-                operation: format!("RTSP {method}"),
-                after: timeout,
-            })?
+        ctx.within(timeout, fut).await
     }
 
     /// The stream cannot be split into messages any more: where it broke.
     #[track_caller]
     fn refused_frame(&self, method: &str, e: &framing::FramingError) -> Error {
-        Error::Malformed {
-            at: crate::error::At::here(),
-            peer: self.peer.clone(),
-            operation: format!("RTSP {method}"),
-            detail: e.to_string(),
-            position: Some(crate::error::Position::StreamByte(self.reader.refused_at())),
-        }
+        let at = crate::error::Position::StreamByte(self.reader.refused_at());
+        self.ctx(method).malformed(e.to_string(), Some(at))
     }
 
     /// Maps a non-2xx answer to the error of spec §10.
@@ -292,19 +252,10 @@ impl Rtsp {
     #[track_caller]
     pub fn refusal(&self, method: &str, resp: &Response) -> Error {
         match resp.status {
-            401 | 403 => Error::NotAuthorized {
-                at: crate::error::At::here(),
-                peer: self.peer.clone(),
-                operation: format!("RTSP {method}"),
-                detail: format!("RTSP {} {}", resp.status, resp.reason),
-            },
-            status => Error::HttpStatus {
-                at: crate::error::At::here(),
-                peer: self.peer.clone(),
-                operation: format!("RTSP {method}"),
-                status,
-                reason: resp.reason.clone(),
-            },
+            401 | 403 => self
+                .ctx(method)
+                .not_authorized(format!("RTSP {} {}", resp.status, resp.reason)),
+            status => self.ctx(method).status(status, resp.reason.clone()),
         }
     }
 
@@ -324,11 +275,26 @@ impl Rtsp {
                 .reader
                 .fill(&mut *self.channel)
                 .await
-                .map_err(|e| Error::io(&self.peer, "RTSP stream", e))?;
+                .map_err(|e| Context::new(&self.peer, "RTSP stream").io(e))?;
             if n == 0 {
                 return Ok(Event::Closed);
             }
         }
+    }
+}
+
+/// A write that did not complete within `limit`: the device stopped reading (a
+/// reconnect cause, not a timeout of an answer).
+pub fn stalled_write(at: At, ctx: Context, limit: Duration) -> Error {
+    Error::Io {
+        at,
+        peer: ctx.peer,
+        operation: ctx.operation,
+        detail: format!(
+            "the write did not complete within {} s (the device stopped reading)",
+            limit.as_secs()
+        ),
+        source: None,
     }
 }
 

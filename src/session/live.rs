@@ -327,16 +327,11 @@ pub(super) async fn bounded<T>(
 ) -> Result<T, Error> {
     match tokio::time::timeout(limit, write).await {
         Ok(r) => r,
-        Err(_) => Err(Error::Io {
-            at: crate::error::At::here(),
-            peer: peer.to_string(),
-            operation: what.to_string(),
-            detail: format!(
-                "the write did not complete within {} s (the device stopped reading)",
-                limit.as_secs()
-            ),
-            source: None,
-        }),
+        Err(_) => Err(crate::client::rtsp::stalled_write(
+            crate::error::At::here(),
+            crate::error::Context::new(peer, what),
+            limit,
+        )),
     }
 }
 

@@ -49,17 +49,12 @@ pub(super) async fn udp_leg(
     // Bounded by `timeout`, as every exchange (a resolver that never answers must not
     // hold the start until stop).
     let lookup = tokio::net::lookup_host((crate::transport::net::bare_host(&origin.host), 0));
-    let mut sources: Vec<std::net::IpAddr> = match tokio::time::timeout(timeout, lookup).await {
-        Ok(Ok(it)) => it.map(|a| a.ip().to_canonical()).collect(),
-        Ok(Err(_)) => Vec::new(),
-        Err(_) => {
-            return Err(Error::TimedOut {
-                at: crate::error::At::here(),
-                peer: origin.peer(),
-                operation: "name lookup for the UDP sources".into(),
-                after: timeout,
-            });
-        }
+    let found = crate::error::Context::new(origin.peer(), "name lookup for the UDP sources")
+        .within(timeout, async { Ok(lookup.await) })
+        .await?;
+    let mut sources: Vec<std::net::IpAddr> = match found {
+        Ok(it) => it.map(|a| a.ip().to_canonical()).collect(),
+        Err(_) => Vec::new(),
     };
     if let Some(ip) = granted.source {
         sources.push(ip.to_canonical());

@@ -12,7 +12,7 @@ use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::error::Error;
+use crate::error::{Context, Error};
 use crate::proto::http::{self, Framing, ResponseHead};
 use crate::proto::onvif::addr::Origin;
 use crate::transport::tls;
@@ -38,20 +38,19 @@ pub async fn connect(
 ) -> Result<Box<dyn Stream>, Error> {
     let peer = origin.peer();
     let host = bare_host(&origin.host).to_string();
-    let tcp = tokio::time::timeout(timeout, TcpStream::connect((host.as_str(), origin.port)))
-        .await
-        .map_err(|_| Error::TimedOut {
-            at: crate::error::At::here(),
-            peer: peer.clone(),
-            operation: "TCP connect".into(),
-            after: timeout,
-        })?
-        .map_err(|e| Error::Connect {
-            at: crate::error::At::here(),
-            peer: peer.clone(),
-            detail: e.to_string(),
-            source: crate::error::Source::of(e),
-        })?;
+    let connecting = async {
+        TcpStream::connect((host.as_str(), origin.port))
+            .await
+            .map_err(|e| Error::Connect {
+                at: crate::error::At::here(),
+                peer: peer.clone(),
+                detail: e.to_string(),
+                source: crate::error::Source::of(e),
+            })
+    };
+    let tcp = Context::new(&peer, "TCP connect")
+        .within(timeout, connecting)
+        .await?;
     let _ = tcp.set_nodelay(true);
     let Some(config) = tls else {
         crate::log::info!("connected to {peer} (plain TCP)");
@@ -60,28 +59,28 @@ pub async fn connect(
     let name = ServerName::try_from(host.clone())
         .map_err(|e| Error::Settings(format!("{host:?} is not a valid host name for TLS: {e}")))?;
     let connector = tokio_rustls::TlsConnector::from(config.rustls.clone());
-    let stream = tokio::time::timeout(timeout, connector.connect(name, tcp))
-        .await
-        .map_err(|_| Error::TimedOut {
-            at: crate::error::At::here(),
-            peer: peer.clone(),
-            operation: "TLS handshake".into(),
-            after: timeout,
-        })?
-        .map_err(|e| match tls::refusal(&e) {
-            Some(r) => Error::Certificate {
-                at: crate::error::At::here(),
-                peer: peer.clone(),
-                reason: r.reason,
-                fingerprint: r.fingerprint,
-            },
-            None => Error::Tls {
-                at: crate::error::At::here(),
-                peer: peer.clone(),
-                detail: e.to_string(),
-                source: crate::error::Source::of(e),
-            },
-        })?;
+    let handshake = async {
+        connector
+            .connect(name, tcp)
+            .await
+            .map_err(|e| match tls::refusal(&e) {
+                Some(r) => Error::Certificate {
+                    at: crate::error::At::here(),
+                    peer: peer.clone(),
+                    reason: r.reason,
+                    fingerprint: r.fingerprint,
+                },
+                None => Error::Tls {
+                    at: crate::error::At::here(),
+                    peer: peer.clone(),
+                    detail: e.to_string(),
+                    source: crate::error::Source::of(e),
+                },
+            })
+    };
+    let stream = Context::new(&peer, "TLS handshake")
+        .within(timeout, handshake)
+        .await?;
     let (_, conn) = stream.get_ref();
     crate::log::info!(
         "connected to {peer} ({:?}, {:?})",
@@ -204,12 +203,7 @@ impl HttpClient {
             Ok(r) => r,
             Err(_) => {
                 self.conn = None;
-                Err(Error::TimedOut {
-                    at: crate::error::At::here(),
-                    peer: self.origin.peer(),
-                    operation: operation.to_string(),
-                    after: timeout,
-                })
+                Err(Context::new(self.origin.peer(), operation).timed_out(timeout))
             }
         }
     }

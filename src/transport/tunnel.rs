@@ -18,7 +18,7 @@ use crate::transport::tls;
 use base64::Engine;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::error::Error;
+use crate::error::{Context, Error};
 use crate::proto::auth::{self, Attempt, Credentials, HttpAuth, Policy, Verdict};
 use crate::proto::http;
 use crate::proto::onvif::addr::Origin;
@@ -186,43 +186,31 @@ pub async fn open(
             env!("CARGO_PKG_VERSION"),
             "\r\n\r\n"
         ));
-        let io = |e: std::io::Error| Error::io(&peer, op, e);
-        let (resp, rest) = tokio::time::timeout(timeout, async {
-            stream.write_all(head.as_bytes()).await.map_err(io)?;
-            stream.flush().await.map_err(io)?;
-            let mut buf = Vec::with_capacity(4096);
-            loop {
-                if let Some(h) = http::parse_head(&buf).map_err(|e| Error::Malformed {
-                    at: crate::error::At::here(),
-                    peer: peer.clone(),
-                    operation: op.into(),
-                    detail: e.to_string(),
-                    position: None,
-                })? {
-                    let rest = buf.split_off(h.len);
-                    return Ok((h, rest));
+        let ctx = Context::new(&peer, op);
+        let (resp, rest) = ctx
+            .within(timeout, async {
+                stream
+                    .write_all(head.as_bytes())
+                    .await
+                    .map_err(|e| ctx.io(e))?;
+                stream.flush().await.map_err(|e| ctx.io(e))?;
+                let mut buf = Vec::with_capacity(4096);
+                loop {
+                    if let Some(h) =
+                        http::parse_head(&buf).map_err(|e| ctx.malformed(e.to_string(), None))?
+                    {
+                        let rest = buf.split_off(h.len);
+                        return Ok((h, rest));
+                    }
+                    let mut chunk = [0u8; 4096];
+                    let n = stream.read(&mut chunk).await.map_err(|e| ctx.io(e))?;
+                    if n == 0 {
+                        return Err(ctx.broken("the device closed the connection before answering"));
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
                 }
-                let mut chunk = [0u8; 4096];
-                let n = stream.read(&mut chunk).await.map_err(io)?;
-                if n == 0 {
-                    return Err(Error::Io {
-                        at: crate::error::At::here(),
-                        peer: peer.clone(),
-                        operation: op.into(),
-                        detail: "the device closed the connection before answering".into(),
-                        source: None,
-                    });
-                }
-                buf.extend_from_slice(&chunk[..n]);
-            }
-        })
-        .await
-        .map_err(|_| Error::TimedOut {
-            at: crate::error::At::here(),
-            peer: peer.clone(),
-            operation: op.into(),
-            after: timeout,
-        })??;
+            })
+            .await?;
         crate::log::debug!("{peer} GET {target} (tunnel) -> HTTP {}", resp.status);
         match resp.status {
             200 => break (stream, rest),
@@ -334,18 +322,14 @@ async fn open_post(leg: &mut PostLeg) -> Result<Halves, Error> {
         env!("CARGO_PKG_VERSION"),
         "\r\n\r\n"
     ));
-    tokio::time::timeout(leg.timeout, async {
-        post.write_all(head.as_bytes()).await?;
-        post.flush().await
+    let ctx = Context::new(&peer, "RTSP tunnel POST");
+    ctx.within(leg.timeout, async {
+        post.write_all(head.as_bytes())
+            .await
+            .map_err(|e| ctx.io(e))?;
+        post.flush().await.map_err(|e| ctx.io(e))
     })
-    .await
-    .map_err(|_| Error::TimedOut {
-        at: crate::error::At::here(),
-        peer: peer.clone(),
-        operation: "RTSP tunnel POST".into(),
-        after: leg.timeout,
-    })?
-    .map_err(|e| Error::io(&peer, "RTSP tunnel POST", e))?;
+    .await?;
     let (r, w) = tokio::io::split(post);
     Ok((Box::new(r), Box::new(w)))
 }
