@@ -288,8 +288,8 @@ impl ObjectImpl for OnvifHttpsSrc {
             // property values); the element keeps and uses it.
             "location" => s
                 .location
-                .as_deref()
-                .map(super::uri::without_password)
+                .as_ref()
+                .map(|l| super::uri::without_password(&l.text))
                 .to_value(),
             name => s.get(name),
         }

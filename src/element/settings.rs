@@ -36,10 +36,28 @@ pub(super) const DEFAULT_EVENTS: bool = false;
 pub(super) const DEFAULT_RECONNECT: bool = true;
 pub(super) const DEFAULT_RECONNECT_MAX_DELAY: u32 = 30;
 
+/// `location`, parsed and checked when it is set: the URL the element uses, and the text
+/// as the user wrote it (read back without its password).
+#[derive(Clone)]
+pub(super) struct Location {
+    pub(super) url: url::Url,
+    pub(super) text: String,
+}
+
+impl Location {
+    /// Parses and checks `text` (`http://` or `https://`, a host).
+    pub(super) fn parse(text: &str) -> Result<Location, Error> {
+        Ok(Location {
+            url: parse_location(text)?,
+            text: text.to_string(),
+        })
+    }
+}
+
 /// The element's properties, as set.
 #[derive(Clone)]
 pub(super) struct Settings {
-    pub(super) location: Option<String>,
+    pub(super) location: Option<Location>,
     pub(super) user_id: Option<String>,
     pub(super) user_pw: Option<String>,
     pub(super) https_enable: bool,
@@ -102,10 +120,10 @@ impl Default for Settings {
 // Written by hand so that the password never reaches a log.
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let location = self.location.as_deref().map(|l| match url::Url::parse(l) {
-            Ok(u) => crate::error::sanitize_url(&u),
-            Err(_) => "(unparsable)".to_string(),
-        });
+        let location = self
+            .location
+            .as_ref()
+            .map(|l| crate::error::sanitize_url(&l.url));
         f.debug_struct("Settings")
             .field("location", &location)
             .field("user_id", &self.user_id)
@@ -235,11 +253,10 @@ impl Settings {
     ) -> Result<(StartSettings, Vec<String>), Error> {
         let s = self;
         let mut warnings = Vec::new();
-        let location = s
-            .location
-            .as_deref()
-            .ok_or_else(|| Error::Settings("No location set: set location=http://CAMERA".into()))?;
-        let url = parse_location(location)?;
+        let url =
+            s.location.as_ref().map(|l| l.url.clone()).ok_or_else(|| {
+                Error::Settings("No location set: set location=http://CAMERA".into())
+            })?;
         let pins = match &s.tls_certificate_sha256 {
             Some(p) => tls::parse_pins(p).ok_or_else(|| {
                 Error::Settings(format!(

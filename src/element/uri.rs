@@ -11,7 +11,7 @@ use gst::prelude::*;
 use gst::subclass::prelude::*;
 
 use super::imp::{OnvifHttpsSrc, State};
-use super::settings::{Settings, parse_location};
+use super::settings::{Location, Settings};
 
 /// `location` with the password of a `user:password@` removed.
 pub(super) fn without_password(location: &str) -> String {
@@ -27,7 +27,7 @@ pub(super) fn without_password(location: &str) -> String {
 /// The location as `onvif(s)://`, with the user but never the password, and the query
 /// the URI was set with.
 pub(super) fn uri(s: &Settings) -> Option<String> {
-    let loc = url::Url::parse(s.location.as_deref()?).ok()?;
+    let loc = &s.location.as_ref()?.url;
     let scheme = if loc.scheme() == "https" {
         "onvifs"
     } else {
@@ -68,12 +68,15 @@ impl OnvifHttpsSrc {
                 "location cannot change while the element is running",
             ));
         }
-        if let Some(v) = &value {
-            parse_location(v)
-                .map_err(|e| glib::Error::new(gst::URIError::BadUri, &e.to_string()))?;
-        }
+        let location = match &value {
+            Some(v) => Some(
+                Location::parse(v)
+                    .map_err(|e| glib::Error::new(gst::URIError::BadUri, &e.to_string()))?,
+            ),
+            None => None,
+        };
         let mut s = self.settings.lock().unwrap_or_else(PoisonError::into_inner);
-        s.location = value;
+        s.location = location;
         s.uri_query = None;
         // Another device, or the same one elsewhere: what is known of the device is that of
         // the new location (found again unless another element holds it).
