@@ -406,7 +406,7 @@ impl Settings {
             }),
             StreamingMethod::RtpRtspTcp => Job::Live(LiveSettings {
                 start,
-                transport: Transport::Tcp,
+                transport: Transport::Rtsp,
                 playback: playback.clone(),
                 reconnect,
             }),
@@ -418,7 +418,7 @@ impl Settings {
             }),
             StreamingMethod::RtpRtspHttpTcp => Job::Live(LiveSettings {
                 start,
-                transport: Transport::Tunnel,
+                transport: Transport::Http,
                 playback: playback.clone(),
                 reconnect,
             }),

@@ -47,7 +47,7 @@ pub(super) async fn find_media<O: Output>(s: &LiveSettings, out: &O) -> Result<M
     // What the streams come from, for messages.
     let mut source = format!("profile {}", media.profile.token);
     let (open, uri) = match s.transport {
-        Transport::Tunnel => {
+        Transport::Http => {
             let (operation, device_uri, what) = match &s.playback {
                 Some(p) => {
                     let t = edge::find_replay(
@@ -61,7 +61,7 @@ pub(super) async fn find_media<O: Output>(s: &LiveSettings, out: &O) -> Result<M
                     ("GetReplayUri", t.uri, source.clone())
                 }
                 None => {
-                    let uri = onvif::stream_uri(&mut client, &media, StreamTransport::Http).await?;
+                    let uri = onvif::stream_uri(&mut client, &media, Transport::Http).await?;
                     let what = format!("profile {} ({})", media.profile.token, media.profile.name);
                     ("GetStreamUri", uri, what)
                 }
@@ -89,12 +89,7 @@ pub(super) async fn find_media<O: Output>(s: &LiveSettings, out: &O) -> Result<M
             let tls = client.http.tls().cloned();
             (OpenRtsp::Tunnel { tls, target }, uri)
         }
-        Transport::Tcp | Transport::Udp => {
-            let t = if s.transport == Transport::Tcp {
-                StreamTransport::Rtsp
-            } else {
-                StreamTransport::Udp
-            };
+        t @ (Transport::Rtsp | Transport::Udp) => {
             let device_uri = onvif::stream_uri(&mut client, &media, t).await?;
             // The device's RTSP port, on the host the user gave (device hosts can be wrong).
             let port = url::Url::parse(&device_uri)

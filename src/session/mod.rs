@@ -38,7 +38,6 @@ use self::command::{Command, Commands};
 use crate::client::onvif::{self, MAX_SNAPSHOT_BODY, StartSettings};
 use crate::client::rtsp::{Event, Rtsp};
 use crate::error::Error;
-use crate::proto::onvif::ops::StreamTransport;
 use crate::proto::onvif::recording;
 use crate::proto::rtp::{self, Timeline};
 use crate::proto::rtsp::{self, sdp};
@@ -119,13 +118,6 @@ pub struct PlaybackSettings {
     pub speed: f64,
 }
 
-/// How the RTSP session and its media travel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transport {
-    /// RTSP tunnelled over HTTP(S), RTP interleaved (`rtp-rtsp-http-tcp`).
-    Tunnel,
-    /// RTSP over TCP to the RTSP port, RTP interleaved (`rtp-rtsp-tcp`).
-    Tcp,
-    /// RTSP over TCP, RTP and RTCP over UDP (`rtp-udp`).
-    Udp,
-}
+/// How the RTSP session and its media travel: the transport GetStreamUri is asked for
+/// (one enum from the element's `streaming-method` to the request body).
+pub use crate::proto::onvif::ops::StreamTransport as Transport;

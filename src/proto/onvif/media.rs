@@ -25,11 +25,14 @@ pub fn get_profiles(media2: bool) -> Request {
 /// The transport a stream URI is asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StreamTransport {
-    /// RTSP tunnelled over HTTP(S): Media1 `HTTP`, Media2 `RtspOverHttp`.
+    /// RTSP tunnelled over HTTP(S), RTP interleaved (`rtp-rtsp-http-tcp`): Media1 `HTTP`,
+    /// Media2 `RtspOverHttp`.
     Http,
-    /// RTSP with interleaved RTP: Media1 `RTSP`, Media2 `RTSP`.
+    /// RTSP over TCP to the RTSP port, RTP interleaved (`rtp-rtsp-tcp`): Media1 `RTSP`,
+    /// Media2 `RTSP`.
     Rtsp,
-    /// RTP over UDP: Media1 `UDP`, Media2 `RtspUnicast`.
+    /// RTSP over TCP, RTP and RTCP over UDP (`rtp-udp`): Media1 `UDP`, Media2
+    /// `RtspUnicast`.
     Udp,
 }
 
