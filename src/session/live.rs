@@ -478,7 +478,7 @@ pub(super) async fn play_loop<O: Output>(
                 Command::Seek { position, epoch } => {
                     // A seek the session lost goes again once it is back: the element's
                     // pads wait for it (and drop what comes until then).
-                    if let Err(e) = seek(rtsp, uri, &streams, &*out, (position, epoch), &mut on_data).await {
+                    if let Err(e) = seek(rtsp, &streams, &*out, (position, epoch), &mut on_data).await {
                         commands.keep(cmd);
                         return Err(e);
                     }

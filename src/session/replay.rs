@@ -58,18 +58,18 @@ impl Replay {
     }
 }
 
-/// A seek in a replay (spec §7): PAUSE, then PLAY from the recorded time the position
-/// points at (stream time 0 is the start of the replay). The packets before the PAUSE
-/// answer belong to the old position and are dropped; the source pads have flushed.
+/// A seek in a replay (spec §7): the driver of [`rtsp::seek::Seek`] (PAUSE, then PLAY from
+/// the recorded time the position points at; stream time 0 is the start of the replay).
+/// The packets before the PAUSE answer belong to the old position and are dropped; the
+/// source pads have flushed.
 pub(super) async fn seek<O: Output>(
     rtsp: &mut Rtsp,
-    uri: &str,
     streams: &SharedStreams,
     out: &O,
     (position, epoch): (u64, u64),
     on_data: &mut dyn crate::client::rtsp::Packets,
 ) -> Result<(), Error> {
-    let headers = {
+    let (headers, urls, setup_urls) = {
         let mut st = streams
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -92,31 +92,56 @@ pub(super) async fn seek<O: Output>(
             s.ended = false;
             s.last_packet = None;
         }
-        headers
+        let setup_urls = st.list.iter().map(|s| s.setup_url.clone()).collect();
+        (headers, st.presentation.clone(), setup_urls)
     };
     out.debug(format_args!(
         "seek to {} ms: PAUSE, PLAY {headers:?}",
         position / 1_000_000
     ));
-    let mut drop_old = |_: u8, _: &[u8]| {};
-    let resp = rtsp.request("PAUSE", uri, &[], &mut drop_old).await?;
-    rtsp.check("PAUSE", &resp)?;
-    streams
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .hold();
-    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let resp = rtsp.request("PLAY", uri, &headers, on_data).await?;
-    rtsp.check("PLAY", &resp)?;
-    let rtp_info = resp.header("rtp-info").unwrap_or("");
-    out.debug(format_args!("seek's PLAY answered, RTP-Info {rtp_info:?}"));
-    // Only now does the element take data again: a seek lost with its session goes
-    // again with the next one (`Commands::keep`), and until it lands what comes is of
-    // the old position.
-    out.seek_applied(epoch);
-    streams
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .release(rtp_info, out);
+    let play = headers
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    let mut seek = rtsp::seek::Seek::new(urls, setup_urls, play);
+    while let Some(step) = seek.poll() {
+        match step {
+            rtsp::seek::Step::Send(req) => {
+                let mut drop_old = |_: u8, _: &[u8]| {};
+                let sink: &mut dyn crate::client::rtsp::Packets = if req.method == "PAUSE" {
+                    &mut drop_old
+                } else {
+                    &mut *on_data
+                };
+                let resp = rtsp
+                    .request(req.method, &req.uri, &req.header_refs(), sink)
+                    .await?;
+                seek.answer(resp).map_err(|f| match f {
+                    rtsp::seek::Fault::Refused { method, resp } => rtsp.refusal(method, &resp),
+                    rtsp::seek::Fault::OutOfTurn => Error::Settings(
+                        "internal error: a seek's answer out of turn, please report this".into(),
+                    ),
+                })?;
+            }
+            rtsp::seek::Step::Hold => streams
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .hold(),
+            rtsp::seek::Step::Landed {
+                first_seq,
+                rtp_info,
+            } => {
+                out.debug(format_args!("seek's PLAY answered, RTP-Info {rtp_info:?}"));
+                // Only now does the element take data again: a seek lost with its session
+                // goes again with the next one (`Commands::keep`), and until it lands what
+                // comes is of the old position.
+                out.seek_applied(epoch);
+                streams
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .release(&first_seq, out);
+            }
+        }
+    }
     Ok(())
 }

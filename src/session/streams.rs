@@ -303,20 +303,12 @@ impl Streams {
         }
     }
 
-    /// The seek's PLAY was answered with `rtp_info` (empty when it failed): each stream
-    /// starts at the packet its `RTP-Info` seq names, and the held packets go on through
-    /// [`Streams::rtp`], those of the old position dropped.
-    pub(super) fn release<O: Output>(&mut self, rtp_info: &str, out: &O) {
-        let infos = rtsp::url::parse_rtp_info(rtp_info);
-        let n = self.list.len();
-        for i in 0..n {
-            let first = infos
-                .iter()
-                .find(|info| {
-                    self.presentation
-                        .rtp_info_matches(&info.url, &self.list[i].setup_url, n)
-                })
-                .and_then(|info| info.seq);
+    /// The seek's PLAY was answered: each stream starts at the packet its `RTP-Info` seq
+    /// names (`first_seq`, in SETUP order; `None`: not said), and the held packets go on
+    /// through [`Streams::rtp`], those of the old position dropped.
+    pub(super) fn release<O: Output>(&mut self, first_seq: &[Option<u16>], out: &O) {
+        for i in 0..self.list.len() {
+            let first = first_seq.get(i).copied().flatten();
             let held = self.list[i].held.take().unwrap_or_default();
             self.list[i].first_seq = first;
             if held.dropped > 0 {

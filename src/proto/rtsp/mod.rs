@@ -6,6 +6,7 @@
 
 pub mod framing;
 pub mod sdp;
+pub mod seek;
 pub mod sequence;
 pub mod session;
 pub mod transport;
