@@ -587,7 +587,7 @@ fn test_a_seek_lost_with_its_session_lands_after_the_reconnection() {
     init();
     let (cam, _ca, run, from, _) = replaying(Config {
         faults: Faults {
-            hang_up_after_pause: true,
+            hang_up_after_pause: 1,
             ..Faults::default()
         },
         ..Config::default()
@@ -602,6 +602,49 @@ fn test_a_seek_lost_with_its_session_lands_after_the_reconnection() {
     );
     // PLAY, PAUSE (cut), PLAY (the reconnection), PAUSE, PLAY (the seek again).
     assert_eq!(plays(&cam), 3);
+}
+
+/// A device that drops the replay at every seek: the seek goes again once after the
+/// reconnection, then is given up with a warning, and the replay goes on from where it
+/// was (before, every attempt would repeat the seek and reconnect for ever).
+#[test]
+fn test_a_seek_that_keeps_failing_is_given_up() {
+    init();
+    let (cam, _ca, run, from, _) = replaying(Config {
+        faults: Faults {
+            hang_up_after_pause: 100,
+            ..Faults::default()
+        },
+        ..Config::default()
+    });
+    run.pipeline
+        .seek_simple(gst::SeekFlags::FLUSH, gst::ClockTime::from_seconds(30))
+        .expect("seek accepted");
+    let after = run.collect(40, Duration::from_secs(15));
+    assert!(after.error.is_none(), "{}", after.error_text());
+    assert!(
+        after.warnings.iter().any(|w| w.contains("failed twice")),
+        "{:?}",
+        after.warnings
+    );
+    let recorded: Vec<f64> = after
+        .samples
+        .iter()
+        .filter_map(|s| ntp_meta_unix_s(s.buffer()?))
+        .collect();
+    assert!(
+        recorded.last().is_some_and(|t| *t < from as f64 + 20.0),
+        "goes on near where it was, not at the seek's {}: {recorded:?}",
+        from + 30
+    );
+    drop(run);
+    assert_eq!(
+        cam.stats
+            .pause_hang_ups
+            .load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "the seek went twice, then no more"
+    );
 }
 
 /// Seeks `run` to `position` seconds of stream time and checks the first buffer after it:

@@ -103,7 +103,7 @@ impl OnvifHttpsSrc {
         let (commander, commands) = session::command::channel();
         let seek_hook = match &job {
             Job::Live(l) if l.playback.is_some() => Some(SeekHook {
-                commands: commander.clone(),
+                commands: commander.downgrade(),
             }),
             _ => None,
         };

@@ -111,6 +111,10 @@ impl Output for ElementOutput {
         self.pads.seek_applied(epoch);
     }
 
+    fn seek_pending(&self) -> bool {
+        self.pads.seek_pending()
+    }
+
     fn running_time(&self) -> Option<u64> {
         self.element
             .upgrade()?

@@ -52,7 +52,7 @@ pub(super) struct Limits {
 
 /// A seek in a replay goes to the session as a [`Command::Seek`] on its command channel.
 pub(super) struct SeekHook {
-    pub commands: crate::session::command::Commander,
+    pub commands: crate::session::command::WeakCommander,
 }
 
 enum Data {
@@ -343,9 +343,20 @@ impl Pads {
         locked(&self.queue).session_epoch = epoch;
     }
 
+    /// The pads flushed for a seek the session has not applied yet.
+    pub(super) fn seek_pending(&self) -> bool {
+        let q = locked(&self.queue);
+        q.session_epoch != q.epoch
+    }
+
     /// Stream `index` ends once what is queued for it is pushed.
     pub(super) fn end_of_stream(&self, index: usize) {
         let mut q = locked(&self.queue);
+        // The end of the old position, after the pads flushed for a seek: not the end of
+        // the new segment.
+        if q.session_epoch != q.epoch {
+            return;
+        }
         if let Some(s) = q.streams.get_mut(index) {
             Self::enqueue_control(s, Item::Eos);
         }
@@ -409,7 +420,7 @@ impl Pads {
         if q.eos || index >= q.streams.len() {
             return true;
         }
-        // A replay between a flush and the session's PAUSE: the packets are of the old
+        // A replay between a flush and the seek's PLAY answer: the packets are of the old
         // position. The epoch moves under this lock, as the queue is cleared.
         if q.session_epoch != q.epoch {
             return true;
@@ -767,7 +778,11 @@ impl Pads {
         }
         gst::debug!(CAT, obj = pad, "seek to {position} ns");
         let seek = crate::session::command::Command::Seek { position, epoch };
-        if hook.commands.send(seek).is_err() {
+        if hook
+            .commands
+            .upgrade()
+            .is_none_or(|tx| tx.send(seek).is_err())
+        {
             // No session to seek: what comes is not held back.
             self.seek_applied(epoch);
             return false;

@@ -20,13 +20,22 @@ pub enum Command {
 /// The element's end.
 pub type Commander = mpsc::UnboundedSender<Command>;
 
+/// The element's end as the pads hold it: it does not keep the channel open, so that the
+/// session stops when the element drops its [`Commander`].
+pub type WeakCommander = mpsc::WeakUnboundedSender<Command>;
+
 /// A session's end: a seek that came while the session could not act on it (start-up,
-/// a reconnection's wait) is kept for when it can; only the latest seek counts.
+/// a reconnection's wait) is kept for when it can; only the newest seek counts (the
+/// highest epoch: two seeks sent from two threads may arrive out of order).
 #[derive(Debug)]
 pub struct Commands {
     rx: mpsc::UnboundedReceiver<Command>,
     seek: Option<Command>,
     stopped: bool,
+    /// The highest seek epoch seen.
+    newest: u64,
+    /// The epoch of the seek kept after its session was lost: it goes again once only.
+    retried: Option<u64>,
 }
 
 /// A command channel.
@@ -38,59 +47,74 @@ pub fn channel() -> (Commander, Commands) {
             rx,
             seek: None,
             stopped: false,
+            newest: 0,
+            retried: None,
         },
     )
 }
 
 impl Commands {
-    /// The next command: a kept seek first; a stop for ever once stopped.
+    /// The next command: a stop first, then the newest seek; a stop for ever once
+    /// stopped. Cancel-safe (it runs inside `select!`).
     pub async fn next(&mut self) -> Command {
-        if self.stopped {
-            return Command::Stop;
+        loop {
+            self.drain();
+            if self.stopped {
+                return Command::Stop;
+            }
+            if let Some(seek) = self.seek.take() {
+                return seek;
+            }
+            let cmd = self.rx.recv().await.unwrap_or(Command::Stop);
+            self.absorb(cmd);
         }
-        if let Some(seek) = self.seek.take() {
-            return seek;
-        }
-        let cmd = self.rx.recv().await.unwrap_or(Command::Stop);
-        self.take(cmd)
     }
 
     /// Waits for a stop; seeks meanwhile are kept for [`Commands::next`].
     pub async fn stopped(&mut self) {
-        while !self.stopped {
-            let cmd = self.rx.recv().await.unwrap_or(Command::Stop);
-            if let seek @ Command::Seek { .. } = self.take(cmd) {
-                self.seek = Some(seek);
+        loop {
+            self.drain();
+            if self.stopped {
+                return;
             }
+            let cmd = self.rx.recv().await.unwrap_or(Command::Stop);
+            self.absorb(cmd);
         }
     }
 
-    /// A seek that failed with its session goes again with the next one (a newer seek
-    /// kept meanwhile wins).
-    pub fn keep(&mut self, seek: Command) {
-        if matches!(seek, Command::Seek { .. }) && self.seek.is_none() {
+    /// A seek that failed with its session goes again with the next session (a newer
+    /// seek kept meanwhile wins); false when it already went again once and failed: it is
+    /// given up (a device that fails every seek must not reconnect for ever).
+    pub fn keep(&mut self, seek: Command) -> bool {
+        let Command::Seek { epoch, .. } = seek else {
+            return false;
+        };
+        if self.retried == Some(epoch) {
+            return false;
+        }
+        self.retried = Some(epoch);
+        if self.seek.is_none() {
             self.seek = Some(seek);
         }
+        true
     }
 
-    /// Records a stop; of seeks already queued behind a seek, the latest wins.
-    fn take(&mut self, cmd: Command) -> Command {
+    /// Takes what is queued without waiting.
+    fn drain(&mut self) {
+        while let Ok(cmd) = self.rx.try_recv() {
+            self.absorb(cmd);
+        }
+    }
+
+    fn absorb(&mut self, cmd: Command) {
         match cmd {
-            Command::Stop => {
-                self.stopped = true;
-                Command::Stop
+            Command::Stop => self.stopped = true,
+            Command::Seek { epoch, .. } if epoch >= self.newest => {
+                self.newest = epoch;
+                self.seek = Some(cmd);
             }
-            Command::Seek { .. } => {
-                let mut latest = cmd;
-                while let Ok(next) = self.rx.try_recv() {
-                    if next == Command::Stop {
-                        self.stopped = true;
-                        return Command::Stop;
-                    }
-                    latest = next;
-                }
-                latest
-            }
+            // Older than one already seen: stale.
+            Command::Seek { .. } => {}
         }
     }
 }
@@ -126,9 +150,9 @@ mod tests {
         assert_eq!(block(rx.next()), Command::Stop, "stopped for ever");
     }
 
-    /// A seek whose session was lost goes again with the next session.
+    /// A seek whose session was lost goes again with the next session, once.
     #[test]
-    fn test_a_failed_seek_is_kept() {
+    fn test_a_failed_seek_is_kept_once() {
         let (tx, mut rx) = channel();
         let seek = Command::Seek {
             position: 9,
@@ -136,8 +160,38 @@ mod tests {
         };
         tx.send(seek).expect("send");
         assert_eq!(block(rx.next()), seek);
-        rx.keep(seek);
+        assert!(rx.keep(seek));
         assert_eq!(block(rx.next()), seek);
+        assert!(!rx.keep(seek), "failed again: given up");
+        tx.send(Command::Stop).expect("send");
+        assert_eq!(block(rx.next()), Command::Stop);
+    }
+
+    /// Seeks sent from two threads can arrive out of order: the older epoch is stale.
+    /// A stop queued behind a kept seek comes first.
+    #[test]
+    fn test_an_older_epoch_is_stale_and_a_stop_comes_first() {
+        let (tx, mut rx) = channel();
+        let new = Command::Seek {
+            position: 2,
+            epoch: 5,
+        };
+        tx.send(new).expect("send");
+        assert_eq!(block(rx.next()), new);
+        tx.send(Command::Seek {
+            position: 1,
+            epoch: 4,
+        })
+        .expect("send");
+        let newer = Command::Seek {
+            position: 3,
+            epoch: 6,
+        };
+        tx.send(newer).expect("send");
+        assert_eq!(block(rx.next()), newer, "epoch 4 skipped");
+        assert!(rx.keep(newer));
+        tx.send(Command::Stop).expect("send");
+        assert_eq!(block(rx.next()), Command::Stop, "before the kept seek");
     }
 
     /// A seek during a wait for stop (start-up, a reconnection's back-off) is kept; a

@@ -200,8 +200,17 @@ pub(super) async fn open_session<O: Output>(
                             .await?
                     }
                 };
-                seq.answer(&mut rtsp.state, resp)
-                    .map_err(|f| sequence_fault(&rtsp, source, &wants, f))?;
+                if let Err(f) = seq.answer(&mut rtsp.state, resp) {
+                    // What the answer said before it failed (the URLs of a DESCRIBE
+                    // without a wanted stream).
+                    while let Some(Step::Described(urls)) = seq.poll() {
+                        out.debug(format_args!(
+                            "DESCRIBE {uri}: base {}, aggregate {}",
+                            urls.base, urls.aggregate
+                        ));
+                    }
+                    return Err(sequence_fault(&rtsp, source, &wants, f));
+                }
             }
             Step::BindUdp => {
                 let (a, b) = udp_pair(v6)
@@ -223,16 +232,16 @@ pub(super) async fn open_session<O: Output>(
                 "SETUP {from} -> {status} {reason}; trying {to}"
             )),
             Step::SetUp(set_up) => {
-                let leg = match udp.take() {
-                    Some(pair) => Some(udp_leg(origin, timeout, pair, &set_up.granted).await?),
-                    None => None,
-                };
                 if !set_up.granted.typed {
                     out.debug(format_args!(
                         "SETUP {}: Transport {:?} read leniently (rtsp-types refuses it)",
                         set_up.control, set_up.reply
                     ));
                 }
+                let leg = match udp.take() {
+                    Some(pair) => Some(udp_leg(origin, timeout, pair, &set_up.granted).await?),
+                    None => None,
+                };
                 let caps = rtp_caps(&set_up.stream);
                 out.debug(format_args!(
                     "{}_0: {} ({}): {caps}",
@@ -440,7 +449,8 @@ pub(super) async fn play_loop<O: Output>(
                     // must not wedge the stream (nor keep stop from being seen).
                     let peer = rtsp.peer.clone();
                     let what = format!("RTSP {keepalive_method} keep-alive");
-                    bounded(&peer, &what, media_timeout, rtsp.write(&what, &bytes)).await?;
+                    let op = format!("RTSP {keepalive_method}");
+                    bounded(&peer, &what, media_timeout, rtsp.write(&op, &bytes)).await?;
                 }
                 if due.reports {
                     let now = out.running_time().unwrap_or(0);
@@ -479,7 +489,16 @@ pub(super) async fn play_loop<O: Output>(
                     // A seek the session lost goes again once it is back: the element's
                     // pads wait for it (and drop what comes until then).
                     if let Err(e) = seek(rtsp, &streams, &*out, (position, epoch), &mut on_data).await {
-                        commands.keep(cmd);
+                        if !commands.keep(cmd) {
+                            // It failed again after a reconnection: given up, so that a
+                            // device that fails every seek is not reconnected for ever.
+                            out.seek_applied(epoch);
+                            out.warning(&format!(
+                                "the seek to {} s failed twice ({e}); the replay goes on \
+                                 from where it was",
+                                position / 1_000_000_000
+                            ));
+                        }
                         return Err(e);
                     }
                 }
@@ -498,7 +517,8 @@ pub(super) async fn play_loop<O: Output>(
             st.end_idle(&*out);
             (st.flowing, st.all_ended())
         };
-        if ended {
+        // A seek not taken yet starts the range again.
+        if ended && !out.seek_pending() {
             // The range is played: the device stays in PLAY (ONVIF Streaming §6.5), so end
             // the session ourselves.
             let mut ignore = |_: u8, _: &[u8]| {};

@@ -62,6 +62,9 @@ pub trait Output: Send + Sync + 'static {
     fn end_of_stream(&self, index: usize);
     /// What is delivered from now on is of the seek of `epoch` ([`Command::Seek`]).
     fn seek_applied(&self, epoch: u64);
+    /// A seek the session has not applied yet: the pads have flushed, and what comes is
+    /// of the old position (asked once per read of a replay, never per packet).
+    fn seek_pending(&self) -> bool;
     /// The element's running time in nanoseconds, if it has a clock.
     fn running_time(&self) -> Option<u64>;
     /// Posts the error; the session ends after it.

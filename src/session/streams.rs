@@ -462,6 +462,11 @@ impl<O: Output> crate::client::rtsp::Packets for Deliver<'_, O> {
         if !st.flowing {
             return;
         }
+        // A replay's pads flushed for a seek not applied yet: the old position, dropped
+        // before it moves the timelines, the recorded time or the end of a stream.
+        if st.replay.is_some() && self.out.seek_pending() {
+            return;
+        }
         let read = bytes.len();
         let memory = gst::Memory::from_mut_slice(bytes);
         match memory.map_readable() {
@@ -510,6 +515,136 @@ pub(super) fn unshare_if_small(list: &mut gst::BufferList, read: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::rtsp::{Located, Packets};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    /// An element that counts what it is given, with a seek pending or not.
+    #[derive(Default)]
+    struct Counting {
+        pending: AtomicBool,
+        lists: AtomicUsize,
+        eos: AtomicUsize,
+    }
+
+    impl Output for Counting {
+        fn debug(&self, _: std::fmt::Arguments<'_>) {}
+        fn warning(&self, _: &str) {}
+        fn add_stream(&self, _: &str, _: gst::Caps, _: bool) -> Option<usize> {
+            Some(0)
+        }
+        fn streams_complete(&self) {}
+        fn push(&self, _: usize, _: gst::Buffer) -> bool {
+            true
+        }
+        fn push_list(&self, _: usize, _: gst::BufferList) -> bool {
+            self.lists.fetch_add(1, Ordering::SeqCst);
+            true
+        }
+        fn end_of_stream(&self, _: usize) {
+            self.eos.fetch_add(1, Ordering::SeqCst);
+        }
+        fn seek_applied(&self, _: u64) {}
+        fn seek_pending(&self) -> bool {
+            self.pending.load(Ordering::SeqCst)
+        }
+        fn running_time(&self) -> Option<u64> {
+            Some(0)
+        }
+        fn error(&self, _: &Error) {}
+        fn event(&self, _: &crate::proto::onvif::events::Notification) {}
+        fn reconnecting(&self, _: Lost, _: &Error, _: u32, _: Duration) {}
+    }
+
+    /// A replay of one video stream on channel 0.
+    fn replaying() -> SharedStreams {
+        let stream = crate::proto::rtsp::sdp::parse(
+            b"v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\
+              m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n",
+        )
+        .expect("sdp")
+        .1
+        .remove(0);
+        let set_up = rtsp::sequence::SetUp {
+            prefix: "video",
+            stream,
+            control: "rtsp://cam/r".into(),
+            reply: String::new(),
+            granted: rtsp::transport::Reply::default(),
+            channels: (0, 1),
+        };
+        let presentation = rtsp::url::Presentation::new("rtsp://cam/r", None, None, None);
+        Arc::new(std::sync::Mutex::new(Streams {
+            list: vec![StreamState::new(0, &set_up)],
+            our_ssrc: 1,
+            flowing: true,
+            replay: Some(Replay {
+                settings: PlaybackSettings {
+                    recording: None,
+                    start_ms: Some(0),
+                    end_ms: None,
+                    speed: 1.0,
+                },
+                start_ms: Some(0),
+                end_ntp: None,
+                pts_offset: 0,
+            }),
+            now: None,
+            presentation,
+        }))
+    }
+
+    /// The terminal (T) packet of a replay, interleaved on channel 0.
+    fn terminal_frame() -> Vec<u8> {
+        let mut p = vec![0x90, 0x60, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1];
+        p.extend_from_slice(&[0xAB, 0xAC, 0, 3]);
+        p.extend_from_slice(&((3_973_000_000u64 << 32).to_be_bytes()));
+        p.extend_from_slice(&[0x90, 0x01, 0, 0]); // C and T
+        p.extend_from_slice(b"data");
+        let mut frame = vec![b'$', 0];
+        frame.extend_from_slice(&u16::try_from(p.len()).expect("small").to_be_bytes());
+        frame.extend_from_slice(&p);
+        frame
+    }
+
+    /// Review of issue 24: between the pads' flush for a seek and the seek's PLAY answer,
+    /// a replay's packets are of the old position; its last packet must not end the new
+    /// segment (nor move the recorded time the replay resumes from).
+    #[test]
+    fn test_the_old_position_does_not_end_a_seeked_replay() {
+        gst::init().expect("gst init");
+        let streams = replaying();
+        let out = Counting::default();
+        let frame = terminal_frame();
+        let located = [Located {
+            channel: 0,
+            range: 4..frame.len(),
+        }];
+        out.pending.store(true, Ordering::SeqCst);
+        Deliver {
+            streams: &streams,
+            out: &out,
+        }
+        .read(frame.clone(), &located);
+        let st = streams.lock().expect("lock");
+        assert_eq!(
+            out.eos.load(Ordering::SeqCst),
+            0,
+            "no EOS from the old position"
+        );
+        assert_eq!(out.lists.load(Ordering::SeqCst), 0);
+        assert!(!st.list[0].ended);
+        assert_eq!(st.last_recorded_ms(), None);
+        drop(st);
+        // Applied: the same packet ends the stream.
+        out.pending.store(false, Ordering::SeqCst);
+        Deliver {
+            streams: &streams,
+            out: &out,
+        }
+        .read(frame, &located);
+        assert_eq!(out.eos.load(Ordering::SeqCst), 1);
+        assert_eq!(out.lists.load(Ordering::SeqCst), 1);
+    }
 
     /// A packet of a read is a part of the read's memory: its buffer points into it.
     #[test]

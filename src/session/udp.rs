@@ -143,6 +143,9 @@ pub(super) async fn udp_receiver<O: Output>(
                 };
                 crate::log::trace!("stream {i}: {n} bytes of RTP over UDP");
                 let mut st = streams.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                if st.replay.is_some() && out.seek_pending() {
+                    continue;
+                }
                 st.rtp(i, Packet::copied(&rtp_buf[..n]), &*out);
                 st.flush(&*out);
                 if !st.flowing {

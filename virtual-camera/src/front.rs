@@ -699,12 +699,12 @@ fn on_request(
         c.hang_up_cseq = Some(cseq.clone());
     }
     if method == "PAUSE"
-        && shared.config.faults.hang_up_after_pause
+        && shared.config.faults.hang_up_after_pause > 0
         && shared
             .stats
             .pause_hang_ups
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-            == 0
+            < u64::from(shared.config.faults.hang_up_after_pause)
     {
         c.hang_up_cseq = Some(cseq.clone());
     }

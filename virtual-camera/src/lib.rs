@@ -275,9 +275,9 @@ pub struct Faults {
     /// a 65,535-byte frame on a channel never set up, over UDP as datagrams (the SETUP
     /// answer then names no `server_port`). See `flood.rs`.
     pub tiny_packet_flood: Option<u32>,
-    /// Close the RTSP connection right after answering the first PAUSE (a device that
-    /// drops a replay as it is seeked); later PAUSEs are kept.
-    pub hang_up_after_pause: bool,
+    /// Close the RTSP connection right after answering each of the first N PAUSEs (a
+    /// device that drops a replay as it is seeked); later PAUSEs are kept. 0: never.
+    pub hang_up_after_pause: u32,
 }
 
 /// What the camera saw, for assertions.
@@ -542,7 +542,7 @@ impl Camera {
             || config.faults.broken_sdp
             || config.faults.rtcp_only_after.is_some()
             || config.faults.tiny_packet_flood.is_some()
-            || config.faults.hang_up_after_pause
+            || config.faults.hang_up_after_pause > 0
             || config.quirks.stale_after_pause;
         let stats = Arc::new(Stats::default());
         let archive = recording::Archive {

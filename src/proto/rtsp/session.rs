@@ -182,8 +182,10 @@ impl Session {
         let mut due = Due::default();
         if now >= t.reports {
             due.reports = true;
-            let next = t.reports + REPORT_INTERVAL;
-            self.set_timer(|timers| timers.reports = next.max(now));
+            // A late wake-up (a suspended machine, a starved runtime) does not fire a
+            // burst: the next deadline is a period after now at the earliest.
+            let next = (t.reports + REPORT_INTERVAL).max(now + REPORT_INTERVAL);
+            self.set_timer(|timers| timers.reports = next);
         }
         if now >= t.keepalive {
             if let Some(cseq) = self.awaited() {
@@ -197,8 +199,8 @@ impl Session {
                 .request(t.method, &t.uri, &[])
                 .map_err(|r| Lost::Refused(t.method, r))?;
             due.keepalive = Some(req);
-            let next = t.keepalive + t.period;
-            self.set_timer(|timers| timers.keepalive = next.max(now));
+            let next = (t.keepalive + t.period).max(now + t.period);
+            self.set_timer(|timers| timers.keepalive = next);
         }
         Ok(due)
     }
@@ -585,8 +587,20 @@ mod tests {
         let due = s.handle_timeout(t0 + Duration::from_secs(8)).expect("due");
         assert!(due.reports);
         assert!(text(&due.keepalive.expect("keep-alive").1).starts_with("OPTIONS "));
-        // A late wake-up does not fire a burst: the next deadline is after `now`.
-        assert!(s.poll_timeout().expect("deadline") > t0 + Duration::from_secs(8));
+        // A wake-up a minute late sends one keep-alive and one round of reports, and the
+        // next are a period after it: no burst, and the keep-alive just sent is not
+        // taken for a lost one.
+        let ok = resp(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n");
+        assert!(matches!(s.answer(ok), Ok(Answer::Done(_))));
+        let late = t0 + Duration::from_secs(68);
+        let due = s.handle_timeout(late).expect("due");
+        assert!(due.reports && due.keepalive.is_some());
+        assert_eq!(
+            s.poll_timeout(),
+            Some(late + REPORT_INTERVAL),
+            "reports 5 s on, keep-alive 8 s on"
+        );
+        assert_eq!(s.handle_timeout(late), Ok(Due::default()));
         // No timers before PLAY.
         let mut s = Session::new(None, None, false);
         assert_eq!(s.poll_timeout(), None);
