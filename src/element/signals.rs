@@ -421,12 +421,7 @@ impl OnvifHttpsSrc {
                 None
             }
             Err(runtime::WaitError::TimedOut) => {
-                let e = Error::TimedOut {
-                    at: crate::error::At::here(),
-                    peer,
-                    operation: signal.to_string(),
-                    after: bound,
-                };
+                let e = crate::error::Context::new(peer, signal).timed_out(bound);
                 let _ = obj.post_message(e.warning_message(obj.upcast_ref(), signal));
                 None
             }

@@ -118,12 +118,9 @@ async fn subscribe<O: Output>(start: &StartSettings, out: &O) -> Result<Live, Er
     let el = client
         .call_with_header(&event_path, &req, true, Some(&header))
         .await?;
-    let sub = events::parse_subscription(&el).map_err(|detail| Error::Malformed {
-        at: crate::error::At::here(),
-        peer: origin.peer(),
-        operation: "CreatePullPointSubscription".into(),
-        detail,
-        position: None,
+    let sub = events::parse_subscription(&el).map_err(|detail| {
+        crate::error::Context::new(origin.peer(), "CreatePullPointSubscription")
+            .malformed(detail, None)
     })?;
     // The subscription address gets the same rewriting as XAddrs (spec §4.1).
     let path = crate::proto::onvif::addr::path_and_query(&sub.address).unwrap_or(event_path);

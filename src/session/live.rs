@@ -306,13 +306,8 @@ fn sequence_fault(
     use rtsp::sequence::Fault;
     match fault {
         Fault::Refused { method, resp } => rtsp.refusal(method, &resp),
-        Fault::Sdp(e) => Error::Malformed {
-            at: crate::error::At::here(),
-            peer: rtsp.peer.clone(),
-            operation: "RTSP DESCRIBE".into(),
-            detail: e.to_string(),
-            position: e.line.map(crate::error::Position::SdpLine),
-        },
+        Fault::Sdp(e) => crate::error::Context::new(&rtsp.peer, "RTSP DESCRIBE")
+            .malformed(e.to_string(), e.line.map(crate::error::Position::SdpLine)),
         Fault::NoStream(prefix) => Error::NotFound {
             at: crate::error::At::here(),
             peer: rtsp.peer.clone(),
@@ -430,13 +425,8 @@ pub(super) async fn play_loop<O: Output>(
                     .await?;
                 }
                 Event::Closed => {
-                    return Err(Error::Io {
-                        at: crate::error::At::here(),
-                        peer: rtsp.peer.clone(),
-                        operation: "RTSP stream".into(),
-                        detail: "the device closed the stream".into(),
-                        source: None,
-                    });
+                    return Err(crate::error::Context::new(&rtsp.peer, "RTSP stream")
+                        .broken("the device closed the stream"));
                 }
             },
             _ = deadline(due) => {

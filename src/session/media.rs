@@ -68,13 +68,8 @@ pub(super) async fn find_media<O: Output>(s: &LiveSettings, out: &O) -> Result<M
             };
             let target =
                 crate::proto::onvif::addr::path_and_query(&device_uri).ok_or_else(|| {
-                    Error::Malformed {
-                        at: crate::error::At::here(),
-                        peer: origin.peer(),
-                        operation: operation.into(),
-                        detail: format!("stream URI {device_uri:?} has no path"),
-                        position: None,
-                    }
+                    crate::error::Context::new(origin.peer(), operation)
+                        .malformed(format!("stream URI {device_uri:?} has no path"), None)
                 })?;
             out.debug(format_args!(
                 "{what}: stream {target} through the {} tunnel",

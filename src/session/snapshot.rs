@@ -76,13 +76,12 @@ pub(super) async fn snapshot_loop<O: Output>(s: &SnapshotSettings, out: &O) -> R
             .get("snapshot GET", &target, MAX_SNAPSHOT_BODY)
             .await?;
         let Some((w, h)) = jpeg_dimensions(&image) else {
-            return Err(Error::Malformed {
-                at: crate::error::At::here(),
-                peer: client.peer(),
-                operation: "snapshot GET".into(),
-                detail: format!("the answer ({} bytes) is not a JPEG image", image.len()),
-                position: None,
-            });
+            return Err(
+                crate::error::Context::new(client.peer(), "snapshot GET").malformed(
+                    format!("the answer ({} bytes) is not a JPEG image", image.len()),
+                    None,
+                ),
+            );
         };
         let index = match stream {
             Some(i) => i,

@@ -181,24 +181,12 @@ pub(super) fn no_media(peer: &str, udp_ports: &[u16], ever: bool, waited: Durati
             .iter()
             .map(|p| format!("{p}-{}", p.saturating_add(1)))
             .collect();
-        return Error::Io {
-            at: crate::error::At::here(),
-            peer: peer.to_string(),
-            operation: "RTP over UDP".into(),
-            detail: format!(
-                "no RTP arrived on UDP ports {} within {secs} s of PLAY: something between \
+        return crate::error::Context::new(peer, "RTP over UDP").broken(format!(
+            "no RTP arrived on UDP ports {} within {secs} s of PLAY: something between \
                  the device and here (a firewall, NAT) drops UDP; use \
                  streaming-method=rtp-rtsp-http-tcp or rtp-rtsp-tcp",
-                ports.join(", ")
-            ),
-            source: None,
-        };
+            ports.join(", ")
+        ));
     }
-    Error::Io {
-        at: crate::error::At::here(),
-        peer: peer.to_string(),
-        operation: "RTP".into(),
-        detail: format!("no media for {secs} s while playing"),
-        source: None,
-    }
+    crate::error::Context::new(peer, "RTP").broken(format!("no media for {secs} s while playing"))
 }

@@ -181,13 +181,8 @@ impl HttpClient {
                     }
                     Err(Exchange::Stale) => {
                         self.conn = None;
-                        return Err(Error::Io {
-                            at: crate::error::At::here(),
-                            peer: peer.clone(),
-                            operation: operation.to_string(),
-                            detail: "the device closed the connection without answering".into(),
-                            source: None,
-                        });
+                        return Err(Context::new(&peer, operation)
+                            .broken("the device closed the connection without answering"));
                     }
                     Err(Exchange::Failed(e)) => {
                         self.conn = None;
@@ -227,13 +222,7 @@ impl HttpClient {
         let peer = self.origin.peer();
         let io_err = |e: std::io::Error| Exchange::Failed(Error::io(&peer, operation, e));
         let malformed = |detail: String| {
-            Exchange::Failed(Error::Malformed {
-                at: crate::error::At::here(),
-                peer: peer.clone(),
-                operation: operation.to_string(),
-                detail,
-                position: None,
-            })
+            Exchange::Failed(Context::new(&peer, operation).malformed(detail, None))
         };
         let conn = self.conn.as_mut().expect("connected before writing");
         if let Err(e) = conn.write_all(request).await {

@@ -225,23 +225,11 @@ pub async fn open(
                     policy,
                 ) {
                     Verdict::Again => continue,
-                    Verdict::Withheld(reason) => {
-                        return Err(Error::CredentialsWithheld {
-                            at: crate::error::At::here(),
-                            peer,
-                            operation: op.into(),
-                            reason: reason.into(),
-                        });
-                    }
+                    Verdict::Withheld(reason) => return Err(ctx.withheld(reason)),
                     Verdict::NoChallenge => "HTTP 401 with no challenge this client may answer",
                     Verdict::NoCredentials | Verdict::Refused => "HTTP 401",
                 };
-                return Err(Error::NotAuthorized {
-                    at: crate::error::At::here(),
-                    peer,
-                    operation: op.into(),
-                    detail: detail.into(),
-                });
+                return Err(ctx.not_authorized(detail));
             }
             301 | 302 | 307 | 308 if redirects < MAX_REDIRECTS => {
                 redirects += 1;
@@ -254,15 +242,7 @@ pub async fn open(
                         .unwrap_or_else(|| "/".into())
                 };
             }
-            status => {
-                return Err(Error::HttpStatus {
-                    at: crate::error::At::here(),
-                    peer,
-                    operation: op.into(),
-                    status,
-                    reason: resp.reason.clone(),
-                });
-            }
+            status => return Err(ctx.status(status, resp.reason.clone())),
         }
     };
 

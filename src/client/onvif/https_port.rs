@@ -119,13 +119,8 @@ async fn find_https_port_rungs(
 /// Every way the HTTPS port was asked for, and how each failed.
 #[track_caller]
 fn ladder_error(http_origin: &Origin, tried: &[String]) -> Error {
-    Error::Io {
-        at: crate::error::At::here(),
-        peer: http_origin.peer(),
-        operation: "GetNetworkProtocols".into(),
-        detail: format!("tried {}", tried.join("; ")),
-        source: None,
-    }
+    crate::error::Context::new(http_origin.peer(), "GetNetworkProtocols")
+        .broken(format!("tried {}", tried.join("; ")))
 }
 
 /// SetNetworkProtocols to `want`, then re-read (spec §4.2). Refusal and silent ignore

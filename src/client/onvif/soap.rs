@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use crate::transport::tls;
 
-use crate::error::Error;
+use crate::error::{Context, Error};
 use crate::proto::clock;
 use crate::proto::onvif::addr::Origin;
 use crate::proto::onvif::ops::Request;
@@ -120,12 +120,7 @@ impl OnvifClient {
         else {
             return None;
         };
-        Some(Error::CredentialsWithheld {
-            at: crate::error::At::here(),
-            peer: self.peer(),
-            operation: operation.to_string(),
-            reason: reason.to_string(),
-        })
+        Some(self.ctx(operation).withheld(reason))
     }
 
     /// What a 401 means for the request making `attempt` (the one rule of
@@ -180,27 +175,19 @@ impl OnvifClient {
                         }));
                     }
                 },
-                status => {
-                    return Err(Error::HttpStatus {
-                        at: crate::error::At::here(),
-                        peer: self.peer(),
-                        operation: operation.to_string(),
-                        status,
-                        reason: resp.head.reason.clone(),
-                    });
-                }
+                status => return Err(self.ctx(operation).status(status, resp.head.reason.clone())),
             }
         }
     }
 
     #[track_caller]
     fn not_authorized(&self, operation: &str, detail: &str) -> Error {
-        Error::NotAuthorized {
-            at: crate::error::At::here(),
-            peer: self.peer(),
-            operation: operation.to_string(),
-            detail: detail.to_string(),
-        }
+        self.ctx(operation).not_authorized(detail)
+    }
+
+    /// What an error of `operation` with this device is about.
+    fn ctx(&self, operation: &str) -> Context {
+        Context::new(self.peer(), operation)
     }
 
     fn username_token(&self) -> Option<UsernameToken> {
@@ -391,13 +378,7 @@ impl OnvifClient {
                 operation: operation.to_string(),
                 fault: Box::new(fault),
             },
-            _ if status != 200 => Error::HttpStatus {
-                at: crate::error::At::here(),
-                peer: self.peer(),
-                operation: operation.to_string(),
-                status,
-                reason: resp.head.reason.clone(),
-            },
+            _ if status != 200 => self.ctx(operation).status(status, resp.head.reason.clone()),
             Err(e) => self.malformed_at(
                 operation,
                 e.to_string(),
@@ -421,13 +402,7 @@ impl OnvifClient {
         detail: String,
         position: Option<crate::error::Position>,
     ) -> Error {
-        Error::Malformed {
-            at: crate::error::At::here(),
-            peer: self.peer(),
-            operation: operation.to_string(),
-            detail,
-            position,
-        }
+        self.ctx(operation).malformed(detail, position)
     }
 }
 
