@@ -5,9 +5,10 @@
 //! the tests, examples and fuzz targets reach the ones they drive from here.
 
 pub use crate::client::onvif::{self as device, services};
+pub use crate::client::onvif::{control, recording as edge};
 pub use crate::client::rtsp as rtsp_client;
 pub use crate::proto::{auth, clock, digest, http, onvif, rtp, rtsp};
-pub use crate::session::{control, edge, events};
+pub use crate::session::events;
 pub use crate::transport::{net, tls, tunnel};
 
 /// The modules at the crate's root are reached through their public items.

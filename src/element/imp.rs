@@ -21,10 +21,10 @@ use super::pads::{Limits, Pads, SeekHook};
 use super::settings::{Job, Settings};
 use super::signals::SignalWaits;
 use crate::client::onvif::cache::{self as boot, BootCache, DeviceKey};
+use crate::client::onvif::control::Control;
 use crate::log::CAT;
 use crate::runtime::{self, RUNTIME};
 use crate::session::command::{Command, Commander};
-use crate::session::control::Control;
 use crate::session::{self, Output};
 
 /// RTP bytes queued per stream before the oldest are dropped, each buffer and list charged

@@ -12,10 +12,10 @@ use gst::prelude::*;
 use gst::subclass::prelude::*;
 
 use super::imp::OnvifHttpsSrc;
+use crate::client::onvif::control::{Answer, Command, Control};
 use crate::error::Error;
 use crate::log::CAT;
 use crate::runtime;
-use crate::session::control::{Answer, Command, Control};
 
 /// Every action signal of the element.
 pub(super) fn list() -> Vec<glib::subclass::Signal> {

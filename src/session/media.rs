@@ -50,7 +50,7 @@ pub(super) async fn find_media<O: Output>(s: &LiveSettings, out: &O) -> Result<M
         Transport::Http => {
             let (operation, device_uri, what) = match &s.playback {
                 Some(p) => {
-                    let t = edge::find_replay(
+                    let t = crate::client::onvif::recording::find_replay(
                         &mut client,
                         &mut started.services,
                         p.recording.as_deref(),

@@ -2,8 +2,9 @@
 // SPDX-License-Identifier: MPL-2.0
 
 //! The session task: runs the ONVIF start-up, then feeds the element's streams. Beside
-//! it, the other tasks an element runs: `events.rs` (the pull point), `control.rs` (the
-//! action signals' client) and `edge.rs` (finding recordings to replay).
+//! it, the other task an element runs: `events.rs` (the pull point). The action signals'
+//! client and the recording lookup are ONVIF clients (`client::onvif::control`,
+//! `client::onvif::recording`).
 //!
 //! It runs on the plugin runtime and talks to the element only through [`Output`], so that
 //! this module holds the protocol flow and the element only GStreamer glue. The element
@@ -11,8 +12,6 @@
 //! with a deadline at stop.
 
 pub mod command;
-pub mod control;
-pub mod edge;
 pub mod events;
 mod live;
 mod media;

@@ -6,13 +6,16 @@
 //! remembered method), the start-up of spec §4 and §5 as named steps (`start.rs`), the
 //! HTTPS port (`https_port.rs`), where the services are (`services.rs`), what the process
 //! remembers of each device (`cache.rs`), and the calls of each service the element uses
-//! (`device.rs`, `media.rs`; PTZ, DeviceIO, events and recordings are called from the
-//! session's `control.rs`, `events.rs` and `edge.rs`).
+//! (`device.rs`, `media.rs`, `control.rs`: the action signals' PTZ, auxiliary commands
+//! and DeviceIO, `recording.rs`: the recording to replay; the event subscription is the
+//! session's `events.rs`, a task of its own).
 
 pub mod cache;
+pub mod control;
 mod device;
 mod https_port;
 mod media;
+pub mod recording;
 pub mod services;
 mod soap;
 mod start;

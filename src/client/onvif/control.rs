@@ -4,8 +4,8 @@
 //! The element's action signals (spec §8): PTZ, auxiliary commands, digital inputs and
 //! relay outputs, over one ONVIF client kept between calls.
 
-use crate::client::onvif::services::Services;
-use crate::client::onvif::{self, OnvifClient, StartSettings};
+use super::services::Services;
+use super::{OnvifClient, StartSettings};
 use crate::error::Error;
 use crate::proto::onvif::ops::{self, Preset, PtzStatus, RelayOutput};
 use crate::proto::onvif::services::Service;
@@ -66,7 +66,7 @@ impl Control {
         s: &StartSettings,
         warn: &(dyn Fn(&str) + Sync),
     ) -> Result<Control, Error> {
-        let started = onvif::start(s, warn).await?;
+        let started = super::start(s, warn).await?;
         Ok(Control {
             profile: started.media.profile.token.clone(),
             client: started.client,

@@ -7,8 +7,8 @@
 //! to. The replay URI is asked for the HTTP transport, so the replay runs through the
 //! HTTPS tunnel.
 
-use crate::client::onvif::OnvifClient;
-use crate::client::onvif::services::Services;
+use super::OnvifClient;
+use super::services::Services;
 use crate::error::Error;
 use crate::proto::onvif::recording::{self, Recording};
 use crate::proto::onvif::services::Service;
