@@ -7,7 +7,7 @@
 use super::services::Services;
 use super::{OnvifClient, StartSettings};
 use crate::error::Error;
-use crate::proto::onvif::ops::{self, Preset, PtzStatus, RelayOutput};
+use crate::proto::onvif::ops::{self, Preset, PtzStatus, RelayOutput, Request};
 use crate::proto::onvif::services::Service;
 
 /// One request of an action signal.
@@ -86,117 +86,51 @@ impl Control {
         }
     }
 
-    fn parsed<T>(&self, operation: &str, r: Result<T, String>) -> Result<T, Error> {
-        r.map_err(|detail| self.client.malformed(operation, detail))
+    /// Executes one command: its request to its service, and its answer read.
+    pub async fn execute(&mut self, cmd: Command) -> Result<Answer, Error> {
+        let (service, req) = self.request(&cmd);
+        let path = match service {
+            Some(which) => self.service(which).await?,
+            None => self.client.device_path.clone(),
+        };
+        let el = self.client.call(&path, &req, true).await?;
+        let answer = match cmd {
+            Command::GetPresets => ops::parse_presets(&el).map(Answer::Presets),
+            Command::GetStatus => ops::parse_ptz_status(&el).map(Answer::Status),
+            Command::Aux(_) => ops::parse_aux_response(&el).map(Answer::Aux),
+            Command::GetDigitalInputs => ops::parse_digital_inputs(&el).map(Answer::Inputs),
+            Command::GetRelayOutputs => ops::parse_relay_outputs(&el).map(Answer::Relays),
+            _ => Ok(Answer::Done),
+        };
+        answer.map_err(|detail| self.client.malformed(req.operation, detail))
     }
 
-    /// Executes one command.
-    pub async fn execute(&mut self, cmd: Command) -> Result<Answer, Error> {
-        let p = self.profile.clone();
-        let device_path = self.client.device_path.clone();
+    /// The service a command goes to (`None`: the device service) and its request.
+    fn request(&self, cmd: &Command) -> (Option<Service>, Request) {
+        let p = &self.profile;
+        let ptz = |req| (Some(Service::Ptz), req);
         match cmd {
             Command::ContinuousMove {
                 pan,
                 tilt,
                 zoom,
                 timeout_ms,
-            } => {
-                let path = self.service(Service::Ptz).await?;
-                self.client
-                    .call(
-                        &path,
-                        &ops::ptz_continuous_move(&p, pan, tilt, zoom, timeout_ms),
-                        true,
-                    )
-                    .await?;
-                Ok(Answer::Done)
-            }
-            Command::Stop => {
-                let path = self.service(Service::Ptz).await?;
-                self.client.call(&path, &ops::ptz_stop(&p), true).await?;
-                Ok(Answer::Done)
-            }
+            } => ptz(ops::ptz_continuous_move(p, *pan, *tilt, *zoom, *timeout_ms)),
+            Command::Stop => ptz(ops::ptz_stop(p)),
             Command::AbsoluteMove { pan, tilt, zoom } => {
-                let path = self.service(Service::Ptz).await?;
-                self.client
-                    .call(&path, &ops::ptz_absolute_move(&p, pan, tilt, zoom), true)
-                    .await?;
-                Ok(Answer::Done)
+                ptz(ops::ptz_absolute_move(p, *pan, *tilt, *zoom))
             }
             Command::RelativeMove { pan, tilt, zoom } => {
-                let path = self.service(Service::Ptz).await?;
-                self.client
-                    .call(&path, &ops::ptz_relative_move(&p, pan, tilt, zoom), true)
-                    .await?;
-                Ok(Answer::Done)
+                ptz(ops::ptz_relative_move(p, *pan, *tilt, *zoom))
             }
-            Command::GotoPreset(token) => {
-                let path = self.service(Service::Ptz).await?;
-                self.client
-                    .call(&path, &ops::ptz_goto_preset(&p, &token), true)
-                    .await?;
-                Ok(Answer::Done)
-            }
-            Command::GetPresets => {
-                let path = self.service(Service::Ptz).await?;
-                let el = self
-                    .client
-                    .call(&path, &ops::ptz_get_presets(&p), true)
-                    .await?;
-                Ok(Answer::Presets(
-                    self.parsed("GetPresets", ops::parse_presets(&el))?,
-                ))
-            }
-            Command::GetStatus => {
-                let path = self.service(Service::Ptz).await?;
-                let el = self
-                    .client
-                    .call(&path, &ops::ptz_get_status(&p), true)
-                    .await?;
-                Ok(Answer::Status(
-                    self.parsed("GetStatus", ops::parse_ptz_status(&el))?,
-                ))
-            }
-            Command::Aux(command) => {
-                let el = self
-                    .client
-                    .call(&device_path, &ops::send_auxiliary_command(&command), true)
-                    .await?;
-                Ok(Answer::Aux(self.parsed(
-                    "SendAuxiliaryCommand",
-                    ops::parse_aux_response(&el),
-                )?))
-            }
-            Command::GetDigitalInputs => {
-                let path = self.service(Service::DeviceIo).await?;
-                let el = self
-                    .client
-                    .call(&path, &ops::get_digital_inputs(), true)
-                    .await?;
-                Ok(Answer::Inputs(self.parsed(
-                    "GetDigitalInputs",
-                    ops::parse_digital_inputs(&el),
-                )?))
-            }
-            Command::GetRelayOutputs => {
-                let el = self
-                    .client
-                    .call(&device_path, &ops::get_relay_outputs(), true)
-                    .await?;
-                Ok(Answer::Relays(self.parsed(
-                    "GetRelayOutputs",
-                    ops::parse_relay_outputs(&el),
-                )?))
-            }
+            Command::GotoPreset(token) => ptz(ops::ptz_goto_preset(p, token)),
+            Command::GetPresets => ptz(ops::ptz_get_presets(p)),
+            Command::GetStatus => ptz(ops::ptz_get_status(p)),
+            Command::Aux(command) => (None, ops::send_auxiliary_command(command)),
+            Command::GetDigitalInputs => (Some(Service::DeviceIo), ops::get_digital_inputs()),
+            Command::GetRelayOutputs => (None, ops::get_relay_outputs()),
             Command::SetRelayOutputState { token, active } => {
-                self.client
-                    .call(
-                        &device_path,
-                        &ops::set_relay_output_state(&token, active),
-                        true,
-                    )
-                    .await?;
-                Ok(Answer::Done)
+                (None, ops::set_relay_output_state(token, *active))
             }
         }
     }
