@@ -571,6 +571,35 @@ pub fn sanitize_url(url: &url::Url) -> String {
 mod tests {
     use super::*;
 
+    /// A wait that runs out is `TimedOut`, raised where `within` was called (not in
+    /// error.rs's own helper), with the context's peer and operation.
+    #[test]
+    fn test_within_times_out_at_the_caller() {
+        let ctx = Context::new("cam:443", "RTSP DESCRIBE");
+        let limit = Duration::from_millis(1);
+        let line = line!() + 1;
+        let waiting = ctx.within(limit, std::future::pending::<Result<(), Error>>());
+        let r = crate::runtime::RUNTIME.block_on(waiting);
+        match r {
+            Err(Error::TimedOut {
+                at,
+                peer,
+                operation,
+                after,
+            }) => {
+                assert_eq!((at.0.file(), at.0.line()), (file!(), line));
+                assert_eq!(
+                    (peer.as_str(), operation.as_str()),
+                    ("cam:443", "RTSP DESCRIBE")
+                );
+                assert_eq!(after, limit);
+            }
+            other => panic!("{other:?}"),
+        }
+        let done = crate::runtime::RUNTIME.block_on(ctx.within(limit, async { Ok(7) }));
+        assert_eq!(done, Ok(7));
+    }
+
     #[test]
     fn test_io_detail_says_closed() {
         let eof = std::io::Error::new(

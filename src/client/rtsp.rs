@@ -323,6 +323,76 @@ mod tests {
         (rtsp, server_r, server_w)
     }
 
+    /// The authorization rule follows the channel: a Basic challenge is answered on a
+    /// tunnel inside TLS to an authenticated peer, and withheld on plain RTSP over TCP
+    /// (the caller no longer says which).
+    #[tokio::test]
+    async fn test_the_channel_decides_how_far_authorization_goes() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let creds = Some(crate::proto::auth::Credentials {
+            user: "admin".into(),
+            password: "password".into(),
+        });
+        for tls_tunnel in [true, false] {
+            let (client_w, mut server_r) = tokio::io::duplex(4096);
+            let (mut server_w, client_r) = tokio::io::duplex(4096);
+            let channel: Box<dyn Channel> = if tls_tunnel {
+                Box::new(crate::transport::tunnel::Tunnel::pipe_in(
+                    Box::new(client_r),
+                    Box::new(client_w),
+                    Some(true),
+                ))
+            } else {
+                Box::new(crate::transport::channel::Tcp::new(
+                    Box::new(client_r),
+                    Box::new(client_w),
+                    "cam:554".into(),
+                ))
+            };
+            let mut rtsp = Rtsp::new(channel, creds.clone(), Duration::from_secs(5));
+            let server = tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut b = [0u8; 4096];
+                for answer in [
+                    "RTSP/1.0 401 Unauthorized\r\nCSeq: 1\r\nWWW-Authenticate: Basic realm=\"cam\"\r\n\r\n",
+                    "RTSP/1.0 200 OK\r\nCSeq: 2\r\n\r\n",
+                ] {
+                    let n = match server_r.read(&mut b).await {
+                        Ok(n) if n > 0 => n,
+                        _ => break,
+                    };
+                    seen.extend_from_slice(&b[..n]);
+                    if server_w.write_all(answer.as_bytes()).await.is_err() {
+                        break;
+                    }
+                }
+                seen
+            });
+            let mut ignore = |_: u8, _: &[u8]| {};
+            let r = rtsp
+                .request("DESCRIBE", "rtsp://cam/s", &[], &mut ignore)
+                .await;
+            drop(rtsp);
+            let seen = server.await.expect("server");
+            if tls_tunnel {
+                assert_eq!(r.expect("answered").status, 200);
+                use base64::Engine;
+                let text: String = String::from_utf8_lossy(&seen).into_owned();
+                // Two base64 messages back to back, each starting "DESCRIBE ": the second.
+                let starts: Vec<usize> =
+                    text.match_indices("REVTQ1JJQkUg").map(|(i, _)| i).collect();
+                assert_eq!(starts.len(), 2, "{text}");
+                let second = base64::engine::general_purpose::STANDARD
+                    .decode(&text[starts[1]..])
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
+                assert!(second.contains("Authorization: Basic "), "{second:?}");
+            } else {
+                assert!(matches!(r, Err(Error::CredentialsWithheld { .. })), "{r:?}");
+            }
+        }
+    }
+
     /// A server that reads requests as live555 reads its tunnel's POST: whatever stands
     /// before a request is part of it, and an unknown command gets 405 with the CSeq.
     async fn live555(

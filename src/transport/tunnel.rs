@@ -322,6 +322,15 @@ impl Tunnel {
         r: Box<dyn AsyncRead + Unpin + Send>,
         w: Box<dyn AsyncWrite + Unpin + Send>,
     ) -> Tunnel {
+        Self::pipe_in(r, w, None)
+    }
+
+    /// As [`Tunnel::pipe`], inside TLS (`Some(peer authenticated)`) or not.
+    pub(crate) fn pipe_in(
+        r: Box<dyn AsyncRead + Unpin + Send>,
+        w: Box<dyn AsyncWrite + Unpin + Send>,
+        tls: Option<bool>,
+    ) -> Tunnel {
         Tunnel {
             get: r,
             initial: Vec::new(),
@@ -333,7 +342,7 @@ impl Tunnel {
             },
             about: About {
                 peer: "cam:443".into(),
-                tls: None,
+                tls,
                 requests_meet_reports: true,
             },
         }
