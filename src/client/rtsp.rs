@@ -308,9 +308,10 @@ mod tests {
         let (client_w, server_r) = tokio::io::duplex(4096);
         let (server_w, client_r) = tokio::io::duplex(4096);
         let channel: Box<dyn Channel> = if tunnel {
-            Box::new(crate::transport::tunnel::Tunnel::pipe(
+            Box::new(crate::transport::tunnel::Tunnel::pipe_in(
                 Box::new(client_r),
                 Box::new(client_w),
+                None,
             ))
         } else {
             Box::new(crate::transport::channel::Tcp::new(
@@ -321,6 +322,29 @@ mod tests {
         };
         let rtsp = Rtsp::new(channel, None, Duration::from_secs(5));
         (rtsp, server_r, server_w)
+    }
+
+    /// Security review: a write the device never takes (a POST held at a zero window)
+    /// wedged the play loop; now it ends within the timeout as a reconnect cause.
+    #[tokio::test]
+    async fn test_a_write_nobody_reads_is_bounded() {
+        // A pipe of 16 bytes that nobody reads: the write can never complete.
+        let (client_w, _server_r) = tokio::io::duplex(16);
+        let (_server_w, client_r) = tokio::io::duplex(16);
+        let channel = crate::transport::channel::Tcp::new(
+            Box::new(client_r),
+            Box::new(client_w),
+            "cam:443".into(),
+        );
+        let mut rtsp = Rtsp::new(Box::new(channel), None, Duration::from_millis(50));
+        match rtsp.write("RTSP OPTIONS keep-alive", &[0u8; 64]).await {
+            Err(e @ Error::Io { .. }) => {
+                assert!(e.is_transient());
+                assert!(e.to_string().contains("RTSP OPTIONS keep-alive"), "{e}");
+                assert!(e.to_string().contains("stopped reading"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     /// The authorization rule follows the channel: a Basic challenge is answered on a

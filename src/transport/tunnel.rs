@@ -317,15 +317,8 @@ async fn open_post(leg: &mut PostLeg) -> Result<Halves, Error> {
 #[cfg(test)]
 impl Tunnel {
     /// A tunnel over two byte streams, without a POST to open again (unit tests of the
-    /// RTSP client): requests base64 per message, as on a POST.
-    pub(crate) fn pipe(
-        r: Box<dyn AsyncRead + Unpin + Send>,
-        w: Box<dyn AsyncWrite + Unpin + Send>,
-    ) -> Tunnel {
-        Self::pipe_in(r, w, None)
-    }
-
-    /// As [`Tunnel::pipe`], inside TLS (`Some(peer authenticated)`) or not.
+    /// RTSP client): requests base64 per message, as on a POST; inside TLS
+    /// (`Some(peer authenticated)`) or not.
     pub(crate) fn pipe_in(
         r: Box<dyn AsyncRead + Unpin + Send>,
         w: Box<dyn AsyncWrite + Unpin + Send>,

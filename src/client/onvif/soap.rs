@@ -169,7 +169,9 @@ impl OnvifClient {
                             self.not_authorized(operation, "HTTP 401 and no user-id/user-pw set")
                         );
                     }
-                    Verdict::Withheld(_) | Verdict::NoChallenge | Verdict::Refused => {
+                    Verdict::Withheld(reason) => return Err(self.ctx(operation).withheld(reason)),
+                    // A second challenge may be one the policy withholds.
+                    Verdict::NoChallenge | Verdict::Refused => {
                         return Err(self.withheld(operation, &resp).unwrap_or_else(|| {
                             self.not_authorized(operation, "HTTP 401 to our credentials")
                         }));
