@@ -118,6 +118,12 @@ struct Queue {
 }
 
 impl Queue {
+    /// The pads flushed for a seek the session has not applied yet: what it delivers is
+    /// of the old position.
+    fn seek_pending(&self) -> bool {
+        self.session_epoch != self.epoch
+    }
+
     fn wake_all(&self) {
         for s in &self.streams {
             s.wake.notify_all();
@@ -345,8 +351,7 @@ impl Pads {
 
     /// The pads flushed for a seek the session has not applied yet.
     pub(super) fn seek_pending(&self) -> bool {
-        let q = locked(&self.queue);
-        q.session_epoch != q.epoch
+        locked(&self.queue).seek_pending()
     }
 
     /// Stream `index` ends once what is queued for it is pushed.
@@ -354,7 +359,7 @@ impl Pads {
         let mut q = locked(&self.queue);
         // The end of the old position, after the pads flushed for a seek: not the end of
         // the new segment.
-        if q.session_epoch != q.epoch {
+        if q.seek_pending() {
             return;
         }
         if let Some(s) = q.streams.get_mut(index) {
@@ -422,7 +427,7 @@ impl Pads {
         }
         // A replay between a flush and the seek's PLAY answer: the packets are of the old
         // position. The epoch moves under this lock, as the queue is cleared.
-        if q.session_epoch != q.epoch {
+        if q.seek_pending() {
             return true;
         }
         let limits = self.limits;
