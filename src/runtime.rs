@@ -13,9 +13,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-/// The plugin's runtime: one worker thread is plenty for socket work, and keeps the
-/// per-stream cost low.
-/// Workers of the runtime: `ONVIFHTTPS_WORKERS` (1 to 64) when set, else as many as the
+/// Threads of the runtime: `ONVIFHTTPS_WORKERS` (1 to 64) when set, else as many as the
 /// machine has cores, at most [`MAX_DEFAULT_WORKERS`]: 256 cameras must not queue on one
 /// thread, and a small machine keeps its cores for decoding.
 pub fn workers_from(env: Option<&str>, cores: usize) -> usize {
@@ -24,18 +22,116 @@ pub fn workers_from(env: Option<&str>, cores: usize) -> usize {
         .unwrap_or_else(|| cores.clamp(1, MAX_DEFAULT_WORKERS))
 }
 
-/// The most workers the runtime gets without `ONVIFHTTPS_WORKERS`.
+/// The most threads the runtime gets without `ONVIFHTTPS_WORKERS`.
 pub const MAX_DEFAULT_WORKERS: usize = 4;
 
-pub static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+/// The plugin's runtime: one single-threaded tokio runtime per thread ("shard"), each
+/// element's tasks on one of them.
+///
+/// Not one multi-threaded runtime: its workers wake each other to steal work, and with a
+/// camera's packets arriving one by one that cost a quarter of the client's CPU at 64
+/// streams (`BENCHMARKS.md`). Each shard sleeps in its own `epoll_wait` and runs the
+/// tasks its sockets woke; nothing moves between threads.
+pub struct Runtime {
+    first: Shard,
+    rest: Vec<Shard>,
+}
+
+/// One thread running a single-threaded tokio runtime, and the tasks it was given.
+#[derive(Clone)]
+pub struct Shard {
+    handle: tokio::runtime::Handle,
+    /// Tasks spawned with [`Shard::spawn`] that have not ended: how busy it is.
+    tasks: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Counts a task of its shard until dropped (with the task's future).
+struct Running(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Shard {
+    fn start(index: usize) -> std::io::Result<Shard> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .thread_name(format!("gst-onvifhttps-{index}"))
+            .build()?;
+        let handle = rt.handle().clone();
+        std::thread::Builder::new()
+            .name(format!("gst-onvifhttps-{index}"))
+            // Drives the shard's sockets and timers for the life of the process.
+            .spawn(move || rt.block_on(std::future::pending::<()>()))?;
+        Ok(Shard {
+            handle,
+            tasks: Arc::default(),
+        })
+    }
+
+    /// Runs `future` on this shard's thread.
+    pub fn spawn<F>(&self, future: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.tasks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let running = Running(self.tasks.clone());
+        self.handle.spawn(async move {
+            let _running = running;
+            future.await
+        })
+    }
+
+    /// Runs `future` on the calling thread, its sockets and timers driven by the shard's
+    /// thread; `tokio::spawn` inside it spawns on the shard.
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.handle.block_on(future)
+    }
+}
+
+impl Runtime {
+    fn start(threads: usize) -> std::io::Result<Runtime> {
+        Ok(Runtime {
+            first: Shard::start(0)?,
+            rest: (1..threads)
+                .map(Shard::start)
+                .collect::<std::io::Result<Vec<_>>>()?,
+        })
+    }
+
+    /// The shard running the fewest tasks: an element's tasks all go there.
+    pub fn pick(&self) -> Shard {
+        let load = |s: &Shard| s.tasks.load(std::sync::atomic::Ordering::Relaxed);
+        self.rest
+            .iter()
+            .fold(
+                &self.first,
+                |best, s| if load(s) < load(best) { s } else { best },
+            )
+            .clone()
+    }
+
+    /// Runs `future` on the calling thread (see [`Shard::block_on`]), on the least busy
+    /// shard.
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.pick().block_on(future)
+    }
+
+    /// Threads the runtime runs on.
+    pub fn threads(&self) -> usize {
+        self.rest.len().saturating_add(1)
+    }
+}
+
+pub static RUNTIME: LazyLock<Runtime> = LazyLock::new(|| {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let env = std::env::var("ONVIFHTTPS_WORKERS").ok();
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers_from(env.as_deref(), cores))
-        .thread_name("gst-onvifhttps-rt")
-        .enable_all()
-        .build()
-        .expect("failed to build the onvifhttps tokio runtime")
+    Runtime::start(workers_from(env.as_deref(), cores))
+        .expect("failed to start the onvifhttps runtime's threads")
 });
 
 /// Why [`wait`] returned without the future's result.
@@ -216,6 +312,51 @@ mod tests {
         for bad in ["0", "65", "many", ""] {
             assert_eq!(workers_from(Some(bad), 2), 2, "{bad}");
         }
+    }
+
+    /// Issue 24 point 7: an element's tasks go to the shard running the fewest, each
+    /// shard one thread; a shard is free again once its tasks end.
+    #[test]
+    fn test_tasks_go_to_the_least_busy_shard_and_stay_on_its_thread() {
+        let rt = Runtime::start(2).expect("threads");
+        assert_eq!(rt.threads(), 2);
+        let gate = Arc::new(Notify::new());
+        let spawn_on = |shard: &Shard| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let gate = gate.clone();
+            let join = shard.spawn(async move {
+                let _ = tx.send(std::thread::current().name().map(String::from));
+                gate.notified().await;
+                tokio::task::yield_now().await;
+                let _ = tx.send(std::thread::current().name().map(String::from));
+            });
+            (join, rx)
+        };
+        let names = |rx: &std::sync::mpsc::Receiver<Option<String>>| {
+            rx.recv_timeout(Duration::from_secs(10))
+                .expect("the task ran")
+        };
+        let (a, a_rx) = spawn_on(&rt.pick());
+        let (b, b_rx) = spawn_on(&rt.pick());
+        assert_eq!(names(&a_rx).as_deref(), Some("gst-onvifhttps-0"));
+        assert_eq!(
+            names(&b_rx).as_deref(),
+            Some("gst-onvifhttps-1"),
+            "the idle one"
+        );
+        gate.notify_waiters();
+        assert_eq!(
+            names(&a_rx).as_deref(),
+            Some("gst-onvifhttps-0"),
+            "never moved"
+        );
+        assert_eq!(names(&b_rx).as_deref(), Some("gst-onvifhttps-1"));
+        rt.block_on(async {
+            let _ = a.await;
+            let _ = b.await;
+        });
+        let load = |s: &Shard| s.tasks.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!((load(&rt.first), load(&rt.rest[0])), (0, 0));
     }
 
     #[test]

@@ -136,13 +136,15 @@ impl OnvifHttpsSrc {
             Job::Snapshot(s) => s.start.clone(),
             Job::Live(l) => l.start.clone(),
         };
+        // Every task of this element on one thread of the runtime.
+        let shard = RUNTIME.pick();
         let join = match job {
-            Job::Snapshot(snap) => RUNTIME.spawn(watched(
+            Job::Snapshot(snap) => shard.spawn(watched(
                 "snapshot session",
                 output.clone(),
                 session::run_snapshot(snap, task_output, commands),
             )),
-            Job::Live(live) => RUNTIME.spawn(watched(
+            Job::Live(live) => shard.spawn(watched(
                 "media session",
                 output.clone(),
                 session::run_live(live, task_output, commands),
@@ -152,7 +154,7 @@ impl OnvifHttpsSrc {
             let (tx, rx) = session::command::channel();
             (
                 tx,
-                RUNTIME.spawn(watched(
+                shard.spawn(watched(
                     "event",
                     output.clone(),
                     crate::session::events::run(
