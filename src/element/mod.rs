@@ -70,6 +70,7 @@ pub(crate) mod imp;
 mod messages;
 mod pads;
 mod properties;
+mod queue;
 mod settings;
 mod signals;
 mod uri;

@@ -28,6 +28,8 @@ use gst::prelude::*;
 
 use crate::log::CAT;
 
+use super::queue::{Data, Item, Queue, Stream};
+
 /// How long the streaming thread waits for data before it looks at its state again (a
 /// safety net: every change that matters also wakes it).
 const IDLE_WAIT: Duration = Duration::from_secs(1);
@@ -53,82 +55,6 @@ pub(super) struct Limits {
 /// A seek in a replay goes to the session as a [`Command::Seek`] on its command channel.
 pub(super) struct SeekHook {
     pub commands: crate::session::command::WeakCommander,
-}
-
-enum Data {
-    One(gst::Buffer),
-    List(gst::BufferList),
-}
-
-enum Item {
-    Data { data: Data, bytes: usize },
-    Caps(gst::Caps),
-    Eos,
-}
-
-struct Stream {
-    pad: gst::Pad,
-    caps: gst::Caps,
-    /// Buffers get the element's running time as they are pushed (snapshots).
-    stamp: bool,
-    /// The next buffer starts a new run (the first one, and the first after a seek).
-    discont: bool,
-    /// What waits to be pushed on this pad.
-    items: VecDeque<Item>,
-    /// Bytes of the data items in `items`.
-    bytes: usize,
-    /// Data items in `items` (not caps or EOS).
-    data_items: usize,
-    /// Wakes this pad's streaming thread (waited on with the `queue` lock).
-    wake: Arc<Condvar>,
-    /// Held by this pad's streaming thread while it pushes one item, and by a seek from
-    /// its flush to its new segment.
-    push: Arc<Mutex<()>>,
-}
-
-impl Stream {
-    fn clear(&mut self) {
-        self.items.clear();
-        self.bytes = 0;
-        self.data_items = 0;
-    }
-}
-
-#[derive(Default)]
-struct Queue {
-    streams: Vec<Stream>,
-    /// Buffers dropped because downstream was slower than the camera.
-    dropped: u64,
-    /// Buffers pushed.
-    processed: u64,
-    /// When the last QoS message about drops was posted.
-    last_qos: Option<std::time::Instant>,
-    playing: bool,
-    stopping: bool,
-    /// Downstream refused for good (not-linked or an error on every pad, or EOS on every
-    /// pad): the session stops feeding.
-    refused: bool,
-    /// An EOS was sent to the element: no more data.
-    eos: bool,
-    /// Bumped by each seek: an item taken out before it belongs to the old position.
-    epoch: u64,
-    /// The epoch the session last said it delivers for (`seek_applied`): until it is
-    /// `epoch`, what it delivers is of the old position and is dropped.
-    session_epoch: u64,
-}
-
-impl Queue {
-    /// The pads flushed for a seek the session has not applied yet: what it delivers is
-    /// of the old position.
-    fn seek_pending(&self) -> bool {
-        self.session_epoch != self.epoch
-    }
-
-    fn wake_all(&self) {
-        for s in &self.streams {
-            s.wake.notify_all();
-        }
-    }
 }
 
 /// The source pads of one started element.
@@ -292,6 +218,7 @@ impl Pads {
                     bytes: 0,
                     data_items: 0,
                     wake: Arc::new(Condvar::new()),
+                    waiting: false,
                     push: Arc::new(Mutex::new(())),
                 });
                 q.streams.len() - 1
@@ -432,7 +359,7 @@ impl Pads {
         }
         let limits = self.limits;
         let mut dropped = 0u64;
-        {
+        let wake = {
             let Some(s) = q.streams.get_mut(index) else {
                 return true;
             };
@@ -442,14 +369,11 @@ impl Pads {
             {
                 dropped = dropped.saturating_add(Self::drop_oldest(s));
             }
-            let was_empty = s.items.is_empty();
             s.items.push_back(Item::Data { data, bytes });
             s.bytes = s.bytes.saturating_add(bytes);
             s.data_items += 1;
-            if was_empty {
-                s.wake.notify_one();
-            }
-        }
+            std::mem::take(&mut s.waiting).then(|| s.wake.clone())
+        };
         if dropped > 0 {
             if q.dropped == 0
                 && let Some(element) = self.element.upgrade()
@@ -469,6 +393,9 @@ impl Pads {
                 (q.processed, q.dropped)
             });
         drop(q);
+        if let Some(wake) = wake {
+            wake.notify_one();
+        }
         if let Some((processed, dropped)) = qos {
             self.post_qos(processed, dropped);
         }
@@ -537,10 +464,14 @@ impl Pads {
                     break (item, epoch, s.push.clone());
                 }
                 let wake = s.wake.clone();
+                s.waiting = true;
                 let (guard, timeout) = wake
                     .wait_timeout(q, IDLE_WAIT)
                     .unwrap_or_else(PoisonError::into_inner);
                 q = guard;
+                if let Some(s) = q.streams.get_mut(index) {
+                    s.waiting = false;
+                }
                 if timeout.timed_out() {
                     // Back to the task loop, which ends here when the task was stopped.
                     return;
