@@ -69,6 +69,11 @@ pub async fn run_live<O: Output>(s: LiveSettings, out: Arc<O>, mut commands: Com
                     &mut commands,
                 )
                 .await;
+                // A frame still waiting for its end goes as it is.
+                streams
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .flush_all(&*out);
                 // The waits start over only after media flowed for a while: a device that
                 // accepts PLAY and hangs up at once keeps backing off.
                 let last = streams

@@ -11,6 +11,7 @@
 //! tells a task what to do on one channel ([`command`]: `Seek`, `Stop`) and joins it
 //! with a deadline at stop.
 
+mod batch;
 pub mod command;
 pub mod events;
 mod live;

@@ -4,6 +4,7 @@
 //! The hot path: interleaved and UDP packets to buffer lists per stream (timestamps,
 //! statistics, receiver reports, the seek's hold and release), with no I/O of its own.
 
+use super::batch::{Batch, unshare_from};
 use super::*;
 
 pub(super) static NTP_CAPS: std::sync::LazyLock<gst::Caps> =
@@ -45,8 +46,10 @@ pub(super) struct StreamState {
     pub(super) last_rtcp: Option<std::time::Instant>,
     /// The packet count of this stream's last sender report.
     pub(super) sr_packets: Option<u32>,
-    /// Packets of the current read, pushed together at its end.
+    /// Packets waiting to be pushed together: a video frame, or the rest of a read.
     pub(super) pending: Option<gst::BufferList>,
+    /// What `pending` holds, which decides when it goes.
+    pub(super) batch: Batch,
     /// The next buffer follows a gap (a reconnection): it gets DISCONT.
     pub(super) discont: bool,
     /// Replay: the recorded time of the last buffer, Unix ms.
@@ -83,6 +86,10 @@ impl StreamState {
             last_rtcp: None,
             sr_packets: None,
             pending: None,
+            batch: Batch {
+                by_frame: set_up.stream.kind == sdp::Kind::Video,
+                ..Batch::default()
+            },
             discont: false,
             recorded_ms: None,
             setup_url: set_up.control.clone(),
@@ -219,7 +226,8 @@ impl Streams {
         if st.ended {
             return;
         }
-        st.last_packet = Some(std::time::Instant::now());
+        let arrived = std::time::Instant::now();
+        st.last_packet = Some(arrived);
         let offset = self.replay.as_ref().map_or(0, |r| r.pts_offset);
         let Some(pts) = st
             .timeline
@@ -272,11 +280,10 @@ impl Streams {
             h.sequence,
             h.timestamp
         );
-        if let Some(list) = st
-            .pending
-            .get_or_insert_with(gst::BufferList::new)
-            .get_mut()
-        {
+        let pending = st.pending.get_or_insert_with(gst::BufferList::new);
+        if let Some(list) = pending.get_mut() {
+            st.batch
+                .packet(&h, packet.len(), p.within.is_some(), list.len(), arrived);
             list.add(buffer);
         }
         if last {
@@ -295,8 +302,11 @@ impl Streams {
     }
 
     /// A seek's PAUSE was answered: every stream holds its packets until the PLAY answer.
+    /// A frame still pending is of the old position: dropped.
     pub(super) fn hold(&mut self) {
         for s in self.list.iter_mut() {
+            s.pending = None;
+            s.batch.clear();
             s.held = Some(Held::default());
             s.first_seq = None;
             s.stale = 0;
@@ -322,7 +332,7 @@ impl Streams {
                 self.rtp(i, Packet::copied(p), out);
             }
         }
-        self.flush(out);
+        self.end_read(0, out);
     }
 
     /// After a reconnection: the first buffer of every stream follows a gap.
@@ -338,9 +348,10 @@ impl Streams {
         self.list.iter().filter_map(|s| s.recorded_ms).min()
     }
 
-    /// Pushes the queued packets of stream `i`.
+    /// Pushes the pending packets of stream `i`.
     pub(super) fn flush_stream<O: Output>(&mut self, i: usize, out: &O) {
         let st = &mut self.list[i];
+        st.batch.clear();
         let Some(list) = st.pending.take() else {
             return;
         };
@@ -350,10 +361,30 @@ impl Streams {
         }
     }
 
-    /// Pushes the queued packets of every stream: the end of a read. Between a seek's
-    /// flush and its PAUSE they are of the old position: the element drops them (it
-    /// takes data again once told `seek_applied`).
-    pub(super) fn flush<O: Output>(&mut self, out: &O) {
+    /// The end of a read of `read` bytes (0: packets that were copied, as from UDP):
+    /// pushes what is due ([`Batch`]). The read's buffers of a stream that keeps less
+    /// than half of it become copies, so that a queue holding them keeps alive at most
+    /// twice the bytes it counts. Between a seek's flush and its PAUSE they are of the
+    /// old position: the element drops them (it takes data again once told
+    /// `seek_applied`).
+    pub(super) fn end_read<O: Output>(&mut self, read: usize, out: &O) {
+        for i in 0..self.list.len() {
+            let st = &mut self.list[i];
+            if let (Some(from), Some(list)) = (st.batch.read_from.take(), st.pending.as_mut())
+                && st.batch.read_bytes.saturating_mul(2) < read
+            {
+                unshare_from(list, from);
+            }
+            st.batch.read_bytes = 0;
+            if st.pending.is_some() && st.batch.is_due() {
+                self.flush_stream(i, out);
+            }
+        }
+        self.now = None;
+    }
+
+    /// Pushes every stream's pending packets (the session ends).
+    pub(super) fn flush_all<O: Output>(&mut self, out: &O) {
         for i in 0..self.list.len() {
             self.flush_stream(i, out);
         }
@@ -381,15 +412,15 @@ impl Streams {
         if self.replay.is_none() || !self.list.iter().any(|s| s.ended) {
             return;
         }
-        for st in self.list.iter_mut().filter(|s| !s.ended) {
-            if st.last_packet.is_none_or(|t| t.elapsed() >= REPLAY_IDLE) {
+        for i in 0..self.list.len() {
+            let st = &self.list[i];
+            if !st.ended && st.last_packet.is_none_or(|t| t.elapsed() >= REPLAY_IDLE) {
                 crate::log::debug!(
                     "stream {}: nothing for {} ms after another stream ended: end",
                     st.index,
                     REPLAY_IDLE.as_millis()
                 );
-                st.ended = true;
-                out.end_of_stream(st.index);
+                self.end_stream(i, out);
             }
         }
     }
@@ -484,242 +515,16 @@ impl<O: Output> crate::client::rtsp::Packets for Deliver<'_, O> {
             Err(e) => crate::log::warning!("a read's packets lost: {e}"),
         }
         if st.flowing {
-            for s in st.list.iter_mut() {
-                if let Some(list) = s.pending.as_mut() {
-                    unshare_if_small(list, read);
-                }
-            }
-            st.flush(self.out);
+            st.end_read(read, self.out);
         } else {
             for s in st.list.iter_mut() {
                 s.pending = None;
+                s.batch.clear();
             }
         }
-    }
-}
-
-/// The buffers of one read of `read` bytes, when they hold less than half of it: each a
-/// copy of its own bytes (and metas), no longer a part of the read's memory.
-pub(super) fn unshare_if_small(list: &mut gst::BufferList, read: usize) {
-    if list.calculate_size().saturating_mul(2) >= read {
-        return;
-    }
-    if let Some(list) = list.get_mut() {
-        list.foreach_mut(|buffer, _| {
-            let copy = buffer.copy_deep().unwrap_or(buffer);
-            std::ops::ControlFlow::Continue(Some(copy))
-        });
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::client::rtsp::{Located, Packets};
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-
-    /// An element that counts what it is given, with a seek pending or not.
-    #[derive(Default)]
-    struct Counting {
-        pending: AtomicBool,
-        lists: AtomicUsize,
-        eos: AtomicUsize,
-    }
-
-    impl Output for Counting {
-        fn debug(&self, _: std::fmt::Arguments<'_>) {}
-        fn warning(&self, _: &str) {}
-        fn add_stream(&self, _: &str, _: gst::Caps, _: bool) -> Option<usize> {
-            Some(0)
-        }
-        fn streams_complete(&self) {}
-        fn push(&self, _: usize, _: gst::Buffer) -> bool {
-            true
-        }
-        fn push_list(&self, _: usize, _: gst::BufferList) -> bool {
-            self.lists.fetch_add(1, Ordering::SeqCst);
-            true
-        }
-        fn end_of_stream(&self, _: usize) {
-            self.eos.fetch_add(1, Ordering::SeqCst);
-        }
-        fn seek_applied(&self, _: u64) {}
-        fn seek_pending(&self) -> bool {
-            self.pending.load(Ordering::SeqCst)
-        }
-        fn running_time(&self) -> Option<u64> {
-            Some(0)
-        }
-        fn error(&self, _: &Error) {}
-        fn event(&self, _: &crate::proto::onvif::events::Notification) {}
-        fn reconnecting(&self, _: Lost, _: &Error, _: u32, _: Duration) {}
-    }
-
-    /// A replay of one video stream on channel 0.
-    fn replaying() -> SharedStreams {
-        let stream = crate::proto::rtsp::sdp::parse(
-            b"v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\
-              m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n",
-        )
-        .expect("sdp")
-        .1
-        .remove(0);
-        let set_up = rtsp::sequence::SetUp {
-            prefix: "video",
-            stream,
-            control: "rtsp://cam/r".into(),
-            reply: String::new(),
-            granted: rtsp::transport::Reply::default(),
-            channels: (0, 1),
-        };
-        let presentation = rtsp::url::Presentation::new("rtsp://cam/r", None, None, None);
-        Arc::new(std::sync::Mutex::new(Streams {
-            list: vec![StreamState::new(0, &set_up)],
-            our_ssrc: 1,
-            flowing: true,
-            replay: Some(Replay {
-                settings: PlaybackSettings {
-                    recording: None,
-                    start_ms: Some(0),
-                    end_ms: None,
-                    speed: 1.0,
-                },
-                start_ms: Some(0),
-                end_ntp: None,
-                pts_offset: 0,
-            }),
-            now: None,
-            presentation,
-        }))
-    }
-
-    /// The terminal (T) packet of a replay, interleaved on channel 0.
-    fn terminal_frame() -> Vec<u8> {
-        let mut p = vec![0x90, 0x60, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1];
-        p.extend_from_slice(&[0xAB, 0xAC, 0, 3]);
-        p.extend_from_slice(&((3_973_000_000u64 << 32).to_be_bytes()));
-        p.extend_from_slice(&[0x90, 0x01, 0, 0]); // C and T
-        p.extend_from_slice(b"data");
-        let mut frame = vec![b'$', 0];
-        frame.extend_from_slice(&u16::try_from(p.len()).expect("small").to_be_bytes());
-        frame.extend_from_slice(&p);
-        frame
-    }
-
-    /// Review of issue 24: between the pads' flush for a seek and the seek's PLAY answer,
-    /// a replay's packets are of the old position; its last packet must not end the new
-    /// segment (nor move the recorded time the replay resumes from).
-    #[test]
-    fn test_the_old_position_does_not_end_a_seeked_replay() {
-        gst::init().expect("gst init");
-        let streams = replaying();
-        let out = Counting::default();
-        let frame = terminal_frame();
-        let located = [Located {
-            channel: 0,
-            range: 4..frame.len(),
-        }];
-        out.pending.store(true, Ordering::SeqCst);
-        Deliver {
-            streams: &streams,
-            out: &out,
-        }
-        .read(frame.clone(), &located);
-        let st = streams.lock().expect("lock");
-        assert_eq!(
-            out.eos.load(Ordering::SeqCst),
-            0,
-            "no EOS from the old position"
-        );
-        assert_eq!(out.lists.load(Ordering::SeqCst), 0);
-        assert!(!st.list[0].ended);
-        assert_eq!(st.last_recorded_ms(), None);
-        drop(st);
-        // Applied: the same packet ends the stream.
-        out.pending.store(false, Ordering::SeqCst);
-        Deliver {
-            streams: &streams,
-            out: &out,
-        }
-        .read(frame, &located);
-        assert_eq!(out.eos.load(Ordering::SeqCst), 1);
-        assert_eq!(out.lists.load(Ordering::SeqCst), 1);
-    }
-
-    /// A packet of a read is a part of the read's memory: its buffer points into it.
-    #[test]
-    pub(super) fn test_a_packet_of_a_read_is_not_copied() {
-        gst::init().expect("gst init");
-        let memory = gst::Memory::from_mut_slice(b"$\x00\x00\x03abc".to_vec());
-        let map = memory.map_readable().expect("readable");
-        let packet = Packet {
-            bytes: &map[4..7],
-            within: Some((&memory, 4)),
-        };
-        let buffer = packet.to_buffer();
-        let bmap = buffer.map_readable().expect("readable");
-        assert_eq!(bmap.as_slice(), b"abc");
-        assert_eq!(
-            bmap.as_ptr(),
-            map[4..].as_ptr(),
-            "the same bytes, not a copy"
-        );
-        // Out of the memory (a bad offset): a copy, never a panic.
-        let bad = Packet {
-            bytes: &map[4..7],
-            within: Some((&memory, usize::MAX)),
-        };
-        assert_eq!(
-            bad.to_buffer().map_readable().expect("readable").as_slice(),
-            b"abc"
-        );
-    }
-
-    /// Issue 23 point 2: buffers that keep less than half of their read get copies; a
-    /// stream that uses most of its read keeps sharing it (no copy after TLS).
-    #[test]
-    pub(super) fn test_buffers_holding_little_of_their_read_are_copied() {
-        gst::init().expect("gst init");
-        let read = 65_555;
-        let memory = gst::Memory::from_mut_slice(vec![7u8; read]);
-        let map = memory.map_readable().expect("readable");
-        let list_of = |ranges: &[std::ops::Range<usize>]| {
-            let mut list = gst::BufferList::new();
-            for r in ranges {
-                let mut b = Packet {
-                    bytes: &map[r.clone()],
-                    within: Some((&memory, r.start)),
-                }
-                .to_buffer();
-                b.get_mut()
-                    .expect("writable")
-                    .set_pts(gst::ClockTime::from_seconds(3));
-                list.get_mut().expect("writable").add(b);
-            }
-            list
-        };
-        let points_into_read = |list: &gst::BufferList| -> Vec<bool> {
-            list.iter()
-                .map(|b| {
-                    let m = b.map_readable().expect("readable");
-                    map.as_slice().as_ptr_range().contains(&m.as_ptr())
-                })
-                .collect()
-        };
-        // A 12-byte packet read with 65,535 bytes nobody keeps: copied, PTS kept.
-        let twelve = 4..16;
-        let mut small = list_of(std::slice::from_ref(&twelve));
-        unshare_if_small(&mut small, read);
-        assert_eq!(points_into_read(&small), [false]);
-        let b = small.get(0).expect("one buffer");
-        assert_eq!(
-            (b.size(), b.pts()),
-            (12, Some(gst::ClockTime::from_seconds(3)))
-        );
-        // A video read: 40 packets using most of it still point into it.
-        let ranges: Vec<_> = (0..40).map(|i| 4 + i * 1600..4 + i * 1600 + 1596).collect();
-        let mut video = list_of(&ranges);
-        unshare_if_small(&mut video, read);
-        assert_eq!(points_into_read(&video), vec![true; 40]);
-    }
-}
+#[path = "streams_tests.rs"]
+mod tests;

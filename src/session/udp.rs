@@ -147,7 +147,7 @@ pub(super) async fn udp_receiver<O: Output>(
                     continue;
                 }
                 st.rtp(i, Packet::copied(&rtp_buf[..n]), &*out);
-                st.flush(&*out);
+                st.end_read(0, &*out);
                 if !st.flowing {
                     return;
                 }
