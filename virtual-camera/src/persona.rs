@@ -142,8 +142,9 @@ impl Persona {
                  reads it, interleaved frames included (a report in front of a request: 405)"
             }
             Persona::Tapo => {
-                "/stream1; Content-Base without the port, track1..3 (retina tplink_sdp); \
-                 realm \"TP-LINK Streaming Media\"; SOAP with WS-Security only"
+                "/stream1; Content-Base without the port, track1..3 (retina tplink_sdp); an \
+                 origin line with seven fields (o=- 14665860 31787219 1 IN IP4 ..., \
+                 mediamtx#990); realm \"TP-LINK Streaming Media\"; SOAP with WS-Security only"
             }
             Persona::Vstarcam => {
                 "/tcp/av0_0; no Content-Base, no session control, track0.., no RTP-Info, \
@@ -307,6 +308,11 @@ impl Persona {
     /// Bare `c=IN ` lines in the SDP.
     pub fn bare_connection_lines(self) -> bool {
         self == Persona::Uniview
+    }
+
+    /// TP-Link's SDP origin line: a seventh field (`1`) before the network type.
+    pub fn seven_field_origin(self) -> bool {
+        self == Persona::Tapo
     }
 
     /// The shape of profile `index` (0-based) with `token`, `host` being `127.0.0.1:port`
@@ -517,6 +523,15 @@ pub fn rewrite_sdp(persona: Persona, shape: &Shape, sdp: &str) -> String {
             out.push_str("c=IN \r\n");
             continue;
         }
+        if persona.seven_field_origin()
+            && let Some(origin) = line.strip_prefix("o=")
+        {
+            let fields: Vec<&str> = origin.split(' ').collect();
+            if let [user, id, version, rest @ ..] = fields.as_slice() {
+                out.push_str(&format!("o={user} {id} {version} 1 {}\r\n", rest.join(" ")));
+                continue;
+            }
+        }
         out.push_str(line);
         out.push_str("\r\n");
     }
@@ -558,5 +573,11 @@ mod tests {
         let out = rewrite_sdp(Persona::Uniview, &shape, sdp);
         assert!(out.contains("c=IN \r\n"));
         assert!(out.contains("a=control:rtsp://127.0.0.1/media/video1/video\r\n"));
+        let shape = Persona::Tapo.shape(0, "Profile_1", "127.0.0.1:554");
+        let out = rewrite_sdp(Persona::Tapo, &shape, sdp);
+        assert!(
+            out.starts_with("v=0\r\no=- 1 1 1 IN IP4 127.0.0.1\r\n"),
+            "{out}"
+        );
     }
 }

@@ -171,8 +171,10 @@ fn explain(e: &sdp_types::ParserError) -> (Option<usize>, String) {
 
 /// What devices send that the SDP grammar refuses and other clients (rtspsrc, FFmpeg)
 /// pass over: bare `c=IN ` lines (Uniview: go2rtc#1663, mediamtx#5033), which say nothing
-/// a unicast RTSP client uses, blank lines, and trailing white space. Returns the text to
-/// parse and, for each of its lines, the line of `sdp` it came from (counted from 1).
+/// a unicast RTSP client uses, an origin line with a seventh field (TP-Link's RTSP
+/// server: `o=- 14665860 31787219 1 IN IP4 ...`, mediamtx#990; the origin is not used),
+/// blank lines, and trailing white space. Returns the text to parse and, for each of its
+/// lines, the line of `sdp` it came from (counted from 1).
 fn lenient(sdp: &[u8]) -> (Vec<u8>, Vec<usize>) {
     let mut out = Vec::with_capacity(sdp.len());
     let mut origin = Vec::new();
@@ -190,7 +192,27 @@ fn lenient(sdp: &[u8]) -> (Vec<u8>, Vec<usize>) {
         {
             continue;
         }
-        out.extend_from_slice(line);
+        let fields: Vec<&[u8]> = line
+            .get(2..)
+            .unwrap_or_default()
+            .split(u8::is_ascii_whitespace)
+            .filter(|f| !f.is_empty())
+            .collect();
+        if line.starts_with(b"o=") && fields.len() > 6 {
+            // Username, session id and version, then the network, address type and
+            // address: what lies between is dropped.
+            let kept =
+                (fields.iter().take(3)).chain(fields.iter().skip(fields.len().saturating_sub(3)));
+            out.extend_from_slice(b"o=");
+            for (n, f) in kept.enumerate() {
+                if n > 0 {
+                    out.push(b' ');
+                }
+                out.extend_from_slice(f);
+            }
+        } else {
+            out.extend_from_slice(line);
+        }
         out.extend_from_slice(b"\r\n");
         origin.push(i.saturating_add(1));
     }
@@ -413,6 +435,35 @@ a=control:stream=3\r\n";
             streams[0].control.as_deref(),
             Some("rtsp://10.0.0.1/media/video1/video")
         );
+    }
+
+    /// TP-Link's RTSP server (Tapo, VIGI) writes seven origin fields and a vendor track
+    /// whose format is not a payload type (gortsplib's "issue mediamtx/990" fixture):
+    /// rtspsrc and FFmpeg play it; the vendor track is passed over.
+    #[test]
+    fn test_tp_link_origin_with_seven_fields_and_vendor_track() {
+        let sdp = b"v=0\r\no=- 14665860 31787219 1 IN IP4 192.168.4.226\r\n\
+                    s=Session streamed by \"TP-LINK RTSP Server\"\r\nt=0 0\r\n\
+                    m=video 0 RTP/AVP 96\r\nc=IN IP4 0.0.0.0\r\nb=AS:4096\r\na=range:npt=0-\r\n\
+                    a=control:track1\r\na=rtpmap:96 H265/90000\r\n\
+                    m=audio 0 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=control:track2\r\n\
+                    m=application/TP-LINK 0 RTP/AVP smart/1/90000\r\n\
+                    a=rtpmap:95 TP-LINK/90000\r\na=control:track3\r\n";
+        let (_, streams) = parse(sdp).expect("parsed");
+        let got: Vec<_> = streams
+            .iter()
+            .map(|s| (s.kind, s.encoding_name.as_str(), s.control.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Kind::Video, "H265", Some("track1")),
+                (Kind::Audio, "PCMA", Some("track2"))
+            ]
+        );
+        // An origin line short of fields is still refused, naming it.
+        let short = b"v=0\r\no=- 1 IN IP4\r\ns=-\r\nt=0 0\r\n";
+        assert_eq!(parse(short).expect_err("refused").line, Some(2));
     }
 
     #[test]
