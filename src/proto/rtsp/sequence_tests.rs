@@ -59,10 +59,16 @@ impl Run {
 
 /// Drives `seq` to its end: each request goes through a session (as bytes) to `server`,
 /// whose answer (with the request's CSeq put in for `{cseq}`) comes back as bytes.
-fn drive(
+fn drive(seq: Sequence, server: impl FnMut(&str, &str) -> String) -> (Run, Result<(), Fault>) {
+    let (run, r, _) = drive_session(seq, server);
+    (run, r)
+}
+
+/// [`drive`], and the session it went through.
+fn drive_session(
     mut seq: Sequence,
     mut server: impl FnMut(&str, &str) -> String,
-) -> (Run, Result<(), Fault>) {
+) -> (Run, Result<(), Fault>, Session) {
     let mut session = Session::new(None, Some(true), true);
     let mut run = Run::default();
     let mut port = 50_000u16;
@@ -85,7 +91,7 @@ fn drive(
                     panic!("answered")
                 };
                 if let Err(f) = seq.answer(&mut session, r) {
-                    return (run, Err(f));
+                    return (run, Err(f), session);
                 }
             }
             Step::BindUdp => {
@@ -95,8 +101,60 @@ fn drive(
             ev => run.events.push(ev),
         }
     }
-    (run, Ok(()))
+    (run, Ok(()), session)
 }
+
+/// The request line of `bytes`, with its CSeq and Session as [`Run::requests`] has them.
+fn line_of(cseq: u32, bytes: &[u8]) -> String {
+    let wire = String::from_utf8_lossy(bytes);
+    let line = wire.lines().next().unwrap_or("").to_string();
+    let sess = wire
+        .lines()
+        .find(|l| l.starts_with("Session: "))
+        .map(|l| format!(" [{l}]"))
+        .unwrap_or_default();
+    format!("{line} #{cseq}{sess}")
+}
+
+/// After PLAY: the first keep-alive the session's timers send (answered by `answer`,
+/// the request's CSeq put in for `{cseq}`), then TEARDOWN to `aggregate`; their request
+/// lines.
+fn keepalive_and_teardown(
+    session: &mut Session,
+    aggregate: &str,
+    answer: impl Fn(&str) -> String,
+) -> Vec<String> {
+    let t0 = std::time::Instant::now();
+    session.start_timers(aggregate, t0);
+    let mut lines = Vec::new();
+    let keepalive = loop {
+        let now = session.poll_timeout().expect("a deadline");
+        if let Some(k) = session.handle_timeout(now).expect("not lost").keepalive {
+            break k;
+        }
+    };
+    let mut next = Some(keepalive);
+    while let Some((cseq, bytes)) = next.take() {
+        let line = line_of(cseq, &bytes);
+        let wire = answer(&line).replace("{cseq}", &cseq.to_string());
+        assert!(
+            matches!(session.answer(resp(wire.as_bytes())), Ok(Answer::Done(_))),
+            "{wire}"
+        );
+        if lines.is_empty() {
+            next = Some(
+                session
+                    .request("TEARDOWN", aggregate, &[])
+                    .expect("TEARDOWN"),
+            );
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+#[path = "sequence_persona_tests.rs"]
+mod personas;
 
 fn ok(extra: &str, body: &str) -> String {
     let len = if body.is_empty() {
