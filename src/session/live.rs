@@ -395,8 +395,19 @@ pub(super) async fn play_loop<O: Output>(
         streams: &streams,
         out: out_ref,
     };
+    // One timer for the session's deadlines, moved only when they move: a timer made
+    // for each read cost the timer wheel an insertion and a removal per packet.
+    let timer = tokio::time::sleep(Duration::from_secs(3600));
+    tokio::pin!(timer);
+    let mut armed = None;
     loop {
         let due = rtsp.state.poll_timeout();
+        if due != armed {
+            if let Some(at) = due {
+                timer.as_mut().reset(tokio::time::Instant::from_std(at));
+            }
+            armed = due;
+        }
         tokio::select! {
             ev = rtsp.next_event(&mut on_data) => match ev? {
                 Event::Response(r) => {
@@ -412,7 +423,9 @@ pub(super) async fn play_loop<O: Output>(
                         .broken("the device closed the stream"));
                 }
             },
-            _ = deadline(due) => {
+            () = &mut timer, if due.is_some() => {
+                // Fired: armed again at the next deadline, even an equal one.
+                armed = None;
                 let due = rtsp
                     .state
                     .handle_timeout(std::time::Instant::now())
@@ -503,13 +516,5 @@ pub(super) async fn play_loop<O: Output>(
         if !flowing {
             return Ok(());
         }
-    }
-}
-
-/// Sleeps until `at`, or for ever without a deadline.
-async fn deadline(at: Option<std::time::Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
-        None => std::future::pending().await,
     }
 }
