@@ -54,6 +54,22 @@ impl Location {
     }
 }
 
+/// `playback-start` or `playback-end`, parsed when it is set: the text (read back as
+/// written) and the time it names, Unix ms (`None`: not an ISO 8601 UTC time;
+/// `mode=playback` then fails at start, naming it).
+#[derive(Clone, Debug)]
+pub(super) struct PlaybackTime {
+    pub(super) text: String,
+    pub(super) ms: Option<i64>,
+}
+
+impl PlaybackTime {
+    fn parse(text: String) -> Self {
+        let ms = crate::proto::clock::parse_utc_millis(&text);
+        PlaybackTime { text, ms }
+    }
+}
+
 /// The element's properties, as set.
 #[derive(Clone)]
 pub(super) struct Settings {
@@ -76,8 +92,8 @@ pub(super) struct Settings {
     pub(super) events: bool,
     pub(super) mode: Mode,
     pub(super) recording_token: Option<String>,
-    pub(super) playback_start: Option<String>,
-    pub(super) playback_end: Option<String>,
+    pub(super) playback_start: Option<PlaybackTime>,
+    pub(super) playback_end: Option<PlaybackTime>,
     pub(super) playback_speed: f64,
     pub(super) reconnect: bool,
     pub(super) reconnect_max_delay: u32,
@@ -144,8 +160,11 @@ impl std::fmt::Debug for Settings {
             .field("events", &self.events)
             .field("mode", &self.mode)
             .field("recording_token", &self.recording_token)
-            .field("playback_start", &self.playback_start)
-            .field("playback_end", &self.playback_end)
+            .field(
+                "playback_start",
+                &self.playback_start.as_ref().map(|t| &t.text),
+            )
+            .field("playback_end", &self.playback_end.as_ref().map(|t| &t.text))
             .field("playback_speed", &self.playback_speed)
             .field("reconnect", &self.reconnect)
             .field("reconnect_max_delay", &self.reconnect_max_delay)
@@ -201,8 +220,8 @@ impl Settings {
             "events" => s.events = value.get().expect("type checked upstream"),
             "mode" => s.mode = value.get().expect("type checked upstream"),
             "recording-token" => s.recording_token = opt(value),
-            "playback-start" => s.playback_start = opt(value),
-            "playback-end" => s.playback_end = opt(value),
+            "playback-start" => s.playback_start = opt(value).map(PlaybackTime::parse),
+            "playback-end" => s.playback_end = opt(value).map(PlaybackTime::parse),
             "playback-speed" => s.playback_speed = value.get().expect("type checked upstream"),
             "reconnect" => s.reconnect = value.get().expect("type checked upstream"),
             "reconnect-max-delay" => {
@@ -235,8 +254,8 @@ impl Settings {
             "events" => s.events.to_value(),
             "mode" => s.mode.to_value(),
             "recording-token" => s.recording_token.to_value(),
-            "playback-start" => s.playback_start.to_value(),
-            "playback-end" => s.playback_end.to_value(),
+            "playback-start" => s.playback_start.as_ref().map(|t| t.text.clone()).to_value(),
+            "playback-end" => s.playback_end.as_ref().map(|t| t.text.clone()).to_value(),
             "playback-speed" => s.playback_speed.to_value(),
             "reconnect" => s.reconnect.to_value(),
             "reconnect-max-delay" => s.reconnect_max_delay.to_value(),
@@ -440,17 +459,15 @@ impl Settings {
                  streaming-method=rtp-rtsp-http-tcp"
             )));
         }
-        let time = |name: &str, v: &Option<String>| -> Result<Option<i64>, Error> {
+        let time = |name: &str, v: &Option<PlaybackTime>| -> Result<Option<i64>, Error> {
             match v {
                 None => Ok(None),
-                Some(t) => crate::proto::clock::parse_utc_millis(t)
-                    .map(Some)
-                    .ok_or_else(|| {
-                        Error::Settings(format!(
-                            "{name}={t:?} is not an ISO 8601 UTC time such as \
-                         2025-03-14T09:41:00Z"
-                        ))
-                    }),
+                Some(t) => t.ms.map(Some).ok_or_else(|| {
+                    Error::Settings(format!(
+                        "{name}={:?} is not an ISO 8601 UTC time such as 2025-03-14T09:41:00Z",
+                        t.text
+                    ))
+                }),
             }
         };
         let start_ms = time("playback-start", &s.playback_start)?;
@@ -460,8 +477,8 @@ impl Settings {
         {
             return Err(Error::Settings(format!(
                 "playback-end={} is not after playback-start={}",
-                s.playback_end.as_deref().unwrap_or(""),
-                s.playback_start.as_deref().unwrap_or("")
+                s.playback_end.as_ref().map_or("", |t| t.text.as_str()),
+                s.playback_start.as_ref().map_or("", |t| t.text.as_str())
             )));
         }
         Ok(Some(PlaybackSettings {
