@@ -232,27 +232,38 @@ fn main() -> Result<(), Error> {
         pipeline.add_many([&src, &sink])?;
         let sinkpad = sink.static_pad("sink").ok_or("no sink pad")?;
         let f = frames.clone();
-        sinkpad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
-            let Some(buf) = info.buffer() else {
-                return gst::PadProbeReturn::Ok;
-            };
-            let marker = buf
-                .map_readable()
-                .ok()
-                .and_then(|m| gstonvifhttps::testing::rtp::parse_header(&m))
-                .is_some_and(|h| h.marker);
-            if marker && let Ok(mut st) = f[i].lock() {
-                let now = Instant::now();
-                if let Some(last) = st.last
-                    && now - last > GAP
+        // The element pushes buffer lists (a video frame per list): both are counted.
+        sinkpad.add_probe(
+            gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
+            move |_, info| {
+                let is_marked = |buf: &gst::BufferRef| {
+                    buf.map_readable()
+                        .ok()
+                        .and_then(|m| gstonvifhttps::testing::rtp::parse_header(&m))
+                        .is_some_and(|h| h.marker)
+                };
+                let marked = match &info.data {
+                    Some(gst::PadProbeData::Buffer(b)) => usize::from(is_marked(b)),
+                    Some(gst::PadProbeData::BufferList(l)) => {
+                        l.iter().filter(|b| is_marked(b)).count()
+                    }
+                    _ => 0,
+                };
+                if marked > 0
+                    && let Ok(mut st) = f[i].lock()
                 {
-                    st.gaps.push(now - last);
+                    let now = Instant::now();
+                    if let Some(last) = st.last
+                        && now - last > GAP
+                    {
+                        st.gaps.push(now - last);
+                    }
+                    st.last = Some(now);
+                    st.count += marked as u64;
                 }
-                st.last = Some(now);
-                st.count += 1;
-            }
-            gst::PadProbeReturn::Ok
-        });
+                gst::PadProbeReturn::Ok
+            },
+        );
         src.connect_pad_added(move |_, pad| {
             let _ = pad.link(&sinkpad);
         });
