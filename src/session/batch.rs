@@ -19,29 +19,36 @@ pub(super) const FRAME_WAIT: Duration = Duration::from_millis(40);
 /// When a stream's packets are handed to its pad. The pad's streaming thread wakes for
 /// each hand-over, and a camera's packets come one by one: handed over per read, each of
 /// 64 streams of 4 Mbit/s woke its thread about 100 times a second (30 per frame, at 25
-/// frames a second). Video goes per frame (its last
-/// packet has the marker bit, or the next packet has another timestamp; a depayloader
-/// waits for the whole frame anyway, so no latency is added); audio and metadata per
-/// read.
+/// frames a second). Video goes per frame (its last packet has the marker bit, or the
+/// next packet has another timestamp; a depayloader waits for the whole frame anyway, so
+/// no latency is added); audio and metadata per read.
 #[derive(Debug, Default)]
 pub(super) struct Batch {
     /// Video: packets wait for the rest of their frame.
-    pub(super) by_frame: bool,
+    by_frame: bool,
     /// The RTP timestamp of the last packet pending.
-    pub(super) timestamp: Option<u32>,
+    timestamp: Option<u32>,
     /// A frame is complete: what is pending goes at the end of the read.
-    pub(super) due: bool,
+    due: bool,
     /// Bytes pending.
-    pub(super) bytes: usize,
+    bytes: usize,
     /// When the first packet pending came.
     pub(super) since: Option<std::time::Instant>,
     /// Where the current read's buffers (parts of its memory) start in the list, and
     /// their bytes.
-    pub(super) read_from: Option<usize>,
-    pub(super) read_bytes: usize,
+    read_from: Option<usize>,
+    read_bytes: usize,
 }
 
 impl Batch {
+    /// Nothing pending; `by_frame`: video, whose packets wait for the rest of their frame.
+    pub(super) fn new(by_frame: bool) -> Self {
+        Batch {
+            by_frame,
+            ..Batch::default()
+        }
+    }
+
     /// A packet of `size` bytes is added to the list, which held `held` buffers before;
     /// `shared`: its buffer is a part of the read's memory.
     pub(super) fn packet(
@@ -77,12 +84,19 @@ impl Batch {
             || self.since.is_some_and(|t| t.elapsed() >= FRAME_WAIT)
     }
 
+    /// The end of a read of `read` bytes: where the read's buffers start in the list when
+    /// they hold less than half of it (they are to become copies), and the next read
+    /// counted afresh.
+    pub(super) fn end_read(&mut self, read: usize) -> Option<usize> {
+        let bytes = std::mem::take(&mut self.read_bytes);
+        self.read_from
+            .take()
+            .filter(|_| bytes.saturating_mul(2) < read)
+    }
+
     /// Nothing pending any more.
     pub(super) fn clear(&mut self) {
-        *self = Batch {
-            by_frame: self.by_frame,
-            ..Batch::default()
-        };
+        *self = Batch::new(self.by_frame);
     }
 }
 

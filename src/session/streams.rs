@@ -68,6 +68,12 @@ pub(super) struct StreamState {
 }
 
 impl StreamState {
+    /// Forgets the packets waiting to be pushed.
+    pub(super) fn drop_pending(&mut self) {
+        self.pending = None;
+        self.batch.clear();
+    }
+
     /// A stream SET UP, as pad `index`.
     pub(super) fn new(index: usize, set_up: &rtsp::sequence::SetUp) -> Self {
         let clock_rate = set_up.stream.clock_rate;
@@ -86,10 +92,7 @@ impl StreamState {
             last_rtcp: None,
             sr_packets: None,
             pending: None,
-            batch: Batch {
-                by_frame: set_up.stream.kind == sdp::Kind::Video,
-                ..Batch::default()
-            },
+            batch: Batch::new(set_up.stream.kind == sdp::Kind::Video),
             discont: false,
             recorded_ms: None,
             setup_url: set_up.control.clone(),
@@ -305,8 +308,7 @@ impl Streams {
     /// A frame still pending is of the old position: dropped.
     pub(super) fn hold(&mut self) {
         for s in self.list.iter_mut() {
-            s.pending = None;
-            s.batch.clear();
+            s.drop_pending();
             s.held = Some(Held::default());
             s.first_seq = None;
             s.stale = 0;
@@ -370,12 +372,11 @@ impl Streams {
     pub(super) fn end_read<O: Output>(&mut self, read: usize, out: &O) {
         for i in 0..self.list.len() {
             let st = &mut self.list[i];
-            if let (Some(from), Some(list)) = (st.batch.read_from.take(), st.pending.as_mut())
-                && st.batch.read_bytes.saturating_mul(2) < read
+            if let Some(from) = st.batch.end_read(read)
+                && let Some(list) = st.pending.as_mut()
             {
                 unshare_from(list, from);
             }
-            st.batch.read_bytes = 0;
             if st.pending.is_some() && st.batch.is_due() {
                 self.flush_stream(i, out);
             }
@@ -517,10 +518,7 @@ impl<O: Output> crate::client::rtsp::Packets for Deliver<'_, O> {
         if st.flowing {
             st.end_read(read, self.out);
         } else {
-            for s in st.list.iter_mut() {
-                s.pending = None;
-                s.batch.clear();
-            }
+            st.list.iter_mut().for_each(StreamState::drop_pending);
         }
     }
 }

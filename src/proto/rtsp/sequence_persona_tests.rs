@@ -14,6 +14,13 @@ fn ok_with(session: &str) -> impl Fn(&str) -> String + '_ {
     move |_| ok(&format!("Session: {session}\r\n"), "")
 }
 
+/// The next channel pair's Transport, as a device grants one per SETUP.
+fn next_channels(ch: &mut u8) -> String {
+    let t = format!("RTP/AVP/TCP;unicast;interleaved={}-{}", *ch, *ch + 1);
+    *ch += 2;
+    t
+}
+
 fn setup_ok(session: &str, transport: &str) -> String {
     ok(
         &format!("Session: {session};timeout=60\r\nTransport: {transport}\r\n"),
@@ -34,7 +41,7 @@ a=control:rtsp://10.0.0.7/axis-media/media.amp/stream=1?Axis-Orig-Sw=true\r\n";
 #[test]
 fn test_axis() {
     let uri = "rtsp://10.0.0.7:554/axis-media/media.amp?videocodec=h264&resolution=640x360";
-    let mut setups = 0;
+    let mut ch = 0u8;
     let (run, r, mut session) = drive_session(Sequence::new(plan(uri, &[VIDEO, AUDIO])), |m, _| {
         match m {
             "OPTIONS" => ok(
@@ -45,14 +52,10 @@ fn test_axis() {
                 "Content-Base: rtsp://10.0.0.7/axis-media/media.amp/\r\n",
                 AXIS_SDP,
             ),
-            "SETUP" => {
-                setups += 1;
-                let ch = if setups == 1 { "0-1" } else { "2-3" };
-                setup_ok(
-                    "0A1B2C3D",
-                    &format!("RTP/AVP/TCP;unicast;interleaved={ch};ssrc=1A2B3C4D;mode=\"PLAY\""),
-                )
-            }
+            "SETUP" => setup_ok(
+                "0A1B2C3D",
+                &format!("{};ssrc=1A2B3C4D;mode=\"PLAY\"", next_channels(&mut ch)),
+            ),
             "PLAY" => ok(
                 "Session: 0A1B2C3D\r\nRange: npt=0-\r\n\
                  RTP-Info: url=rtsp://10.0.0.7/axis-media/media.amp/stream=0?Axis-Orig-Sw=true;seq=52731;rtptime=2717158498, \
@@ -110,11 +113,7 @@ fn test_hanwha() {
                 "",
             ),
             "DESCRIBE" => ok("", HANWHA_SDP),
-            "SETUP" => {
-                let t = format!("RTP/AVP/TCP;unicast;interleaved={}-{}", ch, ch + 1);
-                ch += 2;
-                setup_ok("23D1A0B4", &t)
-            }
+            "SETUP" => setup_ok("23D1A0B4", &next_channels(&mut ch)),
             "PLAY" => ok(
                 "Session: 23D1A0B4\r\n\
                  RTP-Info: url=rtsp://10.0.0.8/profile1/media.smp/trackID=v;seq=1;rtptime=0\r\n",
@@ -164,11 +163,7 @@ fn test_uniview() {
                 "",
             ),
             "DESCRIBE" => ok("", UNIVIEW_SDP),
-            "SETUP" => {
-                let t = format!("RTP/AVP/TCP;unicast;interleaved={}-{}", ch, ch + 1);
-                ch += 2;
-                setup_ok("1694412093", &t)
-            }
+            "SETUP" => setup_ok("1694412093", &next_channels(&mut ch)),
             "PLAY" => ok(
                 "Session: 1694412093\r\n\
                  RTP-Info: url=rtsp://10.0.0.9/media/video1/video;seq=3;rtptime=6,url=rtsp://10.0.0.9/media/video1/audio;seq=4;rtptime=7\r\n",
@@ -225,11 +220,7 @@ fn test_tapo() {
                 "",
             ),
             "DESCRIBE" => ok(&format!("Content-Base: {base}\r\n"), TAPO_SDP),
-            "SETUP" => {
-                let t = format!("RTP/AVP/TCP;unicast;interleaved={}-{}", ch, ch + 1);
-                ch += 2;
-                setup_ok("5A3C2B1D", &t)
-            }
+            "SETUP" => setup_ok("5A3C2B1D", &next_channels(&mut ch)),
             "PLAY" => ok(
                 "Session: 5A3C2B1D\r\n\
                  RTP-Info: url=rtsp://10.0.0.10/stream1/track1;seq=9;rtptime=9,url=rtsp://10.0.0.10/stream1/track2;seq=10;rtptime=10\r\n",
@@ -274,15 +265,10 @@ fn test_gst_rtsp_server() {
         match m {
             "OPTIONS" => ok("", ""),
             "DESCRIBE" => ok(&format!("Content-Base: {base}\r\n"), GST_SDP),
-            "SETUP" => {
-                let t = format!(
-                    "RTP/AVP/TCP;unicast;interleaved={}-{};ssrc=6B8B4567;mode=\"PLAY\"",
-                    ch,
-                    ch + 1
-                );
-                ch += 2;
-                setup_ok("kZ3f7x9QfH2pL0aB", &t)
-            }
+            "SETUP" => setup_ok(
+                "kZ3f7x9QfH2pL0aB",
+                &format!("{};ssrc=6B8B4567;mode=\"PLAY\"", next_channels(&mut ch)),
+            ),
             "PLAY" => ok(
                 "Session: kZ3f7x9QfH2pL0aB;timeout=60\r\nRange: npt=now-\r\n\
                  RTP-Info: url=rtsp://10.0.0.11:554/media/Profile_1/stream=0;seq=21336;rtptime=1447392018, \

@@ -78,14 +78,8 @@ fn drive_session(
                 let (cseq, bytes) = session
                     .request(req.method, &req.uri, &req.header_refs())
                     .expect("request");
+                run.requests.push(line_of(cseq, &bytes));
                 let wire = String::from_utf8(bytes).expect("text");
-                let line = wire.lines().next().unwrap_or("").to_string();
-                let sess = wire
-                    .lines()
-                    .find(|l| l.starts_with("Session: "))
-                    .map(|l| format!(" [{l}]"))
-                    .unwrap_or_default();
-                run.requests.push(format!("{line} #{cseq}{sess}"));
                 let answer = server(req.method, &wire).replace("{cseq}", &cseq.to_string());
                 let Ok(Answer::Done(r)) = session.answer(resp(answer.as_bytes())) else {
                     panic!("answered")
