@@ -320,13 +320,15 @@ mod tests {
     fn test_tasks_go_to_the_least_busy_shard_and_stay_on_its_thread() {
         let rt = Runtime::start(2).expect("threads");
         assert_eq!(rt.threads(), 2);
-        let gate = Arc::new(Notify::new());
+        // A gate that stays open (a Notify's `notify_waiters` missed a task that had not
+        // reached its wait yet: the test hung now and then).
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
         let spawn_on = |shard: &Shard| {
             let (tx, rx) = std::sync::mpsc::channel();
             let gate = gate.clone();
             let join = shard.spawn(async move {
                 let _ = tx.send(std::thread::current().name().map(String::from));
-                gate.notified().await;
+                let _ = gate.acquire().await;
                 tokio::task::yield_now().await;
                 let _ = tx.send(std::thread::current().name().map(String::from));
             });
@@ -344,7 +346,7 @@ mod tests {
             Some("gst-onvifhttps-1"),
             "the idle one"
         );
-        gate.notify_waiters();
+        gate.add_permits(2);
         assert_eq!(
             names(&a_rx).as_deref(),
             Some("gst-onvifhttps-0"),
