@@ -13,8 +13,10 @@ use std::time::Duration;
 use common::*;
 use gstonvifhttps::testing::auth::Credentials;
 use gstonvifhttps::testing::onvif::addr::Origin;
-use gstonvifhttps::testing::rtsp::{self, sdp};
-use gstonvifhttps::testing::rtsp_client::{Event, Rtsp};
+use gstonvifhttps::testing::rtsp::sdp;
+use gstonvifhttps::testing::rtsp::sequence::{Plan, Step};
+use gstonvifhttps::testing::rtsp::session::{Command, Event};
+use gstonvifhttps::testing::rtsp_client::Rtsp;
 use gstonvifhttps::testing::tls::{self, TlsSettings};
 
 #[test]
@@ -55,74 +57,80 @@ fn test_https_tunnel_against_bare_gst_rtsp_server() {
         )
         .await
         .expect("tunnel opens with full certificate checks");
-        let mut rtsp = Rtsp::new(Box::new(channel), Some(creds.clone()), timeout);
-        let mut ignore = |_: u8, _: &[u8]| {};
-        let r = rtsp
-            .request("OPTIONS", &uri, &[], &mut ignore)
-            .await
-            .unwrap();
-        assert_eq!(r.status, 200);
-        let r = rtsp
-            .request(
-                "DESCRIBE",
-                &uri,
-                &[("Accept", "application/sdp")],
-                &mut ignore,
-            )
-            .await
-            .unwrap();
-        assert_eq!(r.status, 200, "Digest answered: {r:?}");
-        assert_eq!(
-            sdp_encodings(&r.body),
-            ["H264", "MPEG4-GENERIC", "VND.ONVIF.METADATA"]
-        );
-        let (session_control, streams) = sdp::parse(&r.body).unwrap();
-        let urls = rtsp::url::Presentation::of_describe(&uri, &r, session_control.as_deref());
-        let control = urls.media(streams[0].control.as_deref()).url;
-        let r = rtsp
-            .request(
-                "SETUP",
-                &control,
-                &[("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1")],
-                &mut ignore,
-            )
-            .await
-            .unwrap();
-        assert_eq!(r.status, 200);
-        rtsp.state.established(&r);
-        let r = rtsp
-            .request(
-                "PLAY",
-                &urls.aggregate,
-                &[("Range", "npt=0.000-")],
-                &mut ignore,
-            )
-            .await
-            .unwrap();
-        assert_eq!(r.status, 200);
+        let plan = Plan {
+            uri: uri.clone(),
+            kinds: vec![
+                (sdp::Kind::Video, "video"),
+                (sdp::Kind::Audio, "audio"),
+                (sdp::Kind::Metadata, "metadata"),
+            ],
+            udp: false,
+            require: Vec::new(),
+            play: vec![("Range".into(), "npt=0.000-".into())],
+        };
+        let mut rtsp = Rtsp::new(Box::new(channel), Some(creds.clone()), timeout, plan);
         let n = std::sync::atomic::AtomicUsize::new(0);
         let mut count = |ch: u8, p: &[u8]| {
             if ch == 0 && gstonvifhttps::testing::rtp::parse_header(p).is_some() {
                 n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         };
+        let events = rtsp
+            .run_until(&mut count, |ev| {
+                matches!(ev, Event::Start(Step::Playing(_)))
+            })
+            .await
+            .expect("plays, Digest answered");
+        let answered = |method: &str| {
+            events.iter().find_map(|e| match e {
+                Event::Answered {
+                    method: m, status, ..
+                } if *m == method => Some(*status),
+                _ => None,
+            })
+        };
+        assert_eq!(answered("OPTIONS"), Some(200));
+        assert_eq!(
+            answered("DESCRIBE"),
+            Some(200),
+            "Digest answered: {events:?}"
+        );
+        assert_eq!(
+            set_up_encodings(&events),
+            ["H264", "MPEG4-GENERIC", "VND.ONVIF.METADATA"]
+        );
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        // next_event returns on responses only; read in slices (its reads are cancel-safe).
+        // Turns are cancel-safe: read in slices until 100 packets or the deadline.
         while tokio::time::Instant::now() < deadline
             && n.load(std::sync::atomic::Ordering::Relaxed) < 100
         {
-            match tokio::time::timeout(Duration::from_millis(100), rtsp.next_event(&mut count))
-                .await
-            {
-                Ok(Ok(Event::Response(_))) | Err(_) => {}
-                Ok(Ok(Event::Closed)) | Ok(Err(_)) => break,
+            rtsp.flush().await.expect("flush");
+            while let Some(ev) = rtsp.session.poll_event() {
+                assert!(!matches!(ev, Event::Failed(_)), "{ev:?}");
+            }
+            match tokio::time::timeout(Duration::from_millis(100), rtsp.turn(&mut count)).await {
+                Ok(Ok(())) | Err(_) => {}
+                Ok(Err(e)) => panic!("{e}"),
             }
         }
-        let r = rtsp
-            .request("TEARDOWN", &uri, &[], &mut ignore)
+        rtsp.session
+            .command(Command::Stop, std::time::Instant::now())
+            .expect("stop");
+        let events = rtsp
+            .run_until(&mut count, |ev| matches!(ev, Event::Closed))
             .await
-            .unwrap();
-        assert_eq!(r.status, 200);
+            .expect("closed");
+        assert!(
+            events.iter().any(|e| matches!(
+                e,
+                Event::Answered {
+                    method: "TEARDOWN",
+                    status: 200,
+                    ..
+                }
+            )),
+            "{events:?}"
+        );
         n.into_inner()
     });
     server.stop();

@@ -15,8 +15,10 @@ use gstonvifhttps::testing::edge::{self, ReplayTarget};
 use gstonvifhttps::testing::error::Error;
 use gstonvifhttps::testing::onvif::recording;
 use gstonvifhttps::testing::rtp::{self, ReplayExtension};
-use gstonvifhttps::testing::rtsp::{self, sdp};
-use gstonvifhttps::testing::rtsp_client::{Event, Rtsp};
+use gstonvifhttps::testing::rtsp::sdp;
+use gstonvifhttps::testing::rtsp::sequence::{Plan, Step};
+use gstonvifhttps::testing::rtsp::session::{Command, Event};
+use gstonvifhttps::testing::rtsp_client::Rtsp;
 use gstonvifhttps::testing::runtime::RUNTIME;
 use gstonvifhttps::testing::tunnel;
 use onvif_virtual_camera::{Camera, Config};
@@ -179,80 +181,77 @@ fn replay(cam: &Camera, ca: &TempFile, range: &str, scale: Option<&str>) -> Vec<
         )
         .await
         .unwrap();
+        let uri = format!("rtsp://{}{target}", origin.host_header());
+        let require = ("Require".to_string(), "onvif-replay".to_string());
+        let mut play = vec![
+            ("Range".to_string(), range.to_string()),
+            ("Rate-Control".to_string(), "no".to_string()),
+            require.clone(),
+        ];
+        if let Some(s) = scale {
+            play.push(("Scale".to_string(), s.to_string()));
+        }
+        let plan = Plan {
+            uri,
+            kinds: vec![
+                (sdp::Kind::Video, "video"),
+                (sdp::Kind::Audio, "audio"),
+                (sdp::Kind::Metadata, "metadata"),
+            ],
+            udp: false,
+            require: vec![require],
+            play,
+        };
         let mut rtsp = Rtsp::new(
             Box::new(channel),
             settings.creds.clone(),
             Duration::from_secs(5),
+            plan,
         );
-        let uri = format!("rtsp://{}{target}", origin.host_header());
-        let mut ignore = |_: u8, _: &[u8]| {};
-        let require = ("Require", "onvif-replay");
-        let resp = rtsp
-            .request("DESCRIBE", &uri, &[require], &mut ignore)
-            .await
-            .unwrap();
-        rtsp.check("DESCRIBE", &resp).unwrap();
-        assert_eq!(
-            sdp_encodings(&resp.body),
-            ["H264", "MPEG4-GENERIC", "VND.ONVIF.METADATA"]
-        );
-        let (session_control, streams) = sdp::parse(&resp.body).unwrap();
-        let urls = rtsp::url::Presentation::of_describe(&uri, &resp, session_control.as_deref());
-        for (i, st) in streams.iter().enumerate() {
-            let control = urls.media(st.control.as_deref()).url;
-            let transport = format!("RTP/AVP/TCP;unicast;interleaved={}-{}", 2 * i, 2 * i + 1);
-            let resp = rtsp
-                .request(
-                    "SETUP",
-                    &control,
-                    &[("Transport", &transport), require],
-                    &mut ignore,
-                )
-                .await
-                .unwrap();
-            rtsp.check("SETUP", &resp).unwrap();
-            rtsp.state.established(&resp);
-        }
-        let mut headers = vec![("Range", range), ("Rate-Control", "no"), require];
-        if let Some(s) = scale {
-            headers.push(("Scale", s));
-        }
-        // The first packets may come before the PLAY answer.
         let mut got = Vec::new();
-        let mut early = |ch: u8, p: &[u8]| {
+        let terminal = std::sync::atomic::AtomicBool::new(false);
+        let mut on_data = |ch: u8, p: &[u8]| {
             if let Some(ext) = rtp::replay_extension(p) {
+                if ch == 0 && ext.terminal {
+                    terminal.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
                 got.push(Replayed { channel: ch, ext });
             }
         };
-        let resp = rtsp
-            .request("PLAY", &urls.aggregate, &headers, &mut early)
+        // The first packets may come before the PLAY answer.
+        let events = rtsp
+            .run_until(&mut on_data, |ev| {
+                matches!(ev, Event::Start(Step::Playing(_)))
+            })
             .await
             .unwrap();
-        rtsp.check("PLAY", &resp).unwrap();
+        assert_eq!(
+            set_up_encodings(&events),
+            ["H264", "MPEG4-GENERIC", "VND.ONVIF.METADATA"]
+        );
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        let terminal = std::sync::Arc::new(tokio::sync::Notify::new());
         let started = std::time::Instant::now();
-        loop {
-            let t = terminal.clone();
-            let mut on_data = |ch: u8, p: &[u8]| {
-                if let Some(ext) = rtp::replay_extension(p) {
-                    if ch == 0 && ext.terminal {
-                        t.notify_one();
-                    }
-                    got.push(Replayed { channel: ch, ext });
-                }
-            };
-            tokio::select! {
-                r = tokio::time::timeout_at(deadline, rtsp.next_event(&mut on_data)) => match r {
-                    Ok(Ok(Event::Response(_))) => continue,
-                    Ok(Ok(Event::Closed)) | Ok(Err(_)) => break,
-                    Err(_) => panic!("no terminal packet within 30 s ({} packets)", got.len()),
-                },
-                _ = terminal.notified() => break,
+        // Turns are cancel-safe: read until the video's terminal packet, bounded by 30 s.
+        while !terminal.load(std::sync::atomic::Ordering::Relaxed) {
+            rtsp.flush().await.unwrap();
+            while let Some(ev) = rtsp.session.poll_event() {
+                assert!(!matches!(ev, Event::Failed(_) | Event::Closed), "{ev:?}");
+            }
+            match tokio::time::timeout_at(deadline, rtsp.turn(&mut on_data)).await {
+                Ok(r) => r.unwrap(),
+                Err(_) => panic!("no terminal packet within 30 s"),
             }
         }
+        let _ = rtsp
+            .session
+            .command(Command::Stop, std::time::Instant::now());
+        let mut ignore = |_: u8, _: &[u8]| {};
+        let _ = tokio::time::timeout(
+            Duration::from_secs(1),
+            rtsp.run_until(&mut ignore, |ev| matches!(ev, Event::Closed)),
+        )
+        .await;
         eprintln!("replayed {} packets in {:?}", got.len(), started.elapsed());
-        let _ = rtsp.request("TEARDOWN", &uri, &[], &mut ignore).await;
         got
     })
 }

@@ -10,7 +10,39 @@ use std::time::Duration;
 
 use base64::Engine;
 use gstonvifhttps::testing::onvif::addr::Origin;
-use gstonvifhttps::testing::rtsp_client::Rtsp;
+use gstonvifhttps::testing::rtsp::sequence::Plan;
+use gstonvifhttps::testing::rtsp::session::Event;
+use gstonvifhttps::testing::rtsp_client::{Packets, Rtsp};
+
+/// A session that plays one video stream from `uri` (these tests stop at its first
+/// answers).
+fn plan(uri: &str) -> Plan {
+    Plan {
+        uri: uri.into(),
+        kinds: vec![(gstonvifhttps::testing::rtsp::sdp::Kind::Video, "video")],
+        udp: false,
+        require: Vec::new(),
+        play: Vec::new(),
+    }
+}
+
+/// Runs `rtsp` until `method` is answered (packets to `on_data`): its status.
+async fn answered(rtsp: &mut Rtsp, method: &str, on_data: &mut dyn Packets) -> u16 {
+    let events = tokio::time::timeout(
+        Duration::from_secs(10),
+        rtsp.run_until(
+            on_data,
+            |ev| matches!(ev, Event::Answered { method: m, .. } if *m == method),
+        ),
+    )
+    .await
+    .expect("answered within 10 s")
+    .unwrap();
+    match events.last() {
+        Some(Event::Answered { status, .. }) => *status,
+        other => panic!("{other:?}"),
+    }
+}
 
 fn read_head(r: &mut BufReader<std::net::TcpStream>) -> Vec<String> {
     let mut lines = Vec::new();
@@ -86,19 +118,19 @@ fn test_get_reply_http11_with_rtsp_in_same_segment_and_base64_post() {
             ch.initial.starts_with(b"RTSP/1.0 200 OK"),
             "bytes past the GET header are kept"
         );
-        let mut rtsp = Rtsp::new(Box::new(ch), None, Duration::from_secs(5));
-        let mut ignore = |_: u8, _: &[u8]| {};
-        rtsp.request(
-            "OPTIONS",
-            "rtsp://127.0.0.1/axis-media/media.amp?profile=p1&x=1",
-            &[],
-            &mut ignore,
+        let mut rtsp = Rtsp::new(
+            Box::new(ch),
+            None,
+            Duration::from_secs(5),
+            plan("rtsp://127.0.0.1/axis-media/media.amp?profile=p1&x=1"),
+        );
+        let status = answered(&mut rtsp, "OPTIONS", &mut |_: u8, _: &[u8]| {}).await;
+        (
+            status,
+            rtsp.session.supports("OPTIONS") && rtsp.session.supports("DESCRIBE"),
         )
-        .await
-        .unwrap()
     });
-    assert_eq!(resp.status, 200);
-    assert_eq!(resp.header("public"), Some("OPTIONS, DESCRIBE"));
+    assert_eq!(resp, (200, true), "Public: OPTIONS, DESCRIBE");
     let (get_head, post_head, body) = server.join().unwrap();
     assert_eq!(
         get_head[0], "GET /axis-media/media.amp?profile=p1&x=1 HTTP/1.0",
@@ -297,18 +329,19 @@ fn test_closed_post_reopened_with_same_cookie() {
             gstonvifhttps::testing::tunnel::open(&origin, None, "/s", None, Duration::from_secs(5))
                 .await
                 .unwrap();
-        let mut rtsp = Rtsp::new(Box::new(ch), None, Duration::from_secs(5));
+        let mut rtsp = Rtsp::new(
+            Box::new(ch),
+            None,
+            Duration::from_secs(5),
+            plan("rtsp://127.0.0.1/s"),
+        );
         let mut ignore = |_: u8, _: &[u8]| {};
-        let r = rtsp
-            .request("OPTIONS", "rtsp://127.0.0.1/s", &[], &mut ignore)
-            .await
-            .unwrap();
-        assert_eq!(r.status, 200);
-        let r = rtsp
-            .request("DESCRIBE", "rtsp://127.0.0.1/s", &[], &mut ignore)
-            .await
-            .unwrap();
-        assert_eq!(r.status, 200, "answered after the POST was opened again");
+        assert_eq!(answered(&mut rtsp, "OPTIONS", &mut ignore).await, 200);
+        assert_eq!(
+            answered(&mut rtsp, "DESCRIBE", &mut ignore).await,
+            200,
+            "answered after the POST was opened again"
+        );
         rtsp.channel.reopened()
     });
     let (cookies, requests) = server.join().unwrap();
@@ -368,14 +401,16 @@ fn test_garbage_huge_frames_trickle_and_missing_cseq() {
             gstonvifhttps::testing::tunnel::open(&origin, None, "/s", None, Duration::from_secs(5))
                 .await
                 .unwrap();
-        let mut rtsp = Rtsp::new(Box::new(ch), None, Duration::from_secs(5));
+        let mut rtsp = Rtsp::new(
+            Box::new(ch),
+            None,
+            Duration::from_secs(5),
+            plan("rtsp://127.0.0.1/s"),
+        );
         let mut got: Vec<(u8, Vec<u8>)> = Vec::new();
         let mut collect = |ch: u8, p: &[u8]| got.push((ch, p.to_vec()));
-        let r = rtsp
-            .request("OPTIONS", "rtsp://127.0.0.1/s", &[], &mut collect)
-            .await
-            .unwrap();
-        (r.status, got)
+        let status = answered(&mut rtsp, "OPTIONS", &mut collect).await;
+        (status, got)
     });
     assert_eq!(
         server.join().unwrap(),

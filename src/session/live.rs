@@ -1,15 +1,15 @@
 // Copyright (C) 2026 onvifhttps developers
 // SPDX-License-Identifier: MPL-2.0
 
-//! A live (or replay) RTSP session: start-up, the driver of the method sequence
-//! (`proto::rtsp::sequence`: this file binds UDP ports, adds pads and logs what the
-//! steps say), the play loop (it sleeps until the session's deadline: keep-alive and
-//! reports), reconnection.
+//! A live (or replay) RTSP session: start-up, the events of the sans-I/O session
+//! (`proto::rtsp::session`: this file binds UDP ports, adds pads, hands packets to the
+//! streams, builds reports and logs what the events say) between the driver's turns
+//! (`client::rtsp`), commands, reconnection.
 
 use super::*;
 
-/// Deadline for the TEARDOWN answer at stop: the element must reach NULL within a second.
-pub(super) const TEARDOWN_WAIT: Duration = Duration::from_millis(200);
+use crate::proto::rtsp::sequence::Step;
+use crate::proto::rtsp::session::{Command as RtspCommand, Event as RtspEvent};
 
 /// How often a live session checks that media still arrives.
 pub(super) const MEDIA_CHECK: Duration = Duration::from_millis(500);
@@ -46,7 +46,7 @@ pub async fn run_live<O: Output>(s: LiveSettings, out: Arc<O>, mut commands: Com
             place = None;
         }
         let err = match started {
-            Ok((mut rtsp, uri, streams, legs)) => {
+            Ok((mut rtsp, streams, legs)) => {
                 if played {
                     streams
                         .lock()
@@ -61,7 +61,6 @@ pub async fn run_live<O: Output>(s: LiveSettings, out: Arc<O>, mut commands: Com
                 let playing_since = std::time::Instant::now();
                 let result = play_loop(
                     &mut rtsp,
-                    &uri,
                     streams.clone(),
                     legs,
                     s.start.timeout,
@@ -120,7 +119,7 @@ pub(super) async fn open_session<O: Output>(
     place: &MediaPlace,
     out: &O,
     resume_ms: Option<i64>,
-) -> Result<(Rtsp, String, SharedStreams, Vec<Option<UdpLeg>>), Error> {
+) -> Result<(Rtsp, SharedStreams, Vec<Option<UdpLeg>>), Error> {
     let origin = &place.origin;
     let source = &place.source;
     let uri = place.uri.clone();
@@ -142,9 +141,6 @@ pub(super) async fn open_session<O: Output>(
             Box::new(crate::transport::channel::open_tcp(rtsp_origin, timeout).await?)
         }
     };
-    let mut rtsp = Rtsp::new(channel, creds, timeout);
-    let mut ignore = |_: u8, _: &[u8]| {};
-
     // A replay's `Require` goes with DESCRIBE and SETUP; PLAY's headers say where from.
     let require: Vec<(String, String)> = if s.playback.is_some() {
         vec![(REPLAY_REQUIRE.0.to_string(), REPLAY_REQUIRE.1.to_string())]
@@ -171,13 +167,14 @@ pub(super) async fn open_session<O: Output>(
     .filter(|(_, wanted, _)| *wanted)
     .map(|(kind, _, prefix)| (kind, prefix))
     .collect();
-    let mut seq = rtsp::sequence::Sequence::new(rtsp::sequence::Plan {
+    let plan = rtsp::sequence::Plan {
         uri: uri.clone(),
         kinds,
         udp: s.transport == Transport::Udp,
         require,
         play: play.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-    });
+    };
+    let mut rtsp = Rtsp::new(channel, creds, timeout, plan);
 
     let v6 = origin.host.starts_with('[');
     let mut list = Vec::new();
@@ -185,167 +182,181 @@ pub(super) async fn open_session<O: Output>(
     let mut udp = None;
     let mut streams: Option<SharedStreams> = None;
     let mut replay = replay;
-    while let Some(step) = seq.poll() {
-        use rtsp::sequence::Step;
-        match step {
-            Step::Send(req) => {
-                if req.method == "PLAY" {
+    let mut ignore = |_: u8, _: &[u8]| {};
+    loop {
+        rtsp.flush().await?;
+        while let Some(ev) = rtsp.session.poll_event() {
+            rtsp.log(&ev);
+            let step = match ev {
+                RtspEvent::Start(step) => step,
+                RtspEvent::Sent(req) if req.method == "PLAY" => {
                     out.debug(format_args!("PLAY {} {:?}", req.uri, req.headers));
+                    continue;
                 }
-                // The media may come before the PLAY's answer (a replay's first packet,
-                // with D and C, does).
-                let resp = match &streams {
-                    Some(st) => {
-                        let mut on_data = Deliver { streams: st, out };
-                        rtsp.request(req.method, &req.uri, &req.header_refs(), &mut on_data)
-                            .await?
-                    }
-                    None => {
-                        rtsp.request(req.method, &req.uri, &req.header_refs(), &mut ignore)
-                            .await?
-                    }
-                };
-                if let Err(f) = seq.answer(&mut rtsp.state, resp) {
-                    // What the answer said before it failed (the URLs of a DESCRIBE
-                    // without a wanted stream).
-                    while let Some(Step::Described(urls)) = seq.poll() {
+                RtspEvent::Failed(rtsp::session::Fault::Start(
+                    rtsp::sequence::Fault::NoStream(prefix),
+                )) => return Err(no_stream(&rtsp.peer, source, &wants, prefix)),
+                RtspEvent::Failed(f) => return Err(rtsp.error(f)),
+                _ => continue,
+            };
+            match step {
+                Step::Send(_) => {}
+                Step::BindUdp => {
+                    let (a, b) = udp_pair(v6)
+                        .await
+                        .map_err(|e| Error::io(&rtsp.peer, "UDP bind", e))?;
+                    let port = a.local_addr().map(|a| a.port()).unwrap_or(0);
+                    rtsp.session.bound(port, std::time::Instant::now());
+                    udp = Some((a, b));
+                }
+                Step::Described(urls) => out.debug(format_args!(
+                    "DESCRIBE {uri}: base {}, aggregate {}",
+                    urls.base, urls.aggregate
+                )),
+                Step::Fallback {
+                    from,
+                    status,
+                    reason,
+                    to,
+                } => out.debug(format_args!(
+                    "SETUP {from} -> {status} {reason}; trying {to}"
+                )),
+                Step::SetUp(set_up) => {
+                    if !set_up.granted.typed {
                         out.debug(format_args!(
-                            "DESCRIBE {uri}: base {}, aggregate {}",
-                            urls.base, urls.aggregate
+                            "SETUP {}: Transport {:?} read leniently (rtsp-types refuses it)",
+                            set_up.control, set_up.reply
                         ));
                     }
-                    return Err(sequence_fault(&rtsp, source, &wants, f));
-                }
-            }
-            Step::BindUdp => {
-                let (a, b) = udp_pair(v6)
-                    .await
-                    .map_err(|e| Error::io(&rtsp.peer, "UDP bind", e))?;
-                seq.bound(a.local_addr().map(|a| a.port()).unwrap_or(0));
-                udp = Some((a, b));
-            }
-            Step::Described(urls) => out.debug(format_args!(
-                "DESCRIBE {uri}: base {}, aggregate {}",
-                urls.base, urls.aggregate
-            )),
-            Step::Fallback {
-                from,
-                status,
-                reason,
-                to,
-            } => out.debug(format_args!(
-                "SETUP {from} -> {status} {reason}; trying {to}"
-            )),
-            Step::SetUp(set_up) => {
-                if !set_up.granted.typed {
+                    let leg = match udp.take() {
+                        Some(pair) => Some(udp_leg(origin, timeout, pair, &set_up.granted).await?),
+                        None => None,
+                    };
+                    let caps = rtp_caps(&set_up.stream);
                     out.debug(format_args!(
-                        "SETUP {}: Transport {:?} read leniently (rtsp-types refuses it)",
-                        set_up.control, set_up.reply
+                        "{}_0: {} ({}): {caps}",
+                        set_up.prefix, set_up.control, set_up.reply
                     ));
+                    let Some(index) = out.add_stream(&format!("{}_0", set_up.prefix), caps, false)
+                    else {
+                        return Err(Error::Settings("the element went away".into()));
+                    };
+                    list.push(StreamState::new(index, &set_up));
+                    legs.push(leg);
                 }
-                let leg = match udp.take() {
-                    Some(pair) => Some(udp_leg(origin, timeout, pair, &set_up.granted).await?),
-                    None => None,
-                };
-                let caps = rtp_caps(&set_up.stream);
-                out.debug(format_args!(
-                    "{}_0: {} ({}): {caps}",
-                    set_up.prefix, set_up.control, set_up.reply
-                ));
-                let Some(index) = out.add_stream(&format!("{}_0", set_up.prefix), caps, false)
-                else {
-                    return Err(Error::Settings("the element went away".into()));
-                };
-                list.push(StreamState::new(index, &set_up));
-                legs.push(leg);
-            }
-            Step::AllSetUp => {
-                out.streams_complete();
-                let ssrc = crate::proto::auth::random::<4>();
-                streams = Some(Arc::new(std::sync::Mutex::new(Streams {
-                    list: std::mem::take(&mut list),
-                    our_ssrc: u32::from_be_bytes(ssrc),
-                    flowing: true,
-                    replay: replay.take(),
-                    now: None,
-                    presentation: seq
-                        .presentation()
-                        .cloned()
-                        .unwrap_or_else(|| rtsp::url::Presentation::new(&uri, None, None, None)),
-                })));
-            }
-            Step::Playing(played) => {
-                // RTP-Info, for the log: the timeline follows the packets themselves.
-                for (stream, info) in &played.rtp_info {
+                Step::AllSetUp => {
+                    out.streams_complete();
+                    let ssrc = crate::proto::auth::random::<4>();
+                    streams = Some(Arc::new(std::sync::Mutex::new(Streams {
+                        list: std::mem::take(&mut list),
+                        our_ssrc: u32::from_be_bytes(ssrc),
+                        flowing: true,
+                        replay: replay.take(),
+                        now: None,
+                    })));
+                }
+                Step::Playing(played) => {
+                    // RTP-Info, for the log: the timeline follows the packets themselves.
+                    for (stream, info) in &played.rtp_info {
+                        out.debug(format_args!(
+                            "RTP-Info {} ({}): seq {:?}, rtptime {:?}",
+                            info.url,
+                            stream.unwrap_or("no stream"),
+                            info.seq,
+                            info.rtptime
+                        ));
+                    }
+                    let Some(streams) = streams else {
+                        return Err(Error::Settings(
+                            "internal error: the RTSP sequence played without streams, please report this"
+                                .into(),
+                        ));
+                    };
                     out.debug(format_args!(
-                        "RTP-Info {} ({}): seq {:?}, rtptime {:?}",
-                        info.url,
-                        stream.unwrap_or("no stream"),
-                        info.seq,
-                        info.rtptime
+                        "playing: {} connection(s) and {} SOAP round trip(s) for the ONVIF start",
+                        place.cost.0, place.cost.1
                     ));
+                    return Ok((rtsp, streams, legs));
                 }
             }
         }
-    }
-    let Some(streams) = streams else {
-        return Err(Error::Settings(
-            "internal error: the RTSP sequence ended without streams, please report this".into(),
-        ));
-    };
-    let uri = seq.aggregate().to_string();
-    out.debug(format_args!(
-        "playing: {} connection(s) and {} SOAP round trip(s) for the ONVIF start",
-        place.cost.0, place.cost.1
-    ));
-    Ok((rtsp, uri, streams, legs))
-}
-
-/// The error for a method sequence that cannot go on (spec §10).
-fn sequence_fault(
-    rtsp: &Rtsp,
-    source: &str,
-    wants: &crate::client::onvif::Wants,
-    fault: rtsp::sequence::Fault,
-) -> Error {
-    use rtsp::sequence::Fault;
-    match fault {
-        Fault::Refused { method, resp } => rtsp.refusal(method, &resp),
-        Fault::Sdp(e) => crate::error::Context::new(&rtsp.peer, "RTSP DESCRIBE")
-            .malformed(e.to_string(), e.line.map(crate::error::Position::SdpLine)),
-        Fault::NoStream(prefix) => Error::NotFound {
-            at: crate::error::At::here(),
-            peer: rtsp.peer.clone(),
-            what: format!(
-                "{source} has no {prefix} stream in its SDP (streams={})",
-                wants.describe()
-            ),
-        },
-        Fault::OutOfTurn => {
-            Error::Settings("internal error: an RTSP answer out of turn, please report this".into())
+        if rtsp.session.has_transmit() {
+            continue;
+        }
+        // The media may come before the PLAY's answer (a replay's first packet, with D
+        // and C, does).
+        match &streams {
+            Some(st) => rtsp.turn(&mut Deliver { streams: st, out }).await?,
+            None => rtsp.turn(&mut ignore).await?,
         }
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The error for an SDP without a stream of a wanted kind.
+fn no_stream(peer: &str, source: &str, wants: &crate::client::onvif::Wants, prefix: &str) -> Error {
+    Error::NotFound {
+        at: crate::error::At::here(),
+        peer: peer.to_string(),
+        what: format!(
+            "{source} has no {prefix} stream in its SDP (streams={})",
+            wants.describe()
+        ),
+    }
+}
+
+/// Plays until stopped, the range played, or the session lost: packets to the streams,
+/// the session's events (reports, a seek's hold and landing), commands, the media check.
+/// A seek lost with its session goes again once with the next one.
 pub(super) async fn play_loop<O: Output>(
     rtsp: &mut Rtsp,
-    uri: &str,
     streams: SharedStreams,
     legs: Vec<Option<UdpLeg>>,
     media_timeout: Duration,
     out: Arc<O>,
     commands: &mut Commands,
 ) -> Result<(), Error> {
-    rtsp.state.start_timers(uri, std::time::Instant::now());
-    let keepalive_method = rtsp.state.keepalive_method();
-    // Replay: wakes the loop to end silent streams (see `Streams::end_idle`).
-    let tick = if streams
+    let mut seeking = None;
+    let result = playing(
+        rtsp,
+        &streams,
+        &legs,
+        media_timeout,
+        &out,
+        commands,
+        &mut seeking,
+    )
+    .await;
+    if let (Err(e), Some(cmd @ Command::Seek { position, epoch })) = (&result, seeking)
+        && !commands.keep(cmd)
+    {
+        // It failed again after a reconnection: given up, so that a device that fails
+        // every seek is not reconnected for ever.
+        out.seek_applied(epoch);
+        out.warning(&format!(
+            "the seek to {} s failed twice ({e}); the replay goes on from where it was",
+            position / 1_000_000_000
+        ));
+    }
+    result
+}
+
+/// [`play_loop`]'s loop; `seeking`: the seek under way.
+async fn playing<O: Output>(
+    rtsp: &mut Rtsp,
+    streams: &SharedStreams,
+    legs: &[Option<UdpLeg>],
+    media_timeout: Duration,
+    out: &Arc<O>,
+    commands: &mut Commands,
+    seeking: &mut Option<Command>,
+) -> Result<(), Error> {
+    let replay = streams
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .replay
-        .is_some()
-    {
+        .is_some();
+    // Replay: wakes the loop to end silent streams (see `Streams::end_idle`).
+    let tick = if replay {
         REPLAY_IDLE / 3
     } else {
         Duration::from_secs(3600)
@@ -377,11 +388,7 @@ pub(super) async fn play_loop<O: Output>(
     );
     // Live media that stops (or over UDP never starts) is a reconnect cause; a replay
     // ends its silent streams itself.
-    let live = streams
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .replay
-        .is_none();
+    let live = !replay;
     let udp_ports: Vec<u16> = legs
         .iter()
         .flatten()
@@ -390,70 +397,52 @@ pub(super) async fn play_loop<O: Output>(
     let played_at = std::time::Instant::now();
     let mut media_check =
         tokio::time::interval_at(tokio::time::Instant::now() + MEDIA_CHECK, MEDIA_CHECK);
-    let out_ref = &*out;
+    let out_ref = &**out;
     let mut on_data = Deliver {
-        streams: &streams,
+        streams,
         out: out_ref,
     };
-    // One timer for the session's deadlines, moved only when they move: a timer made
-    // for each read cost the timer wheel an insertion and a removal per packet.
-    let timer = tokio::time::sleep(Duration::from_secs(3600));
-    tokio::pin!(timer);
-    let mut armed = None;
     loop {
-        let due = rtsp.state.poll_timeout();
-        if due != armed {
-            if let Some(at) = due {
-                timer.as_mut().reset(tokio::time::Instant::from_std(at));
-            }
-            armed = due;
-        }
-        tokio::select! {
-            ev = rtsp.next_event(&mut on_data) => match ev? {
-                Event::Response(r) => {
-                    // Any answer to the keep-alive keeps the session (live555 refreshes
-                    // it from the Session header before it looks at the method). One
-                    // refused because a report came before it (live555's tunnel), or
-                    // challenged, went again (a write bounded by the timeout, as every
-                    // write of the driver): its answer is still awaited.
-                    rtsp.on_response(r).await?;
-                }
-                Event::Closed => {
-                    return Err(crate::error::Context::new(&rtsp.peer, "RTSP stream")
-                        .broken("the device closed the stream"));
-                }
-            },
-            () = &mut timer, if due.is_some() => {
-                // Fired: armed again at the next deadline, even an equal one.
-                armed = None;
-                let due = rtsp
-                    .state
-                    .handle_timeout(std::time::Instant::now())
-                    .map_err(|l| rtsp.lost(l))?;
-                if let Some((_, bytes)) = due.keepalive {
-                    // Bounded by the timeout, as every write of the driver: a device holding
-                    // its POST at a zero window must not wedge the stream (nor keep stop
-                    // from being seen).
-                    rtsp.write(&format!("RTSP {keepalive_method}"), &bytes).await?;
-                }
-                if due.reports {
-                    let now = out.running_time().unwrap_or(0);
-                    let reports = streams.lock().unwrap_or_else(std::sync::PoisonError::into_inner).reports(now);
-                    for (i, report) in reports {
-                        match legs.get(i).and_then(Option::as_ref) {
-                            Some(leg) => {
-                                if let Some(to) = leg.server_rtcp {
-                                    let _ = leg.rtcp.send_to(&report, to).await;
-                                }
-                            }
-                            None => {
-                                let ch = streams.lock().unwrap_or_else(std::sync::PoisonError::into_inner).list[i].rtcp_channel;
-                                rtsp.send_report(ch, &report).await?;
-                            }
-                        }
+        rtsp.flush().await?;
+        while let Some(ev) = rtsp.session.poll_event() {
+            rtsp.log(&ev);
+            match ev {
+                RtspEvent::Reports => send_reports(rtsp, streams, legs, out_ref).await,
+                RtspEvent::Hold => streams
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .hold(),
+                RtspEvent::Landed {
+                    first_seq,
+                    rtp_info,
+                } => {
+                    out.debug(format_args!("seek's PLAY answered, RTP-Info {rtp_info:?}"));
+                    // Only now does the element take data again: a seek lost with its
+                    // session goes again with the next one (`Commands::keep`), and until
+                    // it lands what comes is of the old position.
+                    if let Some(Command::Seek { epoch, .. }) = seeking.take() {
+                        out.seek_applied(epoch);
                     }
+                    streams
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .release(&first_seq, out_ref);
                 }
+                RtspEvent::Closed => return Ok(()),
+                RtspEvent::Failed(f) => return Err(rtsp.error(f)),
+                RtspEvent::Start(_)
+                | RtspEvent::Sent(_)
+                | RtspEvent::Answered { .. }
+                | RtspEvent::Again(_) => {}
             }
+        }
+        if rtsp.session.has_transmit() {
+            continue;
+        }
+        let taking = rtsp.session.is_playing();
+        let busy = seeking.is_some();
+        tokio::select! {
+            r = rtsp.turn(&mut on_data) => r?,
             _ = replay_tick.tick() => {}
             _ = media_check.tick(), if live => {
                 // RTP or RTCP: a sparse stream (metadata only on events) still sends
@@ -468,29 +457,30 @@ pub(super) async fn play_loop<O: Output>(
                     return Err(no_media(&rtsp.peer, &udp_ports, last_rtp.is_some(), media_timeout));
                 }
             }
-            cmd = commands.next() => match cmd {
+            // A seek under way finishes first (its requests are bounded); a stop is seen
+            // all the same.
+            cmd = async {
+                if busy {
+                    commands.stopped().await;
+                    Command::Stop
+                } else {
+                    commands.next().await
+                }
+            }, if taking => match cmd {
                 Command::Seek { position, epoch } => {
-                    // A seek the session lost goes again once it is back: the element's
-                    // pads wait for it (and drop what comes until then).
-                    if let Err(e) = seek(rtsp, &streams, &*out, (position, epoch), &mut on_data).await {
-                        if !commands.keep(cmd) {
-                            // It failed again after a reconnection: given up, so that a
-                            // device that fails every seek is not reconnected for ever.
-                            out.seek_applied(epoch);
-                            out.warning(&format!(
-                                "the seek to {} s failed twice ({e}); the replay goes on \
-                                 from where it was",
-                                position / 1_000_000_000
-                            ));
+                    if let Some(play) = seek_headers(streams, out_ref, (position, epoch)) {
+                        match rtsp.session.command(RtspCommand::Seek { play }, std::time::Instant::now()) {
+                            Ok(()) => *seeking = Some(cmd),
+                            // Not playing (ending): the next session takes it.
+                            Err(_) => {
+                                commands.keep(cmd);
+                            }
                         }
-                        return Err(e);
                     }
                 }
                 Command::Stop => {
-                    // TEARDOWN within a deadline; the device may be gone already.
-                    let mut ignore = |_: u8, _: &[u8]| {};
-                    let _ = tokio::time::timeout(TEARDOWN_WAIT, rtsp.request("TEARDOWN", uri, &[], &mut ignore)).await;
-                    return Ok(());
+                    // TEARDOWN within its deadline; the device may be gone already.
+                    let _ = rtsp.session.command(RtspCommand::Stop, std::time::Instant::now());
                 }
             },
         }
@@ -498,23 +488,54 @@ pub(super) async fn play_loop<O: Output>(
             let mut st = streams
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            st.end_idle(&*out);
+            st.end_idle(out_ref);
             (st.flowing, st.all_ended())
         };
         // A seek not taken yet starts the range again.
-        if ended && !out.seek_pending() {
+        if ended && rtsp.session.is_playing() && seeking.is_none() && !out.seek_pending() {
             // The range is played: the device stays in PLAY (ONVIF Streaming §6.5), so end
             // the session ourselves.
-            let mut ignore = |_: u8, _: &[u8]| {};
-            let _ = tokio::time::timeout(
-                TEARDOWN_WAIT,
-                rtsp.request("TEARDOWN", uri, &[], &mut ignore),
-            )
-            .await;
-            return Ok(());
+            let _ = rtsp
+                .session
+                .command(RtspCommand::Stop, std::time::Instant::now());
         }
         if !flowing {
             return Ok(());
+        }
+    }
+}
+
+/// The receiver reports due: over UDP to the device's RTCP port, else on the stream's
+/// interleaved RTCP channel (queued in the session).
+async fn send_reports<O: Output>(
+    rtsp: &mut Rtsp,
+    streams: &SharedStreams,
+    legs: &[Option<UdpLeg>],
+    out: &O,
+) {
+    let now = out.running_time().unwrap_or(0);
+    let reports = streams
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .reports(now);
+    for (i, report) in reports {
+        match legs.get(i).and_then(Option::as_ref) {
+            Some(leg) => {
+                if let Some(to) = leg.server_rtcp {
+                    let _ = leg.rtcp.send_to(&report, to).await;
+                }
+            }
+            None => {
+                let ch = streams
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .list
+                    .get(i)
+                    .map(|s| s.rtcp_channel);
+                if let Some(ch) = ch {
+                    rtsp.session.report(ch, &report);
+                }
+            }
         }
     }
 }

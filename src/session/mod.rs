@@ -36,7 +36,7 @@ use std::time::Duration;
 use self::command::{Command, Commands};
 
 use crate::client::onvif::{self, MAX_SNAPSHOT_BODY, StartSettings};
-use crate::client::rtsp::{Event, Rtsp};
+use crate::client::rtsp::Rtsp;
 use crate::error::Error;
 use crate::proto::onvif::recording;
 use crate::proto::rtp::{self, Timeline};

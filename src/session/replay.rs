@@ -58,90 +58,44 @@ impl Replay {
     }
 }
 
-/// A seek in a replay (spec §7): the driver of [`rtsp::seek::Seek`] (PAUSE, then PLAY from
-/// the recorded time the position points at; stream time 0 is the start of the replay).
-/// The packets before the PAUSE answer belong to the old position and are dropped; the
-/// source pads have flushed.
-pub(super) async fn seek<O: Output>(
-    rtsp: &mut Rtsp,
+/// A seek in a replay (spec §7): the PLAY headers from the recorded time the position
+/// points at (stream time 0 is the start of the replay), the streams' timelines started
+/// again. The RTSP session does the rest ([`rtsp::session::Command::Seek`]: PAUSE, hold,
+/// PLAY); the source pads have flushed. `None`: nothing to do (not a replay), or the
+/// seek cannot be done (said, and the element takes data again).
+pub(super) fn seek_headers<O: Output>(
     streams: &SharedStreams,
     out: &O,
     (position, epoch): (u64, u64),
-    on_data: &mut dyn crate::client::rtsp::Packets,
-) -> Result<(), Error> {
-    let (headers, urls, setup_urls) = {
-        let mut st = streams
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let Some(replay) = st.replay.as_mut() else {
-            return Ok(());
-        };
-        let Some(start) = replay.start_ms else {
-            // The element's queue takes what comes again.
-            out.seek_applied(epoch);
-            out.warning(
-                "cannot seek: the device did not say when the recording starts; set playback-start",
-            );
-            return Ok(());
-        };
-        let target = start + i64::try_from(position / 1_000_000).unwrap_or(0);
-        replay.pts_offset = position;
-        let headers = replay.play_headers(Some(target));
-        for s in st.list.iter_mut() {
-            s.timeline = Timeline::new(s.clock_rate);
-            s.ended = false;
-            s.last_packet = None;
-        }
-        let setup_urls = st.list.iter().map(|s| s.setup_url.clone()).collect();
-        (headers, st.presentation.clone(), setup_urls)
+) -> Option<Vec<(String, String)>> {
+    let mut st = streams
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let replay = st.replay.as_mut()?;
+    let Some(start) = replay.start_ms else {
+        // The element's queue takes what comes again.
+        out.seek_applied(epoch);
+        out.warning(
+            "cannot seek: the device did not say when the recording starts; set playback-start",
+        );
+        return None;
     };
+    let target = start + i64::try_from(position / 1_000_000).unwrap_or(0);
+    replay.pts_offset = position;
+    let headers = replay.play_headers(Some(target));
+    for s in st.list.iter_mut() {
+        s.timeline = Timeline::new(s.clock_rate);
+        s.ended = false;
+        s.last_packet = None;
+    }
     out.debug(format_args!(
         "seek to {} ms: PAUSE, PLAY {headers:?}",
         position / 1_000_000
     ));
-    let play = headers
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-    let mut seek = rtsp::seek::Seek::new(urls, setup_urls, play);
-    while let Some(step) = seek.poll() {
-        match step {
-            rtsp::seek::Step::Send(req) => {
-                let mut drop_old = |_: u8, _: &[u8]| {};
-                let sink: &mut dyn crate::client::rtsp::Packets = if req.method == "PAUSE" {
-                    &mut drop_old
-                } else {
-                    &mut *on_data
-                };
-                let resp = rtsp
-                    .request(req.method, &req.uri, &req.header_refs(), sink)
-                    .await?;
-                seek.answer(resp).map_err(|f| match f {
-                    rtsp::seek::Fault::Refused { method, resp } => rtsp.refusal(method, &resp),
-                    rtsp::seek::Fault::OutOfTurn => Error::Settings(
-                        "internal error: a seek's answer out of turn, please report this".into(),
-                    ),
-                })?;
-            }
-            rtsp::seek::Step::Hold => streams
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .hold(),
-            rtsp::seek::Step::Landed {
-                first_seq,
-                rtp_info,
-            } => {
-                out.debug(format_args!("seek's PLAY answered, RTP-Info {rtp_info:?}"));
-                // Only now does the element take data again: a seek lost with its session
-                // goes again with the next one (`Commands::keep`), and until it lands what
-                // comes is of the old position.
-                out.seek_applied(epoch);
-                streams
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .release(&first_seq, out);
-            }
-        }
-    }
-    Ok(())
+    Some(
+        headers
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    )
 }

@@ -54,8 +54,6 @@ pub(super) struct StreamState {
     pub(super) discont: bool,
     /// Replay: the recorded time of the last buffer, Unix ms.
     pub(super) recorded_ms: Option<i64>,
-    /// The URL it was SET UP at (`RTP-Info` names the stream by it).
-    pub(super) setup_url: String,
     /// Replay, between a seek's PAUSE answer and its PLAY answer: the packets wait here.
     /// Some may be of the old position, sent after the PAUSE answer (gst-rtsp-server's
     /// send queue does this); the PLAY answer's `RTP-Info` tells which.
@@ -95,7 +93,6 @@ impl StreamState {
             batch: Batch::new(set_up.stream.kind == sdp::Kind::Video),
             discont: false,
             recorded_ms: None,
-            setup_url: set_up.control.clone(),
             held: None,
             first_seq: None,
             stale: 0,
@@ -136,8 +133,6 @@ pub(super) struct Streams {
     pub(super) replay: Option<Replay>,
     /// The running time for the packets of the current read (one clock query per read).
     pub(super) now: Option<u64>,
-    /// The presentation's URLs (to match `RTP-Info` to the streams).
-    pub(super) presentation: rtsp::url::Presentation,
 }
 
 /// One RTP packet: its bytes, and the memory they are part of when there is one, so that

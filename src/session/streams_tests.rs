@@ -72,7 +72,6 @@ fn replaying() -> SharedStreams {
         granted: rtsp::transport::Reply::default(),
         channels: (0, 1),
     };
-    let presentation = rtsp::url::Presentation::new("rtsp://cam/r", None, None, None);
     Arc::new(std::sync::Mutex::new(Streams {
         list: vec![StreamState::new(0, &set_up)],
         our_ssrc: 1,
@@ -89,7 +88,6 @@ fn replaying() -> SharedStreams {
             pts_offset: 0,
         }),
         now: None,
-        presentation,
     }))
 }
 
@@ -205,7 +203,6 @@ fn live() -> SharedStreams {
         flowing: true,
         replay: None,
         now: None,
-        presentation: rtsp::url::Presentation::new("rtsp://cam/", None, None, None),
     }))
 }
 

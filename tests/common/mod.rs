@@ -125,10 +125,16 @@ impl Outcome {
     }
 }
 
-/// The encoding names of the streams an SDP describes, in order.
-pub fn sdp_encodings(sdp: &[u8]) -> Vec<String> {
-    let (_, streams) = gstonvifhttps::testing::rtsp::sdp::parse(sdp).expect("an SDP");
-    streams.into_iter().map(|s| s.encoding_name).collect()
+/// The encoding names of the streams an RTSP session SET UP, in order.
+pub fn set_up_encodings(events: &[gstonvifhttps::testing::rtsp::session::Event]) -> Vec<String> {
+    use gstonvifhttps::testing::rtsp::{sequence::Step, session::Event};
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Start(Step::SetUp(s)) => Some(s.stream.encoding_name.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The error a run ended with, and the checks on it (shared by both kinds of run).

@@ -1,14 +1,14 @@
 // Copyright (C) 2026 onvifhttps developers
 // SPDX-License-Identifier: MPL-2.0
 
-//! The RTSP session without I/O (`docs/architecture.md` §4): what a request is on the
-//! wire and what its answer means. It owns the CSeq, the authorization (through the one
+//! One RTSP connection's exchange of requests and answers, without I/O: what a request
+//! is on the wire and what its answer means. It owns the CSeq, the authorization (through the one
 //! policy, [`Policy::for_exchange`]), the session id and its timeout, the methods the
 //! server lists, and the rule for servers that read RTCP reports into their requests. It
 //! takes answers and the time (never its own clock) and gives bytes to send and its next
 //! deadline: the keep-alive (GET_PARAMETER, or OPTIONS when `Public` does not list it)
-//! and the receiver reports. A driver (`client::live`) moves the bytes and sleeps until
-//! the deadline; the method sequence up to PLAY is [`super::sequence`].
+//! and the receiver reports. The [`super::session::Session`] composes it with the method
+//! sequence ([`super::sequence`]) and a seek ([`super::seek`]).
 
 use std::time::{Duration, Instant};
 
@@ -84,7 +84,7 @@ pub enum Lost {
 pub struct Due {
     /// A keep-alive to write: its CSeq and bytes.
     pub keepalive: Option<(u32, Vec<u8>)>,
-    /// Receiver reports are due (the driver builds them: [`Session::report`] for
+    /// Receiver reports are due (the driver builds them: [`Exchange::report`] for
     /// interleaved channels).
     pub reports: bool,
 }
@@ -100,9 +100,9 @@ struct Timers {
     reports: Instant,
 }
 
-/// One RTSP session's protocol state.
+/// One RTSP connection's requests and answers.
 #[derive(Debug)]
-pub struct Session {
+pub struct Exchange {
     cseq: u32,
     creds: Option<Credentials>,
     auth: HttpAuth,
@@ -126,9 +126,9 @@ pub struct Session {
     timers: Option<Timers>,
 }
 
-impl Session {
+impl Exchange {
     pub fn new(creds: Option<Credentials>, tls: Option<bool>, tunnel: bool) -> Self {
-        Session {
+        Exchange {
             cseq: 0,
             creds,
             auth: HttpAuth::None,
@@ -405,7 +405,7 @@ mod tests {
     /// because RTSP in clear is the user's choice.
     #[test]
     fn test_a_challenge_is_answered_once() {
-        let mut s = Session::new(creds(), None, false);
+        let mut s = Exchange::new(creds(), None, false);
         let (c1, b1) = s.request("DESCRIBE", "rtsp://cam/s", &[]).expect("request");
         assert!(text(&b1).starts_with("DESCRIBE rtsp://cam/s RTSP/1.0\r\nCSeq: 1\r\n"));
         assert!(!text(&b1).contains("Authorization"));
@@ -437,10 +437,10 @@ mod tests {
     fn test_basic_is_withheld_in_clear() {
         let basic = b"RTSP/1.0 401 Unauthorized\r\nCSeq: 1\r\n\
               WWW-Authenticate: Basic realm=\"cam\"\r\n\r\n";
-        let mut s = Session::new(creds(), None, false);
+        let mut s = Exchange::new(creds(), None, false);
         s.request("DESCRIBE", "rtsp://cam/s", &[]).expect("request");
         assert!(matches!(s.answer(resp(basic)), Err(Refused::Withheld(_))));
-        let mut s = Session::new(creds(), Some(true), true);
+        let mut s = Exchange::new(creds(), Some(true), true);
         s.request("DESCRIBE", "rtsp://cam/s", &[]).expect("request");
         let Ok(Answer::Again { bytes, .. }) = s.answer(resp(basic)) else {
             panic!("answered inside TLS")
@@ -452,7 +452,7 @@ mod tests {
     /// break in it is refused, never sent.
     #[test]
     fn test_the_session_id_goes_with_later_requests() {
-        let mut s = Session::new(None, Some(true), true);
+        let mut s = Exchange::new(None, Some(true), true);
         s.request(
             "SETUP",
             "rtsp://cam/s/track1",
@@ -465,7 +465,7 @@ mod tests {
         assert_eq!(s.id(), Some(&("12AB".to_string(), Some(30))));
         let (_, play) = s.request("PLAY", "rtsp://cam/s", &[]).expect("request");
         assert!(text(&play).contains("\r\nSession: 12AB\r\n"));
-        let mut s = Session::new(None, Some(true), true);
+        let mut s = Exchange::new(None, Some(true), true);
         s.id = Some(("x\r\nEvil: 1".into(), None));
         assert!(matches!(
             s.request("PLAY", "rtsp://cam/s", &[]),
@@ -477,7 +477,7 @@ mod tests {
     /// CSeq is (servers that leave it out answer in order).
     #[test]
     fn test_answers_are_matched_by_cseq() {
-        let mut s = Session::new(None, Some(true), true);
+        let mut s = Exchange::new(None, Some(true), true);
         s.request("OPTIONS", "*", &[]).expect("request");
         s.request("GET_PARAMETER", "rtsp://cam/s", &[])
             .expect("request");
@@ -497,7 +497,7 @@ mod tests {
     /// or without a report before, the refusal is the answer.
     #[test]
     fn test_a_refusal_after_a_report_on_a_tunnel_is_sent_again() {
-        let mut s = Session::new(None, Some(true), true);
+        let mut s = Exchange::new(None, Some(true), true);
         assert!(s.report(1, &[0x81, 201, 0, 1, 0, 0, 0, 1]).is_some());
         s.request("GET_PARAMETER", "rtsp://cam/s", &[])
             .expect("request");
@@ -518,7 +518,7 @@ mod tests {
         assert_eq!(s.report(1, &[0x81]), None, "no more reports");
         assert!(matches!(s.answer(refused), Ok(Answer::Done(r)) if r.status == 400));
         // Plain connection: the refusal is the server's answer.
-        let mut s = Session::new(None, None, false);
+        let mut s = Exchange::new(None, None, false);
         s.report(1, &[0x81]).expect("report");
         s.request("GET_PARAMETER", "rtsp://cam/s", &[])
             .expect("request");
@@ -534,7 +534,7 @@ mod tests {
     fn test_keepalive_and_report_deadlines() {
         let t0 = Instant::now();
         let s60 = |public: &[u8]| {
-            let mut s = Session::new(None, Some(true), true);
+            let mut s = Exchange::new(None, Some(true), true);
             s.options(&resp(public));
             s.established(&resp(
                 b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nSession: 77;timeout=60\r\n\r\n",
@@ -579,7 +579,7 @@ mod tests {
             })
         );
         // OPTIONS when Public does not list GET_PARAMETER; 8 s for a 10 s session.
-        let mut s = Session::new(None, None, false);
+        let mut s = Exchange::new(None, None, false);
         s.established(&resp(
             b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nSession: 9;timeout=10\r\n\r\n",
         ));
@@ -602,14 +602,14 @@ mod tests {
         );
         assert_eq!(s.handle_timeout(late), Ok(Due::default()));
         // No timers before PLAY.
-        let mut s = Session::new(None, None, false);
+        let mut s = Exchange::new(None, None, false);
         assert_eq!(s.poll_timeout(), None);
         assert_eq!(s.handle_timeout(t0), Ok(Due::default()));
     }
 
     #[test]
     fn test_public_methods() {
-        let mut s = Session::new(None, None, false);
+        let mut s = Exchange::new(None, None, false);
         s.options(&resp(
             b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nPublic: OPTIONS, DESCRIBE, get_parameter\r\n\r\n",
         ));

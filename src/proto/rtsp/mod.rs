@@ -4,6 +4,7 @@
 //! RTSP/1.0 without I/O: requests, responses (parsed with `rtsp-types`), the `$`
 //! interleaved framing of RFC 2326 §10.12, header helpers and SDP.
 
+pub mod exchange;
 pub mod framing;
 pub mod sdp;
 pub mod seek;

@@ -5,7 +5,7 @@
 //! the choice of streams, SETUP of each (with the one other URL robust clients try, and
 //! the interleaved channels or UDP ports asked for), PLAY, and what each answer means,
 //! typed. It asks for requests ([`Step::Send`]); a driver sends them through the
-//! [`Session`] (CSeq, authorization) and gives their answers back to [`Sequence::answer`].
+//! [`Exchange`] (CSeq, authorization) and gives their answers back to [`Sequence::answer`].
 //! It never waits, sleeps or touches a socket, so every vendor's exchange is a unit test.
 //!
 //! Headers are read leniently where rtsp-types' typed headers refuse what real devices
@@ -15,7 +15,7 @@
 
 use std::collections::VecDeque;
 
-use super::session::Session;
+use super::exchange::Exchange;
 use super::url::{self, Presentation, RtpInfo};
 use super::{Response, sdp, transport};
 
@@ -232,8 +232,8 @@ impl Sequence {
     }
 
     /// The answer to the request last asked for (after the session took challenges and
-    /// resends: [`super::session::Answer::Done`]).
-    pub fn answer(&mut self, session: &mut Session, resp: Response) -> Result<(), Fault> {
+    /// resends: [`super::exchange::Answer::Done`]).
+    pub fn answer(&mut self, session: &mut Exchange, resp: Response) -> Result<(), Fault> {
         let method = self.awaiting.take().ok_or(Fault::OutOfTurn)?;
         let retry_to = match &mut self.state {
             State::Setup { url, fallback, .. }

@@ -42,28 +42,26 @@ a=control:rtsp://10.0.0.7/axis-media/media.amp/stream=1?Axis-Orig-Sw=true\r\n";
 fn test_axis() {
     let uri = "rtsp://10.0.0.7:554/axis-media/media.amp?videocodec=h264&resolution=640x360";
     let mut ch = 0u8;
-    let (run, r, mut session) = drive_session(Sequence::new(plan(uri, &[VIDEO, AUDIO])), |m, _| {
-        match m {
-            "OPTIONS" => ok(
-                "Public: OPTIONS, DESCRIBE, ANNOUNCE, GET_PARAMETER, PAUSE, PLAY, RECORD, SETUP, SET_PARAMETER, TEARDOWN\r\n",
-                "",
-            ),
-            "DESCRIBE" => ok(
-                "Content-Base: rtsp://10.0.0.7/axis-media/media.amp/\r\n",
-                AXIS_SDP,
-            ),
-            "SETUP" => setup_ok(
-                "0A1B2C3D",
-                &format!("{};ssrc=1A2B3C4D;mode=\"PLAY\"", next_channels(&mut ch)),
-            ),
-            "PLAY" => ok(
-                "Session: 0A1B2C3D\r\nRange: npt=0-\r\n\
+    let (run, r, mut session) = drive_session(plan(uri, &[VIDEO, AUDIO]), |m, _| match m {
+        "OPTIONS" => ok(
+            "Public: OPTIONS, DESCRIBE, ANNOUNCE, GET_PARAMETER, PAUSE, PLAY, RECORD, SETUP, SET_PARAMETER, TEARDOWN\r\n",
+            "",
+        ),
+        "DESCRIBE" => ok(
+            "Content-Base: rtsp://10.0.0.7/axis-media/media.amp/\r\n",
+            AXIS_SDP,
+        ),
+        "SETUP" => setup_ok(
+            "0A1B2C3D",
+            &format!("{};ssrc=1A2B3C4D;mode=\"PLAY\"", next_channels(&mut ch)),
+        ),
+        "PLAY" => ok(
+            "Session: 0A1B2C3D\r\nRange: npt=0-\r\n\
                  RTP-Info: url=rtsp://10.0.0.7/axis-media/media.amp/stream=0?Axis-Orig-Sw=true;seq=52731;rtptime=2717158498, \
                  url=rtsp://10.0.0.7/axis-media/media.amp/stream=1?Axis-Orig-Sw=true;seq=8611;rtptime=1210447123\r\n",
-                "",
-            ),
-            m => panic!("{m}"),
-        }
+            "",
+        ),
+        m => panic!("{m}"),
     });
     r.expect("played");
     let control = "rtsp://10.0.0.7/axis-media/media.amp?Axis-Orig-Sw=true";
@@ -83,7 +81,7 @@ fn test_axis() {
         [(Some("video"), Some(52731)), (Some("audio"), Some(8611))]
     );
     assert_eq!(
-        keepalive_and_teardown(&mut session, &played.aggregate, ok_with("0A1B2C3D")),
+        keepalive_and_teardown(&mut session, ok_with("0A1B2C3D")),
         [
             format!("GET_PARAMETER {control} RTSP/1.0 #6 [Session: 0A1B2C3D]"),
             format!("TEARDOWN {control} RTSP/1.0 #7 [Session: 0A1B2C3D]"),
@@ -105,9 +103,8 @@ m=application 0 RTP/AVP 107\r\na=rtpmap:107 vnd.onvif.metadata/90000\r\na=contro
 fn test_hanwha() {
     let uri = "rtsp://10.0.0.8:554/profile1/media.smp";
     let mut ch = 0u8;
-    let (run, r, mut session) = drive_session(
-        Sequence::new(plan(uri, &[VIDEO, AUDIO, METADATA])),
-        |m, _| match m {
+    let (run, r, mut session) =
+        drive_session(plan(uri, &[VIDEO, AUDIO, METADATA]), |m, _| match m {
             "OPTIONS" => ok(
                 "Public: OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER\r\n",
                 "",
@@ -120,8 +117,7 @@ fn test_hanwha() {
                 "",
             ),
             m => panic!("{m}"),
-        },
-    );
+        });
     r.expect("played");
     let control = "rtsp://10.0.0.8/profile1/media.smp";
     assert_eq!(
@@ -136,7 +132,7 @@ fn test_hanwha() {
     assert_eq!(played.aggregate, control);
     assert_eq!(played.rtp_info[0].0, Some("video"));
     assert_eq!(
-        keepalive_and_teardown(&mut session, &played.aggregate, ok_with("23D1A0B4")),
+        keepalive_and_teardown(&mut session, ok_with("23D1A0B4")),
         [
             format!("GET_PARAMETER {control} RTSP/1.0 #7 [Session: 23D1A0B4]"),
             format!("TEARDOWN {control} RTSP/1.0 #8 [Session: 23D1A0B4]"),
@@ -156,21 +152,19 @@ m=audio 0 RTP/AVP 8\r\nc=IN \r\na=control:rtsp://10.0.0.9/media/video1/audio\r\n
 fn test_uniview() {
     let uri = "rtsp://10.0.0.9:554/media/video1";
     let mut ch = 0u8;
-    let (run, r, mut session) = drive_session(Sequence::new(plan(uri, &[VIDEO, AUDIO])), |m, _| {
-        match m {
-            "OPTIONS" => ok(
-                "Public: OPTIONS, DESCRIBE, SETUP, TEARDOWN, PLAY, PAUSE, GET_PARAMETER, SET_PARAMETER\r\n",
-                "",
-            ),
-            "DESCRIBE" => ok("", UNIVIEW_SDP),
-            "SETUP" => setup_ok("1694412093", &next_channels(&mut ch)),
-            "PLAY" => ok(
-                "Session: 1694412093\r\n\
+    let (run, r, mut session) = drive_session(plan(uri, &[VIDEO, AUDIO]), |m, _| match m {
+        "OPTIONS" => ok(
+            "Public: OPTIONS, DESCRIBE, SETUP, TEARDOWN, PLAY, PAUSE, GET_PARAMETER, SET_PARAMETER\r\n",
+            "",
+        ),
+        "DESCRIBE" => ok("", UNIVIEW_SDP),
+        "SETUP" => setup_ok("1694412093", &next_channels(&mut ch)),
+        "PLAY" => ok(
+            "Session: 1694412093\r\n\
                  RTP-Info: url=rtsp://10.0.0.9/media/video1/video;seq=3;rtptime=6,url=rtsp://10.0.0.9/media/video1/audio;seq=4;rtptime=7\r\n",
-                "",
-            ),
-            m => panic!("{m}"),
-        }
+            "",
+        ),
+        m => panic!("{m}"),
     });
     r.expect("played");
     assert_eq!(
@@ -193,7 +187,7 @@ fn test_uniview() {
     let named: Vec<_> = played.rtp_info.iter().map(|(p, i)| (*p, i.seq)).collect();
     assert_eq!(named, [(Some("video"), Some(3)), (Some("audio"), Some(4))]);
     assert_eq!(
-        keepalive_and_teardown(&mut session, &played.aggregate, ok_with("1694412093")),
+        keepalive_and_teardown(&mut session, ok_with("1694412093")),
         [
             format!("GET_PARAMETER {uri} RTSP/1.0 #6 [Session: 1694412093]"),
             format!("TEARDOWN {uri} RTSP/1.0 #7 [Session: 1694412093]"),
@@ -213,21 +207,19 @@ fn test_tapo() {
     let uri = "rtsp://10.0.0.10:554/stream1";
     let base = "rtsp://10.0.0.10/stream1/";
     let mut ch = 0u8;
-    let (run, r, mut session) = drive_session(Sequence::new(plan(uri, &[VIDEO, AUDIO])), |m, _| {
-        match m {
-            "OPTIONS" => ok(
-                "Public: OPTIONS, DESCRIBE, SETUP, TEARDOWN, PLAY, PAUSE, GET_PARAMETER, SET_PARAMETER\r\n",
-                "",
-            ),
-            "DESCRIBE" => ok(&format!("Content-Base: {base}\r\n"), TAPO_SDP),
-            "SETUP" => setup_ok("5A3C2B1D", &next_channels(&mut ch)),
-            "PLAY" => ok(
-                "Session: 5A3C2B1D\r\n\
+    let (run, r, mut session) = drive_session(plan(uri, &[VIDEO, AUDIO]), |m, _| match m {
+        "OPTIONS" => ok(
+            "Public: OPTIONS, DESCRIBE, SETUP, TEARDOWN, PLAY, PAUSE, GET_PARAMETER, SET_PARAMETER\r\n",
+            "",
+        ),
+        "DESCRIBE" => ok(&format!("Content-Base: {base}\r\n"), TAPO_SDP),
+        "SETUP" => setup_ok("5A3C2B1D", &next_channels(&mut ch)),
+        "PLAY" => ok(
+            "Session: 5A3C2B1D\r\n\
                  RTP-Info: url=rtsp://10.0.0.10/stream1/track1;seq=9;rtptime=9,url=rtsp://10.0.0.10/stream1/track2;seq=10;rtptime=10\r\n",
-                "",
-            ),
-            m => panic!("{m}"),
-        }
+            "",
+        ),
+        m => panic!("{m}"),
     });
     r.expect("played");
     assert_eq!(
@@ -240,7 +232,7 @@ fn test_tapo() {
     let played = run.played();
     assert_eq!(played.aggregate, base);
     assert_eq!(
-        keepalive_and_teardown(&mut session, &played.aggregate, ok_with("5A3C2B1D")),
+        keepalive_and_teardown(&mut session, ok_with("5A3C2B1D")),
         [
             format!("GET_PARAMETER {base} RTSP/1.0 #6 [Session: 5A3C2B1D]"),
             format!("TEARDOWN {base} RTSP/1.0 #7 [Session: 5A3C2B1D]"),
@@ -261,22 +253,20 @@ fn test_gst_rtsp_server() {
     let uri = "rtsp://10.0.0.11:554/media/Profile_1?transport=unicast";
     let base = "rtsp://10.0.0.11:554/media/Profile_1/";
     let mut ch = 0u8;
-    let (run, r, mut session) = drive_session(Sequence::new(plan(uri, &[VIDEO, AUDIO])), |m, _| {
-        match m {
-            "OPTIONS" => ok("", ""),
-            "DESCRIBE" => ok(&format!("Content-Base: {base}\r\n"), GST_SDP),
-            "SETUP" => setup_ok(
-                "kZ3f7x9QfH2pL0aB",
-                &format!("{};ssrc=6B8B4567;mode=\"PLAY\"", next_channels(&mut ch)),
-            ),
-            "PLAY" => ok(
-                "Session: kZ3f7x9QfH2pL0aB;timeout=60\r\nRange: npt=now-\r\n\
+    let (run, r, mut session) = drive_session(plan(uri, &[VIDEO, AUDIO]), |m, _| match m {
+        "OPTIONS" => ok("", ""),
+        "DESCRIBE" => ok(&format!("Content-Base: {base}\r\n"), GST_SDP),
+        "SETUP" => setup_ok(
+            "kZ3f7x9QfH2pL0aB",
+            &format!("{};ssrc=6B8B4567;mode=\"PLAY\"", next_channels(&mut ch)),
+        ),
+        "PLAY" => ok(
+            "Session: kZ3f7x9QfH2pL0aB;timeout=60\r\nRange: npt=now-\r\n\
                  RTP-Info: url=rtsp://10.0.0.11:554/media/Profile_1/stream=0;seq=21336;rtptime=1447392018, \
                  url=rtsp://10.0.0.11:554/media/Profile_1/stream=1;seq=4207;rtptime=3270483720\r\n",
-                "",
-            ),
-            m => panic!("{m}"),
-        }
+            "",
+        ),
+        m => panic!("{m}"),
     });
     r.expect("played");
     assert_eq!(
@@ -294,7 +284,7 @@ fn test_gst_rtsp_server() {
         [(Some("video"), Some(21336)), (Some("audio"), Some(4207))]
     );
     assert_eq!(
-        keepalive_and_teardown(&mut session, &played.aggregate, ok_with("kZ3f7x9QfH2pL0aB")),
+        keepalive_and_teardown(&mut session, ok_with("kZ3f7x9QfH2pL0aB")),
         [
             format!("OPTIONS {base} RTSP/1.0 #6 [Session: kZ3f7x9QfH2pL0aB]"),
             format!("TEARDOWN {base} RTSP/1.0 #7 [Session: kZ3f7x9QfH2pL0aB]"),
@@ -310,7 +300,7 @@ fn test_vstarcam_keepalive_and_teardown_answers_with_cseq_spelled_so() {
     let sdp = "v=0\r\no=- 5 1 IN IP4 10.0.0.9\r\ns=av0_0\r\nt=0 0\r\n\
         m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:track0\r\n";
     let cseq = |extra: &str| format!("RTSP/1.0 200 OK\r\nCseq: {{cseq}}\r\n{extra}\r\n");
-    let (run, r, mut session) = drive_session(Sequence::new(plan(uri, &[VIDEO])), |m, _| match m {
+    let (run, r, mut session) = drive_session(plan(uri, &[VIDEO]), |m, _| match m {
         "OPTIONS" => cseq("Public: OPTIONS, DESCRIBE, SETUP, TEARDOWN, PLAY\r\n"),
         "DESCRIBE" => format!(
             "RTSP/1.0 200 OK\r\nCseq: {{cseq}}\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
@@ -321,10 +311,9 @@ fn test_vstarcam_keepalive_and_teardown_answers_with_cseq_spelled_so() {
         m => panic!("{m}"),
     });
     r.expect("played");
+    assert_eq!(run.played().aggregate, uri);
     assert_eq!(
-        keepalive_and_teardown(&mut session, &run.played().aggregate, |_| cseq(
-            "Session: 1\r\n"
-        )),
+        keepalive_and_teardown(&mut session, |_| cseq("Session: 1\r\n")),
         [
             format!("OPTIONS {uri} RTSP/1.0 #5 [Session: 1]"),
             format!("TEARDOWN {uri} RTSP/1.0 #6 [Session: 1]"),

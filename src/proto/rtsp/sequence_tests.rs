@@ -7,8 +7,10 @@
 //! VStarcam's missing Content-Base and RTP-Info). Addresses and ids are ours.
 
 use super::*;
+use crate::proto::rtsp::exchange::Exchange;
 use crate::proto::rtsp::framing::{self, Frame};
-use crate::proto::rtsp::session::Answer;
+use crate::proto::rtsp::session::{Command, Event, Fault as SessionFault, Session};
+use std::time::{Duration, Instant};
 
 fn resp(wire: &[u8]) -> Response {
     match framing::next(wire) {
@@ -57,49 +59,59 @@ impl Run {
     }
 }
 
-/// Drives `seq` to its end: each request goes through a session (as bytes) to `server`,
+/// Drives a session playing `plan` up to PLAY: each request goes as bytes to `server`,
 /// whose answer (with the request's CSeq put in for `{cseq}`) comes back as bytes.
-fn drive(seq: Sequence, server: impl FnMut(&str, &str) -> String) -> (Run, Result<(), Fault>) {
-    let (run, r, _) = drive_session(seq, server);
+fn drive(plan: Plan, server: impl FnMut(&str, &str) -> String) -> (Run, Result<(), Fault>) {
+    let (run, r, _) = drive_session(plan, server);
     (run, r)
 }
 
-/// [`drive`], and the session it went through.
+/// [`drive`], and the session (playing, unless it failed) at the time it played.
 fn drive_session(
-    mut seq: Sequence,
+    plan: Plan,
     mut server: impl FnMut(&str, &str) -> String,
 ) -> (Run, Result<(), Fault>, Session) {
-    let mut session = Session::new(None, Some(true), true);
+    let now = Instant::now();
+    let mut session = Session::new(plan, None, (Some(true), true), TIMEOUT, now);
     let mut run = Run::default();
     let mut port = 50_000u16;
-    while let Some(step) = seq.poll() {
-        match step {
-            Step::Send(req) => {
-                let (cseq, bytes) = session
-                    .request(req.method, &req.uri, &req.header_refs())
-                    .expect("request");
-                run.requests.push(line_of(cseq, &bytes));
-                let wire = String::from_utf8(bytes).expect("text");
-                let answer = server(req.method, &wire).replace("{cseq}", &cseq.to_string());
-                let Ok(Answer::Done(r)) = session.answer(resp(answer.as_bytes())) else {
-                    panic!("answered")
-                };
-                if let Err(f) = seq.answer(&mut session, r) {
-                    return (run, Err(f), session);
+    loop {
+        while let Some(ev) = session.poll_event() {
+            match ev {
+                Event::Start(Step::BindUdp) => {
+                    session.bound(port, now);
+                    port = port.saturating_add(2);
                 }
+                Event::Start(step) => run.events.push(step),
+                Event::Failed(SessionFault::Start(f)) => return (run, Err(f), session),
+                Event::Failed(f) => panic!("{f:?}"),
+                _ => {}
             }
-            Step::BindUdp => {
-                seq.bound(port);
-                port = port.saturating_add(2);
-            }
-            ev => run.events.push(ev),
         }
+        let Some(t) = session.poll_transmit() else {
+            return (run, Ok(()), session);
+        };
+        run.requests.push(line_of(&t.bytes));
+        let wire = String::from_utf8(t.bytes).expect("text");
+        let method = wire.split(' ').next().unwrap_or("").to_string();
+        let answer = server(&method, &wire).replace("{cseq}", &cseq_of(&wire).to_string());
+        session.handle_response(resp(answer.as_bytes()), now);
     }
-    (run, Ok(()), session)
+}
+
+/// How long an answer may take in these runs.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The CSeq of a request on the wire.
+fn cseq_of(wire: &str) -> u32 {
+    wire.lines()
+        .find_map(|l| l.strip_prefix("CSeq: "))
+        .and_then(|c| c.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// The request line of `bytes`, with its CSeq and Session as [`Run::requests`] has them.
-fn line_of(cseq: u32, bytes: &[u8]) -> String {
+fn line_of(bytes: &[u8]) -> String {
     let wire = String::from_utf8_lossy(bytes);
     let line = wire.lines().next().unwrap_or("").to_string();
     let sess = wire
@@ -107,43 +119,48 @@ fn line_of(cseq: u32, bytes: &[u8]) -> String {
         .find(|l| l.starts_with("Session: "))
         .map(|l| format!(" [{l}]"))
         .unwrap_or_default();
-    format!("{line} #{cseq}{sess}")
+    format!("{line} #{}{sess}", cseq_of(&wire))
 }
 
-/// After PLAY: the first keep-alive the session's timers send (answered by `answer`,
-/// the request's CSeq put in for `{cseq}`), then TEARDOWN to `aggregate`; their request
-/// lines.
-fn keepalive_and_teardown(
-    session: &mut Session,
-    aggregate: &str,
-    answer: impl Fn(&str) -> String,
-) -> Vec<String> {
-    let t0 = std::time::Instant::now();
-    session.start_timers(aggregate, t0);
-    let mut lines = Vec::new();
-    let keepalive = loop {
+/// After PLAY (`session` as [`drive_session`] left it): the first keep-alive the
+/// session's timers send (answered by `answer`, the request's CSeq put in for `{cseq}`),
+/// then the TEARDOWN of a stop, whose answer closes the session; their request lines.
+fn keepalive_and_teardown(session: &mut Session, answer: impl Fn(&str) -> String) -> Vec<String> {
+    assert!(session.is_playing());
+    let (keepalive, now) = loop {
         let now = session.poll_timeout().expect("a deadline");
-        if let Some(k) = session.handle_timeout(now).expect("not lost").keepalive {
-            break k;
+        session.handle_timeout(now);
+        if let Some(t) = session.poll_transmit() {
+            break (t, now);
         }
     };
+    assert!(
+        keepalive.what == "RTSP GET_PARAMETER" || keepalive.what == "RTSP OPTIONS",
+        "{keepalive:?}"
+    );
+    let mut lines = Vec::new();
     let mut next = Some(keepalive);
-    while let Some((cseq, bytes)) = next.take() {
-        let line = line_of(cseq, &bytes);
+    while let Some(t) = next.take() {
+        let line = line_of(&t.bytes);
+        let cseq = cseq_of(&String::from_utf8_lossy(&t.bytes));
         let wire = answer(&line).replace("{cseq}", &cseq.to_string());
-        assert!(
-            matches!(session.answer(resp(wire.as_bytes())), Ok(Answer::Done(_))),
-            "{wire}"
-        );
+        session.handle_response(resp(wire.as_bytes()), now);
         if lines.is_empty() {
-            next = Some(
-                session
-                    .request("TEARDOWN", aggregate, &[])
-                    .expect("TEARDOWN"),
+            assert_eq!(session.command(Command::Stop, now), Ok(()));
+            next = session.poll_transmit();
+            assert_eq!(
+                next.as_ref().map(|t| t.what.as_str()),
+                Some("RTSP TEARDOWN")
             );
         }
         lines.push(line);
     }
+    let mut events = Vec::new();
+    while let Some(ev) = session.poll_event() {
+        events.push(ev);
+    }
+    assert_eq!(events.last(), Some(&Event::Closed), "{events:?}");
+    assert_eq!(session.poll_timeout(), None, "closed");
     lines
 }
 
@@ -176,29 +193,26 @@ a=rtpmap:107 vnd.onvif.metadata/90000\r\n";
 #[test]
 fn test_hikvision() {
     let uri = "rtsp://10.0.0.5:554/Streaming/Channels/101?transportmode=unicast&profile=Profile_1";
-    let (run, r) = drive(
-        Sequence::new(plan(uri, &[VIDEO, METADATA])),
-        |m, _| match m {
-            "OPTIONS" => ok(
-                "Public: OPTIONS, DESCRIBE, PLAY, PAUSE, SETUP, TEARDOWN, SET_PARAMETER, GET_PARAMETER\r\n",
-                "",
-            ),
-            "DESCRIBE" => ok(
-                "Content-Base: rtsp://10.0.0.5:554/Streaming/Channels/101/\r\n",
-                HIK_SDP,
-            ),
-            "SETUP" => ok(
-                "Session:        708345999;timeout=60\r\n\
+    let (run, r) = drive(plan(uri, &[VIDEO, METADATA]), |m, _| match m {
+        "OPTIONS" => ok(
+            "Public: OPTIONS, DESCRIBE, PLAY, PAUSE, SETUP, TEARDOWN, SET_PARAMETER, GET_PARAMETER\r\n",
+            "",
+        ),
+        "DESCRIBE" => ok(
+            "Content-Base: rtsp://10.0.0.5:554/Streaming/Channels/101/\r\n",
+            HIK_SDP,
+        ),
+        "SETUP" => ok(
+            "Session:        708345999;timeout=60\r\n\
              Transport: RTP/AVP/TCP;unicast;interleaved=0-1;ssrc=4cacc3d1;mode=\"play\"\r\n",
-                "",
-            ),
-            "PLAY" => ok(
-                "Session:        708345999\r\nRTP-Info: url=rtsp://10.0.0.5:554/Streaming/Channels/101/trackID=1?transportmode=unicast&profile=Profile_1;seq=24104;rtptime=1270711678\r\n",
-                "",
-            ),
-            m => panic!("{m}"),
-        },
-    );
+            "",
+        ),
+        "PLAY" => ok(
+            "Session:        708345999\r\nRTP-Info: url=rtsp://10.0.0.5:554/Streaming/Channels/101/trackID=1?transportmode=unicast&profile=Profile_1;seq=24104;rtptime=1270711678\r\n",
+            "",
+        ),
+        m => panic!("{m}"),
+    });
     r.expect("played");
     let session_control =
         "rtsp://10.0.0.5:554/Streaming/Channels/101/?transportmode=unicast&profile=Profile_1";
@@ -238,36 +252,31 @@ fn test_dahua() {
     let uri = "rtsp://10.0.0.6:554/cam/realmonitor?channel=1&subtype=0&unicast=true&proto=Onvif";
     let base = format!("{uri}/");
     let mut transports = Vec::new();
-    let (run, r) = drive(
-        Sequence::new(plan(uri, &[VIDEO, AUDIO, METADATA])),
-        |m, wire| match m {
-            "OPTIONS" => ok(
-                "Public: OPTIONS, DESCRIBE, ANNOUNCE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER\r\n",
+    let (run, r) = drive(plan(uri, &[VIDEO, AUDIO, METADATA]), |m, wire| match m {
+        "OPTIONS" => ok(
+            "Public: OPTIONS, DESCRIBE, ANNOUNCE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER\r\n",
+            "",
+        ),
+        "DESCRIBE" => ok(&format!("Content-Base: {base}\r\n"), DAHUA_SDP),
+        "SETUP" => {
+            let t = wire
+                .lines()
+                .find_map(|l| l.strip_prefix("Transport: "))
+                .unwrap_or("")
+                .to_string();
+            transports.push(t.clone());
+            ok(
+                &format!("Session: 634214675641;timeout=60\r\nTransport: {t};ssrc=30A98EE7\r\n"),
                 "",
-            ),
-            "DESCRIBE" => ok(&format!("Content-Base: {base}\r\n"), DAHUA_SDP),
-            "SETUP" => {
-                let t = wire
-                    .lines()
-                    .find_map(|l| l.strip_prefix("Transport: "))
-                    .unwrap_or("")
-                    .to_string();
-                transports.push(t.clone());
-                ok(
-                    &format!(
-                        "Session: 634214675641;timeout=60\r\nTransport: {t};ssrc=30A98EE7\r\n"
-                    ),
-                    "",
-                )
-            }
-            "PLAY" => ok(
-                "Session: 634214675641\r\nRange: npt=0.000000-\r\n\
+            )
+        }
+        "PLAY" => ok(
+            "Session: 634214675641\r\nRange: npt=0.000000-\r\n\
                  RTP-Info: url=trackID=0;seq=47121;rtptime=3475222385,url=trackID=1;seq=45186;rtptime=2234446919,url=trackID=4;seq=36583;rtptime=816418535\r\n",
-                "",
-            ),
-            m => panic!("{m}"),
-        },
-    );
+            "",
+        ),
+        m => panic!("{m}"),
+    });
     r.expect("played");
     assert_eq!(
         transports,
@@ -309,7 +318,7 @@ m=audio 0 RTP/AVP 97\r\na=rtpmap:97 MPEG4-GENERIC/16000\r\na=control:trackID=2\r
 #[test]
 fn test_reolink() {
     let uri = "rtsp://10.0.0.7:554/h264Preview_01_main";
-    let (run, r) = drive(Sequence::new(plan(uri, &[VIDEO, AUDIO])), |m, _| match m {
+    let (run, r) = drive(plan(uri, &[VIDEO, AUDIO]), |m, _| match m {
         "OPTIONS" => ok(
             "Public: OPTIONS, DESCRIBE, SETUP, TEARDOWN, PLAY, PAUSE, GET_PARAMETER, SET_PARAMETER\r\n",
             "",
@@ -360,7 +369,7 @@ fn test_gw_session_timeout_with_a_space() {
     let sdp = "v=0\r\no=- 4 1 IN IP4 10.0.0.8\r\ns=Session\r\nt=0 0\r\n\
         m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:video\r\n";
     let mut session_seen = None;
-    let (run, r) = drive(Sequence::new(plan(uri, &[VIDEO])), |m, _| match m {
+    let (run, r) = drive(plan(uri, &[VIDEO]), |m, _| match m {
         "OPTIONS" => ok("Public: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN\r\n", ""),
         "DESCRIBE" => ok("Content-Base: rtsp://10.0.0.8:5050/main?token=1\r\n", sdp),
         "SETUP" => ok(
@@ -392,7 +401,7 @@ fn test_gw_session_timeout_with_a_space() {
 #[test]
 fn test_session_timeout_is_taken_from_the_setup() {
     let mut seq = Sequence::new(plan("rtsp://h/s", &[VIDEO]));
-    let mut session = Session::new(None, Some(true), true);
+    let mut session = Exchange::new(None, Some(true), true);
     let sdp = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n";
     let mut answers = [
         ok("", ""),
@@ -420,7 +429,7 @@ fn test_vstarcam() {
     let uri = "rtsp://10.0.0.9:10554/tcp/av0_0";
     let sdp = "v=0\r\no=- 5 1 IN IP4 10.0.0.9\r\ns=av0_0\r\nt=0 0\r\n\
         m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:track0\r\n";
-    let (run, r) = drive(Sequence::new(plan(uri, &[VIDEO])), |m, _| match m {
+    let (run, r) = drive(plan(uri, &[VIDEO]), |m, _| match m {
         "OPTIONS" | "PLAY" => ok("Session: 1\r\n", ""),
         "DESCRIBE" => ok("", sdp),
         "SETUP" => ok(
@@ -443,7 +452,7 @@ fn test_a_refused_setup_tries_the_rfc_join_once() {
     let sdp = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\
         m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:track1\r\n";
     let mut setups = 0;
-    let (run, r) = drive(Sequence::new(plan(uri, &[VIDEO])), |m, _| match m {
+    let (run, r) = drive(plan(uri, &[VIDEO]), |m, _| match m {
         "SETUP" => {
             setups += 1;
             "RTSP/1.0 404 Not Found\r\nCSeq: {cseq}\r\n\r\n".to_string()
@@ -476,7 +485,7 @@ fn test_udp_asks_for_the_bound_ports() {
         m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:v\r\n\
         m=audio 0 RTP/AVP 0\r\na=control:a\r\n";
     let mut asked = Vec::new();
-    let (run, r) = drive(Sequence::new(p), |m, wire| match m {
+    let (run, r) = drive(p, |m, wire| match m {
         "DESCRIBE" => ok("", sdp),
         "SETUP" => {
             let t = wire
@@ -520,13 +529,10 @@ fn test_no_stream_of_a_wanted_kind() {
     let sdp = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\
         m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n\
         m=audio 0 RTP/AVP 0\r\na=sendonly\r\n";
-    let (run, r) = drive(
-        Sequence::new(plan("rtsp://h/s", &[VIDEO, AUDIO])),
-        |m, _| match m {
-            "DESCRIBE" => ok("", sdp),
-            _ => ok("", ""),
-        },
-    );
+    let (run, r) = drive(plan("rtsp://h/s", &[VIDEO, AUDIO]), |m, _| match m {
+        "DESCRIBE" => ok("", sdp),
+        _ => ok("", ""),
+    });
     assert_eq!(r, Err(Fault::NoStream("audio")));
     assert_eq!(run.requests.len(), 2, "no SETUP: {:?}", run.requests);
 }
@@ -535,24 +541,18 @@ fn test_no_stream_of_a_wanted_kind() {
 /// line; steps never come out of turn.
 #[test]
 fn test_refusals_and_turns() {
-    let (_, r) = drive(
-        Sequence::new(plan("rtsp://h/s", &[VIDEO])),
-        |m, _| match m {
-            "DESCRIBE" => "RTSP/1.0 454 Session Not Found\r\nCSeq: {cseq}\r\n\r\n".into(),
-            _ => ok("", ""),
-        },
-    );
+    let (_, r) = drive(plan("rtsp://h/s", &[VIDEO]), |m, _| match m {
+        "DESCRIBE" => "RTSP/1.0 454 Session Not Found\r\nCSeq: {cseq}\r\n\r\n".into(),
+        _ => ok("", ""),
+    });
     assert!(matches!(r, Err(Fault::Refused { method: "DESCRIBE", resp }) if resp.status == 454));
-    let (_, r) = drive(
-        Sequence::new(plan("rtsp://h/s", &[VIDEO])),
-        |m, _| match m {
-            "DESCRIBE" => ok("", "v=0\r\nbogus\r\n"),
-            _ => ok("", ""),
-        },
-    );
+    let (_, r) = drive(plan("rtsp://h/s", &[VIDEO]), |m, _| match m {
+        "DESCRIBE" => ok("", "v=0\r\nbogus\r\n"),
+        _ => ok("", ""),
+    });
     assert!(matches!(r, Err(Fault::Sdp(_))), "{r:?}");
     let mut seq = Sequence::new(plan("rtsp://h/s", &[VIDEO]));
-    let mut session = Session::new(None, None, false);
+    let mut session = Exchange::new(None, None, false);
     let answer = resp(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n");
     assert_eq!(
         seq.answer(&mut session, answer.clone()),
@@ -577,7 +577,7 @@ fn test_replay_headers() {
     ];
     let sdp = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n";
     let mut seen = Vec::new();
-    let (_, r) = drive(Sequence::new(p), |m, wire| {
+    let (_, r) = drive(p, |m, wire| {
         seen.push((
             m.to_string(),
             wire.contains("\r\nRequire: onvif-replay\r\n"),

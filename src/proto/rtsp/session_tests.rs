@@ -1,0 +1,431 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! The whole session as bytes with a fake clock (issue 24 point 2): a seek's PAUSE and
+//! PLAY with the old position's packets, a challenge in the middle of a session, answers
+//! that come late, out of order or never, a device that hangs up, stop and TEARDOWN. The
+//! vendors' exchanges up to PLAY, their keep-alive and TEARDOWN go through this session
+//! in `sequence_tests.rs` and `sequence_persona_tests.rs`.
+
+use super::*;
+use crate::proto::rtsp::framing::{self, Frame};
+use crate::proto::rtsp::sdp;
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+const SDP: &str = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\
+    m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:trackID=0\r\n\
+    m=audio 0 RTP/AVP 97\r\na=rtpmap:97 PCMU/8000\r\na=control:trackID=1\r\n";
+
+fn resp(wire: &str) -> Response {
+    match framing::next(wire.as_bytes()) {
+        Ok(Some((Frame::Response(r), _))) => r,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn plan() -> Plan {
+    Plan {
+        uri: "rtsp://cam/rec".into(),
+        kinds: vec![(sdp::Kind::Video, "video"), (sdp::Kind::Audio, "audio")],
+        udp: false,
+        require: vec![("Require".into(), "onvif-replay".into())],
+        play: vec![("Range".into(), "clock=20261205T120000Z-".into())],
+    }
+}
+
+/// A device and the session talking to it, on a fake clock.
+struct Run {
+    s: Session,
+    now: Instant,
+}
+
+impl Run {
+    fn new(creds: Option<Credentials>, channel: (Option<bool>, bool)) -> Self {
+        let now = Instant::now();
+        Run {
+            s: Session::new(plan(), creds, channel, TIMEOUT, now),
+            now,
+        }
+    }
+
+    /// The next bytes to send, as text.
+    fn sent(&mut self) -> Option<String> {
+        self.s
+            .poll_transmit()
+            .map(|t| String::from_utf8_lossy(&t.bytes).into_owned())
+    }
+
+    /// Every event so far.
+    fn events(&mut self) -> Vec<Event> {
+        std::iter::from_fn(|| self.s.poll_event()).collect()
+    }
+
+    /// The device answers `wire` (`{cseq}`: the CSeq of `request`).
+    fn answer(&mut self, request: &str, wire: &str) {
+        let cseq = request
+            .lines()
+            .find_map(|l| l.strip_prefix("CSeq: "))
+            .unwrap_or("0");
+        self.s
+            .handle_response(resp(&wire.replace("{cseq}", cseq)), self.now);
+    }
+
+    /// The time moves on by `d`; the session's deadlines that passed are handled.
+    fn wait(&mut self, d: Duration) {
+        let until = self.now + d;
+        while let Some(at) = self.s.poll_timeout().filter(|at| *at <= until) {
+            self.now = at;
+            self.s.handle_timeout(at);
+            // A deadline handled moves on (else this would spin).
+            assert_ne!(self.s.poll_timeout(), Some(at), "the deadline did not move");
+        }
+        self.now = until;
+    }
+
+    /// A device that plays the two streams of [`SDP`] (Session 42, 60 s).
+    fn play(&mut self) {
+        for _ in 0..5 {
+            let req = self.sent().expect("a request");
+            let wire = match req.split(' ').next() {
+                Some("OPTIONS") => "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\n\
+                    Public: OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, GET_PARAMETER, TEARDOWN\r\n\r\n"
+                    .to_string(),
+                Some("DESCRIBE") => format!(
+                    "RTSP/1.0 200 OK\r\nCSeq: {{cseq}}\r\nContent-Base: rtsp://cam/rec/\r\n\
+                     Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{SDP}",
+                    SDP.len()
+                ),
+                Some("SETUP") => "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nSession: 42;timeout=60\r\n\
+                    Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n"
+                    .to_string(),
+                Some("PLAY") => "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nSession: 42\r\n\r\n".into(),
+                other => panic!("{other:?}: {req}"),
+            };
+            self.answer(&req, &wire);
+        }
+        assert!(self.s.is_playing(), "{:?}", self.events());
+        assert!(matches!(
+            self.events().last(),
+            Some(Event::Start(Step::Playing(_)))
+        ));
+    }
+}
+
+fn first_line(req: &str) -> &str {
+    req.lines().next().unwrap_or("")
+}
+
+/// A replay seek: PAUSE (the old position's packets are not taken meanwhile), hold, PLAY
+/// with the new Range, landed with the first sequence number of each stream; a second
+/// seek waits for the first, and one before PLAY comes back.
+#[test]
+fn test_a_seek_pauses_holds_and_lands() {
+    let mut r = Run::new(None, (Some(true), true));
+    let early = Command::Seek { play: Vec::new() };
+    assert_eq!(r.s.command(early.clone(), r.now), Err(early));
+    r.play();
+    assert!(r.s.takes_packets());
+    let play = vec![
+        ("Range".to_string(), "clock=20261205T120500Z-".to_string()),
+        ("Require".to_string(), "onvif-replay".to_string()),
+    ];
+    assert_eq!(r.s.command(Command::Seek { play }, r.now), Ok(()));
+    let pause = r.sent().expect("PAUSE");
+    assert_eq!(first_line(&pause), "PAUSE rtsp://cam/rec/ RTSP/1.0");
+    assert!(pause.contains("\r\nSession: 42\r\n"));
+    assert!(
+        !r.s.takes_packets(),
+        "the old position's packets are dropped"
+    );
+    let again = Command::Seek { play: Vec::new() };
+    assert_eq!(r.s.command(again.clone(), r.now), Err(again));
+    r.answer(&pause, "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\n\r\n");
+    let play = r.sent().expect("PLAY");
+    assert_eq!(first_line(&play), "PLAY rtsp://cam/rec/ RTSP/1.0");
+    assert!(play.contains("\r\nRange: clock=20261205T120500Z-\r\n"));
+    assert!(r.s.takes_packets(), "held by the streams until landed");
+    assert!(r.events().contains(&Event::Hold));
+    r.answer(
+        &play,
+        "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\n\
+         RTP-Info: url=rtsp://cam/rec/trackID=1;seq=900, url=rtsp://cam/rec/trackID=0;seq=17\r\n\r\n",
+    );
+    let events = r.events();
+    let Some(Event::Landed { first_seq, .. }) = events.last() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(first_seq, &[Some(17), Some(900)], "in SETUP order");
+    assert!(r.s.is_playing());
+    assert_eq!(r.sent(), None);
+}
+
+/// A refused seek ends the session with the refusal (the caller reconnects and seeks
+/// again once).
+#[test]
+fn test_a_refused_seek_fails_the_session() {
+    let mut r = Run::new(None, (Some(true), true));
+    r.play();
+    r.s.command(Command::Seek { play: Vec::new() }, r.now)
+        .expect("seek");
+    let pause = r.sent().expect("PAUSE");
+    r.answer(&pause, "RTSP/1.0 457 Invalid Range\r\nCSeq: {cseq}\r\n\r\n");
+    let events = r.events();
+    assert!(
+        matches!(
+            events.last(),
+            Some(Event::Failed(Fault::Seek(seek::Fault::Refused { method: "PAUSE", resp }))) if resp.status == 457
+        ),
+        "{events:?}"
+    );
+    assert_eq!(r.s.poll_timeout(), None);
+}
+
+/// A challenge in the middle of the session (a device whose nonce expired answers the
+/// keep-alive with 401): the keep-alive goes again with Digest, and the session plays on.
+/// A Basic challenge on a connection in clear is withheld: the session is lost.
+#[test]
+fn test_a_challenge_mid_session() {
+    let creds = Some(Credentials {
+        user: "admin".into(),
+        password: "password".into(),
+    });
+    let mut r = Run::new(creds.clone(), (Some(true), true));
+    r.play();
+    r.events();
+    r.wait(Duration::from_secs(55));
+    let keepalive = r.sent().expect("keep-alive");
+    assert_eq!(
+        first_line(&keepalive),
+        "GET_PARAMETER rtsp://cam/rec/ RTSP/1.0"
+    );
+    assert!(!keepalive.contains("Authorization"));
+    r.answer(
+        &keepalive,
+        "RTSP/1.0 401 Unauthorized\r\nCSeq: {cseq}\r\n\
+         WWW-Authenticate: Digest realm=\"cam\", nonce=\"n2\"\r\n\r\n",
+    );
+    let again = r.sent().expect("sent again");
+    assert_eq!(first_line(&again), "GET_PARAMETER rtsp://cam/rec/ RTSP/1.0");
+    assert!(
+        again.contains("Authorization: Digest username=\"admin\""),
+        "{again}"
+    );
+    assert!(!again.contains("password"));
+    assert!(r.events().contains(&Event::Again(Again::Challenge)));
+    r.answer(&again, "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\n\r\n");
+    assert!(r.s.is_playing());
+    // The next keep-alive carries the answer to the challenge from the start.
+    r.wait(Duration::from_secs(55));
+    let next = r.sent().expect("keep-alive");
+    assert!(next.contains("Authorization: Digest "), "{next}");
+
+    let mut r = Run::new(creds, (None, false));
+    r.play();
+    r.events();
+    r.wait(Duration::from_secs(55));
+    let keepalive = r.sent().expect("keep-alive");
+    r.answer(
+        &keepalive,
+        "RTSP/1.0 401 Unauthorized\r\nCSeq: {cseq}\r\nWWW-Authenticate: Basic realm=\"cam\"\r\n\r\n",
+    );
+    assert!(
+        matches!(
+            r.events().last(),
+            Some(Event::Failed(Fault::Unmakeable {
+                why: Refused::Withheld(_),
+                ..
+            }))
+        ),
+        "in clear, Basic is withheld"
+    );
+    assert_eq!(r.sent(), None);
+}
+
+/// A device that never answers: the DESCRIBE fails at its deadline, not before, naming
+/// the method; the time a challenge's answer takes starts again.
+#[test]
+fn test_an_answer_that_never_comes() {
+    let mut r = Run::new(None, (Some(true), true));
+    let options = r.sent().expect("OPTIONS");
+    assert_eq!(r.s.poll_timeout(), Some(r.now + TIMEOUT));
+    r.wait(Duration::from_secs(4));
+    r.answer(
+        &options,
+        "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nPublic: OPTIONS, DESCRIBE\r\n\r\n",
+    );
+    let describe = r.sent().expect("DESCRIBE");
+    assert!(describe.starts_with("DESCRIBE rtsp://cam/rec RTSP/1.0\r\n"));
+    assert_eq!(r.s.poll_timeout(), Some(r.now + TIMEOUT));
+    r.wait(TIMEOUT - Duration::from_millis(1));
+    assert!(!r.events().iter().any(|e| matches!(e, Event::Failed(_))));
+    r.wait(Duration::from_millis(1));
+    assert_eq!(
+        r.events().last(),
+        Some(&Event::Failed(Fault::Unanswered {
+            method: "DESCRIBE",
+            after: TIMEOUT
+        }))
+    );
+    assert_eq!(r.s.poll_timeout(), None);
+    // An answer after that changes nothing.
+    r.answer(&describe, "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\n\r\n");
+    assert_eq!(r.events(), []);
+    assert_eq!(r.sent(), None);
+    // A challenge 9 s in: the request that goes again has the whole time again.
+    let creds = Some(Credentials {
+        user: "admin".into(),
+        password: "password".into(),
+    });
+    let mut r = Run::new(creds, (Some(true), true));
+    let options = r.sent().expect("OPTIONS");
+    r.wait(Duration::from_secs(9));
+    r.answer(
+        &options,
+        "RTSP/1.0 401 Unauthorized\r\nCSeq: {cseq}\r\n\
+         WWW-Authenticate: Digest realm=\"cam\", nonce=\"n1\"\r\n\r\n",
+    );
+    assert!(r.sent().expect("again").contains("Authorization: Digest "));
+    assert_eq!(r.s.poll_timeout(), Some(r.now + TIMEOUT));
+}
+
+/// Answers out of order: one to another CSeq (a late keep-alive's, a confused device) is
+/// passed over, the right one taken after it.
+#[test]
+fn test_answers_out_of_order() {
+    let mut r = Run::new(None, (Some(true), true));
+    let options = r.sent().expect("OPTIONS");
+    r.events();
+    r.s.handle_response(resp("RTSP/1.0 200 OK\r\nCSeq: 7\r\n\r\n"), r.now);
+    assert_eq!(r.events(), []);
+    assert_eq!(r.sent(), None, "still awaiting OPTIONS");
+    r.answer(&options, "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\n\r\n");
+    assert!(r.sent().expect("next").starts_with("DESCRIBE "));
+    // A keep-alive answered after the next was sent: the session plays on.
+    let mut r = Run::new(None, (Some(true), true));
+    r.play();
+    r.wait(Duration::from_secs(55));
+    let first = r.sent().expect("keep-alive");
+    r.s.command(Command::Seek { play: Vec::new() }, r.now)
+        .expect("seek");
+    let pause = r.sent().expect("PAUSE");
+    r.answer(&first, "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\n\r\n");
+    assert!(!r.s.takes_packets(), "still awaiting PAUSE");
+    r.answer(&pause, "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\n\r\n");
+    assert!(r.sent().expect("PLAY").starts_with("PLAY "));
+}
+
+/// The keep-alive: GET_PARAMETER every 55 s of a 60 s session, reports every 5 s; one
+/// unanswered when the next is due loses the session.
+#[test]
+fn test_keepalive_unanswered_loses_the_session() {
+    let mut r = Run::new(None, (Some(true), true));
+    r.play();
+    r.wait(Duration::from_secs(55));
+    let reports = r
+        .events()
+        .iter()
+        .filter(|e| matches!(e, Event::Reports))
+        .count();
+    assert_eq!(reports, 11);
+    assert!(r.sent().expect("keep-alive").starts_with("GET_PARAMETER "));
+    r.wait(Duration::from_secs(55));
+    assert!(matches!(
+        r.events().last(),
+        Some(Event::Failed(Fault::Lost(Lost::KeepAliveUnanswered {
+            method: "GET_PARAMETER",
+            ..
+        })))
+    ));
+}
+
+/// Stop: nothing to tear down before SETUP; after it TEARDOWN, closed by its answer, by
+/// its deadline or by the device hanging up. A device hanging up otherwise fails the
+/// session, naming the request it was awaited for.
+#[test]
+fn test_stop_and_hang_ups() {
+    let mut r = Run::new(None, (Some(true), true));
+    r.sent();
+    r.events();
+    r.s.command(Command::Stop, r.now).expect("stop");
+    assert_eq!(r.events(), [Event::Closed]);
+    assert_eq!(r.sent(), None, "no TEARDOWN before SETUP");
+
+    // Answered.
+    let mut r = Run::new(None, (Some(true), true));
+    r.play();
+    r.s.command(Command::Stop, r.now).expect("stop");
+    let teardown = r.sent().expect("TEARDOWN");
+    assert!(teardown.starts_with("TEARDOWN rtsp://cam/rec/ RTSP/1.0\r\n"));
+    assert!(teardown.contains("\r\nSession: 42\r\n"));
+    assert!(!r.s.takes_packets() && !r.s.is_playing());
+    assert_eq!(r.s.poll_timeout(), Some(r.now + TEARDOWN_WAIT));
+    r.s.command(Command::Stop, r.now).expect("stop");
+    assert_eq!(r.sent(), None, "one TEARDOWN");
+    r.answer(
+        &teardown,
+        "RTSP/1.0 454 Session Not Found\r\nCSeq: {cseq}\r\n\r\n",
+    );
+    assert_eq!(r.events().last(), Some(&Event::Closed));
+
+    // Unanswered: closed at the deadline.
+    let mut r = Run::new(None, (Some(true), true));
+    r.play();
+    r.events();
+    r.s.command(Command::Stop, r.now).expect("stop");
+    r.wait(TEARDOWN_WAIT);
+    assert_eq!(r.events(), [Event::Closed]);
+
+    // Hung up on.
+    let mut r = Run::new(None, (Some(true), true));
+    r.play();
+    r.events();
+    r.s.command(Command::Stop, r.now).expect("stop");
+    r.s.handle_close();
+    assert_eq!(r.events(), [Event::Closed]);
+    let mut r = Run::new(None, (Some(true), true));
+    r.play();
+    r.events();
+    r.s.handle_close();
+    assert_eq!(r.events(), [Event::Failed(Fault::Closed { during: None })]);
+    let mut r = Run::new(None, (Some(true), true));
+    r.s.handle_close();
+    assert_eq!(
+        r.events(),
+        [
+            Event::Sent(Request {
+                method: "OPTIONS",
+                uri: "rtsp://cam/rec".into(),
+                headers: Vec::new()
+            }),
+            Event::Failed(Fault::Closed {
+                during: Some("OPTIONS")
+            })
+        ]
+    );
+}
+
+/// A 405 is the server's answer, not a garbled request, when no report went before the
+/// request, or when the connection is plain RTSP (where live555 too takes `$` frames out
+/// before its parser): it is not sent again, and reports stay on. (Moved from the driver:
+/// the rule is the session's.)
+#[test]
+fn test_a_refusal_without_a_report_or_in_the_clear_is_kept() {
+    for (channel, report_first) in [((Some(true), true), false), ((None, false), true)] {
+        let mut r = Run::new(None, channel);
+        r.play();
+        if report_first {
+            r.s.report(1, &[0x81, 201, 0, 1, 0, 0, 0, 1]);
+            assert!(r.sent().expect("report").starts_with('$'));
+        }
+        r.s.command(Command::Stop, r.now).expect("stop");
+        let teardown = r.sent().expect("TEARDOWN");
+        r.answer(
+            &teardown,
+            "RTSP/1.0 405 Method Not Allowed\r\nCSeq: {cseq}\r\n\r\n",
+        );
+        assert_eq!(r.sent(), None, "not sent again");
+        assert_eq!(r.events().last(), Some(&Event::Closed));
+        assert!(r.s.reports_on());
+    }
+}
