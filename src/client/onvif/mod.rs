@@ -7,12 +7,13 @@
 //! HTTPS port (`https_port.rs`), where the services are (`services.rs`), what the process
 //! remembers of each device (`cache.rs`), and the calls of each service the element uses
 //! (`device.rs`, `media.rs`, `control.rs`: the action signals' PTZ, auxiliary commands
-//! and DeviceIO, `recording.rs`: the recording to replay; the event subscription is the
-//! session's `events.rs`, a task of its own).
+//! and DeviceIO, `recording.rs`: the recording to replay, `events.rs`: the pull-point
+//! subscription, which the session's `events.rs` runs as a task of its own).
 
 pub mod cache;
 pub mod control;
 mod device;
+pub mod events;
 mod https_port;
 mod media;
 pub mod recording;
