@@ -726,3 +726,7 @@ impl Pads {
         true
     }
 }
+
+#[cfg(test)]
+#[path = "pads_tests.rs"]
+mod tests;
