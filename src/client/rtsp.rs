@@ -80,38 +80,45 @@ impl Rtsp {
         Ok(())
     }
 
-    /// One turn: waits for bytes or the session's next deadline, and gives them to the
-    /// session; interleaved packets go to `on_data` while the session takes them (else
-    /// they are dropped). Cancel-safe: the read only appends what it read.
+    /// One turn: reads (packets to `on_data` while the session takes them, else dropped;
+    /// answers to the session) and handles the session's deadlines until the session has
+    /// something to say or send. Cancel-safe: a read only appends what it read, and what
+    /// was read is given to the session before the next wait.
     pub async fn turn(&mut self, on_data: &mut dyn Packets) -> Result<(), Error> {
         // What came with the channel's opening answer (a device that writes its first
         // RTSP answer in the same segment as the tunnel's GET reply, and maybe hangs up).
         if std::mem::take(&mut self.initial) {
             return self.feed(on_data);
         }
-        let due = self.session.poll_timeout();
-        if due != self.armed {
-            if let Some(at) = due {
-                self.timer
-                    .as_mut()
-                    .reset(tokio::time::Instant::from_std(at));
-            }
-            self.armed = due;
-        }
-        tokio::select! {
-            n = self.reader.fill(&mut *self.channel) => {
-                let n = n.map_err(|e| self.ctx(self.operation()).io(e))?;
-                if n == 0 {
-                    self.session.handle_close();
-                    return Ok(());
+        // Reads in a row while they only carry packets: the caller's loop (its commands,
+        // its timers) runs again only when the session has news.
+        loop {
+            let due = self.session.poll_timeout();
+            if due != self.armed {
+                if let Some(at) = due {
+                    self.timer
+                        .as_mut()
+                        .reset(tokio::time::Instant::from_std(at));
                 }
-                self.feed(on_data)
+                self.armed = due;
             }
-            () = &mut self.timer, if due.is_some() => {
-                // Fired: armed again at the next deadline, even an equal one.
-                self.armed = None;
-                self.session.handle_timeout(Instant::now());
-                Ok(())
+            tokio::select! {
+                n = self.reader.fill(&mut *self.channel) => {
+                    let n = n.map_err(|e| self.ctx(self.operation()).io(e))?;
+                    if n == 0 {
+                        self.session.handle_close();
+                    } else {
+                        self.feed(on_data)?;
+                    }
+                }
+                () = &mut self.timer, if due.is_some() => {
+                    // Fired: armed again at the next deadline, even an equal one.
+                    self.armed = None;
+                    self.session.handle_timeout(Instant::now());
+                }
+            }
+            if self.session.has_event() || self.session.has_transmit() {
+                return Ok(());
             }
         }
     }

@@ -176,6 +176,11 @@ impl Session {
         self.events.pop_front()
     }
 
+    /// Whether events wait to be taken.
+    pub fn has_event(&self) -> bool {
+        !self.events.is_empty()
+    }
+
     /// When [`Session::handle_timeout`] is due next: the awaited answer's deadline, the
     /// keep-alive's and the reports' once playing, the TEARDOWN's wait.
     pub fn poll_timeout(&self) -> Option<Instant> {
