@@ -182,17 +182,17 @@ impl Session {
     }
 
     /// When [`Session::handle_timeout`] is due next: the awaited answer's deadline, the
-    /// keep-alive's and the reports' once playing, the TEARDOWN's wait.
+    /// keep-alive's and the reports' once playing, the TEARDOWN's wait. While a request
+    /// of ours is answered (a seek's PAUSE or PLAY) the keep-alive and the reports wait:
+    /// the request keeps the session, and a keep-alive would take its place as the
+    /// awaited request.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let answer = self.awaited.as_ref().map(|a| a.due);
-        match &self.phase {
-            Phase::Closed => None,
-            Phase::Closing { until } => Some(*until),
-            Phase::Starting(_) => answer,
-            Phase::Playing | Phase::Seeking(_) => match (answer, self.exchange.poll_timeout()) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            },
+        match (&self.phase, &self.awaited) {
+            (Phase::Closed, _) => None,
+            (Phase::Closing { until }, _) => Some(*until),
+            (_, Some(a)) => Some(a.due),
+            (Phase::Starting(_), None) => None,
+            (Phase::Playing | Phase::Seeking(_), None) => self.exchange.poll_timeout(),
         }
     }
 
@@ -265,14 +265,15 @@ impl Session {
             }
             _ => {}
         }
-        if let Some(a) = &self.awaited
-            && now >= a.due
-        {
-            let method = a.method;
-            self.fail(Fault::Unanswered {
-                method,
-                after: self.timeout,
-            });
+        if let Some(a) = &self.awaited {
+            if now >= a.due {
+                let method = a.method;
+                self.fail(Fault::Unanswered {
+                    method,
+                    after: self.timeout,
+                });
+            }
+            // The keep-alive and the reports wait for the answer (see `poll_timeout`).
             return;
         }
         if !matches!(self.phase, Phase::Playing | Phase::Seeking(_)) {

@@ -429,3 +429,34 @@ fn test_a_refusal_without_a_report_or_in_the_clear_is_kept() {
         assert!(r.s.reports_on());
     }
 }
+
+/// A keep-alive that comes due while a seek's PAUSE is answered waits for the seek (it
+/// would take the PAUSE's place as the awaited request, and the PAUSE's answer would be
+/// passed over); it goes as soon as the seek has landed, with the reports due.
+#[test]
+fn test_the_keepalive_waits_for_a_seek() {
+    let mut r = Run::new(None, (Some(true), true));
+    r.play();
+    r.wait(Duration::from_secs(54));
+    r.events();
+    r.s.command(Command::Seek { play: Vec::new() }, r.now)
+        .expect("seek");
+    let pause = r.sent().expect("PAUSE");
+    r.events();
+    assert_eq!(
+        r.s.poll_timeout(),
+        Some(r.now + TIMEOUT),
+        "the PAUSE's deadline"
+    );
+    r.wait(Duration::from_secs(5));
+    assert_eq!(r.sent(), None, "no keep-alive while the PAUSE is answered");
+    assert_eq!(r.events(), []);
+    r.answer(&pause, "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\n\r\n");
+    let play = r.sent().expect("PLAY");
+    r.answer(&play, "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\n\r\n");
+    assert!(matches!(r.events().last(), Some(Event::Landed { .. })));
+    assert!(r.s.poll_timeout().is_some_and(|at| at <= r.now), "overdue");
+    r.s.handle_timeout(r.now);
+    assert!(r.sent().expect("keep-alive").starts_with("GET_PARAMETER "));
+    assert_eq!(r.events(), [Event::Reports]);
+}
