@@ -74,7 +74,7 @@ impl Rtsp {
     /// device that stops reading must not wedge us. Not cancel-safe (a write cut short
     /// would garble the stream): call it outside `select!`.
     pub async fn flush(&mut self) -> Result<(), Error> {
-        while let Some(t) = self.session.poll_transmit() {
+        while let Some(t) = self.session.poll_transmit(Instant::now()) {
             self.write_bounded(&t.what, &t.bytes).await?;
         }
         Ok(())
@@ -102,7 +102,10 @@ impl Rtsp {
                 }
                 self.armed = due;
             }
+            // The read first: an answer already there is taken before its deadline, even
+            // when the driver is late.
             tokio::select! {
+                biased;
                 n = self.reader.fill(&mut *self.channel) => {
                     let n = n.map_err(|e| self.ctx(self.operation()).io(e))?;
                     if n == 0 {
@@ -195,6 +198,11 @@ impl Rtsp {
                 status,
                 reason,
             } => crate::log::debug!("{} RTSP {method} {uri} -> {status} {reason}", self.peer),
+            Event::Again(Again::Challenge) => crate::log::debug!(
+                "{} RTSP {} -> 401 Unauthorized; sent again with credentials",
+                self.peer,
+                self.session.awaited_method().unwrap_or("request")
+            ),
             Event::Again(Again::RefusedAfterReport {
                 refused_cseq,
                 first: true,

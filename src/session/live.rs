@@ -184,7 +184,8 @@ pub(super) async fn open_session<O: Output>(
     let mut replay = replay;
     let mut ignore = |_: u8, _: &[u8]| {};
     loop {
-        rtsp.flush().await?;
+        // The events first: a stream's UDP ports and pad are ready before the request
+        // that follows its SETUP (the next SETUP, or PLAY) goes out.
         while let Some(ev) = rtsp.session.poll_event() {
             rtsp.log(&ev);
             let step = match ev {
@@ -280,7 +281,8 @@ pub(super) async fn open_session<O: Output>(
                 }
             }
         }
-        if rtsp.session.has_transmit() {
+        rtsp.flush().await?;
+        if rtsp.session.has_event() {
             continue;
         }
         // The media may come before the PLAY's answer (a replay's first packet, with D
@@ -402,8 +404,19 @@ async fn playing<O: Output>(
         streams,
         out: out_ref,
     };
+    // Set once TEARDOWN is asked for: by then the session has ended for the element, so
+    // nothing that fails after it is a loss (a device gone, a connection reset), and the
+    // TEARDOWN's write too is bounded by its wait.
+    let mut ending: Option<tokio::time::Instant> = None;
     loop {
-        rtsp.flush().await?;
+        match ending {
+            None => rtsp.flush().await?,
+            Some(by) => {
+                if !matches!(tokio::time::timeout_at(by, rtsp.flush()).await, Ok(Ok(()))) {
+                    return Ok(());
+                }
+            }
+        }
         while let Some(ev) = rtsp.session.poll_event() {
             rtsp.log(&ev);
             match ev {
@@ -429,6 +442,7 @@ async fn playing<O: Output>(
                         .release(&first_seq, out_ref);
                 }
                 RtspEvent::Closed => return Ok(()),
+                RtspEvent::Failed(_) if ending.is_some() => return Ok(()),
                 RtspEvent::Failed(f) => return Err(rtsp.error(f)),
                 RtspEvent::Start(_)
                 | RtspEvent::Sent(_)
@@ -442,9 +456,12 @@ async fn playing<O: Output>(
         let taking = rtsp.session.is_playing();
         let busy = seeking.is_some();
         tokio::select! {
-            r = rtsp.turn(&mut on_data) => r?,
+            r = rtsp.turn(&mut on_data) => match r {
+                Err(_) if ending.is_some() => return Ok(()),
+                r => r?,
+            },
             _ = replay_tick.tick() => {}
-            _ = media_check.tick(), if live => {
+            _ = media_check.tick(), if live && ending.is_none() => {
                 // RTP or RTCP: a sparse stream (metadata only on events) still sends
                 // sender reports.
                 let (last_rtp, last_any) = {
@@ -478,10 +495,7 @@ async fn playing<O: Output>(
                         }
                     }
                 }
-                Command::Stop => {
-                    // TEARDOWN within its deadline; the device may be gone already.
-                    let _ = rtsp.session.command(RtspCommand::Stop, std::time::Instant::now());
-                }
+                Command::Stop => end(rtsp, &mut ending),
             },
         }
         let (flowing, ended) = {
@@ -495,13 +509,26 @@ async fn playing<O: Output>(
         if ended && rtsp.session.is_playing() && seeking.is_none() && !out.seek_pending() {
             // The range is played: the device stays in PLAY (ONVIF Streaming §6.5), so end
             // the session ourselves.
-            let _ = rtsp
-                .session
-                .command(RtspCommand::Stop, std::time::Instant::now());
+            end(rtsp, &mut ending);
         }
         if !flowing {
+            // Downstream took no more: a TEARDOWN asked for goes out all the same.
+            if let Some(by) = ending {
+                let _ = tokio::time::timeout_at(by, rtsp.flush()).await;
+            }
             return Ok(());
         }
+    }
+}
+
+/// Asks for TEARDOWN (its answer awaited a short while; the device may be gone already),
+/// once.
+fn end(rtsp: &mut Rtsp, ending: &mut Option<tokio::time::Instant>) {
+    if ending.is_none() {
+        let _ = rtsp
+            .session
+            .command(RtspCommand::Stop, std::time::Instant::now());
+        *ending = Some(tokio::time::Instant::now() + rtsp::session::TEARDOWN_WAIT);
     }
 }
 

@@ -88,7 +88,7 @@ fn drive_session(
                 _ => {}
             }
         }
-        let Some(t) = session.poll_transmit() else {
+        let Some(t) = session.poll_transmit(now) else {
             return (run, Ok(()), session);
         };
         run.requests.push(line_of(&t.bytes));
@@ -130,7 +130,7 @@ fn keepalive_and_teardown(session: &mut Session, answer: impl Fn(&str) -> String
     let (keepalive, now) = loop {
         let now = session.poll_timeout().expect("a deadline");
         session.handle_timeout(now);
-        if let Some(t) = session.poll_transmit() {
+        if let Some(t) = session.poll_transmit(now) {
             break (t, now);
         }
     };
@@ -147,7 +147,7 @@ fn keepalive_and_teardown(session: &mut Session, answer: impl Fn(&str) -> String
         session.handle_response(resp(wire.as_bytes()), now);
         if lines.is_empty() {
             assert_eq!(session.command(Command::Stop, now), Ok(()));
-            next = session.poll_transmit();
+            next = session.poll_transmit(now);
             assert_eq!(
                 next.as_ref().map(|t| t.what.as_str()),
                 Some("RTSP TEARDOWN")

@@ -34,6 +34,8 @@ pub const TEARDOWN_WAIT: Duration = Duration::from_millis(200);
 pub struct Transmit {
     pub what: String,
     pub bytes: Vec<u8>,
+    /// The awaited request: its answer's time starts when it is taken to be sent.
+    awaited: bool,
 }
 
 /// What the session is told to do.
@@ -161,9 +163,18 @@ impl Session {
         s
     }
 
-    /// The next bytes to send.
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.transmit.pop_front()
+    /// The next bytes to send, taken at `now` to be sent: the time for an answer to a
+    /// request starts now (not when the request was made: the driver may have had work
+    /// to do first, such as binding a stream's UDP ports).
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
+        let t = self.transmit.pop_front()?;
+        if t.awaited
+            && !matches!(self.phase, Phase::Closing { .. })
+            && let Some(a) = self.awaited.as_mut()
+        {
+            a.due = now + self.timeout;
+        }
+        Some(t)
     }
 
     /// Whether bytes wait to be sent.
@@ -203,13 +214,18 @@ impl Session {
         }
         match self.exchange.answer(resp) {
             Err(why) => {
-                let method = self.awaited.as_ref().map_or("keep-alive", |a| a.method);
+                let method = self.awaited.as_ref().map_or("stream", |a| a.method);
                 self.fail(Fault::Unmakeable { method, why });
             }
             // Another request's (a keep-alive's, late): any answer keeps the session.
             Ok(Answer::Other(_)) => {}
             Ok(Answer::Again { bytes, why, .. }) => {
-                self.push_transmit("RTSP request", bytes);
+                let awaited = self.awaited.is_some();
+                self.push(Transmit {
+                    what: "RTSP request".into(),
+                    bytes,
+                    awaited,
+                });
                 if let Some(a) = self.awaited.as_mut() {
                     a.due = now + self.timeout;
                 }
@@ -333,8 +349,9 @@ impl Session {
             return;
         }
         self.awaited = None;
-        // Nothing SET UP: nothing to tear down.
-        if self.exchange.id().is_none() {
+        // Nothing SET UP: nothing to tear down (a SETUP answered without a Session id is
+        // torn down all the same, as rtspsrc and FFmpeg do).
+        if self.exchange.id().is_none() && self.setup_urls.is_empty() {
             self.close();
             return;
         }
@@ -466,7 +483,11 @@ impl Session {
             .request(req.method, &req.uri, &req.header_refs())
         {
             Ok((_, bytes)) => {
-                self.push_transmit(&format!("RTSP {}", req.method), bytes);
+                self.push(Transmit {
+                    what: format!("RTSP {}", req.method),
+                    bytes,
+                    awaited: true,
+                });
                 self.awaited = Some(Awaited {
                     method: req.method,
                     uri: req.uri.clone(),
@@ -481,11 +502,17 @@ impl Session {
         }
     }
 
+    /// Bytes that await no answer of their own (a keep-alive, a report, a TEARDOWN).
     fn push_transmit(&mut self, what: &str, bytes: Vec<u8>) {
-        self.transmit.push_back(Transmit {
+        self.push(Transmit {
             what: what.to_string(),
             bytes,
+            awaited: false,
         });
+    }
+
+    fn push(&mut self, t: Transmit) {
+        self.transmit.push_back(t);
     }
 
     fn close(&mut self) {

@@ -52,7 +52,7 @@ impl Run {
     /// The next bytes to send, as text.
     fn sent(&mut self) -> Option<String> {
         self.s
-            .poll_transmit()
+            .poll_transmit(self.now)
             .map(|t| String::from_utf8_lossy(&t.bytes).into_owned())
     }
 
@@ -459,4 +459,49 @@ fn test_the_keepalive_waits_for_a_seek() {
     r.s.handle_timeout(r.now);
     assert!(r.sent().expect("keep-alive").starts_with("GET_PARAMETER "));
     assert_eq!(r.events(), [Event::Reports]);
+}
+
+/// The time for an answer starts when the request is taken to be sent, not when it was
+/// made: the driver binds a stream's UDP ports and adds its pad between the two.
+#[test]
+fn test_an_answer_is_awaited_from_when_its_request_goes() {
+    let mut r = Run::new(None, (Some(true), true));
+    let made = r.now;
+    r.now += Duration::from_secs(3);
+    let _options = r.sent().expect("OPTIONS");
+    assert_eq!(
+        r.s.poll_timeout(),
+        Some(made + Duration::from_secs(3) + TIMEOUT)
+    );
+}
+
+/// A SETUP answered without a Session id (a quirky device) is torn down all the same at
+/// stop, as rtspsrc and FFmpeg do.
+#[test]
+fn test_a_session_without_an_id_is_torn_down() {
+    let mut r = Run::new(None, (Some(true), true));
+    // OPTIONS, DESCRIBE, two SETUPs, PLAY.
+    for _ in 0..5 {
+        let req = r.sent().expect("a request");
+        let wire = match req.split(' ').next() {
+            Some("DESCRIBE") => format!(
+                "RTSP/1.0 200 OK\r\nCSeq: {{cseq}}\r\nContent-Type: application/sdp\r\n\
+                 Content-Length: {}\r\n\r\n{SDP}",
+                SDP.len()
+            ),
+            Some("SETUP") => "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\n\
+                Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n"
+                .to_string(),
+            _ => "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\n\r\n".to_string(),
+        };
+        r.answer(&req, &wire);
+    }
+    assert_eq!(r.s.id(), None);
+    r.s.command(Command::Stop, r.now).expect("stop");
+    let teardown = r.sent().expect("TEARDOWN");
+    assert!(
+        teardown.starts_with("TEARDOWN rtsp://cam/rec RTSP/1.0\r\n"),
+        "{teardown}"
+    );
+    assert!(!teardown.contains("Session:"));
 }
