@@ -566,3 +566,7 @@ async fn send_reports<O: Output>(
         }
     }
 }
+
+#[cfg(test)]
+#[path = "live_tests.rs"]
+mod tests;

@@ -520,4 +520,4 @@ impl<O: Output> crate::client::rtsp::Packets for Deliver<'_, O> {
 
 #[cfg(test)]
 #[path = "streams_tests.rs"]
-mod tests;
+pub(super) mod tests;

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 /// An element that counts what it is given (and keeps the lists), with a seek pending or
 /// not.
 #[derive(Default)]
-struct Counting {
+pub(in crate::session) struct Counting {
     pending: AtomicBool,
     lists: AtomicUsize,
     eos: AtomicUsize,
@@ -56,7 +56,7 @@ impl Output for Counting {
 }
 
 /// A replay of one video stream on channel 0.
-fn replaying() -> SharedStreams {
+pub(in crate::session) fn replaying() -> SharedStreams {
     let stream = crate::proto::rtsp::sdp::parse(
         b"v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\
           m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n",
