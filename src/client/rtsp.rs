@@ -109,10 +109,12 @@ impl Rtsp {
                 n = self.reader.fill(&mut *self.channel) => {
                     let n = n.map_err(|e| self.ctx(self.operation()).io(e))?;
                     if n == 0 {
+                        // The end is news even to a session that has ended (which has
+                        // nothing more to say): never read again at the end.
                         self.session.handle_close();
-                    } else {
-                        self.feed(on_data)?;
+                        return Ok(());
                     }
+                    self.feed(on_data)?;
                 }
                 () = &mut self.timer, if due.is_some() => {
                     // Fired: armed again at the next deadline, even an equal one.
@@ -370,6 +372,29 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(5), rtsp.run_until(&mut ignore, until))
             .await
             .expect("within 5 s")
+    }
+
+    /// A turn at the end of the stream returns, even once the session has ended and has
+    /// nothing more to say (it read the end again and again before).
+    #[tokio::test]
+    async fn test_a_turn_at_the_end_returns() {
+        let (mut rtsp, server_r, server_w) = connected(None, None);
+        drop((server_r, server_w));
+        assert_eq!(rtsp.session.command(Command::Stop, Instant::now()), Ok(()));
+        assert_eq!(
+            rtsp.session.poll_event(),
+            Some(Event::Sent(crate::proto::rtsp::sequence::Request {
+                method: "OPTIONS",
+                uri: "rtsp://cam/x".into(),
+                headers: Vec::new(),
+            }))
+        );
+        assert_eq!(rtsp.session.poll_event(), Some(Event::Closed));
+        // The OPTIONS made at the start is not sent: the session has nothing to say.
+        while rtsp.session.poll_transmit(Instant::now()).is_some() {}
+        let mut ignore = |_: u8, _: &[u8]| {};
+        let r = tokio::time::timeout(Duration::from_secs(1), rtsp.turn(&mut ignore)).await;
+        assert!(matches!(r, Ok(Ok(()))), "{r:?}");
     }
 
     /// Security review: a write the device never takes (a POST held at a zero window)
