@@ -505,3 +505,72 @@ fn test_a_session_without_an_id_is_torn_down() {
     );
     assert!(!teardown.contains("Session:"));
 }
+
+/// The fuzz target's script (`testing::rtsp_session_script`) over 3,000 pseudo-random
+/// scripts: each plays the two streams of [`SDP`] (or stops short of it), then a random
+/// tail of answers of every shape (challenges, refusals, no CSeq, another CSeq), time,
+/// seeks, stops and hang-ups. No panic, every handled deadline moves, nothing after the
+/// end.
+#[test]
+fn test_random_scripts_keep_the_promises() {
+    fn answer(script: &mut Vec<u8>, text: &str) {
+        script.push(0);
+        let len = u16::try_from(text.len()).expect("short");
+        script.extend_from_slice(&len.to_be_bytes());
+        script.extend_from_slice(text.as_bytes());
+    }
+    let describe = format!(
+        "RTSP/1.0 200 OK\r\nCSeq: ##\r\nContent-Base: rtsp://cam/s/\r\n\
+         Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{SDP}",
+        SDP.len()
+    );
+    let shapes = [
+        "RTSP/1.0 200 OK\r\nCSeq: ##\r\n\r\n",
+        "RTSP/1.0 200 OK\r\nCSeq: ##\r\nSession: 9;timeout=5\r\n\
+         Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n",
+        "RTSP/1.0 200 OK\r\nCSeq: ##\r\nRTP-Info: url=trackID=0;seq=5, url=trackID=1\r\n\r\n",
+        "RTSP/1.0 401 Unauthorized\r\nCSeq: ##\r\n\
+         WWW-Authenticate: Digest realm=\"r\", nonce=\"n\"\r\n\r\n",
+        "RTSP/1.0 401 Unauthorized\r\nCSeq: ##\r\nWWW-Authenticate: Basic realm=\"r\"\r\n\r\n",
+        "RTSP/1.0 405 Method Not Allowed\r\nCSeq: ##\r\n\r\n",
+        "RTSP/1.0 400 Bad Request\r\n\r\n",
+        "RTSP/1.0 454 Session Not Found\r\nCSeq: ##\r\n\r\n",
+        "RTSP/1.0 200 OK\r\nCSeq: 4000000000\r\n\r\n",
+        "RTSP/1.0 200 OK\r\n\r\n",
+    ];
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for _ in 0..3_000 {
+        let mut script = vec![u8::from(next() % 4 == 0)];
+        // OPTIONS, DESCRIBE, two SETUPs, PLAY: all, or some.
+        let played = usize::try_from(next() % 6).expect("small");
+        for (i, text) in [shapes[0], &describe, shapes[1], shapes[1], shapes[2]]
+            .iter()
+            .enumerate()
+            .take(played)
+        {
+            if script[0] == 1 && i >= 2 {
+                script.extend_from_slice(&[5, 0xC3, 0x50]);
+            }
+            answer(&mut script, text);
+        }
+        for _ in 0..next() % 24 {
+            match next() % 8 {
+                0..=2 => {
+                    let i = usize::try_from(next() % shapes.len() as u64).expect("small");
+                    answer(&mut script, shapes[i]);
+                }
+                3 | 4 => script.extend_from_slice(&[1, (next() % 120) as u8]),
+                5 => script.push(2),
+                6 => script.push(3),
+                _ => script.push(4),
+            }
+        }
+        crate::testing::rtsp_session_script(&script);
+    }
+}
