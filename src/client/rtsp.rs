@@ -94,6 +94,20 @@ impl Rtsp {
         // its timers) runs again only when the session has news.
         loop {
             let due = self.session.poll_timeout();
+            // A deadline passed while reads kept the loop busy: the read below goes first
+            // (an answer already there beats its deadline), so a socket that is always
+            // readable would never let the timer fire (tokio's budget holds back both).
+            if let Some(at) = due {
+                let now = Instant::now();
+                if now >= at {
+                    self.session.handle_timeout(now);
+                    if self.session.has_event() || self.session.has_transmit() {
+                        return Ok(());
+                    }
+                    // Handled deadlines move on (`fuzz/rtsp_session` checks it).
+                    continue;
+                }
+            }
             if due != self.armed {
                 if let Some(at) = due {
                     self.timer
@@ -150,8 +164,8 @@ impl Rtsp {
         Ok(())
     }
 
-    /// Runs the session until `until` takes an event (returned with the events before
-    /// it, each logged), packets to `on_data`; a failure is its error. For tools and
+    /// Runs the session until `until` takes an event or the session is closed (returned
+    /// with the events before, each logged), packets to `on_data`; a failure is its error. For tools and
     /// tests: the session task interleaves its commands between turns instead. Not
     /// cancel-safe (it writes).
     pub async fn run_until(
@@ -167,8 +181,10 @@ impl Rtsp {
                 if let Event::Failed(f) = ev {
                     return Err(self.error(f));
                 }
+                let closed = matches!(ev, Event::Closed);
                 seen.push(ev);
-                if done {
+                // Nothing comes after `Closed`.
+                if done || closed {
                     return Ok(seen);
                 }
             }
@@ -395,6 +411,73 @@ mod tests {
         let mut ignore = |_: u8, _: &[u8]| {};
         let r = tokio::time::timeout(Duration::from_secs(1), rtsp.turn(&mut ignore)).await;
         assert!(matches!(r, Ok(Ok(()))), "{r:?}");
+    }
+
+    /// `run_until` returns once the session is closed, whatever it waited for (nothing
+    /// comes after `Closed`; it read on for ever before).
+    #[tokio::test]
+    async fn test_run_until_ends_with_the_session() {
+        let (mut rtsp, _server_r, _server_w) = connected(None, None);
+        assert_eq!(rtsp.session.command(Command::Stop, Instant::now()), Ok(()));
+        let mut ignore = |_: u8, _: &[u8]| {};
+        let r = tokio::time::timeout(
+            Duration::from_secs(1),
+            rtsp.run_until(&mut ignore, |_| false),
+        )
+        .await;
+        let events = r.expect("within 1 s").expect("no failure");
+        assert_eq!(events.last(), Some(&Event::Closed));
+    }
+
+    /// A device whose packets are always there to read (a flood faster than we take it)
+    /// and that never answers.
+    struct Flood;
+
+    impl tokio::io::AsyncRead for Flood {
+        fn poll_read(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            let mut frame = vec![b'$', 0, 0x05, 0xDC];
+            frame.resize(4 + 1500, 0x80);
+            while buf.remaining() >= frame.len() {
+                buf.put_slice(&frame);
+            }
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    /// A flood does not hold back the deadlines: the read goes first and is always ready,
+    /// so the answer's deadline is looked at between reads. Before, the timer was never
+    /// polled and the session never timed out (the test ran for ever: hence the thread
+    /// and its bounded wait).
+    #[test]
+    fn test_a_flood_does_not_hold_back_the_deadlines() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let r = rt.block_on(async {
+                let (client_w, _server_r) = tokio::io::duplex(4096);
+                let channel = crate::transport::channel::Tcp::new(
+                    Box::new(Flood),
+                    Box::new(client_w),
+                    "cam:554".into(),
+                );
+                let mut rtsp =
+                    Rtsp::new(Box::new(channel), None, Duration::from_millis(200), plan());
+                let mut ignore = |_: u8, _: &[u8]| {};
+                rtsp.run_until(&mut ignore, |_| false).await
+            });
+            let _ = tx.send(r);
+        });
+        match rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(Err(Error::TimedOut { operation, .. })) => assert_eq!(operation, "RTSP OPTIONS"),
+            other => panic!("{other:?}"),
+        }
     }
 
     /// Security review: a write the device never takes (a POST held at a zero window)

@@ -455,11 +455,15 @@ async fn playing<O: Output>(
         }
         let taking = rtsp.session.is_playing();
         let busy = seeking.is_some();
+        let end_by =
+            ending.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
         tokio::select! {
             r = rtsp.turn(&mut on_data) => match r {
                 Err(_) if ending.is_some() => return Ok(()),
                 r => r?,
             },
+            // The TEARDOWN's wait is over, whatever the device still sends.
+            () = tokio::time::sleep_until(end_by), if ending.is_some() => return Ok(()),
             _ = replay_tick.tick() => {}
             _ = media_check.tick(), if live && ending.is_none() => {
                 // RTP or RTCP: a sparse stream (metadata only on events) still sends
@@ -488,7 +492,8 @@ async fn playing<O: Output>(
                     if let Some(play) = seek_headers(streams, out_ref, (position, epoch)) {
                         match rtsp.session.command(RtspCommand::Seek { play }, std::time::Instant::now()) {
                             Ok(()) => *seeking = Some(cmd),
-                            // Not playing (ending): the next session takes it.
+                            // Cannot happen (commands are taken only while playing);
+                            // kept for a next session all the same.
                             Err(_) => {
                                 commands.keep(cmd);
                             }
