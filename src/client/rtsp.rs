@@ -101,7 +101,7 @@ impl Rtsp {
                 let now = Instant::now();
                 if now >= at {
                     self.session.handle_timeout(now);
-                    if self.session.has_event() || self.session.has_transmit() {
+                    if self.news() {
                         return Ok(());
                     }
                     // Handled deadlines move on (`fuzz/rtsp_session` checks it).
@@ -131,15 +131,21 @@ impl Rtsp {
                     self.feed(on_data)?;
                 }
                 () = &mut self.timer, if due.is_some() => {
-                    // Fired: armed again at the next deadline, even an equal one.
+                    // Fired: armed again at the next deadline, even an equal one; the
+                    // deadline is handled at the top of the loop.
                     self.armed = None;
-                    self.session.handle_timeout(Instant::now());
+                    continue;
                 }
             }
-            if self.session.has_event() || self.session.has_transmit() {
+            if self.news() {
                 return Ok(());
             }
         }
+    }
+
+    /// The session has something to say or to send.
+    fn news(&self) -> bool {
+        self.session.has_event() || self.session.has_transmit()
     }
 
     /// Parses what was read: packets to `on_data`, answers to the session.
@@ -155,19 +161,22 @@ impl Rtsp {
             self.ctx(self.operation())
                 .malformed(e.to_string(), Some(at))
         })?;
-        let now = Instant::now();
-        for f in frames {
-            if let Frame::Response(r) = f {
-                self.session.handle_response(r, now);
+        // Most reads carry packets only: the clock is read when an answer came.
+        if !frames.is_empty() {
+            let now = Instant::now();
+            for f in frames {
+                if let Frame::Response(r) = f {
+                    self.session.handle_response(r, now);
+                }
             }
         }
         Ok(())
     }
 
     /// Runs the session until `until` takes an event or the session is closed (returned
-    /// with the events before, each logged), packets to `on_data`; a failure is its error. For tools and
-    /// tests: the session task interleaves its commands between turns instead. Not
-    /// cancel-safe (it writes).
+    /// with the events before, each logged), packets to `on_data`; a failure is its
+    /// error. For tools and tests: the session task interleaves its commands between
+    /// turns instead. Not cancel-safe (it writes).
     pub async fn run_until(
         &mut self,
         on_data: &mut dyn Packets,

@@ -282,9 +282,6 @@ pub(super) async fn open_session<O: Output>(
             }
         }
         rtsp.flush().await?;
-        if rtsp.session.has_event() {
-            continue;
-        }
         // The media may come before the PLAY's answer (a replay's first packet, with D
         // and C, does).
         match &streams {
@@ -455,15 +452,11 @@ async fn playing<O: Output>(
         }
         let taking = rtsp.session.is_playing();
         let busy = seeking.is_some();
-        let end_by =
-            ending.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
         tokio::select! {
             r = rtsp.turn(&mut on_data) => match r {
                 Err(_) if ending.is_some() => return Ok(()),
                 r => r?,
             },
-            // The TEARDOWN's wait is over, whatever the device still sends.
-            () = tokio::time::sleep_until(end_by), if ending.is_some() => return Ok(()),
             _ = replay_tick.tick() => {}
             _ = media_check.tick(), if live && ending.is_none() => {
                 // RTP or RTCP: a sparse stream (metadata only on events) still sends

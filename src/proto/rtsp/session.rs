@@ -221,14 +221,12 @@ impl Session {
             Ok(Answer::Other(_)) => {}
             Ok(Answer::Again { bytes, why, .. }) => {
                 let awaited = self.awaited.is_some();
+                // Its answer's time starts again when it is taken to be sent.
                 self.push(Transmit {
                     what: "RTSP request".into(),
                     bytes,
                     awaited,
                 });
-                if let Some(a) = self.awaited.as_mut() {
-                    a.due = now + self.timeout;
-                }
                 self.events.push_back(Event::Again(why));
             }
             Ok(Answer::Done(r)) => self.answered(r),
