@@ -443,7 +443,7 @@ impl Error {
     }
 
     /// The GStreamer error domain and code of spec §10.
-    fn kind(&self) -> ErrorKind {
+    pub(crate) fn kind(&self) -> ErrorKind {
         match self {
             Error::Settings(_) => ErrorKind::Resource(gst::ResourceError::Settings),
             Error::Certificate { .. } | Error::Tls { .. } | Error::Connect { .. } => {
@@ -536,7 +536,7 @@ impl Error {
 }
 
 #[derive(Debug, PartialEq, Eq)]
-enum ErrorKind {
+pub(crate) enum ErrorKind {
     Resource(gst::ResourceError),
     Stream(gst::StreamError),
 }

@@ -280,7 +280,7 @@ impl Rtsp {
                 .ctx(format!("RTSP {method} keep-alive"))
                 .broken(format!(
                     "keep-alive CSeq {cseq} unanswered after {} s",
-                    after.as_secs()
+                    seconds(after)
                 )),
             Fault::Lost(Lost::Refused(method, why)) => self.refused(method, why),
             Fault::Closed { during: Some(m) } => self
@@ -330,6 +330,16 @@ impl Rtsp {
                 Err(_) => Err(stalled_write(at, ctx, self.timeout)),
             }
         }
+    }
+}
+
+/// `d` in seconds for a message: whole ones, or tenths below 10 s (a keep-alive every
+/// 0.5 s is not "unanswered after 0 s").
+fn seconds(d: Duration) -> String {
+    if d >= Duration::from_secs(10) {
+        d.as_secs().to_string()
+    } else {
+        format!("{:.1}", d.as_secs_f64())
     }
 }
 
@@ -578,11 +588,24 @@ mod tests {
 
     /// A server that reads requests as live555 reads its tunnel's POST: whatever stands
     /// before a request is part of it, and an unknown command gets 405 with the CSeq. It
-    /// describes one video stream and sets it up on channels 0-1.
+    /// describes one video stream and sets it up on channels 0-1 with a session timeout of
+    /// 60 s.
     async fn live555(
+        from: tokio::io::DuplexStream,
+        to: tokio::io::DuplexStream,
+        seen: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+    ) {
+        tunnel_server(from, to, seen, 60, false).await
+    }
+
+    /// [`live555`] with a session timeout of `timeout` s, which answers nothing after PLAY
+    /// when `silent_after_play`.
+    async fn tunnel_server(
         mut from: tokio::io::DuplexStream,
         mut to: tokio::io::DuplexStream,
         seen: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+        timeout: u32,
+        silent_after_play: bool,
     ) {
         use base64::Engine;
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -620,9 +643,14 @@ mod tests {
                     );
                     ("200 OK", extra, SDP)
                 } else if text.starts_with("SETUP ") {
-                    let extra = "Session: 5;timeout=60\r\n\
-                                 Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n";
-                    ("200 OK", extra.to_string(), "")
+                    let extra = format!(
+                        "Session: 5;timeout={timeout}\r\n\
+                         Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n"
+                    );
+                    ("200 OK", extra, "")
+                } else if silent_after_play && seen_play(&seen) {
+                    seen.lock().unwrap().push(req);
+                    continue;
                 } else {
                     ("200 OK", String::new(), "")
                 };
@@ -644,17 +672,8 @@ mod tests {
     /// report goes on that connection after.
     #[tokio::test]
     async fn test_a_request_refused_after_a_report_is_resent_and_reports_stop() {
-        let (mut rtsp, server_r, server_w) = connected(Some(None), None);
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        tokio::spawn(live555(server_r, server_w, seen.clone()));
-        run_until(&mut rtsp, |ev| {
-            matches!(
-                ev,
-                Event::Start(crate::proto::rtsp::sequence::Step::Playing(_))
-            )
-        })
-        .await
-        .expect("playing");
+        let mut rtsp = playing(|r, w| live555(r, w, seen.clone())).await;
         let report = [0x81u8, 201, 0, 7, 0, 0, 0, 1];
         rtsp.session.report(1, &report);
         assert_eq!(rtsp.session.command(Command::Stop, Instant::now()), Ok(()));
@@ -691,6 +710,59 @@ mod tests {
         assert!(
             String::from_utf8_lossy(&seen[5]).contains("CSeq: 6\r\n"),
             "{starts:?}"
+        );
+    }
+
+    /// A client on an in-memory tunnel without TLS, played by the server `serve` makes of
+    /// its ends.
+    async fn playing<F: std::future::Future<Output = ()> + Send + 'static>(
+        serve: impl FnOnce(tokio::io::DuplexStream, tokio::io::DuplexStream) -> F,
+    ) -> Rtsp {
+        let (mut rtsp, server_r, server_w) = connected(Some(None), None);
+        tokio::spawn(serve(server_r, server_w));
+        run_until(&mut rtsp, |ev| {
+            matches!(
+                ev,
+                Event::Start(crate::proto::rtsp::sequence::Step::Playing(_))
+            )
+        })
+        .await
+        .expect("playing");
+        rtsp
+    }
+
+    fn seen_play(seen: &std::sync::Mutex<Vec<Vec<u8>>>) -> bool {
+        seen.lock().unwrap().iter().any(|r| r.starts_with(b"PLAY "))
+    }
+
+    /// A keep-alive left unanswered loses the session when the next one is due, and the
+    /// driver says so as spec §10's read error naming the keep-alive (was an element test
+    /// over a relay made to stall, `tests/live.rs`; the session's deadline is
+    /// `proto/rtsp/session_tests.rs`'s). A session timeout of 1 s: a keep-alive every
+    /// 0.5 s, so the loss is 1 s after PLAY.
+    #[tokio::test]
+    async fn test_an_unanswered_keepalive_is_a_read_error_naming_it() {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut rtsp = playing(|r, w| tunnel_server(r, w, seen.clone(), 1, true)).await;
+        let played = Instant::now();
+        let e = run_until(&mut rtsp, |_| false)
+            .await
+            .expect_err("the session is lost");
+        let after = played.elapsed();
+        assert!(
+            (Duration::from_millis(950)..Duration::from_millis(1500)).contains(&after),
+            "lost after {after:?}"
+        );
+        assert!(e.is_transient(), "a reconnect cause: {e:?}");
+        let (domain, text) = (e.kind(), e.to_string());
+        assert_eq!(
+            domain,
+            crate::error::ErrorKind::Resource(gst::ResourceError::Read)
+        );
+        assert!(
+            text.contains("during RTSP OPTIONS keep-alive")
+                && text.contains("keep-alive CSeq 5 unanswered after 0.5 s"),
+            "{text}"
         );
     }
 }
