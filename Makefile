@@ -11,7 +11,7 @@ DEB_PACKAGES := pkg-config gcc libc6-dev ca-certificates python3 \
 	gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
 	gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-x gstreamer1.0-rtsp \
 	gstreamer1.0-plugins-ugly gstreamer1.0-plugins-base-apps fonts-dejavu-core ffmpeg libxml2-utils \
-	meson ninja-build python3-gi gir1.2-gstreamer-1.0
+	meson ninja-build python3-gi gir1.2-gstreamer-1.0 glib-networking
 
 .PHONY: all deps build demo test lint check-rust inspect bench soak fuzz audit install examples-check clean
 

@@ -13,6 +13,7 @@
 mod auth;
 pub mod bench;
 pub mod certs;
+mod device;
 pub mod events;
 mod flood;
 mod front;
@@ -33,6 +34,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+pub use device::{Device, RtspsUriPort};
 pub use gst_rtsp_server::gio;
 pub use http::Request;
 
@@ -117,59 +119,6 @@ pub struct Config {
     /// Benchmark mode: the tunnel serves a fixed-bitrate pre-packetised stream instead of
     /// gst-rtsp-server's media.
     pub bench: Option<bench::Bench>,
-}
-
-/// Who the camera is and what it has: credentials, authentication mode, clock, identity,
-/// ports, services, media and event timing.
-#[derive(Debug, Clone)]
-pub struct Device {
-    pub user: String,
-    pub password: String,
-    pub auth: AuthMode,
-    /// Seconds added to the camera clock.
-    pub clock_skew_secs: i64,
-    /// Offer Media2 in GetServices (Media1 is always offered).
-    pub media2: bool,
-    /// TLS identity; `None`: a CA and a leaf for 127.0.0.1/localhost are generated.
-    pub identity: Option<certs::Identity>,
-    /// Ports to listen on; 0 picks a free one.
-    pub http_port: u16,
-    pub https_port: u16,
-    /// RTSP session timeout in seconds (gst-rtsp-server's default: 60).
-    pub session_timeout: Option<u32>,
-    /// Toggle DigitalInput_1 and the motion alarm this often (None: only on request).
-    pub input_period: Option<std::time::Duration>,
-    /// Grant subscriptions at most this long, whatever is asked (tests use a few seconds
-    /// to exercise Renew).
-    pub max_termination: Option<std::time::Duration>,
-    /// Serve the ONVIF metadata track in each profile's media (default true).
-    pub metadata: bool,
-    /// Offer the Recording control service (GetRecordings); without it clients must find
-    /// recordings through Recording Search, as on many NVR-less cameras.
-    pub recording_control: bool,
-    /// The recording has a metadata track (default true).
-    pub recording_metadata: bool,
-}
-
-impl Default for Device {
-    fn default() -> Self {
-        Self {
-            user: "admin".into(),
-            password: "password".into(),
-            auth: AuthMode::Either,
-            clock_skew_secs: 0,
-            media2: true,
-            identity: None,
-            http_port: 0,
-            https_port: 0,
-            session_timeout: None,
-            input_period: None,
-            max_termination: None,
-            metadata: true,
-            recording_control: true,
-            recording_metadata: true,
-        }
-    }
 }
 
 /// Vendor behaviours a client must survive, one switch each, and the vendor personas
@@ -451,6 +400,10 @@ pub(crate) struct Shared {
     pub runtime: tokio::runtime::Handle,
     /// Port of the gst-rtsp-server behind the camera (plain RTSP, and the tunnel's target).
     pub rtsp_port: u16,
+    /// Port of the RTSPS server, when the camera has one.
+    pub rtsps_port: Option<u16>,
+    /// The port of the `rtsps://` URIs GetStreamUri answers.
+    pub rtsps_uri_port: Mutex<RtspsUriPort>,
     /// What clients can change: PTZ, relays, auxiliary commands.
     pub state: Mutex<state::DeviceState>,
     /// Pull-point subscriptions and the states events report.
@@ -515,6 +468,7 @@ pub struct Camera {
     chain_pem: String,
     runtime: Option<tokio::runtime::Runtime>,
     media: media::Media,
+    rtsps: Option<media::Media>,
 }
 
 impl Camera {
@@ -563,6 +517,30 @@ impl Camera {
             open: front_wanted,
         })
         .map_err(std::io::Error::other)?;
+        let rtsps = if config.device.rtsps {
+            Some(
+                media::Media::start(media::MediaOptions {
+                    user: config.device.user.clone(),
+                    password: config.device.password.clone(),
+                    session_timeout: config.device.session_timeout,
+                    requests: stats.rtsp_requests.clone(),
+                    tls: Some(
+                        config
+                            .device
+                            .rtsps_identity
+                            .clone()
+                            .unwrap_or_else(|| identity.clone()),
+                    ),
+                    basic: config.quirks.rtsp_basic,
+                    metadata: config.device.metadata,
+                    archive: None,
+                    open: false,
+                })
+                .map_err(std::io::Error::other)?,
+            )
+        } else {
+            None
+        };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("onvif-virtual-camera")
@@ -602,6 +580,8 @@ impl Camera {
             tls,
             runtime: runtime.handle().clone(),
             rtsp_port: media.port,
+            rtsps_port: rtsps.as_ref().map(|m| m.port),
+            rtsps_uri_port: Mutex::new(RtspsUriPort::Real),
             state: Mutex::new(state::DeviceState::default()),
             events: Mutex::new(events::EventBus::default()),
             archive,
@@ -637,6 +617,7 @@ impl Camera {
             chain_pem: identity.chain_pem.clone(),
             runtime: Some(runtime),
             media,
+            rtsps,
         })
     }
 
@@ -712,6 +693,16 @@ impl Camera {
         self.shared.rtsp_public_port()
     }
 
+    /// The RTSPS port (gst-rtsp-server doing TLS), when the camera has one.
+    pub fn rtsps_port(&self) -> Option<u16> {
+        self.shared.rtsps_port
+    }
+
+    /// Sets the port GetStreamUri writes into `rtsps://` URIs from now on.
+    pub fn set_rtsps_uri_port(&self, port: RtspsUriPort) {
+        *self.shared.rtsps_uri_port.lock().unwrap() = port;
+    }
+
     pub fn http_addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.http_port()))
     }
@@ -731,6 +722,9 @@ impl Drop for Camera {
     fn drop(&mut self) {
         self.shared.snapshots.stop();
         self.media.stop();
+        if let Some(m) = self.rtsps.as_mut() {
+            m.stop();
+        }
         if let Some(rt) = self.runtime.take() {
             rt.shutdown_background();
         }

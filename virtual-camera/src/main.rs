@@ -28,7 +28,8 @@ OPTIONS:
   --set-protocols MODE     SetNetworkProtocols: accept | fault | ignore (default accept)
   --https-xaddrs           answer https:// XAddrs on HTTPS (default: http:// XAddrs on
                            the HTTP port, as many real cameras do)
-  --no-media2              offer only Media1
+  --no-media2              offer only Media1 (and so no RTSPS)
+  --no-rtsps               no RTSPS port (Media2 says SecureRTSPStreaming=false)
   --fault-on OPERATION     answer OPERATION with a SOAP fault
   --garbage-on OPERATION   answer OPERATION with malformed XML
   --session-timeout SECS   RTSP session timeout (default 60)
@@ -140,6 +141,7 @@ fn main() {
             "--relative-termination-bug" => cfg.quirks.relative_termination_bug = true,
             "--renew-refused" => cfg.quirks.renew_refused = true,
             "--no-metadata" => cfg.device.metadata = false,
+            "--no-rtsps" => cfg.device.rtsps = false,
             "--media-before-play-answer" => cfg.quirks.media_before_play_answer = true,
             "--service-listing" => {
                 cfg.quirks.service_listing = match value().as_str() {
@@ -219,10 +221,13 @@ fn main() {
     }
     let json_str = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
     println!(
-        "{{\"http_port\":{},\"https_port\":{},\"rtsp_port\":{},\"stream_path\":\"{}\",\"ca_file\":\"{}\",\"user\":\"{}\"}}",
+        "{{\"http_port\":{},\"https_port\":{},\"rtsp_port\":{},\"rtsps_port\":{},\"stream_path\":\"{}\",\"ca_file\":\"{}\",\"user\":\"{}\"}}",
         camera.http_port(),
         camera.https_port(),
         camera.rtsp_port(),
+        camera
+            .rtsps_port()
+            .map_or("null".to_string(), |p| p.to_string()),
         json_str(&camera.stream_path("Profile_1")),
         json_str(ca_file.as_deref().unwrap_or("")),
         json_str(&cfg.device.user)

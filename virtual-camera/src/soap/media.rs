@@ -48,7 +48,17 @@ fn get_profiles(_: &Call<'_>) -> Response {
 pub(super) fn stream_uri(c: &Call<'_>, token: &str) -> String {
     let proto = c.p.text("Protocol").unwrap_or("");
     let path = c.shared.stream_path(token);
-    let uri = if matches!(proto, "HTTP" | "RtspOverHttp") {
+    let uri = if proto == "RtspsUnicast"
+        && let Some(real) = c.shared.rtsps_port
+    {
+        // The RTSPS server is gst-rtsp-server itself: its mount, whatever the persona.
+        let mount = crate::profiles::by_token(token).map_or(path, |(_, p)| p.mount());
+        match *c.shared.rtsps_uri_port.lock().unwrap() {
+            crate::RtspsUriPort::Real => format!("rtsps://127.0.0.1:{real}{mount}"),
+            crate::RtspsUriPort::Port(port) => format!("rtsps://127.0.0.1:{port}{mount}"),
+            crate::RtspsUriPort::Omitted => format!("rtsps://127.0.0.1{mount}"),
+        }
+    } else if matches!(proto, "HTTP" | "RtspOverHttp") {
         format!("http://127.0.0.1:{}{path}", c.shared.http_port)
     } else {
         format!("rtsp://127.0.0.1:{}{path}", c.shared.rtsp_public_port())

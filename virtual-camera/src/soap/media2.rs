@@ -16,7 +16,21 @@ pub(super) const OPS: &[Op] = &[
     Op::now(PATH, NS, "GetProfiles", get_profiles),
     Op::now(PATH, NS, "GetStreamUri", get_stream_uri),
     Op::now(PATH, NS, "GetSnapshotUri", get_snapshot_uri),
+    Op::now(PATH, NS, "GetServiceCapabilities", get_service_capabilities),
 ];
+
+/// `SecureRTSPStreaming` as the camera has RTSPS.
+fn get_service_capabilities(c: &Call<'_>) -> Response {
+    ok(&format!(
+        "<tr2:GetServiceCapabilitiesResponse><tr2:Capabilities SnapshotUri=\"true\" Rotation=\"false\">\
+         <tr2:ProfileCapabilities MaximumNumberOfProfiles=\"{n}\" ConfigurationsSupported=\"VideoSource VideoEncoder AudioSource AudioEncoder Metadata\"/>\
+         <tr2:StreamingCapabilities RTSPStreaming=\"true\" RTPMulticast=\"false\" RTP_RTSP_TCP=\"true\" \
+         NonAggregateControl=\"false\" SecureRTSPStreaming=\"{secure}\"/>\
+         </tr2:Capabilities></tr2:GetServiceCapabilitiesResponse>",
+        n = PROFILES.len(),
+        secure = c.shared.rtsps_port.is_some()
+    ))
+}
 
 fn get_profiles(_: &Call<'_>) -> Response {
     let rate = AUDIO_RATE_KHZ;

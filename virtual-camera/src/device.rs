@@ -1,0 +1,80 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! Who the camera is and what it has ([`Device`]), and where its RTSPS URIs point.
+
+use crate::{AuthMode, certs};
+
+/// Who the camera is and what it has: credentials, authentication mode, clock, identity,
+/// ports, services, media and event timing.
+#[derive(Debug, Clone)]
+pub struct Device {
+    pub user: String,
+    pub password: String,
+    pub auth: AuthMode,
+    /// Seconds added to the camera clock.
+    pub clock_skew_secs: i64,
+    /// Offer Media2 in GetServices (Media1 is always offered).
+    pub media2: bool,
+    /// TLS identity; `None`: a CA and a leaf for 127.0.0.1/localhost are generated.
+    pub identity: Option<certs::Identity>,
+    /// Ports to listen on; 0 picks a free one.
+    pub http_port: u16,
+    pub https_port: u16,
+    /// RTSP session timeout in seconds (gst-rtsp-server's default: 60).
+    pub session_timeout: Option<u32>,
+    /// Toggle DigitalInput_1 and the motion alarm this often (None: only on request).
+    pub input_period: Option<std::time::Duration>,
+    /// Grant subscriptions at most this long, whatever is asked (tests use a few seconds
+    /// to exercise Renew).
+    pub max_termination: Option<std::time::Duration>,
+    /// Serve the ONVIF metadata track in each profile's media (default true).
+    pub metadata: bool,
+    /// Offer the Recording control service (GetRecordings); without it clients must find
+    /// recordings through Recording Search, as on many NVR-less cameras.
+    pub recording_control: bool,
+    /// The recording has a metadata track (default true).
+    pub recording_metadata: bool,
+    /// RTSPS on its own port (a second gst-rtsp-server doing TLS itself with the camera's
+    /// certificate), offered through Media2 (`SecureRTSPStreaming`, `RtspsUnicast`)
+    /// (default true).
+    pub rtsps: bool,
+    /// The RTSPS port's own certificate (`None`: the HTTPS one), as a camera's RTSP server
+    /// may present another than its web server.
+    pub rtsps_identity: Option<certs::Identity>,
+}
+
+/// The port GetStreamUri writes into the `rtsps://` URI (tests move it onto a relay).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RtspsUriPort {
+    /// The RTSPS server's own.
+    #[default]
+    Real,
+    /// Another (a relay in front of the RTSPS port).
+    Port(u16),
+    /// None: `rtsps://127.0.0.1/...`.
+    Omitted,
+}
+
+impl Default for Device {
+    fn default() -> Self {
+        Self {
+            user: "admin".into(),
+            password: "password".into(),
+            auth: AuthMode::Either,
+            clock_skew_secs: 0,
+            media2: true,
+            identity: None,
+            http_port: 0,
+            https_port: 0,
+            session_timeout: None,
+            input_period: None,
+            max_termination: None,
+            metadata: true,
+            recording_control: true,
+            recording_metadata: true,
+            rtsps: true,
+            rtsps_identity: None,
+        }
+    }
+}
