@@ -24,15 +24,6 @@ fn live_props<'a>(loc: &'a str, ca: &'a TempFile) -> Vec<(&'a str, Box<dyn ToVal
     ]
 }
 
-fn multi(base: Vec<(&str, Box<dyn ToValue + '_>)>, extra: &[(&str, &dyn ToValue)]) -> MultiRun {
-    let mut props: Vec<(&str, &dyn ToValue)> = base.iter().map(|(k, v)| (*k, v.as_ref())).collect();
-    for (k, v) in extra {
-        props.retain(|(name, _)| name != k);
-        props.push((*k, *v));
-    }
-    MultiRun::new(&props)
-}
-
 /// PTS of a pad's samples never go back, and span the time they took to arrive.
 fn assert_pts_follow_real_time(samples: &[(gst::Sample, Instant)], what: &str) {
     let pts: Vec<u64> = samples
@@ -49,25 +40,6 @@ fn assert_pts_follow_real_time(samples: &[(gst::Sample, Instant)], what: &str) {
         diff < Duration::from_millis(400),
         "{what}: PTS span {span_pts:?} vs arrival span {span_wall:?}"
     );
-}
-
-/// The `cause` of each `onvif-reconnecting` message, in order.
-fn reconnect_causes(out: &MultiOutcome) -> Vec<String> {
-    out.elements
-        .iter()
-        .filter(|s| s.name() == "onvif-reconnecting")
-        .map(|s| s.get::<String>("cause").unwrap())
-        .collect()
-}
-
-fn caps_of(samples: &[(gst::Sample, Instant)]) -> gst::Structure {
-    samples[0]
-        .0
-        .caps()
-        .unwrap()
-        .structure(0)
-        .unwrap()
-        .to_owned()
 }
 
 #[test]
@@ -1292,11 +1264,7 @@ fn test_unanswered_keepalive_is_reconnected() {
     let after = run.collect(&["video_0"], 30, WAIT);
     assert!(after.error.is_none(), "{}", after.error_text());
     assert!(
-        after.pads["video_0"].iter().any(|(s, _)| s
-            .buffer()
-            .unwrap()
-            .flags()
-            .contains(gst::BufferFlags::DISCONT)),
+        any_discont(&after.pads["video_0"]),
         "DISCONT after the reconnection"
     );
 }

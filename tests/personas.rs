@@ -331,65 +331,23 @@ fn wrong_password(p: Persona, cam: &Camera, ca: &TempFile) {
 /// ffprobe on both: H.264 from each.
 fn other_clients(p: Persona, cam: &Camera, ca: &TempFile) {
     let path = cam.stream_path("Profile_1");
-    let db = onvif_virtual_camera::gio::TlsFileDatabase::new(ca.as_str())
-        .expect("CA file")
-        .dynamic_cast::<onvif_virtual_camera::gio::TlsDatabase>()
-        .expect("a TLS database");
     for url in [
         format!("rtspsh://127.0.0.1:{}{path}", cam.https_port()),
         format!("rtsp://127.0.0.1:{}{path}", cam.rtsp_port()),
     ] {
-        let pipeline = gst::Pipeline::new();
-        let rtspsrc = gst::ElementFactory::make("rtspsrc")
-            .property("location", &url)
-            .property("user-id", "admin")
-            .property("user-pw", PW)
-            .property("tls-database", &db)
-            .property_from_str("protocols", "tcp")
-            .build()
-            .expect("rtspsrc");
-        let depay = gst::ElementFactory::make("rtph264depay").build().unwrap();
-        let sink = gst_app::AppSink::builder().sync(false).build();
-        pipeline
-            .add_many([&rtspsrc, &depay, sink.upcast_ref()])
-            .unwrap();
-        depay.link(&sink).unwrap();
-        let depay_sink = depay.static_pad("sink").unwrap();
-        rtspsrc.connect_pad_added(move |_, pad| {
-            let video = pad
-                .current_caps()
-                .and_then(|c| {
-                    c.structure(0)
-                        .map(|s| s.get::<&str>("media") == Ok("video"))
-                })
-                .unwrap_or(false);
-            if video {
-                let _ = pad.link(&depay_sink);
-            }
-        });
-        pipeline.set_state(gst::State::Playing).unwrap();
-        let n = pull(&sink, 10, WAIT);
-        pipeline.set_state(gst::State::Null).unwrap();
+        let n = rtspsrc_video(&url, ca, 10, WAIT);
         assert_eq!(n, 10, "{}: rtspsrc on {url}", p.name());
     }
     for (transport, port) in [("https", cam.https_port()), ("tcp", cam.rtsp_port())] {
-        let ffprobe = std::process::Command::new("ffprobe")
-            .args(["-v", "error", "-rtsp_transport", transport])
-            .args(["-show_entries", "stream=codec_name", "-of", "csv=p=0"])
-            .arg(format!("rtsp://admin:{PW}@127.0.0.1:{port}{path}"))
-            .output();
-        match ffprobe {
-            Ok(o) => assert_eq!(
-                String::from_utf8_lossy(&o.stdout)
-                    .lines()
-                    .collect::<Vec<_>>(),
-                // The metadata track is a data stream ffprobe has no codec for.
-                vec!["h264", "aac", "unknown"],
-                "{}: ffprobe over {transport}: {}",
-                p.name(),
-                String::from_utf8_lossy(&o.stderr)
-            ),
-            Err(e) => assert!(!tool_required(), "ffprobe missing: {e}"),
+        let url = format!("rtsp://admin:{PW}@127.0.0.1:{port}{path}");
+        if let Some((codecs, errors)) = ffprobe_codecs(transport, &url) {
+            // The metadata track is a data stream ffprobe has no codec for.
+            assert_eq!(
+                codecs,
+                ["h264", "aac", "unknown"],
+                "{}: ffprobe over {transport}: {errors}",
+                p.name()
+            );
         }
     }
 }

@@ -97,6 +97,11 @@ pub enum StreamingMethod {
         nick = "http-snapshot"
     )]
     HttpSnapshot = 3,
+    #[enum_value(
+        name = "RTSPS: RTSP over TLS on the device's RTSPS port (ONVIF Media2 RtspsUnicast), RTP interleaved inside the TLS connection",
+        nick = "rtsps"
+    )]
+    Rtsps = 4,
 }
 
 /// Live media or edge storage (the `mode` property, spec §7).

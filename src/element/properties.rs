@@ -125,9 +125,10 @@ pub(super) fn list() -> Vec<glib::ParamSpec> {
          * GstOnvifHttpsSrc:streaming-method:
          *
          * How media travels: `rtp-rtsp-http-tcp` tunnels RTSP over HTTPS (over
-         * HTTP when `https-enable=false`); `http-snapshot` fetches JPEG images.
-         * `rtp-rtsp-tcp` and `rtp-udp` are not available in this version and fail
-         * at start with a RESOURCE/SETTINGS error.
+         * HTTP when `https-enable=false`); `rtsps` is RTSP over TLS on the device's
+         * RTSPS port (ONVIF Media2 `RtspsUnicast`, capability `SecureRTSPStreaming`),
+         * the media interleaved inside TLS; `rtp-rtsp-tcp` and `rtp-udp` stream
+         * unencrypted (with a warning); `http-snapshot` fetches JPEG images.
          */
         glib::ParamSpecEnum::builder_with_default("streaming-method", DEFAULT_STREAMING_METHOD)
             .nick("Streaming method")

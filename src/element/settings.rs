@@ -285,7 +285,9 @@ impl Settings {
             })?,
             None => Vec::new(),
         };
-        let uses_tls = s.https_enable || url.scheme() == "https";
+        let uses_tls = s.https_enable
+            || url.scheme() == "https"
+            || s.streaming_method == StreamingMethod::Rtsps;
         if uses_tls && std::env::var_os("SSLKEYLOGFILE").is_some() {
             gst::info!(
                 CAT,
@@ -306,7 +308,21 @@ impl Settings {
         } else {
             None
         };
-        if !s.https_enable {
+        if !s.https_enable && s.streaming_method == StreamingMethod::Rtsps {
+            warnings.push(
+                "https-enable=false: the ONVIF exchanges travel in clear (passwords only as \
+                 digests); anyone on the path can read and change them. The RTSP session and \
+                 the media stay inside TLS (streaming-method=rtsps)"
+                    .to_string(),
+            );
+            if !(s.validate_certificate && s.validate_hostname) {
+                warnings.push(tls_warning(
+                    s.validate_certificate,
+                    s.validate_hostname,
+                    !pins.is_empty(),
+                ));
+            }
+        } else if !s.https_enable {
             warnings.push(
                 "https-enable=false: everything travels in clear: the ONVIF exchanges \
                  (passwords only as digests), the RTSP session and the media; anyone on the \
@@ -438,6 +454,12 @@ impl Settings {
             StreamingMethod::RtpRtspHttpTcp => Job::Live(LiveSettings {
                 start,
                 transport: Transport::Http,
+                playback: playback.clone(),
+                reconnect,
+            }),
+            StreamingMethod::Rtsps => Job::Live(LiveSettings {
+                start,
+                transport: Transport::Rtsps,
                 playback: playback.clone(),
                 reconnect,
             }),

@@ -140,6 +140,9 @@ pub(super) async fn open_session<O: Output>(
         OpenRtsp::Tcp(rtsp_origin) => {
             Box::new(crate::transport::channel::open_tcp(rtsp_origin, timeout).await?)
         }
+        OpenRtsp::Tls { origin, tls } => {
+            Box::new(crate::transport::channel::open_tls(origin, tls, timeout).await?)
+        }
     };
     // A replay's `Require` goes with DESCRIBE and SETUP; PLAY's headers say where from.
     let require: Vec<(String, String)> = if s.playback.is_some() {

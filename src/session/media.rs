@@ -32,7 +32,15 @@ pub(super) enum OpenRtsp {
     },
     /// Plain RTSP over TCP to this origin (the device's RTSP port).
     Tcp(crate::proto::onvif::addr::Origin),
+    /// RTSP over TLS to this origin (the device's RTSPS port), checked as `tls` says.
+    Tls {
+        origin: crate::proto::onvif::addr::Origin,
+        tls: Arc<crate::transport::tls::TlsConfig>,
+    },
 }
+
+/// The RTSPS port when the URI has none: IANA's `rtsps` (Axis uses it).
+const RTSPS_PORT: u16 = 322;
 
 /// The ONVIF start: clock, services, profiles, and the stream (or replay) URI.
 pub(super) async fn find_media<O: Output>(s: &LiveSettings, out: &O) -> Result<MediaPlace, Error> {
@@ -107,6 +115,37 @@ pub(super) async fn find_media<O: Output>(s: &LiveSettings, out: &O) -> Result<M
             let uri = format!("rtsp://{}{target}", rtsp_origin.host_header());
             (OpenRtsp::Tcp(rtsp_origin), uri)
         }
+        Transport::Rtsps => {
+            if let Some(note) = onvif::check_rtsps(&mut client, &media).await? {
+                out.debug(format_args!("{note}"));
+            }
+            let device_uri = onvif::stream_uri(&mut client, &media, Transport::Rtsps).await?;
+            let rtsps_origin = rtsps_origin(&device_uri, &origin.host, out)
+                .map_err(|d| client.malformed("GetStreamUri", d))?;
+            let target = crate::proto::onvif::addr::path_and_query(&device_uri)
+                .unwrap_or_else(|| "/".into());
+            let Some(tls) = s.start.tls.clone() else {
+                return Err(Error::Settings(
+                    "internal error: streaming-method=rtsps without TLS settings, please \
+                     report this"
+                        .into(),
+                ));
+            };
+            out.debug(format_args!(
+                "profile {} ({}): stream rtsps://{}{target} over TLS",
+                media.profile.token,
+                media.profile.name,
+                rtsps_origin.host_header()
+            ));
+            let uri = format!("rtsps://{}{target}", rtsps_origin.host_header());
+            (
+                OpenRtsp::Tls {
+                    origin: rtsps_origin,
+                    tls,
+                },
+                uri,
+            )
+        }
     };
     Ok(MediaPlace {
         origin,
@@ -115,5 +154,35 @@ pub(super) async fn find_media<O: Output>(s: &LiveSettings, out: &O) -> Result<M
         source,
         replay_start_ms,
         cost: (client.http.connects, client.round_trips),
+    })
+}
+
+/// Where the RTSPS connection goes: the port of the device's `rtsps://` URI (the only
+/// place a device says it: GetNetworkProtocols has no RTSPS), 322 when it has none, on
+/// the host the user gave (device hosts can be wrong). A URI that is not `rtsps://` is
+/// refused: it does not say the port speaks TLS.
+fn rtsps_origin<O: Output>(
+    device_uri: &str,
+    host: &str,
+    out: &O,
+) -> Result<crate::proto::onvif::addr::Origin, String> {
+    let url = url::Url::parse(device_uri.trim())
+        .map_err(|e| format!("RtspsUnicast stream URI {device_uri:?} is not a URI: {e}"))?;
+    if url.scheme() != "rtsps" {
+        return Err(format!(
+            "RtspsUnicast stream URI {device_uri:?} is not rtsps:// (its port may not speak TLS)"
+        ));
+    }
+    let port = url.port().unwrap_or_else(|| {
+        out.debug(format_args!(
+            "the RTSPS URI has no port: using {RTSPS_PORT}, the rtsps port (rtspsrc would \
+             use 554)"
+        ));
+        RTSPS_PORT
+    });
+    Ok(crate::proto::onvif::addr::Origin {
+        scheme: "rtsps",
+        host: host.to_string(),
+        port,
     })
 }

@@ -3,8 +3,9 @@
 
 //! An RTSP connection's bytes, however they travel: the one trait the RTSP driver
 //! (`client::rtsp`) reads from and writes to. RTSP tunnelled over HTTP(S)
-//! ([`super::tunnel::Tunnel`]) and RTSP over TCP ([`Tcp`]) are its implementations; a new
-//! transport (RTSPS, RTSP over WebSocket) is one more. RTP over UDP is not a channel: its
+//! ([`super::tunnel::Tunnel`]) and RTSP over TCP or TLS ([`Tcp`], [`open_tcp`],
+//! [`open_tls`]) are its implementations; a new transport (RTSP over WebSocket) is one
+//! more. RTP over UDP is not a channel: its
 //! port pairs are a packet source beside it (`session::udp`).
 
 use std::future::Future;
@@ -107,4 +108,19 @@ pub async fn open_tcp(origin: &Origin, timeout: Duration) -> Result<Tcp, Error> 
     let stream = net::connect(origin, None, timeout).await?;
     let (r, w) = tokio::io::split(stream);
     Ok(Tcp::new(Box::new(r), Box::new(w), origin.peer()))
+}
+
+/// An RTSPS connection (RTSP over TLS, RTP interleaved inside it), with the checks of
+/// every other connection of the element; the peer counts as authenticated as `tls` says
+/// (both checks on, or a pin), which decides how far authorization may go.
+pub async fn open_tls(
+    origin: &Origin,
+    tls: &std::sync::Arc<crate::transport::tls::TlsConfig>,
+    timeout: Duration,
+) -> Result<Tcp, Error> {
+    let stream = net::connect(origin, Some(tls), timeout).await?;
+    let (r, w) = tokio::io::split(stream);
+    let mut channel = Tcp::new(Box::new(r), Box::new(w), origin.peer());
+    channel.about.tls = Some(tls.peer_authenticated);
+    Ok(channel)
 }

@@ -363,12 +363,20 @@ pub fn snapshot_props<'a>(
 
 /// Builds a run from boxed properties plus extra ones.
 pub fn run_with(base: Vec<(&str, Box<dyn ToValue + '_>)>, extra: &[(&str, &dyn ToValue)]) -> Run {
+    Run::new(&merged(&base, extra))
+}
+
+/// `base`'s properties with `extra` set over them.
+fn merged<'a>(
+    base: &'a [(&'a str, Box<dyn ToValue + 'a>)],
+    extra: &[(&'a str, &'a dyn ToValue)],
+) -> Vec<(&'a str, &'a dyn ToValue)> {
     let mut props: Vec<(&str, &dyn ToValue)> = base.iter().map(|(k, v)| (*k, v.as_ref())).collect();
     for (k, v) in extra {
         props.retain(|(name, _)| name != k);
         props.push((*k, *v));
     }
-    Run::new(&props)
+    props
 }
 
 /// A pipeline `onvifhttpssrc` with one appsink per pad, created as pads appear.
@@ -697,4 +705,102 @@ pub fn snapshot_failure(
     let out = run.expect_error(Duration::from_secs(15));
     drop(run);
     (cam, out)
+}
+
+/// A [`MultiRun`] of `base`'s properties with `extra` set over them.
+pub fn multi(base: Vec<(&str, Box<dyn ToValue + '_>)>, extra: &[(&str, &dyn ToValue)]) -> MultiRun {
+    MultiRun::new(&merged(&base, extra))
+}
+
+/// The caps structure of a pad's first sample.
+pub fn caps_of(samples: &[(gst::Sample, Instant)]) -> gst::Structure {
+    samples[0]
+        .0
+        .caps()
+        .unwrap()
+        .structure(0)
+        .unwrap()
+        .to_owned()
+}
+
+/// rtspsrc on `url` over TCP (user `admin`, `password`), with the CA in `ca` as its
+/// `tls-database`: how many H.264 buffers of its video it gave within `deadline`, up to
+/// `n`.
+pub fn rtspsrc_video(url: &str, ca: &TempFile, n: usize, deadline: Duration) -> usize {
+    let db = onvif_virtual_camera::gio::TlsFileDatabase::new(ca.as_str())
+        .expect("CA file")
+        .dynamic_cast::<onvif_virtual_camera::gio::TlsDatabase>()
+        .expect("a TLS database");
+    let pipeline = gst::Pipeline::new();
+    let rtspsrc = gst::ElementFactory::make("rtspsrc")
+        .property("location", url)
+        .property("user-id", "admin")
+        .property("user-pw", "password")
+        .property("tls-database", &db)
+        .property_from_str("protocols", "tcp")
+        .build()
+        .expect("rtspsrc");
+    let depay = gst::ElementFactory::make("rtph264depay").build().unwrap();
+    let sink = gst_app::AppSink::builder().sync(false).build();
+    pipeline
+        .add_many([&rtspsrc, &depay, sink.upcast_ref()])
+        .unwrap();
+    depay.link(&sink).unwrap();
+    let depay_sink = depay.static_pad("sink").unwrap();
+    rtspsrc.connect_pad_added(move |_, pad| {
+        let video = pad
+            .current_caps()
+            .and_then(|c| {
+                c.structure(0)
+                    .map(|s| s.get::<&str>("media") == Ok("video"))
+            })
+            .unwrap_or(false);
+        if video {
+            let _ = pad.link(&depay_sink);
+        }
+    });
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let got = pull(&sink, n, deadline);
+    pipeline.set_state(gst::State::Null).unwrap();
+    got
+}
+
+/// The `cause` of each `onvif-reconnecting` message, in order.
+pub fn reconnect_causes(out: &MultiOutcome) -> Vec<String> {
+    out.elements
+        .iter()
+        .filter(|s| s.name() == "onvif-reconnecting")
+        .map(|s| s.get::<String>("cause").unwrap())
+        .collect()
+}
+
+/// The codec of each stream ffprobe finds at `url` over `transport` (its `-rtsp_transport`),
+/// and its errors; `None` when ffprobe is missing and not required.
+pub fn ffprobe_codecs(transport: &str, url: &str) -> Option<(Vec<String>, String)> {
+    let out = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-rtsp_transport", transport])
+        .args(["-show_entries", "stream=codec_name", "-of", "csv=p=0"])
+        .arg(url)
+        .output();
+    match out {
+        Ok(o) => Some((
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(str::to_string)
+                .collect(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )),
+        Err(e) => {
+            assert!(!tool_required(), "ffprobe missing: {e}");
+            None
+        }
+    }
+}
+
+/// Whether a buffer of `samples` is marked DISCONT.
+pub fn any_discont(samples: &[(gst::Sample, Instant)]) -> bool {
+    samples.iter().any(|(s, _)| {
+        s.buffer()
+            .is_some_and(|b| b.flags().contains(gst::BufferFlags::DISCONT))
+    })
 }

@@ -15,7 +15,9 @@ pub async fn stream_uri(
     media: &MediaInfo,
     transport: ops::StreamTransport,
 ) -> Result<String, Error> {
-    let req = ops::get_stream_uri(media.media2, &media.profile.token, transport);
+    let Some(req) = ops::get_stream_uri(media.media2, &media.profile.token, transport) else {
+        return Err(no_rtsps(client, "offers Media1 only (Media1 has no RTSPS)"));
+    };
     let el = client.call(&media.media_path, &req, true).await?;
     ops::parse_media_uri(&el, media.media2, req.operation)
         .map_err(|d| client.malformed(req.operation, d))
@@ -29,4 +31,51 @@ pub async fn snapshot_target(client: &mut OnvifClient, media: &MediaInfo) -> Res
         .map_err(|d| client.malformed(req.operation, d))?;
     addr::path_and_query(&uri)
         .ok_or_else(|| client.malformed(req.operation, format!("snapshot URI {uri:?} has no path")))
+}
+
+/// Whether the device says it streams over RTSPS: Media2's `SecureRTSPStreaming`. A device
+/// that says so gives `Ok(None)`; one that does not, the error to stop with; one that
+/// cannot answer the question (a fault: the operation is optional in practice), a note for
+/// the log, and it is asked for the URI all the same.
+pub async fn check_rtsps(
+    client: &mut OnvifClient,
+    media: &MediaInfo,
+) -> Result<Option<String>, Error> {
+    if !media.media2 {
+        return Err(no_rtsps(client, "offers Media1 only (Media1 has no RTSPS)"));
+    }
+    let req = ops::get_media2_capabilities();
+    let el = match client.call(&media.media_path, &req, false).await {
+        Ok(el) => el,
+        Err(e @ (Error::Fault { .. } | Error::HttpStatus { .. })) => {
+            return Ok(Some(format!(
+                "Media2 GetServiceCapabilities failed ({e}); asking for the RTSPS URI all the \
+                 same"
+            )));
+        }
+        Err(e) => return Err(e),
+    };
+    match ops::parse_secure_rtsp_streaming(&el) {
+        Ok(Some(true)) => Ok(None),
+        Ok(Some(false)) => Err(no_rtsps(
+            client,
+            "says SecureRTSPStreaming=false in its Media2 capabilities",
+        )),
+        Ok(None) => Err(no_rtsps(
+            client,
+            "does not list SecureRTSPStreaming in its Media2 capabilities",
+        )),
+        Err(d) => Err(client.malformed(req.operation, d)),
+    }
+}
+
+/// The error for a device without RTSPS (spec §3: the setting cannot work with it).
+fn no_rtsps(client: &OnvifClient, why: &str) -> Error {
+    Error::Settings(format!(
+        "streaming-method=rtsps needs RTSP over TLS, which ONVIF offers through Media2 \
+         (GetStreamUri with RtspsUnicast, capability SecureRTSPStreaming), and the device \
+         at {} {why}. Use streaming-method=rtp-rtsp-http-tcp: RTSP tunnelled over HTTPS \
+         encrypts the media too",
+        client.peer()
+    ))
 }

@@ -34,27 +34,33 @@ pub enum StreamTransport {
     /// RTSP over TCP, RTP and RTCP over UDP (`rtp-udp`): Media1 `UDP`, Media2
     /// `RtspUnicast`.
     Udp,
+    /// RTSP over TLS on the device's RTSPS port, RTP interleaved inside the TLS connection
+    /// (`rtsps`): Media2 `RtspsUnicast`; Media1 has none.
+    Rtsps,
 }
 
-/// `GetStreamUri` for a profile and transport.
-pub fn get_stream_uri(media2: bool, profile: &str, transport: StreamTransport) -> Request {
+/// `GetStreamUri` for a profile and transport; `None` for a transport Media1 cannot ask
+/// for (RTSPS).
+pub fn get_stream_uri(media2: bool, profile: &str, transport: StreamTransport) -> Option<Request> {
     let mut w = XmlWriter::new();
     if media2 {
         let proto = match transport {
             StreamTransport::Http => "RtspOverHttp",
             StreamTransport::Rtsp => "RTSP",
             StreamTransport::Udp => "RtspUnicast",
+            StreamTransport::Rtsps => "RtspsUnicast",
         };
         w.start("tr2:GetStreamUri", &[("xmlns:tr2", NS_TR2)])
             .leaf("tr2:Protocol", proto)
             .leaf("tr2:ProfileToken", profile)
             .end("tr2:GetStreamUri");
-        request(NS_TR2, "GetStreamUri", w.finish())
+        Some(request(NS_TR2, "GetStreamUri", w.finish()))
     } else {
         let proto = match transport {
             StreamTransport::Http => "HTTP",
             StreamTransport::Rtsp => "RTSP",
             StreamTransport::Udp => "UDP",
+            StreamTransport::Rtsps => return None,
         };
         w.start(
             "trt:GetStreamUri",
@@ -68,7 +74,31 @@ pub fn get_stream_uri(media2: bool, profile: &str, transport: StreamTransport) -
         .end("trt:StreamSetup")
         .leaf("trt:ProfileToken", profile)
         .end("trt:GetStreamUri");
-        request(NS_TRT, "GetStreamUri", w.finish())
+        Some(request(NS_TRT, "GetStreamUri", w.finish()))
+    }
+}
+
+/// Media2 `GetServiceCapabilities`.
+pub fn get_media2_capabilities() -> Request {
+    empty("tr2", NS_TR2, "GetServiceCapabilities")
+}
+
+/// What Media2's `StreamingCapabilities` say of RTSPS: `SecureRTSPStreaming` (RTSPS and
+/// SRTP), `None` when the attribute is absent (the schema's default is false).
+pub fn parse_secure_rtsp_streaming(el: &Element) -> Result<Option<bool>, ParseError> {
+    let caps = expect(el, NS_TR2, "GetServiceCapabilitiesResponse")?
+        .child(NS_TR2, "Capabilities")
+        .ok_or("GetServiceCapabilitiesResponse has no Capabilities")?;
+    let Some(streaming) = caps.child(NS_TR2, "StreamingCapabilities") else {
+        return Ok(None);
+    };
+    match streaming.attr("SecureRTSPStreaming").map(str::trim) {
+        None => Ok(None),
+        Some("true" | "1") => Ok(Some(true)),
+        Some("false" | "0") => Ok(Some(false)),
+        Some(other) => Err(format!(
+            "StreamingCapabilities/@SecureRTSPStreaming is not a boolean: {other:?}"
+        )),
     }
 }
 
@@ -214,8 +244,54 @@ mod tests {
             return;
         };
         assert_eq!(
-            norm(&get_stream_uri(true, "Profile_1", StreamTransport::Http).body),
+            norm(
+                &get_stream_uri(true, "Profile_1", StreamTransport::Http)
+                    .expect("Media2 asks for every transport")
+                    .body
+            ),
             norm(&ex)
+        );
+    }
+
+    /// RTSPS is asked of Media2 only; `SecureRTSPStreaming` read as the schema types it.
+    #[test]
+    fn test_rtsps_stream_uri_and_capability() {
+        let r = get_stream_uri(true, "P", StreamTransport::Rtsps).expect("Media2");
+        assert!(
+            r.body.contains("<tr2:Protocol>RtspsUnicast</tr2:Protocol>"),
+            "{}",
+            r.body
+        );
+        assert_eq!(get_stream_uri(false, "P", StreamTransport::Rtsps), None);
+        let answer = |streaming: &str| {
+            format!(
+                "<tr2:GetServiceCapabilitiesResponse xmlns:tr2=\"{NS_TR2}\"><tr2:Capabilities \
+                 SnapshotUri=\"true\"><tr2:ProfileCapabilities MaximumNumberOfProfiles=\"4\"/>\
+                 {streaming}</tr2:Capabilities></tr2:GetServiceCapabilitiesResponse>"
+            )
+        };
+        let parsed = |streaming: &str| {
+            parse_secure_rtsp_streaming(&xml::parse(answer(streaming).as_bytes()).unwrap())
+        };
+        assert_eq!(
+            parsed(
+                "<tr2:StreamingCapabilities RTSPStreaming=\"true\" SecureRTSPStreaming=\"true\"/>"
+            ),
+            Ok(Some(true))
+        );
+        assert_eq!(
+            parsed("<tr2:StreamingCapabilities SecureRTSPStreaming=\" 0 \"/>"),
+            Ok(Some(false))
+        );
+        assert_eq!(
+            parsed("<tr2:StreamingCapabilities RTSPStreaming=\"true\"/>"),
+            Ok(None)
+        );
+        assert_eq!(parsed(""), Ok(None));
+        assert!(
+            parsed("<tr2:StreamingCapabilities SecureRTSPStreaming=\"yes\"/>")
+                .unwrap_err()
+                .contains("\"yes\"")
         );
     }
 
