@@ -42,6 +42,10 @@ pub struct Device {
     /// The RTSPS port's own certificate (`None`: the HTTPS one), as a camera's RTSP server
     /// may present another than its web server.
     pub rtsps_identity: Option<certs::Identity>,
+    /// The ONVIF audio backchannel (PCMU into [`crate::media::Speaker`]) on every profile;
+    /// without it a DESCRIBE that requires it gets `551 Option not supported` (default
+    /// true).
+    pub backchannel: bool,
 }
 
 /// The port GetStreamUri writes into the `rtsps://` URI (tests move it onto a relay).
@@ -75,6 +79,7 @@ impl Default for Device {
             recording_metadata: true,
             rtsps: true,
             rtsps_identity: None,
+            backchannel: true,
         }
     }
 }

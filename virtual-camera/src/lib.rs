@@ -248,6 +248,8 @@ pub struct Stats {
     pub tunnel_connections: AtomicU64,
     /// RTSP requests the media engine received, by method, in arrival order.
     pub rtsp_requests: Arc<Mutex<Vec<String>>>,
+    /// What the camera's speaker got through the ONVIF backchannel.
+    pub backchannel: Arc<media::Speaker>,
     /// `(operation, how it was authenticated)` in arrival order.
     pub log: Mutex<Vec<(String, String)>>,
     /// Request heads in arrival order (to check what crossed the wire).
@@ -515,6 +517,7 @@ impl Camera {
             metadata: config.device.metadata,
             archive: Some(archive.clone()),
             open: front_wanted,
+            speaker: config.device.backchannel.then(|| stats.backchannel.clone()),
         })
         .map_err(std::io::Error::other)?;
         let rtsps = if config.device.rtsps {
@@ -535,6 +538,7 @@ impl Camera {
                     metadata: config.device.metadata,
                     archive: None,
                     open: false,
+                    speaker: config.device.backchannel.then(|| stats.backchannel.clone()),
                 })
                 .map_err(std::io::Error::other)?,
             )

@@ -30,6 +30,7 @@ OPTIONS:
                            the HTTP port, as many real cameras do)
   --no-media2              offer only Media1 (and so no RTSPS)
   --no-rtsps               no RTSPS port (Media2 says SecureRTSPStreaming=false)
+  --no-backchannel         no ONVIF audio backchannel (a DESCRIBE requiring it gets 551)
   --fault-on OPERATION     answer OPERATION with a SOAP fault
   --garbage-on OPERATION   answer OPERATION with malformed XML
   --session-timeout SECS   RTSP session timeout (default 60)
@@ -142,6 +143,7 @@ fn main() {
             "--renew-refused" => cfg.quirks.renew_refused = true,
             "--no-metadata" => cfg.device.metadata = false,
             "--no-rtsps" => cfg.device.rtsps = false,
+            "--no-backchannel" => cfg.device.backchannel = false,
             "--media-before-play-answer" => cfg.quirks.media_before_play_answer = true,
             "--service-listing" => {
                 cfg.quirks.service_listing = match value().as_str() {
@@ -233,8 +235,21 @@ fn main() {
         json_str(&cfg.device.user)
     );
     let _ = std::io::stdout().flush();
+    // What the speaker hears through the ONVIF backchannel, once a second while it grows.
+    let speaker = camera.stats.backchannel.clone();
+    let mut said = 0;
     loop {
-        std::thread::park();
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        let packets = speaker.packets.load(std::sync::atomic::Ordering::SeqCst);
+        if packets != said {
+            said = packets;
+            let samples = speaker.samples.load(std::sync::atomic::Ordering::SeqCst);
+            eprintln!(
+                "speaker: {packets} RTP packets, {samples} samples ({:.1} s), about {:.0} Hz",
+                samples as f64 / 8000.0,
+                speaker.frequency()
+            );
+        }
     }
 }
 

@@ -31,7 +31,55 @@ pub struct MediaOptions {
     pub archive: Option<crate::recording::Archive>,
     /// No authentication: the camera's RTSP front in front of it checks credentials.
     pub open: bool,
+    /// The ONVIF audio backchannel (PCMU) of every profile plays into this speaker.
+    pub speaker: Option<std::sync::Arc<Speaker>>,
 }
+
+/// The camera's speaker: what the ONVIF backchannel brought (decoded G.711 µ-law).
+#[derive(Debug, Default)]
+pub struct Speaker {
+    /// RTP packets depayloaded.
+    pub packets: std::sync::atomic::AtomicU64,
+    /// Audio samples (8 kHz, mono).
+    pub samples: std::sync::atomic::AtomicU64,
+    /// Sign changes of the samples: over `samples` they give the tone's frequency.
+    pub crossings: std::sync::atomic::AtomicU64,
+}
+
+impl Speaker {
+    /// The frequency of what was heard, in Hz (a sine's sign changes twice a period).
+    pub fn frequency(&self) -> f64 {
+        use std::sync::atomic::Ordering::SeqCst;
+        let n = self.samples.load(SeqCst);
+        if n == 0 {
+            return 0.0;
+        }
+        self.crossings.load(SeqCst) as f64 * 8000.0 / 2.0 / n as f64
+    }
+
+    fn heard(&self, pcm: &[u8]) {
+        use std::sync::atomic::Ordering::SeqCst;
+        let mut last = None;
+        let mut crossings = 0u64;
+        for pair in pcm.chunks_exact(2) {
+            let v = i16::from_le_bytes([pair[0], pair[1]]);
+            let positive = v >= 0;
+            if last.is_some_and(|l| l != positive) {
+                crossings += 1;
+            }
+            last = Some(positive);
+        }
+        self.packets.fetch_add(1, SeqCst);
+        self.samples.fetch_add((pcm.len() / 2) as u64, SeqCst);
+        self.crossings.fetch_add(crossings, SeqCst);
+    }
+}
+
+/// The backchannel of a profile's media: PCMU in, decoded into the speaker (gst-rtsp-server
+/// needs an element named `depay_backchannel`).
+const BACKCHANNEL_LAUNCH: &str = "( capsfilter caps=\"application/x-rtp, media=audio, payload=0, \
+     clock-rate=8000, encoding-name=PCMU\" name=depay_backchannel ! rtppcmudepay ! mulawdec ! \
+     audio/x-raw,format=S16LE ! fakesink name=speaker signal-handoffs=true async=false sync=false )";
 
 pub struct Media {
     pub port: u16,
@@ -95,6 +143,7 @@ impl Media {
             metadata,
             archive,
             open,
+            speaker,
         } = o;
         let (user, password) = (user.as_str(), password.as_str());
         crate::metadata::register();
@@ -151,10 +200,35 @@ impl Media {
         }
         for p in crate::profiles::PROFILES {
             let (path, w, h) = (&p.mount(), &p.width, &p.height);
-            let factory = gst_rtsp_server::RTSPMediaFactory::new();
+            let factory = gst_rtsp_server::RTSPOnvifMediaFactory::new();
             factory.set_launch(&launch(*w, *h, metadata));
             factory.set_shared(true);
             factory.add_role_from_structure(&role);
+            // Without the ONVIF media type every DESCRIBE of an ONVIF factory fails; with
+            // it and no backchannel, a DESCRIBE that requires one gets 551.
+            factory.set_media_gtype(gst_rtsp_server::RTSPOnvifMedia::static_type());
+            if let Some(speaker) = &speaker {
+                factory.set_backchannel_launch(Some(BACKCHANNEL_LAUNCH));
+                let speaker = speaker.clone();
+                factory.connect_media_configure(move |_, media| {
+                    let Some(sink) = media
+                        .element()
+                        .downcast_ref::<gst::Bin>()
+                        .and_then(|b| b.by_name("speaker"))
+                    else {
+                        return;
+                    };
+                    let speaker = speaker.clone();
+                    sink.connect("handoff", false, move |args| {
+                        if let Some(buffer) = args.get(1).and_then(|v| v.get::<gst::Buffer>().ok())
+                            && let Ok(map) = buffer.map_readable()
+                        {
+                            speaker.heard(&map);
+                        }
+                        None
+                    });
+                });
+            }
             mounts.add_factory(path, factory);
         }
         server.connect_client_connected(move |_, client| {
