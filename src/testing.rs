@@ -28,7 +28,7 @@ pub use crate::runtime::panic_in;
 /// do, for the fuzz target `rtsp_session` and its unit test: each step is an opcode byte
 /// and its operands. `0 L_hi L_lo TEXT`: the device answers TEXT (framed; `##` is the CSeq
 /// of the last request sent); `1 N`: N x 100 ms pass (deadlines handled); `2`: a seek; `3`:
-/// stop; `4`: the device hangs up; `5 P_hi P_lo`: the UDP pair bound for a SETUP. Panics
+/// stop; `4`: the device hangs up; `5 N bytes`: a backchannel packet pushed; `6 P_hi P_lo`: the UDP pair bound for a SETUP. Panics
 /// when the session breaks a promise: a deadline handled that does not move (a driver
 /// would spin), an event after `Failed` or `Closed`, bytes to send after them.
 pub fn rtsp_session_script(data: &[u8]) {
@@ -44,6 +44,7 @@ pub fn rtsp_session_script(data: &[u8]) {
         udp: data.first().is_some_and(|b| b & 1 == 1),
         require: Vec::new(),
         play: vec![("Range".into(), "npt=0.000-".into())],
+        backchannel: data.first().is_some_and(|b| b & 2 == 2),
     };
     let creds = Some(auth::Credentials {
         user: "admin".into(),
@@ -68,7 +69,7 @@ pub fn rtsp_session_script(data: &[u8]) {
             break;
         }
         rest = tail;
-        match op % 6 {
+        match op % 7 {
             0 => {
                 let len = match rest {
                     [hi, lo, ..] => usize::from(u16::from_be_bytes([*hi, *lo])),
@@ -103,6 +104,18 @@ pub fn rtsp_session_script(data: &[u8]) {
                 let _ = s.command(Command::Stop, now);
             }
             4 => s.handle_close(),
+            5 => {
+                // A backchannel packet pushed: N bytes.
+                let n = usize::from(rest.first().copied().unwrap_or(0));
+                let packet = rest.get(1..).unwrap_or_default();
+                let packet = &packet[..n.min(packet.len())];
+                rest = rest.get(1 + packet.len()..).unwrap_or_default();
+                let sent = s.send_backchannel(packet);
+                assert!(
+                    !(sent && ended),
+                    "a backchannel packet after the session ended"
+                );
+            }
             _ => {
                 let port = match rest {
                     [hi, lo, ..] => u16::from_be_bytes([*hi, *lo]),

@@ -186,7 +186,8 @@ fn test_soap_fault_names_code_and_operation() {
     );
 }
 
-/// Spec §2: Audio OUT is not supported over HTTPS, and the error says exactly that.
+/// Spec §2: Audio OUT is not supported over HTTPS, and the error says exactly that, and
+/// names the encrypted way (issue 25: RTSPS).
 #[test]
 fn test_backchannel_with_https_is_settings_error() {
     init();
@@ -201,6 +202,7 @@ fn test_backchannel_with_https_is_settings_error() {
             "backchannel=onvif",
             "https-enable=true",
             "not supported over HTTPS",
+            "streaming-method=rtsps",
         ],
     );
 }

@@ -67,6 +67,7 @@ fn test_https_tunnel_against_bare_gst_rtsp_server() {
             udp: false,
             require: Vec::new(),
             play: vec![("Range".into(), "npt=0.000-".into())],
+            backchannel: false,
         };
         let mut rtsp = Rtsp::new(Box::new(channel), Some(creds.clone()), timeout, plan);
         let n = std::sync::atomic::AtomicUsize::new(0);

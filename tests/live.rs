@@ -253,21 +253,15 @@ fn test_rtspsrc_and_ffprobe_play_the_camera_tunnel() {
     init();
     let (cam, _ca) = camera(Config::default());
     let url = format!("rtspsh://127.0.0.1:{}/media/Profile_1", cam.https_port());
-    let pipeline = gst::parse::launch(&format!(
-        "rtspsrc location={url} user-id=admin user-pw={PW} tls-validation-flags=0 \
-         ! rtph264depay ! appsink name=sink sync=false"
-    ))
-    .expect("rtspsrc pipeline")
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    let sink = pipeline
-        .by_name("sink")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
-    pipeline.set_state(gst::State::Playing).unwrap();
-    let n = pull(&sink, 10, WAIT);
-    pipeline.set_state(gst::State::Null).unwrap();
+    let n = pull_launched(
+        &format!(
+            "rtspsrc location={url} user-id=admin user-pw={PW} tls-validation-flags=0 \
+             ! rtph264depay ! appsink name=sink sync=false"
+        ),
+        10,
+        WAIT,
+    )
+    .len();
     assert_eq!(n, 10, "rtspsrc got H.264 through the camera's HTTPS tunnel");
 
     let ffprobe = std::process::Command::new("ffprobe")

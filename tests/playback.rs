@@ -201,6 +201,7 @@ fn replay(cam: &Camera, ca: &TempFile, range: &str, scale: Option<&str>) -> Vec<
             udp: false,
             require: vec![require],
             play,
+            backchannel: false,
         };
         let mut rtsp = Rtsp::new(
             Box::new(channel),

@@ -386,6 +386,9 @@ fn test_readme_reference_matches_the_element() {
         "get-digital-inputs",
         "get-relay-outputs",
         "set-relay-output-state",
+        "select-stream",
+        "push-backchannel-sample",
+        "push-backchannel-buffer",
     ] {
         assert!(
             glib::subclass::SignalId::lookup(s, e.type_()).is_some(),

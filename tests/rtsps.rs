@@ -139,23 +139,17 @@ fn test_nothing_readable_on_the_rtsps_wire() {
 
     // The tap on plain RTSP: it finds the interleaved packets.
     let plain = Relay::new(cam.rtsp_port());
-    let pipeline = gst::parse::launch(&format!(
-        "rtspsrc location=rtsp://127.0.0.1:{}{} protocols=tcp user-id=admin \
-         user-pw={PW} ! rtph264depay ! appsink name=sink sync=false",
-        plain.port,
-        cam.stream_path("Profile_1")
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    let sink = pipeline
-        .by_name("sink")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
-    pipeline.set_state(gst::State::Playing).unwrap();
-    assert_eq!(pull(&sink, 20, WAIT), 20);
-    pipeline.set_state(gst::State::Null).unwrap();
+    let got = pull_launched(
+        &format!(
+            "rtspsrc location=rtsp://127.0.0.1:{}{} protocols=tcp user-id=admin \
+             user-pw={PW} ! rtph264depay ! appsink name=sink sync=false",
+            plain.port,
+            cam.stream_path("Profile_1")
+        ),
+        20,
+        WAIT,
+    );
+    assert_eq!(got.len(), 20);
     let clear = plain.to_client.lock().unwrap().clone();
     assert!(
         interleaved_rtp_frames(&clear) >= 19,

@@ -23,6 +23,7 @@ fn plan(uri: &str) -> Plan {
         udp: false,
         require: Vec::new(),
         play: Vec::new(),
+        backchannel: false,
     }
 }
 

@@ -371,6 +371,7 @@ mod tests {
             udp: false,
             require: Vec::new(),
             play: vec![("Range".into(), "npt=0.000-".into())],
+            backchannel: false,
         }
     }
 

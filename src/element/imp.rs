@@ -72,6 +72,8 @@ pub struct OnvifHttpsSrc {
     /// The signals' cached client belongs to old settings or an old READY: it is dropped
     /// at its next use (it may be held by a signal while the flag is set).
     pub(super) control_stale: Arc<std::sync::atomic::AtomicBool>,
+    /// Where `push-backchannel-*` send Audio OUT: the playing session's backchannel.
+    pub(super) backchannel: super::backchannel::Slot,
 }
 
 impl OnvifHttpsSrc {
@@ -183,6 +185,7 @@ impl OnvifHttpsSrc {
             return;
         };
         let _ = started.commander.send(Command::Stop);
+        self.backchannel.close();
         let mut joins = vec![started.join];
         if let Some((tx, join)) = started.events {
             let _ = tx.send(Command::Stop);
@@ -298,7 +301,11 @@ impl ObjectImpl for OnvifHttpsSrc {
     }
 
     fn signals() -> &'static [glib::subclass::Signal] {
-        static SIGNALS: LazyLock<Vec<glib::subclass::Signal>> = LazyLock::new(super::signals::list);
+        static SIGNALS: LazyLock<Vec<glib::subclass::Signal>> = LazyLock::new(|| {
+            let mut all = super::signals::list();
+            all.extend(super::backchannel::signals());
+            all
+        });
         SIGNALS.as_ref()
     }
 

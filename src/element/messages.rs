@@ -170,4 +170,23 @@ impl Output for ElementOutput {
             ["{}", text]
         );
     }
+
+    fn offered(&self, id: u32, caps: &gst::Caps) {
+        if let Some(e) = self.element.upgrade() {
+            let _ = e.emit_by_name::<bool>("select-stream", &[&id, caps]);
+        }
+    }
+
+    fn backchannel(&self, id: u32, caps: gst::Caps, tx: session::BackchannelTx) {
+        let Some(e) = self.element.upgrade() else {
+            return;
+        };
+        e.imp().backchannel.open(id, tx);
+        gst::info!(CAT, obj = e, "backchannel: stream {id}, {caps}");
+        let s = gst::Structure::builder("onvif-backchannel")
+            .field("id", id)
+            .field("caps", caps)
+            .build();
+        let _ = e.post_message(gst::message::Element::builder(s).src(&e).build());
+    }
 }

@@ -66,6 +66,7 @@
 use gst::glib;
 use gst::prelude::*;
 
+mod backchannel;
 pub(crate) mod imp;
 mod messages;
 mod pads;

@@ -150,13 +150,15 @@ pub(super) fn list() -> Vec<glib::ParamSpec> {
         /**
          * GstOnvifHttpsSrc:backchannel:
          *
-         * Audio OUT to the camera. Not supported over HTTPS (spec §2): with
-         * `https-enable=true` and `backchannel=onvif` the element fails at start
-         * with a RESOURCE/SETTINGS error that says why.
+         * Audio OUT to the camera: `onvif` sets up the ONVIF audio backchannel,
+         * encrypted with `streaming-method=rtsps`, in clear (with a warning) with
+         * `rtp-rtsp-tcp`; the application pushes RTP with `push-backchannel-sample`.
+         * Through the HTTPS tunnel it is refused at start (spec §2) with a
+         * RESOURCE/SETTINGS error naming `rtsps`.
          */
         glib::ParamSpecEnum::builder_with_default("backchannel", DEFAULT_BACKCHANNEL)
             .nick("Backchannel")
-            .blurb("Audio OUT to the camera (not supported over HTTPS)")
+            .blurb("Audio OUT to the camera (ONVIF backchannel; with streaming-method=rtsps or rtp-rtsp-tcp)")
             .mutable_ready()
             .build(),
         /**

@@ -397,26 +397,57 @@ impl Settings {
         {
             // Spec §2: the media streams, unencrypted, while SOAP stays on HTTPS.
             warnings.push(format!(
-                "streaming-method={method}: the media (and the RTSP session) travel \
+                "streaming-method={method}: the media (and the RTSP session{}) travel \
                  unencrypted; ONVIF stays on HTTPS. Use streaming-method=rtp-rtsp-http-tcp \
-                 for encrypted media"
+                 for encrypted media{}",
+                if s.backchannel == Backchannel::Onvif {
+                    ", and the backchannel's audio"
+                } else {
+                    ""
+                },
+                if s.backchannel == Backchannel::Onvif {
+                    ", or streaming-method=rtsps for encrypted Audio OUT"
+                } else {
+                    ""
+                }
             ));
         }
-        if s.backchannel == Backchannel::Onvif {
-            // Spec §2: neither ONVIF nor Apple's tunnelling note defines how a backchannel
-            // travels through the HTTP tunnel.
-            return Err(Error::Settings(if s.https_enable {
-                "backchannel=onvif cannot be used with https-enable=true: Audio OUT \
-                 (backchannel) is not supported over HTTPS, because neither the ONVIF \
-                 specification nor Apple's RTSP-over-HTTP document defines how a backchannel \
-                 travels through the tunnel. Set backchannel=none, or use rtspsrc \
-                 backchannel=onvif on the camera's plain RTSP URI"
-                    .to_string()
-            } else {
-                "backchannel=onvif is not implemented in this version of onvifhttpssrc; use \
-                 rtspsrc backchannel=onvif on the camera's RTSP URI"
-                    .to_string()
-            }));
+        let backchannel = s.backchannel == Backchannel::Onvif;
+        if backchannel {
+            match s.streaming_method {
+                // Spec §2: neither ONVIF nor Apple's tunnelling note defines how a
+                // backchannel travels through the HTTP tunnel.
+                StreamingMethod::RtpRtspHttpTcp => {
+                    return Err(Error::Settings(format!(
+                        "backchannel=onvif cannot be used with streaming-method=rtp-rtsp-http-tcp{}: \
+                         Audio OUT (backchannel) is not supported over HTTPS, because neither \
+                         the ONVIF specification nor Apple's RTSP-over-HTTP document defines \
+                         how a backchannel travels through the tunnel. Use \
+                         streaming-method=rtsps for encrypted Audio OUT (RTSP over TLS, where \
+                         the device offers it), rtp-rtsp-tcp unencrypted, or backchannel=none",
+                        if s.https_enable {
+                            " and https-enable=true"
+                        } else {
+                            ""
+                        }
+                    )));
+                }
+                StreamingMethod::RtpUdp | StreamingMethod::HttpSnapshot => {
+                    return Err(Error::Settings(format!(
+                        "backchannel=onvif cannot be used with streaming-method={method} in \
+                         this version: Audio OUT goes interleaved on the RTSP connection. Use \
+                         streaming-method=rtsps (encrypted) or rtp-rtsp-tcp (unencrypted)"
+                    )));
+                }
+                StreamingMethod::Rtsps | StreamingMethod::RtpRtspTcp => {}
+            }
+            if s.mode == Mode::Playback {
+                return Err(Error::Settings(
+                    "backchannel=onvif cannot be used with mode=playback: Audio OUT goes to \
+                     the live camera"
+                        .into(),
+                ));
+            }
         }
         if s.streams.is_empty() {
             return Err(Error::Settings(
@@ -444,24 +475,28 @@ impl Settings {
                 transport: Transport::Rtsp,
                 playback: playback.clone(),
                 reconnect,
+                backchannel,
             }),
             StreamingMethod::RtpUdp => Job::Live(LiveSettings {
                 start,
                 transport: Transport::Udp,
                 playback: playback.clone(),
                 reconnect,
+                backchannel,
             }),
             StreamingMethod::RtpRtspHttpTcp => Job::Live(LiveSettings {
                 start,
                 transport: Transport::Http,
                 playback: playback.clone(),
                 reconnect,
+                backchannel,
             }),
             StreamingMethod::Rtsps => Job::Live(LiveSettings {
                 start,
                 transport: Transport::Rtsps,
                 playback: playback.clone(),
                 reconnect,
+                backchannel,
             }),
         };
         Ok((job, warnings))

@@ -46,7 +46,12 @@ pub async fn run_live<O: Output>(s: LiveSettings, out: Arc<O>, mut commands: Com
             place = None;
         }
         let err = match started {
-            Ok((mut rtsp, streams, legs)) => {
+            Ok(Opened {
+                mut rtsp,
+                streams,
+                legs,
+                backchannel,
+            }) => {
                 if played {
                     streams
                         .lock()
@@ -62,7 +67,7 @@ pub async fn run_live<O: Output>(s: LiveSettings, out: Arc<O>, mut commands: Com
                 let result = play_loop(
                     &mut rtsp,
                     streams.clone(),
-                    legs,
+                    (legs, backchannel),
                     s.start.timeout,
                     out.clone(),
                     &mut commands,
@@ -119,7 +124,7 @@ pub(super) async fn open_session<O: Output>(
     place: &MediaPlace,
     out: &O,
     resume_ms: Option<i64>,
-) -> Result<(Rtsp, SharedStreams, Vec<Option<UdpLeg>>), Error> {
+) -> Result<Opened, Error> {
     let origin = &place.origin;
     let source = &place.source;
     let uri = place.uri.clone();
@@ -157,6 +162,10 @@ pub(super) async fn open_session<O: Output>(
         pts_offset: 0,
     });
     let play = match &replay {
+        // With a backchannel, no Range: gst-rtsp-server gives the backchannel a media of
+        // its own, seeks it for a Range, and the seek fails (503) unless every stream of
+        // the SDP is SET UP. PLAY without Range is live all the same (RFC 2326 §10.5).
+        None if s.backchannel => Vec::new(),
         None => vec![("Range", "npt=0.000-".to_string())],
         Some(r) => r.play_headers(resume_ms.or(r.start_ms)),
     };
@@ -176,6 +185,7 @@ pub(super) async fn open_session<O: Output>(
         udp: s.transport == Transport::Udp,
         require,
         play: play.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        backchannel: s.backchannel,
     };
     let mut rtsp = Rtsp::new(channel, creds, timeout, plan);
 
@@ -185,6 +195,8 @@ pub(super) async fn open_session<O: Output>(
     let mut udp = None;
     let mut streams: Option<SharedStreams> = None;
     let mut replay = replay;
+    let mut offered = Vec::new();
+    let mut backchannel = None;
     let mut ignore = |_: u8, _: &[u8]| {};
     loop {
         // The events first: a stream's UDP ports and pad are ready before the request
@@ -217,6 +229,30 @@ pub(super) async fn open_session<O: Output>(
                     "DESCRIBE {uri}: base {}, aggregate {}",
                     urls.base, urls.aggregate
                 )),
+                Step::Offered(streams) => {
+                    for (id, st) in streams.iter().enumerate() {
+                        out.offered(u32::try_from(id).unwrap_or(u32::MAX), &offered_caps(st));
+                    }
+                    offered = streams;
+                }
+                Step::NoBackchannel(why) => out.warning(&format!(
+                    "backchannel=onvif: {why}; playing without Audio OUT"
+                )),
+                Step::SetUp(set_up) if set_up.prefix == rtsp::sequence::BACKCHANNEL => {
+                    let id = offered
+                        .iter()
+                        .position(|st| *st == set_up.stream)
+                        .and_then(|i| u32::try_from(i).ok())
+                        .unwrap_or(u32::MAX);
+                    let caps = rtp_caps(&set_up.stream);
+                    out.debug(format_args!(
+                        "backchannel (stream {id}): {} ({}): {caps}",
+                        set_up.control, set_up.reply
+                    ));
+                    let (tx, rx) = tokio::sync::mpsc::channel(BACKCHANNEL_QUEUE);
+                    out.backchannel(id, caps, tx);
+                    backchannel = Some(rx);
+                }
                 Step::Fallback {
                     from,
                     status,
@@ -280,7 +316,12 @@ pub(super) async fn open_session<O: Output>(
                         "playing: {} connection(s) and {} SOAP round trip(s) for the ONVIF start",
                         place.cost.0, place.cost.1
                     ));
-                    return Ok((rtsp, streams, legs));
+                    return Ok(Opened {
+                        rtsp,
+                        streams,
+                        legs,
+                        backchannel,
+                    });
                 }
             }
         }
@@ -292,6 +333,34 @@ pub(super) async fn open_session<O: Output>(
             None => rtsp.turn(&mut ignore).await?,
         }
     }
+}
+
+/// The session's end of the backchannel ([`BackchannelTx`]).
+pub(super) type BackchannelRx = tokio::sync::mpsc::Receiver<Vec<u8>>;
+
+/// An RTSP session playing: the driver, the streams, their UDP legs, and the backchannel's
+/// packets from the element when one is SET UP.
+pub(super) struct Opened {
+    pub(super) rtsp: Rtsp,
+    pub(super) streams: SharedStreams,
+    pub(super) legs: Vec<Option<UdpLeg>>,
+    pub(super) backchannel: Option<BackchannelRx>,
+}
+
+/// A stream as the SDP offers it, as rtspsrc's `select-stream` gives it: what the SDP
+/// says, with the direction as `a-sendonly` / `a-recvonly` (the backchannel is
+/// `sendonly`, from the client's side).
+fn offered_caps(st: &sdp::Stream) -> gst::Caps {
+    let mut caps = rtp_caps(st);
+    if let Some(s) = caps.make_mut().structure_mut(0) {
+        s.set_name("application/x-unknown");
+        match st.direction.as_deref() {
+            Some("sendonly") => s.set("a-sendonly", ""),
+            Some("recvonly") => s.set("a-recvonly", ""),
+            _ => {}
+        }
+    }
+    caps
 }
 
 /// The error for an SDP without a stream of a wanted kind.
@@ -312,7 +381,7 @@ fn no_stream(peer: &str, source: &str, wants: &crate::client::onvif::Wants, pref
 pub(super) async fn play_loop<O: Output>(
     rtsp: &mut Rtsp,
     streams: SharedStreams,
-    legs: Vec<Option<UdpLeg>>,
+    (legs, mut backchannel): (Vec<Option<UdpLeg>>, Option<BackchannelRx>),
     media_timeout: Duration,
     out: Arc<O>,
     commands: &mut Commands,
@@ -320,8 +389,7 @@ pub(super) async fn play_loop<O: Output>(
     let mut seeking = None;
     let result = playing(
         rtsp,
-        &streams,
-        &legs,
+        (&streams, &legs, &mut backchannel),
         media_timeout,
         &out,
         commands,
@@ -345,8 +413,11 @@ pub(super) async fn play_loop<O: Output>(
 /// [`play_loop`]'s loop; `seeking`: the seek under way.
 async fn playing<O: Output>(
     rtsp: &mut Rtsp,
-    streams: &SharedStreams,
-    legs: &[Option<UdpLeg>],
+    (streams, legs, backchannel): (
+        &SharedStreams,
+        &[Option<UdpLeg>],
+        &mut Option<BackchannelRx>,
+    ),
     media_timeout: Duration,
     out: &Arc<O>,
     commands: &mut Commands,
@@ -461,6 +532,19 @@ async fn playing<O: Output>(
                 r => r?,
             },
             _ = replay_tick.tick() => {}
+            // Audio OUT: the element's packets, one per turn of the loop, interleaved on
+            // the backchannel's channel (the loop's flush writes them).
+            packet = async {
+                match backchannel.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            }, if backchannel.is_some() && taking && ending.is_none() => match packet {
+                Some(p) => {
+                    rtsp.session.send_backchannel(&p);
+                }
+                None => *backchannel = None,
+            },
             _ = media_check.tick(), if live && ending.is_none() => {
                 // RTP or RTCP: a sparse stream (metadata only on events) still sends
                 // sender reports.

@@ -127,6 +127,7 @@ async fn stop_against(at_teardown: AtTeardown, pipe: usize) -> (Result<(), Error
         udp: false,
         require: Vec::new(),
         play: Vec::new(),
+        backchannel: false,
     };
     let timeout = Duration::from_secs(5);
     let mut rtsp = Rtsp::new(Box::new(channel), None, timeout, plan);
@@ -150,7 +151,7 @@ async fn stop_against(at_teardown: AtTeardown, pipe: usize) -> (Result<(), Error
         play_loop(
             &mut rtsp,
             replaying(),
-            vec![None],
+            (vec![None], None),
             timeout,
             out,
             &mut commands,

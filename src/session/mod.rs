@@ -75,7 +75,22 @@ pub trait Output: Send + Sync + 'static {
     /// `what` was lost; attempt `attempt` to start it again comes after `delay` (an
     /// `onvif-reconnecting` element message and a warning).
     fn reconnecting(&self, what: Lost, cause: &Error, attempt: u32, delay: Duration);
+    /// The device's SDP offers stream `id` (its index there) with `caps` (rtspsrc's
+    /// `select-stream`).
+    fn offered(&self, _id: u32, _caps: &gst::Caps) {}
+    /// The ONVIF backchannel, stream `id` of the SDP, is SET UP: RTP packets sent to `tx`
+    /// go to the device until the session ends (then `tx` is closed).
+    fn backchannel(&self, _id: u32, _caps: gst::Caps, _tx: BackchannelTx) {}
 }
+
+/// Where the element's backchannel packets go: to the RTSP session that set it up; at
+/// most [`BACKCHANNEL_QUEUE`] wait (what comes faster than the connection takes is the
+/// element's to drop).
+pub type BackchannelTx = tokio::sync::mpsc::Sender<Vec<u8>>;
+
+/// Backchannel packets that may wait for the connection (at 50 packets a second, about a
+/// second of audio).
+pub const BACKCHANNEL_QUEUE: usize = 64;
 
 /// What a reconnection starts again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +121,8 @@ pub struct LiveSettings {
     /// After the stream was lost: start again, waiting at most this long between two
     /// attempts (spec §9). `None`: the loss is an error.
     pub reconnect: Option<Duration>,
+    /// Set up the ONVIF audio backchannel (`backchannel=onvif`).
+    pub backchannel: bool,
 }
 
 /// Edge storage playback (spec §7).

@@ -804,3 +804,31 @@ pub fn any_discont(samples: &[(gst::Sample, Instant)]) -> bool {
             .is_some_and(|b| b.flags().contains(gst::BufferFlags::DISCONT))
     })
 }
+
+/// Plays the pipeline `desc`, whose appsink is named `sink`, and pulls up to `n` samples
+/// within `deadline` from it; then stops it.
+pub fn pull_launched(desc: &str, n: usize, deadline: Duration) -> Vec<gst::Sample> {
+    let pipeline = gst::parse::launch(desc)
+        .expect("a pipeline")
+        .downcast::<gst::Pipeline>()
+        .unwrap();
+    let sink = pipeline
+        .by_name("sink")
+        .unwrap()
+        .downcast::<gst_app::AppSink>()
+        .unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let end = Instant::now() + deadline;
+    let mut out = Vec::new();
+    while out.len() < n {
+        let left = end.saturating_duration_since(Instant::now());
+        match sink.try_pull_sample(gst::ClockTime::from_nseconds(
+            u64::try_from(left.as_nanos()).unwrap_or(u64::MAX),
+        )) {
+            Some(s) => out.push(s),
+            None => break,
+        }
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+    out
+}

@@ -32,7 +32,16 @@ pub struct Plan {
     pub require: Vec<(String, String)>,
     /// The PLAY's headers (`Range`, and a replay's).
     pub play: Vec<(String, String)>,
+    /// Set up the ONVIF audio backchannel too (the first `sendonly` audio stream), asking
+    /// with [`BACKCHANNEL_REQUIRE`] on DESCRIBE, its SETUP and PLAY.
+    pub backchannel: bool,
 }
+
+/// The header that asks for the ONVIF backchannel (ONVIF Streaming, "Back channel").
+pub const BACKCHANNEL_REQUIRE: (&str, &str) = ("Require", "www.onvif.org/ver20/backchannel");
+
+/// The pad-name prefix the sequence gives the backchannel stream (it has no pad).
+pub const BACKCHANNEL: &str = "backchannel";
 
 /// A request the sequence asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +95,12 @@ pub enum Step {
     BindUdp,
     /// The DESCRIBE's answer resolved to these URLs.
     Described(Presentation),
+    /// The streams the DESCRIBE's SDP offers, in its order (an index is rtspsrc's stream
+    /// id).
+    Offered(Vec<sdp::Stream>),
+    /// The backchannel asked for is not there: the device refused the `Require` (551: the
+    /// DESCRIBE goes again without it) or its SDP has no `sendonly` audio stream.
+    NoBackchannel(String),
     /// A SETUP was refused; the same SETUP goes to `to` (the RFC 3986 join).
     Fallback {
         from: String,
@@ -148,6 +163,14 @@ pub struct Sequence {
     bind_asked: bool,
 }
 
+/// The backchannel's `Require` as a header.
+fn backchannel_require() -> (String, String) {
+    (
+        BACKCHANNEL_REQUIRE.0.to_string(),
+        BACKCHANNEL_REQUIRE.1.to_string(),
+    )
+}
+
 impl Sequence {
     pub fn new(plan: Plan) -> Self {
         Sequence {
@@ -177,6 +200,9 @@ impl Sequence {
             State::Describe => {
                 let mut h = vec![("Accept".to_string(), "application/sdp".to_string())];
                 h.extend(self.plan.require.iter().cloned());
+                if self.plan.backchannel {
+                    h.push(backchannel_require());
+                }
                 ("DESCRIBE", self.plan.uri.clone(), h)
             }
             State::Setup { index, url, .. } => {
@@ -194,9 +220,22 @@ impl Sequence {
                 };
                 let mut h = vec![("Transport".to_string(), asked.value())];
                 h.extend(self.plan.require.iter().cloned());
+                if self
+                    .chosen
+                    .get(*index)
+                    .is_some_and(|(p, _)| *p == BACKCHANNEL)
+                {
+                    h.push(backchannel_require());
+                }
                 ("SETUP", url.clone(), h)
             }
-            State::Play => ("PLAY", self.aggregate().to_string(), self.plan.play.clone()),
+            State::Play => {
+                let mut h = self.plan.play.clone();
+                if self.has_backchannel() {
+                    h.push(backchannel_require());
+                }
+                ("PLAY", self.aggregate().to_string(), h)
+            }
             State::Done => return None,
         };
         self.awaiting = Some(method);
@@ -205,6 +244,11 @@ impl Sequence {
             uri,
             headers,
         }))
+    }
+
+    /// Whether a backchannel stream is chosen (its requests carry the `Require`).
+    pub fn has_backchannel(&self) -> bool {
+        self.chosen.iter().any(|(p, _)| *p == BACKCHANNEL)
     }
 
     /// The interleaved channels asked for stream `index`: 0-1, 2-3, ...
@@ -245,6 +289,20 @@ impl Sequence {
             }
             _ => None,
         };
+        // A device without the backchannel: `551 Option not supported` to the DESCRIBE
+        // that asked for it (Axis door stations do); the DESCRIBE goes again without.
+        if method == "DESCRIBE" && resp.status == 551 && self.plan.backchannel {
+            self.plan.backchannel = false;
+            self.events.push_back(Step::NoBackchannel(format!(
+                "the device answered DESCRIBE with {} {}{}",
+                resp.status,
+                resp.reason,
+                resp.header("unsupported")
+                    .map(|u| format!(" (Unsupported: {u})"))
+                    .unwrap_or_default()
+            )));
+            return Ok(());
+        }
         if let Some((from, to)) = retry_to {
             self.events.push_back(Step::Fallback {
                 from,
@@ -294,6 +352,17 @@ impl Sequence {
                 .ok_or(Fault::NoStream(prefix))?;
             self.chosen.push((prefix, st.clone()));
         }
+        if self.plan.backchannel {
+            match streams.iter().find(|st| {
+                st.kind == sdp::Kind::Audio && st.direction.as_deref() == Some("sendonly")
+            }) {
+                Some(st) => self.chosen.push((BACKCHANNEL, st.clone())),
+                None => self.events.push_back(Step::NoBackchannel(
+                    "the device's SDP has no sendonly audio stream".into(),
+                )),
+            }
+        }
+        self.events.push_back(Step::Offered(streams));
         self.urls = Some(urls);
         self.setup_next(0);
         Ok(())

@@ -26,6 +26,7 @@ fn plan(uri: &str, kinds: &[(sdp::Kind, &'static str)]) -> Plan {
         udp: false,
         require: Vec::new(),
         play: vec![("Range".into(), "npt=0.000-".into())],
+        backchannel: false,
     }
 }
 

@@ -135,6 +135,8 @@ pub struct Session {
     setup_urls: Vec<String>,
     /// Where PLAY, PAUSE, keep-alives and TEARDOWN go.
     aggregate: String,
+    /// The backchannel's interleaved RTP channel, once SET UP.
+    backchannel: Option<u8>,
 }
 
 impl Session {
@@ -158,6 +160,7 @@ impl Session {
             events: VecDeque::new(),
             presentation: None,
             setup_urls: Vec::new(),
+            backchannel: None,
         };
         s.advance(now);
         s
@@ -354,7 +357,12 @@ impl Session {
             return;
         }
         let uri = self.aggregate.clone();
-        match self.exchange.request("TEARDOWN", &uri, &[]) {
+        let require: &[(&str, &str)] = if self.backchannel.is_some() {
+            &[sequence::BACKCHANNEL_REQUIRE]
+        } else {
+            &[]
+        };
+        match self.exchange.request("TEARDOWN", &uri, require) {
             Ok((_, bytes)) => {
                 self.push_transmit("RTSP TEARDOWN", bytes);
                 let until = now + TEARDOWN_WAIT;
@@ -383,6 +391,24 @@ impl Session {
         if let Some(frame) = self.exchange.report(channel, report) {
             self.push_transmit("RTCP receiver report", frame);
         }
+    }
+
+    /// Queues an RTP packet of the backchannel as an interleaved frame on its channel;
+    /// false when there is none, the session is not playing, or the packet is too large
+    /// for a frame.
+    pub fn send_backchannel(&mut self, packet: &[u8]) -> bool {
+        let (Some(channel), true) = (self.backchannel, self.is_playing()) else {
+            return false;
+        };
+        let Ok(len) = u16::try_from(packet.len()) else {
+            return false;
+        };
+        let mut frame = Vec::with_capacity(packet.len().saturating_add(4));
+        frame.extend_from_slice(&[b'$', channel]);
+        frame.extend_from_slice(&len.to_be_bytes());
+        frame.extend_from_slice(packet);
+        self.push_transmit("RTP backchannel", frame);
+        true
     }
 
     /// Whether interleaved packets are taken now: not while a seek's PAUSE is answered
@@ -464,7 +490,12 @@ impl Session {
                 self.aggregate = urls.aggregate.clone();
                 self.presentation = Some(urls.clone());
             }
-            Step::SetUp(s) => self.setup_urls.push(s.control.clone()),
+            Step::SetUp(s) => {
+                self.setup_urls.push(s.control.clone());
+                if s.prefix == sequence::BACKCHANNEL {
+                    self.backchannel = Some(s.channels.0);
+                }
+            }
             Step::Playing(played) => {
                 self.aggregate = played.aggregate.clone();
                 self.exchange.start_timers(&played.aggregate, now);

@@ -31,6 +31,7 @@ fn plan() -> Plan {
         udp: false,
         require: vec![("Require".into(), "onvif-replay".into())],
         play: vec![("Range".into(), "clock=20261205T120000Z-".into())],
+        backchannel: false,
     }
 }
 
@@ -573,4 +574,115 @@ fn test_random_scripts_keep_the_promises() {
         }
         crate::testing::rtsp_session_script(&script);
     }
+}
+
+const BACKCHANNEL_SDP: &str = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\
+    m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:stream=0\r\na=recvonly\r\n\
+    m=audio 0 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=control:stream=1\r\na=sendonly\r\n";
+
+/// The ONVIF backchannel: `Require` on DESCRIBE, the backchannel's SETUP (on the next
+/// channel pair), PLAY and TEARDOWN, not on the other SETUP; packets pushed go out as
+/// interleaved frames on its channel once playing, not before. A device answering 551
+/// gets the DESCRIBE again without it, and the session plays without a backchannel.
+#[test]
+fn test_the_backchannel_is_asked_for_set_up_fed_and_torn_down() {
+    const REQUIRE: &str = "\r\nRequire: www.onvif.org/ver20/backchannel\r\n";
+    let plan = Plan {
+        uri: "rtsps://cam/live".into(),
+        kinds: vec![(sdp::Kind::Video, "video")],
+        udp: false,
+        require: Vec::new(),
+        play: Vec::new(),
+        backchannel: true,
+    };
+    let now = Instant::now();
+    let mut r = Run {
+        s: Session::new(plan.clone(), None, (Some(true), false), TIMEOUT, now),
+        now,
+    };
+    let options = r.sent().expect("OPTIONS");
+    assert!(!options.contains(REQUIRE));
+    r.answer(&options, "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\n\r\n");
+    let describe = r.sent().expect("DESCRIBE");
+    assert!(describe.contains(REQUIRE), "{describe}");
+    assert!(!r.s.send_backchannel(&[0x80; 12]), "nothing before PLAY");
+    r.answer(
+        &describe,
+        &format!(
+            "RTSP/1.0 200 OK\r\nCSeq: {{cseq}}\r\nContent-Base: rtsps://cam/live/\r\n\
+             Content-Length: {}\r\n\r\n{BACKCHANNEL_SDP}",
+            BACKCHANNEL_SDP.len()
+        ),
+    );
+    let offered = r.events().into_iter().find_map(|e| match e {
+        Event::Start(Step::Offered(streams)) => Some(streams),
+        _ => None,
+    });
+    assert_eq!(offered.map(|s| s.len()), Some(2), "every stream is offered");
+    let video = r.sent().expect("SETUP of the video");
+    assert!(
+        video.starts_with("SETUP rtsps://cam/live/stream=0 "),
+        "{video}"
+    );
+    assert!(!video.contains(REQUIRE), "{video}");
+    r.answer(
+        &video,
+        "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nSession: 7\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n",
+    );
+    let back = r.sent().expect("SETUP of the backchannel");
+    assert!(
+        back.starts_with("SETUP rtsps://cam/live/stream=1 "),
+        "{back}"
+    );
+    assert!(back.contains(REQUIRE), "{back}");
+    assert!(back.contains("interleaved=2-3"), "{back}");
+    r.answer(
+        &back,
+        "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nSession: 7\r\nTransport: RTP/AVP/TCP;unicast;interleaved=2-3\r\n\r\n",
+    );
+    let play = r.sent().expect("PLAY");
+    assert!(play.starts_with("PLAY rtsps://cam/live/ "), "{play}");
+    assert!(play.contains(REQUIRE), "{play}");
+    r.answer(
+        &play,
+        "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nSession: 7\r\n\r\n",
+    );
+    assert!(r.s.is_playing());
+    let packet = [0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9, 0xFF];
+    assert!(r.s.send_backchannel(&packet));
+    let frame = r.s.poll_transmit(r.now).expect("the frame");
+    assert_eq!(&frame.bytes[..4], &[b'$', 2, 0, 13]);
+    assert_eq!(&frame.bytes[4..], &packet);
+    r.s.command(Command::Stop, r.now).expect("stop");
+    let teardown = r.sent().expect("TEARDOWN");
+    assert!(teardown.starts_with("TEARDOWN "), "{teardown}");
+    assert!(teardown.contains(REQUIRE), "{teardown}");
+
+    // 551 to the DESCRIBE that requires it: the DESCRIBE again without.
+    let mut r = Run {
+        s: Session::new(plan, None, (Some(true), false), TIMEOUT, now),
+        now,
+    };
+    let options = r.sent().expect("OPTIONS");
+    r.answer(&options, "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\n\r\n");
+    let describe = r.sent().expect("DESCRIBE");
+    r.answer(
+        &describe,
+        "RTSP/1.0 551 Option not supported\r\nCSeq: {cseq}\r\n\
+         Unsupported: www.onvif.org/ver20/backchannel\r\n\r\n",
+    );
+    let again = r.sent().expect("the DESCRIBE again");
+    assert!(again.starts_with("DESCRIBE "), "{again}");
+    assert!(!again.contains(REQUIRE), "{again}");
+    let told = r.events().into_iter().find_map(|e| match e {
+        Event::Start(Step::NoBackchannel(why)) => Some(why),
+        _ => None,
+    });
+    assert_eq!(
+        told.as_deref(),
+        Some(
+            "the device answered DESCRIBE with 551 Option not supported \
+             (Unsupported: www.onvif.org/ver20/backchannel)"
+        )
+    );
 }
