@@ -2,13 +2,14 @@
 // SPDX-License-Identifier: MPL-2.0
 
 //! Sans-I/O protocol code, driven with bytes by its unit tests: credentials, HTTP
-//! messages and Digest, time, the RTP timeline, RTSP framing, SDP and URLs, ONVIF XML
-//! and operations. Nothing here reads or writes a socket.
+//! messages and Digest, time, the RTP timeline, RTSP framing, SDP and URLs, MIKEY (SRTP
+//! keys), ONVIF XML and operations. Nothing here reads or writes a socket.
 
 pub mod auth;
 pub mod clock;
 pub mod digest;
 pub mod http;
+pub mod mikey;
 pub mod onvif;
 pub mod rtp;
 pub mod rtsp;
