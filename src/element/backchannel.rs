@@ -167,9 +167,10 @@ pub(super) fn signals() -> Vec<glib::subclass::Signal> {
         let e = element(args);
         let id = args[1].get::<u32>().expect("signal arg");
         let sample = args[2].get::<Option<gst::Sample>>().expect("signal arg");
-        let flow = match sample.as_ref().and_then(|s| s.buffer()) {
-            Some(b) => e.imp().backchannel.push(&e, id, b),
-            None => gst::FlowReturn::Error,
+        let flow = match (sample.as_ref().and_then(|s| s.buffer()), e.imp().output()) {
+            (Some(b), Some(out)) => out.backchannel.push(&e, id, b),
+            (Some(_), None) => gst::FlowReturn::Flushing,
+            (None, _) => gst::FlowReturn::Error,
         };
         (e, sample, flow)
     }
@@ -227,7 +228,9 @@ pub(super) fn signals() -> Vec<glib::subclass::Signal> {
                     drop(sample);
                     // SAFETY: the caller handed us its reference to the sample (rtspsrc's
                     // contract for this signal); the signal's own value holds another one
-                    // until the emission ends, so the sample outlives this unref.
+                    // until the emission ends, so the sample outlives this unref. (An
+                    // emission with a static-scope value holds none: as with rtspsrc, such
+                    // a caller must not use the sample after the call.)
                     unsafe { gst::ffi::gst_mini_object_unref(raw.cast_mut().cast()) };
                 }
                 Some(flow.to_value())

@@ -72,11 +72,19 @@ pub struct OnvifHttpsSrc {
     /// The signals' cached client belongs to old settings or an old READY: it is dropped
     /// at its next use (it may be held by a signal while the flag is set).
     pub(super) control_stale: Arc<std::sync::atomic::AtomicBool>,
-    /// Where `push-backchannel-*` send Audio OUT: the playing session's backchannel.
-    pub(super) backchannel: super::backchannel::Slot,
 }
 
 impl OnvifHttpsSrc {
+    /// What the running session task may do to the element (`None` when stopped): its
+    /// backchannel slot belongs to that start only, so that a task of an earlier start
+    /// still winding down cannot replace it.
+    pub(super) fn output(&self) -> Option<Arc<ElementOutput>> {
+        match &*self.state.lock().unwrap_or_else(PoisonError::into_inner) {
+            State::Started(s) => Some(s.output.clone()),
+            State::Stopped => None,
+        }
+    }
+
     /// What is known of the device `key` names, for a start-up: the element keeps it, so
     /// that it lives as long as the element does.
     pub(super) fn boot_cache(&self, key: DeviceKey) -> BootCache {
@@ -129,6 +137,7 @@ impl OnvifHttpsSrc {
         let output = Arc::new(ElementOutput {
             element: self.obj().downgrade(),
             pads,
+            backchannel: Default::default(),
         });
         for w in &warnings {
             output.warning(w);
@@ -185,7 +194,7 @@ impl OnvifHttpsSrc {
             return;
         };
         let _ = started.commander.send(Command::Stop);
-        self.backchannel.close();
+        started.output.backchannel.close();
         let mut joins = vec![started.join];
         if let Some((tx, join)) = started.events {
             let _ = tx.send(Command::Stop);

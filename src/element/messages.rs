@@ -22,6 +22,8 @@ use crate::session::{self, Output};
 pub(super) struct ElementOutput {
     pub(super) element: glib::WeakRef<super::OnvifHttpsSrc>,
     pub(super) pads: Arc<Pads>,
+    /// Where `push-backchannel-*` send Audio OUT: this start's playing backchannel.
+    pub(super) backchannel: super::backchannel::Slot,
 }
 
 /// Runs a session task; a panic in it becomes an error message (LIBRARY/FAILED naming
@@ -181,7 +183,7 @@ impl Output for ElementOutput {
         let Some(e) = self.element.upgrade() else {
             return;
         };
-        e.imp().backchannel.open(id, tx);
+        self.backchannel.open(id, tx);
         gst::info!(CAT, obj = e, "backchannel: stream {id}, {caps}");
         let s = gst::Structure::builder("onvif-backchannel")
             .field("id", id)

@@ -162,10 +162,6 @@ pub(super) async fn open_session<O: Output>(
         pts_offset: 0,
     });
     let play = match &replay {
-        // With a backchannel, no Range: gst-rtsp-server gives the backchannel a media of
-        // its own, seeks it for a Range, and the seek fails (503) unless every stream of
-        // the SDP is SET UP. PLAY without Range is live all the same (RFC 2326 §10.5).
-        None if s.backchannel => Vec::new(),
         None => vec![("Range", "npt=0.000-".to_string())],
         Some(r) => r.play_headers(resume_ms.or(r.start_ms)),
     };
@@ -195,7 +191,6 @@ pub(super) async fn open_session<O: Output>(
     let mut udp = None;
     let mut streams: Option<SharedStreams> = None;
     let mut replay = replay;
-    let mut offered = Vec::new();
     let mut backchannel = None;
     let mut ignore = |_: u8, _: &[u8]| {};
     loop {
@@ -230,28 +225,28 @@ pub(super) async fn open_session<O: Output>(
                     urls.base, urls.aggregate
                 )),
                 Step::Offered(streams) => {
-                    for (id, st) in streams.iter().enumerate() {
-                        out.offered(u32::try_from(id).unwrap_or(u32::MAX), &offered_caps(st));
+                    for st in &streams {
+                        out.offered(stream_id(st), &offered_caps(st));
                     }
-                    offered = streams;
                 }
-                Step::NoBackchannel(why) => out.warning(&format!(
-                    "backchannel=onvif: {why}; playing without Audio OUT"
-                )),
+                Step::NoBackchannel(why) => {
+                    // Refused after its SETUP (a PLAY answered 551): nothing goes to it.
+                    backchannel = None;
+                    out.warning(&format!(
+                        "backchannel=onvif: {why}; playing without Audio OUT"
+                    ));
+                }
                 Step::SetUp(set_up) if set_up.prefix == rtsp::sequence::BACKCHANNEL => {
-                    let id = offered
-                        .iter()
-                        .position(|st| *st == set_up.stream)
-                        .and_then(|i| u32::try_from(i).ok())
-                        .unwrap_or(u32::MAX);
+                    let id = stream_id(&set_up.stream);
                     let caps = rtp_caps(&set_up.stream);
                     out.debug(format_args!(
                         "backchannel (stream {id}): {} ({}): {caps}",
                         set_up.control, set_up.reply
                     ));
+                    // Handed to the element once PLAY is answered: what is pushed before
+                    // gets FLUSHING, not a place in a queue.
                     let (tx, rx) = tokio::sync::mpsc::channel(BACKCHANNEL_QUEUE);
-                    out.backchannel(id, caps, tx);
-                    backchannel = Some(rx);
+                    backchannel = Some((rx, Some((id, caps, tx))));
                 }
                 Step::Fallback {
                     from,
@@ -316,6 +311,12 @@ pub(super) async fn open_session<O: Output>(
                         "playing: {} connection(s) and {} SOAP round trip(s) for the ONVIF start",
                         place.cost.0, place.cost.1
                     ));
+                    let backchannel = backchannel.take().map(|(rx, handed)| {
+                        if let Some((id, caps, tx)) = handed {
+                            out.backchannel(id, caps, tx);
+                        }
+                        rx
+                    });
                     return Ok(Opened {
                         rtsp,
                         streams,
@@ -345,6 +346,11 @@ pub(super) struct Opened {
     pub(super) streams: SharedStreams,
     pub(super) legs: Vec<Option<UdpLeg>>,
     pub(super) backchannel: Option<BackchannelRx>,
+}
+
+/// rtspsrc's id of a stream: its place among the SDP's `m=` lines.
+fn stream_id(st: &sdp::Stream) -> u32 {
+    u32::try_from(st.index).unwrap_or(u32::MAX)
 }
 
 /// A stream as the SDP offers it, as rtspsrc's `select-stream` gives it: what the SDP
@@ -580,7 +586,16 @@ async fn playing<O: Output>(
                         }
                     }
                 }
-                Command::Stop => end(rtsp, &mut ending),
+                Command::Stop => {
+                    // What the element pushed before it stopped goes before the TEARDOWN
+                    // (written within the TEARDOWN's wait).
+                    if let Some(rx) = backchannel.as_mut() {
+                        while let Ok(p) = rx.try_recv() {
+                            rtsp.session.send_backchannel(&p);
+                        }
+                    }
+                    end(rtsp, &mut ending);
+                }
             },
         }
         let (flowing, ended) = {

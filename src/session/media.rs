@@ -166,11 +166,12 @@ fn rtsps_origin<O: Output>(
     host: &str,
     out: &O,
 ) -> Result<crate::proto::onvif::addr::Origin, String> {
+    let shown = crate::proto::rtsp::url::strip_credentials(device_uri);
     let url = url::Url::parse(device_uri.trim())
-        .map_err(|e| format!("RtspsUnicast stream URI {device_uri:?} is not a URI: {e}"))?;
+        .map_err(|e| format!("RtspsUnicast stream URI {shown:?} is not a URI: {e}"))?;
     if url.scheme() != "rtsps" {
         return Err(format!(
-            "RtspsUnicast stream URI {device_uri:?} is not rtsps:// (its port may not speak TLS)"
+            "RtspsUnicast stream URI {shown:?} is not rtsps:// (its port may not speak TLS)"
         ));
     }
     let port = url.port().unwrap_or_else(|| {

@@ -38,6 +38,8 @@ pub struct Stream {
     /// `a=sendonly`/`recvonly`...: a backchannel is `sendonly` from our side (recvonly
     /// on the server's).
     pub direction: Option<String>,
+    /// Its place among the SDP's `m=` lines, from 0 (rtspsrc's stream id).
+    pub index: usize,
 }
 
 /// Encoding, clock rate and channels of the static payload types (RFC 3551 §6).
@@ -235,7 +237,7 @@ pub fn parse(sdp: &[u8]) -> Result<(Option<String>, Vec<Stream>), SdpError> {
         .flatten()
         .map(str::to_string);
     let mut out = Vec::new();
-    for m in &session.medias {
+    for (index, m) in session.medias.iter().enumerate() {
         if !m.proto.to_ascii_uppercase().starts_with("RTP/") {
             continue;
         }
@@ -312,6 +314,7 @@ pub fn parse(sdp: &[u8]) -> Result<(Option<String>, Vec<Stream>), SdpError> {
             fmtp,
             control,
             direction,
+            index,
         });
     }
     Ok((session_control, out))
@@ -352,6 +355,7 @@ mod tests {
             fmtp: p,
             control: None,
             direction: None,
+            index: 0,
         };
         assert_eq!(stream.caps_fields().len(), 4 + MAX_FMTP_PARAMS);
     }

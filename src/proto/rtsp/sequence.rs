@@ -232,6 +232,11 @@ impl Sequence {
             State::Play => {
                 let mut h = self.plan.play.clone();
                 if self.has_backchannel() {
+                    // No Range: gst-rtsp-server gives a backchannel session a media of its
+                    // own and seeks it for a Range, which fails (503) unless every stream
+                    // is SET UP. A PLAY without Range is live all the same (RFC 2326
+                    // §10.5).
+                    h.retain(|(k, _)| !k.eq_ignore_ascii_case("Range"));
                     h.push(backchannel_require());
                 }
                 ("PLAY", self.aggregate().to_string(), h)
@@ -302,6 +307,27 @@ impl Sequence {
                     .unwrap_or_default()
             )));
             return Ok(());
+        }
+        // The backchannel refused after DESCRIBE (its SETUP: busy, 453, 461...; a PLAY
+        // answering 551 to its Require): the session goes on without it, as rtspsrc
+        // skips a stream whose SETUP is refused.
+        if !(200..=299).contains(&resp.status) && retry_to.is_none() {
+            let refused_setup = matches!(&self.state, State::Setup { index, .. }
+                if self.chosen.get(*index).is_some_and(|(p, _)| *p == BACKCHANNEL));
+            let refused_play =
+                matches!(self.state, State::Play) && resp.status == 551 && self.has_backchannel();
+            if refused_setup || refused_play {
+                self.chosen.retain(|(p, _)| *p != BACKCHANNEL);
+                self.events.push_back(Step::NoBackchannel(format!(
+                    "the device answered {method} with {} {}",
+                    resp.status, resp.reason
+                )));
+                if refused_setup {
+                    // It is the last chosen: PLAY comes next.
+                    self.setup_next(self.chosen.len());
+                }
+                return Ok(());
+            }
         }
         if let Some((from, to)) = retry_to {
             self.events.push_back(Step::Fallback {

@@ -496,6 +496,7 @@ impl Session {
                     self.backchannel = Some(s.channels.0);
                 }
             }
+            Step::NoBackchannel(_) => self.backchannel = None,
             Step::Playing(played) => {
                 self.aggregate = played.aggregate.clone();
                 self.exchange.start_timers(&played.aggregate, now);

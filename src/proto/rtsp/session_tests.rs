@@ -592,7 +592,7 @@ fn test_the_backchannel_is_asked_for_set_up_fed_and_torn_down() {
         kinds: vec![(sdp::Kind::Video, "video")],
         udp: false,
         require: Vec::new(),
-        play: Vec::new(),
+        play: vec![("Range".into(), "npt=0.000-".into())],
         backchannel: true,
     };
     let now = Instant::now();
@@ -640,9 +640,17 @@ fn test_the_backchannel_is_asked_for_set_up_fed_and_torn_down() {
         &back,
         "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nSession: 7\r\nTransport: RTP/AVP/TCP;unicast;interleaved=2-3\r\n\r\n",
     );
+    assert!(
+        !r.s.send_backchannel(&[0x80; 12]),
+        "nothing before PLAY is answered"
+    );
     let play = r.sent().expect("PLAY");
     assert!(play.starts_with("PLAY rtsps://cam/live/ "), "{play}");
     assert!(play.contains(REQUIRE), "{play}");
+    assert!(
+        !play.contains("Range:"),
+        "no Range with a backchannel: {play}"
+    );
     r.answer(
         &play,
         "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nSession: 7\r\n\r\n",
@@ -657,6 +665,46 @@ fn test_the_backchannel_is_asked_for_set_up_fed_and_torn_down() {
     let teardown = r.sent().expect("TEARDOWN");
     assert!(teardown.starts_with("TEARDOWN "), "{teardown}");
     assert!(teardown.contains(REQUIRE), "{teardown}");
+
+    // Its SETUP refused (another client talks): PLAY without it, with the Range.
+    let mut r = Run {
+        s: Session::new(plan.clone(), None, (Some(true), false), TIMEOUT, now),
+        now,
+    };
+    for (method, wire) in [
+        (
+            "OPTIONS",
+            "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\n\r\n".to_string(),
+        ),
+        (
+            "DESCRIBE",
+            format!(
+                "RTSP/1.0 200 OK\r\nCSeq: {{cseq}}\r\nContent-Base: rtsps://cam/live/\r\n\
+                 Content-Length: {}\r\n\r\n{BACKCHANNEL_SDP}",
+                BACKCHANNEL_SDP.len()
+            ),
+        ),
+        (
+            "SETUP",
+            "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nSession: 7\r\n\r\n".to_string(),
+        ),
+        (
+            "SETUP",
+            "RTSP/1.0 453 Not Enough Bandwidth\r\nCSeq: {cseq}\r\n\r\n".to_string(),
+        ),
+    ] {
+        let req = r.sent().expect(method);
+        assert!(req.starts_with(method), "{req}");
+        r.answer(&req, &wire);
+    }
+    let play = r.sent().expect("PLAY");
+    assert!(play.starts_with("PLAY "), "{play}");
+    assert!(!play.contains(REQUIRE), "{play}");
+    assert!(play.contains("\r\nRange: npt=0.000-\r\n"), "{play}");
+    assert!(r.events().iter().any(|e| matches!(
+        e,
+        Event::Start(Step::NoBackchannel(why)) if why == "the device answered SETUP with 453 Not Enough Bandwidth"
+    )));
 
     // 551 to the DESCRIBE that requires it: the DESCRIBE again without.
     let mut r = Run {
