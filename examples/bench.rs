@@ -10,8 +10,11 @@
 //! ```text
 //! bench [--rounds N] [--seconds S] [--warmup S] [--framing packet|coalesced|both]
 //!       [--bitrates 8,100,400] [--streams 1,16,64,256] [--stream-mbps 4]
-//! bench client ours|rtspsrc URL CA_FILE STREAMS WARMUP_S SECONDS
+//! bench client ours|rtspsrc|ours-rtsps|rtspsrc-rtsps URL CA_FILE STREAMS WARMUP_S SECONDS
 //! ```
+//!
+//! The `-rtsps` clients take the camera's RTSPS port instead of its tunnel: RTSP over TLS,
+//! the media interleaved (`streaming-method=rtsps`, rtspsrc `rtsps://` over TCP).
 //!
 //! Client CPU is user+sys of the client process (getrusage) over the measured seconds,
 //! divided by the RTP bytes its sinks received. Times are printed, never asserted.
@@ -73,7 +76,10 @@ fn tls_database(ca_file: &str) -> Result<glib::Object, Error> {
 
 fn client(args: &[String]) -> Result<(), Error> {
     let [kind, url, ca, streams, warmup, seconds] = args else {
-        return Err("usage: bench client ours|rtspsrc URL CA_FILE STREAMS WARMUP_S SECONDS".into());
+        return Err(
+            "usage: bench client ours|rtspsrc|ours-rtsps|rtspsrc-rtsps URL CA_FILE STREAMS WARMUP_S SECONDS"
+                .into(),
+        );
     };
     let streams: usize = streams.parse()?;
     let warmup = Duration::from_secs_f64(warmup.parse()?);
@@ -81,7 +87,7 @@ fn client(args: &[String]) -> Result<(), Error> {
     gst::init()?;
     gstonvifhttps::plugin_register_static()?;
     // Load the element's plugin before the baseline, so the baseline is per process.
-    let factory = if kind == "ours" {
+    let factory = if kind.starts_with("ours") {
         "onvifhttpssrc"
     } else {
         "rtspsrc"
@@ -93,26 +99,37 @@ fn client(args: &[String]) -> Result<(), Error> {
     let bytes = Arc::new(AtomicU64::new(0));
     let first: Arc<std::sync::Mutex<Vec<Option<Instant>>>> =
         Arc::new(std::sync::Mutex::new(vec![None; streams]));
-    let db = if kind == "rtspsrc" {
+    let db = if kind.starts_with("rtspsrc") {
         Some(tls_database(ca)?)
     } else {
         None
     };
     for i in 0..streams {
         let src = match kind.as_str() {
-            "ours" => gst::ElementFactory::make("onvifhttpssrc")
+            "ours" | "ours-rtsps" => gst::ElementFactory::make("onvifhttpssrc")
                 .property("location", url)
                 .property("user-id", "admin")
                 .property("user-pw", "password")
                 .property("tls-ca-file", ca)
                 .property("latency", 200u32)
+                .property_from_str(
+                    "streaming-method",
+                    if kind == "ours" {
+                        "rtp-rtsp-http-tcp"
+                    } else {
+                        "rtsps"
+                    },
+                )
                 .build()?,
-            "rtspsrc" => {
+            "rtspsrc" | "rtspsrc-rtsps" => {
                 let e = gst::ElementFactory::make("rtspsrc")
                     .property("location", url)
                     .property("latency", 200u32)
                     .build()?;
                 e.set_property("tls-database", db.as_ref());
+                if kind == "rtspsrc-rtsps" {
+                    e.set_property_from_str("protocols", "tcp");
+                }
                 e
             }
             other => return Err(format!("unknown client {other}").into()),
@@ -248,6 +265,7 @@ struct BenchCamera {
     child: Child,
     http_port: u16,
     https_port: u16,
+    rtsps_port: u16,
 }
 
 impl BenchCamera {
@@ -270,6 +288,7 @@ impl BenchCamera {
         Ok(BenchCamera {
             http_port: support::port(&line, "http_port")?,
             https_port: support::port(&line, "https_port")?,
+            rtsps_port: support::port(&line, "rtsps_port")?,
             child,
         })
     }
@@ -376,8 +395,9 @@ fn run_client(
 ) -> Result<Sample, Error> {
     let url = match kind {
         // The whole ONVIF start, with the HTTPS port known.
-        "ours" => format!("https://127.0.0.1:{}", cam.https_port),
+        "ours" | "ours-rtsps" => format!("https://127.0.0.1:{}", cam.https_port),
         // The stream URL already known.
+        "rtspsrc-rtsps" => format!("rtsps://127.0.0.1:{}/media/Profile_1", cam.rtsps_port),
         _ => format!("rtspsh://127.0.0.1:{}/media/Profile_1", cam.https_port),
     };
     let out = Command::new(std::env::current_exe()?)
@@ -504,6 +524,33 @@ fn cpu_and_start(o: &Options, camera: &std::path::Path, ca: &str) -> Result<(), 
                 rate(&theirs)
             );
         }
+    }
+    println!();
+    println!(
+        "## RTSPS (RTSP over TLS on the camera's RTSPS port, media interleaved), one stream, packet framing"
+    );
+    println!();
+    println!(
+        "| Mbit/s | onvifhttpssrc rtsps | rtspsrc rtsps:// | ratio | first buffer ms (ours / rtspsrc) |"
+    );
+    println!("|---|---|---|---|---|");
+    for &mbps in &o.bitrates {
+        let cam = BenchCamera::start(camera, ca, mbps, "packet")?;
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        for _ in 0..o.rounds {
+            ours.push(run_client("ours-rtsps", &cam, ca, 1, o)?);
+            theirs.push(run_client("rtspsrc-rtsps", &cam, ca, 1, o)?);
+        }
+        let cpu = |v: &[Sample]| v.iter().map(Sample::cpu_per_gbit).collect::<Vec<_>>();
+        let ttfb = |v: &[Sample]| v.iter().map(|s| s.ttfb_s * 1e3).collect::<Vec<_>>();
+        println!(
+            "| {mbps} | {} | {} | {} | {:.1} / {:.1} |",
+            cell(&cpu(&ours), 3),
+            cell(&cpu(&theirs), 3),
+            ratio(&cpu(&ours), &cpu(&theirs)),
+            stats(&ttfb(&ours)).0,
+            stats(&ttfb(&theirs)).0
+        );
     }
     println!();
     println!("## Time from PLAYING to the first buffer, ms (all runs above)");

@@ -507,7 +507,11 @@ mod tests {
                 roc: 0
             }]
         );
-        let params: Vec<(u8, u8)> = m.policies[0].params.iter().map(|(t, v)| (*t, v[0])).collect();
+        let params: Vec<(u8, u8)> = m.policies[0]
+            .params
+            .iter()
+            .map(|(t, v)| (*t, v[0]))
+            .collect();
         assert_eq!(
             params,
             [
@@ -532,7 +536,11 @@ mod tests {
     fn test_the_gst_rtsp_server_example() {
         let m = parse(&decode_base64(GST).unwrap()).unwrap();
         assert_eq!(m.sessions[0].ssrc, 0x8dd7d820);
-        let params: Vec<(u8, u8)> = m.policies[0].params.iter().map(|(t, v)| (*t, v[0])).collect();
+        let params: Vec<(u8, u8)> = m.policies[0]
+            .params
+            .iter()
+            .map(|(t, v)| (*t, v[0]))
+            .collect();
         // GStreamer writes the tag length (10) as parameter 3.
         assert_eq!(
             params,

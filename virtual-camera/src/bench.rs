@@ -1,7 +1,8 @@
 // Copyright (C) 2026 onvifhttps developers
 // SPDX-License-Identifier: MPL-2.0
 
-//! The benchmark's media server: RTSP through the HTTPS tunnel, serving pre-packetised
+//! The benchmark's media server: RTSP through the HTTPS tunnel (and over TLS on the RTSPS
+//! port), serving pre-packetised
 //! H.264 RTP at a fixed bitrate with almost no server CPU, so that the two cores of a
 //! benchmark machine go to the clients being compared. It replaces the gst-rtsp-server
 //! behind the tunnel when the camera runs with `--bench-mbps` (SOAP stays the camera's).
@@ -304,6 +305,45 @@ async fn get<S: AsyncRead + AsyncWrite + Unpin>(s: S, bench: Bench, cookie: Stri
     if wr.write_all(reply.as_bytes()).await.is_err() || wr.flush().await.is_err() {
         return;
     }
+    let mut probe = [0u8; 1];
+    tokio::select! {
+        () = stream(&mut wr, &mut rx, bench) => {}
+        // The client sends nothing on the GET: data or EOF ends the tunnel.
+        _ = rd.read(&mut probe) => {}
+    }
+}
+
+/// RTSP over TLS (`rtsps://`, the camera's RTSPS port in benchmark mode): the requests
+/// (and the client's interleaved RTCP, passed over) come in on the connection the media
+/// goes out on.
+pub async fn rtsps<S: AsyncRead + AsyncWrite + Unpin>(s: S, bench: Bench) {
+    let (mut rd, mut wr) = tokio::io::split(s);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let reader = async move {
+        let mut chunk = vec![0u8; 4096];
+        loop {
+            match rd.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if tx.send(chunk[..n].to_vec()).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    };
+    tokio::select! {
+        () = stream(&mut wr, &mut rx, bench) => {}
+        () = reader => {}
+    }
+}
+
+/// Answers the requests that come on `rx` and, once PLAY is asked, writes the stream.
+async fn stream<W: AsyncWrite + Unpin>(
+    wr: &mut W,
+    rx: &mut mpsc::UnboundedReceiver<Vec<u8>>,
+    bench: Bench,
+) {
     let frames = Frames::new(bench.mbps);
     let session = format!("{:016X}", SSRC as u64 * 7919);
     let mut requests = Vec::new();
@@ -312,7 +352,6 @@ async fn get<S: AsyncRead + AsyncWrite + Unpin>(s: S, bench: Bench, cookie: Stri
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let (mut seq, mut n) = (0u16, 0u32);
     let mut out: Vec<u8> = Vec::new();
-    let mut probe = [0u8; 1];
     loop {
         tokio::select! {
             got = rx.recv() => {
@@ -360,11 +399,6 @@ async fn get<S: AsyncRead + AsyncWrite + Unpin>(s: S, bench: Bench, cookie: Stri
                 if wr.flush().await.is_err() {
                     return;
                 }
-            }
-            r = rd.read(&mut probe) => {
-                // The client sends nothing on the GET: data or EOF ends the tunnel.
-                let _ = r;
-                return;
             }
         }
     }

@@ -520,7 +520,8 @@ impl Camera {
             speaker: config.device.backchannel.then(|| stats.backchannel.clone()),
         })
         .map_err(std::io::Error::other)?;
-        let rtsps = if config.device.rtsps {
+        // In benchmark mode the RTSPS port serves the benchmark stream itself.
+        let rtsps = if config.device.rtsps && config.bench.is_none() {
             Some(
                 media::Media::start(media::MediaOptions {
                     user: config.device.user.clone(),
@@ -558,6 +559,12 @@ impl Camera {
             "127.0.0.1",
             config.device.https_port,
         )))?;
+        let bench_rtsps = match config.bench {
+            Some(_) if config.device.rtsps => {
+                Some(runtime.block_on(tokio::net::TcpListener::bind(("127.0.0.1", 0)))?)
+            }
+            _ => None,
+        };
         let front = if front_wanted {
             Some(runtime.block_on(tokio::net::TcpListener::bind(("127.0.0.1", 0)))?)
         } else {
@@ -584,7 +591,10 @@ impl Camera {
             tls,
             runtime: runtime.handle().clone(),
             rtsp_port: media.port,
-            rtsps_port: rtsps.as_ref().map(|m| m.port),
+            rtsps_port: match &bench_rtsps {
+                Some(l) => Some(l.local_addr()?.port()),
+                None => rtsps.as_ref().map(|m| m.port),
+            },
             rtsps_uri_port: Mutex::new(RtspsUriPort::Real),
             state: Mutex::new(state::DeviceState::default()),
             events: Mutex::new(events::EventBus::default()),
@@ -599,6 +609,9 @@ impl Camera {
         });
         if let Some(listener) = front {
             runtime.spawn(front::serve(listener, shared.clone()));
+        }
+        if let (Some(listener), Some(bench)) = (bench_rtsps, shared.config.bench) {
+            runtime.spawn(server::serve_bench_rtsps(listener, shared.clone(), bench));
         }
         if let Some(period) = shared.config.device.input_period {
             let s = shared.clone();

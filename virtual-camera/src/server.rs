@@ -37,28 +37,63 @@ pub fn tls_config(id: &certs::Identity) -> std::io::Result<Arc<rustls::ServerCon
 
 /// Accepts connections until the runtime is shut down.
 pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, tls: bool) {
+    accept_each(listener, shared, move |tcp, shared| async move {
+        if !tls {
+            connection(tcp, shared, false).await
+        } else if let Some(stream) = handshake(tcp, &shared).await {
+            connection(stream, shared, true).await
+        }
+    })
+    .await
+}
+
+/// The RTSPS port in benchmark mode: TLS with the camera's certificate, then the
+/// benchmark stream ([`crate::bench::rtsps`]).
+pub(crate) async fn serve_bench_rtsps(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    bench: crate::bench::Bench,
+) {
+    accept_each(listener, shared, move |tcp, shared| async move {
+        if let Some(stream) = handshake(tcp, &shared).await {
+            crate::bench::rtsps(stream, bench).await
+        }
+    })
+    .await
+}
+
+/// Runs `handle` on a task of its own for every connection `listener` accepts.
+async fn accept_each<F, Fut>(listener: TcpListener, shared: Arc<Shared>, handle: F)
+where
+    F: Fn(tokio::net::TcpStream, Arc<Shared>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     loop {
         let Ok((tcp, _)) = listener.accept().await else {
             continue;
         };
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            let _ = tcp.set_nodelay(true);
-            if tls {
-                let acceptor = tokio_rustls::TlsAcceptor::from(shared.tls.clone());
-                match acceptor.accept(tcp).await {
-                    Ok(stream) => {
-                        shared.stats.tls_handshakes.fetch_add(1, Ordering::SeqCst);
-                        connection(stream, shared, true).await
-                    }
-                    Err(_) => {
-                        shared.stats.tls_failure();
-                    }
-                }
-            } else {
-                connection(tcp, shared, false).await
-            }
-        });
+        let _ = tcp.set_nodelay(true);
+        tokio::spawn(handle(tcp, shared.clone()));
+    }
+}
+
+/// The TLS handshake with the camera's certificate, counted in the stats.
+async fn handshake(
+    tcp: tokio::net::TcpStream,
+    shared: &Shared,
+) -> Option<tokio_rustls::server::TlsStream<tokio::net::TcpStream>> {
+    match tokio_rustls::TlsAcceptor::from(shared.tls.clone())
+        .accept(tcp)
+        .await
+    {
+        Ok(stream) => {
+            shared.stats.tls_handshakes.fetch_add(1, Ordering::SeqCst);
+            Some(stream)
+        }
+        Err(_) => {
+            shared.stats.tls_failure();
+            None
+        }
     }
 }
 
