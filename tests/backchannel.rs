@@ -181,6 +181,12 @@ fn test_a_tone_reaches_the_speaker_over_plain_rtsp_with_the_warning() {
     );
 }
 
+/// Over `rtp-udp` the audio goes as RTP over UDP to the device's port, in clear.
+#[test]
+fn test_a_tone_reaches_the_speaker_over_rtp_udp() {
+    tone_reaches_the_speaker("rtp-udp");
+}
+
 /// `push-backchannel-sample` leaves the caller's reference; `push-backchannel-buffer`
 /// takes it (rtspsrc's contract: a C caller does not unref after it).
 #[test]

@@ -152,13 +152,14 @@ pub(super) fn list() -> Vec<glib::ParamSpec> {
          *
          * Audio OUT to the camera: `onvif` sets up the ONVIF audio backchannel,
          * encrypted with `streaming-method=rtsps`, in clear (with a warning) with
-         * `rtp-rtsp-tcp`; the application pushes RTP with `push-backchannel-sample`.
+         * `rtp-rtsp-tcp` and `rtp-udp`; the application pushes RTP with
+         * `push-backchannel-sample`.
          * Through the HTTPS tunnel it is refused at start (spec §2) with a
          * RESOURCE/SETTINGS error naming `rtsps`.
          */
         glib::ParamSpecEnum::builder_with_default("backchannel", DEFAULT_BACKCHANNEL)
             .nick("Backchannel")
-            .blurb("Audio OUT to the camera (ONVIF backchannel; with streaming-method=rtsps or rtp-rtsp-tcp)")
+            .blurb("Audio OUT to the camera (ONVIF backchannel; encrypted with streaming-method=rtsps)")
             .mutable_ready()
             .build(),
         /**

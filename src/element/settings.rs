@@ -432,14 +432,15 @@ impl Settings {
                         }
                     )));
                 }
-                StreamingMethod::RtpUdp | StreamingMethod::HttpSnapshot => {
-                    return Err(Error::Settings(format!(
-                        "backchannel=onvif cannot be used with streaming-method={method} in \
-                         this version: Audio OUT goes interleaved on the RTSP connection. Use \
-                         streaming-method=rtsps (encrypted) or rtp-rtsp-tcp (unencrypted)"
-                    )));
+                StreamingMethod::HttpSnapshot => {
+                    return Err(Error::Settings(
+                        "backchannel=onvif cannot be used with streaming-method=http-snapshot: \
+                         Audio OUT goes with an RTSP session. Use streaming-method=rtsps \
+                         (encrypted)"
+                            .into(),
+                    ));
                 }
-                StreamingMethod::Rtsps | StreamingMethod::RtpRtspTcp => {}
+                StreamingMethod::Rtsps | StreamingMethod::RtpRtspTcp | StreamingMethod::RtpUdp => {}
             }
             if s.mode == Mode::Playback {
                 return Err(Error::Settings(

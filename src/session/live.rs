@@ -243,10 +243,31 @@ pub(super) async fn open_session<O: Output>(
                         "backchannel (stream {id}): {} ({}): {caps}",
                         set_up.control, set_up.reply
                     ));
+                    // Over UDP the packets go from the pair bound for this SETUP to the
+                    // device's RTP port; without a server_port there is nowhere to send.
+                    let udp_to = match udp.take() {
+                        Some(pair) => {
+                            let leg = udp_leg(origin, timeout, pair, &set_up.granted).await?;
+                            match (leg.accept.ips.first(), leg.accept.ports) {
+                                (Some(ip), Some((port, _))) => {
+                                    Some((leg.rtp, std::net::SocketAddr::new(*ip, port)))
+                                }
+                                _ => {
+                                    out.warning(
+                                        "backchannel=onvif: the device's SETUP answer names no \
+                                         server_port to send the audio to; playing without \
+                                         Audio OUT",
+                                    );
+                                    continue;
+                                }
+                            }
+                        }
+                        None => None,
+                    };
                     // Handed to the element once PLAY is answered: what is pushed before
                     // gets FLUSHING, not a place in a queue.
                     let (tx, rx) = tokio::sync::mpsc::channel(BACKCHANNEL_QUEUE);
-                    backchannel = Some((rx, Some((id, caps, tx))));
+                    backchannel = Some((Backchannel { rx, udp_to }, Some((id, caps, tx))));
                 }
                 Step::Fallback {
                     from,
@@ -336,8 +357,29 @@ pub(super) async fn open_session<O: Output>(
     }
 }
 
-/// The session's end of the backchannel ([`BackchannelTx`]).
-pub(super) type BackchannelRx = tokio::sync::mpsc::Receiver<Vec<u8>>;
+/// The session's end of the backchannel ([`BackchannelTx`]), and where its packets go:
+/// interleaved on the RTSP connection, or over UDP from this socket to the device's RTP
+/// port (`rtp-udp`).
+pub(super) struct Backchannel {
+    rx: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    udp_to: Option<(Arc<tokio::net::UdpSocket>, std::net::SocketAddr)>,
+}
+
+impl Backchannel {
+    /// Sends one packet.
+    async fn send(&self, rtsp: &mut Rtsp, packet: &[u8]) {
+        match &self.udp_to {
+            None => {
+                rtsp.session.send_backchannel(packet);
+            }
+            Some((socket, to)) => {
+                if rtsp.session.is_playing() {
+                    let _ = socket.send_to(packet, to).await;
+                }
+            }
+        }
+    }
+}
 
 /// An RTSP session playing: the driver, the streams, their UDP legs, and the backchannel's
 /// packets from the element when one is SET UP.
@@ -345,7 +387,7 @@ pub(super) struct Opened {
     pub(super) rtsp: Rtsp,
     pub(super) streams: SharedStreams,
     pub(super) legs: Vec<Option<UdpLeg>>,
-    pub(super) backchannel: Option<BackchannelRx>,
+    pub(super) backchannel: Option<Backchannel>,
 }
 
 /// rtspsrc's id of a stream: its place among the SDP's `m=` lines.
@@ -387,7 +429,7 @@ fn no_stream(peer: &str, source: &str, wants: &crate::client::onvif::Wants, pref
 pub(super) async fn play_loop<O: Output>(
     rtsp: &mut Rtsp,
     streams: SharedStreams,
-    (legs, mut backchannel): (Vec<Option<UdpLeg>>, Option<BackchannelRx>),
+    (legs, mut backchannel): (Vec<Option<UdpLeg>>, Option<Backchannel>),
     media_timeout: Duration,
     out: Arc<O>,
     commands: &mut Commands,
@@ -419,11 +461,7 @@ pub(super) async fn play_loop<O: Output>(
 /// [`play_loop`]'s loop; `seeking`: the seek under way.
 async fn playing<O: Output>(
     rtsp: &mut Rtsp,
-    (streams, legs, backchannel): (
-        &SharedStreams,
-        &[Option<UdpLeg>],
-        &mut Option<BackchannelRx>,
-    ),
+    (streams, legs, backchannel): (&SharedStreams, &[Option<UdpLeg>], &mut Option<Backchannel>),
     media_timeout: Duration,
     out: &Arc<O>,
     commands: &mut Commands,
@@ -542,14 +580,12 @@ async fn playing<O: Output>(
             // the backchannel's channel (the loop's flush writes them).
             packet = async {
                 match backchannel.as_mut() {
-                    Some(rx) => rx.recv().await,
+                    Some(b) => b.rx.recv().await,
                     None => std::future::pending().await,
                 }
-            }, if backchannel.is_some() && taking && ending.is_none() => match packet {
-                Some(p) => {
-                    rtsp.session.send_backchannel(&p);
-                }
-                None => *backchannel = None,
+            }, if backchannel.is_some() && taking && ending.is_none() => match (packet, backchannel.as_ref()) {
+                (Some(p), Some(b)) => b.send(rtsp, &p).await,
+                _ => *backchannel = None,
             },
             _ = media_check.tick(), if live && ending.is_none() => {
                 // RTP or RTCP: a sparse stream (metadata only on events) still sends
@@ -589,9 +625,9 @@ async fn playing<O: Output>(
                 Command::Stop => {
                     // What the element pushed before it stopped goes before the TEARDOWN
                     // (written within the TEARDOWN's wait).
-                    if let Some(rx) = backchannel.as_mut() {
-                        while let Ok(p) = rx.try_recv() {
-                            rtsp.session.send_backchannel(&p);
+                    if let Some(b) = backchannel.as_mut() {
+                        while let Ok(p) = b.rx.try_recv() {
+                            b.send(rtsp, &p).await;
                         }
                     }
                     end(rtsp, &mut ending);
