@@ -40,6 +40,12 @@ pub struct Stream {
     pub direction: Option<String>,
     /// Its place among the SDP's `m=` lines, from 0 (rtspsrc's stream id).
     pub index: usize,
+    /// `RTP/SAVP` (or `RTP/SAVPF`): SRTP. A device offering both lists each stream twice
+    /// (gst-rtsp-server with both profiles).
+    pub secure: bool,
+    /// The MIKEY of its `a=key-mgmt:mikey` (media level, else session level), base64 as
+    /// written: the device's SRTP key (`proto::mikey`).
+    pub key_mgmt: Option<String>,
 }
 
 /// Encoding, clock rate and channels of the static payload types (RFC 3551 §6).
@@ -236,6 +242,15 @@ pub fn parse(sdp: &[u8]) -> Result<(Option<String>, Vec<Stream>), SdpError> {
         .get_first_attribute_value("control")
         .flatten()
         .map(str::to_string);
+    let mikey_of = |v: Option<&str>| {
+        v.and_then(|v| v.trim().strip_prefix("mikey"))
+            .map(|b64| b64.trim().to_string())
+    };
+    let session_mikey = session
+        .attributes
+        .iter()
+        .filter(|a| a.attribute == "key-mgmt")
+        .find_map(|a| mikey_of(a.value.as_deref()));
     let mut out = Vec::new();
     for (index, m) in session.medias.iter().enumerate() {
         if !m.proto.to_ascii_uppercase().starts_with("RTP/") {
@@ -304,6 +319,13 @@ pub fn parse(sdp: &[u8]) -> Result<(Option<String>, Vec<Stream>), SdpError> {
             .iter()
             .find(|d| m.has_attribute(d))
             .map(|d| d.to_string());
+        let secure = m.proto.to_ascii_uppercase().starts_with("RTP/SAVP");
+        let key_mgmt = m
+            .attributes
+            .iter()
+            .filter(|a| a.attribute == "key-mgmt")
+            .find_map(|a| mikey_of(a.value.as_deref()))
+            .or_else(|| secure.then(|| session_mikey.clone()).flatten());
         out.push(Stream {
             kind,
             media: m.media.clone(),
@@ -315,6 +337,8 @@ pub fn parse(sdp: &[u8]) -> Result<(Option<String>, Vec<Stream>), SdpError> {
             control,
             direction,
             index,
+            secure,
+            key_mgmt,
         });
     }
     Ok((session_control, out))
@@ -356,6 +380,8 @@ mod tests {
             control: None,
             direction: None,
             index: 0,
+            secure: false,
+            key_mgmt: None,
         };
         assert_eq!(stream.caps_fields().len(), 4 + MAX_FMTP_PARAMS);
     }
@@ -468,6 +494,34 @@ a=control:stream=3\r\n";
         // An origin line short of fields is still refused, naming it.
         let short = b"v=0\r\no=- 1 IN IP4\r\ns=-\r\nt=0 0\r\n";
         assert_eq!(parse(short).expect_err("refused").line, Some(2));
+    }
+
+    /// gst-rtsp-server with both profiles lists each stream twice, the SRTP one with the
+    /// device's key (`docs/secure-streaming-and-discovery.md` §1.4, as run): both are
+    /// read, told apart, and the key is the MIKEY the codec decodes.
+    #[test]
+    fn test_savp_streams_and_their_keys() {
+        let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+            m=audio 0 RTP/SAVP 0\r\na=control:stream=0\r\n\
+            a=key-mgmt:mikey AQAFABPGq/wBAACN19ggAAAAAAsA7r4aNQDrNW0KEBfA7z2oSHoVauI5caw9VJEBAAAAFQABAQEBEAIBAQMBCgcBAQgBAQoBAQAAACIAIAAesiwOw1cFIHnp8zMoII6LFtn9vYnn3/X0+ydEDNR2AA==\r\n\
+            m=audio 0 RTP/AVP 0\r\na=control:stream=0\r\n";
+        let (_, streams) = parse(sdp.as_bytes()).unwrap();
+        assert_eq!(streams.len(), 2);
+        assert!(streams[0].secure && !streams[1].secure);
+        assert_eq!((streams[0].index, streams[1].index), (0, 1));
+        assert_eq!(streams[1].key_mgmt, None);
+        let key = crate::proto::mikey::decode_base64(streams[0].key_mgmt.as_deref().unwrap())
+            .and_then(|b| crate::proto::mikey::parse(&b))
+            .and_then(|m| m.srtp_key())
+            .unwrap();
+        assert_eq!(key.ssrc, 0x8dd7d820);
+        // A session-level key goes to the SRTP streams only.
+        let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=key-mgmt:mikey QUJD\r\n\
+            m=video 0 RTP/SAVP 96\r\na=rtpmap:96 H264/90000\r\n\
+            m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n";
+        let (_, streams) = parse(sdp.as_bytes()).unwrap();
+        assert_eq!(streams[0].key_mgmt.as_deref(), Some("QUJD"));
+        assert_eq!(streams[1].key_mgmt, None);
     }
 
     #[test]

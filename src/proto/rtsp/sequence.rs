@@ -109,7 +109,7 @@ pub enum Step {
         to: String,
     },
     /// A stream is SET UP.
-    SetUp(SetUp),
+    SetUp(Box<SetUp>),
     /// Every stream is SET UP; the PLAY comes next.
     AllSetUp,
     /// PLAY answered: the sequence is done.
@@ -371,18 +371,26 @@ impl Sequence {
         self.events.push_back(Step::Described(urls.clone()));
         // The first stream of each wanted kind; a backchannel (sendonly on our side)
         // never.
-        for (kind, prefix) in self.plan.kinds.clone() {
-            let st = streams
+        // The first stream of each wanted kind in RTP/AVP: a device offering SRTP too
+        // lists each stream twice (SRTP is not set up by this element yet), and one
+        // offering SRTP only is set up as it is (its SETUP then says what it takes).
+        let pick = |wanted: &dyn Fn(&sdp::Stream) -> bool| {
+            streams
                 .iter()
-                .find(|st| st.kind == kind && st.direction.as_deref() != Some("sendonly"))
+                .filter(|st| wanted(st))
+                .min_by_key(|st| st.secure)
+                .cloned()
+        };
+        for (kind, prefix) in self.plan.kinds.clone() {
+            let st = pick(&|st| st.kind == kind && st.direction.as_deref() != Some("sendonly"))
                 .ok_or(Fault::NoStream(prefix))?;
-            self.chosen.push((prefix, st.clone()));
+            self.chosen.push((prefix, st));
         }
         if self.plan.backchannel {
-            match streams.iter().find(|st| {
+            match pick(&|st| {
                 st.kind == sdp::Kind::Audio && st.direction.as_deref() == Some("sendonly")
             }) {
-                Some(st) => self.chosen.push((BACKCHANNEL, st.clone())),
+                Some(st) => self.chosen.push((BACKCHANNEL, st)),
                 None => self.events.push_back(Step::NoBackchannel(
                     "the device's SDP has no sendonly audio stream".into(),
                 )),
@@ -419,14 +427,14 @@ impl Sequence {
         let channels = granted.interleaved.unwrap_or(Self::channels(index));
         if let Some((prefix, stream)) = self.chosen.get(index).cloned() {
             self.set_up.push((prefix, control.clone()));
-            self.events.push_back(Step::SetUp(SetUp {
+            self.events.push_back(Step::SetUp(Box::new(SetUp {
                 prefix,
                 stream,
                 control,
                 reply,
                 granted,
                 channels,
-            }));
+            })));
         }
         self.setup_next(index.saturating_add(1));
     }

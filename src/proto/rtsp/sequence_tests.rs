@@ -445,6 +445,33 @@ fn test_vstarcam() {
     assert!(run.played().rtp_info.is_empty());
 }
 
+/// A device offering SRTP beside RTP lists each stream twice (gst-rtsp-server with both
+/// profiles, SRTP first): the RTP/AVP one is set up, whatever the order.
+#[test]
+fn test_the_rtp_stream_is_set_up_when_srtp_is_offered_too() {
+    let uri = "rtsps://10.0.0.11:322/media/Profile_1";
+    let sdp = "v=0\r\no=- 5 1 IN IP4 10.0.0.11\r\ns=-\r\nt=0 0\r\n\
+        m=video 0 RTP/SAVP 96\r\na=rtpmap:96 H264/90000\r\na=control:stream=0\r\na=key-mgmt:mikey QUJD\r\n\
+        m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:stream=1\r\n";
+    let (run, r) = drive(plan(uri, &[VIDEO]), |m, _| match m {
+        "OPTIONS" | "PLAY" => ok("Session: 1\r\n", ""),
+        "DESCRIBE" => ok(
+            "Content-Base: rtsps://10.0.0.11:322/media/Profile_1/\r\n",
+            sdp,
+        ),
+        "SETUP" => ok(
+            "Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\nSession: 1\r\n",
+            "",
+        ),
+        m => panic!("{m}"),
+    });
+    r.expect("played");
+    assert_eq!(
+        run.set_up()[0].1,
+        "rtsps://10.0.0.11:322/media/Profile_1/stream=1"
+    );
+}
+
 /// A refused SETUP on the appended URL goes once more to the RFC 3986 join (retina#9's
 /// camera), with an event saying so; a second refusal is the sequence's fault.
 #[test]
