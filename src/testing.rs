@@ -7,7 +7,7 @@
 pub use crate::client::onvif::{self as device, services};
 pub use crate::client::onvif::{control, recording as edge};
 pub use crate::client::rtsp as rtsp_client;
-pub use crate::proto::{auth, clock, digest, http, mikey, onvif, rtp, rtsp};
+pub use crate::proto::{auth, clock, digest, http, mikey, onvif, rtp, rtsp, srtp};
 pub use crate::session::events;
 pub use crate::transport::{net, tls, tunnel};
 

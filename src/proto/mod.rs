@@ -3,7 +3,7 @@
 
 //! Sans-I/O protocol code, driven with bytes by its unit tests: credentials, HTTP
 //! messages and Digest, time, the RTP timeline, RTSP framing, SDP and URLs, MIKEY (SRTP
-//! keys), ONVIF XML and operations. Nothing here reads or writes a socket.
+//! keys), SRTP reception (which key the device uses), ONVIF XML and operations. Nothing here reads or writes a socket.
 
 pub mod auth;
 pub mod clock;
@@ -13,3 +13,4 @@ pub mod mikey;
 pub mod onvif;
 pub mod rtp;
 pub mod rtsp;
+pub mod srtp;
