@@ -396,3 +396,38 @@ fn test_rtsp_basic_over_rtsps_only_to_an_authenticated_peer() {
         ],
     );
 }
+
+/// A camera offering SRTP beside RTP on its RTSPS port (gst-rtsp-server with both
+/// profiles: each stream listed twice, SRTP first, its key in the SDP): `rtsps` plays as
+/// before SRTP was offered, every stream offered to `select-stream`. (gst-rtsp-server
+/// gives both listings one control and takes the profile from the SETUP's transport, so
+/// which listing is chosen shows in `sequence_tests.rs`, not here.)
+#[test]
+fn test_rtsps_plays_rtp_when_the_camera_offers_srtp_too() {
+    let (cam, ca) = camera(Config {
+        device: Device {
+            srtp: true,
+            ..Device::default()
+        },
+        ..Config::default()
+    });
+    let run = multi(
+        props(&cam.https_url(), ca.as_str()),
+        &[("streams", &"video+audio")],
+    );
+    let offered = std::sync::Arc::new(std::sync::Mutex::new(0u32));
+    let o = offered.clone();
+    run.src.connect("select-stream", false, move |_| {
+        *o.lock().unwrap() += 1;
+        Some(true.to_value())
+    });
+    let out = run.collect(&["video_0", "audio_0"], 30, WAIT);
+    assert!(out.error.is_none(), "{}", out.error_text());
+    assert_eq!(
+        *offered.lock().unwrap(),
+        6,
+        "video, audio and metadata, each as RTP/SAVP and RTP/AVP"
+    );
+    let v = caps_of(&out.pads["video_0"]);
+    assert_eq!(v.get::<&str>("encoding-name").unwrap(), "H264");
+}

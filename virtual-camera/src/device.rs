@@ -46,6 +46,9 @@ pub struct Device {
     /// without it a DESCRIBE that requires it gets `551 Option not supported` (default
     /// true).
     pub backchannel: bool,
+    /// The RTSPS server offers SRTP over UDP (RTP/SAVP, the device's key in the SDP, as
+    /// gst-rtsp-server gives it) beside RTP/AVP (default false).
+    pub srtp: bool,
 }
 
 /// The port GetStreamUri writes into the `rtsps://` URI (tests move it onto a relay).
@@ -80,6 +83,7 @@ impl Default for Device {
             rtsps: true,
             rtsps_identity: None,
             backchannel: true,
+            srtp: false,
         }
     }
 }

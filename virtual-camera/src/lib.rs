@@ -518,6 +518,7 @@ impl Camera {
             archive: Some(archive.clone()),
             open: front_wanted,
             speaker: config.device.backchannel.then(|| stats.backchannel.clone()),
+            srtp: false,
         })
         .map_err(std::io::Error::other)?;
         // In benchmark mode the RTSPS port serves the benchmark stream itself.
@@ -540,6 +541,7 @@ impl Camera {
                     archive: None,
                     open: false,
                     speaker: config.device.backchannel.then(|| stats.backchannel.clone()),
+                    srtp: config.device.srtp,
                 })
                 .map_err(std::io::Error::other)?,
             )

@@ -33,6 +33,9 @@ pub struct MediaOptions {
     pub open: bool,
     /// The ONVIF audio backchannel (PCMU) of every profile plays into this speaker.
     pub speaker: Option<std::sync::Arc<Speaker>>,
+    /// Offer RTP/SAVP (SRTP, the key in the SDP's `a=key-mgmt`) beside RTP/AVP: each
+    /// stream is listed twice, SRTP first, as gst-rtsp-server does.
+    pub srtp: bool,
 }
 
 /// The camera's speaker: what the ONVIF backchannel brought (decoded G.711 µ-law).
@@ -144,6 +147,7 @@ impl Media {
             archive,
             open,
             speaker,
+            srtp,
         } = o;
         let (user, password) = (user.as_str(), password.as_str());
         crate::metadata::register();
@@ -204,6 +208,9 @@ impl Media {
             factory.set_launch(&launch(*w, *h, metadata));
             factory.set_shared(true);
             factory.add_role_from_structure(&role);
+            if srtp {
+                factory.set_profiles(gst_rtsp::RTSPProfile::AVP | gst_rtsp::RTSPProfile::SAVP);
+            }
             // Without the ONVIF media type every DESCRIBE of an ONVIF factory fails; with
             // it and no backchannel, a DESCRIBE that requires one gets 551.
             factory.set_media_gtype(gst_rtsp_server::RTSPOnvifMedia::static_type());
