@@ -266,11 +266,7 @@ impl Exchange {
         if self.reports_off {
             return None;
         }
-        let len = u16::try_from(report.len()).ok()?;
-        let mut frame = Vec::with_capacity(report.len().saturating_add(4));
-        frame.extend_from_slice(&[b'$', channel]);
-        frame.extend_from_slice(&len.to_be_bytes());
-        frame.extend_from_slice(report);
+        let frame = super::framing::interleaved(channel, report)?;
         self.report_pending = true;
         Some(frame)
     }

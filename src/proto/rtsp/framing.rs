@@ -110,6 +110,17 @@ enum Step {
 /// Longest start line of a message (FFmpeg reads RTSP lines into 4 KiB); a longer one is
 /// not looked at further.
 pub const MAX_START_LINE: usize = 4096;
+
+/// `payload` as an interleaved frame on `channel` (`$`, the channel, the length); `None`
+/// when it is too large for one.
+pub fn interleaved(channel: u8, payload: &[u8]) -> Option<Vec<u8>> {
+    let len = u16::try_from(payload.len()).ok()?;
+    let mut frame = Vec::with_capacity(payload.len().saturating_add(4));
+    frame.extend_from_slice(&[b'$', channel]);
+    frame.extend_from_slice(&len.to_be_bytes());
+    frame.extend_from_slice(payload);
+    Some(frame)
+}
 /// Bytes the parser may be given for messages that do not parse, per byte of the stream
 /// taken, beyond [`PARSE_ALLOWANCE`]: the cost of reading a stream is linear in it, whatever
 /// the garbage.

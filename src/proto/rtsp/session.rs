@@ -400,13 +400,9 @@ impl Session {
         let (Some(channel), true) = (self.backchannel, self.is_playing()) else {
             return false;
         };
-        let Ok(len) = u16::try_from(packet.len()) else {
+        let Some(frame) = super::framing::interleaved(channel, packet) else {
             return false;
         };
-        let mut frame = Vec::with_capacity(packet.len().saturating_add(4));
-        frame.extend_from_slice(&[b'$', channel]);
-        frame.extend_from_slice(&len.to_be_bytes());
-        frame.extend_from_slice(packet);
         self.push_transmit("RTP backchannel", frame);
         true
     }
