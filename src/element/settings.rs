@@ -308,28 +308,22 @@ impl Settings {
         } else {
             None
         };
-        if !s.https_enable && s.streaming_method == StreamingMethod::Rtsps {
-            warnings.push(
+        let rtsps = s.streaming_method == StreamingMethod::Rtsps;
+        if !s.https_enable {
+            warnings.push(if rtsps {
                 "https-enable=false: the ONVIF exchanges travel in clear (passwords only as \
                  digests); anyone on the path can read and change them. The RTSP session and \
                  the media stay inside TLS (streaming-method=rtsps)"
-                    .to_string(),
-            );
-            if !(s.validate_certificate && s.validate_hostname) {
-                warnings.push(tls_warning(
-                    s.validate_certificate,
-                    s.validate_hostname,
-                    !pins.is_empty(),
-                ));
-            }
-        } else if !s.https_enable {
-            warnings.push(
+                    .to_string()
+            } else {
                 "https-enable=false: everything travels in clear: the ONVIF exchanges \
                  (passwords only as digests), the RTSP session and the media; anyone on the \
                  path can read and change them"
-                    .to_string(),
-            );
-        } else if !(s.validate_certificate && s.validate_hostname) {
+                    .to_string()
+            });
+        }
+        // What TLS there is, checked less than fully.
+        if (s.https_enable || rtsps) && !(s.validate_certificate && s.validate_hostname) {
             warnings.push(tls_warning(
                 s.validate_certificate,
                 s.validate_hostname,
@@ -396,20 +390,18 @@ impl Settings {
             )
         {
             // Spec §2: the media streams, unencrypted, while SOAP stays on HTTPS.
+            let (audio, fix) = if s.backchannel == Backchannel::Onvif {
+                (
+                    ", and the backchannel's audio",
+                    ", or streaming-method=rtsps for encrypted Audio OUT",
+                )
+            } else {
+                ("", "")
+            };
             warnings.push(format!(
-                "streaming-method={method}: the media (and the RTSP session{}) travel \
+                "streaming-method={method}: the media (and the RTSP session{audio}) travel \
                  unencrypted; ONVIF stays on HTTPS. Use streaming-method=rtp-rtsp-http-tcp \
-                 for encrypted media{}",
-                if s.backchannel == Backchannel::Onvif {
-                    ", and the backchannel's audio"
-                } else {
-                    ""
-                },
-                if s.backchannel == Backchannel::Onvif {
-                    ", or streaming-method=rtsps for encrypted Audio OUT"
-                } else {
-                    ""
-                }
+                 for encrypted media{fix}"
             ));
         }
         let backchannel = s.backchannel == Backchannel::Onvif;
@@ -466,36 +458,15 @@ impl Settings {
         let (start, more) = self.start_settings(element)?;
         warnings.extend(more);
         let reconnect = s.reconnect();
-        let job = match s.streaming_method {
-            StreamingMethod::HttpSnapshot => Job::Snapshot(SnapshotSettings {
+        let job = match transport_of(s.streaming_method) {
+            None => Job::Snapshot(SnapshotSettings {
                 start,
                 interval: Duration::from_millis(u64::from(s.snapshot_interval.max(1))),
             }),
-            StreamingMethod::RtpRtspTcp => Job::Live(LiveSettings {
+            Some(transport) => Job::Live(LiveSettings {
                 start,
-                transport: Transport::Rtsp,
-                playback: playback.clone(),
-                reconnect,
-                backchannel,
-            }),
-            StreamingMethod::RtpUdp => Job::Live(LiveSettings {
-                start,
-                transport: Transport::Udp,
-                playback: playback.clone(),
-                reconnect,
-                backchannel,
-            }),
-            StreamingMethod::RtpRtspHttpTcp => Job::Live(LiveSettings {
-                start,
-                transport: Transport::Http,
-                playback: playback.clone(),
-                reconnect,
-                backchannel,
-            }),
-            StreamingMethod::Rtsps => Job::Live(LiveSettings {
-                start,
-                transport: Transport::Rtsps,
-                playback: playback.clone(),
+                transport,
+                playback,
                 reconnect,
                 backchannel,
             }),
@@ -609,4 +580,15 @@ pub(super) fn parse_location(s: &str) -> Result<url::Url, Error> {
         return Err(Error::Settings("location has no host".into()));
     }
     Ok(url)
+}
+
+/// How the RTSP session of `method` travels; `None` for snapshots (no RTSP).
+fn transport_of(method: StreamingMethod) -> Option<Transport> {
+    match method {
+        StreamingMethod::HttpSnapshot => None,
+        StreamingMethod::RtpRtspHttpTcp => Some(Transport::Http),
+        StreamingMethod::RtpRtspTcp => Some(Transport::Rtsp),
+        StreamingMethod::RtpUdp => Some(Transport::Udp),
+        StreamingMethod::Rtsps => Some(Transport::Rtsps),
+    }
 }
