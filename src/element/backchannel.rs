@@ -35,6 +35,15 @@ struct Open {
     refused: u64,
 }
 
+/// What became of a pushed packet.
+enum Sent {
+    Queued,
+    /// The session that set the backchannel up has ended.
+    Ended,
+    /// The connection did not take it within [`PUSH_WAIT`].
+    NoRoom,
+}
+
 /// Where pushed packets go: the backchannel the current RTSP session set up, if any.
 #[derive(Default)]
 pub(super) struct Slot(Mutex<Option<Open>>);
@@ -109,31 +118,31 @@ impl Slot {
         let ours = tx.clone();
         let sent =
             match tx.try_send(packet) {
-                Ok(()) => Ok(()),
-                Err(TrySendError::Closed(_)) => Err(true),
+                Ok(()) => Sent::Queued,
+                Err(TrySendError::Closed(_)) => Sent::Ended,
                 Err(TrySendError::Full(packet)) if !runtime::inside_runtime() => {
                     let canceller = Mutex::new(runtime::Canceller::default());
                     match runtime::wait(&canceller, Some(PUSH_WAIT), async move {
                         tx.send(packet).await
                     }) {
-                        Ok(()) => Ok(()),
-                        Err(runtime::WaitError::Failed(_)) => Err(true),
-                        Err(_) => Err(false),
+                        Ok(()) => Sent::Queued,
+                        Err(runtime::WaitError::Failed(_)) => Sent::Ended,
+                        Err(_) => Sent::NoRoom,
                     }
                 }
-                Err(TrySendError::Full(_)) => Err(false),
+                Err(TrySendError::Full(_)) => Sent::NoRoom,
             };
         match sent {
-            Ok(()) => gst::FlowReturn::Ok,
+            Sent::Queued => gst::FlowReturn::Ok,
             // The session ended (a reconnection sets up the next one).
-            Err(true) => {
+            Sent::Ended => {
                 let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
                 if slot.as_ref().is_some_and(|o| o.tx.same_channel(&ours)) {
                     *slot = None;
                 }
                 gst::FlowReturn::Flushing
             }
-            Err(false) => {
+            Sent::NoRoom => {
                 if self.count(|o| &mut o.dropped) == 1 {
                     gst::element_warning!(
                         element,
@@ -163,7 +172,7 @@ pub(super) fn signals() -> Vec<glib::subclass::Signal> {
     fn element(args: &[glib::Value]) -> super::OnvifHttpsSrc {
         args[0].get::<super::OnvifHttpsSrc>().expect("signal arg")
     }
-    fn push(args: &[glib::Value]) -> (super::OnvifHttpsSrc, Option<gst::Sample>, gst::FlowReturn) {
+    fn push(args: &[glib::Value]) -> (Option<gst::Sample>, gst::FlowReturn) {
         let e = element(args);
         let id = args[1].get::<u32>().expect("signal arg");
         let sample = args[2].get::<Option<gst::Sample>>().expect("signal arg");
@@ -172,7 +181,7 @@ pub(super) fn signals() -> Vec<glib::subclass::Signal> {
             (Some(_), None) => gst::FlowReturn::Flushing,
             (None, _) => gst::FlowReturn::Error,
         };
-        (e, sample, flow)
+        (sample, flow)
     }
     vec![
         /**
@@ -206,7 +215,7 @@ pub(super) fn signals() -> Vec<glib::subclass::Signal> {
             .param_types([u32::static_type(), gst::Sample::static_type()])
             .return_type::<gst::FlowReturn>()
             .action()
-            .class_handler(|args| Some(push(args).2.to_value()))
+            .class_handler(|args| Some(push(args).1.to_value()))
             .build(),
         /**
          * GstOnvifHttpsSrc::push-backchannel-buffer:
@@ -222,7 +231,7 @@ pub(super) fn signals() -> Vec<glib::subclass::Signal> {
             .return_type::<gst::FlowReturn>()
             .action()
             .class_handler(|args| {
-                let (_, sample, flow) = push(args);
+                let (sample, flow) = push(args);
                 if let Some(sample) = sample {
                     let raw = sample.as_ptr();
                     drop(sample);

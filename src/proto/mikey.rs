@@ -494,6 +494,15 @@ mod tests {
     /// gst-rtsp-server 1.22's SDP (device-provided key, GStreamer's parameters, no MKI).
     const GST: &str = "AQAFABPGq/wBAACN19ggAAAAAAsA7r4aNQDrNW0KEBfA7z2oSHoVauI5caw9VJEBAAAAFQABAQEBEAIBAQMBCgcBAQgBAQoBAQAAACIAIAAesiwOw1cFIHnp8zMoII6LFtn9vYnn3/X0+ydEDNR2AA==";
 
+    /// The first policy's parameters, each with its first byte.
+    fn first_params(m: &Message) -> Vec<(u8, u8)> {
+        m.policies[0]
+            .params
+            .iter()
+            .map(|(t, v)| (*t, v[0]))
+            .collect()
+    }
+
     #[test]
     fn test_the_onvif_example() {
         let m = parse(&decode_base64(ONVIF).unwrap()).unwrap();
@@ -507,11 +516,7 @@ mod tests {
                 roc: 0
             }]
         );
-        let params: Vec<(u8, u8)> = m.policies[0]
-            .params
-            .iter()
-            .map(|(t, v)| (*t, v[0]))
-            .collect();
+        let params = first_params(&m);
         assert_eq!(
             params,
             [
@@ -536,11 +541,7 @@ mod tests {
     fn test_the_gst_rtsp_server_example() {
         let m = parse(&decode_base64(GST).unwrap()).unwrap();
         assert_eq!(m.sessions[0].ssrc, 0x8dd7d820);
-        let params: Vec<(u8, u8)> = m.policies[0]
-            .params
-            .iter()
-            .map(|(t, v)| (*t, v[0]))
-            .collect();
+        let params = first_params(&m);
         // GStreamer writes the tag length (10) as parameter 3.
         assert_eq!(
             params,

@@ -267,7 +267,7 @@ pub(super) async fn open_session<O: Output>(
                     // Handed to the element once PLAY is answered: what is pushed before
                     // gets FLUSHING, not a place in a queue.
                     let (tx, rx) = tokio::sync::mpsc::channel(BACKCHANNEL_QUEUE);
-                    backchannel = Some((Backchannel { rx, udp_to }, Some((id, caps, tx))));
+                    backchannel = Some((Backchannel { rx, udp_to }, (id, caps, tx)));
                 }
                 Step::Fallback {
                     from,
@@ -332,11 +332,9 @@ pub(super) async fn open_session<O: Output>(
                         "playing: {} connection(s) and {} SOAP round trip(s) for the ONVIF start",
                         place.cost.0, place.cost.1
                     ));
-                    let backchannel = backchannel.take().map(|(rx, handed)| {
-                        if let Some((id, caps, tx)) = handed {
-                            out.backchannel(id, caps, tx);
-                        }
-                        rx
+                    let backchannel = backchannel.take().map(|(b, (id, caps, tx))| {
+                        out.backchannel(id, caps, tx);
+                        b
                     });
                     return Ok(Opened {
                         rtsp,

@@ -220,11 +220,7 @@ impl Sequence {
                 };
                 let mut h = vec![("Transport".to_string(), asked.value())];
                 h.extend(self.plan.require.iter().cloned());
-                if self
-                    .chosen
-                    .get(*index)
-                    .is_some_and(|(p, _)| *p == BACKCHANNEL)
-                {
+                if self.is_backchannel(*index) {
                     h.push(backchannel_require());
                 }
                 ("SETUP", url.clone(), h)
@@ -254,6 +250,13 @@ impl Sequence {
     /// Whether a backchannel stream is chosen (its requests carry the `Require`).
     pub fn has_backchannel(&self) -> bool {
         self.chosen.iter().any(|(p, _)| *p == BACKCHANNEL)
+    }
+
+    /// Whether chosen stream `index` is the backchannel.
+    fn is_backchannel(&self, index: usize) -> bool {
+        self.chosen
+            .get(index)
+            .is_some_and(|(p, _)| *p == BACKCHANNEL)
     }
 
     /// The interleaved channels asked for stream `index`: 0-1, 2-3, ...
@@ -312,8 +315,8 @@ impl Sequence {
         // answering 551 to its Require): the session goes on without it, as rtspsrc
         // skips a stream whose SETUP is refused.
         if !(200..=299).contains(&resp.status) && retry_to.is_none() {
-            let refused_setup = matches!(&self.state, State::Setup { index, .. }
-                if self.chosen.get(*index).is_some_and(|(p, _)| *p == BACKCHANNEL));
+            let refused_setup =
+                matches!(&self.state, State::Setup { index, .. } if self.is_backchannel(*index));
             let refused_play =
                 matches!(self.state, State::Play) && resp.status == 551 && self.has_backchannel();
             if refused_setup || refused_play {
