@@ -507,28 +507,27 @@ impl Camera {
                 time::OffsetDateTime::now_utc().unix_timestamp() + config.device.clock_skew_secs,
             )
         };
-        let media = media::Media::start(media::MediaOptions {
+        // What the plain RTSP server and the RTSPS one share.
+        let options = || media::MediaOptions {
             user: config.device.user.clone(),
             password: config.device.password.clone(),
             session_timeout: config.device.session_timeout,
             requests: stats.rtsp_requests.clone(),
-            tls: None,
             basic: config.quirks.rtsp_basic,
             metadata: config.device.metadata,
+            speaker: config.device.backchannel.then(|| stats.backchannel.clone()),
+            ..Default::default()
+        };
+        let media = media::Media::start(media::MediaOptions {
             archive: Some(archive.clone()),
             open: front_wanted,
-            speaker: config.device.backchannel.then(|| stats.backchannel.clone()),
-            srtp: false,
+            ..options()
         })
         .map_err(std::io::Error::other)?;
         // In benchmark mode the RTSPS port serves the benchmark stream itself.
         let rtsps = if config.device.rtsps && config.bench.is_none() {
             Some(
                 media::Media::start(media::MediaOptions {
-                    user: config.device.user.clone(),
-                    password: config.device.password.clone(),
-                    session_timeout: config.device.session_timeout,
-                    requests: stats.rtsp_requests.clone(),
                     tls: Some(
                         config
                             .device
@@ -536,12 +535,8 @@ impl Camera {
                             .clone()
                             .unwrap_or_else(|| identity.clone()),
                     ),
-                    basic: config.quirks.rtsp_basic,
-                    metadata: config.device.metadata,
-                    archive: None,
-                    open: false,
-                    speaker: config.device.backchannel.then(|| stats.backchannel.clone()),
                     srtp: config.device.srtp,
+                    ..options()
                 })
                 .map_err(std::io::Error::other)?,
             )
