@@ -42,6 +42,7 @@ pub fn rtsp_session_script(data: &[u8]) {
         uri: "rtsp://cam/s".into(),
         kinds: vec![(Kind::Video, "video"), (Kind::Audio, "audio")],
         udp: data.first().is_some_and(|b| b & 1 == 1),
+        srtp: false,
         require: Vec::new(),
         play: vec![("Range".into(), "npt=0.000-".into())],
         backchannel: data.first().is_some_and(|b| b & 2 == 2),
@@ -122,7 +123,7 @@ pub fn rtsp_session_script(data: &[u8]) {
                     _ => break,
                 };
                 rest = &rest[2..];
-                s.bound(port, now);
+                s.bound(port, None, now);
             }
         }
         drain(&mut s, now, &mut cseq, &mut ended);

@@ -2,8 +2,8 @@
 // SPDX-License-Identifier: MPL-2.0
 
 //! `backchannel=onvif` (issue 25 point 3): Audio OUT as rtspsrc offers it (`select-stream`,
-//! `push-backchannel-sample`, `push-backchannel-buffer`), over RTSPS (encrypted) and over
-//! plain RTSP (with the warning), into the virtual camera's speaker: gst-rtsp-server's
+//! `push-backchannel-sample`, `push-backchannel-buffer`), over RTSPS and SRTP (encrypted)
+//! and over plain RTSP (with the warning), into the virtual camera's speaker: gst-rtsp-server's
 //! ONVIF backchannel decoding PCMU, whose tone the test measures.
 
 mod common;
@@ -77,8 +77,14 @@ fn backchannel_message(out: &MultiOutcome) -> Option<(u32, gst::Caps)> {
 /// A 400 Hz tone pushed through the element reaches the camera's speaker at 400 Hz, every
 /// packet of it; the stream is announced as rtspsrc announces it.
 fn tone_reaches_the_speaker(method: &str) {
-    let (cam, ca) = camera(Config::default());
-    let loc = if method == "rtsps" {
+    let (cam, ca) = camera(Config {
+        device: Device {
+            srtp: method == "rtsps-srtp",
+            ..Device::default()
+        },
+        ..Config::default()
+    });
+    let loc = if method.starts_with("rtsps") {
         cam.https_url()
     } else {
         cam.http_url()
@@ -158,6 +164,13 @@ fn tone_reaches_the_speaker(method: &str) {
 #[test]
 fn test_a_tone_reaches_the_speaker_over_rtsps() {
     tone_reaches_the_speaker("rtsps");
+}
+
+/// Over `rtsps-srtp` the audio goes as SRTP under the key of the element's `KeyMgmt`,
+/// which gst-rtsp-server's `srtpdec` opens (a peer we did not write).
+#[test]
+fn test_a_tone_reaches_the_speaker_over_rtsps_srtp() {
+    tone_reaches_the_speaker("rtsps-srtp");
 }
 
 /// Over plain RTSP the backchannel works too, and the warning says the audio goes in

@@ -65,6 +65,7 @@ fn test_https_tunnel_against_bare_gst_rtsp_server() {
                 (sdp::Kind::Metadata, "metadata"),
             ],
             udp: false,
+            srtp: false,
             require: Vec::new(),
             play: vec![("Range".into(), "npt=0.000-".into())],
             backchannel: false,

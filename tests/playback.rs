@@ -199,6 +199,7 @@ fn replay(cam: &Camera, ca: &TempFile, range: &str, scale: Option<&str>) -> Vec<
                 (sdp::Kind::Metadata, "metadata"),
             ],
             udp: false,
+            srtp: false,
             require: vec![require],
             play,
             backchannel: false,

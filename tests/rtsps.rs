@@ -37,24 +37,7 @@ fn test_rtsps_plays_video_and_audio_with_checks_on() {
     let loc = cam.https_url();
     let run = multi(props(&loc, ca.as_str()), &[("streams", &"video+audio")]);
     let out = run.collect(&["video_0", "audio_0"], 60, WAIT);
-    assert!(out.error.is_none(), "{}", out.error_text());
-    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
-    assert!(
-        out.count("video_0") >= 60 && out.count("audio_0") >= 60,
-        "video {} audio {}",
-        out.count("video_0"),
-        out.count("audio_0")
-    );
-    let v = caps_of(&out.pads["video_0"]);
-    assert_eq!(v.name(), "application/x-rtp");
-    assert_eq!(v.get::<&str>("media").unwrap(), "video");
-    assert_eq!(v.get::<&str>("encoding-name").unwrap(), "H264");
-    assert_eq!(v.get::<i32>("clock-rate").unwrap(), 90000);
-    assert_eq!(v.get::<i32>("payload").unwrap(), 96);
-    let a = caps_of(&out.pads["audio_0"]);
-    assert_eq!(a.get::<&str>("media").unwrap(), "audio");
-    assert_eq!(a.get::<&str>("encoding-name").unwrap(), "MPEG4-GENERIC");
-    assert_eq!(a.get::<i32>("clock-rate").unwrap(), 16000);
+    assert_camera_av(&out, 60);
     for pad in ["video_0", "audio_0"] {
         let pts: Vec<u64> = out.pads[pad]
             .iter()
@@ -395,39 +378,4 @@ fn test_rtsp_basic_over_rtsps_only_to_an_authenticated_peer() {
             "tls-certificate-sha256",
         ],
     );
-}
-
-/// A camera offering SRTP beside RTP on its RTSPS port (gst-rtsp-server with both
-/// profiles: each stream listed twice, SRTP first, its key in the SDP): `rtsps` plays as
-/// before SRTP was offered, every stream offered to `select-stream`. (gst-rtsp-server
-/// gives both listings one control and takes the profile from the SETUP's transport, so
-/// which listing is chosen shows in `sequence_tests.rs`, not here.)
-#[test]
-fn test_rtsps_plays_rtp_when_the_camera_offers_srtp_too() {
-    let (cam, ca) = camera(Config {
-        device: Device {
-            srtp: true,
-            ..Device::default()
-        },
-        ..Config::default()
-    });
-    let run = multi(
-        props(&cam.https_url(), ca.as_str()),
-        &[("streams", &"video+audio")],
-    );
-    let offered = std::sync::Arc::new(std::sync::Mutex::new(0u32));
-    let o = offered.clone();
-    run.src.connect("select-stream", false, move |_| {
-        *o.lock().unwrap() += 1;
-        Some(true.to_value())
-    });
-    let out = run.collect(&["video_0", "audio_0"], 30, WAIT);
-    assert!(out.error.is_none(), "{}", out.error_text());
-    assert_eq!(
-        *offered.lock().unwrap(),
-        6,
-        "video, audio and metadata, each as RTP/SAVP and RTP/AVP"
-    );
-    let v = caps_of(&out.pads["video_0"]);
-    assert_eq!(v.get::<&str>("encoding-name").unwrap(), "H264");
 }

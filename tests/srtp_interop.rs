@@ -122,6 +122,22 @@ fn test_the_crate_reads_what_libsrtp2_writes() {
         for mki in [None, Some(&[0u8, 0, 0, 0x2f][..])] {
             let what = format!("{cipher}/{auth}, MKI {mki:?}");
             let packets = encrypted(cipher, auth, &master, mki);
+            // What the element sends (the backchannel, under its key) is byte for byte
+            // what libsrtp2 writes: SRTP is deterministic for a key, SSRC and index.
+            let mut ours = libsrtp::SendSession::new();
+            ours.add_stream(
+                None,
+                &StreamConfig::new(
+                    vec![MasterKey::new(key, salt, &mki.map(<[u8]>::to_vec))],
+                    &profile,
+                    &profile,
+                ),
+            )
+            .expect("a stream");
+            for (i, (plain, srtp)) in packets.iter().enumerate() {
+                let protected = ours.rtp_protect_mki(plain.clone(), &mki.map(<[u8]>::to_vec));
+                assert_eq!(protected.as_ref(), Ok(srtp), "{what}: packet {i} as sent");
+            }
             let mut r = receiver(profile, key, salt, mki);
             for (i, (plain, srtp)) in packets.iter().enumerate() {
                 assert_ne!(plain, srtp, "{what}: packet {i} encrypted");

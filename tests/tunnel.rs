@@ -21,6 +21,7 @@ fn plan(uri: &str) -> Plan {
         uri: uri.into(),
         kinds: vec![(gstonvifhttps::testing::rtsp::sdp::Kind::Video, "video")],
         udp: false,
+        srtp: false,
         require: Vec::new(),
         play: Vec::new(),
         backchannel: false,

@@ -260,6 +260,27 @@ impl Rtsp {
                 peer: self.peer.clone(),
                 what: format!("the device has no {prefix} stream in its SDP"),
             },
+            Fault::Start(sequence::Fault::NoSrtp(prefix)) => Error::Settings(format!(
+                "{}: streaming-method=rtsps-srtp: the device offers its {prefix} stream only \
+                 as plain RTP/AVP (no RTP/SAVP in its SDP), which would travel unencrypted \
+                 over UDP; use streaming-method=rtsps (the media inside the TLS connection)",
+                self.peer
+            )),
+            Fault::Start(sequence::Fault::SrtpOnly(prefix)) => Error::Settings(format!(
+                "{}: the device offers its {prefix} stream only as RTP/SAVP (SRTP): its keys \
+                 must travel inside TLS and its media over UDP; use \
+                 streaming-method=rtsps-srtp",
+                self.peer
+            )),
+            Fault::Start(sequence::Fault::NotSecure { control, reply }) => {
+                Error::Settings(format!(
+                    "{}: the SETUP of {} asked for RTP/SAVP (SRTP) and the device granted \
+                     {reply:?}: its media would travel in clear, so it is refused; use \
+                     streaming-method=rtsps (the media inside the TLS connection)",
+                    self.peer,
+                    crate::proto::rtsp::url::strip_credentials(&control)
+                ))
+            }
             Fault::Start(sequence::Fault::OutOfTurn) | Fault::Seek(seek::Fault::OutOfTurn) => {
                 Error::Settings(
                     "internal error: an RTSP answer out of turn, please report this".into(),
@@ -369,6 +390,7 @@ mod tests {
             uri: "rtsp://cam/x".into(),
             kinds: vec![(sdp::Kind::Video, "video")],
             udp: false,
+            srtp: false,
             require: Vec::new(),
             play: vec![("Range".into(), "npt=0.000-".into())],
             backchannel: false,

@@ -103,6 +103,18 @@ pub enum StreamingMethod {
         nick = "rtsps"
     )]
     Rtsps = 4,
+    #[enum_value(
+        name = "RTSPS and SRTP: RTSP over TLS on the device's RTSPS port (ONVIF Media2 RtspsUnicast), RTP/SAVP (SRTP, keys exchanged inside TLS with MIKEY) over UDP",
+        nick = "rtsps-srtp"
+    )]
+    RtspsSrtp = 5,
+}
+
+impl StreamingMethod {
+    /// RTSP over TLS on the device's RTSPS port (`rtsps`, `rtsps-srtp`).
+    pub fn is_rtsps(self) -> bool {
+        matches!(self, StreamingMethod::Rtsps | StreamingMethod::RtspsSrtp)
+    }
 }
 
 /// Live media or edge storage (the `mode` property, spec §7).

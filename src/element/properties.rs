@@ -127,8 +127,10 @@ pub(super) fn list() -> Vec<glib::ParamSpec> {
          * How media travels: `rtp-rtsp-http-tcp` tunnels RTSP over HTTPS (over
          * HTTP when `https-enable=false`); `rtsps` is RTSP over TLS on the device's
          * RTSPS port (ONVIF Media2 `RtspsUnicast`, capability `SecureRTSPStreaming`),
-         * the media interleaved inside TLS; `rtp-rtsp-tcp` and `rtp-udp` stream
-         * unencrypted (with a warning); `http-snapshot` fetches JPEG images.
+         * the media interleaved inside TLS; `rtsps-srtp` is RTSP over TLS there too,
+         * the media as SRTP over UDP (keys exchanged with MIKEY inside TLS);
+         * `rtp-rtsp-tcp` and `rtp-udp` stream unencrypted (with a warning);
+         * `http-snapshot` fetches JPEG images.
          */
         glib::ParamSpecEnum::builder_with_default("streaming-method", DEFAULT_STREAMING_METHOD)
             .nick("Streaming method")

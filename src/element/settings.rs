@@ -285,9 +285,7 @@ impl Settings {
             })?,
             None => Vec::new(),
         };
-        let uses_tls = s.https_enable
-            || url.scheme() == "https"
-            || s.streaming_method == StreamingMethod::Rtsps;
+        let uses_tls = s.https_enable || url.scheme() == "https" || s.streaming_method.is_rtsps();
         if uses_tls && std::env::var_os("SSLKEYLOGFILE").is_some() {
             gst::info!(
                 CAT,
@@ -308,13 +306,19 @@ impl Settings {
         } else {
             None
         };
-        let rtsps = s.streaming_method == StreamingMethod::Rtsps;
+        let rtsps = s.streaming_method.is_rtsps();
         if !s.https_enable {
             warnings.push(if rtsps {
-                "https-enable=false: the ONVIF exchanges travel in clear (passwords only as \
-                 digests); anyone on the path can read and change them. The RTSP session and \
-                 the media stay inside TLS (streaming-method=rtsps)"
-                    .to_string()
+                let method = if s.streaming_method == StreamingMethod::RtspsSrtp {
+                    "encrypted (streaming-method=rtsps-srtp)"
+                } else {
+                    "inside TLS (streaming-method=rtsps)"
+                };
+                format!(
+                    "https-enable=false: the ONVIF exchanges travel in clear (passwords only \
+                     as digests); anyone on the path can read and change them. The RTSP \
+                     session and the media stay {method}"
+                )
             } else {
                 "https-enable=false: everything travels in clear: the ONVIF exchanges \
                  (passwords only as digests), the RTSP session and the media; anyone on the \
@@ -432,7 +436,10 @@ impl Settings {
                             .into(),
                     ));
                 }
-                StreamingMethod::Rtsps | StreamingMethod::RtpRtspTcp | StreamingMethod::RtpUdp => {}
+                StreamingMethod::Rtsps
+                | StreamingMethod::RtspsSrtp
+                | StreamingMethod::RtpRtspTcp
+                | StreamingMethod::RtpUdp => {}
             }
             if s.mode == Mode::Playback {
                 return Err(Error::Settings(
@@ -590,5 +597,6 @@ fn transport_of(method: StreamingMethod) -> Option<Transport> {
         StreamingMethod::RtpRtspTcp => Some(Transport::Rtsp),
         StreamingMethod::RtpUdp => Some(Transport::Udp),
         StreamingMethod::Rtsps => Some(Transport::Rtsps),
+        StreamingMethod::RtspsSrtp => Some(Transport::RtspsSrtp),
     }
 }

@@ -9,7 +9,7 @@
 //! crate's (RFC 3711, 7714, MKI), tested against libsrtp2's output in
 //! `tests/srtp_interop.rs`; nothing here reads or writes a socket.
 
-use libsrtp::{MasterKey, ProtectionProfile, RecvSession, StreamConfig};
+use libsrtp::{MasterKey, ProtectionProfile, RecvSession, SendSession, StreamConfig};
 
 use super::mikey::{SrtpKey, Suite};
 
@@ -37,6 +37,74 @@ fn profile(suite: Suite) -> ProtectionProfile {
         Suite::AesCm128HmacSha1_80 => ProtectionProfile::Aes128CmHmacSha180,
         Suite::AeadAes128Gcm => ProtectionProfile::AeadAes128Gcm,
         Suite::AeadAes256Gcm => ProtectionProfile::AeadAes256Gcm,
+    }
+}
+
+/// The libsrtp configuration of `key`.
+fn config(key: &SrtpKey) -> StreamConfig {
+    let p = profile(key.suite);
+    StreamConfig::new(
+        vec![MasterKey::new(&key.master_key, &key.master_salt, &key.mki)],
+        &p,
+        &p,
+    )
+}
+
+/// Bytes of randomness [`our_key`] takes: the longest master key and salt (AES-256-GCM's).
+pub const KEY_RANDOM: usize = 44;
+
+/// Our key for one stream's `KeyMgmt` (ONVIF 26.06 and the Genetec flavour): a fresh
+/// master key and salt of `suite`'s lengths from `random` (the caller's OS randomness),
+/// a 4-byte MKI when there is one, and our sending SSRC in the crypto session (the key of
+/// our SRTCP, and of the device's media when it uses the client's key).
+pub fn our_key(suite: Suite, random: &[u8; KEY_RANDOM], mki: Option<u32>, ssrc: u32) -> SrtpKey {
+    let (key_len, salt_len) = suite.lengths();
+    let (k, rest) = random.split_at(key_len.min(random.len()));
+    SrtpKey {
+        suite,
+        master_key: k.to_vec(),
+        master_salt: rest.iter().take(salt_len).copied().collect(),
+
+        mki: mki.map(|m| m.to_be_bytes().to_vec()),
+        ssrc,
+        roc: 0,
+    }
+}
+
+/// The sending side of one SRTP stream: our receiver reports (SRTCP) and the backchannel's
+/// packets, under our key.
+pub struct Sender {
+    session: SendSession,
+    mki: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Sender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sender").finish_non_exhaustive()
+    }
+}
+
+impl Sender {
+    /// A sender under `key`, for any SSRC.
+    pub fn new(key: &SrtpKey) -> Result<Sender, String> {
+        let mut session = SendSession::new();
+        session
+            .add_stream(None, &config(key))
+            .map_err(|e| format!("our key cannot be used: {e}"))?;
+        Ok(Sender {
+            session,
+            mki: key.mki.clone(),
+        })
+    }
+
+    /// One RTCP packet, protected; `None` when it is not RTCP or its SRTCP index is spent.
+    pub fn rtcp(&mut self, packet: Vec<u8>) -> Option<Vec<u8>> {
+        self.session.rtcp_protect_mki(packet, &self.mki).ok()
+    }
+
+    /// One RTP packet, protected; `None` when it is not RTP or the key is spent.
+    pub fn rtp(&mut self, packet: Vec<u8>) -> Option<Vec<u8>> {
+        self.session.rtp_protect_mki(packet, &self.mki).ok()
     }
 }
 
@@ -78,17 +146,19 @@ impl Receiver {
     pub fn new(keys: &[(KeySource, SrtpKey)]) -> Result<Receiver, String> {
         let mut candidates = Vec::with_capacity(keys.len());
         for (source, key) in keys {
-            let p = profile(key.suite);
-            let config = StreamConfig::new(
-                vec![MasterKey::new(&key.master_key, &key.master_salt, &key.mki)],
-                &p,
-                &p,
-            );
+            let config = config(key);
+            let refused = |e| format!("{} cannot be used: {e}", source.describe());
             let mut session = RecvSession::new();
             // Any SSRC: the device's may be 0 in the MIKEY, or change.
-            session
-                .add_stream(None, &config)
-                .map_err(|e| format!("{} cannot be used: {e}", source.describe()))?;
+            session.add_stream(None, &config).map_err(refused)?;
+            // A sender that has sent 65536 packets or more (a shared media joined late)
+            // says its roll-over counter in the crypto session; its SSRC starts there.
+            if key.ssrc != 0 && key.roc != 0 {
+                session
+                    .add_stream(Some(key.ssrc), &config)
+                    .map_err(refused)?;
+                session.set_roc(key.ssrc, key.roc).map_err(refused)?;
+            }
             candidates.push((*source, session));
         }
         Ok(Receiver {
@@ -273,6 +343,83 @@ mod tests {
         );
         assert_eq!(r.rtp(cipher), Unprotected::Dropped, "a replay");
         assert_eq!(r.dropped(), 4);
+    }
+
+    /// Our key has the suite's lengths, a 4-byte MKI and our SSRC; what [`Sender`]
+    /// protects under it (a receiver report, a backchannel packet) a receiver holding the
+    /// same key opens, and one holding another key does not.
+    #[test]
+    fn test_our_key_protects_reports_and_packets() {
+        let random: [u8; KEY_RANDOM] = std::array::from_fn(|i| i as u8);
+        for (suite, k, s) in [
+            (Suite::AesCm128HmacSha1_80, 16, 14),
+            (Suite::AeadAes128Gcm, 16, 12),
+            (Suite::AeadAes256Gcm, 32, 12),
+        ] {
+            let ours = our_key(suite, &random, Some(0x2F), 0xABCD_0001);
+            assert_eq!((ours.master_key.len(), ours.master_salt.len()), (k, s));
+            assert_eq!(ours.mki.as_deref(), Some(&[0, 0, 0, 0x2F][..]));
+            assert_eq!((ours.ssrc, ours.roc), (0xABCD_0001, 0));
+            let mut tx = Sender::new(&ours).unwrap();
+            // An empty receiver report of SSRC 0xABCD0001.
+            let rr = vec![0x80, 201, 0, 1, 0xAB, 0xCD, 0, 1];
+            let protected = tx.rtcp(rr.clone()).expect("protected");
+            assert!(protected.len() > rr.len() + 4, "index, MKI and tag added");
+            let mut rx = Receiver::new(&[(KeySource::Ours, ours.clone())]).unwrap();
+            match rx.rtcp(protected.clone()) {
+                Unprotected::Packet { bytes, .. } => assert_eq!(bytes, rr, "{suite:?}"),
+                Unprotected::Dropped => panic!("{suite:?}: our report does not open"),
+            }
+            let mut other = Receiver::new(&[(KeySource::Device, key(suite, 3, None))]).unwrap();
+            assert_eq!(other.rtcp(protected), Unprotected::Dropped);
+            let rtp = sent(&key(suite, 0, None), 1).remove(0).0;
+            let protected = tx.rtp(rtp.clone()).expect("protected");
+            match rx.rtp(protected) {
+                Unprotected::Packet { bytes, .. } => assert_eq!(bytes, rtp, "{suite:?}"),
+                Unprotected::Dropped => panic!("{suite:?}: our packet does not open"),
+            }
+            assert_eq!(tx.rtcp(vec![1, 2, 3]), None, "not RTCP");
+        }
+    }
+
+    /// A device that has sent 2^16 packets or more before we joined says its roll-over
+    /// counter in the MIKEY's crypto session; its packets open only with it.
+    #[test]
+    fn test_the_device_roll_over_counter_is_used() {
+        let suite = Suite::AesCm128HmacSha1_80;
+        let mut device = key(suite, 5, None);
+        let p = profile(suite);
+        let mut tx = SendSession::new();
+        tx.add_stream(
+            Some(0x0B0E_7C01),
+            &StreamConfig::new(
+                vec![MasterKey::new(
+                    &device.master_key,
+                    &device.master_salt,
+                    &None,
+                )],
+                &p,
+                &p,
+            ),
+        )
+        .unwrap();
+        // 65536 + 100 packets sent: ROC 1, sequence 100.
+        for i in 0..=(65536u32 + 100) {
+            let mut plain = vec![0x80, 96];
+            plain.extend_from_slice(&(i as u16).to_be_bytes());
+            plain.extend_from_slice(&i.to_be_bytes());
+            plain.extend_from_slice(&0x0B0E_7C01u32.to_be_bytes());
+            plain.push(1);
+            let cipher = tx.rtp_protect(plain).unwrap();
+            if i == 65536 + 100 {
+                let mut without = Receiver::new(&[(KeySource::Device, device.clone())]).unwrap();
+                assert_eq!(without.rtp(cipher.clone()), Unprotected::Dropped);
+                device.ssrc = 0x0B0E_7C01;
+                device.roc = 1;
+                let mut with = Receiver::new(&[(KeySource::Device, device.clone())]).unwrap();
+                assert!(matches!(with.rtp(cipher), Unprotected::Packet { .. }));
+            }
+        }
     }
 
     /// A key of the wrong length for its suite is refused, naming where it came from.

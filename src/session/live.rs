@@ -178,7 +178,8 @@ pub(super) async fn open_session<O: Output>(
     let plan = rtsp::sequence::Plan {
         uri: uri.clone(),
         kinds,
-        udp: s.transport == Transport::Udp,
+        udp: matches!(s.transport, Transport::Udp | Transport::RtspsSrtp),
+        srtp: s.transport == Transport::RtspsSrtp,
         require,
         play: play.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
         backchannel: s.backchannel,
@@ -193,6 +194,8 @@ pub(super) async fn open_session<O: Output>(
     let mut replay = replay;
     let mut backchannel = None;
     let mut ignore = |_: u8, _: &[u8]| {};
+    // Our SSRC: in our receiver reports, and in the crypto session of our SRTP keys.
+    let our_ssrc = u32::from_be_bytes(crate::proto::auth::random::<4>());
     loop {
         // The events first: a stream's UDP ports and pad are ready before the request
         // that follows its SETUP (the next SETUP, or PLAY) goes out.
@@ -212,14 +215,22 @@ pub(super) async fn open_session<O: Output>(
             };
             match step {
                 Step::Send(_) => {}
-                Step::BindUdp => {
+                Step::BindUdp(wanted) => {
                     let (a, b) = udp_pair(v6)
                         .await
                         .map_err(|e| Error::io(&rtsp.peer, "UDP bind", e))?;
                     let port = a.local_addr().map(|a| a.port()).unwrap_or(0);
-                    rtsp.session.bound(port, std::time::Instant::now());
-                    udp = Some((a, b));
+                    // SRTP: a fresh key of ours for this stream (docs/secure-streaming-and-
+                    // discovery.md §1.3: always sent; the device may use it or its own).
+                    let ours = wanted.map(|w| our_srtp_key(place.srtp_suite, w, our_ssrc));
+                    let mikey = ours.as_ref().map(|(_, m)| m.clone());
+                    rtsp.session.bound(port, mikey, std::time::Instant::now());
+                    udp = Some(((a, b), ours.map(|(k, _)| k)));
                 }
+                Step::KeyRefused(why) => out.debug(format_args!(
+                    "the device refused the element's KeyMgmt ({why}): SETUP again without \
+                     it; the device's SDP key alone, and no receiver reports (no key for them)"
+                )),
                 Step::Described(urls) => out.debug(format_args!(
                     "DESCRIBE {uri}: base {}, aggregate {}",
                     urls.base, urls.aggregate
@@ -245,9 +256,26 @@ pub(super) async fn open_session<O: Output>(
                     ));
                     // Over UDP the packets go from the pair bound for this SETUP to the
                     // device's RTP port; without a server_port there is nowhere to send.
+                    // SRTP: under the key of our KeyMgmt (the device has no other way to
+                    // know the key of what we send).
+                    let mut srtp = None;
                     let udp_to = match udp.take() {
-                        Some(pair) => {
+                        Some((pair, ours)) => {
                             let leg = udp_leg(origin, timeout, pair, &set_up.granted).await?;
+                            if set_up.granted.secure {
+                                let Some(k) = ours.filter(|_| set_up.key_sent) else {
+                                    out.warning(
+                                        "backchannel=onvif: the device refused the element's \
+                                         KeyMgmt, so there is no key to encrypt the audio \
+                                         with; playing without Audio OUT",
+                                    );
+                                    continue;
+                                };
+                                let sender = crate::proto::srtp::Sender::new(&k).map_err(|e| {
+                                    Error::Settings(format!("backchannel: SRTP: {e}"))
+                                })?;
+                                srtp = Some((sender, our_ssrc));
+                            }
                             match (leg.accept.ips.first(), leg.accept.ports) {
                                 (Some(ip), Some((port, _))) => {
                                     Some((leg.rtp, std::net::SocketAddr::new(*ip, port)))
@@ -267,7 +295,7 @@ pub(super) async fn open_session<O: Output>(
                     // Handed to the element once PLAY is answered: what is pushed before
                     // gets FLUSHING, not a place in a queue.
                     let (tx, rx) = tokio::sync::mpsc::channel(BACKCHANNEL_QUEUE);
-                    backchannel = Some((Backchannel { rx, udp_to }, (id, caps, tx)));
+                    backchannel = Some((Backchannel { rx, udp_to, srtp }, (id, caps, tx)));
                 }
                 Step::Fallback {
                     from,
@@ -285,7 +313,19 @@ pub(super) async fn open_session<O: Output>(
                         ));
                     }
                     let leg = match udp.take() {
-                        Some(pair) => Some(udp_leg(origin, timeout, pair, &set_up.granted).await?),
+                        Some((pair, ours)) => {
+                            let mut leg = udp_leg(origin, timeout, pair, &set_up.granted).await?;
+                            if set_up.granted.secure {
+                                let ours = ours.as_ref().filter(|_| set_up.key_sent);
+                                leg.srtp = Some(SrtpLeg::new(
+                                    list.len(),
+                                    ours,
+                                    set_up.stream.key_mgmt.as_deref(),
+                                    out,
+                                )?);
+                            }
+                            Some(leg)
+                        }
                         None => None,
                     };
                     let caps = rtp_caps(&set_up.stream);
@@ -302,10 +342,9 @@ pub(super) async fn open_session<O: Output>(
                 }
                 Step::AllSetUp => {
                     out.streams_complete();
-                    let ssrc = crate::proto::auth::random::<4>();
                     streams = Some(Arc::new(std::sync::Mutex::new(Streams {
                         list: std::mem::take(&mut list),
-                        our_ssrc: u32::from_be_bytes(ssrc),
+                        our_ssrc,
                         flowing: true,
                         replay: replay.take(),
                         now: None,
@@ -361,18 +400,34 @@ pub(super) async fn open_session<O: Output>(
 pub(super) struct Backchannel {
     rx: tokio::sync::mpsc::Receiver<Vec<u8>>,
     udp_to: Option<(Arc<tokio::net::UdpSocket>, std::net::SocketAddr)>,
+    /// SRTP (`rtsps-srtp`): the packets go protected under our key, as sent by our SSRC
+    /// (the one our `KeyMgmt` names: the device finds the key by it).
+    srtp: Option<(crate::proto::srtp::Sender, u32)>,
 }
 
 impl Backchannel {
     /// Sends one packet.
-    async fn send(&self, rtsp: &mut Rtsp, packet: &[u8]) {
+    async fn send(&mut self, rtsp: &mut Rtsp, packet: Vec<u8>) {
         match &self.udp_to {
             None => {
-                rtsp.session.send_backchannel(packet);
+                rtsp.session.send_backchannel(&packet);
             }
             Some((socket, to)) => {
-                if rtsp.session.is_playing() {
-                    let _ = socket.send_to(packet, to).await;
+                if !rtsp.session.is_playing() {
+                    return;
+                }
+                let packet = match &mut self.srtp {
+                    None => Some(packet),
+                    Some((sender, ssrc)) => {
+                        let mut packet = packet;
+                        if let Some(at) = packet.get_mut(8..12) {
+                            at.copy_from_slice(&ssrc.to_be_bytes());
+                        }
+                        sender.rtp(packet)
+                    }
+                };
+                if let Some(p) = packet {
+                    let _ = socket.send_to(&p, to).await;
                 }
             }
         }
@@ -442,6 +497,19 @@ pub(super) async fn play_loop<O: Output>(
         &mut seeking,
     )
     .await;
+    for (i, keys) in legs.iter().enumerate() {
+        let dropped = keys.as_ref().and_then(|l| l.srtp.as_ref()).map_or(0, |k| {
+            k.receiver
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .dropped()
+        });
+        if dropped > 0 {
+            out.debug(format_args!(
+                "stream {i}: {dropped} SRTP packet(s) failed authentication and were dropped"
+            ));
+        }
+    }
     if let (Err(e), Some(cmd @ Command::Seek { position, epoch })) = (&result, seeking)
         && !commands.keep(cmd)
     {
@@ -485,7 +553,10 @@ async fn playing<O: Output>(
                 let receiver = udp_receiver(
                     i,
                     (l.rtp.clone(), l.rtcp.clone()),
-                    l.accept.clone(),
+                    (
+                        l.accept.clone(),
+                        l.srtp.as_ref().map(|k| k.receiver.clone()),
+                    ),
                     streams.clone(),
                     out.clone(),
                 );
@@ -581,8 +652,8 @@ async fn playing<O: Output>(
                     Some(b) => b.rx.recv().await,
                     None => std::future::pending().await,
                 }
-            }, if backchannel.is_some() && taking && ending.is_none() => match (packet, backchannel.as_ref()) {
-                (Some(p), Some(b)) => b.send(rtsp, &p).await,
+            }, if backchannel.is_some() && taking && ending.is_none() => match (packet, backchannel.as_mut()) {
+                (Some(p), Some(b)) => b.send(rtsp, p).await,
                 _ => *backchannel = None,
             },
             _ = media_check.tick(), if live && ending.is_none() => {
@@ -625,7 +696,7 @@ async fn playing<O: Output>(
                     // (written within the TEARDOWN's wait).
                     if let Some(b) = backchannel.as_mut() {
                         while let Ok(p) = b.rx.try_recv() {
-                            b.send(rtsp, &p).await;
+                            b.send(rtsp, p).await;
                         }
                     }
                     end(rtsp, &mut ending);
@@ -682,7 +753,11 @@ async fn send_reports<O: Output>(
     for (i, report) in reports {
         match legs.get(i).and_then(Option::as_ref) {
             Some(leg) => {
-                if let Some(to) = leg.server_rtcp {
+                let report = match &leg.srtp {
+                    None => Some(report),
+                    Some(keys) => keys.protect_report(&report),
+                };
+                if let (Some(to), Some(report)) = (leg.server_rtcp, report) {
                     let _ = leg.rtcp.send_to(&report, to).await;
                 }
             }

@@ -125,6 +125,7 @@ async fn stop_against(at_teardown: AtTeardown, pipe: usize) -> (Result<(), Error
         uri: "rtsp://cam/r".into(),
         kinds: vec![(sdp::Kind::Video, "video")],
         udp: false,
+        srtp: false,
         require: Vec::new(),
         play: Vec::new(),
         backchannel: false,

@@ -21,6 +21,8 @@ pub(super) struct MediaPlace {
     pub(super) replay_start_ms: Option<i64>,
     /// Connections and SOAP round trips the ONVIF start took, for the log.
     pub(super) cost: (u32, u32),
+    /// The SRTP suite of our keys (`rtsps-srtp`).
+    pub(super) srtp_suite: crate::proto::mikey::Suite,
 }
 
 #[derive(Clone)]
@@ -115,11 +117,11 @@ pub(super) async fn find_media<O: Output>(s: &LiveSettings, out: &O) -> Result<M
             let uri = format!("rtsp://{}{target}", rtsp_origin.host_header());
             (OpenRtsp::Tcp(rtsp_origin), uri)
         }
-        Transport::Rtsps => {
+        t @ (Transport::Rtsps | Transport::RtspsSrtp) => {
             if let Some(note) = onvif::check_rtsps(&mut client, &media).await? {
                 out.debug(format_args!("{note}"));
             }
-            let device_uri = onvif::stream_uri(&mut client, &media, Transport::Rtsps).await?;
+            let device_uri = onvif::stream_uri(&mut client, &media, t).await?;
             let rtsps_origin = rtsps_origin(&device_uri, &origin.host, out)
                 .map_err(|d| client.malformed("GetStreamUri", d))?;
             let target = crate::proto::onvif::addr::path_and_query(&device_uri)
@@ -154,6 +156,7 @@ pub(super) async fn find_media<O: Output>(s: &LiveSettings, out: &O) -> Result<M
         source,
         replay_start_ms,
         cost: (client.http.connects, client.round_trips),
+        srtp_suite: crate::proto::mikey::Suite::AesCm128HmacSha1_80,
     })
 }
 

@@ -71,6 +71,7 @@ pub(in crate::session) fn replaying() -> SharedStreams {
         reply: String::new(),
         granted: rtsp::transport::Reply::default(),
         channels: (0, 1),
+        key_sent: false,
     };
     Arc::new(std::sync::Mutex::new(Streams {
         list: vec![StreamState::new(0, &set_up)],
@@ -193,6 +194,7 @@ fn live() -> SharedStreams {
                 reply: String::new(),
                 granted: rtsp::transport::Reply::default(),
                 channels: (ch, ch + 1),
+                key_sent: false,
             };
             StreamState::new(i, &set_up)
         })

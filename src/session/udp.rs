@@ -1,8 +1,10 @@
 // Copyright (C) 2026 onvifhttps developers
 // SPDX-License-Identifier: MPL-2.0
 
-//! RTP and RTCP over UDP (`rtp-udp`): the port pairs, who may send on them, the
-//! receivers.
+//! RTP and RTCP over UDP (`rtp-udp`), and SRTP and SRTCP (`rtsps-srtp`): the port
+//! pairs, who may send on them, the receivers.
+
+use crate::proto::srtp;
 
 use super::*;
 
@@ -16,6 +18,74 @@ pub(super) struct UdpLeg {
     /// Where receiver reports go: the server's RTCP port.
     pub(super) server_rtcp: Option<std::net::SocketAddr>,
     pub(super) accept: UdpSources,
+    /// SRTP (`rtsps-srtp`): what opens the device's packets and protects our reports.
+    pub(super) srtp: Option<SrtpLeg>,
+}
+
+/// The keys of one SRTP stream.
+pub(super) struct SrtpLeg {
+    /// The device's packets (its key or ours: the first that authenticates decides).
+    pub(super) receiver: Arc<std::sync::Mutex<srtp::Receiver>>,
+    /// Our receiver reports, under the key of our `KeyMgmt`; `None` when the device
+    /// refused it (no key to protect them with: none are sent).
+    pub(super) sender: Option<std::sync::Mutex<srtp::Sender>>,
+}
+
+impl SrtpLeg {
+    /// The keys of a stream SET UP with `RTP/SAVP`: ours when our `KeyMgmt` went with the
+    /// SETUP granted, and the key of the device's SDP, tried in that order. A device key
+    /// that cannot be read is said and left out; no key at all is an error.
+    pub(super) fn new<O: Output>(
+        i: usize,
+        ours: Option<&crate::proto::mikey::SrtpKey>,
+        sdp_key: Option<&str>,
+        out: &O,
+    ) -> Result<SrtpLeg, Error> {
+        let mut keys = Vec::new();
+        if let Some(k) = ours {
+            keys.push((srtp::KeySource::Ours, k.clone()));
+        }
+        if let Some(text) = sdp_key {
+            match crate::proto::mikey::decode_base64(text)
+                .and_then(|b| crate::proto::mikey::parse(&b))
+                .and_then(|m| m.srtp_key())
+            {
+                Ok(k) => keys.push((srtp::KeySource::Device, k)),
+                Err(e) => out.debug(format_args!(
+                    "stream {i}: the key of the device's SDP (a=key-mgmt) cannot be used: {e}"
+                )),
+            }
+        }
+        if keys.is_empty() {
+            return Err(Error::Settings(format!(
+                "stream {i}: no SRTP key: the device refused the element's KeyMgmt and its \
+                 SDP gives none it can use; use streaming-method=rtsps (the media inside \
+                 the TLS connection)"
+            )));
+        }
+        let receiver = srtp::Receiver::new(&keys)
+            .map_err(|e| Error::Settings(format!("stream {i}: SRTP: {e}")))?;
+        let sender = match ours {
+            Some(k) => Some(std::sync::Mutex::new(
+                srtp::Sender::new(k)
+                    .map_err(|e| Error::Settings(format!("stream {i}: SRTP: {e}")))?,
+            )),
+            None => None,
+        };
+        Ok(SrtpLeg {
+            receiver: Arc::new(std::sync::Mutex::new(receiver)),
+            sender,
+        })
+    }
+
+    /// A receiver report protected with our key; `None` when there is no key for it.
+    pub(super) fn protect_report(&self, report: &[u8]) -> Option<Vec<u8>> {
+        self.sender
+            .as_ref()?
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .rtcp(report.to_vec())
+    }
 }
 
 /// Where RTP and RTCP may come from: the device (its RTSP address or the `source=` of its
@@ -71,6 +141,7 @@ pub(super) async fn udp_leg(
             ips: sources,
             ports,
         },
+        srtp: None,
     })
 }
 
@@ -107,10 +178,78 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// A fresh key of ours for one stream's `KeyMgmt` (our SSRC; MKI 1 when it has one), and
+/// the MIKEY message that carries it.
+pub(super) fn our_srtp_key(
+    suite: crate::proto::mikey::Suite,
+    wanted: crate::proto::rtsp::sequence::OurKey,
+    ssrc: u32,
+) -> (crate::proto::mikey::SrtpKey, Vec<u8>) {
+    use crate::proto::auth::random;
+    let mki = wanted.mki.then_some(1);
+    let key = srtp::our_key(suite, &random::<{ srtp::KEY_RANDOM }>(), mki, ssrc);
+    // NTP-UTC (RFC 3830 §6.6): seconds since 1900 and their fraction.
+    let since_1970 = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let ntp = (since_1970.as_secs().saturating_add(2_208_988_800) << 32)
+        | ((u64::from(since_1970.subsec_nanos()) << 32) / 1_000_000_000);
+    let message = crate::proto::mikey::build(
+        &key,
+        u32::from_be_bytes(random::<4>()),
+        ntp,
+        &random::<16>(),
+    );
+    (key, message)
+}
+
+/// A datagram of stream `i` in clear: as it came over plain UDP; opened, over SRTP; `None`
+/// when SRTP drops it (the first drop said in a warning, the key the device uses in a
+/// debug line).
+fn clear<'a, O: Output>(
+    i: usize,
+    receiver: Option<&std::sync::Mutex<srtp::Receiver>>,
+    packet: &'a [u8],
+    rtcp: bool,
+    out: &O,
+) -> Option<std::borrow::Cow<'a, [u8]>> {
+    let Some(receiver) = receiver else {
+        return Some(std::borrow::Cow::Borrowed(packet));
+    };
+    let mut r = receiver
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let opened = if rtcp {
+        r.rtcp(packet.to_vec())
+    } else {
+        r.rtp(packet.to_vec())
+    };
+    match opened {
+        srtp::Unprotected::Packet { bytes, decided } => {
+            if let Some(source) = decided {
+                out.debug(format_args!(
+                    "stream {i}: the device encrypts with {}",
+                    source.describe()
+                ));
+            }
+            Some(std::borrow::Cow::Owned(bytes))
+        }
+        srtp::Unprotected::Dropped => {
+            if r.dropped() == 1 {
+                out.warning(&format!(
+                    "stream {i}: dropping SRTP packets that fail authentication (a wrong key \
+                     or tag, a damaged or replayed packet); they are counted"
+                ));
+            }
+            None
+        }
+    }
+}
+
 pub(super) async fn udp_receiver<O: Output>(
     i: usize,
     leg: (Arc<tokio::net::UdpSocket>, Arc<tokio::net::UdpSocket>),
-    accept: UdpSources,
+    (accept, srtp): (UdpSources, Option<Arc<std::sync::Mutex<srtp::Receiver>>>),
     streams: SharedStreams,
     out: Arc<O>,
 ) {
@@ -142,11 +281,17 @@ pub(super) async fn udp_receiver<O: Output>(
                     }
                 };
                 crate::log::trace!("stream {i}: {n} bytes of RTP over UDP");
+                let Some(packet) = rtp_buf
+                    .get(..n)
+                    .and_then(|p| clear(i, srtp.as_deref(), p, false, &*out))
+                else {
+                    continue;
+                };
                 let mut st = streams.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 if st.replay.is_some() && out.seek_pending() {
                     continue;
                 }
-                st.rtp(i, Packet::copied(&rtp_buf[..n]), &*out);
+                st.rtp(i, Packet::copied(&packet), &*out);
                 st.end_read(0, &*out);
                 if !st.flowing {
                     return;
@@ -164,8 +309,14 @@ pub(super) async fn udp_receiver<O: Output>(
                         return;
                     }
                 };
+                let Some(packet) = rtcp_buf
+                    .get(..n)
+                    .and_then(|p| clear(i, srtp.as_deref(), p, true, &*out))
+                else {
+                    continue;
+                };
                 let now = out.running_time().unwrap_or(0);
-                streams.lock().unwrap_or_else(std::sync::PoisonError::into_inner).rtcp(i, &rtcp_buf[..n], now);
+                streams.lock().unwrap_or_else(std::sync::PoisonError::into_inner).rtcp(i, &packet, now);
             }
         }
     }

@@ -712,6 +712,29 @@ pub fn multi(base: Vec<(&str, Box<dyn ToValue + '_>)>, extra: &[(&str, &dyn ToVa
     MultiRun::new(&merged(&base, extra))
 }
 
+/// The virtual camera's video and audio played cleanly: no error or warning, `n` buffers
+/// or more on each pad, and the caps of its H.264 (payload 96) and AAC (16 kHz) streams.
+pub fn assert_camera_av(out: &MultiOutcome, n: usize) {
+    assert!(out.error.is_none(), "{}", out.error_text());
+    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    assert!(
+        out.count("video_0") >= n && out.count("audio_0") >= n,
+        "video {} audio {}",
+        out.count("video_0"),
+        out.count("audio_0")
+    );
+    let v = caps_of(&out.pads["video_0"]);
+    assert_eq!(v.name(), "application/x-rtp");
+    assert_eq!(v.get::<&str>("media").unwrap(), "video");
+    assert_eq!(v.get::<&str>("encoding-name").unwrap(), "H264");
+    assert_eq!(v.get::<i32>("clock-rate").unwrap(), 90000);
+    assert_eq!(v.get::<i32>("payload").unwrap(), 96);
+    let a = caps_of(&out.pads["audio_0"]);
+    assert_eq!(a.get::<&str>("media").unwrap(), "audio");
+    assert_eq!(a.get::<&str>("encoding-name").unwrap(), "MPEG4-GENERIC");
+    assert_eq!(a.get::<i32>("clock-rate").unwrap(), 16000);
+}
+
 /// The caps structure of a pad's first sample.
 pub fn caps_of(samples: &[(gst::Sample, Instant)]) -> gst::Structure {
     samples[0]

@@ -46,9 +46,14 @@ pub struct Device {
     /// without it a DESCRIBE that requires it gets `551 Option not supported` (default
     /// true).
     pub backchannel: bool,
-    /// The RTSPS server offers SRTP over UDP (RTP/SAVP, the device's key in the SDP, as
-    /// gst-rtsp-server gives it) beside RTP/AVP (default false).
+    /// The RTSPS server offers SRTP over UDP and only that (RTP/SAVP, the device's key in
+    /// the SDP without an MKI, as gst-rtsp-server gives it; default false). Not beside
+    /// RTP/AVP: gst-rtsp-server 1.22 with both profiles sends every client of a shared
+    /// media through the same `srtpenc`, so its RTP/AVP clients get SRTP.
     pub srtp: bool,
+    /// With `srtp`: the authentication tag of every audio packet is damaged on the way
+    /// out (a device whose SRTP is broken, or a path that changes bytes).
+    pub srtp_bad_tag: bool,
 }
 
 /// The port GetStreamUri writes into the `rtsps://` URI (tests move it onto a relay).
@@ -84,6 +89,7 @@ impl Default for Device {
             rtsps_identity: None,
             backchannel: true,
             srtp: false,
+            srtp_bad_tag: false,
         }
     }
 }

@@ -536,6 +536,7 @@ impl Camera {
                             .unwrap_or_else(|| identity.clone()),
                     ),
                     srtp: config.device.srtp,
+                    srtp_bad_tag: config.device.srtp_bad_tag,
                     ..options()
                 })
                 .map_err(std::io::Error::other)?,

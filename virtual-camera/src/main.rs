@@ -31,8 +31,9 @@ OPTIONS:
   --no-media2              offer only Media1 (and so no RTSPS)
   --no-rtsps               no RTSPS port (Media2 says SecureRTSPStreaming=false)
   --no-backchannel         no ONVIF audio backchannel (a DESCRIBE requiring it gets 551)
-  --srtp                   the RTSPS port offers SRTP over UDP too (RTP/SAVP, the key in
-                           the SDP's a=key-mgmt, as gst-rtsp-server gives it)
+  --srtp                   the RTSPS port offers SRTP over UDP instead of RTP (RTP/SAVP,
+                           the key in the SDP's a=key-mgmt, as gst-rtsp-server gives it)
+  --srtp-bad-tag           with --srtp: damage the SRTP tag of every audio packet
   --fault-on OPERATION     answer OPERATION with a SOAP fault
   --garbage-on OPERATION   answer OPERATION with malformed XML
   --session-timeout SECS   RTSP session timeout (default 60)
@@ -147,6 +148,7 @@ fn main() {
             "--no-rtsps" => cfg.device.rtsps = false,
             "--no-backchannel" => cfg.device.backchannel = false,
             "--srtp" => cfg.device.srtp = true,
+            "--srtp-bad-tag" => cfg.device.srtp_bad_tag = true,
             "--media-before-play-answer" => cfg.quirks.media_before_play_answer = true,
             "--service-listing" => {
                 cfg.quirks.service_listing = match value().as_str() {

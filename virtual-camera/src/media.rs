@@ -33,9 +33,10 @@ pub struct MediaOptions {
     pub open: bool,
     /// The ONVIF audio backchannel (PCMU) of every profile plays into this speaker.
     pub speaker: Option<std::sync::Arc<Speaker>>,
-    /// Offer RTP/SAVP (SRTP, the key in the SDP's `a=key-mgmt`) beside RTP/AVP: each
-    /// stream is listed twice, SRTP first, as gst-rtsp-server does.
+    /// Offer RTP/SAVP (SRTP, the key in the SDP's `a=key-mgmt`) instead of RTP/AVP.
     pub srtp: bool,
+    /// With `srtp`: damage the tag of every audio packet sent.
+    pub srtp_bad_tag: bool,
 }
 
 /// The camera's speaker: what the ONVIF backchannel brought (decoded G.711 µ-law).
@@ -148,6 +149,7 @@ impl Media {
             open,
             speaker,
             srtp,
+            srtp_bad_tag,
         } = o;
         let (user, password) = (user.as_str(), password.as_str());
         crate::metadata::register();
@@ -209,7 +211,10 @@ impl Media {
             factory.set_shared(true);
             factory.add_role_from_structure(&role);
             if srtp {
-                factory.set_profiles(gst_rtsp::RTSPProfile::AVP | gst_rtsp::RTSPProfile::SAVP);
+                factory.set_profiles(gst_rtsp::RTSPProfile::SAVP);
+            }
+            if srtp && srtp_bad_tag {
+                factory.connect_media_configure(|_, media| damage_audio_tags(media));
             }
             // Without the ONVIF media type every DESCRIBE of an ONVIF factory fails; with
             // it and no backchannel, a DESCRIBE that requires one gets 551.
@@ -304,6 +309,35 @@ impl Media {
             let _ = t.join();
         }
     }
+}
+
+/// Damages the SRTP authentication tag (its last byte) of every packet of the media's
+/// audio stream (`pay1`) as its `srtpenc` sends it.
+fn damage_audio_tags(media: &gst_rtsp_server::RTSPMedia) {
+    fn damage(pad: &gst::Pad) {
+        if !pad.name().starts_with("rtp_src") {
+            return;
+        }
+        pad.add_probe(gst::PadProbeType::BUFFER, |_, info| {
+            if let Some(gst::PadProbeData::Buffer(buffer)) = info.data.as_mut() {
+                let buffer = buffer.make_mut();
+                if let Ok(mut map) = buffer.map_writable()
+                    && let Some(last) = map.last_mut()
+                {
+                    *last ^= 0x5A;
+                }
+            }
+            gst::PadProbeReturn::Ok
+        });
+    }
+    let Some(stream) = media.stream(1) else {
+        return;
+    };
+    // The RTP pads may be there already when the encoder is announced.
+    stream.connect_new_rtp_encoder(|_, encoder| {
+        encoder.src_pads().iter().for_each(damage);
+        encoder.connect_pad_added(|_, pad| damage(pad));
+    });
 }
 
 #[cfg(test)]

@@ -37,6 +37,9 @@ pub enum StreamTransport {
     /// RTSP over TLS on the device's RTSPS port, RTP interleaved inside the TLS connection
     /// (`rtsps`): Media2 `RtspsUnicast`; Media1 has none.
     Rtsps,
+    /// RTSP over TLS on the device's RTSPS port, SRTP and SRTCP over UDP
+    /// (`rtsps-srtp`): Media2 `RtspsUnicast` too (the SETUP's `RTP/SAVP` asks for SRTP).
+    RtspsSrtp,
 }
 
 /// `GetStreamUri` for a profile and transport; `None` for a transport Media1 cannot ask
@@ -48,7 +51,7 @@ pub fn get_stream_uri(media2: bool, profile: &str, transport: StreamTransport) -
             StreamTransport::Http => "RtspOverHttp",
             StreamTransport::Rtsp => "RTSP",
             StreamTransport::Udp => "RtspUnicast",
-            StreamTransport::Rtsps => "RtspsUnicast",
+            StreamTransport::Rtsps | StreamTransport::RtspsSrtp => "RtspsUnicast",
         };
         w.start("tr2:GetStreamUri", &[("xmlns:tr2", NS_TR2)])
             .leaf("tr2:Protocol", proto)
@@ -60,7 +63,7 @@ pub fn get_stream_uri(media2: bool, profile: &str, transport: StreamTransport) -
             StreamTransport::Http => "HTTP",
             StreamTransport::Rtsp => "RTSP",
             StreamTransport::Udp => "UDP",
-            StreamTransport::Rtsps => return None,
+            StreamTransport::Rtsps | StreamTransport::RtspsSrtp => return None,
         };
         w.start(
             "trt:GetStreamUri",

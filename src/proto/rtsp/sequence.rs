@@ -28,6 +28,11 @@ pub struct Plan {
     pub kinds: Vec<(sdp::Kind, &'static str)>,
     /// RTP over UDP (the driver binds the ports); else interleaved on the connection.
     pub udp: bool,
+    /// SRTP over UDP (`RTP/SAVP`, RFC 3711; with `udp`, over TLS only): the SDP's
+    /// `RTP/SAVP` streams are set up, each SETUP carrying the `KeyMgmt` the driver gives
+    /// with its port ([`Sequence::bound`]). Without it, a stream offered only as
+    /// `RTP/SAVP` is refused ([`Fault::SrtpOnly`]).
+    pub srtp: bool,
     /// Headers every DESCRIBE and SETUP carries (`Require: onvif-replay`).
     pub require: Vec<(String, String)>,
     /// The PLAY's headers (`Range`, and a replay's).
@@ -74,6 +79,18 @@ pub struct SetUp {
     pub granted: transport::Reply,
     /// The interleaved channels (RTP, RTCP): granted, else asked for.
     pub channels: (u8, u8),
+    /// Our `KeyMgmt` went with the SETUP granted (SRTP: the device may use our key).
+    pub key_sent: bool,
+}
+
+/// Our key for an SRTP stream's `KeyMgmt`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OurKey {
+    /// With an MKI (ONVIF 26.06 and the Genetec flavour make it mandatory; Axis follows),
+    /// unless the device's own SDP key has none: GStreamer before 1.26 (gst-rtsp-server's
+    /// devices) ignores MKIs, and could open neither our receiver reports nor our
+    /// backchannel's packets.
+    pub mki: bool,
 }
 
 /// The PLAY's answer.
@@ -91,8 +108,8 @@ pub enum Step {
     /// Send this request and give its answer to [`Sequence::answer`].
     Send(Request),
     /// Bind a UDP port pair for the next SETUP and give its RTP port to
-    /// [`Sequence::bound`].
-    BindUdp,
+    /// [`Sequence::bound`]; for an SRTP stream, with our key as [`OurKey`] says.
+    BindUdp(Option<OurKey>),
     /// The DESCRIBE's answer resolved to these URLs.
     Described(Presentation),
     /// The streams the DESCRIBE's SDP offers, in its order (an index is rtspsrc's stream
@@ -101,6 +118,10 @@ pub enum Step {
     /// The backchannel asked for is not there: the device refused the `Require` (551: the
     /// DESCRIBE goes again without it) or its SDP has no `sendonly` audio stream.
     NoBackchannel(String),
+    /// The device refused our `KeyMgmt` (this status and reason); the SETUP goes again
+    /// without it: the device keys with its SDP's key alone, and our receiver reports
+    /// have no key to go with.
+    KeyRefused(String),
     /// A SETUP was refused; the same SETUP goes to `to` (the RFC 3986 join).
     Fallback {
         from: String,
@@ -128,6 +149,15 @@ pub enum Fault {
     Sdp(sdp::SdpError),
     /// The SDP has no stream of a wanted kind.
     NoStream(&'static str),
+    /// SRTP asked for, and the SDP offers this kind only as plain `RTP/AVP`.
+    NoSrtp(&'static str),
+    /// SRTP not asked for, and the SDP offers this kind only as `RTP/SAVP`: its keys
+    /// would come in the SDP over a connection that may not be TLS, and the media over
+    /// UDP needs `streaming-method=rtsps-srtp`.
+    SrtpOnly(&'static str),
+    /// A SETUP asking for `RTP/SAVP` was granted another profile: the media would travel
+    /// in clear.
+    NotSecure { control: String, reply: String },
     /// An answer when none was asked for, or a step asked while an answer is awaited: a
     /// driver's mistake.
     OutOfTurn,
@@ -161,6 +191,8 @@ pub struct Sequence {
     /// The RTP port bound for the next SETUP (UDP).
     udp_port: Option<u16>,
     bind_asked: bool,
+    /// The MIKEY message given with that port (SRTP), until the device refuses it.
+    mikey: Option<Vec<u8>>,
 }
 
 /// The backchannel's `Require` as a header.
@@ -183,6 +215,7 @@ impl Sequence {
             set_up: Vec::new(),
             udp_port: None,
             bind_asked: false,
+            mikey: None,
         }
     }
 
@@ -206,19 +239,33 @@ impl Sequence {
                 ("DESCRIBE", self.plan.uri.clone(), h)
             }
             State::Setup { index, url, .. } => {
+                let secure = self.is_secure(*index);
                 let asked = if self.plan.udp {
                     let Some(port) = self.udp_port else {
                         if std::mem::replace(&mut self.bind_asked, true) {
                             return None;
                         }
-                        return Some(Step::BindUdp);
+                        let key = secure.then(|| OurKey {
+                            mki: self.device_key_has_mki(*index),
+                        });
+                        return Some(Step::BindUdp(key));
                     };
-                    transport::Asked::Udp(port, port.saturating_add(1))
+                    if secure {
+                        transport::Asked::SrtpUdp(port, port.saturating_add(1))
+                    } else {
+                        transport::Asked::Udp(port, port.saturating_add(1))
+                    }
                 } else {
                     let (rtp, rtcp) = Self::channels(*index);
                     transport::Asked::Interleaved(rtp, rtcp)
                 };
                 let mut h = vec![("Transport".to_string(), asked.value())];
+                if let Some(m) = self.mikey.as_ref().filter(|_| secure) {
+                    h.push((
+                        "KeyMgmt".to_string(),
+                        crate::proto::mikey::key_mgmt_header(url, m),
+                    ));
+                }
                 h.extend(self.plan.require.iter().cloned());
                 if self.is_backchannel(*index) {
                     h.push(backchannel_require());
@@ -252,6 +299,26 @@ impl Sequence {
         self.chosen.iter().any(|(p, _)| *p == BACKCHANNEL)
     }
 
+    /// Whether the device's SDP keys carry an MKI: chosen stream `index`'s own, else
+    /// another chosen stream's (gst-rtsp-server gives the backchannel, which it does not
+    /// send on, none). Without a key that can be read, `true` (the device then uses ours,
+    /// and the rules want one).
+    fn device_key_has_mki(&self, index: usize) -> bool {
+        use crate::proto::mikey;
+        let mki = |st: &sdp::Stream| {
+            let k = mikey::decode_base64(st.key_mgmt.as_deref()?).ok()?;
+            Some(mikey::parse(&k).ok()?.srtp_key().ok()?.mki.is_some())
+        };
+        let own = self.chosen.get(index).and_then(|(_, st)| mki(st));
+        own.or_else(|| self.chosen.iter().find_map(|(_, st)| mki(st)))
+            .unwrap_or(true)
+    }
+
+    /// Whether chosen stream `index` is set up as SRTP.
+    fn is_secure(&self, index: usize) -> bool {
+        self.plan.srtp && self.chosen.get(index).is_some_and(|(_, st)| st.secure)
+    }
+
     /// Whether chosen stream `index` is the backchannel.
     fn is_backchannel(&self, index: usize) -> bool {
         self.chosen
@@ -277,9 +344,11 @@ impl Sequence {
         self.urls.as_ref()
     }
 
-    /// The RTP port of the pair bound for the next SETUP.
-    pub fn bound(&mut self, rtp_port: u16) {
+    /// The RTP port of the pair bound for the next SETUP and, for SRTP, the MIKEY
+    /// message (our key) its `KeyMgmt` carries.
+    pub fn bound(&mut self, rtp_port: u16, mikey: Option<Vec<u8>>) {
         self.udp_port = Some(rtp_port);
+        self.mikey = mikey;
         self.bind_asked = false;
     }
 
@@ -309,6 +378,18 @@ impl Sequence {
                     .map(|u| format!(" (Unsupported: {u})"))
                     .unwrap_or_default()
             )));
+            return Ok(());
+        }
+        // Our KeyMgmt refused (463 Key Management Failure; 400 from a device that does
+        // not take the header): the same SETUP again without it, as the doc's §1.3 has
+        // it. The device then keys with its SDP's key alone.
+        if let State::Setup { index, .. } = &self.state
+            && matches!(resp.status, 400 | 463)
+            && self.is_secure(*index)
+            && self.mikey.take().is_some()
+        {
+            self.events
+                .push_back(Step::KeyRefused(format!("{} {}", resp.status, resp.reason)));
             return Ok(());
         }
         // The backchannel refused after DESCRIBE (its SETUP: busy, 453, 461...; a PLAY
@@ -356,7 +437,7 @@ impl Sequence {
             State::Describe => self.described(&resp)?,
             State::Setup { index, url, .. } => {
                 session.established(&resp);
-                self.stream_set_up(index, url, &resp);
+                self.stream_set_up(index, url, &resp)?;
             }
             State::Play => {
                 let played = self.played(&resp);
@@ -372,30 +453,41 @@ impl Sequence {
         // Where every later request goes (docs/rtsp-urls-and-vendors.md §1).
         let urls = Presentation::of_describe(&self.plan.uri, resp, session_control.as_deref());
         self.events.push_back(Step::Described(urls.clone()));
-        // The first stream of each wanted kind; a backchannel (sendonly on our side)
-        // never.
-        // The first stream of each wanted kind in RTP/AVP: a device offering SRTP too
-        // lists each stream twice (SRTP is not set up by this element yet), and one
-        // offering SRTP only is set up as it is (its SETUP then says what it takes).
+        // The first stream of each wanted kind (a backchannel, sendonly on our side,
+        // never) in the profile asked for: a device offering SRTP and RTP lists each
+        // stream twice, once per profile (gst-rtsp-server does).
+        let srtp = self.plan.srtp;
         let pick = |wanted: &dyn Fn(&sdp::Stream) -> bool| {
-            streams
-                .iter()
-                .filter(|st| wanted(st))
-                .min_by_key(|st| st.secure)
-                .cloned()
+            let mut offered = streams.iter().filter(|st| wanted(st));
+            let first = offered.clone().next();
+            let st = offered.find(|st| st.secure == srtp);
+            (st.cloned(), first.map(|st| st.secure))
         };
         for (kind, prefix) in self.plan.kinds.clone() {
-            let st = pick(&|st| st.kind == kind && st.direction.as_deref() != Some("sendonly"))
-                .ok_or(Fault::NoStream(prefix))?;
-            self.chosen.push((prefix, st));
+            match pick(&|st| st.kind == kind && st.direction.as_deref() != Some("sendonly")) {
+                (Some(st), _) => self.chosen.push((prefix, st)),
+                (None, None) => return Err(Fault::NoStream(prefix)),
+                (None, Some(_)) if srtp => return Err(Fault::NoSrtp(prefix)),
+                (None, Some(_)) => return Err(Fault::SrtpOnly(prefix)),
+            }
         }
         if self.plan.backchannel {
             match pick(&|st| {
                 st.kind == sdp::Kind::Audio && st.direction.as_deref() == Some("sendonly")
             }) {
-                Some(st) => self.chosen.push((BACKCHANNEL, st)),
-                None => self.events.push_back(Step::NoBackchannel(
+                (Some(st), _) => self.chosen.push((BACKCHANNEL, st)),
+                (None, None) => self.events.push_back(Step::NoBackchannel(
                     "the device's SDP has no sendonly audio stream".into(),
+                )),
+                (None, Some(_)) if srtp => self.events.push_back(Step::NoBackchannel(
+                    "the device offers its sendonly audio stream only as plain RTP/AVP, \
+                     which would go unencrypted over UDP"
+                        .into(),
+                )),
+                (None, Some(_)) => self.events.push_back(Step::NoBackchannel(
+                    "the device offers its sendonly audio stream only as RTP/SAVP (SRTP), \
+                     which needs streaming-method=rtsps-srtp"
+                        .into(),
                 )),
             }
         }
@@ -408,6 +500,7 @@ impl Sequence {
     /// The SETUP of stream `index`, or the PLAY when every stream is SET UP.
     fn setup_next(&mut self, index: usize) {
         self.udp_port = None;
+        self.mikey = None;
         match (self.chosen.get(index), &self.urls) {
             (Some((_, st)), Some(urls)) => {
                 let m = urls.media(st.control.as_deref());
@@ -424,10 +517,20 @@ impl Sequence {
         }
     }
 
-    fn stream_set_up(&mut self, index: usize, control: String, resp: &Response) {
+    fn stream_set_up(
+        &mut self,
+        index: usize,
+        control: String,
+        resp: &Response,
+    ) -> Result<(), Fault> {
         let reply = resp.header("transport").unwrap_or("").to_string();
         let granted = transport::Reply::parse(&reply);
         let channels = granted.interleaved.unwrap_or(Self::channels(index));
+        let secure = self.is_secure(index);
+        if secure && !granted.secure {
+            return Err(Fault::NotSecure { control, reply });
+        }
+        let key_sent = secure && self.mikey.is_some();
         if let Some((prefix, stream)) = self.chosen.get(index).cloned() {
             self.set_up.push((prefix, control.clone()));
             self.events.push_back(Step::SetUp(Box::new(SetUp {
@@ -437,9 +540,11 @@ impl Sequence {
                 reply,
                 granted,
                 channels,
+                key_sent,
             })));
         }
         self.setup_next(index.saturating_add(1));
+        Ok(())
     }
 
     /// RTP-Info, matched to the streams by the same rules as the controls.

@@ -24,6 +24,7 @@ fn plan(uri: &str, kinds: &[(sdp::Kind, &'static str)]) -> Plan {
         uri: uri.into(),
         kinds: kinds.to_vec(),
         udp: false,
+        srtp: false,
         require: Vec::new(),
         play: vec![("Range".into(), "npt=0.000-".into())],
         backchannel: false,
@@ -79,8 +80,11 @@ fn drive_session(
     loop {
         while let Some(ev) = session.poll_event() {
             match ev {
-                Event::Start(Step::BindUdp) => {
-                    session.bound(port, now);
+                Event::Start(Step::BindUdp(key)) => {
+                    // An SRTP stream's "MIKEY message": two bytes that say its MKI.
+                    let mikey = key.map(|k| vec![0xAB, u8::from(k.mki)]);
+                    session.bound(port, mikey, now);
+                    run.events.push(Step::BindUdp(key));
                     port = port.saturating_add(2);
                 }
                 Event::Start(step) => run.events.push(step),
@@ -164,6 +168,9 @@ fn keepalive_and_teardown(session: &mut Session, answer: impl Fn(&str) -> String
     assert_eq!(session.poll_timeout(), None, "closed");
     lines
 }
+
+#[path = "sequence_srtp_tests.rs"]
+mod srtp;
 
 #[path = "sequence_persona_tests.rs"]
 mod personas;

@@ -377,10 +377,11 @@ impl Session {
         }
     }
 
-    /// The RTP port of the UDP pair bound for the next SETUP ([`Step::BindUdp`]).
-    pub fn bound(&mut self, rtp_port: u16, now: Instant) {
+    /// The RTP port of the UDP pair bound for the next SETUP ([`Step::BindUdp`]) and,
+    /// for SRTP, the MIKEY message its `KeyMgmt` carries.
+    pub fn bound(&mut self, rtp_port: u16, mikey: Option<Vec<u8>>, now: Instant) {
         if let Phase::Starting(seq) = &mut self.phase {
-            seq.bound(rtp_port);
+            seq.bound(rtp_port, mikey);
         }
         self.advance(now);
     }

@@ -15,6 +15,8 @@ pub enum Asked {
     Interleaved(u8, u8),
     /// RTP and RTCP over UDP to these ports of ours.
     Udp(u16, u16),
+    /// SRTP and SRTCP over UDP to these ports of ours (`RTP/SAVP`, RFC 3711).
+    SrtpUdp(u16, u16),
 }
 
 impl Asked {
@@ -23,6 +25,7 @@ impl Asked {
         match self {
             Asked::Interleaved(a, b) => format!("RTP/AVP/TCP;unicast;interleaved={a}-{b}"),
             Asked::Udp(a, b) => format!("RTP/AVP;unicast;client_port={a}-{b}"),
+            Asked::SrtpUdp(a, b) => format!("RTP/SAVP;unicast;client_port={a}-{b}"),
         }
     }
 }
@@ -36,6 +39,9 @@ pub struct Reply {
     pub server_port: Option<(u16, u16)>,
     /// The address the media comes from (`source=`), when it is an IP address.
     pub source: Option<std::net::IpAddr>,
+    /// The profile is `RTP/SAVP` (SRTP): a device granting `RTP/AVP` to a SAVP request
+    /// would send in clear.
+    pub secure: bool,
     /// Read by rtsp-types' typed header (false: by the parameters we use alone).
     pub typed: bool,
 }
@@ -67,6 +73,11 @@ impl Reply {
                     .server_port
                     .and_then(|(a, b)| pair(a, b, |a| a.checked_add(1))),
                 source: p.source.as_deref().and_then(|s| s.trim().parse().ok()),
+                secure: matches!(
+                    rtp.profile,
+                    rtsp_types::headers::transport::RtpProfile::SAvp
+                        | rtsp_types::headers::transport::RtpProfile::SAvpF
+                ),
                 typed: true,
             };
         }
@@ -100,10 +111,14 @@ impl Reply {
             let b = b.map(u16::try_from).transpose().ok()?;
             pair(a, b, |a| a.checked_add(1))
         });
+        let profile = first.split(';').next().unwrap_or("").trim();
         Reply {
             interleaved,
             server_port,
             source: param("source").and_then(|s| s.trim_matches('"').parse().ok()),
+            secure: profile
+                .get(..8)
+                .is_some_and(|p| p.eq_ignore_ascii_case("RTP/SAVP")),
             typed: false,
         }
     }
@@ -123,6 +138,23 @@ mod tests {
             Asked::Udp(50000, 50001).value(),
             "RTP/AVP;unicast;client_port=50000-50001"
         );
+        assert_eq!(
+            Asked::SrtpUdp(50000, 50001).value(),
+            "RTP/SAVP;unicast;client_port=50000-50001"
+        );
+    }
+
+    /// Whether the device grants SRTP, typed and lenient alike (gst-rtsp-server's answer).
+    #[test]
+    fn test_secure_profile() {
+        let granted = "RTP/SAVP;unicast;client_port=50000-50001;server_port=6970-6971;\
+                       ssrc=1A2B3C4D;mode=\"PLAY\"";
+        assert!(Reply::parse(granted).secure);
+        assert!(Reply::parse(&format!("{granted};ttl")).secure);
+        assert!(!Reply::parse(&format!("{granted};ttl")).typed);
+        assert!(!Reply::parse("RTP/AVP;unicast;server_port=6970-6971").secure);
+        assert!(!Reply::parse("RTP/AVP;unicast;server_port=6970-6971;ttl").secure);
+        assert!(!Reply::parse("RTP/SA").secure);
     }
 
     /// Answers as gst-rtsp-server, live555 and cameras write them.
