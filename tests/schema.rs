@@ -90,11 +90,13 @@ fn test_every_request_body_validates() {
             StreamTransport::Rtsp,
             StreamTransport::Udp,
             StreamTransport::Rtsps,
+            StreamTransport::RtspsSrtp,
         ] {
             requests.extend(ops::get_stream_uri(media2, "Profile_1", t));
         }
     }
     requests.push(ops::get_media2_capabilities());
+    requests.push(ops::get_video_encoder_options("Profile_1"));
     // The virtual camera's edge storage answers, so that what the tests parse is what a
     // device may send. Their `tt` prefix is declared on the camera's envelope.
     let tt = "xmlns:tt=\"http://www.onvif.org/ver10/schema\" xmlns:";

@@ -40,30 +40,58 @@ fn srtp_camera(bad_tag: bool) -> (Camera, TempFile) {
     })
 }
 
-/// The element's debug lines that contain `needle`, while `f` runs.
-fn debug_lines<T>(needle: &'static str, f: impl FnOnce() -> T) -> (T, Vec<String>) {
-    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+/// The debug lines containing one of `needles` that the element `f` runs logs (`f` gives
+/// its result and the element's name: tests running beside it log too).
+fn debug_lines<T>(
+    needles: &'static [&'static str],
+    f: impl FnOnce() -> (T, String),
+) -> (T, Vec<String>) {
+    let lines = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
     let l = lines.clone();
     gst::log::set_threshold_for_name("onvifhttpssrc", gst::DebugLevel::Debug);
     gst::log::set_active(true);
-    let hook = gst::log::add_log_function(move |_cat, _lvl, _file, _fn, _line, _obj, msg| {
+    let hook = gst::log::add_log_function(move |_cat, _lvl, _file, _fn, _line, obj, msg| {
         if let Some(m) = msg.get()
-            && m.contains(needle)
+            && needles.iter().any(|n| m.contains(n))
         {
-            l.lock().unwrap().push(m.to_string());
+            let who = obj.map(|o| o.to_string()).unwrap_or_default();
+            l.lock().unwrap().push((who, m.to_string()));
         }
     });
-    let r = f();
+    let (r, name) = f();
     gst::log::remove_log_function(hook);
-    let lines = lines.lock().unwrap().clone();
+    let lines = lines
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(who, _)| *who == name)
+        .map(|(_, m)| m.clone())
+        .collect();
     (r, lines)
 }
 
-/// The NAL unit type of an H.264 RTP packet's payload (RFC 6184 §5.2).
-fn nal_type(sample: &gst::Sample) -> u8 {
-    let map = sample.buffer().unwrap().map_readable().unwrap();
-    let csrc = usize::from(map[0] & 0x0F) * 4;
-    map[12 + csrc] & 0x1F
+/// Collects `n` buffers of the pads of `run`, with the element's name.
+fn collect_named(run: &MultiRun, pads: &[&str], n: usize) -> (MultiOutcome, String) {
+    (run.collect(pads, n, WAIT), run.src.name().to_string())
+}
+
+/// The video pad got H.264 (decrypted, not ciphertext: SRTP leaves the RTP header in
+/// clear, so only the payload tells): every packet's NAL unit type (RFC 6184 §5.2) is one
+/// x264enc and rtph264pay write, single NAL units (1, 5, 6, 7, 8, 9), STAP-A (24) and
+/// FU-A (28); ciphertext gives any (26 and 27 among them).
+fn assert_h264_in_clear(out: &MultiOutcome, what: &str) {
+    let types: std::collections::BTreeSet<u8> = out.pads["video_0"]
+        .iter()
+        .map(|(s, _)| {
+            let map = s.buffer().unwrap().map_readable().unwrap();
+            let csrc = usize::from(map[0] & 0x0F) * 4;
+            map[12 + csrc] & 0x1F
+        })
+        .collect();
+    assert!(
+        types.iter().all(|t| [1, 5, 6, 7, 8, 9, 24, 28].contains(t)),
+        "{what}: {types:?}"
+    );
 }
 
 /// Video and audio over SRTP with every check on: the caps of the RTSPS and tunnel pads,
@@ -74,21 +102,12 @@ fn nal_type(sample: &gst::Sample) -> u8 {
 fn test_rtsps_srtp_plays_video_and_audio_with_checks_on() {
     let (cam, ca) = srtp_camera(false);
     let loc = cam.https_url();
-    let (out, lines) = debug_lines("stream", || {
+    let (out, lines) = debug_lines(&["stream"], || {
         let run = multi(props(&loc, ca.as_str(), "rtsps-srtp"), &[]);
-        run.collect(&["video_0", "audio_0"], 60, WAIT)
+        collect_named(&run, &["video_0", "audio_0"], 60)
     });
     assert_camera_av(&out, 60);
-    // Single NAL units (1, 5, 6, 7, 8, 9), STAP-A (24) and FU-A (28) are what x264enc
-    // and rtph264pay write; ciphertext gives any type (26 and 27 among them).
-    let types: std::collections::BTreeSet<u8> = out.pads["video_0"]
-        .iter()
-        .map(|(s, _)| nal_type(s))
-        .collect();
-    assert!(
-        types.iter().all(|t| [1, 5, 6, 7, 8, 9, 24, 28].contains(t)),
-        "{types:?}"
-    );
+    assert_h264_in_clear(&out, "");
     for i in 0..2 {
         let said =
             format!("stream {i}: the device encrypts with the device's key (its SDP's a=key-mgmt)");
@@ -109,11 +128,10 @@ fn test_rtsps_srtp_plays_video_and_audio_with_checks_on() {
 fn test_packets_that_fail_authentication_are_dropped_and_counted() {
     let (cam, ca) = srtp_camera(true);
     let loc = cam.https_url();
-    let (out, lines) = debug_lines("SRTP packet(s) failed", || {
+    let (out, lines) = debug_lines(&["SRTP packet(s) failed"], || {
         let run = multi(props(&loc, ca.as_str(), "rtsps-srtp"), &[]);
-        let out = run.collect(&["video_0"], 60, WAIT);
-        drop(run);
-        out
+        // Dropped after the collection: the count is said when the session ends.
+        collect_named(&run, &["video_0"], 60)
     });
     assert!(out.error.is_none(), "{}", out.error_text());
     assert_eq!(out.count("audio_0"), 0, "no damaged packet reaches the pad");
@@ -164,4 +182,298 @@ fn test_what_cannot_be_encrypted_as_asked_is_refused() {
             "streaming-method=rtsps ",
         ],
     );
+}
+
+/// A camera that encrypts with the key the client sent in `KeyMgmt` (Axis, Genetec-style
+/// devices), its SDP key left in the SDP: the element's key decides, said for each stream,
+/// and the media plays as with the device's key.
+#[test]
+fn test_a_camera_using_the_client_key_plays() {
+    let (cam, ca) = camera(Config {
+        device: Device {
+            srtp: true,
+            srtp_client_keys: true,
+            ..Device::default()
+        },
+        ..Config::default()
+    });
+    let loc = cam.https_url();
+    let (out, lines) = debug_lines(&["the device encrypts with"], || {
+        let run = multi(props(&loc, ca.as_str(), "rtsps-srtp"), &[]);
+        collect_named(&run, &["video_0", "audio_0"], 60)
+    });
+    assert_camera_av(&out, 60);
+    for i in 0..2 {
+        let said =
+            format!("stream {i}: the device encrypts with the key the element sent (KeyMgmt)");
+        assert!(lines.contains(&said), "{said}: {lines:?}");
+    }
+}
+
+/// The camera's SRTP checked by a client we did not write: rtspsrc 1.22 (`rtsps://`, the
+/// CA as its `tls-database`, `protocols=udp`) decrypts its video with the SDP's key.
+#[test]
+fn test_rtspsrc_plays_the_camera_srtp() {
+    init();
+    let (cam, ca) = srtp_camera(false);
+    let url = format!(
+        "rtsps://127.0.0.1:{}/media/Profile_1",
+        cam.rtsps_port().expect("an RTSPS port")
+    );
+    assert_eq!(rtspsrc_video_over("udp", &url, &ca, 10, WAIT), 10, "{url}");
+}
+
+/// The three suites, with the device's key and with the client's: the suite is the one
+/// the profile's video encoder is configured with, the key the first that authenticates,
+/// and the media plays with each.
+#[test]
+fn test_every_suite_plays_with_device_and_client_keys() {
+    for suite in [
+        "AES_CM_128_HMAC_SHA1_80",
+        "AEAD_AES_128_GCM",
+        "AEAD_AES_256_GCM",
+    ] {
+        for client_keys in [false, true] {
+            let what = format!("{suite}, client keys {client_keys}");
+            let (cam, ca) = camera(Config {
+                device: Device {
+                    srtp: true,
+                    srtp_suite: Some(suite),
+                    srtp_client_keys: client_keys,
+                    ..Device::default()
+                },
+                ..Config::default()
+            });
+            let loc = cam.https_url();
+            let (out, lines) = debug_lines(&["SRTP with", "the device encrypts with"], || {
+                let run = multi(props(&loc, ca.as_str(), "rtsps-srtp"), &[]);
+                collect_named(&run, &["video_0", "audio_0"], 20)
+            });
+            assert!(out.error.is_none(), "{what}: {}", out.error_text());
+            assert!(out.warnings.is_empty(), "{what}: {:?}", out.warnings);
+            assert!(
+                out.count("video_0") >= 20 && out.count("audio_0") >= 20,
+                "{what}"
+            );
+            let key = if client_keys {
+                "the key the element sent (KeyMgmt)"
+            } else {
+                "the device's key (its SDP's a=key-mgmt)"
+            };
+            // The streams decide in the order their packets come.
+            let mut lines = lines;
+            lines.sort();
+            assert_eq!(
+                lines,
+                [
+                    format!("SRTP with {suite} (the video encoder is configured with {suite})"),
+                    format!("stream 0: the device encrypts with {key}"),
+                    format!("stream 1: the device encrypts with {key}"),
+                ],
+                "{what}"
+            );
+            assert_h264_in_clear(&out, &what);
+        }
+    }
+}
+
+/// Without a configured suite the element takes AES-128-GCM when the options list it,
+/// and a device that lists only `NONE` is refused before any RTSP, naming `rtsps`.
+#[test]
+fn test_the_suite_follows_the_options() {
+    let (cam, ca) = camera(Config {
+        device: Device {
+            srtp: true,
+            srtp_algorithms: Some("AES_CM_128_HMAC_SHA1_80 AEAD_AES_128_GCM"),
+            ..Device::default()
+        },
+        ..Config::default()
+    });
+    let loc = cam.https_url();
+    let (out, lines) = debug_lines(&["SRTP with"], || {
+        let run = multi(props(&loc, ca.as_str(), "rtsps-srtp"), &[]);
+        collect_named(&run, &["video_0"], 10)
+    });
+    assert!(out.error.is_none(), "{}", out.error_text());
+    assert_eq!(
+        lines,
+        [
+            "SRTP with AEAD_AES_128_GCM (the device offers AES_CM_128_HMAC_SHA1_80 \
+          AEAD_AES_128_GCM)"
+        ]
+    );
+    assert!(
+        camera_ops(&cam)
+            .iter()
+            .any(|o| o == "GetVideoEncoderConfigurationOptions")
+    );
+    drop(cam);
+    let (cam, ca) = camera(Config {
+        device: Device {
+            srtp: true,
+            srtp_algorithms: Some("NONE"),
+            ..Device::default()
+        },
+        ..Config::default()
+    });
+    let run = multi(props(&cam.https_url(), ca.as_str(), "rtsps-srtp"), &[]);
+    let out = run.collect(&["video_0"], 1, WAIT);
+    out.assert_resource_error(
+        gst::ResourceError::Settings,
+        &["cannot stream SRTP", "\"NONE\"", "streaming-method=rtsps "],
+    );
+    assert!(cam.stats.rtsp_requests.lock().unwrap().is_empty());
+}
+
+/// The variable that tells the test it runs inside the network namespace it made.
+const IN_NETNS: &str = "ONVIFHTTPS_TEST_IN_NETNS";
+
+/// UDP datagrams seen on the loopback interface: (source port, destination port, payload).
+type Datagrams = Arc<Mutex<Vec<(u16, u16, Vec<u8>)>>>;
+
+/// Captures every UDP datagram on `lo` (a packet socket: needs CAP_NET_RAW, which the
+/// namespace's user has) until `stop` is set.
+fn capture_udp(
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> (Datagrams, std::thread::JoinHandle<()>) {
+    let seen: Datagrams = Arc::default();
+    let s = seen.clone();
+    // SAFETY: plain socket calls on a descriptor this thread owns and closes.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_PACKET,
+            libc::SOCK_DGRAM,
+            i32::from((libc::ETH_P_IP as u16).to_be()),
+        )
+    };
+    assert!(
+        fd >= 0,
+        "packet socket: {}",
+        std::io::Error::last_os_error()
+    );
+    let tv = libc::timeval {
+        tv_sec: 0,
+        tv_usec: 100_000,
+    };
+    // SAFETY: `tv` outlives the call; the size is its own.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            std::ptr::addr_of!(tv).cast(),
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(r, 0);
+    let thread = std::thread::spawn(move || {
+        let mut buf = vec![0u8; 70_000];
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            // SAFETY: `buf` is writable for its length.
+            let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+            let Ok(n) = usize::try_from(n) else { continue };
+            // SOCK_DGRAM on a packet socket: the IP packet without its link header.
+            let ip = &buf[..n];
+            let ihl = usize::from(ip[0] & 0x0F) * 4;
+            if ip[9] != 17 || n < ihl + 8 {
+                continue;
+            }
+            let udp = &ip[ihl..];
+            let port = |at: usize| u16::from_be_bytes([udp[at], udp[at + 1]]);
+            s.lock()
+                .unwrap()
+                .push((port(0), port(2), udp[8..].to_vec()));
+        }
+        // SAFETY: closing the descriptor opened above, once.
+        unsafe { libc::close(fd) };
+    });
+    (seen, thread)
+}
+
+/// On the wire, SRTP only: in a network namespace the test makes (`unshare -rn`, so that
+/// the capture sees this test's packets and nothing else), every UDP datagram between the
+/// camera and the element is SRTP or SRTCP. Each RTP packet a pad got went over the wire
+/// with the same header, a payload that is not the plain one and the 10-byte tag of
+/// AES_CM_128_HMAC_SHA1_80 after it; every RTCP packet carries SRTCP's E flag and index,
+/// and its tag. Where a namespace cannot be made, it is skipped saying why.
+#[test]
+fn test_only_srtp_travels_over_udp() {
+    if std::env::var_os(IN_NETNS).is_none() {
+        let exe = std::env::current_exe().expect("the test binary");
+        let status = std::process::Command::new("unshare")
+            .args(["-rn", "sh", "-c", "ip link set lo up && exec \"$0\" \"$@\""])
+            .arg(exe)
+            .args(["--exact", "test_only_srtp_travels_over_udp", "--nocapture"])
+            .env(IN_NETNS, "1")
+            .status();
+        match status {
+            Ok(s) if s.success() => {}
+            // The test harness's code for a failed test.
+            Ok(s) if s.code() == Some(101) => panic!("the test failed inside its namespace"),
+            Ok(s) => {
+                assert!(!tool_required(), "no network namespace here ({s})");
+                eprintln!("skipped: no network namespace here (unshare -rn: {s})");
+            }
+            Err(e) => {
+                assert!(!tool_required(), "unshare: {e}");
+                eprintln!("skipped: unshare: {e}");
+            }
+        }
+        return;
+    }
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (seen, capture) = capture_udp(stop.clone());
+    let (cam, ca) = srtp_camera(false);
+    let loc = cam.https_url();
+    let run = multi(props(&loc, ca.as_str(), "rtsps-srtp"), &[]);
+    let out = run.collect(&["video_0", "audio_0"], 60, WAIT);
+    drop(run);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    capture.join().unwrap();
+    assert!(out.error.is_none(), "{}", out.error_text());
+    let plain: std::collections::HashMap<[u8; 6], Vec<u8>> = out
+        .pads
+        .values()
+        .flatten()
+        .map(|(s, _)| {
+            let b = s.buffer().unwrap().map_readable().unwrap().to_vec();
+            // SSRC and sequence number.
+            let mut id = [0u8; 6];
+            id[..4].copy_from_slice(&b[8..12]);
+            id[4..].copy_from_slice(&b[2..4]);
+            (id, b)
+        })
+        .collect();
+    let seen = seen.lock().unwrap();
+    let (mut rtp, mut rtcp) = (0, 0);
+    for (from, to, d) in seen.iter() {
+        let what = format!("a datagram {from} -> {to} of {} bytes", d.len());
+        assert!(d.len() >= 12 && d[0] >> 6 == 2, "{what}: not SRTP or SRTCP");
+        if (200..=204).contains(&d[1]) {
+            assert!(d.len() >= 4 + 14, "{what}: too short for SRTCP");
+            // SRTCP: the first packet's header in clear (the rest of a compound is
+            // encrypted), then E and the index, then the tag.
+            let first = (usize::from(u16::from_be_bytes([d[2], d[3]])) + 1) * 4;
+            let index = d.len() - 14;
+            assert!(first <= index, "{what}: not SRTCP");
+            assert!(d[index] & 0x80 != 0, "{what}: SRTCP without its E flag");
+            rtcp += 1;
+            continue;
+        }
+        let mut id = [0u8; 6];
+        id[..4].copy_from_slice(&d[8..12]);
+        id[4..].copy_from_slice(&d[2..4]);
+        if let Some(p) = plain.get(&id) {
+            assert_eq!(d.len(), p.len() + 10, "{what}: not RTP and its tag");
+            assert_eq!(d[..12], p[..12], "{what}: another header");
+            assert_ne!(d[12..p.len()], p[12..], "{what}: the payload in clear");
+            rtp += 1;
+        }
+    }
+    assert!(
+        rtp >= 120,
+        "{rtp} SRTP packets matched ({} datagrams)",
+        seen.len()
+    );
+    eprintln!("{rtp} SRTP packets and {rtcp} SRTCP packets checked on the wire");
 }

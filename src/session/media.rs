@@ -56,6 +56,7 @@ pub(super) async fn find_media<O: Output>(s: &LiveSettings, out: &O) -> Result<M
     let mut replay_start_ms = None;
     // What the streams come from, for messages.
     let mut source = format!("profile {}", media.profile.token);
+    let mut srtp_suite = crate::proto::mikey::Suite::AesCm128HmacSha1_80;
     let (open, uri) = match s.transport {
         Transport::Http => {
             let (operation, device_uri, what) = match &s.playback {
@@ -121,6 +122,11 @@ pub(super) async fn find_media<O: Output>(s: &LiveSettings, out: &O) -> Result<M
             if let Some(note) = onvif::check_rtsps(&mut client, &media).await? {
                 out.debug(format_args!("{note}"));
             }
+            if t == Transport::RtspsSrtp {
+                let (suite, why) = onvif::srtp_suite(&mut client, &media).await?;
+                out.debug(format_args!("SRTP with {} ({why})", suite.onvif_name()));
+                srtp_suite = suite;
+            }
             let device_uri = onvif::stream_uri(&mut client, &media, t).await?;
             let rtsps_origin = rtsps_origin(&device_uri, &origin.host, out)
                 .map_err(|d| client.malformed("GetStreamUri", d))?;
@@ -156,7 +162,7 @@ pub(super) async fn find_media<O: Output>(s: &LiveSettings, out: &O) -> Result<M
         source,
         replay_start_ms,
         cost: (client.http.connects, client.round_trips),
-        srtp_suite: crate::proto::mikey::Suite::AesCm128HmacSha1_80,
+        srtp_suite,
     })
 }
 

@@ -750,6 +750,18 @@ pub fn caps_of(samples: &[(gst::Sample, Instant)]) -> gst::Structure {
 /// `tls-database`: how many H.264 buffers of its video it gave within `deadline`, up to
 /// `n`.
 pub fn rtspsrc_video(url: &str, ca: &TempFile, n: usize, deadline: Duration) -> usize {
+    rtspsrc_video_over("tcp", url, ca, n, deadline)
+}
+
+/// [`rtspsrc_video`] with rtspsrc's `protocols` (`udp`: SRTP over UDP from an RTP/SAVP
+/// camera).
+pub fn rtspsrc_video_over(
+    protocols: &str,
+    url: &str,
+    ca: &TempFile,
+    n: usize,
+    deadline: Duration,
+) -> usize {
     let db = onvif_virtual_camera::gio::TlsFileDatabase::new(ca.as_str())
         .expect("CA file")
         .dynamic_cast::<onvif_virtual_camera::gio::TlsDatabase>()
@@ -760,7 +772,7 @@ pub fn rtspsrc_video(url: &str, ca: &TempFile, n: usize, deadline: Duration) -> 
         .property("user-id", "admin")
         .property("user-pw", "password")
         .property("tls-database", &db)
-        .property_from_str("protocols", "tcp")
+        .property_from_str("protocols", protocols)
         .build()
         .expect("rtspsrc");
     let depay = gst::ElementFactory::make("rtph264depay").build().unwrap();

@@ -54,6 +54,17 @@ pub struct Device {
     /// With `srtp`: the authentication tag of every audio packet is damaged on the way
     /// out (a device whose SRTP is broken, or a path that changes bytes).
     pub srtp_bad_tag: bool,
+    /// With `srtp`: encrypt each stream with the key the client sent in its SETUP's
+    /// `KeyMgmt` (and its MKI), as Axis and Genetec-style devices do, instead of the key
+    /// the SDP gives (which stays in the SDP: the client must find out which is used).
+    pub srtp_client_keys: bool,
+    /// With `srtp`: the suite the camera encrypts with, by its ONVIF name (its `srtpenc`'s
+    /// key and ciphers), said as its video encoder's `SecureStreamingProtocolAlgorithm`;
+    /// `None`: gst-rtsp-server's AES_CM_128_HMAC_SHA1_80, the attribute absent.
+    pub srtp_suite: Option<&'static str>,
+    /// The `SecureStreamingProtocolAlgorithms` its video encoder's options list
+    /// (space-separated; `None`: the attribute absent).
+    pub srtp_algorithms: Option<&'static str>,
 }
 
 /// The port GetStreamUri writes into the `rtsps://` URI (tests move it onto a relay).
@@ -90,6 +101,9 @@ impl Default for Device {
             backchannel: true,
             srtp: false,
             srtp_bad_tag: false,
+            srtp_client_keys: false,
+            srtp_suite: None,
+            srtp_algorithms: None,
         }
     }
 }

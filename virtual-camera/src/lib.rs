@@ -28,6 +28,7 @@ pub mod replay;
 mod server;
 mod snapshot;
 mod soap;
+mod srtp;
 pub mod state;
 
 use std::net::SocketAddr;
@@ -537,6 +538,8 @@ impl Camera {
                     ),
                     srtp: config.device.srtp,
                     srtp_bad_tag: config.device.srtp_bad_tag,
+                    srtp_client_keys: config.device.srtp_client_keys,
+                    srtp_suite: config.device.srtp_suite,
                     ..options()
                 })
                 .map_err(std::io::Error::other)?,

@@ -34,6 +34,12 @@ OPTIONS:
   --srtp                   the RTSPS port offers SRTP over UDP instead of RTP (RTP/SAVP,
                            the key in the SDP's a=key-mgmt, as gst-rtsp-server gives it)
   --srtp-bad-tag           with --srtp: damage the SRTP tag of every audio packet
+  --srtp-client-keys       with --srtp: encrypt with the key of the client's KeyMgmt (as
+                           Axis does), not the SDP's
+  --srtp-suite NAME        with --srtp: encrypt with AES_CM_128_HMAC_SHA1_80,
+                           AEAD_AES_128_GCM or AEAD_AES_256_GCM, said on the video
+                           encoder's configuration
+  --srtp-algorithms LIST   SecureStreamingProtocolAlgorithms of the video encoder's options
   --fault-on OPERATION     answer OPERATION with a SOAP fault
   --garbage-on OPERATION   answer OPERATION with malformed XML
   --session-timeout SECS   RTSP session timeout (default 60)
@@ -149,6 +155,10 @@ fn main() {
             "--no-backchannel" => cfg.device.backchannel = false,
             "--srtp" => cfg.device.srtp = true,
             "--srtp-bad-tag" => cfg.device.srtp_bad_tag = true,
+            "--srtp-client-keys" => cfg.device.srtp_client_keys = true,
+            // Leaked: the camera's configuration lives as long as the process.
+            "--srtp-suite" => cfg.device.srtp_suite = Some(value().leak()),
+            "--srtp-algorithms" => cfg.device.srtp_algorithms = Some(value().leak()),
             "--media-before-play-answer" => cfg.quirks.media_before_play_answer = true,
             "--service-listing" => {
                 cfg.quirks.service_listing = match value().as_str() {

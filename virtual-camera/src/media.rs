@@ -37,6 +37,10 @@ pub struct MediaOptions {
     pub srtp: bool,
     /// With `srtp`: damage the tag of every audio packet sent.
     pub srtp_bad_tag: bool,
+    /// With `srtp`: encrypt with the client's `KeyMgmt` key.
+    pub srtp_client_keys: bool,
+    /// With `srtp`: the suite (ONVIF's name), else gst-rtsp-server's AES-CM.
+    pub srtp_suite: Option<&'static str>,
 }
 
 /// The camera's speaker: what the ONVIF backchannel brought (decoded G.711 µ-law).
@@ -150,7 +154,11 @@ impl Media {
             speaker,
             srtp,
             srtp_bad_tag,
+            srtp_client_keys,
+            srtp_suite,
         } = o;
+        // Each stream's srtpenc, by its SETUP path (`/media/Profile_1/stream=0`).
+        let encoders: crate::srtp::Encoders = Default::default();
         let (user, password) = (user.as_str(), password.as_str());
         crate::metadata::register();
         let context = glib::MainContext::new();
@@ -213,8 +221,20 @@ impl Media {
             if srtp {
                 factory.set_profiles(gst_rtsp::RTSPProfile::SAVP);
             }
+            if let Some(suite) = srtp_suite.filter(|_| srtp) {
+                factory.connect_media_configure(move |_, media| {
+                    crate::srtp::use_suite(media, suite);
+                });
+            }
             if srtp && srtp_bad_tag {
-                factory.connect_media_configure(|_, media| damage_audio_tags(media));
+                factory.connect_media_configure(|_, media| crate::srtp::damage_audio_tags(media));
+            }
+            if srtp && srtp_client_keys {
+                let encoders = encoders.clone();
+                let path = path.to_string();
+                factory.connect_media_configure(move |_, media| {
+                    crate::srtp::keep_encoders(media, &path, &encoders);
+                });
             }
             // Without the ONVIF media type every DESCRIBE of an ONVIF factory fails; with
             // it and no backchannel, a DESCRIBE that requires one gets 551.
@@ -244,6 +264,12 @@ impl Media {
             mounts.add_factory(path, factory);
         }
         server.connect_client_connected(move |_, client| {
+            if srtp && srtp_client_keys {
+                let encoders = encoders.clone();
+                client.connect_setup_request(move |_, ctx| {
+                    crate::srtp::use_client_key(ctx, &encoders);
+                });
+            }
             if let Some(t) = session_timeout {
                 client.connect_new_session(move |_, session| session.set_timeout(t));
             }
@@ -309,35 +335,6 @@ impl Media {
             let _ = t.join();
         }
     }
-}
-
-/// Damages the SRTP authentication tag (its last byte) of every packet of the media's
-/// audio stream (`pay1`) as its `srtpenc` sends it.
-fn damage_audio_tags(media: &gst_rtsp_server::RTSPMedia) {
-    fn damage(pad: &gst::Pad) {
-        if !pad.name().starts_with("rtp_src") {
-            return;
-        }
-        pad.add_probe(gst::PadProbeType::BUFFER, |_, info| {
-            if let Some(gst::PadProbeData::Buffer(buffer)) = info.data.as_mut() {
-                let buffer = buffer.make_mut();
-                if let Ok(mut map) = buffer.map_writable()
-                    && let Some(last) = map.last_mut()
-                {
-                    *last ^= 0x5A;
-                }
-            }
-            gst::PadProbeReturn::Ok
-        });
-    }
-    let Some(stream) = media.stream(1) else {
-        return;
-    };
-    // The RTP pads may be there already when the encoder is announced.
-    stream.connect_new_rtp_encoder(|_, encoder| {
-        encoder.src_pads().iter().for_each(damage);
-        encoder.connect_pad_added(|_, pad| damage(pad));
-    });
 }
 
 #[cfg(test)]

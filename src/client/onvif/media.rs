@@ -33,6 +33,36 @@ pub async fn snapshot_target(client: &mut OnvifClient, media: &MediaInfo) -> Res
         .ok_or_else(|| client.malformed(req.operation, format!("snapshot URI {uri:?} has no path")))
 }
 
+/// The SRTP suite of `rtsps-srtp` and why ([`ops::srtp_suite`]): the profile's
+/// configuration says, else its video encoder's options (one more round trip). A fault
+/// there (an optional operation on many devices) means the default suite.
+pub async fn srtp_suite(
+    client: &mut OnvifClient,
+    media: &MediaInfo,
+) -> Result<(crate::proto::mikey::Suite, String), Error> {
+    let configured = media.profile.srtp_algorithm.as_deref();
+    let listed = match configured {
+        Some(c) if crate::proto::mikey::Suite::from_onvif_name(c).is_some() => None,
+        _ => {
+            let req = ops::get_video_encoder_options(&media.profile.token);
+            match client.call(&media.media_path, &req, true).await {
+                Ok(el) => ops::parse_srtp_algorithms(&el)
+                    .map_err(|d| client.malformed(req.operation, d))?,
+                Err(Error::Fault { .. } | Error::HttpStatus { .. }) => None,
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    ops::srtp_suite(configured, listed.as_deref()).map_err(|why| {
+        Error::Settings(format!(
+            "streaming-method=rtsps-srtp: the device at {} cannot stream SRTP for profile \
+             {}: {why}; use streaming-method=rtsps (the media inside the TLS connection)",
+            client.peer(),
+            media.profile.token
+        ))
+    })
+}
+
 /// Whether the device says it streams over RTSPS: Media2's `SecureRTSPStreaming`. A device
 /// that says so gives `Ok(None)`; one that does not, the error to stop with; one that
 /// cannot answer the question (a fault: the operation is optional in practice), a note for

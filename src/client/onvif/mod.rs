@@ -21,6 +21,6 @@ pub mod services;
 mod soap;
 mod start;
 
-pub use self::media::{check_rtsps, snapshot_target, stream_uri};
+pub use self::media::{check_rtsps, snapshot_target, srtp_suite, stream_uri};
 pub use self::soap::*;
 pub use self::start::*;

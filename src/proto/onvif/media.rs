@@ -7,6 +7,7 @@
 use super::ops::{NS_TR2, NS_TRT, NS_TT, ParseError, Request, empty, expect, request};
 use super::soap::XmlWriter;
 use super::xml::Element;
+use crate::proto::mikey::Suite;
 
 /// `GetProfiles`: Media2 with `Type=All` (without it devices return profiles without
 /// configurations), or Media1.
@@ -105,6 +106,85 @@ pub fn parse_secure_rtsp_streaming(el: &Element) -> Result<Option<bool>, ParseEr
     }
 }
 
+/// Media2 `GetVideoEncoderConfigurationOptions` of a profile: its options carry the SRTP
+/// algorithms the device offers (`SecureStreamingProtocolAlgorithms`; not in the service
+/// capabilities).
+pub fn get_video_encoder_options(profile: &str) -> Request {
+    let mut w = XmlWriter::new();
+    w.start(
+        "tr2:GetVideoEncoderConfigurationOptions",
+        &[("xmlns:tr2", NS_TR2)],
+    )
+    .leaf("tr2:ProfileToken", profile)
+    .end("tr2:GetVideoEncoderConfigurationOptions");
+    request(NS_TR2, "GetVideoEncoderConfigurationOptions", w.finish())
+}
+
+/// The SRTP algorithms of a `GetVideoEncoderConfigurationOptionsResponse`, every option's
+/// in order without repeats; `None` when no option lists any.
+pub fn parse_srtp_algorithms(el: &Element) -> Result<Option<Vec<String>>, ParseError> {
+    let el = expect(el, NS_TR2, "GetVideoEncoderConfigurationOptionsResponse")?;
+    let mut listed: Vec<String> = Vec::new();
+    let mut any = false;
+    for o in el.children_named(NS_TR2, "Options") {
+        let Some(list) = o.attr("SecureStreamingProtocolAlgorithms") else {
+            continue;
+        };
+        any = true;
+        for a in list.split_ascii_whitespace() {
+            if !listed.iter().any(|l| l == a) {
+                listed.push(a.to_string());
+            }
+        }
+    }
+    Ok(any.then_some(listed))
+}
+
+/// The SRTP suite of `rtsps-srtp`, and why: the one the profile's video encoder is
+/// configured with; else AES-128-GCM, then AES-256-GCM, when its options list them (RFC
+/// 7714's AEAD: one pass of AES and a 16-byte tag); else `AES_CM_128_HMAC_SHA1_80`, the
+/// suite every SRTP device has and what an absent list means. A device that offers only
+/// `NONE` (RTP/AVP inside RTSPS) or suites we do not have is an error saying so.
+pub fn srtp_suite(
+    configured: Option<&str>,
+    listed: Option<&[String]>,
+) -> Result<(Suite, String), String> {
+    if let Some(name) = configured {
+        if let Some(s) = Suite::from_onvif_name(name) {
+            return Ok((s, format!("the video encoder is configured with {name}")));
+        }
+        if name.eq_ignore_ascii_case("NONE") {
+            return Err(
+                "its video encoder is configured with SecureStreamingProtocolAlgorithm=NONE \
+                 (RTP/AVP inside RTSPS, no SRTP)"
+                    .into(),
+            );
+        }
+    }
+    let Some(listed) = listed.filter(|l| !l.is_empty()) else {
+        return Ok((
+            Suite::AesCm128HmacSha1_80,
+            "the device lists no SRTP algorithm: the default".into(),
+        ));
+    };
+    let has = |s: Suite| listed.iter().any(|l| Suite::from_onvif_name(l) == Some(s));
+    [
+        Suite::AeadAes128Gcm,
+        Suite::AeadAes256Gcm,
+        Suite::AesCm128HmacSha1_80,
+    ]
+    .into_iter()
+    .find(|s| has(*s))
+    .map(|s| (s, format!("the device offers {}", listed.join(" "))))
+    .ok_or_else(|| {
+        format!(
+            "its video encoder offers SecureStreamingProtocolAlgorithms {:?}, none of \
+             AES_CM_128_HMAC_SHA1_80, AEAD_AES_128_GCM and AEAD_AES_256_GCM",
+            listed.join(" ")
+        )
+    })
+}
+
 /// `GetSnapshotUri` for a profile.
 pub fn get_snapshot_uri(media2: bool, profile: &str) -> Request {
     let (prefix, ns) = if media2 {
@@ -133,6 +213,9 @@ pub struct Profile {
     pub audio: Option<String>,
     /// Whether the profile has a metadata configuration.
     pub metadata: bool,
+    /// The SRTP algorithm its video encoder is configured with (Media2's
+    /// `SecureStreamingProtocolAlgorithm`), when it says.
+    pub srtp_algorithm: Option<String>,
 }
 
 /// The profiles of a Media1 or Media2 `GetProfilesResponse`.
@@ -161,6 +244,9 @@ pub fn parse_profiles(el: &Element, media2: bool) -> Result<Vec<Profile>, ParseE
                 video: enc(get("VideoEncoder")),
                 audio: get("AudioSource").and(enc(get("AudioEncoder"))),
                 metadata: get("Metadata").is_some(),
+                srtp_algorithm: get("VideoEncoder")
+                    .and_then(|v| v.attr("SecureStreamingProtocolAlgorithm"))
+                    .map(|a| a.trim().to_string()),
             }
         } else {
             let get = |n: &str| p.child(NS_TT, n);
@@ -172,6 +258,7 @@ pub fn parse_profiles(el: &Element, media2: bool) -> Result<Vec<Profile>, ParseE
                 video: enc(get("VideoEncoderConfiguration")),
                 audio: get("AudioSourceConfiguration").and(enc(get("AudioEncoderConfiguration"))),
                 metadata: get("MetadataConfiguration").is_some(),
+                srtp_algorithm: None,
             }
         };
         out.push(profile);
@@ -215,6 +302,7 @@ mod tests {
                 video: Some("H264".into()),
                 audio: Some("G711".into()),
                 metadata: true,
+                srtp_algorithm: None,
             }]
         );
         let el = example("media2-GetProfiles.resp.xml").unwrap();
@@ -304,5 +392,69 @@ mod tests {
         assert!(r.body.contains("a&lt;b&amp;&quot;c"), "{}", r.body);
         let el = xml::parse(r.body.as_bytes()).unwrap();
         assert_eq!(el.child(NS_TRT, "ProfileToken").unwrap().text, "a<b&\"c");
+    }
+
+    /// The suite: configured, else GCM when listed, else the default; `NONE` and lists of
+    /// nothing we have are refused, naming what the device offers.
+    #[test]
+    fn test_srtp_suite_choice() {
+        let list = |l: &str| l.split(' ').map(String::from).collect::<Vec<_>>();
+        let pick = |c: Option<&str>, l: Option<&str>| {
+            let l = l.map(list);
+            srtp_suite(c, l.as_deref()).map(|(s, _)| s)
+        };
+        assert_eq!(pick(None, None), Ok(Suite::AesCm128HmacSha1_80));
+        assert_eq!(pick(None, Some("")), Ok(Suite::AesCm128HmacSha1_80));
+        assert_eq!(
+            pick(None, Some("AES_CM_128_HMAC_SHA1_80 AEAD_AES_256_GCM")),
+            Ok(Suite::AeadAes256Gcm)
+        );
+        assert_eq!(
+            pick(None, Some("AEAD_AES_256_GCM AEAD_AES_128_GCM")),
+            Ok(Suite::AeadAes128Gcm)
+        );
+        assert_eq!(
+            pick(Some("AES_CM_128_HMAC_SHA1_80"), Some("AEAD_AES_128_GCM")),
+            Ok(Suite::AesCm128HmacSha1_80)
+        );
+        assert_eq!(
+            pick(Some("SOMETHING_NEW"), Some("NONE AEAD_AES_128_GCM")),
+            Ok(Suite::AeadAes128Gcm)
+        );
+        let e = pick(Some("NONE"), None).unwrap_err();
+        assert!(e.contains("NONE"), "{e}");
+        let e = pick(None, Some("NONE AES_256_CM")).unwrap_err();
+        assert!(e.contains("\"NONE AES_256_CM\""), "{e}");
+    }
+
+    /// The algorithms of every option, in order, once; a configuration's own.
+    #[test]
+    fn test_srtp_algorithms_are_read() {
+        let el = xml::parse(
+            "<tr2:GetVideoEncoderConfigurationOptionsResponse \
+             xmlns:tr2=\"http://www.onvif.org/ver20/media/wsdl\">\
+             <tr2:Options SecureStreamingProtocolAlgorithms=\"AES_CM_128_HMAC_SHA1_80  AEAD_AES_128_GCM\"/>\
+             <tr2:Options/>\
+             <tr2:Options SecureStreamingProtocolAlgorithms=\"AEAD_AES_128_GCM AEAD_AES_256_GCM\"/>\
+             </tr2:GetVideoEncoderConfigurationOptionsResponse>"
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(
+            parse_srtp_algorithms(&el).unwrap(),
+            Some(vec![
+                "AES_CM_128_HMAC_SHA1_80".to_string(),
+                "AEAD_AES_128_GCM".into(),
+                "AEAD_AES_256_GCM".into()
+            ])
+        );
+        let el = xml::parse(
+            "<tr2:GetVideoEncoderConfigurationOptionsResponse \
+             xmlns:tr2=\"http://www.onvif.org/ver20/media/wsdl\"><tr2:Options/>\
+             </tr2:GetVideoEncoderConfigurationOptionsResponse>"
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(parse_srtp_algorithms(&el).unwrap(), None);
     }
 }

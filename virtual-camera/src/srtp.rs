@@ -1,0 +1,290 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! What the camera's SRTP does beyond gst-rtsp-server's own (device keys in the SDP):
+//! encrypting with the key a client sent in its SETUP's `KeyMgmt`, as Axis and
+//! Genetec-style devices do (`docs/secure-streaming-and-discovery.md` §1.3 mode B), and
+//! damaging packets on the way out.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use gst::glib;
+use gst::prelude::*;
+use gst_rtsp_server::prelude::*;
+
+/// Each stream's `srtpenc`, by the path of its SETUP (`/media/Profile_1/stream=0`).
+pub type Encoders = Arc<Mutex<HashMap<String, gst::Element>>>;
+
+/// Keeps the `srtpenc` of each stream of `media` (served at `path`) in `encoders`.
+pub fn keep_encoders(media: &gst_rtsp_server::RTSPMedia, path: &str, encoders: &Encoders) {
+    for i in 0..media.n_streams() {
+        let Some(stream) = media.stream(i) else {
+            continue;
+        };
+        let key = format!("{path}/stream={i}");
+        if let Some(enc) = stream.srtp_encoder() {
+            encoders.lock().unwrap().insert(key.clone(), enc);
+        }
+        let encoders = encoders.clone();
+        stream.connect_new_rtp_encoder(move |_, enc| {
+            encoders.lock().unwrap().insert(key.clone(), enc.clone());
+        });
+    }
+}
+
+/// A SETUP's `KeyMgmt` key, read as a device does: the suite from the policy, the key and
+/// salt from the first Key Data (a TEK of key and salt, or TEK+SALT), the MKI from its
+/// SPI. Only what the camera needs: a message it cannot read is ignored (the SDP's key
+/// stays in use, as a device that does not take client keys would do).
+#[derive(Debug, PartialEq, Eq)]
+struct ClientKey {
+    cipher: &'static str,
+    auth: &'static str,
+    key_and_salt: Vec<u8>,
+    mki: Option<Vec<u8>>,
+}
+
+/// A byte reader over a MIKEY message that says `None` past its end.
+struct Bytes<'a>(&'a [u8]);
+
+impl<'a> Bytes<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = (self.0.get(..n)?, self.0.get(n..)?);
+        self.0 = rest;
+        Some(head)
+    }
+    fn u8(&mut self) -> Option<u8> {
+        self.take(1).map(|b| b[0])
+    }
+    fn u16(&mut self) -> Option<usize> {
+        self.take(2)
+            .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+    }
+}
+
+fn client_key(message: &[u8]) -> Option<ClientKey> {
+    let mut m = Bytes(message);
+    // Common header: version, data type, next payload, V/PRF, CSB id, #CS, map type.
+    let head = m.take(10)?;
+    let mut next = head[2];
+    m.take(9 * usize::from(head[8]))?;
+    let (mut enc, mut key_len) = (1u8, 16u8);
+    while next != 0 {
+        let kind = next;
+        next = m.u8()?;
+        match kind {
+            // T: NTP-UTC and NTP are 8 bytes, a counter 4.
+            5 => {
+                let n = if m.u8()? == 2 { 4 } else { 8 };
+                m.take(n)?;
+            }
+            // RAND.
+            11 => {
+                let n = usize::from(m.u8()?);
+                m.take(n)?;
+            }
+            // SP: policy, protocol, parameters.
+            10 => {
+                m.take(2)?;
+                let n = m.u16()?;
+                let mut params = Bytes(m.take(n)?);
+                while let Some(t) = params.u8() {
+                    let len = usize::from(params.u8()?);
+                    let v = params.take(len)?.first().copied().unwrap_or(0);
+                    match t {
+                        0 => enc = v,
+                        1 => key_len = v,
+                        _ => {}
+                    }
+                }
+            }
+            // KEMAC: NULL encryption, its Key Data, NULL MAC.
+            1 => {
+                m.u8()?;
+                let n = m.u16()?;
+                let mut kd = Bytes(m.take(n)?);
+                kd.u8()?;
+                let type_kv = kd.u8()?;
+                let len = kd.u16()?;
+                let mut key_and_salt = kd.take(len)?.to_vec();
+                if matches!(type_kv >> 4, 1 | 3) {
+                    let salt_len = kd.u16()?;
+                    key_and_salt.extend_from_slice(kd.take(salt_len)?);
+                }
+                let mki = if type_kv & 0x0F == 1 {
+                    let n = usize::from(kd.u8()?);
+                    Some(kd.take(n)?.to_vec())
+                } else {
+                    None
+                };
+                let (cipher, auth) = match (enc, key_len) {
+                    (6, 32) => ("aes-256-gcm", "null"),
+                    (6, _) => ("aes-128-gcm", "null"),
+                    _ => ("aes-128-icm", "hmac-sha1-80"),
+                };
+                return Some(ClientKey {
+                    cipher,
+                    auth,
+                    key_and_salt,
+                    mki,
+                });
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// The `data` of a `KeyMgmt` header (`prot=mikey;uri="...";data="..."`), decoded.
+fn key_mgmt_data(header: &str) -> Option<Vec<u8>> {
+    let data = header
+        .split(';')
+        .find_map(|p| p.trim().strip_prefix("data="))?
+        .trim_matches('"');
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(data).ok()
+}
+
+/// The `KeyMgmt` header of a request.
+fn key_mgmt_header(request: &gst_rtsp::rtsp_message::RTSPMessage) -> Option<String> {
+    use glib::translate::ToGlibPtr;
+    let mut value: *mut std::ffi::c_char = std::ptr::null_mut();
+    let msg: *const gst_rtsp::ffi::GstRTSPMessage = request.to_glib_none().0;
+    // SAFETY: `msg` is a valid message for the call; the value it sets points into the
+    // message (not ours to free) and is copied before the message can go.
+    let found = unsafe {
+        gst_rtsp::ffi::gst_rtsp_message_get_header(
+            msg,
+            gst_rtsp::ffi::GST_RTSP_HDR_KEYMGMT,
+            &mut value,
+            0,
+        )
+    };
+    if found != gst_rtsp::ffi::GST_RTSP_OK || value.is_null() {
+        return None;
+    }
+    // SAFETY: a NUL-terminated string the message owns, checked non-null above.
+    let text = unsafe { std::ffi::CStr::from_ptr(value) };
+    Some(text.to_string_lossy().into_owned())
+}
+
+/// On a SETUP carrying `KeyMgmt`: its stream's `srtpenc` encrypts with that key (and MKI)
+/// from now on.
+pub fn use_client_key(ctx: &gst_rtsp_server::RTSPContext, encoders: &Encoders) {
+    let (Some(request), Some(uri)) = (ctx.request(), ctx.uri()) else {
+        return;
+    };
+    let Some(key) = key_mgmt_header(request)
+        .and_then(|h| key_mgmt_data(&h))
+        .and_then(|m| client_key(&m))
+    else {
+        return;
+    };
+    let Some(path) = url::Url::parse(&uri.request_uri())
+        .ok()
+        .map(|u| u.path().to_string())
+    else {
+        return;
+    };
+    let Some(enc) = encoders.lock().unwrap().get(&path).cloned() else {
+        return;
+    };
+    enc.set_property("random-key", false);
+    enc.set_property_from_str("rtp-cipher", key.cipher);
+    enc.set_property_from_str("rtcp-cipher", key.cipher);
+    enc.set_property_from_str("rtp-auth", key.auth);
+    enc.set_property_from_str(
+        "rtcp-auth",
+        if key.auth == "null" {
+            "null"
+        } else {
+            "hmac-sha1-80"
+        },
+    );
+    enc.set_property("mki", key.mki.map(gst::Buffer::from_mut_slice));
+    enc.set_property("key", gst::Buffer::from_mut_slice(key.key_and_salt));
+}
+
+/// Each stream of `media` encrypts with `suite` (ONVIF's name) under a fresh key of its
+/// length, which gst-rtsp-server then writes into the SDP (its own `srtpenc` would use
+/// AES-CM with a random key).
+pub fn use_suite(media: &gst_rtsp_server::RTSPMedia, suite: &'static str) {
+    let (cipher, auth, len) = match suite {
+        "AEAD_AES_128_GCM" => ("aes-128-gcm", "null", 28),
+        "AEAD_AES_256_GCM" => ("aes-256-gcm", "null", 44),
+        _ => ("aes-128-icm", "hmac-sha1-80", 30),
+    };
+    for i in 0..media.n_streams() {
+        let Some(stream) = media.stream(i) else {
+            continue;
+        };
+        stream.connect_new_rtp_encoder(move |_, enc| {
+            let mut key = vec![0u8; len];
+            let _ = getrandom::fill(&mut key);
+            enc.set_property("random-key", false);
+            enc.set_property("key", gst::Buffer::from_mut_slice(key));
+            for p in ["rtp-cipher", "rtcp-cipher"] {
+                enc.set_property_from_str(p, cipher);
+            }
+            enc.set_property_from_str("rtp-auth", auth);
+            enc.set_property_from_str("rtcp-auth", auth);
+        });
+    }
+}
+
+/// Damages the SRTP authentication tag (its last byte) of every packet of the media's
+/// audio stream (`pay1`) as its `srtpenc` sends it.
+pub fn damage_audio_tags(media: &gst_rtsp_server::RTSPMedia) {
+    fn damage(pad: &gst::Pad) {
+        if !pad.name().starts_with("rtp_src") {
+            return;
+        }
+        pad.add_probe(gst::PadProbeType::BUFFER, |_, info| {
+            if let Some(gst::PadProbeData::Buffer(buffer)) = info.data.as_mut() {
+                let buffer = buffer.make_mut();
+                if let Ok(mut map) = buffer.map_writable()
+                    && let Some(last) = map.last_mut()
+                {
+                    *last ^= 0x5A;
+                }
+            }
+            gst::PadProbeReturn::Ok
+        });
+    }
+    let Some(stream) = media.stream(1) else {
+        return;
+    };
+    // The RTP pads may be there already when the encoder is announced.
+    stream.connect_new_rtp_encoder(|_, encoder| {
+        encoder.src_pads().iter().for_each(damage);
+        encoder.connect_pad_added(|_, pad| damage(pad));
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// ONVIF 26.06's SETUP example (the Genetec flavour) and a GStreamer-written message
+    /// read as the device needs them.
+    #[test]
+    fn test_client_keys_are_read() {
+        let onvif = key_mgmt_data(
+            "prot=mikey;uri=\"\";data=\"AQAFAP1td9ABAADCD1UcAAAAAAoAAdOOGc75XD0BAAAAGAABAQEBEAIBAQMBFAcBAQgBAQoBAQsBCgAAACcAIQAe30C59UrClE0e27UP5h/Wty9UL8+dfzg+2ttmmo3kBAAAAC8A\"",
+        )
+        .unwrap();
+        let k = client_key(&onvif).unwrap();
+        assert_eq!((k.cipher, k.auth), ("aes-128-icm", "hmac-sha1-80"));
+        assert_eq!(k.key_and_salt.len(), 30);
+        assert_eq!(k.mki, Some(vec![0, 0, 0, 0x2f]));
+        let gst = key_mgmt_data("prot=mikey;data=\"AQAFABPGq/wBAACN19ggAAAAAAsA7r4aNQDrNW0KEBfA7z2oSHoVauI5caw9VJEBAAAAFQABAQEBEAIBAQMBCgcBAQgBAQoBAQAAACIAIAAesiwOw1cFIHnp8zMoII6LFtn9vYnn3/X0+ydEDNR2AA==\"").unwrap();
+        let k = client_key(&gst).unwrap();
+        assert_eq!(k.key_and_salt.len(), 30);
+        assert_eq!(k.mki, None);
+        // Cut anywhere: nothing, never a panic.
+        for n in 0..onvif.len() {
+            assert_eq!(client_key(&onvif[..n]), None, "{n}");
+        }
+    }
+}
