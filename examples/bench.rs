@@ -10,11 +10,14 @@
 //! ```text
 //! bench [--rounds N] [--seconds S] [--warmup S] [--framing packet|coalesced|both]
 //!       [--bitrates 8,100,400] [--streams 1,16,64,256] [--stream-mbps 4]
-//! bench client ours|rtspsrc|ours-rtsps|rtspsrc-rtsps URL CA_FILE STREAMS WARMUP_S SECONDS
+//! bench client ours|rtspsrc|ours-rtsps|rtspsrc-rtsps|ours-srtp|rtspsrc-srtp URL CA_FILE STREAMS WARMUP_S SECONDS
 //! ```
 //!
 //! The `-rtsps` clients take the camera's RTSPS port instead of its tunnel: RTSP over TLS,
-//! the media interleaved (`streaming-method=rtsps`, rtspsrc `rtsps://` over TCP).
+//! the media interleaved (`streaming-method=rtsps`, rtspsrc `rtsps://` over TCP). The
+//! `-srtp` clients take it on a camera started with `--bench-srtp`: the media as SRTP over
+//! UDP with the device's key (`streaming-method=rtsps-srtp`, rtspsrc `rtsps://` with
+//! `protocols=udp`, which decrypts with srtpdec, libsrtp2).
 //!
 //! Client CPU is user+sys of the client process (getrusage) over the measured seconds,
 //! divided by the RTP bytes its sinks received. Times are printed, never asserted.
@@ -77,7 +80,7 @@ fn tls_database(ca_file: &str) -> Result<glib::Object, Error> {
 fn client(args: &[String]) -> Result<(), Error> {
     let [kind, url, ca, streams, warmup, seconds] = args else {
         return Err(
-            "usage: bench client ours|rtspsrc|ours-rtsps|rtspsrc-rtsps URL CA_FILE STREAMS WARMUP_S SECONDS"
+            "usage: bench client ours|rtspsrc|ours-rtsps|rtspsrc-rtsps|ours-srtp|rtspsrc-srtp URL CA_FILE STREAMS WARMUP_S SECONDS"
                 .into(),
         );
     };
@@ -106,7 +109,7 @@ fn client(args: &[String]) -> Result<(), Error> {
     };
     for i in 0..streams {
         let src = match kind.as_str() {
-            "ours" | "ours-rtsps" => gst::ElementFactory::make("onvifhttpssrc")
+            "ours" | "ours-rtsps" | "ours-srtp" => gst::ElementFactory::make("onvifhttpssrc")
                 .property("location", url)
                 .property("user-id", "admin")
                 .property("user-pw", "password")
@@ -114,21 +117,23 @@ fn client(args: &[String]) -> Result<(), Error> {
                 .property("latency", 200u32)
                 .property_from_str(
                     "streaming-method",
-                    if kind == "ours" {
-                        "rtp-rtsp-http-tcp"
-                    } else {
-                        "rtsps"
+                    match kind.as_str() {
+                        "ours" => "rtp-rtsp-http-tcp",
+                        "ours-srtp" => "rtsps-srtp",
+                        _ => "rtsps",
                     },
                 )
                 .build()?,
-            "rtspsrc" | "rtspsrc-rtsps" => {
+            "rtspsrc" | "rtspsrc-rtsps" | "rtspsrc-srtp" => {
                 let e = gst::ElementFactory::make("rtspsrc")
                     .property("location", url)
                     .property("latency", 200u32)
                     .build()?;
                 e.set_property("tls-database", db.as_ref());
-                if kind == "rtspsrc-rtsps" {
-                    e.set_property_from_str("protocols", "tcp");
+                match kind.as_str() {
+                    "rtspsrc-rtsps" => e.set_property_from_str("protocols", "tcp"),
+                    "rtspsrc-srtp" => e.set_property_from_str("protocols", "udp"),
+                    _ => {}
                 }
                 e
             }
@@ -270,6 +275,17 @@ struct BenchCamera {
 
 impl BenchCamera {
     fn start(exe: &std::path::Path, ca: &str, mbps: f64, framing: &str) -> Result<Self, Error> {
+        Self::start_with(exe, ca, mbps, framing, &[])
+    }
+
+    /// [`BenchCamera::start`] with more camera options (`--bench-srtp`).
+    fn start_with(
+        exe: &std::path::Path,
+        ca: &str,
+        mbps: f64,
+        framing: &str,
+        more: &[&str],
+    ) -> Result<Self, Error> {
         let args: Vec<String> = [
             "--ca-file",
             ca,
@@ -282,6 +298,7 @@ impl BenchCamera {
             framing,
         ]
         .iter()
+        .chain(more)
         .map(|s| s.to_string())
         .collect();
         let (child, line) = support::spawn_camera(exe, &args)?;
@@ -395,9 +412,11 @@ fn run_client(
 ) -> Result<Sample, Error> {
     let url = match kind {
         // The whole ONVIF start, with the HTTPS port known.
-        "ours" | "ours-rtsps" => format!("https://127.0.0.1:{}", cam.https_port),
+        "ours" | "ours-rtsps" | "ours-srtp" => format!("https://127.0.0.1:{}", cam.https_port),
         // The stream URL already known.
-        "rtspsrc-rtsps" => format!("rtsps://127.0.0.1:{}/media/Profile_1", cam.rtsps_port),
+        "rtspsrc-rtsps" | "rtspsrc-srtp" => {
+            format!("rtsps://127.0.0.1:{}/media/Profile_1", cam.rtsps_port)
+        }
         _ => format!("rtspsh://127.0.0.1:{}/media/Profile_1", cam.https_port),
     };
     let out = Command::new(std::env::current_exe()?)
@@ -534,24 +553,23 @@ fn cpu_and_start(o: &Options, camera: &std::path::Path, ca: &str) -> Result<(), 
         "| Mbit/s | onvifhttpssrc rtsps | rtspsrc rtsps:// | ratio | first buffer ms (ours / rtspsrc) |"
     );
     println!("|---|---|---|---|---|");
-    for &mbps in &o.bitrates {
-        let cam = BenchCamera::start(camera, ca, mbps, "packet")?;
-        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-        for _ in 0..o.rounds {
-            ours.push(run_client("ours-rtsps", &cam, ca, 1, o)?);
-            theirs.push(run_client("rtspsrc-rtsps", &cam, ca, 1, o)?);
-        }
-        let cpu = |v: &[Sample]| v.iter().map(Sample::cpu_per_gbit).collect::<Vec<_>>();
-        let ttfb = |v: &[Sample]| v.iter().map(|s| s.ttfb_s * 1e3).collect::<Vec<_>>();
-        println!(
-            "| {mbps} | {} | {} | {} | {:.1} / {:.1} |",
-            cell(&cpu(&ours), 3),
-            cell(&cpu(&theirs), 3),
-            ratio(&cpu(&ours), &cpu(&theirs)),
-            stats(&ttfb(&ours)).0,
-            stats(&ttfb(&theirs)).0
-        );
-    }
+    secure_table(o, camera, ca, ("ours-rtsps", "rtspsrc-rtsps"), &[])?;
+    println!();
+    println!(
+        "## SRTP over UDP (RTSPS control, RTP/SAVP with the device's key, AES_CM_128_HMAC_SHA1_80), one stream"
+    );
+    println!();
+    println!(
+        "| Mbit/s | onvifhttpssrc rtsps-srtp | rtspsrc rtsps:// protocols=udp | ratio | first buffer ms (ours / rtspsrc) | delivered Mbit/s (ours / rtspsrc) |"
+    );
+    println!("|---|---|---|---|---|---|");
+    secure_table(
+        o,
+        camera,
+        ca,
+        ("ours-srtp", "rtspsrc-srtp"),
+        &["--bench-srtp"],
+    )?;
     println!();
     println!("## Time from PLAYING to the first buffer, ms (all runs above)");
     println!();
@@ -571,6 +589,41 @@ fn cpu_and_start(o: &Options, camera: &std::path::Path, ca: &str) -> Result<(), 
         cell(&soap, 0)
     );
 
+    Ok(())
+}
+
+/// One row per bitrate: `kinds` (ours, rtspsrc) on a camera started with `more`.
+fn secure_table(
+    o: &Options,
+    camera: &std::path::Path,
+    ca: &str,
+    (ours_kind, their_kind): (&str, &str),
+    more: &[&str],
+) -> Result<(), Error> {
+    for &mbps in &o.bitrates {
+        let cam = BenchCamera::start_with(camera, ca, mbps, "packet", more)?;
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        for _ in 0..o.rounds {
+            ours.push(run_client(ours_kind, &cam, ca, 1, o)?);
+            theirs.push(run_client(their_kind, &cam, ca, 1, o)?);
+        }
+        let cpu = |v: &[Sample]| v.iter().map(Sample::cpu_per_gbit).collect::<Vec<_>>();
+        let ttfb = |v: &[Sample]| v.iter().map(|s| s.ttfb_s * 1e3).collect::<Vec<_>>();
+        let rate = |v: &[Sample]| stats(&v.iter().map(Sample::mbps).collect::<Vec<_>>()).0;
+        let delivered = if more.is_empty() {
+            String::new()
+        } else {
+            format!(" {:.1} / {:.1} |", rate(&ours), rate(&theirs))
+        };
+        println!(
+            "| {mbps} | {} | {} | {} | {:.1} / {:.1} |{delivered}",
+            cell(&cpu(&ours), 3),
+            cell(&cpu(&theirs), 3),
+            ratio(&cpu(&ours), &cpu(&theirs)),
+            stats(&ttfb(&ours)).0,
+            stats(&ttfb(&theirs)).0
+        );
+    }
     Ok(())
 }
 

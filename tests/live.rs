@@ -782,7 +782,11 @@ fn test_bench_stream_is_what_the_benchmark_measures() {
     use onvif_virtual_camera::bench::{Bench, Framing};
     for framing in [Framing::PerPacket, Framing::Coalesced] {
         let (cam, ca) = camera(Config {
-            bench: Some(Bench { mbps: 8.0, framing }),
+            bench: Some(Bench {
+                mbps: 8.0,
+                framing,
+                srtp: false,
+            }),
             ..Config::default()
         });
         let loc = cam.https_url();
@@ -1275,6 +1279,7 @@ fn test_a_slow_downstream_drops_the_oldest_and_says_so_in_qos() {
         bench: Some(Bench {
             mbps: 100.0,
             framing: Framing::PerPacket,
+            srtp: false,
         }),
         ..Config::default()
     });

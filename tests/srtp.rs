@@ -477,3 +477,33 @@ fn test_only_srtp_travels_over_udp() {
     );
     eprintln!("{rtp} SRTP packets and {rtcp} SRTCP packets checked on the wire");
 }
+
+/// What `make bench` measures on the SRTP path: the benchmark stream served as SRTP over
+/// UDP with the device's key (`--bench-srtp`) plays through the element and through
+/// rtspsrc, decrypted.
+#[test]
+fn test_the_benchmark_srtp_stream_plays() {
+    use onvif_virtual_camera::bench::{Bench, Framing};
+    let (cam, ca) = camera(Config {
+        bench: Some(Bench {
+            mbps: 8.0,
+            framing: Framing::PerPacket,
+            srtp: true,
+        }),
+        ..Config::default()
+    });
+    let run = multi(
+        props(&cam.https_url(), ca.as_str(), "rtsps-srtp"),
+        &[("streams", &"video")],
+    );
+    let out = run.collect(&["video_0"], 50, WAIT);
+    assert!(out.error.is_none(), "{}", out.error_text());
+    assert!(out.count("video_0") >= 50);
+    assert_h264_in_clear(&out, "bench");
+    drop(run);
+    let url = format!(
+        "rtsps://127.0.0.1:{}/media/Profile_1",
+        cam.rtsps_port().expect("an RTSPS port")
+    );
+    assert_eq!(rtspsrc_video_over("udp", &url, &ca, 10, WAIT), 10, "{url}");
+}

@@ -46,6 +46,9 @@ pub struct Bench {
     /// Payload bitrate in Mbit/s.
     pub mbps: f64,
     pub framing: Framing,
+    /// The RTSPS port offers the stream as SRTP over UDP only (RTP/SAVP, the device's key
+    /// in the SDP, AES_CM_128_HMAC_SHA1_80), paced over each frame's interval.
+    pub srtp: bool,
 }
 
 /// Frames per second of the stream.
@@ -58,13 +61,52 @@ const GOP: u32 = FPS;
 
 /// The SDP of the stream (H.264 constrained baseline 1280x720; the payload after the SPS
 /// and PPS is filler that no client in the benchmark decodes).
-fn sdp() -> String {
-    "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=onvif-virtual-camera bench\r\nc=IN IP4 0.0.0.0\r\n\
-     t=0 0\r\na=control:*\r\na=range:npt=now-\r\nm=video 0 RTP/AVP 96\r\n\
-     a=rtpmap:96 H264/90000\r\n\
-     a=fmtp:96 packetization-mode=1;profile-level-id=42c01f;sprop-parameter-sets=Z0LAH9kAUAW7ARAAAAMAEAAAAwPA8YMkgA==,aMuDyyA=\r\n\
-     a=control:stream=0\r\n"
-        .to_string()
+fn sdp(srtp: Option<&Srtp>) -> String {
+    let (profile, key) = match srtp {
+        Some(s) => ("RTP/SAVP", format!("a=key-mgmt:mikey {}\r\n", s.key_mgmt)),
+        None => ("RTP/AVP", String::new()),
+    };
+    format!(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=onvif-virtual-camera bench\r\nc=IN IP4 0.0.0.0\r\n\
+         t=0 0\r\na=control:*\r\na=range:npt=now-\r\nm=video 0 {profile} 96\r\n\
+         a=rtpmap:96 H264/90000\r\n\
+         a=fmtp:96 packetization-mode=1;profile-level-id=42c01f;sprop-parameter-sets=Z0LAH9kAUAW7ARAAAAMAEAAAAwPA8YMkgA==,aMuDyyA=\r\n\
+         a=control:stream=0\r\n{key}"
+    )
+}
+
+/// The SRTP side of an RTSPS connection in benchmark mode: the device key the SDP gives,
+/// the socket the packets go from, the client's RTP port once SET UP, and the sender.
+struct Srtp {
+    key_mgmt: String,
+    socket: tokio::net::UdpSocket,
+    to: Option<std::net::SocketAddr>,
+    sender: libsrtp::SendSession,
+}
+
+impl Srtp {
+    async fn new() -> Option<Srtp> {
+        let mut key = [0u8; 30];
+        getrandom::fill(&mut key).ok()?;
+        let p = libsrtp::ProtectionProfile::Aes128CmHmacSha180;
+        let mut sender = libsrtp::SendSession::new();
+        sender
+            .add_stream(
+                Some(SSRC),
+                &libsrtp::StreamConfig::new(
+                    vec![libsrtp::MasterKey::new(&key[..16], &key[16..], &None)],
+                    &p,
+                    &p,
+                ),
+            )
+            .ok()?;
+        Some(Srtp {
+            key_mgmt: crate::srtp::device_key_mgmt(&key, SSRC),
+            socket: tokio::net::UdpSocket::bind("127.0.0.1:0").await.ok()?,
+            to: None,
+            sender,
+        })
+    }
 }
 
 /// One frame's RTP packets, each prefixed with its 4-byte interleaved header, FU-A
@@ -154,7 +196,7 @@ fn parse_requests(buf: &mut Vec<u8>) -> Result<Vec<RtspRequest>, String> {
 
 /// The answer to one request, and whether it starts (Some(true)) or ends (Some(false))
 /// the stream.
-fn answer(req: &RtspRequest, session: &str) -> (String, Option<bool>) {
+fn answer(req: &RtspRequest, session: &str, srtp: Option<&mut Srtp>) -> (String, Option<bool>) {
     let ok = |extra: &str, body: &str| {
         format!(
             "RTSP/1.0 200 OK\r\nCSeq: {}\r\nServer: onvif-virtual-camera bench\r\n{extra}\
@@ -177,7 +219,38 @@ fn answer(req: &RtspRequest, session: &str) -> (String, Option<bool>) {
             (
                 ok(
                     &format!("Content-Base: {base}\r\nContent-Type: application/sdp\r\n"),
-                    &sdp(),
+                    &sdp(srtp.as_deref()),
+                ),
+                None,
+            )
+        }
+        "SETUP" if srtp.is_some() => {
+            let Some(s) = srtp else {
+                return (ok(&with_session, ""), None);
+            };
+            let client = req
+                .transport
+                .as_deref()
+                .and_then(|t| t.split(';').find_map(|p| p.strip_prefix("client_port=")))
+                .and_then(|p| p.split('-').next()?.parse::<u16>().ok());
+            let Some(client) = client else {
+                let text = format!(
+                    "RTSP/1.0 461 Unsupported Transport\r\nCSeq: {}\r\n\r\n",
+                    req.cseq
+                );
+                return (text, None);
+            };
+            s.to = Some(std::net::SocketAddr::from(([127, 0, 0, 1], client)));
+            let server = s.socket.local_addr().map(|a| a.port()).unwrap_or(0);
+            (
+                ok(
+                    &format!(
+                        "{with_session}Transport: RTP/SAVP;unicast;client_port={client}-{};\
+                         server_port={server}-{};ssrc={SSRC:08X}\r\n",
+                        client.saturating_add(1),
+                        server.saturating_add(1)
+                    ),
+                    "",
                 ),
                 None,
             )
@@ -352,6 +425,14 @@ async fn stream<W: AsyncWrite + Unpin>(
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let (mut seq, mut n) = (0u16, 0u32);
     let mut out: Vec<u8> = Vec::new();
+    // SRTP over UDP: a frame's packets wait here and go a share every millisecond, so
+    // that a frame spreads over most of its interval as a camera paces it (a burst of a
+    // whole frame would overflow the client's socket buffer at high bitrates).
+    let mut srtp = if bench.srtp { Srtp::new().await } else { None };
+    let mut queue: std::collections::VecDeque<Vec<u8>> = Default::default();
+    let mut share = 1;
+    let mut pace = tokio::time::interval(Duration::from_millis(1));
+    pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     loop {
         tokio::select! {
             got = rx.recv() => {
@@ -359,7 +440,7 @@ async fn stream<W: AsyncWrite + Unpin>(
                 requests.extend_from_slice(&bytes);
                 let Ok(reqs) = parse_requests(&mut requests) else { return };
                 for req in reqs {
-                    let (text, play) = answer(&req, &session);
+                    let (text, play) = answer(&req, &session, srtp.as_mut());
                     if wr.write_all(text.as_bytes()).await.is_err() || wr.flush().await.is_err() {
                         return;
                     }
@@ -381,6 +462,18 @@ async fn stream<W: AsyncWrite + Unpin>(
                 let ts = n.wrapping_mul(90_000 / FPS);
                 n = n.wrapping_add(1);
                 out.clear();
+                if srtp.as_ref().is_some_and(|s| s.to.is_some()) {
+                    for p in packets {
+                        let mut rtp = p[4..].to_vec();
+                        rtp[2..4].copy_from_slice(&seq.to_be_bytes());
+                        rtp[4..8].copy_from_slice(&ts.to_be_bytes());
+                        seq = seq.wrapping_add(1);
+                        queue.push_back(rtp);
+                    }
+                    // 32 of the frame's 40 ms.
+                    share = queue.len().div_ceil(32).max(1);
+                    continue;
+                }
                 for p in packets {
                     let at = out.len();
                     out.extend_from_slice(p);
@@ -398,6 +491,16 @@ async fn stream<W: AsyncWrite + Unpin>(
                 }
                 if wr.flush().await.is_err() {
                     return;
+                }
+            }
+            _ = pace.tick(), if !queue.is_empty() => {
+                let Some(s) = srtp.as_mut() else { return };
+                let Some(to) = s.to else { return };
+                for _ in 0..share {
+                    let Some(rtp) = queue.pop_front() else { break };
+                    if let Ok(p) = s.sender.rtp_protect(rtp) {
+                        let _ = s.socket.send_to(&p, to).await;
+                    }
                 }
             }
         }
@@ -458,7 +561,7 @@ mod tests {
         let reqs = parse_requests(&mut buf).unwrap();
         assert_eq!(reqs.len(), 2);
         assert_eq!(buf, b"PLAY rtsp");
-        let (setup, play) = answer(&reqs[1], "S1");
+        let (setup, play) = answer(&reqs[1], "S1", None);
         assert!(
             setup.starts_with("RTSP/1.0 200 OK\r\nCSeq: 2\r\n"),
             "{setup}"

@@ -61,6 +61,8 @@ OPTIONS:
                            at MBPS Mbit/s (no encoder), SOAP as usual
   --bench-framing F        packet (one TLS record per RTP packet, default) or coalesced
                            (one write per frame, 16 KiB records)
+  --bench-srtp             the RTSPS port serves the benchmark stream as SRTP over UDP
+                           (RTP/SAVP, the key in the SDP), paced over each frame
   --identity-dir DIR       keep the CA and certificate in DIR (made on first use), so that
                            a restarted camera is the same device to its clients
   --persona NAME           behave like a vendor's firmware on RTSP and SOAP (listed
@@ -202,13 +204,23 @@ fn main() {
                     .ok()
                     .filter(|m: &f64| *m > 0.0 && *m <= 10_000.0)
                     .unwrap_or_else(|| fail("bad --bench-mbps (0 to 10000)".into()));
-                let framing = cfg.bench.map_or(Framing::PerPacket, |b| b.framing);
-                cfg.bench = Some(Bench { mbps, framing });
+                cfg.bench = Some(Bench {
+                    mbps,
+                    ..bench_of(cfg.bench)
+                });
             }
             "--bench-framing" => {
                 let framing: Framing = value().parse().unwrap_or_else(|e| fail(e));
-                let mbps = cfg.bench.map_or(8.0, |b| b.mbps);
-                cfg.bench = Some(Bench { mbps, framing });
+                cfg.bench = Some(Bench {
+                    framing,
+                    ..bench_of(cfg.bench)
+                });
+            }
+            "--bench-srtp" => {
+                cfg.bench = Some(Bench {
+                    srtp: true,
+                    ..bench_of(cfg.bench)
+                })
             }
             "--session-timeout" => {
                 cfg.device.session_timeout = Some(
@@ -294,4 +306,14 @@ fn stored_identity(dir: &std::path::Path) -> std::io::Result<(certs::Identity, S
         },
         std::fs::read_to_string(&ca)?,
     ))
+}
+
+/// The benchmark stream as the options so far set it: 8 Mbit/s, one TLS record per
+/// packet, no SRTP until they say otherwise.
+fn bench_of(b: Option<Bench>) -> Bench {
+    b.unwrap_or(Bench {
+        mbps: 8.0,
+        framing: Framing::PerPacket,
+        srtp: false,
+    })
 }

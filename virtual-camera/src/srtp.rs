@@ -118,6 +118,8 @@ fn client_key(message: &[u8]) -> Option<ClientKey> {
                 } else {
                     None
                 };
+                // The MAC algorithm closes the payload.
+                m.u8()?;
                 let (cipher, auth) = match (enc, key_len) {
                     (6, 32) => ("aes-256-gcm", "null"),
                     (6, _) => ("aes-128-gcm", "null"),
@@ -233,6 +235,38 @@ pub fn use_suite(media: &gst_rtsp_server::RTSPMedia, suite: &'static str) {
     }
 }
 
+/// The SDP's `a=key-mgmt:mikey` value of a device key (mode A) for AES_CM_128_HMAC_SHA1_80
+/// without an MKI, shaped as gst-rtsp-server writes it: pre-shared key init, one crypto
+/// session (`ssrc`, ROC 0), an NTP timestamp, 16 random bytes, GStreamer's policy
+/// parameters and a NULL-encrypted KEMAC with one TEK of key and salt.
+pub fn device_key_mgmt(key_and_salt: &[u8; 30], ssrc: u32) -> String {
+    let mut m = vec![1, 0, 5, 0];
+    m.extend_from_slice(&ssrc.rotate_left(7).to_be_bytes());
+    m.extend_from_slice(&[1, 0, 0]);
+    m.extend_from_slice(&ssrc.to_be_bytes());
+    m.extend_from_slice(&0u32.to_be_bytes());
+    // T (NTP-UTC, any time: clients do not check it), then RAND.
+    m.extend_from_slice(&[11, 0]);
+    m.extend_from_slice(&0xE9A0_0000_0000_0000u64.to_be_bytes());
+    m.extend_from_slice(&[10, 16]);
+    let mut rand = [0u8; 16];
+    let _ = getrandom::fill(&mut rand);
+    m.extend_from_slice(&rand);
+    // SP: policy 0, SRTP; AES-CM, 16-byte key, HMAC-SHA1, the tag length 10 (as
+    // GStreamer writes parameter 3), SRTP and SRTCP encryption and SRTP authentication on.
+    let params = [
+        0, 1, 1, 1, 1, 16, 2, 1, 1, 3, 1, 10, 7, 1, 1, 8, 1, 1, 10, 1, 1,
+    ];
+    m.extend_from_slice(&[1, 0, 0, 0, params.len() as u8]);
+    m.extend_from_slice(&params);
+    // KEMAC: NULL encryption, one Key Data (TEK, no KV) of 30 bytes, NULL MAC.
+    m.extend_from_slice(&[0, 0, 0, 34, 0, 0x20, 0, 30]);
+    m.extend_from_slice(key_and_salt);
+    m.push(0);
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(m)
+}
+
 /// Damages the SRTP authentication tag (its last byte) of every packet of the media's
 /// audio stream (`pay1`) as its `srtpenc` sends it.
 pub fn damage_audio_tags(media: &gst_rtsp_server::RTSPMedia) {
@@ -282,6 +316,11 @@ mod tests {
         let k = client_key(&gst).unwrap();
         assert_eq!(k.key_and_salt.len(), 30);
         assert_eq!(k.mki, None);
+        // The camera's own device key reads back.
+        let key: [u8; 30] = std::array::from_fn(|i| i as u8);
+        let own = key_mgmt_data(&format!("data=\"{}\"", device_key_mgmt(&key, 7))).unwrap();
+        let k = client_key(&own).unwrap();
+        assert_eq!((k.key_and_salt, k.mki), (key.to_vec(), None));
         // Cut anywhere: nothing, never a panic.
         for n in 0..onvif.len() {
             assert_eq!(client_key(&onvif[..n]), None, "{n}");

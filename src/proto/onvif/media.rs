@@ -161,7 +161,7 @@ pub fn srtp_suite(
             );
         }
     }
-    let Some(listed) = listed.filter(|l| !l.is_empty()) else {
+    let Some(listed) = listed.filter(|l| l.iter().any(|a| !a.trim().is_empty())) else {
         return Ok((
             Suite::AesCm128HmacSha1_80,
             "the device lists no SRTP algorithm: the default".into(),
