@@ -11,6 +11,12 @@ use super::*;
 /// Largest UDP datagram read.
 pub(super) const MAX_DATAGRAM: usize = 65536;
 
+/// The receive buffer asked for an RTP socket: rtspsrc's `udp-buffer-size` default. The
+/// kernel's 208 KiB default overflows on a key frame a camera sends in a burst (at 100
+/// Mbit/s, half the packets were lost in `make bench`); the kernel caps what is asked at
+/// `net.core.rmem_max`.
+const UDP_RECV_BUFFER: usize = 512 * 1024;
+
 /// The UDP sockets of one stream (`rtp-udp`).
 pub(super) struct UdpLeg {
     pub(super) rtp: Arc<tokio::net::UdpSocket>,
@@ -161,6 +167,8 @@ pub(super) async fn udp_pair(
             continue;
         }
         if let Ok(rtcp) = tokio::net::UdpSocket::bind((any, port + 1)).await {
+            // Best effort: a smaller buffer still works, and loses bursts sooner.
+            let _ = socket2::SockRef::from(&rtp).set_recv_buffer_size(UDP_RECV_BUFFER);
             return Ok((rtp, rtcp));
         }
     }
@@ -340,4 +348,29 @@ pub(super) fn no_media(peer: &str, udp_ports: &[u16], ever: bool, waited: Durati
         ));
     }
     crate::error::Context::new(peer, "RTP").broken(format!("no media for {secs} s while playing"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The RTP socket gets rtspsrc's receive buffer, as far as the kernel allows
+    /// (`net.core.rmem_max`; Linux doubles what it grants, for its bookkeeping).
+    #[tokio::test]
+    async fn test_the_rtp_socket_has_a_receive_buffer_for_bursts() {
+        let Ok(max) = std::fs::read_to_string("/proc/sys/net/core/rmem_max") else {
+            eprintln!("no /proc/sys/net/core/rmem_max: skipped");
+            return;
+        };
+        let max: usize = max.trim().parse().expect("a number");
+        let (rtp, rtcp) = udp_pair(false).await.expect("a pair");
+        let granted = socket2::SockRef::from(&rtp)
+            .recv_buffer_size()
+            .expect("SO_RCVBUF");
+        assert_eq!(granted, 2 * UDP_RECV_BUFFER.min(max));
+        assert_eq!(
+            rtcp.local_addr().unwrap().port(),
+            rtp.local_addr().unwrap().port() + 1
+        );
+    }
 }
