@@ -210,6 +210,67 @@ fn test_a_camera_using_the_client_key_plays() {
     }
 }
 
+/// An Axis-shaped camera: no key in its SDP, every stream encrypted with the key the
+/// client sent. The element's key then carries a 4-byte MKI (ONVIF 26.06), which the
+/// camera's libsrtp2 puts in every packet and the element's receiver requires: the media
+/// plays only if the MKI went both ways.
+#[test]
+fn test_an_axis_shaped_camera_uses_our_key_and_its_mki() {
+    let (cam, ca) = camera(Config {
+        device: Device {
+            srtp: true,
+            srtp_client_keys: true,
+            srtp_sdp_keys: false,
+            ..Device::default()
+        },
+        ..Config::default()
+    });
+    let loc = cam.https_url();
+    let (out, mut lines) = debug_lines(&["the device encrypts with", "SETUP rtsp"], || {
+        let run = multi(props(&loc, ca.as_str(), "rtsps-srtp"), &[]);
+        collect_named(&run, &["video_0", "audio_0"], 60)
+    });
+    assert_camera_av(&out, 60);
+    assert_h264_in_clear(&out, "axis");
+    lines.retain(|l| l.contains("the device encrypts with"));
+    lines.sort();
+    assert_eq!(
+        lines,
+        [0, 1].map(|i| format!(
+            "stream {i}: the device encrypts with the key the element sent (KeyMgmt)"
+        ))
+    );
+}
+
+/// A device that encrypts with a key it gave nobody (no key in its SDP, the client's
+/// ignored): every packet fails authentication, and the error says that, not that UDP
+/// is blocked.
+#[test]
+fn test_a_device_using_an_unknown_key_is_said_so() {
+    let (cam, ca) = camera(Config {
+        device: Device {
+            srtp: true,
+            srtp_sdp_keys: false,
+            ..Device::default()
+        },
+        ..Config::default()
+    });
+    let run = multi(
+        props(&cam.https_url(), ca.as_str(), "rtsps-srtp"),
+        &[("reconnect", &false)],
+    );
+    let out = run.collect(&["video_0"], 1, WAIT);
+    assert_eq!(out.count("video_0"), 0);
+    out.assert_resource_error(
+        gst::ResourceError::Read,
+        &[
+            "SRTP packet(s) arrived on UDP ports",
+            "none authenticated",
+            "streaming-method=rtsps ",
+        ],
+    );
+}
+
 /// The camera's SRTP checked by a client we did not write: rtspsrc 1.22 (`rtsps://`, the
 /// CA as its `tls-database`, `protocols=udp`) decrypts its video with the SDP's key.
 #[test]

@@ -498,12 +498,10 @@ pub(super) async fn play_loop<O: Output>(
     )
     .await;
     for (i, keys) in legs.iter().enumerate() {
-        let dropped = keys.as_ref().and_then(|l| l.srtp.as_ref()).map_or(0, |k| {
-            k.receiver
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .dropped()
-        });
+        let dropped = keys
+            .as_ref()
+            .and_then(|l| l.srtp.as_ref())
+            .map_or(0, SrtpLeg::dropped);
         if dropped > 0 {
             out.debug(format_args!(
                 "stream {i}: {dropped} SRTP packet(s) failed authentication and were dropped"
@@ -666,7 +664,13 @@ async fn playing<O: Output>(
                     (rtp, rtp.max(rtcp))
                 };
                 if last_any.unwrap_or(played_at).elapsed() >= media_timeout {
-                    return Err(no_media(&rtsp.peer, &udp_ports, last_rtp.is_some(), media_timeout));
+                    let srtp_dropped = legs
+                        .iter()
+                        .flatten()
+                        .filter_map(|l| l.srtp.as_ref())
+                        .map(SrtpLeg::dropped)
+                        .sum();
+                    return Err(no_media(&rtsp.peer, &udp_ports, (last_rtp.is_some(), srtp_dropped), media_timeout));
                 }
             }
             // A seek under way finishes first (its requests are bounded); a stop is seen

@@ -84,6 +84,14 @@ impl SrtpLeg {
         })
     }
 
+    /// Packets dropped so far, failing authentication.
+    pub(super) fn dropped(&self) -> u64 {
+        self.receiver
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .dropped()
+    }
+
     /// A receiver report protected with our key; `None` when there is no key for it.
     pub(super) fn protect_report(&self, report: &[u8]) -> Option<Vec<u8>> {
         self.sender
@@ -331,15 +339,30 @@ pub(super) async fn udp_receiver<O: Output>(
 }
 
 /// Why a live session saw no media for `waited`: over UDP with nothing ever received,
-/// the ports and what usually drops them; else the silence.
+/// the ports and what usually drops them, or, over SRTP, the packets that came and failed
+/// authentication (`srtp_dropped`); else the silence.
 #[track_caller]
-pub(super) fn no_media(peer: &str, udp_ports: &[u16], ever: bool, waited: Duration) -> Error {
+pub(super) fn no_media(
+    peer: &str,
+    udp_ports: &[u16],
+    (ever, srtp_dropped): (bool, u64),
+    waited: Duration,
+) -> Error {
     let secs = waited.as_secs();
     if !udp_ports.is_empty() && !ever {
         let ports: Vec<String> = udp_ports
             .iter()
             .map(|p| format!("{p}-{}", p.saturating_add(1)))
             .collect();
+        if srtp_dropped > 0 {
+            return crate::error::Context::new(peer, "SRTP over UDP").broken(format!(
+                "{srtp_dropped} SRTP packet(s) arrived on UDP ports {} within {secs} s of \
+                 PLAY and none authenticated: the device encrypts with a key (or an MKI) \
+                 that neither the element's KeyMgmt nor its SDP gave; use \
+                 streaming-method=rtsps (the media inside the TLS connection)",
+                ports.join(", ")
+            ));
+        }
         return crate::error::Context::new(peer, "RTP over UDP").broken(format!(
             "no RTP arrived on UDP ports {} within {secs} s of PLAY: something between \
                  the device and here (a firewall, NAT) drops UDP; use \

@@ -58,6 +58,9 @@ pub struct Device {
     /// `KeyMgmt` (and its MKI), as Axis and Genetec-style devices do, instead of the key
     /// the SDP gives (which stays in the SDP: the client must find out which is used).
     pub srtp_client_keys: bool,
+    /// With `srtp`: the SDP gives the device's key (`a=key-mgmt`, as gst-rtsp-server
+    /// does; default true); without, the client must provide every key (Axis).
+    pub srtp_sdp_keys: bool,
     /// With `srtp`: the suite the camera encrypts with, by its ONVIF name (its `srtpenc`'s
     /// key and ciphers), said as its video encoder's `SecureStreamingProtocolAlgorithm`;
     /// `None`: gst-rtsp-server's AES_CM_128_HMAC_SHA1_80, the attribute absent.
@@ -102,6 +105,7 @@ impl Default for Device {
             srtp: false,
             srtp_bad_tag: false,
             srtp_client_keys: false,
+            srtp_sdp_keys: true,
             srtp_suite: None,
             srtp_algorithms: None,
         }

@@ -539,6 +539,7 @@ impl Camera {
                     srtp: config.device.srtp,
                     srtp_bad_tag: config.device.srtp_bad_tag,
                     srtp_client_keys: config.device.srtp_client_keys,
+                    srtp_sdp_keys: config.device.srtp_sdp_keys,
                     srtp_suite: config.device.srtp_suite,
                     ..options()
                 })

@@ -36,6 +36,8 @@ OPTIONS:
   --srtp-bad-tag           with --srtp: damage the SRTP tag of every audio packet
   --srtp-client-keys       with --srtp: encrypt with the key of the client's KeyMgmt (as
                            Axis does), not the SDP's
+  --srtp-no-sdp-keys       with --srtp: no a=key-mgmt in the SDP (the client gives every
+                           key, as with Axis; use with --srtp-client-keys)
   --srtp-suite NAME        with --srtp: encrypt with AES_CM_128_HMAC_SHA1_80,
                            AEAD_AES_128_GCM or AEAD_AES_256_GCM, said on the video
                            encoder's configuration
@@ -158,6 +160,7 @@ fn main() {
             "--srtp" => cfg.device.srtp = true,
             "--srtp-bad-tag" => cfg.device.srtp_bad_tag = true,
             "--srtp-client-keys" => cfg.device.srtp_client_keys = true,
+            "--srtp-no-sdp-keys" => cfg.device.srtp_sdp_keys = false,
             // Leaked: the camera's configuration lives as long as the process.
             "--srtp-suite" => cfg.device.srtp_suite = Some(value().leak()),
             "--srtp-algorithms" => cfg.device.srtp_algorithms = Some(value().leak()),

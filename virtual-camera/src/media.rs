@@ -39,6 +39,8 @@ pub struct MediaOptions {
     pub srtp_bad_tag: bool,
     /// With `srtp`: encrypt with the client's `KeyMgmt` key.
     pub srtp_client_keys: bool,
+    /// With `srtp`: the device's key in the SDP.
+    pub srtp_sdp_keys: bool,
     /// With `srtp`: the suite (ONVIF's name), else gst-rtsp-server's AES-CM.
     pub srtp_suite: Option<&'static str>,
 }
@@ -155,6 +157,7 @@ impl Media {
             srtp,
             srtp_bad_tag,
             srtp_client_keys,
+            srtp_sdp_keys,
             srtp_suite,
         } = o;
         // Each stream's srtpenc, by its SETUP path (`/media/Profile_1/stream=0`).
@@ -164,8 +167,11 @@ impl Media {
         let context = glib::MainContext::new();
         let main_loop = glib::MainLoop::new(Some(&context), false);
         // The ONVIF server: `Require: onvif-replay` is accepted where a factory replays.
-        let server =
-            gst_rtsp_server::RTSPOnvifServer::new().upcast::<gst_rtsp_server::RTSPServer>();
+        let server = if srtp && !srtp_sdp_keys {
+            crate::srtp::server_without_sdp_keys()
+        } else {
+            gst_rtsp_server::RTSPOnvifServer::new().upcast::<gst_rtsp_server::RTSPServer>()
+        };
         server.set_address("127.0.0.1");
         server.set_service("0");
 

@@ -296,6 +296,94 @@ pub fn damage_audio_tags(media: &gst_rtsp_server::RTSPMedia) {
     });
 }
 
+/// An ONVIF RTSP server whose SDPs carry no `a=key-mgmt` (an Axis-shaped device: the
+/// client provides every key), its clients otherwise gst-rtsp-server's ONVIF clients.
+pub fn server_without_sdp_keys() -> gst_rtsp_server::RTSPServer {
+    glib::Object::new::<NoSdpKeyServer>().upcast()
+}
+
+mod imp {
+    use super::*;
+    use gst_rtsp_server::subclass::prelude::*;
+
+    #[derive(Default)]
+    pub struct NoSdpKeyServer;
+
+    #[glib::object_subclass]
+    impl ObjectSubclass for NoSdpKeyServer {
+        const NAME: &'static str = "OnvifVirtualCameraNoSdpKeyServer";
+        type Type = super::NoSdpKeyServer;
+        type ParentType = gst_rtsp_server::RTSPOnvifServer;
+    }
+
+    impl ObjectImpl for NoSdpKeyServer {}
+
+    impl RTSPServerImpl for NoSdpKeyServer {
+        /// What gst-rtsp-server's server does for its clients, with our client type.
+        fn create_client(&self) -> Option<gst_rtsp_server::RTSPClient> {
+            let server = self.obj();
+            let client: gst_rtsp_server::RTSPClient =
+                glib::Object::new::<super::NoSdpKeyClient>().upcast();
+            client.set_session_pool(server.session_pool().as_ref());
+            client.set_mount_points(server.mount_points().as_ref());
+            client.set_auth(server.auth().as_ref());
+            client.set_thread_pool(server.thread_pool().as_ref());
+            client.set_content_length_limit(server.content_length_limit());
+            Some(client)
+        }
+    }
+
+    impl RTSPOnvifServerImpl for NoSdpKeyServer {}
+
+    #[derive(Default)]
+    pub struct NoSdpKeyClient;
+
+    #[glib::object_subclass]
+    impl ObjectSubclass for NoSdpKeyClient {
+        const NAME: &'static str = "OnvifVirtualCameraNoSdpKeyClient";
+        type Type = super::NoSdpKeyClient;
+        type ParentType = gst_rtsp_server::RTSPOnvifClient;
+    }
+
+    impl ObjectImpl for NoSdpKeyClient {}
+
+    impl RTSPClientImpl for NoSdpKeyClient {
+        fn create_sdp(
+            &self,
+            media: &gst_rtsp_server::RTSPMedia,
+        ) -> Option<gst_rtsp_server::gst_sdp::SDPMessage> {
+            let mut sdp = self.parent_create_sdp(media)?;
+            for m in 0..sdp.medias_len() {
+                let Some(media) = sdp.media_mut(m) else {
+                    continue;
+                };
+                while let Some(i) = (0..media.attributes_len())
+                    .find(|&i| media.attribute(i).is_some_and(|a| a.key() == "key-mgmt"))
+                {
+                    if media.remove_attribute(i).is_err() {
+                        break;
+                    }
+                }
+            }
+            Some(sdp)
+        }
+    }
+
+    impl RTSPOnvifClientImpl for NoSdpKeyClient {}
+}
+
+glib::wrapper! {
+    /// [`server_without_sdp_keys`]'s server.
+    pub struct NoSdpKeyServer(ObjectSubclass<imp::NoSdpKeyServer>)
+        @extends gst_rtsp_server::RTSPOnvifServer, gst_rtsp_server::RTSPServer;
+}
+
+glib::wrapper! {
+    /// Its clients: gst-rtsp-server's ONVIF client, the SDP's keys taken out.
+    pub struct NoSdpKeyClient(ObjectSubclass<imp::NoSdpKeyClient>)
+        @extends gst_rtsp_server::RTSPOnvifClient, gst_rtsp_server::RTSPClient;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
