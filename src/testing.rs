@@ -28,7 +28,8 @@ pub use crate::runtime::panic_in;
 /// do, for the fuzz target `rtsp_session` and its unit test: each step is an opcode byte
 /// and its operands. `0 L_hi L_lo TEXT`: the device answers TEXT (framed; `##` is the CSeq
 /// of the last request sent); `1 N`: N x 100 ms pass (deadlines handled); `2`: a seek; `3`:
-/// stop; `4`: the device hangs up; `5 N bytes`: a backchannel packet pushed; `6 P_hi P_lo`: the UDP pair bound for a SETUP. Panics
+/// stop; `4`: the device hangs up; `5 N bytes`: a backchannel packet pushed; `6 P_hi P_lo`: the UDP pair bound for a SETUP (with a MIKEY message when the first byte
+/// asks for SRTP: bit 2, with bit 0's UDP). Panics
 /// when the session breaks a promise: a deadline handled that does not move (a driver
 /// would spin), an event after `Failed` or `Closed`, bytes to send after them.
 pub fn rtsp_session_script(data: &[u8]) {
@@ -38,11 +39,12 @@ pub fn rtsp_session_script(data: &[u8]) {
     use crate::proto::rtsp::session::{Command, Session};
     use std::time::{Duration, Instant};
 
+    let srtp = data.first().is_some_and(|b| b & 4 == 4);
     let plan = Plan {
         uri: "rtsp://cam/s".into(),
         kinds: vec![(Kind::Video, "video"), (Kind::Audio, "audio")],
         udp: data.first().is_some_and(|b| b & 1 == 1),
-        srtp: false,
+        srtp,
         require: Vec::new(),
         play: vec![("Range".into(), "npt=0.000-".into())],
         backchannel: data.first().is_some_and(|b| b & 2 == 2),
@@ -123,7 +125,8 @@ pub fn rtsp_session_script(data: &[u8]) {
                     _ => break,
                 };
                 rest = &rest[2..];
-                s.bound(port, None, now);
+                let mikey = srtp.then(|| vec![1, 0, 0, 0x2F]);
+                s.bound(port, mikey, now);
             }
         }
         drain(&mut s, now, &mut cseq, &mut ended);

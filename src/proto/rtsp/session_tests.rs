@@ -547,17 +547,29 @@ fn test_random_scripts_keep_the_promises() {
         seed ^= seed << 17;
         seed
     };
+    // SRTP over UDP: the SDP's streams as RTP/SAVP, SETUPs granted it.
+    let savp = describe.replace("RTP/AVP", "RTP/SAVP");
+    let savp_setup = "RTSP/1.0 200 OK\r\nCSeq: ##\r\nSession: 9;timeout=5\r\n\
+         Transport: RTP/SAVP;unicast;client_port=50000-50001;server_port=6000-6001\r\n\r\n";
     for _ in 0..3_000 {
-        let mut script = vec![u8::from(next() % 4 == 0)];
+        // Interleaved, UDP, or SRTP over UDP (the script's first byte).
+        let mode = [0u8, 1, 5][usize::try_from(next() % 3).expect("small")];
+        let mut script = vec![mode];
+        let (sdp, setup) = if mode == 5 {
+            (savp.as_str(), savp_setup)
+        } else {
+            (describe.as_str(), shapes[1])
+        };
         // OPTIONS, DESCRIBE, two SETUPs, PLAY: all, or some.
         let played = usize::try_from(next() % 6).expect("small");
-        for (i, text) in [shapes[0], &describe, shapes[1], shapes[1], shapes[2]]
+        for (i, text) in [shapes[0], sdp, setup, setup, shapes[2]]
             .iter()
             .enumerate()
             .take(played)
         {
-            if script[0] == 1 && i >= 2 {
-                script.extend_from_slice(&[5, 0xC3, 0x50]);
+            if mode & 1 == 1 && (i == 2 || i == 3) {
+                // The UDP pair bound for the SETUP (opcode 6, port 50000).
+                script.extend_from_slice(&[6, 0xC3, 0x50]);
             }
             answer(&mut script, text);
         }
