@@ -158,7 +158,7 @@ fn test_packets_that_fail_authentication_are_dropped_and_counted() {
 
 /// What cannot be encrypted as asked stops the start naming the way that works:
 /// `rtsps` on a camera offering its streams as RTP/SAVP only (gst-rtsp-server set up for
-/// SRTP), and `rtsps-srtp` on one offering RTP/AVP only.
+/// SRTP), `rtsps-srtp` on one offering RTP/AVP only, and on one without RTSPS.
 #[test]
 fn test_what_cannot_be_encrypted_as_asked_is_refused() {
     let (cam, ca) = srtp_camera(false);
@@ -182,6 +182,22 @@ fn test_what_cannot_be_encrypted_as_asked_is_refused() {
             "streaming-method=rtsps ",
         ],
     );
+    drop((run, cam));
+    // No RTSPS at all: the Media2 capability says so, before any RTSP.
+    let (cam, ca) = camera(Config {
+        device: Device {
+            rtsps: false,
+            ..Device::default()
+        },
+        ..Config::default()
+    });
+    let run = multi(props(&cam.https_url(), ca.as_str(), "rtsps-srtp"), &[]);
+    let out = run.collect(&["video_0"], 1, WAIT);
+    out.assert_resource_error(
+        gst::ResourceError::Settings,
+        &["rtsps-srtp need RTSP over TLS", "SecureRTSPStreaming=false"],
+    );
+    assert!(cam.stats.rtsp_requests.lock().unwrap().is_empty());
 }
 
 /// A camera that encrypts with the key the client sent in `KeyMgmt` (Axis, Genetec-style

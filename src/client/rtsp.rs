@@ -281,6 +281,16 @@ impl Rtsp {
                     crate::proto::rtsp::url::strip_credentials(&control)
                 ))
             }
+            Fault::Start(sequence::Fault::SrtpInterleaved { control, reply }) => {
+                Error::Settings(format!(
+                    "{}: the SETUP of {} asked for SRTP over UDP and the device granted \
+                     {reply:?}, SRTP interleaved on the RTSPS connection, which the element \
+                     does not decrypt; use streaming-method=rtsps (RTP interleaved inside \
+                     the TLS connection)",
+                    self.peer,
+                    crate::proto::rtsp::url::strip_credentials(&control)
+                ))
+            }
             Fault::Start(sequence::Fault::OutOfTurn) | Fault::Seek(seek::Fault::OutOfTurn) => {
                 Error::Settings(
                     "internal error: an RTSP answer out of turn, please report this".into(),

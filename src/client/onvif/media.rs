@@ -102,8 +102,9 @@ pub async fn check_rtsps(
 /// The error for a device without RTSPS (spec §3: the setting cannot work with it).
 fn no_rtsps(client: &OnvifClient, why: &str) -> Error {
     Error::Settings(format!(
-        "streaming-method=rtsps needs RTSP over TLS, which ONVIF offers through Media2 \
-         (GetStreamUri with RtspsUnicast, capability SecureRTSPStreaming), and the device \
+        "streaming-method=rtsps and rtsps-srtp need RTSP over TLS, which ONVIF offers \
+         through Media2 (GetStreamUri with RtspsUnicast, capability SecureRTSPStreaming), \
+         and the device \
          at {} {why}. Use streaming-method=rtp-rtsp-http-tcp: RTSP tunnelled over HTTPS \
          encrypts the media too",
         client.peer()

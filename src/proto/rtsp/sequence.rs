@@ -158,6 +158,9 @@ pub enum Fault {
     /// A SETUP asking for `RTP/SAVP` was granted another profile: the media would travel
     /// in clear.
     NotSecure { control: String, reply: String },
+    /// A SETUP asking for SRTP over UDP was granted it interleaved on the connection
+    /// (`RTP/SAVP/TCP`), which the element does not decrypt.
+    SrtpInterleaved { control: String, reply: String },
     /// An answer when none was asked for, or a step asked while an answer is awaited: a
     /// driver's mistake.
     OutOfTurn,
@@ -529,6 +532,9 @@ impl Sequence {
         let secure = self.is_secure(index);
         if secure && !granted.secure {
             return Err(Fault::NotSecure { control, reply });
+        }
+        if secure && granted.interleaved.is_some() {
+            return Err(Fault::SrtpInterleaved { control, reply });
         }
         let key_sent = secure && self.mikey.is_some();
         if let Some((prefix, stream)) = self.chosen.get(index).cloned() {

@@ -161,7 +161,7 @@ fn test_a_refused_key_is_not_sent_again() {
 
 /// What cannot be encrypted as asked is refused, naming the stream: SRTP asked of a
 /// device offering the kind as RTP/AVP only; RTP/SAVP only, without SRTP asked; a SAVP
-/// SETUP granted RTP/AVP (the media would come in clear).
+/// SETUP granted RTP/AVP (the media would come in clear) or granted interleaved.
 #[test]
 fn test_what_cannot_be_encrypted_as_asked_is_refused() {
     let avp_only = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\
@@ -209,6 +209,21 @@ fn test_what_cannot_be_encrypted_as_asked_is_refused() {
         }
         other => panic!("{other:?}"),
     }
+    // Granted interleaved (RTP/SAVP/TCP): SRTP on the connection, which would reach the
+    // pads undecrypted.
+    let (_, r) = drive(srtp_plan(&[VIDEO]), |m, _| match m {
+        "DESCRIBE" => ok("", &savp_only),
+        "SETUP" => ok(
+            "Transport: RTP/SAVP/TCP;unicast;interleaved=0-1\r\nSession: 7\r\n",
+            "",
+        ),
+        _ => ok("", ""),
+    });
+    assert!(
+        matches!(&r, Err(Fault::SrtpInterleaved { reply, .. })
+            if reply == "RTP/SAVP/TCP;unicast;interleaved=0-1"),
+        "{r:?}"
+    );
 }
 
 /// The backchannel with SRTP: its RTP/SAVP listing, keyed like the others (with an MKI
