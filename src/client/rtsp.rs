@@ -291,6 +291,13 @@ impl Rtsp {
                     crate::proto::rtsp::url::strip_credentials(&control)
                 ))
             }
+            Fault::Start(sequence::Fault::Unasked { control, reply }) => Error::Settings(format!(
+                "{}: the SETUP of {} asked for RTP/AVP and the device granted {reply:?}: SRTP \
+                 the element did not ask for, whose key (if any) did not come inside TLS; use \
+                 streaming-method=rtsps-srtp, or rtsps",
+                self.peer,
+                crate::proto::rtsp::url::strip_credentials(&control)
+            )),
             Fault::Start(sequence::Fault::OutOfTurn) | Fault::Seek(seek::Fault::OutOfTurn) => {
                 Error::Settings(
                     "internal error: an RTSP answer out of turn, please report this".into(),

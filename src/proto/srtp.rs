@@ -124,6 +124,8 @@ pub enum Unprotected {
 pub struct Receiver {
     candidates: Vec<(KeySource, RecvSession)>,
     decided: Option<usize>,
+    /// The SSRC of the packet that decided.
+    device_ssrc: Option<u32>,
     dropped: u64,
 }
 
@@ -164,6 +166,7 @@ impl Receiver {
         Ok(Receiver {
             candidates,
             decided: None,
+            device_ssrc: None,
             dropped: 0,
         })
     }
@@ -175,6 +178,19 @@ impl Receiver {
             .map(|(s, _)| *s)
     }
 
+    /// The SSRC the device sent the deciding packet from.
+    pub fn device_ssrc(&self) -> Option<u32> {
+        self.device_ssrc
+    }
+
+    /// Whether a report of ours from `ssrc` under our key would repeat the device's
+    /// keystream: the device sends under our key (the client-keyed mode) and took the SSRC
+    /// our `KeyMgmt` named for its own stream, so its SRTCP and ours would share key,
+    /// SSRC and index.
+    pub fn shares_our_keystream(&self, ssrc: u32) -> bool {
+        self.decided() == Some(KeySource::Ours) && self.device_ssrc == Some(ssrc)
+    }
+
     /// Packets dropped so far (RTP and RTCP).
     pub fn dropped(&self) -> u64 {
         self.dropped
@@ -182,17 +198,19 @@ impl Receiver {
 
     /// One SRTP packet.
     pub fn rtp(&mut self, packet: Vec<u8>) -> Unprotected {
-        self.unprotect(packet, |s, p| s.rtp_unprotect(p).ok())
+        self.unprotect(packet, 8, |s, p| s.rtp_unprotect(p).ok())
     }
 
     /// One SRTCP packet.
     pub fn rtcp(&mut self, packet: Vec<u8>) -> Unprotected {
-        self.unprotect(packet, |s, p| s.rtcp_unprotect(p).ok())
+        self.unprotect(packet, 4, |s, p| s.rtcp_unprotect(p).ok())
     }
 
+    /// `ssrc_at`: where the sender's SSRC is in the packet (8 in RTP, 4 in RTCP).
     fn unprotect(
         &mut self,
         packet: Vec<u8>,
+        ssrc_at: usize,
         open: impl Fn(&mut RecvSession, Vec<u8>) -> Option<Vec<u8>>,
     ) -> Unprotected {
         if let Some(i) = self.decided {
@@ -212,6 +230,10 @@ impl Receiver {
             if let Some(bytes) = open(session, packet.clone()) {
                 let source = *source;
                 self.decided = Some(i);
+                self.device_ssrc = bytes
+                    .get(ssrc_at..ssrc_at + 4)
+                    .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                    .map(u32::from_be_bytes);
                 return Unprotected::Packet {
                     bytes,
                     decided: Some(source),
@@ -301,6 +323,8 @@ mod tests {
                 );
             }
             assert_eq!(r.decided(), Some(KeySource::Device));
+            assert_eq!(r.device_ssrc(), Some(0x0B0E_7C01));
+            assert!(!r.shares_our_keystream(0x0B0E_7C01), "not under our key");
             assert_eq!(r.dropped(), 0);
             // And with the device using ours (Axis): ours decides.
             let mut r =
@@ -314,6 +338,9 @@ mod tests {
                     decided: Some(KeySource::Ours)
                 }
             );
+            // Our reports from the device's SSRC under our key would repeat its keystream.
+            assert!(r.shares_our_keystream(0x0B0E_7C01));
+            assert!(!r.shares_our_keystream(0x0B0E_7C02));
         }
     }
 

@@ -274,7 +274,8 @@ pub(super) async fn open_session<O: Output>(
                                 let sender = crate::proto::srtp::Sender::new(&k).map_err(|e| {
                                     Error::Settings(format!("backchannel: SRTP: {e}"))
                                 })?;
-                                srtp = Some((sender, our_ssrc));
+                                let seq = u16::from_be_bytes(crate::proto::auth::random::<2>());
+                                srtp = Some((sender, our_ssrc, seq));
                             }
                             match (leg.accept.ips.first(), leg.accept.ports) {
                                 (Some(ip), Some((port, _))) => {
@@ -401,8 +402,10 @@ pub(super) struct Backchannel {
     rx: tokio::sync::mpsc::Receiver<Vec<u8>>,
     udp_to: Option<(Arc<tokio::net::UdpSocket>, std::net::SocketAddr)>,
     /// SRTP (`rtsps-srtp`): the packets go protected under our key, as sent by our SSRC
-    /// (the one our `KeyMgmt` names: the device finds the key by it).
-    srtp: Option<(crate::proto::srtp::Sender, u32)>,
+    /// (the one our `KeyMgmt` names: the device finds the key by it), with our own
+    /// sequence numbers (SRTP refuses an index twice: an application's payloader started
+    /// again would have its packets refused until its numbers passed the old ones).
+    srtp: Option<(crate::proto::srtp::Sender, u32, u16)>,
 }
 
 impl Backchannel {
@@ -418,10 +421,14 @@ impl Backchannel {
                 }
                 let packet = match &mut self.srtp {
                     None => Some(packet),
-                    Some((sender, ssrc)) => {
+                    Some((sender, ssrc, seq)) => {
                         let mut packet = packet;
                         if let Some(at) = packet.get_mut(8..12) {
                             at.copy_from_slice(&ssrc.to_be_bytes());
+                        }
+                        if let Some(at) = packet.get_mut(2..4) {
+                            at.copy_from_slice(&seq.to_be_bytes());
+                            *seq = seq.wrapping_add(1);
                         }
                         sender.rtp(packet)
                     }
@@ -670,7 +677,8 @@ async fn playing<O: Output>(
                         .filter_map(|l| l.srtp.as_ref())
                         .map(SrtpLeg::dropped)
                         .sum();
-                    return Err(no_media(&rtsp.peer, &udp_ports, (last_rtp.is_some(), srtp_dropped), media_timeout));
+                    let srtp = legs.iter().flatten().any(|l| l.srtp.is_some()).then_some(srtp_dropped);
+                    return Err(no_media(&rtsp.peer, &udp_ports, (last_rtp.is_some(), srtp), media_timeout));
                 }
             }
             // A seek under way finishes first (its requests are bounded); a stop is seen

@@ -28,6 +28,9 @@ pub(super) struct StreamState {
     pub(super) index: usize,
     pub(super) rtp_channel: u8,
     pub(super) rtcp_channel: u8,
+    /// SET UP as SRTP over UDP: nothing of it comes interleaved (a frame on its channel
+    /// would be ciphertext).
+    pub(super) srtp: bool,
     pub(super) clock_rate: u32,
     pub(super) timeline: Timeline,
     pub(super) stats: rtp::ReceiverStats,
@@ -79,6 +82,7 @@ impl StreamState {
             index,
             rtp_channel: set_up.channels.0,
             rtcp_channel: set_up.channels.1,
+            srtp: set_up.granted.secure,
             clock_rate,
             timeline: Timeline::new(clock_rate),
             stats: rtp::ReceiverStats::default(),
@@ -291,9 +295,17 @@ impl Streams {
 
     /// One interleaved packet: RTP to its stream's pad, RTCP to the statistics.
     pub(super) fn interleaved<O: Output>(&mut self, channel: u8, packet: Packet<'_>, out: &O) {
-        if let Some(i) = self.list.iter().position(|s| s.rtp_channel == channel) {
+        if let Some(i) = self
+            .list
+            .iter()
+            .position(|s| s.rtp_channel == channel && !s.srtp)
+        {
             self.rtp(i, packet, out);
-        } else if let Some(i) = self.list.iter().position(|s| s.rtcp_channel == channel) {
+        } else if let Some(i) = self
+            .list
+            .iter()
+            .position(|s| s.rtcp_channel == channel && !s.srtp)
+        {
             let now = out.running_time().unwrap_or(0);
             self.rtcp(i, packet.bytes, now);
         }

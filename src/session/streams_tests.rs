@@ -351,3 +351,19 @@ pub(super) fn test_buffers_holding_little_of_their_read_are_copied() {
         "the copy keeps its PTS"
     );
 }
+
+/// A stream SET UP as SRTP over UDP takes nothing interleaved: a frame on its channels
+/// (a device sending `$` frames all the same) would be ciphertext on the pad.
+#[test]
+fn test_an_srtp_stream_takes_nothing_interleaved() {
+    gst::init().expect("gst init");
+    let streams = live();
+    streams.lock().unwrap().list[1].srtp = true;
+    let out = Counting::default();
+    read(
+        &streams,
+        &out,
+        &[(2, rtp(1, 160, false, 160)), (0, rtp(1, 900, true, 100))],
+    );
+    assert_eq!(out.pushed(), [(0, 1)], "the video only");
+}

@@ -92,8 +92,22 @@ impl SrtpLeg {
             .dropped()
     }
 
-    /// A receiver report protected with our key; `None` when there is no key for it.
+    /// A receiver report protected with our key; `None` when there is no key for it, or
+    /// when the device sends under our key from the SSRC of our reports (the same key,
+    /// SSRC and index: a repeated keystream; the report is left out).
     pub(super) fn protect_report(&self, report: &[u8]) -> Option<Vec<u8>> {
+        let ssrc = report
+            .get(4..8)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map(u32::from_be_bytes)?;
+        if self
+            .receiver
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .shares_our_keystream(ssrc)
+        {
+            return None;
+        }
         self.sender
             .as_ref()?
             .lock()
@@ -340,12 +354,12 @@ pub(super) async fn udp_receiver<O: Output>(
 
 /// Why a live session saw no media for `waited`: over UDP with nothing ever received,
 /// the ports and what usually drops them, or, over SRTP, the packets that came and failed
-/// authentication (`srtp_dropped`); else the silence.
+/// authentication (`srtp`: the packets dropped, over SRTP); else the silence.
 #[track_caller]
 pub(super) fn no_media(
     peer: &str,
     udp_ports: &[u16],
-    (ever, srtp_dropped): (bool, u64),
+    (ever, srtp): (bool, Option<u64>),
     waited: Duration,
 ) -> Error {
     let secs = waited.as_secs();
@@ -354,7 +368,7 @@ pub(super) fn no_media(
             .iter()
             .map(|p| format!("{p}-{}", p.saturating_add(1)))
             .collect();
-        if srtp_dropped > 0 {
+        if let Some(srtp_dropped) = srtp.filter(|n| *n > 0) {
             return crate::error::Context::new(peer, "SRTP over UDP").broken(format!(
                 "{srtp_dropped} SRTP packet(s) arrived on UDP ports {} within {secs} s of \
                  PLAY and none authenticated: the device encrypts with a key (or an MKI) \
@@ -363,10 +377,18 @@ pub(super) fn no_media(
                 ports.join(", ")
             ));
         }
-        return crate::error::Context::new(peer, "RTP over UDP").broken(format!(
-            "no RTP arrived on UDP ports {} within {secs} s of PLAY: something between \
-                 the device and here (a firewall, NAT) drops UDP; use \
-                 streaming-method=rtp-rtsp-http-tcp or rtp-rtsp-tcp",
+        // Over SRTP, the ways that stay encrypted.
+        let (what, instead) = if srtp.is_some() {
+            (
+                "SRTP",
+                "streaming-method=rtsps (the media inside the TLS connection)",
+            )
+        } else {
+            ("RTP", "streaming-method=rtp-rtsp-http-tcp or rtp-rtsp-tcp")
+        };
+        return crate::error::Context::new(peer, format!("{what} over UDP")).broken(format!(
+            "no {what} arrived on UDP ports {} within {secs} s of PLAY: something between \
+             the device and here (a firewall, NAT) drops UDP; use {instead}",
             ports.join(", ")
         ));
     }

@@ -161,6 +161,9 @@ pub enum Fault {
     /// A SETUP asking for SRTP over UDP was granted it interleaved on the connection
     /// (`RTP/SAVP/TCP`), which the element does not decrypt.
     SrtpInterleaved { control: String, reply: String },
+    /// A SETUP asking for `RTP/AVP` was granted `RTP/SAVP`: SRTP not asked for, its key
+    /// (if any) not exchanged inside TLS.
+    Unasked { control: String, reply: String },
     /// An answer when none was asked for, or a step asked while an answer is awaited: a
     /// driver's mistake.
     OutOfTurn,
@@ -359,6 +362,19 @@ impl Sequence {
     /// resends: [`super::exchange::Answer::Done`]).
     pub fn answer(&mut self, session: &mut Exchange, resp: Response) -> Result<(), Fault> {
         let method = self.awaiting.take().ok_or(Fault::OutOfTurn)?;
+        // Our KeyMgmt refused (463 Key Management Failure; 400 from a device that does
+        // not take the header): the same SETUP (the same URL: before the
+        // fallback below) again without it, as the doc's §1.3 has
+        // it. The device then keys with its SDP's key alone.
+        if let State::Setup { index, .. } = &self.state
+            && matches!(resp.status, 400 | 463)
+            && self.is_secure(*index)
+            && self.mikey.take().is_some()
+        {
+            self.events
+                .push_back(Step::KeyRefused(format!("{} {}", resp.status, resp.reason)));
+            return Ok(());
+        }
         let retry_to = match &mut self.state {
             State::Setup { url, fallback, .. }
                 if url::setup_retry_status(resp.status) && fallback.is_some() =>
@@ -381,18 +397,6 @@ impl Sequence {
                     .map(|u| format!(" (Unsupported: {u})"))
                     .unwrap_or_default()
             )));
-            return Ok(());
-        }
-        // Our KeyMgmt refused (463 Key Management Failure; 400 from a device that does
-        // not take the header): the same SETUP again without it, as the doc's §1.3 has
-        // it. The device then keys with its SDP's key alone.
-        if let State::Setup { index, .. } = &self.state
-            && matches!(resp.status, 400 | 463)
-            && self.is_secure(*index)
-            && self.mikey.take().is_some()
-        {
-            self.events
-                .push_back(Step::KeyRefused(format!("{} {}", resp.status, resp.reason)));
             return Ok(());
         }
         // The backchannel refused after DESCRIBE (its SETUP: busy, 453, 461...; a PLAY
@@ -533,8 +537,11 @@ impl Sequence {
         if secure && !granted.secure {
             return Err(Fault::NotSecure { control, reply });
         }
-        if secure && granted.interleaved.is_some() {
+        if secure && (granted.interleaved.is_some() || granted.tcp) {
             return Err(Fault::SrtpInterleaved { control, reply });
+        }
+        if !secure && granted.secure {
+            return Err(Fault::Unasked { control, reply });
         }
         let key_sent = secure && self.mikey.is_some();
         if let Some((prefix, stream)) = self.chosen.get(index).cloned() {

@@ -285,3 +285,70 @@ fn test_the_backchannel_is_set_up_as_srtp_or_not_at_all() {
         Step::NoBackchannel(why) if why.contains("only as plain RTP/AVP"))));
     assert_eq!(run.set_up().len(), 1);
 }
+
+/// A 400 to our `KeyMgmt` on a URL that has a fallback (a relative control whose two
+/// joins differ): the SETUP goes again to the same URL without the key, and the fallback
+/// stays for a refusal of that one.
+#[test]
+fn test_a_refused_key_is_retried_on_the_same_url() {
+    let sdp = format!(
+        "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\
+         m=video 0 RTP/SAVP 96\r\na=rtpmap:96 H264/90000\r\na=control:track1\r\n\
+         a=key-mgmt:mikey {GST_KEY}\r\n"
+    );
+    let mut p = plan("rtsps://10.0.0.11:322/live/ch0", &[VIDEO]);
+    p.udp = true;
+    p.srtp = true;
+    let (run, r) = drive(p, |m, wire| match m {
+        "DESCRIBE" => ok("", &sdp),
+        "SETUP" if header(wire, "KeyMgmt").is_some() => {
+            "RTSP/1.0 400 Bad Request\r\nCSeq: {cseq}\r\n\r\n".to_string()
+        }
+        "SETUP" => grant(wire),
+        _ => ok("Session: 7\r\n", ""),
+    });
+    r.expect("played");
+    let setups: Vec<&String> = run
+        .requests
+        .iter()
+        .filter(|l| l.starts_with("SETUP"))
+        .collect();
+    assert_eq!(
+        setups,
+        [
+            "SETUP rtsps://10.0.0.11:322/live/ch0/track1 RTSP/1.0 #3",
+            "SETUP rtsps://10.0.0.11:322/live/ch0/track1 RTSP/1.0 #4",
+        ]
+    );
+    assert!(
+        !run.events
+            .iter()
+            .any(|e| matches!(e, Step::Fallback { .. }))
+    );
+}
+
+/// SRTP the element did not ask for (RTP/SAVP granted to an RTP/AVP SETUP) and SRTP
+/// granted over TCP without channels are refused.
+#[test]
+fn test_srtp_granted_otherwise_than_asked_is_refused() {
+    let avp = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\
+        m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:v\r\n";
+    let mut p = plan("rtsp://10.0.0.11/s", &[VIDEO]);
+    p.udp = true;
+    let (_, r) = drive(p, |m, _| match m {
+        "DESCRIBE" => ok("", avp),
+        "SETUP" => ok(
+            "Transport: RTP/SAVP;unicast;client_port=50000-50001;server_port=6000-6001\r\n\
+             Session: 7\r\n",
+            "",
+        ),
+        _ => ok("", ""),
+    });
+    assert!(matches!(r, Err(Fault::Unasked { .. })), "{r:?}");
+    let (_, r) = drive(srtp_plan(&[VIDEO]), |m, _| match m {
+        "DESCRIBE" => ok("", &dual_sdp(GST_KEY)),
+        "SETUP" => ok("Transport: RTP/SAVP/TCP;unicast\r\nSession: 7\r\n", ""),
+        _ => ok("", ""),
+    });
+    assert!(matches!(r, Err(Fault::SrtpInterleaved { .. })), "{r:?}");
+}

@@ -42,6 +42,9 @@ pub struct Reply {
     /// The profile is `RTP/SAVP` (SRTP): a device granting `RTP/AVP` to a SAVP request
     /// would send in clear.
     pub secure: bool,
+    /// The lower transport is TCP (`RTP/AVP/TCP`, `RTP/SAVP/TCP`): interleaved on the
+    /// connection, channels given or not.
+    pub tcp: bool,
     /// Read by rtsp-types' typed header (false: by the parameters we use alone).
     pub typed: bool,
 }
@@ -78,6 +81,8 @@ impl Reply {
                     rtsp_types::headers::transport::RtpProfile::SAvp
                         | rtsp_types::headers::transport::RtpProfile::SAvpF
                 ),
+                tcp: rtp.lower_transport
+                    == Some(rtsp_types::headers::transport::RtpLowerTransport::Tcp),
                 typed: true,
             };
         }
@@ -119,6 +124,10 @@ impl Reply {
             secure: profile
                 .get(..8)
                 .is_some_and(|p| p.eq_ignore_ascii_case("RTP/SAVP")),
+            tcp: profile
+                .rsplit('/')
+                .next()
+                .is_some_and(|l| l.eq_ignore_ascii_case("TCP")),
             typed: false,
         }
     }
@@ -155,6 +164,11 @@ mod tests {
         assert!(!Reply::parse("RTP/AVP;unicast;server_port=6970-6971").secure);
         assert!(!Reply::parse("RTP/AVP;unicast;server_port=6970-6971;ttl").secure);
         assert!(!Reply::parse("RTP/SA").secure);
+        // TCP, with or without channels, typed or not.
+        assert!(Reply::parse("RTP/SAVP/TCP;unicast").tcp);
+        assert!(Reply::parse("RTP/SAVP/TCP;unicast;ttl").tcp);
+        assert!(!Reply::parse(granted).tcp);
+        assert!(!Reply::parse("RTP/SAVP/UDP;unicast;ttl").tcp);
     }
 
     /// Answers as gst-rtsp-server, live555 and cameras write them.
