@@ -284,3 +284,48 @@ fn test_the_tunnel_refuses_the_backchannel_naming_rtsps() {
         &["backchannel=onvif", "tunnel", "streaming-method=rtsps"],
     );
 }
+
+/// Over SRTP, an application whose payloader starts again (its sequence numbers jump
+/// back) still reaches the speaker: SRTP refuses an index it has seen, so the element
+/// numbers the packets itself. 50 packets, then 50 numbered 1,000 behind them: all 100
+/// are heard.
+#[test]
+fn test_a_payloader_started_again_is_heard_over_srtp() {
+    let (cam, ca) = camera(Config {
+        device: Device {
+            srtp: true,
+            ..Device::default()
+        },
+        ..Config::default()
+    });
+    let run = multi(props(&cam.https_url(), ca.as_str(), "rtsps-srtp"), &[]);
+    let out = run.collect_until(WAIT, |o| backchannel_message(o).is_some());
+    assert!(out.error.is_none(), "{}", out.error_text());
+    let (id, _) = backchannel_message(&out).expect("a backchannel");
+    let packets = tone(400, 100);
+    for (i, p) in packets.iter().enumerate() {
+        let p = if i < 50 {
+            p.clone()
+        } else {
+            // The second run: sequence numbers 1,000 behind the first's.
+            let mut buffer = p.buffer().unwrap().copy();
+            {
+                let mut map = buffer.get_mut().unwrap().map_writable().unwrap();
+                let seq = u16::from_be_bytes([map[2], map[3]]).wrapping_sub(1000);
+                map[2..4].copy_from_slice(&seq.to_be_bytes());
+            }
+            let caps = p.caps_owned().unwrap();
+            gst::Sample::builder().buffer(&buffer).caps(&caps).build()
+        };
+        assert_eq!(push_sample(&run.src, id, &p), gst::FlowReturn::Ok);
+    }
+    let speaker = cam.stats.backchannel.clone();
+    let heard = run.collect_until(WAIT, |_| {
+        speaker.packets.load(std::sync::atomic::Ordering::SeqCst) >= 100
+    });
+    assert!(heard.error.is_none(), "{}", heard.error_text());
+    assert_eq!(
+        speaker.packets.load(std::sync::atomic::Ordering::SeqCst),
+        100
+    );
+}
