@@ -108,6 +108,41 @@ impl Sender {
     }
 }
 
+/// An RTP stream we send under our key (the backchannel): as from the SSRC our `KeyMgmt`
+/// named (the device finds the key by it) and with our own sequence numbers, whatever the
+/// application's packets carry (SRTP refuses an index twice: a payloader started again
+/// would have its packets refused until its numbers passed the old ones).
+#[derive(Debug)]
+pub struct Outgoing {
+    sender: Sender,
+    ssrc: u32,
+    seq: u16,
+}
+
+impl Outgoing {
+    /// The stream of `ssrc` under `sender`'s key, numbered from `first_seq`.
+    pub fn new(sender: Sender, ssrc: u32, first_seq: u16) -> Outgoing {
+        Outgoing {
+            sender,
+            ssrc,
+            seq: first_seq,
+        }
+    }
+
+    /// One RTP packet of the application, renumbered and protected; `None` when it is not
+    /// RTP.
+    pub fn protect(&mut self, mut packet: Vec<u8>) -> Option<Vec<u8>> {
+        packet
+            .get_mut(8..12)?
+            .copy_from_slice(&self.ssrc.to_be_bytes());
+        packet
+            .get_mut(2..4)?
+            .copy_from_slice(&self.seq.to_be_bytes());
+        self.seq = self.seq.wrapping_add(1);
+        self.sender.rtp(packet)
+    }
+}
+
 /// What became of a packet.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Unprotected {
@@ -407,6 +442,43 @@ mod tests {
             }
             assert_eq!(tx.rtcp(vec![1, 2, 3]), None, "not RTCP");
         }
+    }
+
+    /// The backchannel's packets go from our SSRC with our numbers: an application whose
+    /// payloader starts again (its numbers far behind) is still protected and opened,
+    /// where the sender alone refuses the index it has seen.
+    #[test]
+    fn test_outgoing_packets_are_renumbered_from_our_ssrc() {
+        let random: [u8; KEY_RANDOM] = std::array::from_fn(|i| i as u8);
+        let ours = our_key(Suite::AesCm128HmacSha1_80, &random, Some(1), 0xABCD_0001);
+        let app = |seq: u16| {
+            let mut p = vec![0x80, 0, 0, 0, 0, 0, 0, 0, 0x12, 0x34, 0x56, 0x78];
+            p[2..4].copy_from_slice(&seq.to_be_bytes());
+            p.extend_from_slice(&[0xFF; 160]);
+            p
+        };
+        let mut out = Outgoing::new(Sender::new(&ours).unwrap(), 0xABCD_0001, 500);
+        let mut rx = Receiver::new(&[(KeySource::Ours, ours.clone())]).unwrap();
+        for (i, seq) in [7000u16, 7001, 10, 11].into_iter().enumerate() {
+            let sent = out.protect(app(seq)).expect("protected");
+            match rx.rtp(sent) {
+                Unprotected::Packet { bytes, .. } => {
+                    assert_eq!(bytes[2..4], (500 + i as u16).to_be_bytes());
+                    assert_eq!(bytes[8..12], 0xABCD_0001u32.to_be_bytes());
+                }
+                Unprotected::Dropped => panic!("packet {i} refused"),
+            }
+        }
+        // The sender alone refuses the restarted numbers (the first 7000 seen, 10 is
+        // taken for an old index).
+        let mut bare = Sender::new(&ours).unwrap();
+        let mut p = app(7000);
+        p[8..12].copy_from_slice(&0xABCD_0001u32.to_be_bytes());
+        assert!(bare.rtp(p).is_some());
+        let mut p = app(10);
+        p[8..12].copy_from_slice(&0xABCD_0001u32.to_be_bytes());
+        assert_eq!(bare.rtp(p), None, "an index behind the window");
+        assert_eq!(out.protect(vec![0x80; 5]), None, "not RTP");
     }
 
     /// A device that has sent 2^16 packets or more before we joined says its roll-over

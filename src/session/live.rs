@@ -275,7 +275,8 @@ pub(super) async fn open_session<O: Output>(
                                     Error::Settings(format!("backchannel: SRTP: {e}"))
                                 })?;
                                 let seq = u16::from_be_bytes(crate::proto::auth::random::<2>());
-                                srtp = Some((sender, our_ssrc, seq));
+                                srtp =
+                                    Some(crate::proto::srtp::Outgoing::new(sender, our_ssrc, seq));
                             }
                             match (leg.accept.ips.first(), leg.accept.ports) {
                                 (Some(ip), Some((port, _))) => {
@@ -401,11 +402,8 @@ pub(super) async fn open_session<O: Output>(
 pub(super) struct Backchannel {
     rx: tokio::sync::mpsc::Receiver<Vec<u8>>,
     udp_to: Option<(Arc<tokio::net::UdpSocket>, std::net::SocketAddr)>,
-    /// SRTP (`rtsps-srtp`): the packets go protected under our key, as sent by our SSRC
-    /// (the one our `KeyMgmt` names: the device finds the key by it), with our own
-    /// sequence numbers (SRTP refuses an index twice: an application's payloader started
-    /// again would have its packets refused until its numbers passed the old ones).
-    srtp: Option<(crate::proto::srtp::Sender, u32, u16)>,
+    /// SRTP (`rtsps-srtp`): the packets go protected under our key.
+    srtp: Option<crate::proto::srtp::Outgoing>,
 }
 
 impl Backchannel {
@@ -421,17 +419,7 @@ impl Backchannel {
                 }
                 let packet = match &mut self.srtp {
                     None => Some(packet),
-                    Some((sender, ssrc, seq)) => {
-                        let mut packet = packet;
-                        if let Some(at) = packet.get_mut(8..12) {
-                            at.copy_from_slice(&ssrc.to_be_bytes());
-                        }
-                        if let Some(at) = packet.get_mut(2..4) {
-                            at.copy_from_slice(&seq.to_be_bytes());
-                            *seq = seq.wrapping_add(1);
-                        }
-                        sender.rtp(packet)
-                    }
+                    Some(outgoing) => outgoing.protect(packet),
                 };
                 if let Some(p) = packet {
                     let _ = socket.send_to(&p, to).await;
