@@ -75,6 +75,34 @@ fn collect_named(run: &MultiRun, pads: &[&str], n: usize) -> (MultiOutcome, Stri
     (run.collect(pads, n, WAIT), run.src.name().to_string())
 }
 
+/// The keys the element says a device uses.
+const DEVICE_KEY: &str = "the device's key (its SDP's a=key-mgmt)";
+const OUR_KEY: &str = "the key the element sent (KeyMgmt)";
+
+/// Video and audio over `rtsps-srtp` from a camera with `device`: a clean run (no error or
+/// warning, 60 buffers a pad with the camera's caps, H.264 in clear) in which both streams
+/// were found to use `key`. The camera, for what it saw.
+fn plays_with_key(device: Device, key: &str) -> Camera {
+    let (cam, ca) = camera(Config {
+        device,
+        ..Config::default()
+    });
+    let loc = cam.https_url();
+    let (out, mut lines) = debug_lines(&["the device encrypts with"], || {
+        let run = multi(props(&loc, ca.as_str(), "rtsps-srtp"), &[]);
+        collect_named(&run, &["video_0", "audio_0"], 60)
+    });
+    assert_camera_av(&out, 60);
+    assert_h264_in_clear(&out, key);
+    // The streams decide in the order their packets come.
+    lines.sort();
+    assert_eq!(
+        lines,
+        [0, 1].map(|i| format!("stream {i}: the device encrypts with {key}"))
+    );
+    cam
+}
+
 /// The video pad got H.264 (decrypted, not ciphertext: SRTP leaves the RTP header in
 /// clear, so only the payload tells): every packet's NAL unit type (RFC 6184 §5.2) is one
 /// x264enc and rtph264pay write, single NAL units (1, 5, 6, 7, 8, 9), STAP-A (24) and
@@ -96,23 +124,16 @@ fn assert_h264_in_clear(out: &MultiOutcome, what: &str) {
 
 /// Video and audio over SRTP with every check on: the caps of the RTSPS and tunnel pads,
 /// H.264 that parses (decrypted, not ciphertext: SRTP leaves the RTP header in clear, so
-/// only the payload tells), no warning, the device's key found to be the one it uses, and
-/// our receiver reports opened by the camera's `srtpdec` under the key we sent.
+/// only the payload tells), no warning, the device's key found to be the one it uses.
 #[test]
 fn test_rtsps_srtp_plays_video_and_audio_with_checks_on() {
-    let (cam, ca) = srtp_camera(false);
-    let loc = cam.https_url();
-    let (out, lines) = debug_lines(&["stream"], || {
-        let run = multi(props(&loc, ca.as_str(), "rtsps-srtp"), &[]);
-        collect_named(&run, &["video_0", "audio_0"], 60)
-    });
-    assert_camera_av(&out, 60);
-    assert_h264_in_clear(&out, "");
-    for i in 0..2 {
-        let said =
-            format!("stream {i}: the device encrypts with the device's key (its SDP's a=key-mgmt)");
-        assert!(lines.contains(&said), "{said}: {lines:?}");
-    }
+    let cam = plays_with_key(
+        Device {
+            srtp: true,
+            ..Device::default()
+        },
+        DEVICE_KEY,
+    );
     let rtsp = cam.stats.rtsp_requests.lock().unwrap().clone();
     assert_eq!(
         rtsp,
@@ -205,25 +226,14 @@ fn test_what_cannot_be_encrypted_as_asked_is_refused() {
 /// and the media plays as with the device's key.
 #[test]
 fn test_a_camera_using_the_client_key_plays() {
-    let (cam, ca) = camera(Config {
-        device: Device {
+    plays_with_key(
+        Device {
             srtp: true,
             srtp_client_keys: true,
             ..Device::default()
         },
-        ..Config::default()
-    });
-    let loc = cam.https_url();
-    let (out, lines) = debug_lines(&["the device encrypts with"], || {
-        let run = multi(props(&loc, ca.as_str(), "rtsps-srtp"), &[]);
-        collect_named(&run, &["video_0", "audio_0"], 60)
-    });
-    assert_camera_av(&out, 60);
-    for i in 0..2 {
-        let said =
-            format!("stream {i}: the device encrypts with the key the element sent (KeyMgmt)");
-        assert!(lines.contains(&said), "{said}: {lines:?}");
-    }
+        OUR_KEY,
+    );
 }
 
 /// An Axis-shaped camera: no key in its SDP, every stream encrypted with the key the
@@ -232,29 +242,14 @@ fn test_a_camera_using_the_client_key_plays() {
 /// plays only if the MKI went both ways.
 #[test]
 fn test_an_axis_shaped_camera_uses_our_key_and_its_mki() {
-    let (cam, ca) = camera(Config {
-        device: Device {
+    plays_with_key(
+        Device {
             srtp: true,
             srtp_client_keys: true,
             srtp_sdp_keys: false,
             ..Device::default()
         },
-        ..Config::default()
-    });
-    let loc = cam.https_url();
-    let (out, mut lines) = debug_lines(&["the device encrypts with", "SETUP rtsp"], || {
-        let run = multi(props(&loc, ca.as_str(), "rtsps-srtp"), &[]);
-        collect_named(&run, &["video_0", "audio_0"], 60)
-    });
-    assert_camera_av(&out, 60);
-    assert_h264_in_clear(&out, "axis");
-    lines.retain(|l| l.contains("the device encrypts with"));
-    lines.sort();
-    assert_eq!(
-        lines,
-        [0, 1].map(|i| format!(
-            "stream {i}: the device encrypts with the key the element sent (KeyMgmt)"
-        ))
+        OUR_KEY,
     );
 }
 
@@ -332,11 +327,7 @@ fn test_every_suite_plays_with_device_and_client_keys() {
                 out.count("video_0") >= 20 && out.count("audio_0") >= 20,
                 "{what}"
             );
-            let key = if client_keys {
-                "the key the element sent (KeyMgmt)"
-            } else {
-                "the device's key (its SDP's a=key-mgmt)"
-            };
+            let key = if client_keys { OUR_KEY } else { DEVICE_KEY };
             // The streams decide in the order their packets come.
             let mut lines = lines;
             lines.sort();
