@@ -102,6 +102,13 @@ pub fn ntp_to_ns(ntp: u64) -> u64 {
     (ntp >> 32) * 1_000_000_000 + (((ntp & 0xFFFF_FFFF) * 1_000_000_000) >> 32)
 }
 
+/// The 64-bit NTP timestamp of nanoseconds since 1900 ([`ntp_to_ns`]'s inverse, to the
+/// nanosecond).
+pub fn ns_to_ntp(ns: u64) -> u64 {
+    let (secs, frac) = (ns / 1_000_000_000, ns % 1_000_000_000);
+    (secs << 32) | ((frac << 32) / 1_000_000_000)
+}
+
 /// Unix nanoseconds of a 64-bit NTP timestamp (`None` before 1970).
 pub fn ntp_to_unix_ns(ntp: u64) -> Option<u64> {
     ntp_to_ns(ntp).checked_sub(NTP_UNIX_OFFSET_NS)
@@ -386,6 +393,21 @@ pub fn after_seek(seq: u16, first: u16) -> AfterSeek {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// NTP timestamps of nanoseconds and back, to within a nanosecond.
+    #[test]
+    fn test_ns_to_ntp_inverts_ntp_to_ns() {
+        for ns in [
+            0,
+            1,
+            999_999_999,
+            NTP_UNIX_OFFSET_NS + 1_733_400_000_123_456_789,
+        ] {
+            let back = ntp_to_ns(ns_to_ntp(ns));
+            assert!(ns - back <= 1, "{ns} -> {back}");
+        }
+        assert_eq!(ns_to_ntp(1_500_000_000), (1 << 32) | (1 << 31));
+    }
 
     #[test]
     fn test_after_seek() {

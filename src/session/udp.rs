@@ -218,12 +218,9 @@ pub(super) fn our_srtp_key(
     use crate::proto::auth::random;
     let mki = wanted.mki.then_some(1);
     let key = srtp::our_key(suite, &random::<{ srtp::KEY_RANDOM }>(), mki, ssrc);
-    // NTP-UTC (RFC 3830 §6.6): seconds since 1900 and their fraction.
-    let since_1970 = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let ntp = (since_1970.as_secs().saturating_add(2_208_988_800) << 32)
-        | ((u64::from(since_1970.subsec_nanos()) << 32) / 1_000_000_000);
+    // NTP-UTC (RFC 3830 §6.6): the system clock as a 64-bit NTP timestamp.
+    let now = crate::proto::clock::now_unix_millis();
+    let ntp = crate::proto::rtp::ns_to_ntp(ntp_ns_of_unix_ms(now));
     let message = crate::proto::mikey::build(
         &key,
         u32::from_be_bytes(random::<4>()),
