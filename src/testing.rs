@@ -72,7 +72,7 @@ pub fn rtsp_session_script(data: &[u8]) {
             break;
         }
         rest = tail;
-        match op % 7 {
+        match op % 8 {
             0 => {
                 let len = match rest {
                     [hi, lo, ..] => usize::from(u16::from_be_bytes([*hi, *lo])),
@@ -118,6 +118,14 @@ pub fn rtsp_session_script(data: &[u8]) {
                     !(sent && ended),
                     "a backchannel packet after the session ended"
                 );
+            }
+            6 => {
+                // A re-keying of every stream SET UP (two URLs, whatever they are).
+                let keys = vec![
+                    ("rtsp://cam/s/stream=0".to_string(), vec![1, 0, 0, 0x2F]),
+                    ("rtsp://cam/s/stream=1".to_string(), vec![1, 0, 0, 0x30]),
+                ];
+                let _ = s.command(Command::Rekey { keys }, now);
             }
             _ => {
                 let port = match rest {

@@ -50,6 +50,7 @@ fn test_every_property_documented_with_default() {
         ("latency", 200u32.to_value()),
         ("reconnect", true.to_value()),
         ("reconnect-max-delay", 30u32.to_value()),
+        ("srtp-rekey-interval", 0u32.to_value()),
     ];
     let own = own_properties(&e);
     let names: Vec<&str> = own.iter().map(|p| p.name()).collect();
@@ -389,6 +390,7 @@ fn test_readme_reference_matches_the_element() {
         "select-stream",
         "push-backchannel-sample",
         "push-backchannel-buffer",
+        "rekey-srtp",
     ] {
         assert!(
             glib::subclass::SignalId::lookup(s, e.type_()).is_some(),

@@ -575,3 +575,131 @@ fn test_the_benchmark_srtp_stream_plays() {
     );
     assert_eq!(rtspsrc_video_over("udp", &url, &ca, 10, WAIT), 10, "{url}");
 }
+
+/// The `onvif-srtp-rekeyed` messages of a run: (stream, accepted, status, spelling, MKI).
+fn rekeyed(out: &MultiOutcome) -> Vec<(u32, bool, u32, String, u32)> {
+    let mut all: Vec<_> = out
+        .elements
+        .iter()
+        .filter(|s| s.name() == "onvif-srtp-rekeyed")
+        .map(|s| {
+            (
+                s.get::<u32>("stream").unwrap(),
+                s.get::<bool>("accepted").unwrap(),
+                s.get::<u32>("status").unwrap(),
+                s.get::<String>("spelling").unwrap(),
+                s.get::<u32>("mki").unwrap(),
+            )
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+/// Re-keying an Axis-shaped camera (our keys, MKI 1) with `rekey-srtp`: each stream's
+/// new key (MKI 2) goes by SET_PARAMETER, in the spec's `mikey:` spelling or, where the
+/// device answers 451 to it, GStreamer's `KeyMgmt:`; the device encrypts with it from
+/// then on, the element follows from its first packet, and not one packet is lost or
+/// fails authentication across the switch.
+#[test]
+fn test_re_keying_switches_both_streams_to_new_keys() {
+    for (mode, spelling) in [
+        (onvif_virtual_camera::srtp::Rekey::Accept, "mikey"),
+        (onvif_virtual_camera::srtp::Rekey::KeyMgmtOnly, "KeyMgmt"),
+    ] {
+        let (cam, ca) = camera(Config {
+            device: Device {
+                srtp: true,
+                srtp_client_keys: true,
+                srtp_sdp_keys: false,
+                srtp_rekey: mode,
+                ..Device::default()
+            },
+            ..Config::default()
+        });
+        let loc = cam.https_url();
+        let ((before, after), lines) = debug_lines(
+            &["new key", "failed authentication", "not re-keyed"],
+            || {
+                let run = multi(props(&loc, ca.as_str(), "rtsps-srtp"), &[]);
+                let before = run.collect(&["video_0", "audio_0"], 20, WAIT);
+                assert!(run.src.emit_by_name::<bool>("rekey-srtp", &[]));
+                let after = run.collect_until(WAIT, |out| {
+                    rekeyed(out).len() == 2
+                        && out.count("video_0") >= 60
+                        && out.count("audio_0") >= 60
+                });
+                ((before, after), run.src.name().to_string())
+            },
+        );
+        assert_camera_av(&before, 20);
+        assert_camera_av(&after, 60);
+        assert_h264_in_clear(&after, "after re-keying");
+        assert_eq!(
+            rekeyed(&after),
+            [0, 1].map(|i| (i, true, 200, spelling.to_string(), 2)),
+            "{spelling}"
+        );
+        // Each stream switched on the device's first packet under the new key; nothing
+        // was dropped (the count is said at the end, when there is one).
+        let switched: Vec<&String> = lines
+            .iter()
+            .filter(|l| l.contains("encrypts with the element's new key"))
+            .collect();
+        assert_eq!(switched.len(), 2, "{lines:#?}");
+        for i in 0..2 {
+            assert!(
+                switched
+                    .iter()
+                    .any(|l| l.starts_with(&format!("stream {i}: "))),
+                "{lines:#?}"
+            );
+        }
+        assert!(
+            !lines.iter().any(|l| l.contains("failed authentication")),
+            "{lines:#?}"
+        );
+        assert_eq!(after.warnings, Vec::<String>::new());
+    }
+}
+
+/// A device that refuses re-keying (gst-rtsp-server's own 451 to both spellings) keeps
+/// each stream under its key: a warning per stream, the messages say 451, and the media
+/// plays on. An element not started with `rtsps-srtp` has nothing to re-key.
+#[test]
+fn test_a_refused_re_key_keeps_the_streams_playing() {
+    let (cam, ca) = camera(Config {
+        device: Device {
+            srtp: true,
+            srtp_client_keys: true,
+            srtp_sdp_keys: false,
+            ..Device::default()
+        },
+        ..Config::default()
+    });
+    let run = multi(props(&cam.https_url(), ca.as_str(), "rtsps-srtp"), &[]);
+    let before = run.collect(&["video_0", "audio_0"], 10, WAIT);
+    assert_camera_av(&before, 10);
+    assert!(run.src.emit_by_name::<bool>("rekey-srtp", &[]));
+    let mut after = run.collect_until(WAIT, |out| {
+        rekeyed(out).len() == 2 && out.count("video_0") >= 60 && out.count("audio_0") >= 60
+    });
+    let warnings = std::mem::take(&mut after.warnings);
+    assert_camera_av(&after, 60);
+    assert_eq!(
+        rekeyed(&after),
+        [0, 1].map(|i| (i, false, 451, String::new(), 2))
+    );
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    for w in &warnings {
+        assert!(
+            w.contains(
+                "the device refused the new SRTP key (SET_PARAMETER: 451 Parameter Not \
+                 Understood); the stream goes on under its key"
+            ),
+            "{w}"
+        );
+    }
+    let rtsps = make_src(&[("streaming-method", &"rtsps")]);
+    assert!(!rtsps.emit_by_name::<bool>("rekey-srtp", &[]));
+}

@@ -85,6 +85,24 @@ impl OnvifHttpsSrc {
         }
     }
 
+    /// `rekey-srtp`: asks the session to replace its SRTP keys; false when not started
+    /// with `rtsps-srtp` (nothing to replace).
+    fn rekey_srtp(&self) -> bool {
+        let srtp = self
+            .settings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .streaming_method
+            == super::StreamingMethod::RtspsSrtp;
+        match &*self.state.lock().unwrap_or_else(PoisonError::into_inner) {
+            State::Started(s) if srtp => s.commander.send(Command::Rekey).is_ok(),
+            _ => {
+                gst::debug!(CAT, imp = self, "rekey-srtp: not started with rtsps-srtp");
+                false
+            }
+        }
+    }
+
     /// What is known of the device `key` names, for a start-up: the element keeps it, so
     /// that it lives as long as the element does.
     pub(super) fn boot_cache(&self, key: DeviceKey) -> BootCache {
@@ -313,6 +331,25 @@ impl ObjectImpl for OnvifHttpsSrc {
         static SIGNALS: LazyLock<Vec<glib::subclass::Signal>> = LazyLock::new(|| {
             let mut all = super::signals::list();
             all.extend(super::backchannel::signals());
+            all.push(
+                /**
+                 * GstOnvifHttpsSrc::rekey-srtp:
+                 *
+                 * With `streaming-method=rtsps-srtp`: replace the element's SRTP keys
+                 * now (as `srtp-rekey-interval` does on its period). Returns TRUE when
+                 * the element is started with `rtsps-srtp` (the re-keying goes once the
+                 * session plays); each stream's answer posts an `onvif-srtp-rekeyed`
+                 * element message.
+                 */
+                glib::subclass::Signal::builder("rekey-srtp")
+                    .return_type::<bool>()
+                    .action()
+                    .class_handler(|args| {
+                        let e = args[0].get::<super::OnvifHttpsSrc>().expect("signal arg");
+                        Some(e.imp().rekey_srtp().to_value())
+                    })
+                    .build(),
+            );
             all
         });
         SIGNALS.as_ref()

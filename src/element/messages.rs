@@ -179,6 +179,22 @@ impl Output for ElementOutput {
         }
     }
 
+    fn rekeyed(&self, r: &session::Rekeyed) {
+        let Some(e) = self.element.upgrade() else {
+            return;
+        };
+        let s = gst::Structure::builder("onvif-srtp-rekeyed")
+            .field("stream", r.stream)
+            .field("backchannel", r.backchannel)
+            .field("mki", r.mki)
+            .field("accepted", r.accepted)
+            .field("status", r.status)
+            .field("reason", r.reason.as_str())
+            .field("spelling", r.spelling)
+            .build();
+        let _ = e.post_message(gst::message::Element::builder(s).src(&e).build());
+    }
+
     fn backchannel(&self, id: u32, caps: gst::Caps, tx: session::BackchannelTx) {
         let Some(e) = self.element.upgrade() else {
             return;

@@ -318,5 +318,21 @@ pub(super) fn list() -> Vec<glib::ParamSpec> {
             .default_value(DEFAULT_RECONNECT_MAX_DELAY)
             .mutable_ready()
             .build(),
+        /**
+         * GstOnvifHttpsSrc:srtp-rekey-interval:
+         *
+         * With `streaming-method=rtsps-srtp`: replace the element's SRTP keys this
+         * often while playing, in seconds (0: never; below 60 taken as 60). Each stream
+         * gets a fresh key with the next MKI by `SET_PARAMETER` (ONVIF 26.06); the
+         * answer posts an `onvif-srtp-rekeyed` element message. A device that refuses
+         * keeps the stream under its key (a warning). `rekey-srtp` does it at once.
+         */
+        glib::ParamSpecUInt::builder("srtp-rekey-interval")
+            .nick("SRTP re-key interval")
+            .blurb("Replace the SRTP keys this often, in seconds (0: never; rtsps-srtp only)")
+            .maximum(u32::MAX)
+            .default_value(DEFAULT_SRTP_REKEY_INTERVAL)
+            .mutable_ready()
+            .build(),
     ]
 }

@@ -35,6 +35,11 @@ pub(super) const DEFAULT_PLAYBACK_SPEED: f64 = 1.0;
 pub(super) const DEFAULT_EVENTS: bool = false;
 pub(super) const DEFAULT_RECONNECT: bool = true;
 pub(super) const DEFAULT_RECONNECT_MAX_DELAY: u32 = 30;
+/// `srtp-rekey-interval`: 0, the keys of the SETUP for the whole session.
+pub(super) const DEFAULT_SRTP_REKEY_INTERVAL: u32 = 0;
+/// The shortest `srtp-rekey-interval` taken: each re-key is a round trip per stream, and
+/// the SRTP library keeps every old key's state (about 300 bytes) until the session ends.
+pub(super) const MIN_SRTP_REKEY_INTERVAL: u32 = 60;
 
 /// `location`, parsed and checked when it is set: the URL the element uses, and the text
 /// as the user wrote it (read back without its password).
@@ -97,6 +102,7 @@ pub(super) struct Settings {
     pub(super) playback_speed: f64,
     pub(super) reconnect: bool,
     pub(super) reconnect_max_delay: u32,
+    pub(super) srtp_rekey_interval: u32,
     /// The query of the `onvif(s)://` URI the element was given (without `user-pw`).
     pub(super) uri_query: Option<String>,
 }
@@ -128,6 +134,7 @@ impl Default for Settings {
             playback_speed: DEFAULT_PLAYBACK_SPEED,
             reconnect: DEFAULT_RECONNECT,
             reconnect_max_delay: DEFAULT_RECONNECT_MAX_DELAY,
+            srtp_rekey_interval: DEFAULT_SRTP_REKEY_INTERVAL,
             uri_query: None,
         }
     }
@@ -168,6 +175,7 @@ impl std::fmt::Debug for Settings {
             .field("playback_speed", &self.playback_speed)
             .field("reconnect", &self.reconnect)
             .field("reconnect_max_delay", &self.reconnect_max_delay)
+            .field("srtp_rekey_interval", &self.srtp_rekey_interval)
             .finish()
     }
 }
@@ -227,6 +235,9 @@ impl Settings {
             "reconnect-max-delay" => {
                 s.reconnect_max_delay = value.get().expect("type checked upstream")
             }
+            "srtp-rekey-interval" => {
+                s.srtp_rekey_interval = value.get().expect("type checked upstream")
+            }
             _ => unimplemented!(),
         }
     }
@@ -259,6 +270,7 @@ impl Settings {
             "playback-speed" => s.playback_speed.to_value(),
             "reconnect" => s.reconnect.to_value(),
             "reconnect-max-delay" => s.reconnect_max_delay.to_value(),
+            "srtp-rekey-interval" => s.srtp_rekey_interval.to_value(),
             _ => unimplemented!(),
         }
     }
@@ -465,6 +477,7 @@ impl Settings {
         let (start, more) = self.start_settings(element)?;
         warnings.extend(more);
         let reconnect = s.reconnect();
+        let srtp_rekey = self.srtp_rekey(&method, &mut warnings);
         let job = match transport_of(s.streaming_method) {
             None => Job::Snapshot(SnapshotSettings {
                 start,
@@ -476,9 +489,36 @@ impl Settings {
                 playback,
                 reconnect,
                 backchannel,
+                srtp_rekey,
             }),
         };
         Ok((job, warnings))
+    }
+
+    /// How often the SRTP keys are replaced: `srtp-rekey-interval`, raised to its
+    /// minimum, only with `rtsps-srtp` (a warning says what is not taken).
+    fn srtp_rekey(&self, method: &str, warnings: &mut Vec<String>) -> Option<Duration> {
+        let every = self.srtp_rekey_interval;
+        if every == 0 {
+            return None;
+        }
+        if self.streaming_method != StreamingMethod::RtspsSrtp {
+            warnings.push(format!(
+                "srtp-rekey-interval={every} is ignored with streaming-method={method}: only \
+                 rtsps-srtp has SRTP keys to replace"
+            ));
+            return None;
+        }
+        if every < MIN_SRTP_REKEY_INTERVAL {
+            warnings.push(format!(
+                "srtp-rekey-interval={every} is raised to {MIN_SRTP_REKEY_INTERVAL} s: each \
+                 re-key is a round trip per stream, and every old key's state stays until \
+                 the session ends"
+            ));
+        }
+        Some(Duration::from_secs(u64::from(
+            every.max(MIN_SRTP_REKEY_INTERVAL),
+        )))
     }
 
     /// `mode=playback` settings, checked (spec §3: a setting that makes no sense with
@@ -598,5 +638,40 @@ fn transport_of(method: StreamingMethod) -> Option<Transport> {
         StreamingMethod::RtpUdp => Some(Transport::Udp),
         StreamingMethod::Rtsps => Some(Transport::Rtsps),
         StreamingMethod::RtspsSrtp => Some(Transport::RtspsSrtp),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `srtp-rekey-interval`: off at 0, raised to its floor, and only with `rtsps-srtp`
+    /// (with another method a warning says it is ignored).
+    #[test]
+    fn test_the_rekey_interval_is_checked() {
+        let mut s = Settings {
+            streaming_method: StreamingMethod::RtspsSrtp,
+            ..Settings::default()
+        };
+        let mut warnings = Vec::new();
+        assert_eq!(s.srtp_rekey("rtsps-srtp", &mut warnings), None);
+        s.srtp_rekey_interval = 3600;
+        assert_eq!(
+            s.srtp_rekey("rtsps-srtp", &mut warnings),
+            Some(Duration::from_secs(3600))
+        );
+        assert!(warnings.is_empty());
+        s.srtp_rekey_interval = 5;
+        assert_eq!(
+            s.srtp_rekey("rtsps-srtp", &mut warnings),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].starts_with("srtp-rekey-interval=5 is raised to 60 s"));
+        s.streaming_method = StreamingMethod::Rtsps;
+        assert_eq!(s.srtp_rekey("rtsps", &mut warnings), None);
+        assert!(warnings[1].starts_with(
+            "srtp-rekey-interval=5 is ignored with streaming-method=rtsps: only rtsps-srtp"
+        ));
     }
 }

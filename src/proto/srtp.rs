@@ -75,6 +75,8 @@ pub fn our_key(suite: Suite, random: &[u8; KEY_RANDOM], mki: Option<u32>, ssrc: 
 /// packets, under our key.
 pub struct Sender {
     session: SendSession,
+    /// The key in use (the next one is numbered from its MKI).
+    key: SrtpKey,
     mki: Option<Vec<u8>>,
 }
 
@@ -93,8 +95,18 @@ impl Sender {
             .map_err(|e| format!("our key cannot be used: {e}"))?;
         Ok(Sender {
             session,
+            key: key.clone(),
             mki: key.mki.clone(),
         })
+    }
+
+    /// A fresh key to replace ours (from `random`, the caller's OS randomness): the same
+    /// suite and SSRC, the next MKI. `None` when ours has no MKI: the device could not tell
+    /// two keys apart.
+    pub fn next_key(&self, random: &[u8; KEY_RANDOM]) -> Option<SrtpKey> {
+        let mki = <[u8; 4]>::try_from(self.key.mki.as_deref()?).ok()?;
+        let next = u32::from_be_bytes(mki).wrapping_add(1);
+        Some(our_key(self.key.suite, random, Some(next), self.key.ssrc))
     }
 
     /// One RTCP packet, protected; `None` when it is not RTCP or its SRTCP index is spent.
@@ -105,6 +117,22 @@ impl Sender {
     /// One RTP packet, protected; `None` when it is not RTP or the key is spent.
     pub fn rtp(&mut self, packet: Vec<u8>) -> Option<Vec<u8>> {
         self.session.rtp_protect_mki(packet, &self.mki).ok()
+    }
+
+    /// From now on, under `key` (the device accepted it): the same streams, their
+    /// indexes and roll-over counters going on (RFC 3711 §3.3.1, §3.4: neither restarts
+    /// with a key), the packets carrying its MKI. The library keeps the old key beside
+    /// it (it has no removal: about 300 bytes per re-key until the session ends).
+    pub fn rekey(&mut self, key: &SrtpKey) -> Result<(), String> {
+        if key.mki.is_none() || self.mki.is_none() {
+            return Err("a key without an MKI cannot replace another".into());
+        }
+        self.session
+            .add_stream(None, &config(key))
+            .map_err(|e| format!("the new key cannot be used: {e}"))?;
+        self.mki = key.mki.clone();
+        self.key = key.clone();
+        Ok(())
     }
 }
 
@@ -141,15 +169,36 @@ impl Outgoing {
         self.seq = self.seq.wrapping_add(1);
         self.sender.rtp(packet)
     }
+
+    /// From now on under `key` ([`Sender::rekey`]).
+    pub fn rekey(&mut self, key: &SrtpKey) -> Result<(), String> {
+        self.sender.rekey(key)
+    }
+
+    /// [`Sender::next_key`].
+    pub fn next_key(&self, random: &[u8; KEY_RANDOM]) -> Option<SrtpKey> {
+        self.sender.next_key(random)
+    }
+}
+
+/// What a packet told about the keys, for the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// The first packet that authenticated: the device uses this key.
+    Decided(KeySource),
+    /// The first packet under the new key of a re-keying: the old key is dropped.
+    /// `roc_restarted`: the device counts its roll-overs from 0 again (srtpenc before
+    /// GStreamer 1.28 does; ONVIF 26.06 says it shall not).
+    Switched { roc_restarted: bool },
 }
 
 /// What became of a packet.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Unprotected {
-    /// Decrypted and authenticated; `decided` names the key when this packet decided it.
+    /// Decrypted and authenticated; `found` says what it told about the keys.
     Packet {
         bytes: Vec<u8>,
-        decided: Option<KeySource>,
+        found: Option<Found>,
     },
     /// No key authenticates it (a wrong tag, a wrong key, an unknown MKI): dropped.
     Dropped,
@@ -159,6 +208,9 @@ pub enum Unprotected {
 pub struct Receiver {
     candidates: Vec<(KeySource, RecvSession)>,
     decided: Option<usize>,
+    /// Our new key, sent in a re-keying: the device's packets carrying its MKI switch to
+    /// it.
+    pending: Option<SrtpKey>,
     /// The SSRC of the packet that decided.
     device_ssrc: Option<u32>,
     dropped: u64,
@@ -201,6 +253,7 @@ impl Receiver {
         Ok(Receiver {
             candidates,
             decided: None,
+            pending: None,
             device_ssrc: None,
             dropped: 0,
         })
@@ -231,6 +284,29 @@ impl Receiver {
         self.dropped
     }
 
+    /// Our new `key` goes to the device (a re-keying): from the first of its packets that
+    /// carries the key's MKI and authenticates under it, only that key opens its packets
+    /// (`docs/secure-streaming-and-discovery.md` §1.6: the old key is dropped then). A
+    /// device that uses its own key is not concerned: false, nothing changes.
+    pub fn rekey(&mut self, key: &SrtpKey) -> bool {
+        let ours = self.decided.is_none_or(|i| {
+            self.candidates
+                .get(i)
+                .is_some_and(|(s, _)| *s == KeySource::Ours)
+        });
+        let has_ours = self.candidates.iter().any(|(s, _)| *s == KeySource::Ours);
+        if !ours || !has_ours || key.mki.is_none() {
+            return false;
+        }
+        self.pending = Some(key.clone());
+        true
+    }
+
+    /// The device refused the new key: its packets stay under the one they have.
+    pub fn cancel_rekey(&mut self) {
+        self.pending = None;
+    }
+
     /// One SRTP packet.
     pub fn rtp(&mut self, packet: Vec<u8>) -> Unprotected {
         self.unprotect(packet, 8, |s, p| s.rtp_unprotect(p).ok())
@@ -248,16 +324,18 @@ impl Receiver {
         ssrc_at: usize,
         open: impl Fn(&mut RecvSession, Vec<u8>) -> Option<Vec<u8>>,
     ) -> Unprotected {
+        if let Some(key) = &self.pending
+            && key.mki.as_deref() == mki_of(&packet, key)
+        {
+            return self.switch(packet, ssrc_at, open);
+        }
         if let Some(i) = self.decided {
             return match self
                 .candidates
                 .get_mut(i)
                 .and_then(|(_, s)| open(s, packet))
             {
-                Some(bytes) => Unprotected::Packet {
-                    bytes,
-                    decided: None,
-                },
+                Some(bytes) => Unprotected::Packet { bytes, found: None },
                 None => self.drop_one(),
             };
         }
@@ -271,7 +349,59 @@ impl Receiver {
                     .map(u32::from_be_bytes);
                 return Unprotected::Packet {
                     bytes,
-                    decided: Some(source),
+                    found: Some(Found::Decided(source)),
+                };
+            }
+        }
+        self.drop_one()
+    }
+
+    /// A packet carrying the MKI of our pending new key: under it, with the roll-over
+    /// counter the old key's stream had reached, or (a device that restarts it) from 0.
+    /// The first that authenticates replaces our old key; a packet neither opens is
+    /// dropped, and the old key stays.
+    fn switch(
+        &mut self,
+        packet: Vec<u8>,
+        ssrc_at: usize,
+        open: impl Fn(&mut RecvSession, Vec<u8>) -> Option<Vec<u8>>,
+    ) -> Unprotected {
+        let Some(key) = self.pending.clone() else {
+            return self.drop_one();
+        };
+        let Some(ours) = self
+            .candidates
+            .iter()
+            .position(|(s, _)| *s == KeySource::Ours)
+        else {
+            return self.drop_one();
+        };
+        let ssrc = packet
+            .get(ssrc_at..ssrc_at + 4)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map(u32::from_be_bytes);
+        let roc = match (ssrc, self.candidates.get(ours)) {
+            (Some(ssrc), Some((_, old))) => old.get_roc(ssrc).unwrap_or(0),
+            _ => 0,
+        };
+        let mut tries = vec![(roc, false)];
+        if roc != 0 {
+            tries.push((0, true));
+        }
+        for (roc, roc_restarted) in tries {
+            let Ok(mut session) = fresh(&key, ssrc.filter(|_| roc != 0).map(|s| (s, roc))) else {
+                return self.drop_one();
+            };
+            if let Some(bytes) = open(&mut session, packet.clone()) {
+                if let Some(slot) = self.candidates.get_mut(ours) {
+                    slot.1 = session;
+                }
+                self.decided = Some(ours);
+                self.device_ssrc = ssrc;
+                self.pending = None;
+                return Unprotected::Packet {
+                    bytes,
+                    found: Some(Found::Switched { roc_restarted }),
                 };
             }
         }
@@ -282,6 +412,28 @@ impl Receiver {
         self.dropped = self.dropped.saturating_add(1);
         Unprotected::Dropped
     }
+}
+
+/// A receiving session under `key` alone, for any SSRC; `at`: an SSRC whose roll-over
+/// counter is already this far.
+fn fresh(key: &SrtpKey, at: Option<(u32, u32)>) -> Result<RecvSession, libsrtp::SrtpError> {
+    let config = config(key);
+    let mut session = RecvSession::new();
+    session.add_stream(None, &config)?;
+    if let Some((ssrc, roc)) = at {
+        session.add_stream(Some(ssrc), &config)?;
+        session.set_roc(ssrc, roc)?;
+    }
+    Ok(session)
+}
+
+/// The MKI bytes of an SRTP or SRTCP packet under `key`'s suite and MKI length: before
+/// the authentication tag (AES-CM) or at the end (GCM: the tag is in the ciphertext).
+fn mki_of<'a>(packet: &'a [u8], key: &SrtpKey) -> Option<&'a [u8]> {
+    let mki_len = key.mki.as_ref()?.len();
+    let tag = profile(key.suite).tag_len();
+    let end = packet.len().checked_sub(tag)?;
+    packet.get(end.checked_sub(mki_len)?..end)
 }
 
 #[cfg(test)]
@@ -347,12 +499,12 @@ mod tests {
             .unwrap();
             let packets = sent(&device, 5);
             for (i, (plain, cipher)) in packets.into_iter().enumerate() {
-                let decided = (i == 0).then_some(KeySource::Device);
+                let found = (i == 0).then_some(Found::Decided(KeySource::Device));
                 assert_eq!(
                     r.rtp(cipher),
                     Unprotected::Packet {
                         bytes: plain,
-                        decided
+                        found
                     },
                     "{suite:?} packet {i}"
                 );
@@ -370,7 +522,7 @@ mod tests {
                 r.rtp(cipher),
                 Unprotected::Packet {
                     bytes: plain,
-                    decided: Some(KeySource::Ours)
+                    found: Some(Found::Decided(KeySource::Ours))
                 }
             );
             // Our reports from the device's SSRC under our key would repeat its keystream.
@@ -400,7 +552,7 @@ mod tests {
             r.rtp(cipher.clone()),
             Unprotected::Packet {
                 bytes: plain,
-                decided: Some(KeySource::Device)
+                found: Some(Found::Decided(KeySource::Device))
             }
         );
         assert_eq!(r.rtp(cipher), Unprotected::Dropped, "a replay");
@@ -530,3 +682,7 @@ mod tests {
         assert!(e.contains("the device's key"), "{e}");
     }
 }
+
+#[cfg(test)]
+#[path = "srtp_rekey_tests.rs"]
+mod rekey_tests;

@@ -15,6 +15,9 @@ pub enum Command {
     Seek { position: u64, epoch: u64 },
     /// End: TEARDOWN within its deadline, then return.
     Stop,
+    /// Replace the SRTP keys of the element (`rekey-srtp`); asked twice before it is
+    /// taken, it is done once.
+    Rekey,
 }
 
 /// The element's end.
@@ -31,6 +34,8 @@ pub type WeakCommander = mpsc::WeakUnboundedSender<Command>;
 pub struct Commands {
     rx: mpsc::UnboundedReceiver<Command>,
     seek: Option<Command>,
+    /// A re-keying asked for.
+    rekey: bool,
     stopped: bool,
     /// The highest seek epoch seen.
     newest: u64,
@@ -46,6 +51,7 @@ pub fn channel() -> (Commander, Commands) {
         Commands {
             rx,
             seek: None,
+            rekey: false,
             stopped: false,
             newest: 0,
             retried: None,
@@ -64,6 +70,9 @@ impl Commands {
             }
             if let Some(seek) = self.seek.take() {
                 return seek;
+            }
+            if std::mem::take(&mut self.rekey) {
+                return Command::Rekey;
             }
             let cmd = self.rx.recv().await.unwrap_or(Command::Stop);
             self.absorb(cmd);
@@ -115,6 +124,7 @@ impl Commands {
             }
             // Older than one already seen: stale.
             Command::Seek { .. } => {}
+            Command::Rekey => self.rekey = true,
         }
     }
 }

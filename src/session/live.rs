@@ -68,7 +68,7 @@ pub async fn run_live<O: Output>(s: LiveSettings, out: Arc<O>, mut commands: Com
                     &mut rtsp,
                     streams.clone(),
                     (legs, backchannel),
-                    s.start.timeout,
+                    (s.start.timeout, s.srtp_rekey),
                     out.clone(),
                     &mut commands,
                 )
@@ -297,7 +297,16 @@ pub(super) async fn open_session<O: Output>(
                     // Handed to the element once PLAY is answered: what is pushed before
                     // gets FLUSHING, not a place in a queue.
                     let (tx, rx) = tokio::sync::mpsc::channel(BACKCHANNEL_QUEUE);
-                    backchannel = Some((Backchannel { rx, udp_to, srtp }, (id, caps, tx)));
+                    let url = set_up.control.clone();
+                    backchannel = Some((
+                        Backchannel {
+                            rx,
+                            udp_to,
+                            srtp,
+                            url,
+                        },
+                        (id, caps, tx),
+                    ));
                 }
                 Step::Fallback {
                     from,
@@ -320,7 +329,7 @@ pub(super) async fn open_session<O: Output>(
                             if set_up.granted.secure {
                                 let ours = ours.as_ref().filter(|_| set_up.key_sent);
                                 leg.srtp = Some(SrtpLeg::new(
-                                    list.len(),
+                                    (list.len(), &set_up.control),
                                     ours,
                                     set_up.stream.key_mgmt.as_deref(),
                                     out,
@@ -403,7 +412,9 @@ pub(super) struct Backchannel {
     rx: tokio::sync::mpsc::Receiver<Vec<u8>>,
     udp_to: Option<(Arc<tokio::net::UdpSocket>, std::net::SocketAddr)>,
     /// SRTP (`rtsps-srtp`): the packets go protected under our key.
-    srtp: Option<crate::proto::srtp::Outgoing>,
+    pub(super) srtp: Option<crate::proto::srtp::Outgoing>,
+    /// The URL it was SET UP on: where its re-keying goes.
+    pub(super) url: String,
 }
 
 impl Backchannel {
@@ -478,7 +489,7 @@ pub(super) async fn play_loop<O: Output>(
     rtsp: &mut Rtsp,
     streams: SharedStreams,
     (legs, mut backchannel): (Vec<Option<UdpLeg>>, Option<Backchannel>),
-    media_timeout: Duration,
+    timers: (Duration, Option<Duration>),
     out: Arc<O>,
     commands: &mut Commands,
 ) -> Result<(), Error> {
@@ -486,7 +497,7 @@ pub(super) async fn play_loop<O: Output>(
     let result = playing(
         rtsp,
         (&streams, &legs, &mut backchannel),
-        media_timeout,
+        timers,
         &out,
         commands,
         &mut seeking,
@@ -517,11 +528,12 @@ pub(super) async fn play_loop<O: Output>(
     result
 }
 
-/// [`play_loop`]'s loop; `seeking`: the seek under way.
+/// [`play_loop`]'s loop; `timers`: how long media may stay away, how often SRTP keys
+/// are replaced; `seeking`: the seek under way.
 async fn playing<O: Output>(
     rtsp: &mut Rtsp,
     (streams, legs, backchannel): (&SharedStreams, &[Option<UdpLeg>], &mut Option<Backchannel>),
-    media_timeout: Duration,
+    (media_timeout, rekey_every): (Duration, Option<Duration>),
     out: &Arc<O>,
     commands: &mut Commands,
     seeking: &mut Option<Command>,
@@ -538,6 +550,9 @@ async fn playing<O: Output>(
         Duration::from_secs(3600)
     };
     let mut replay_tick = tokio::time::interval_at(tokio::time::Instant::now() + tick, tick);
+    let every = rekey_every.unwrap_or(Duration::from_secs(3600));
+    let mut rekey_tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    let mut rekeying: Option<super::keys::Rekeying> = None;
     let _receivers = AbortOnDrop(
         legs.iter()
             .enumerate()
@@ -618,6 +633,11 @@ async fn playing<O: Output>(
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .release(&first_seq, out_ref);
                 }
+                RtspEvent::Rekeyed { index, outcome } => {
+                    if let Some(r) = &rekeying {
+                        r.done((index, outcome), legs, backchannel.as_mut(), out_ref);
+                    }
+                }
                 RtspEvent::Closed => return Ok(()),
                 RtspEvent::Failed(_) if ending.is_some() => return Ok(()),
                 RtspEvent::Failed(f) => return Err(rtsp.error(f)),
@@ -631,13 +651,17 @@ async fn playing<O: Output>(
             continue;
         }
         let taking = rtsp.session.is_playing();
-        let busy = seeking.is_some();
+        // A re-keying under way ends (back to playing) before a seek or another starts.
+        let busy = seeking.is_some() || !rtsp.session.takes_commands();
         tokio::select! {
             r = rtsp.turn(&mut on_data) => match r {
                 Err(_) if ending.is_some() => return Ok(()),
                 r => r?,
             },
             _ = replay_tick.tick() => {}
+            _ = rekey_tick.tick(), if rekey_every.is_some() && !busy && taking && ending.is_none() => {
+                rekeying = rekey(rtsp, legs, backchannel.as_ref(), out_ref).or(rekeying);
+            }
             // Audio OUT: the element's packets, one per turn of the loop, interleaved on
             // the backchannel's channel (the loop's flush writes them).
             packet = async {
@@ -691,6 +715,9 @@ async fn playing<O: Output>(
                         }
                     }
                 }
+                Command::Rekey => {
+                    rekeying = rekey(rtsp, legs, backchannel.as_ref(), out_ref).or(rekeying);
+                }
                 Command::Stop => {
                     // What the element pushed before it stopped goes before the TEARDOWN
                     // (written within the TEARDOWN's wait).
@@ -726,6 +753,21 @@ async fn playing<O: Output>(
     }
 }
 
+/// Starts replacing the SRTP keys ([`super::keys`]); `None` when there is nothing to
+/// re-key.
+fn rekey<O: Output>(
+    rtsp: &mut Rtsp,
+    legs: &[Option<UdpLeg>],
+    backchannel: Option<&Backchannel>,
+    out: &O,
+) -> Option<super::keys::Rekeying> {
+    let (rekeying, keys) = super::keys::start(legs, backchannel, out)?;
+    rtsp.session
+        .command(RtspCommand::Rekey { keys }, std::time::Instant::now())
+        .ok()?;
+    Some(rekeying)
+}
+
 /// Asks for TEARDOWN (its answer awaited a short while; the device may be gone already),
 /// once.
 fn end(rtsp: &mut Rtsp, ending: &mut Option<tokio::time::Instant>) {
@@ -734,45 +776,6 @@ fn end(rtsp: &mut Rtsp, ending: &mut Option<tokio::time::Instant>) {
             .session
             .command(RtspCommand::Stop, std::time::Instant::now());
         *ending = Some(tokio::time::Instant::now() + rtsp::session::TEARDOWN_WAIT);
-    }
-}
-
-/// The receiver reports due: over UDP to the device's RTCP port, else on the stream's
-/// interleaved RTCP channel (queued in the session).
-async fn send_reports<O: Output>(
-    rtsp: &mut Rtsp,
-    streams: &SharedStreams,
-    legs: &[Option<UdpLeg>],
-    out: &O,
-) {
-    let now = out.running_time().unwrap_or(0);
-    let reports = streams
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .reports(now);
-    for (i, report) in reports {
-        match legs.get(i).and_then(Option::as_ref) {
-            Some(leg) => {
-                let report = match &leg.srtp {
-                    None => Some(report),
-                    Some(keys) => keys.protect_report(&report),
-                };
-                if let (Some(to), Some(report)) = (leg.server_rtcp, report) {
-                    let _ = leg.rtcp.send_to(&report, to).await;
-                }
-            }
-            None => {
-                let ch = streams
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .list
-                    .get(i)
-                    .map(|s| s.rtcp_channel);
-                if let Some(ch) = ch {
-                    rtsp.session.report(ch, &report);
-                }
-            }
-        }
     }
 }
 

@@ -153,7 +153,7 @@ async fn stop_against(at_teardown: AtTeardown, pipe: usize) -> (Result<(), Error
             &mut rtsp,
             replaying(),
             (vec![None], None),
-            timeout,
+            (timeout, None),
             out,
             &mut commands,
         ),

@@ -14,6 +14,7 @@
 mod batch;
 pub mod command;
 pub mod events;
+mod keys;
 mod live;
 mod media;
 mod replay;
@@ -22,6 +23,7 @@ mod streams;
 mod supervisor;
 mod udp;
 
+pub use self::keys::Rekeyed;
 pub use self::live::run_live;
 pub use self::replay::recorded_time;
 pub use self::snapshot::{SnapshotSettings, jpeg_dimensions, run_snapshot};
@@ -81,6 +83,8 @@ pub trait Output: Send + Sync + 'static {
     /// The ONVIF backchannel, stream `id` of the SDP, is SET UP: RTP packets sent to `tx`
     /// go to the device until the session ends (then `tx` is closed).
     fn backchannel(&self, _id: u32, _caps: gst::Caps, _tx: BackchannelTx) {}
+    /// A stream's SRTP re-keying is answered (an `onvif-srtp-rekeyed` element message).
+    fn rekeyed(&self, _rekeyed: &Rekeyed) {}
 }
 
 /// Where the element's backchannel packets go: to the RTSP session that set it up; at
@@ -123,6 +127,8 @@ pub struct LiveSettings {
     pub reconnect: Option<Duration>,
     /// Set up the ONVIF audio backchannel (`backchannel=onvif`).
     pub backchannel: bool,
+    /// Replace the SRTP keys this often while playing (`srtp-rekey-interval`).
+    pub srtp_rekey: Option<Duration>,
 }
 
 /// Edge storage playback (spec §7).

@@ -35,6 +35,8 @@ pub(super) struct SrtpLeg {
     /// Our receiver reports, under the key of our `KeyMgmt`; `None` when the device
     /// refused it (no key to protect them with: none are sent).
     pub(super) sender: Option<std::sync::Mutex<srtp::Sender>>,
+    /// The URL the stream was SET UP on: where its re-keying goes.
+    pub(super) url: String,
 }
 
 impl SrtpLeg {
@@ -42,7 +44,7 @@ impl SrtpLeg {
     /// SETUP granted, and the key of the device's SDP, tried in that order. A device key
     /// that cannot be read is said and left out; no key at all is an error.
     pub(super) fn new<O: Output>(
-        i: usize,
+        (i, url): (usize, &str),
         ours: Option<&crate::proto::mikey::SrtpKey>,
         sdp_key: Option<&str>,
         out: &O,
@@ -81,6 +83,7 @@ impl SrtpLeg {
         Ok(SrtpLeg {
             receiver: Arc::new(std::sync::Mutex::new(receiver)),
             sender,
+            url: url.to_string(),
         })
     }
 
@@ -218,16 +221,18 @@ pub(super) fn our_srtp_key(
     use crate::proto::auth::random;
     let mki = wanted.mki.then_some(1);
     let key = srtp::our_key(suite, &random::<{ srtp::KEY_RANDOM }>(), mki, ssrc);
+    let message = mikey_message(&key);
+    (key, message)
+}
+
+/// The MIKEY message that gives `key` to the device (a SETUP's `KeyMgmt`, a re-keying's
+/// `SET_PARAMETER`): a fresh CSB id and RAND, the time now.
+pub(super) fn mikey_message(key: &crate::proto::mikey::SrtpKey) -> Vec<u8> {
+    use crate::proto::auth::random;
     // NTP-UTC (RFC 3830 §6.6): the system clock as a 64-bit NTP timestamp.
     let now = crate::proto::clock::now_unix_millis();
     let ntp = crate::proto::rtp::ns_to_ntp(ntp_ns_of_unix_ms(now));
-    let message = crate::proto::mikey::build(
-        &key,
-        u32::from_be_bytes(random::<4>()),
-        ntp,
-        &random::<16>(),
-    );
-    (key, message)
+    crate::proto::mikey::build(key, u32::from_be_bytes(random::<4>()), ntp, &random::<16>())
 }
 
 /// A datagram of stream `i` in clear: as it came over plain UDP; opened, over SRTP; `None`
@@ -252,12 +257,23 @@ fn clear<'a, O: Output>(
         r.rtp(packet.to_vec())
     };
     match opened {
-        srtp::Unprotected::Packet { bytes, decided } => {
-            if let Some(source) = decided {
-                out.debug(format_args!(
+        srtp::Unprotected::Packet { bytes, found } => {
+            match found {
+                Some(srtp::Found::Decided(source)) => out.debug(format_args!(
                     "stream {i}: the device encrypts with {}",
                     source.describe()
-                ));
+                )),
+                Some(srtp::Found::Switched { roc_restarted }) => out.debug(format_args!(
+                    "stream {i}: the device encrypts with the element's new key; the old \
+                     key is dropped{}",
+                    if roc_restarted {
+                        " (the device counts its roll-overs from 0 again, as srtpenc \
+                         before GStreamer 1.28 does)"
+                    } else {
+                        ""
+                    }
+                )),
+                None => {}
             }
             Some(std::borrow::Cow::Owned(bytes))
         }
@@ -344,6 +360,45 @@ pub(super) async fn udp_receiver<O: Output>(
                 };
                 let now = out.running_time().unwrap_or(0);
                 streams.lock().unwrap_or_else(std::sync::PoisonError::into_inner).rtcp(i, &packet, now);
+            }
+        }
+    }
+}
+
+/// The receiver reports due: over UDP to the device's RTCP port, else on the stream's
+/// interleaved RTCP channel (queued in the session).
+pub(super) async fn send_reports<O: Output>(
+    rtsp: &mut Rtsp,
+    streams: &SharedStreams,
+    legs: &[Option<UdpLeg>],
+    out: &O,
+) {
+    let now = out.running_time().unwrap_or(0);
+    let reports = streams
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .reports(now);
+    for (i, report) in reports {
+        match legs.get(i).and_then(Option::as_ref) {
+            Some(leg) => {
+                let report = match &leg.srtp {
+                    None => Some(report),
+                    Some(keys) => keys.protect_report(&report),
+                };
+                if let (Some(to), Some(report)) = (leg.server_rtcp, report) {
+                    let _ = leg.rtcp.send_to(&report, to).await;
+                }
+            }
+            None => {
+                let ch = streams
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .list
+                    .get(i)
+                    .map(|s| s.rtcp_channel);
+                if let Some(ch) = ch {
+                    rtsp.session.report(ch, &report);
+                }
             }
         }
     }

@@ -61,6 +61,9 @@ pub struct Device {
     /// With `srtp`: the SDP gives the device's key (`a=key-mgmt`, as gst-rtsp-server
     /// does; default true); without, the client must provide every key (Axis).
     pub srtp_sdp_keys: bool,
+    /// With `srtp`: how a re-keying `SET_PARAMETER` is answered (default: refused, as
+    /// gst-rtsp-server does).
+    pub srtp_rekey: crate::srtp::Rekey,
     /// With `srtp`: the suite the camera encrypts with, by its ONVIF name (its `srtpenc`'s
     /// key and ciphers), said as its video encoder's `SecureStreamingProtocolAlgorithm`;
     /// `None`: gst-rtsp-server's AES_CM_128_HMAC_SHA1_80, the attribute absent.
@@ -106,6 +109,7 @@ impl Default for Device {
             srtp_bad_tag: false,
             srtp_client_keys: false,
             srtp_sdp_keys: true,
+            srtp_rekey: crate::srtp::Rekey::Refuse,
             srtp_suite: None,
             srtp_algorithms: None,
         }

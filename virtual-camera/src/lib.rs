@@ -28,7 +28,7 @@ pub mod replay;
 mod server;
 mod snapshot;
 mod soap;
-mod srtp;
+pub mod srtp;
 pub mod state;
 
 use std::net::SocketAddr;
@@ -540,6 +540,7 @@ impl Camera {
                     srtp_bad_tag: config.device.srtp_bad_tag,
                     srtp_client_keys: config.device.srtp_client_keys,
                     srtp_sdp_keys: config.device.srtp_sdp_keys,
+                    srtp_rekey: config.device.srtp_rekey,
                     srtp_suite: config.device.srtp_suite,
                     ..options()
                 })

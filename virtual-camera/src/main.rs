@@ -38,6 +38,9 @@ OPTIONS:
                            Axis does), not the SDP's
   --srtp-no-sdp-keys       with --srtp: no a=key-mgmt in the SDP (the client gives every
                            key, as with Axis; use with --srtp-client-keys)
+  --srtp-rekey MODE        with --srtp: answer a re-keying SET_PARAMETER with refuse
+                           (451, gst-rtsp-server's default), accept (either body
+                           spelling) or keymgmt (only KeyMgmt:; mikey: gets 451)
   --srtp-suite NAME        with --srtp: encrypt with AES_CM_128_HMAC_SHA1_80,
                            AEAD_AES_128_GCM or AEAD_AES_256_GCM, said on the video
                            encoder's configuration
@@ -161,6 +164,13 @@ fn main() {
             "--srtp-bad-tag" => cfg.device.srtp_bad_tag = true,
             "--srtp-client-keys" => cfg.device.srtp_client_keys = true,
             "--srtp-no-sdp-keys" => cfg.device.srtp_sdp_keys = false,
+            "--srtp-rekey" => {
+                let v = value();
+                cfg.device.srtp_rekey = onvif_virtual_camera::srtp::Rekey::parse(&v)
+                    .unwrap_or_else(|| {
+                        fail(format!("--srtp-rekey {v}: refuse, accept or keymgmt"))
+                    });
+            }
             // Leaked: the camera's configuration lives as long as the process.
             "--srtp-suite" => cfg.device.srtp_suite = Some(value().leak()),
             "--srtp-algorithms" => cfg.device.srtp_algorithms = Some(value().leak()),

@@ -41,6 +41,8 @@ pub struct MediaOptions {
     pub srtp_client_keys: bool,
     /// With `srtp`: the device's key in the SDP.
     pub srtp_sdp_keys: bool,
+    /// With `srtp`: how a re-keying `SET_PARAMETER` is answered.
+    pub srtp_rekey: crate::srtp::Rekey,
     /// With `srtp`: the suite (ONVIF's name), else gst-rtsp-server's AES-CM.
     pub srtp_suite: Option<&'static str>,
 }
@@ -158,6 +160,7 @@ impl Media {
             srtp_bad_tag,
             srtp_client_keys,
             srtp_sdp_keys,
+            srtp_rekey,
             srtp_suite,
         } = o;
         // Each stream's srtpenc, by its SETUP path (`/media/Profile_1/stream=0`).
@@ -167,8 +170,13 @@ impl Media {
         let context = glib::MainContext::new();
         let main_loop = glib::MainLoop::new(Some(&context), false);
         // The ONVIF server: `Require: onvif-replay` is accepted where a factory replays.
-        let server = if srtp && !srtp_sdp_keys {
-            crate::srtp::server_without_sdp_keys()
+        let rekeys = srtp_rekey != crate::srtp::Rekey::Refuse;
+        let server = if srtp && (!srtp_sdp_keys || rekeys) {
+            crate::srtp::server_with(crate::srtp::ClientShape {
+                no_sdp_keys: !srtp_sdp_keys,
+                rekey: srtp_rekey,
+                encoders: encoders.clone(),
+            })
         } else {
             gst_rtsp_server::RTSPOnvifServer::new().upcast::<gst_rtsp_server::RTSPServer>()
         };
@@ -235,7 +243,7 @@ impl Media {
             if srtp && srtp_bad_tag {
                 factory.connect_media_configure(|_, media| crate::srtp::damage_audio_tags(media));
             }
-            if srtp && srtp_client_keys {
+            if srtp && (srtp_client_keys || rekeys) {
                 let encoders = encoders.clone();
                 let path = path.to_string();
                 factory.connect_media_configure(move |_, media| {

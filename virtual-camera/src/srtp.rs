@@ -3,7 +3,8 @@
 
 //! What the camera's SRTP does beyond gst-rtsp-server's own (device keys in the SDP):
 //! encrypting with the key a client sent in its SETUP's `KeyMgmt`, as Axis and
-//! Genetec-style devices do (`docs/secure-streaming-and-discovery.md` §1.3 mode B), and
+//! Genetec-style devices do (`docs/secure-streaming-and-discovery.md` §1.3 mode B),
+//! re-keying by `SET_PARAMETER` (§1.6, accepted or refused per `--srtp-rekey`), and
 //! damaging packets on the way out.
 
 use std::collections::HashMap;
@@ -171,6 +172,112 @@ fn key_mgmt_header(request: &gst_rtsp::rtsp_message::RTSPMessage) -> Option<Stri
     Some(text.to_string_lossy().into_owned())
 }
 
+/// How the camera answers a re-keying `SET_PARAMETER` (`--srtp-rekey`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Rekey {
+    /// gst-rtsp-server's own answer to a body: 451 Parameter Not Understood.
+    #[default]
+    Refuse,
+    /// Either spelling (`mikey:`, ONVIF 26.06; `KeyMgmt:`, GStreamer and Axis).
+    Accept,
+    /// Only `KeyMgmt:`; `mikey:` gets 451.
+    KeyMgmtOnly,
+}
+
+impl Rekey {
+    pub fn parse(name: &str) -> Option<Rekey> {
+        match name {
+            "refuse" => Some(Rekey::Refuse),
+            "accept" => Some(Rekey::Accept),
+            "keymgmt" => Some(Rekey::KeyMgmtOnly),
+            _ => None,
+        }
+    }
+}
+
+/// The MIKEY message of a re-keying body and whether it came as `KeyMgmt:` (else
+/// `mikey:`).
+fn rekey_body(body: &str) -> Option<(bool, Vec<u8>)> {
+    use base64::Engine;
+    body.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        match name.trim().to_ascii_lowercase().as_str() {
+            "mikey" => base64::engine::general_purpose::STANDARD
+                .decode(value.trim())
+                .ok()
+                .map(|m| (false, m)),
+            "keymgmt" => key_mgmt_data(value).map(|m| (true, m)),
+            _ => None,
+        }
+    })
+}
+
+/// The body of a request, as text.
+fn body_of(request: &gst_rtsp::rtsp_message::RTSPMessage) -> String {
+    use glib::translate::ToGlibPtr;
+    let mut data: *mut u8 = std::ptr::null_mut();
+    let mut size: u32 = 0;
+    let msg: *const gst_rtsp::ffi::GstRTSPMessage = request.to_glib_none().0;
+    // SAFETY: `msg` is valid for the call; the data it sets points into the message (not
+    // ours to free) and is copied before the message can go.
+    let ok = unsafe { gst_rtsp::ffi::gst_rtsp_message_get_body(msg, &mut data, &mut size) };
+    if ok != gst_rtsp::ffi::GST_RTSP_OK || data.is_null() {
+        return String::new();
+    }
+    // SAFETY: `size` bytes at `data`, checked non-null above.
+    let bytes = unsafe { std::slice::from_raw_parts(data, size as usize) };
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A re-keying `SET_PARAMETER` as `mode` says: the stream's `srtpenc` takes the new key
+/// and MKI (its cipher stays), and the answer is 200; or 451 for a spelling not taken, 463
+/// for a MIKEY it cannot read. `None`: not a re-keying, gst-rtsp-server answers.
+fn params_set(
+    ctx: &gst_rtsp_server::RTSPContext,
+    mode: Rekey,
+    encoders: &Encoders,
+) -> Option<gst_rtsp::RTSPStatusCode> {
+    let request = ctx.request()?;
+    let (keymgmt, message) = rekey_body(&body_of(request))?;
+    if mode == Rekey::Refuse || (mode == Rekey::KeyMgmtOnly && !keymgmt) {
+        return Some(gst_rtsp::RTSPStatusCode::ParameterNotUnderstood);
+    }
+    let Some(key) = client_key(&message) else {
+        return Some(gst_rtsp::RTSPStatusCode::KeyManagementFailure);
+    };
+    let path = ctx
+        .uri()
+        .and_then(|u| url::Url::parse(&u.request_uri()).ok())
+        .map(|u| u.path().to_string())?;
+    let Some(enc) = encoders.lock().unwrap().get(&path).cloned() else {
+        return Some(gst_rtsp::RTSPStatusCode::KeyManagementFailure);
+    };
+    // The MKI and the key are two properties: set apart while packets flow, a packet
+    // between them would go with the new MKI under the old key. Both are set in the
+    // streaming thread, before its next packet (a device switches at once).
+    let Some(pad) = enc
+        .sink_pads()
+        .into_iter()
+        .find(|p| p.name().starts_with("rtp_sink"))
+    else {
+        return Some(gst_rtsp::RTSPStatusCode::KeyManagementFailure);
+    };
+    let weak = enc.downgrade();
+    let key = Mutex::new(Some(key));
+    pad.add_probe(
+        gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
+        move |_, _| {
+            if let (Some(enc), Some(key)) = (weak.upgrade(), key.lock().unwrap().take()) {
+                enc.set_property("mki", key.mki.map(gst::Buffer::from_mut_slice));
+                enc.set_property("key", gst::Buffer::from_mut_slice(key.key_and_salt));
+            }
+            gst::PadProbeReturn::Remove
+        },
+    );
+    eprintln!("virtual camera: {path} re-keyed");
+    Some(gst_rtsp::RTSPStatusCode::Ok)
+}
+
 /// On a SETUP carrying `KeyMgmt`: its stream's `srtpenc` encrypts with that key (and MKI)
 /// from now on.
 pub fn use_client_key(ctx: &gst_rtsp_server::RTSPContext, encoders: &Encoders) {
@@ -296,10 +403,23 @@ pub fn damage_audio_tags(media: &gst_rtsp_server::RTSPMedia) {
     });
 }
 
-/// An ONVIF RTSP server whose SDPs carry no `a=key-mgmt` (an Axis-shaped device: the
-/// client provides every key), its clients otherwise gst-rtsp-server's ONVIF clients.
-pub fn server_without_sdp_keys() -> gst_rtsp_server::RTSPServer {
-    glib::Object::new::<NoSdpKeyServer>().upcast()
+/// What the camera's SRTP clients do beyond gst-rtsp-server's ONVIF clients.
+#[derive(Debug, Clone, Default)]
+pub struct ClientShape {
+    /// SDPs without `a=key-mgmt` (an Axis-shaped device: the client provides every key).
+    pub no_sdp_keys: bool,
+    /// How a re-keying `SET_PARAMETER` is answered.
+    pub rekey: Rekey,
+    /// Each stream's `srtpenc`, for re-keying.
+    pub encoders: Encoders,
+}
+
+/// An ONVIF RTSP server whose clients have `shape`.
+pub fn server_with(shape: ClientShape) -> gst_rtsp_server::RTSPServer {
+    use glib::subclass::prelude::ObjectSubclassIsExt;
+    let server = glib::Object::new::<SrtpServer>();
+    let _ = server.imp().shape.set(shape);
+    server.upcast()
 }
 
 mod imp {
@@ -307,23 +427,29 @@ mod imp {
     use gst_rtsp_server::subclass::prelude::*;
 
     #[derive(Default)]
-    pub struct NoSdpKeyServer;
+    pub struct SrtpServer {
+        pub shape: std::sync::OnceLock<ClientShape>,
+    }
 
     #[glib::object_subclass]
-    impl ObjectSubclass for NoSdpKeyServer {
-        const NAME: &'static str = "OnvifVirtualCameraNoSdpKeyServer";
-        type Type = super::NoSdpKeyServer;
+    impl ObjectSubclass for SrtpServer {
+        const NAME: &'static str = "OnvifVirtualCameraSrtpServer";
+        type Type = super::SrtpServer;
         type ParentType = gst_rtsp_server::RTSPOnvifServer;
     }
 
-    impl ObjectImpl for NoSdpKeyServer {}
+    impl ObjectImpl for SrtpServer {}
 
-    impl RTSPServerImpl for NoSdpKeyServer {
+    impl RTSPServerImpl for SrtpServer {
         /// What gst-rtsp-server's server does for its clients, with our client type.
         fn create_client(&self) -> Option<gst_rtsp_server::RTSPClient> {
             let server = self.obj();
-            let client: gst_rtsp_server::RTSPClient =
-                glib::Object::new::<super::NoSdpKeyClient>().upcast();
+            let ours = glib::Object::new::<super::SrtpClient>();
+            let _ = ours
+                .imp()
+                .shape
+                .set(self.shape.get().cloned().unwrap_or_default());
+            let client: gst_rtsp_server::RTSPClient = ours.upcast();
             client.set_session_pool(server.session_pool().as_ref());
             client.set_mount_points(server.mount_points().as_ref());
             client.set_auth(server.auth().as_ref());
@@ -333,26 +459,31 @@ mod imp {
         }
     }
 
-    impl RTSPOnvifServerImpl for NoSdpKeyServer {}
+    impl RTSPOnvifServerImpl for SrtpServer {}
 
     #[derive(Default)]
-    pub struct NoSdpKeyClient;
+    pub struct SrtpClient {
+        pub shape: std::sync::OnceLock<ClientShape>,
+    }
 
     #[glib::object_subclass]
-    impl ObjectSubclass for NoSdpKeyClient {
-        const NAME: &'static str = "OnvifVirtualCameraNoSdpKeyClient";
-        type Type = super::NoSdpKeyClient;
+    impl ObjectSubclass for SrtpClient {
+        const NAME: &'static str = "OnvifVirtualCameraSrtpClient";
+        type Type = super::SrtpClient;
         type ParentType = gst_rtsp_server::RTSPOnvifClient;
     }
 
-    impl ObjectImpl for NoSdpKeyClient {}
+    impl ObjectImpl for SrtpClient {}
 
-    impl RTSPClientImpl for NoSdpKeyClient {
+    impl RTSPClientImpl for SrtpClient {
         fn create_sdp(
             &self,
             media: &gst_rtsp_server::RTSPMedia,
         ) -> Option<gst_rtsp_server::gst_sdp::SDPMessage> {
             let mut sdp = self.parent_create_sdp(media)?;
+            if !self.shape.get().is_some_and(|s| s.no_sdp_keys) {
+                return Some(sdp);
+            }
             for m in 0..sdp.medias_len() {
                 let Some(media) = sdp.media_mut(m) else {
                     continue;
@@ -367,20 +498,37 @@ mod imp {
             }
             Some(sdp)
         }
+
+        fn params_set(&self, ctx: &gst_rtsp_server::RTSPContext) -> gst_rtsp::RTSPResult {
+            let Some(shape) = self.shape.get() else {
+                return self.parent_params_set(ctx);
+            };
+            match (
+                params_set(ctx, shape.rekey, &shape.encoders),
+                ctx.response(),
+            ) {
+                (Some(code), Some(response)) => {
+                    response.init_response(code, ctx.request());
+                    gst_rtsp::RTSPResult::Ok
+                }
+                _ => self.parent_params_set(ctx),
+            }
+        }
     }
 
-    impl RTSPOnvifClientImpl for NoSdpKeyClient {}
+    impl RTSPOnvifClientImpl for SrtpClient {}
 }
 
 glib::wrapper! {
-    /// [`server_without_sdp_keys`]'s server.
-    pub struct NoSdpKeyServer(ObjectSubclass<imp::NoSdpKeyServer>)
+    /// [`server_with`]'s server.
+    pub struct SrtpServer(ObjectSubclass<imp::SrtpServer>)
         @extends gst_rtsp_server::RTSPOnvifServer, gst_rtsp_server::RTSPServer;
 }
 
 glib::wrapper! {
-    /// Its clients: gst-rtsp-server's ONVIF client, the SDP's keys taken out.
-    pub struct NoSdpKeyClient(ObjectSubclass<imp::NoSdpKeyClient>)
+    /// Its clients: gst-rtsp-server's ONVIF client, the SDP's keys taken out, re-keying
+    /// answered, per their [`ClientShape`].
+    pub struct SrtpClient(ObjectSubclass<imp::SrtpClient>)
         @extends gst_rtsp_server::RTSPOnvifClient, gst_rtsp_server::RTSPClient;
 }
 

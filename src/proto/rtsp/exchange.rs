@@ -21,6 +21,8 @@ struct Waiting {
     method: String,
     uri: String,
     extra: Vec<(String, String)>,
+    /// Its body's type and bytes (`SET_PARAMETER`'s), sent again with it.
+    body: Option<(String, Vec<u8>)>,
     cseq: u32,
     /// Its way through challenges (one answered at most).
     attempt: Attempt,
@@ -218,6 +220,17 @@ impl Exchange {
         uri: &str,
         extra: &[(&str, &str)],
     ) -> Result<(u32, Vec<u8>), Refused> {
+        self.request_with_body(method, uri, extra, None)
+    }
+
+    /// [`Exchange::request`] with a body: its type and bytes.
+    pub fn request_with_body(
+        &mut self,
+        method: &str,
+        uri: &str,
+        extra: &[(&str, &str)],
+        body: Option<(&str, &[u8])>,
+    ) -> Result<(u32, Vec<u8>), Refused> {
         let waiting = Waiting {
             method: method.to_string(),
             uri: uri.to_string(),
@@ -225,6 +238,7 @@ impl Exchange {
                 .iter()
                 .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
                 .collect(),
+            body: body.map(|(t, b)| (t.to_string(), b.to_vec())),
             cseq: 0,
             attempt: Attempt::default(),
             resent: false,
@@ -253,8 +267,13 @@ impl Exchange {
         if let Some((id, _)) = &self.id {
             headers.push(("Session", id));
         }
-        let bytes = rtsp::build_request(&waiting.method, &waiting.uri, cseq, &headers)
-            .map_err(Refused::Injection)?;
+        let body = waiting
+            .body
+            .as_ref()
+            .map(|(t, b)| (t.as_str(), b.as_slice()));
+        let bytes =
+            rtsp::build_request_with_body(&waiting.method, &waiting.uri, cseq, &headers, body)
+                .map_err(Refused::Injection)?;
         waiting.cseq = cseq;
         self.waiting = Some(waiting);
         Ok((cseq, bytes))

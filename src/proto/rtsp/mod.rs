@@ -6,6 +6,7 @@
 
 pub mod exchange;
 pub mod framing;
+pub mod rekey;
 pub mod sdp;
 pub mod seek;
 pub mod sequence;
@@ -51,6 +52,18 @@ pub fn build_request(
     cseq: u32,
     headers: &[(&str, &str)],
 ) -> Result<Vec<u8>, HeaderInjection> {
+    build_request_with_body(method, uri, cseq, headers, None)
+}
+
+/// [`build_request`] with a body (`SET_PARAMETER`'s): its type, and its length in
+/// `Content-Length` (RFC 2326 §12.14: a request with a body must say it).
+pub fn build_request_with_body(
+    method: &str,
+    uri: &str,
+    cseq: u32,
+    headers: &[(&str, &str)],
+    body: Option<(&str, &[u8])>,
+) -> Result<Vec<u8>, HeaderInjection> {
     let bad = |s: &str| s.contains(['\r', '\n']);
     if bad(method) || bad(uri) || method.contains(' ') || uri.contains(' ') {
         return Err(HeaderInjection(format!("{method} {uri}")));
@@ -62,12 +75,25 @@ pub fn build_request(
         }
         out.push_str(&format!("{k}: {v}\r\n"));
     }
+    if let Some((kind, bytes)) = body {
+        if bad(kind) {
+            return Err(HeaderInjection("Content-Type".into()));
+        }
+        out.push_str(&format!(
+            "Content-Type: {kind}\r\nContent-Length: {}\r\n",
+            bytes.len()
+        ));
+    }
     out.push_str(concat!(
         "User-Agent: onvifhttpssrc/",
         env!("CARGO_PKG_VERSION"),
         "\r\n\r\n"
     ));
-    Ok(out.into_bytes())
+    let mut out = out.into_bytes();
+    if let Some((_, bytes)) = body {
+        out.extend_from_slice(bytes);
+    }
+    Ok(out)
 }
 
 /// `Session: id;timeout=60` → `("id", Some(60))`.

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use super::Response;
 use super::exchange::{Again, Answer, Exchange, Lost, Refused};
+use super::rekey::{self, Rekey};
 use super::seek::{self, Seek};
 use super::sequence::{self, Plan, Request, Sequence, Step};
 use super::url::{Presentation, RtpInfo};
@@ -45,6 +46,9 @@ pub enum Command {
     Seek { play: Vec<(String, String)> },
     /// TEARDOWN (its answer awaited [`TEARDOWN_WAIT`] at most), then [`Event::Closed`].
     Stop,
+    /// SRTP re-keying: a `SET_PARAMETER` per `(stream URL, MIKEY message)`, each answer
+    /// an [`Event::Rekeyed`].
+    Rekey { keys: Vec<(String, Vec<u8>)> },
 }
 
 /// What happened.
@@ -76,6 +80,11 @@ pub enum Event {
     /// Receiver reports are due (the driver builds them; [`Session::report`] for the
     /// interleaved channels).
     Reports,
+    /// The key `index` of a [`Command::Rekey`] is answered.
+    Rekeyed {
+        index: usize,
+        outcome: rekey::Outcome,
+    },
     /// The session ended: TEARDOWN answered or its wait over, or stopped before SETUP.
     Closed,
     /// The session cannot go on; nothing follows.
@@ -107,6 +116,7 @@ enum Phase {
     Starting(Sequence),
     Playing,
     Seeking(Seek),
+    Rekeying(Rekey),
     Closing { until: Instant },
     Closed,
 }
@@ -206,7 +216,9 @@ impl Session {
             (Phase::Closing { until }, _) => Some(*until),
             (_, Some(a)) => Some(a.due),
             (Phase::Starting(_), None) => None,
-            (Phase::Playing | Phase::Seeking(_), None) => self.exchange.poll_timeout(),
+            (Phase::Playing | Phase::Seeking(_) | Phase::Rekeying(_), None) => {
+                self.exchange.poll_timeout()
+            }
         }
     }
 
@@ -259,6 +271,10 @@ impl Session {
                 Fault::Start(f)
             }),
             Phase::Seeking(seek) => seek.answer(resp).err().map(Fault::Seek),
+            Phase::Rekeying(r) => {
+                r.answer(&resp);
+                None
+            }
             Phase::Closing { .. } => {
                 self.close();
                 None
@@ -293,7 +309,10 @@ impl Session {
             // The keep-alive and the reports wait for the answer (see `poll_timeout`).
             return;
         }
-        if !matches!(self.phase, Phase::Playing | Phase::Seeking(_)) {
+        if !matches!(
+            self.phase,
+            Phase::Playing | Phase::Seeking(_) | Phase::Rekeying(_)
+        ) {
             return;
         }
         match self.exchange.handle_timeout(now) {
@@ -339,6 +358,14 @@ impl Session {
                     .clone()
                     .unwrap_or_else(|| Presentation::new(&self.aggregate, None, None, None));
                 self.phase = Phase::Seeking(Seek::new(urls, self.setup_urls.clone(), play));
+                self.advance(now);
+                Ok(())
+            }
+            Command::Rekey { keys } => {
+                if !matches!(self.phase, Phase::Playing) {
+                    return Err(Command::Rekey { keys });
+                }
+                self.phase = Phase::Rekeying(Rekey::new(keys));
                 self.advance(now);
                 Ok(())
             }
@@ -414,13 +441,22 @@ impl Session {
         match self.phase {
             Phase::Closing { .. } | Phase::Closed => false,
             Phase::Seeking(_) => self.awaited.as_ref().is_none_or(|a| a.method != "PAUSE"),
-            Phase::Starting(_) | Phase::Playing => true,
+            Phase::Starting(_) | Phase::Playing | Phase::Rekeying(_) => true,
         }
+    }
+
+    /// Playing, no seek or re-keying under way: a [`Command::Seek`] or
+    /// [`Command::Rekey`] is taken now.
+    pub fn takes_commands(&self) -> bool {
+        matches!(self.phase, Phase::Playing)
     }
 
     /// PLAY answered, and not ending: commands are taken.
     pub fn is_playing(&self) -> bool {
-        matches!(self.phase, Phase::Playing | Phase::Seeking(_))
+        matches!(
+            self.phase,
+            Phase::Playing | Phase::Seeking(_) | Phase::Rekeying(_)
+        )
     }
 
     /// The method whose answer is awaited (for errors: what a read failed during).
@@ -455,6 +491,10 @@ impl Session {
 
     /// Runs the sequence or the seek as far as it goes without an answer.
     fn advance(&mut self, now: Instant) {
+        if matches!(self.phase, Phase::Rekeying(_)) {
+            self.rekeying(now);
+            return;
+        }
         loop {
             let step = match &mut self.phase {
                 Phase::Starting(seq) => seq.poll().map(Ok),
@@ -463,7 +503,7 @@ impl Session {
             };
             match step {
                 None => return,
-                Some(Ok(Step::Send(req)) | Err(seek::Step::Send(req))) => self.send(req, now),
+                Some(Ok(Step::Send(req)) | Err(seek::Step::Send(req))) => self.send(req, None, now),
                 Some(Ok(step)) => self.started(step, now),
                 Some(Err(seek::Step::Hold)) => self.events.push_back(Event::Hold),
                 Some(Err(seek::Step::Landed {
@@ -475,6 +515,32 @@ impl Session {
                         first_seq,
                         rtp_info,
                     });
+                }
+            }
+        }
+    }
+
+    /// Runs the re-keying as far as it goes without an answer; back to playing once every
+    /// key is answered.
+    fn rekeying(&mut self, now: Instant) {
+        loop {
+            let Phase::Rekeying(r) = &mut self.phase else {
+                // A request that could not be made ended the session.
+                return;
+            };
+            match r.poll() {
+                Some(rekey::Step::Send(req)) => {
+                    let body = r.body();
+                    self.send(req, body.as_deref(), now);
+                }
+                Some(rekey::Step::Done { index, outcome }) => {
+                    self.events.push_back(Event::Rekeyed { index, outcome });
+                }
+                None => {
+                    if r.is_done() {
+                        self.phase = Phase::Playing;
+                    }
+                    return;
                 }
             }
         }
@@ -504,10 +570,12 @@ impl Session {
         self.events.push_back(Event::Start(step));
     }
 
-    fn send(&mut self, req: Request, now: Instant) {
+    /// Sends `req` (with a body: `SET_PARAMETER`'s), its answer awaited.
+    fn send(&mut self, req: Request, body: Option<&[u8]>, now: Instant) {
+        let body = body.map(|b| (rekey::PARAMETERS, b));
         match self
             .exchange
-            .request(req.method, &req.uri, &req.header_refs())
+            .request_with_body(req.method, &req.uri, &req.header_refs(), body)
         {
             Ok((_, bytes)) => {
                 self.push(Transmit {

@@ -511,7 +511,7 @@ fn test_a_session_without_an_id_is_torn_down() {
 /// The fuzz target's script (`testing::rtsp_session_script`) over 3,000 pseudo-random
 /// scripts: each plays the two streams of [`SDP`] (or stops short of it), then a random
 /// tail of answers of every shape (challenges, refusals, no CSeq, another CSeq), time,
-/// seeks, stops and hang-ups. No panic, every handled deadline moves, nothing after the
+/// seeks, re-keyings, stops and hang-ups. No panic, every handled deadline moves, nothing after the
 /// end.
 #[test]
 fn test_random_scripts_keep_the_promises() {
@@ -568,13 +568,13 @@ fn test_random_scripts_keep_the_promises() {
             .take(played)
         {
             if mode & 1 == 1 && (i == 2 || i == 3) {
-                // The UDP pair bound for the SETUP (opcode 6, port 50000).
-                script.extend_from_slice(&[6, 0xC3, 0x50]);
+                // The UDP pair bound for the SETUP (opcode 7, port 50000).
+                script.extend_from_slice(&[7, 0xC3, 0x50]);
             }
             answer(&mut script, text);
         }
         for _ in 0..next() % 24 {
-            match next() % 8 {
+            match next() % 9 {
                 0..=2 => {
                     let i = usize::try_from(next() % shapes.len() as u64).expect("small");
                     answer(&mut script, shapes[i]);
@@ -582,6 +582,7 @@ fn test_random_scripts_keep_the_promises() {
                 3 | 4 => script.extend_from_slice(&[1, (next() % 120) as u8]),
                 5 => script.push(2),
                 6 => script.push(3),
+                7 => script.push(6),
                 _ => script.push(4),
             }
         }
@@ -748,3 +749,6 @@ fn test_the_backchannel_is_asked_for_set_up_fed_and_torn_down() {
         )
     );
 }
+
+#[path = "session_rekey_tests.rs"]
+mod rekeying;

@@ -1,0 +1,197 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! SRTP re-keying while playing (`rekey-srtp`, `srtp-rekey-interval`): the driver's side
+//! of `proto::rtsp::rekey`. A fresh key per SRTP stream and for the backchannel, each
+//! with the next MKI; the receiver takes the device's packets under it from the first
+//! that carries its MKI; our reports and Audio OUT move to it once the device accepts it.
+//! A refusal leaves each stream under its key, said in a warning.
+
+use crate::proto::mikey::SrtpKey;
+use crate::proto::rtsp::rekey::Outcome;
+use crate::proto::srtp;
+
+use super::live::Backchannel;
+use super::*;
+
+/// What a new key is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// The SRTP stream of this index (a pad's).
+    Stream(usize),
+    /// Audio OUT.
+    Backchannel,
+}
+
+/// Each stream's URL and the MIKEY message of its new key, for `SET_PARAMETER`.
+type Requests = Vec<(String, Vec<u8>)>;
+
+/// New keys sent, their answers awaited.
+pub(super) struct Rekeying {
+    keys: Vec<(Target, SrtpKey)>,
+}
+
+/// The MKI of `key` as a number (4 bytes), for logs and messages.
+fn mki(key: &SrtpKey) -> u32 {
+    key.mki
+        .as_deref()
+        .and_then(|m| <[u8; 4]>::try_from(m).ok())
+        .map_or(0, u32::from_be_bytes)
+}
+
+/// New keys for every SRTP stream and the backchannel, each with its stream's URL and
+/// the MIKEY message for its `SET_PARAMETER`; `None` when nothing can be re-keyed (not
+/// SRTP, or keys without an MKI: said in a debug line).
+pub(super) fn start<O: Output>(
+    legs: &[Option<UdpLeg>],
+    backchannel: Option<&Backchannel>,
+    out: &O,
+) -> Option<(Rekeying, Requests)> {
+    use crate::proto::auth::random;
+    let mut keys = Vec::new();
+    let mut requests = Vec::new();
+    let no_mki = |what: &str| {
+        out.debug(format_args!(
+            "{what}: not re-keyed: its key has no MKI (the device's SDP keys have none), \
+             and without one the device could not tell the new key from the old"
+        ))
+    };
+    for (i, leg) in legs.iter().enumerate() {
+        let Some(keys_of) = leg.as_ref().and_then(|l| l.srtp.as_ref()) else {
+            continue;
+        };
+        let Some(sender) = &keys_of.sender else {
+            out.debug(format_args!(
+                "stream {i}: not re-keyed: the device refused the element's KeyMgmt"
+            ));
+            continue;
+        };
+        let next = sender
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .next_key(&random::<{ srtp::KEY_RANDOM }>());
+        let Some(key) = next else {
+            no_mki(&format!("stream {i}"));
+            continue;
+        };
+        keys_of
+            .receiver
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .rekey(&key);
+        requests.push((keys_of.url.clone(), mikey_message(&key)));
+        keys.push((Target::Stream(i), key));
+    }
+    if let Some(b) = backchannel
+        && let Some(outgoing) = &b.srtp
+    {
+        match outgoing.next_key(&random::<{ srtp::KEY_RANDOM }>()) {
+            Some(key) => {
+                requests.push((b.url.clone(), mikey_message(&key)));
+                keys.push((Target::Backchannel, key));
+            }
+            None => no_mki("backchannel"),
+        }
+    }
+    if keys.is_empty() {
+        out.debug(format_args!(
+            "re-keying: no SRTP key of the element to replace"
+        ));
+        return None;
+    }
+    Some((Rekeying { keys }, requests))
+}
+
+impl Rekeying {
+    /// The answer to key `index`: accepted, our reports (or Audio OUT) go under it from
+    /// now on; refused, the stream stays under its key (a warning).
+    pub(super) fn done<O: Output>(
+        &self,
+        (index, outcome): (usize, Outcome),
+        legs: &[Option<UdpLeg>],
+        backchannel: Option<&mut Backchannel>,
+        out: &O,
+    ) {
+        let Some((target, key)) = self.keys.get(index) else {
+            return;
+        };
+        let (what, stream) = match target {
+            Target::Stream(i) => (format!("stream {i}"), *i),
+            Target::Backchannel => ("backchannel".to_string(), 0),
+        };
+        let keys_of = match target {
+            Target::Stream(i) => legs
+                .get(*i)
+                .and_then(Option::as_ref)
+                .and_then(|l| l.srtp.as_ref()),
+            Target::Backchannel => None,
+        };
+        let mut report = Rekeyed {
+            stream: u32::try_from(stream).unwrap_or(u32::MAX),
+            backchannel: *target == Target::Backchannel,
+            mki: mki(key),
+            accepted: false,
+            status: 0,
+            reason: String::new(),
+            spelling: "",
+        };
+        match outcome {
+            Outcome::Accepted(spelling) => {
+                let switched = match (target, keys_of, backchannel) {
+                    (Target::Stream(_), Some(k), _) => k.sender.as_ref().map(|s| {
+                        s.lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .rekey(key)
+                    }),
+                    (Target::Backchannel, _, Some(b)) => b.srtp.as_mut().map(|o| o.rekey(key)),
+                    _ => None,
+                };
+                if let Some(Err(e)) = switched {
+                    out.warning(&format!("{what}: re-keying: {e}"));
+                }
+                out.debug(format_args!(
+                    "{what}: the device accepted the new SRTP key (MKI {}, SET_PARAMETER \
+                     with {}); what the element sends goes under it",
+                    report.mki,
+                    spelling.name()
+                ));
+                report.accepted = true;
+                report.status = 200;
+                report.spelling = spelling.name();
+            }
+            Outcome::Refused { status, reason } => {
+                if let Some(k) = keys_of {
+                    k.receiver
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .cancel_rekey();
+                }
+                out.warning(&format!(
+                    "{what}: the device refused the new SRTP key (SET_PARAMETER: {status} \
+                     {}); the stream goes on under its key",
+                    crate::error::printable(&reason)
+                ));
+                report.status = u32::from(status);
+                report.reason = crate::error::printable(&reason).into_owned();
+            }
+        }
+        out.rekeyed(&report);
+    }
+}
+
+/// A stream's re-keying, answered (the `onvif-srtp-rekeyed` element message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rekeyed {
+    /// The stream's index (0 for the backchannel).
+    pub stream: u32,
+    pub backchannel: bool,
+    /// The new key's MKI.
+    pub mki: u32,
+    pub accepted: bool,
+    /// The device's answer (200 when accepted).
+    pub status: u32,
+    /// Its reason phrase, when refused.
+    pub reason: String,
+    /// The body's spelling the device took (`mikey`, `KeyMgmt`); empty when refused.
+    pub spelling: &'static str,
+}
