@@ -331,8 +331,9 @@ fn key_data(bytes: &[u8]) -> Result<Vec<KeyData>, MikeyError> {
     Ok(keys)
 }
 
-/// The SRTP key a MIKEY message gives, ready for a context.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The SRTP key a MIKEY message gives, ready for a context. Its `Debug` leaves the key
+/// and salt out: a log line must never carry them.
+#[derive(Clone, PartialEq, Eq)]
 pub struct SrtpKey {
     pub suite: Suite,
     pub master_key: Vec<u8>,
@@ -342,6 +343,17 @@ pub struct SrtpKey {
     /// The sender's SSRC (0: not known yet) and roll-over counter.
     pub ssrc: u32,
     pub roc: u32,
+}
+
+impl std::fmt::Debug for SrtpKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SrtpKey")
+            .field("suite", &self.suite)
+            .field("mki", &self.mki)
+            .field("ssrc", &self.ssrc)
+            .field("roc", &self.roc)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Message {

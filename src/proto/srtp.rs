@@ -106,7 +106,11 @@ impl Sender {
     pub fn next_key(&self, random: &[u8; KEY_RANDOM]) -> Option<SrtpKey> {
         let mki = <[u8; 4]>::try_from(self.key.mki.as_deref()?).ok()?;
         let next = u32::from_be_bytes(mki).wrapping_add(1);
-        Some(our_key(self.key.suite, random, Some(next), self.key.ssrc))
+        let mut key = our_key(self.key.suite, random, Some(next), self.key.ssrc);
+        // Our stream's roll-over counter goes on under the new key (the backchannel's,
+        // which may have wrapped): the crypto session says where it is.
+        key.roc = self.session.get_roc(self.key.ssrc).unwrap_or(0);
+        Some(key)
     }
 
     /// One RTCP packet, protected; `None` when it is not RTCP or its SRTCP index is spent.
@@ -284,11 +288,20 @@ impl Receiver {
         self.dropped
     }
 
-    /// Our new `key` goes to the device (a re-keying): from the first of its packets that
-    /// carries the key's MKI and authenticates under it, only that key opens its packets
-    /// (`docs/secure-streaming-and-discovery.md` §1.6: the old key is dropped then). A
-    /// device that uses its own key is not concerned: false, nothing changes.
+    /// Whether a new key of ours waits for the device's first packet under it.
+    pub fn rekey_pending(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Our new `key` goes to the device (a re-keying): from the first of its RTP packets
+    /// that carries the key's MKI and authenticates under it, only that key opens its
+    /// packets (`docs/secure-streaming-and-discovery.md` §1.6: the old key is dropped
+    /// then). A device that uses its own key is not concerned, nor is a stream whose last
+    /// new key is not in use yet (one at a time): false, nothing changes.
     pub fn rekey(&mut self, key: &SrtpKey) -> bool {
+        if self.pending.is_some() {
+            return false;
+        }
         let ours = self.decided.is_none_or(|i| {
             self.candidates
                 .get(i)
@@ -327,7 +340,20 @@ impl Receiver {
         if let Some(key) = &self.pending
             && key.mki.as_deref() == mki_of(&packet, key)
         {
-            return self.switch(packet, ssrc_at, open);
+            let switched = if ssrc_at == 4 {
+                // SRTCP under the new key: opened, but it decides nothing (its index does
+                // not depend on the RTP roll-over counter an RTP packet must find).
+                fresh(key, None)
+                    .ok()
+                    .and_then(|mut s| open(&mut s, packet.clone()))
+                    .map(|bytes| Unprotected::Packet { bytes, found: None })
+            } else {
+                self.switch(&packet, ssrc_at, &open)
+            };
+            if let Some(done) = switched {
+                return done;
+            }
+            // Not under the new key: as any packet (a device key with the same MKI).
         }
         if let Some(i) = self.decided {
             return match self
@@ -342,6 +368,10 @@ impl Receiver {
         for (i, (source, session)) in self.candidates.iter_mut().enumerate() {
             if let Some(bytes) = open(session, packet.clone()) {
                 let source = *source;
+                if source != KeySource::Ours {
+                    // The device does not use our key: no new one of ours to follow.
+                    self.pending = None;
+                }
                 self.decided = Some(i);
                 self.device_ssrc = bytes
                     .get(ssrc_at..ssrc_at + 4)
@@ -356,26 +386,22 @@ impl Receiver {
         self.drop_one()
     }
 
-    /// A packet carrying the MKI of our pending new key: under it, with the roll-over
-    /// counter the old key's stream had reached, or (a device that restarts it) from 0.
-    /// The first that authenticates replaces our old key; a packet neither opens is
-    /// dropped, and the old key stays.
+    /// An RTP packet carrying the MKI of our pending new key: under it, with the
+    /// roll-over counter the old key's stream had reached, the next one (a sequence
+    /// wrap at the switch), the one before (a packet from before a wrap), or (a device
+    /// that restarts it) 0. The first that authenticates replaces our old key; `None`
+    /// when none does (the packet goes the usual way, the old key stays).
     fn switch(
         &mut self,
-        packet: Vec<u8>,
+        packet: &[u8],
         ssrc_at: usize,
-        open: impl Fn(&mut RecvSession, Vec<u8>) -> Option<Vec<u8>>,
-    ) -> Unprotected {
-        let Some(key) = self.pending.clone() else {
-            return self.drop_one();
-        };
-        let Some(ours) = self
+        open: &impl Fn(&mut RecvSession, Vec<u8>) -> Option<Vec<u8>>,
+    ) -> Option<Unprotected> {
+        let key = self.pending.clone()?;
+        let ours = self
             .candidates
             .iter()
-            .position(|(s, _)| *s == KeySource::Ours)
-        else {
-            return self.drop_one();
-        };
+            .position(|(s, _)| *s == KeySource::Ours)?;
         let ssrc = packet
             .get(ssrc_at..ssrc_at + 4)
             .and_then(|b| <[u8; 4]>::try_from(b).ok())
@@ -384,28 +410,30 @@ impl Receiver {
             (Some(ssrc), Some((_, old))) => old.get_roc(ssrc).unwrap_or(0),
             _ => 0,
         };
-        let mut tries = vec![(roc, false)];
-        if roc != 0 {
-            tries.push((0, true));
+        let mut tries = vec![roc, roc.wrapping_add(1)];
+        if roc > 0 {
+            tries.extend([roc - 1, 0]);
         }
-        for (roc, roc_restarted) in tries {
-            let Ok(mut session) = fresh(&key, ssrc.filter(|_| roc != 0).map(|s| (s, roc))) else {
-                return self.drop_one();
+        for at in tries {
+            let Ok(mut session) = fresh(&key, ssrc.filter(|_| at != 0).map(|s| (s, at))) else {
+                return None;
             };
-            if let Some(bytes) = open(&mut session, packet.clone()) {
+            if let Some(bytes) = open(&mut session, packet.to_vec()) {
                 if let Some(slot) = self.candidates.get_mut(ours) {
                     slot.1 = session;
                 }
                 self.decided = Some(ours);
                 self.device_ssrc = ssrc;
                 self.pending = None;
-                return Unprotected::Packet {
+                return Some(Unprotected::Packet {
                     bytes,
-                    found: Some(Found::Switched { roc_restarted }),
-                };
+                    found: Some(Found::Switched {
+                        roc_restarted: at == 0 && roc != 0,
+                    }),
+                });
             }
         }
-        self.drop_one()
+        None
     }
 
     fn drop_one(&mut self) -> Unprotected {

@@ -191,3 +191,107 @@ fn test_our_reports_go_on_under_the_new_key() {
     no_mki.mki = None;
     assert!(tx.rekey(&no_mki).is_err());
 }
+
+/// The device's SRTCP under the new key opens but decides nothing (the SRTCP index does
+/// not depend on the roll-over counter): a device that restarts its counter sends a
+/// sender report first, and its RTP after it is still found at 0. A second re-keying
+/// waits until the first new key is in use.
+#[test]
+fn test_srtcp_under_the_new_key_decides_nothing() {
+    let (old, new) = (key(1, 1), key(50, 2));
+    let mut r = Receiver::new(&[(KeySource::Ours, old.clone())]).unwrap();
+    let mut device = Device::new(&old, 65_534);
+    for _ in 0..4 {
+        opened(&mut r, device.send(&old));
+    }
+    assert!(r.rekey(&new));
+    assert!(!r.rekey(&key(60, 3)), "one new key at a time");
+    let mut restarted = Device::new(&new, device.seq);
+    let mut sr = vec![0x80, 200, 0, 6];
+    sr.extend_from_slice(&SSRC.to_be_bytes());
+    sr.extend_from_slice(&[7; 20]);
+    let protected = restarted
+        .session
+        .rtcp_protect_mki(sr.clone(), &new.mki)
+        .unwrap();
+    assert_eq!(
+        r.rtcp(protected),
+        Unprotected::Packet {
+            bytes: sr,
+            found: None
+        }
+    );
+    assert!(r.rekey_pending());
+    assert_eq!(
+        opened(&mut r, restarted.send(&new)),
+        Some(Found::Switched {
+            roc_restarted: true
+        })
+    );
+    assert!(!r.rekey_pending());
+}
+
+/// The device's first packet under the new key is the first after a sequence wrap: its
+/// roll-over counter is one more than the old key's stream had seen.
+#[test]
+fn test_a_wrap_at_the_switch_is_followed() {
+    let (old, new) = (key(1, 1), key(50, 2));
+    let mut r = Receiver::new(&[(KeySource::Ours, old.clone())]).unwrap();
+    let mut device = Device::new(&old, 65_530);
+    for _ in 0..6 {
+        opened(&mut r, device.send(&old));
+    }
+    assert_eq!(device.seq, 0);
+    assert!(r.rekey(&new));
+    device.session.add_stream(None, &config(&new)).unwrap();
+    assert_eq!(
+        opened(&mut r, device.send(&new)),
+        Some(Found::Switched {
+            roc_restarted: false
+        })
+    );
+    assert_eq!(opened(&mut r, device.send(&new)), None);
+}
+
+/// A re-keying asked before the device's first packet, and the device turns out to use
+/// its own key, whose MKI is the one our new key has: its packets open under its key,
+/// and our new key is forgotten.
+#[test]
+fn test_a_device_key_with_the_new_mki_is_not_taken_for_ours() {
+    let (old, new, device_key) = (key(1, 1), key(50, 2), key(90, 2));
+    let mut r = Receiver::new(&[
+        (KeySource::Ours, old),
+        (KeySource::Device, device_key.clone()),
+    ])
+    .unwrap();
+    assert!(r.rekey(&new));
+    let mut device = Device::new(&device_key, 1);
+    assert_eq!(
+        opened(&mut r, device.send(&device_key)),
+        Some(Found::Decided(KeySource::Device))
+    );
+    assert!(!r.rekey_pending());
+    assert_eq!(opened(&mut r, device.send(&device_key)), None);
+    assert_eq!(r.dropped(), 0);
+}
+
+/// Our next key names where our own stream's roll-over counter is (the backchannel's,
+/// past a wrap), and the next MKI.
+#[test]
+fn test_our_next_key_carries_our_roc() {
+    let old = key(1, 1);
+    let mut tx = Sender::new(&old).unwrap();
+    let mut out = Outgoing::new(tx, 0xABCD_0001, 65_535);
+    for _ in 0..3 {
+        let mut p = vec![0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        p.extend_from_slice(&[1; 20]);
+        out.protect(p).unwrap();
+    }
+    let next = out.next_key(&[9; KEY_RANDOM]).unwrap();
+    assert_eq!(
+        (next.roc, next.mki.as_deref()),
+        (1, Some(&[0, 0, 0, 2][..]))
+    );
+    tx = Sender::new(&old).unwrap();
+    assert_eq!(tx.next_key(&[9; KEY_RANDOM]).unwrap().roc, 0);
+}

@@ -9,6 +9,7 @@
 
 use crate::proto::mikey::SrtpKey;
 use crate::proto::rtsp::rekey::Outcome;
+use crate::proto::rtsp::session::Command as RtspCommand;
 use crate::proto::srtp;
 
 use super::live::Backchannel;
@@ -66,6 +67,16 @@ pub(super) fn start<O: Output>(
             ));
             continue;
         };
+        let mut receiver = keys_of
+            .receiver
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if receiver.rekey_pending() {
+            out.debug(format_args!(
+                "stream {i}: not re-keyed: the device has not used its last new key yet"
+            ));
+            continue;
+        }
         let next = sender
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -74,11 +85,8 @@ pub(super) fn start<O: Output>(
             no_mki(&format!("stream {i}"));
             continue;
         };
-        keys_of
-            .receiver
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .rekey(&key);
+        receiver.rekey(&key);
+        drop(receiver);
         requests.push((keys_of.url.clone(), mikey_message(&key)));
         keys.push((Target::Stream(i), key));
     }
@@ -102,7 +110,45 @@ pub(super) fn start<O: Output>(
     Some((Rekeying { keys }, requests))
 }
 
+/// Starts replacing the SRTP keys; `None` when there is nothing to re-key.
+pub(super) fn rekey<O: Output>(
+    rtsp: &mut Rtsp,
+    legs: &[Option<UdpLeg>],
+    backchannel: Option<&Backchannel>,
+    out: &O,
+) -> Option<Rekeying> {
+    let (rekeying, keys) = start(legs, backchannel, out)?;
+    match rtsp
+        .session
+        .command(RtspCommand::Rekey { keys }, std::time::Instant::now())
+    {
+        Ok(()) => Some(rekeying),
+        // Cannot happen (taken only when the session takes commands).
+        Err(_) => {
+            rekeying.cancel(legs);
+            None
+        }
+    }
+}
+
 impl Rekeying {
+    /// The re-keying did not go out: the receivers stop waiting for the new keys.
+    pub(super) fn cancel(&self, legs: &[Option<UdpLeg>]) {
+        for (target, _) in &self.keys {
+            if let Target::Stream(i) = target
+                && let Some(k) = legs
+                    .get(*i)
+                    .and_then(Option::as_ref)
+                    .and_then(|l| l.srtp.as_ref())
+            {
+                k.receiver
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .cancel_rekey();
+            }
+        }
+    }
+
     /// The answer to key `index`: accepted, our reports (or Audio OUT) go under it from
     /// now on; refused, the stream stays under its key (a warning).
     pub(super) fn done<O: Output>(
@@ -146,18 +192,24 @@ impl Rekeying {
                     (Target::Backchannel, _, Some(b)) => b.srtp.as_mut().map(|o| o.rekey(key)),
                     _ => None,
                 };
-                if let Some(Err(e)) = switched {
-                    out.warning(&format!("{what}: re-keying: {e}"));
-                }
-                out.debug(format_args!(
-                    "{what}: the device accepted the new SRTP key (MKI {}, SET_PARAMETER \
-                     with {}); what the element sends goes under it",
-                    report.mki,
-                    spelling.name()
-                ));
-                report.accepted = true;
                 report.status = 200;
                 report.spelling = spelling.name();
+                if let Some(Err(e)) = switched {
+                    // Cannot happen with a key of ours (same suite, same MKI length).
+                    out.warning(&format!(
+                        "{what}: the device accepted the new SRTP key, but the element \
+                         cannot send under it ({e}); it sends under the old one"
+                    ));
+                    report.reason = e;
+                } else {
+                    out.debug(format_args!(
+                        "{what}: the device accepted the new SRTP key (MKI {}, SET_PARAMETER \
+                         with {}); what the element sends goes under it",
+                        report.mki,
+                        spelling.name()
+                    ));
+                    report.accepted = true;
+                }
             }
             Outcome::Refused { status, reason } => {
                 if let Some(k) = keys_of {

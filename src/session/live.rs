@@ -13,6 +13,8 @@ use crate::proto::rtsp::session::{Command as RtspCommand, Event as RtspEvent};
 
 /// How often a live session checks that media still arrives.
 pub(super) const MEDIA_CHECK: Duration = Duration::from_millis(500);
+/// The shortest time between two re-keyings asked by `rekey-srtp`.
+const REKEY_GAP: Duration = Duration::from_secs(10);
 
 /// A live RTSP session: start-up, GetStreamUri for the transport, RTSP, then packets to
 /// the pads until stopped.
@@ -553,6 +555,8 @@ async fn playing<O: Output>(
     let every = rekey_every.unwrap_or(Duration::from_secs(3600));
     let mut rekey_tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     let mut rekeying: Option<super::keys::Rekeying> = None;
+    // `rekey-srtp` at most every REKEY_GAP: each re-key leaves the old key's state.
+    let mut rekeyed_at: Option<tokio::time::Instant> = None;
     let _receivers = AbortOnDrop(
         legs.iter()
             .enumerate()
@@ -660,7 +664,8 @@ async fn playing<O: Output>(
             },
             _ = replay_tick.tick() => {}
             _ = rekey_tick.tick(), if rekey_every.is_some() && !busy && taking && ending.is_none() => {
-                rekeying = rekey(rtsp, legs, backchannel.as_ref(), out_ref).or(rekeying);
+                rekeying = super::keys::rekey(rtsp, legs, backchannel.as_ref(), out_ref).or(rekeying);
+                rekeyed_at = Some(tokio::time::Instant::now());
             }
             // Audio OUT: the element's packets, one per turn of the loop, interleaved on
             // the backchannel's channel (the loop's flush writes them).
@@ -715,9 +720,18 @@ async fn playing<O: Output>(
                         }
                     }
                 }
-                Command::Rekey => {
-                    rekeying = rekey(rtsp, legs, backchannel.as_ref(), out_ref).or(rekeying);
-                }
+                Command::Rekey => match rekeyed_at.map(|t| t.elapsed()) {
+                    Some(ago) if ago < REKEY_GAP => out.debug(format_args!(
+                        "rekey-srtp: not now, the last re-keying was {} s ago (one per {} s \
+                         at most)",
+                        ago.as_secs(),
+                        REKEY_GAP.as_secs()
+                    )),
+                    _ => {
+                        rekeying = super::keys::rekey(rtsp, legs, backchannel.as_ref(), out_ref).or(rekeying);
+                        rekeyed_at = Some(tokio::time::Instant::now());
+                    }
+                },
                 Command::Stop => {
                     // What the element pushed before it stopped goes before the TEARDOWN
                     // (written within the TEARDOWN's wait).
@@ -751,21 +765,6 @@ async fn playing<O: Output>(
             return Ok(());
         }
     }
-}
-
-/// Starts replacing the SRTP keys ([`super::keys`]); `None` when there is nothing to
-/// re-key.
-fn rekey<O: Output>(
-    rtsp: &mut Rtsp,
-    legs: &[Option<UdpLeg>],
-    backchannel: Option<&Backchannel>,
-    out: &O,
-) -> Option<super::keys::Rekeying> {
-    let (rekeying, keys) = super::keys::start(legs, backchannel, out)?;
-    rtsp.session
-        .command(RtspCommand::Rekey { keys }, std::time::Instant::now())
-        .ok()?;
-    Some(rekeying)
 }
 
 /// Asks for TEARDOWN (its answer awaited a short while; the device may be gone already),

@@ -175,6 +175,7 @@ impl Media {
             crate::srtp::server_with(crate::srtp::ClientShape {
                 no_sdp_keys: !srtp_sdp_keys,
                 rekey: srtp_rekey,
+                client_keys: srtp_client_keys,
                 encoders: encoders.clone(),
             })
         } else {

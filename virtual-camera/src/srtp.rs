@@ -195,18 +195,20 @@ impl Rekey {
     }
 }
 
-/// The MIKEY message of a re-keying body and whether it came as `KeyMgmt:` (else
-/// `mikey:`).
-fn rekey_body(body: &str) -> Option<(bool, Vec<u8>)> {
+/// Whether a re-keying body came as `KeyMgmt:` (else `mikey:`), and its MIKEY message
+/// (`None`: not base64).
+fn rekey_body(body: &str) -> Option<(bool, Option<Vec<u8>>)> {
     use base64::Engine;
     body.lines().find_map(|line| {
         let (name, value) = line.split_once(':')?;
         match name.trim().to_ascii_lowercase().as_str() {
-            "mikey" => base64::engine::general_purpose::STANDARD
-                .decode(value.trim())
-                .ok()
-                .map(|m| (false, m)),
-            "keymgmt" => key_mgmt_data(value).map(|m| (true, m)),
+            "mikey" => Some((
+                false,
+                base64::engine::general_purpose::STANDARD
+                    .decode(value.trim())
+                    .ok(),
+            )),
+            "keymgmt" => Some((true, key_mgmt_data(value))),
             _ => None,
         }
     })
@@ -229,27 +231,29 @@ fn body_of(request: &gst_rtsp::rtsp_message::RTSPMessage) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// A re-keying `SET_PARAMETER` as `mode` says: the stream's `srtpenc` takes the new key
-/// and MKI (its cipher stays), and the answer is 200; or 451 for a spelling not taken, 463
-/// for a MIKEY it cannot read. `None`: not a re-keying, gst-rtsp-server answers.
+/// A re-keying `SET_PARAMETER` as `shape` says: the stream's `srtpenc` takes the new
+/// key and MKI (its cipher stays), and the answer is 200; or 451 for a spelling not
+/// taken (and where the camera encrypts with its own keys: the client's key is only for
+/// what the client sends, which this camera does not re-key), 463 for a MIKEY it cannot
+/// read. `None`: not a re-keying, gst-rtsp-server answers.
 fn params_set(
     ctx: &gst_rtsp_server::RTSPContext,
-    mode: Rekey,
-    encoders: &Encoders,
+    shape: &ClientShape,
 ) -> Option<gst_rtsp::RTSPStatusCode> {
     let request = ctx.request()?;
     let (keymgmt, message) = rekey_body(&body_of(request))?;
-    if mode == Rekey::Refuse || (mode == Rekey::KeyMgmtOnly && !keymgmt) {
+    let mode = shape.rekey;
+    if mode == Rekey::Refuse || (mode == Rekey::KeyMgmtOnly && !keymgmt) || !shape.client_keys {
         return Some(gst_rtsp::RTSPStatusCode::ParameterNotUnderstood);
     }
-    let Some(key) = client_key(&message) else {
+    let Some(key) = message.and_then(|m| client_key(&m)) else {
         return Some(gst_rtsp::RTSPStatusCode::KeyManagementFailure);
     };
     let path = ctx
         .uri()
         .and_then(|u| url::Url::parse(&u.request_uri()).ok())
         .map(|u| u.path().to_string())?;
-    let Some(enc) = encoders.lock().unwrap().get(&path).cloned() else {
+    let Some(enc) = shape.encoders.lock().unwrap().get(&path).cloned() else {
         return Some(gst_rtsp::RTSPStatusCode::KeyManagementFailure);
     };
     // The MKI and the key are two properties: set apart while packets flow, a packet
@@ -410,6 +414,9 @@ pub struct ClientShape {
     pub no_sdp_keys: bool,
     /// How a re-keying `SET_PARAMETER` is answered.
     pub rekey: Rekey,
+    /// The camera encrypts with the client's `KeyMgmt` keys (only then are they
+    /// re-keyed).
+    pub client_keys: bool,
     /// Each stream's `srtpenc`, for re-keying.
     pub encoders: Encoders,
 }
@@ -503,10 +510,7 @@ mod imp {
             let Some(shape) = self.shape.get() else {
                 return self.parent_params_set(ctx);
             };
-            match (
-                params_set(ctx, shape.rekey, &shape.encoders),
-                ctx.response(),
-            ) {
+            match (params_set(ctx, shape), ctx.response()) {
                 (Some(code), Some(response)) => {
                     response.init_response(code, ctx.request());
                     gst_rtsp::RTSPResult::Ok

@@ -362,7 +362,7 @@ impl Session {
                 Ok(())
             }
             Command::Rekey { keys } => {
-                if !matches!(self.phase, Phase::Playing) {
+                if !self.takes_commands() {
                     return Err(Command::Rekey { keys });
                 }
                 self.phase = Phase::Rekeying(Rekey::new(keys));
@@ -445,10 +445,11 @@ impl Session {
         }
     }
 
-    /// Playing, no seek or re-keying under way: a [`Command::Seek`] or
-    /// [`Command::Rekey`] is taken now.
+    /// Playing, no seek or re-keying under way, no keep-alive unanswered: a
+    /// [`Command::Seek`] or [`Command::Rekey`] is taken now. (A server that leaves CSeq
+    /// out answers in order: the keep-alive's answer must not be taken for another's.)
     pub fn takes_commands(&self) -> bool {
-        matches!(self.phase, Phase::Playing)
+        matches!(self.phase, Phase::Playing) && self.exchange.awaited().is_none()
     }
 
     /// PLAY answered, and not ending: commands are taken.

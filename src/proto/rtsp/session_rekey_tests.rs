@@ -113,3 +113,26 @@ fn test_an_unanswered_re_key_loses_the_session() {
         }))
     ));
 }
+
+/// While a keep-alive waits for its answer no re-keying starts: a server that leaves
+/// CSeq out answers in order, and the keep-alive's 200 would be taken for the first
+/// stream's.
+#[test]
+fn test_no_re_key_while_a_keep_alive_is_unanswered() {
+    let mut run = Run::new(None, (Some(true), false));
+    run.play();
+    run.wait(Duration::from_secs(56));
+    let keepalive = run.sent().expect("a keep-alive");
+    assert!(!run.s.takes_commands());
+    assert!(
+        run.s
+            .command(Command::Rekey { keys: keys() }, run.now)
+            .is_err()
+    );
+    run.answer(&keepalive, "RTSP/1.0 200 OK\r\n\r\n");
+    assert!(run.s.takes_commands());
+    run.s
+        .command(Command::Rekey { keys: keys() }, run.now)
+        .expect("taken once answered");
+    assert!(first_line(&run.sent().expect("a SET_PARAMETER")).starts_with("SET_PARAMETER "));
+}
