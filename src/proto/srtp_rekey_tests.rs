@@ -58,20 +58,28 @@ fn opened(r: &mut Receiver, (plain, cipher): (Vec<u8>, Vec<u8>)) -> Option<Found
     }
 }
 
+/// A receiver of our old key (MKI 1) that opened `n` packets of a device starting at
+/// `first_seq`, then was given our new key (MKI 2): the receiver, the device, the keys.
+fn rekeyed_after(first_seq: u16, n: usize) -> (Receiver, Device, SrtpKey, SrtpKey) {
+    let (old, new) = (key(1, 1), key(50, 2));
+    let mut r = Receiver::new(&[(KeySource::Ours, old.clone())]).unwrap();
+    let mut device = Device::new(&old, first_seq);
+    for _ in 0..n {
+        opened(&mut r, device.send(&old));
+    }
+    assert!(r.rekey(&new));
+    (r, device, old, new)
+}
+
 /// The device took our new key and keeps its roll-over counter (ONVIF 26.06): its
 /// first packet under the new MKI switches the receiver, past a sequence wrap; a packet
 /// under the old key after that is dropped (the old key is gone).
 #[test]
 fn test_the_new_mki_switches_with_the_roc_kept() {
-    let (old, new) = (key(1, 1), key(50, 2));
-    let mut r = Receiver::new(&[(KeySource::Ours, old.clone())]).unwrap();
-    let mut device = Device::new(&old, 65_533);
-    for _ in 0..6 {
-        opened(&mut r, device.send(&old));
-    }
+    let (mut r, mut device, old, new) = rekeyed_after(65_533, 6);
     assert_eq!(device.session.get_roc(SSRC).unwrap(), 1, "wrapped");
+    // Sent before the switch, arriving after it.
     let late_old = device.send(&old);
-    assert!(r.rekey(&new));
     // Until the device switches, its packets under the old key open as before.
     assert_eq!(opened(&mut r, device.send(&old)), None);
     device.session.add_stream(None, &config(&new)).unwrap();
@@ -94,13 +102,7 @@ fn test_the_new_mki_switches_with_the_roc_kept() {
 /// GStreamer 1.28, gst-rtsp-server's cameras): the receiver finds it at 0.
 #[test]
 fn test_a_device_that_restarts_its_roc_is_followed() {
-    let (old, new) = (key(1, 1), key(50, 2));
-    let mut r = Receiver::new(&[(KeySource::Ours, old.clone())]).unwrap();
-    let mut device = Device::new(&old, 65_534);
-    for _ in 0..4 {
-        opened(&mut r, device.send(&old));
-    }
-    assert!(r.rekey(&new));
+    let (mut r, device, _, new) = rekeyed_after(65_534, 4);
     let mut restarted = Device::new(&new, device.seq);
     assert_eq!(
         opened(&mut r, restarted.send(&new)),
@@ -198,13 +200,7 @@ fn test_our_reports_go_on_under_the_new_key() {
 /// waits until the first new key is in use.
 #[test]
 fn test_srtcp_under_the_new_key_decides_nothing() {
-    let (old, new) = (key(1, 1), key(50, 2));
-    let mut r = Receiver::new(&[(KeySource::Ours, old.clone())]).unwrap();
-    let mut device = Device::new(&old, 65_534);
-    for _ in 0..4 {
-        opened(&mut r, device.send(&old));
-    }
-    assert!(r.rekey(&new));
+    let (mut r, device, _, new) = rekeyed_after(65_534, 4);
     assert!(!r.rekey(&key(60, 3)), "one new key at a time");
     let mut restarted = Device::new(&new, device.seq);
     let mut sr = vec![0x80, 200, 0, 6];
@@ -235,14 +231,8 @@ fn test_srtcp_under_the_new_key_decides_nothing() {
 /// roll-over counter is one more than the old key's stream had seen.
 #[test]
 fn test_a_wrap_at_the_switch_is_followed() {
-    let (old, new) = (key(1, 1), key(50, 2));
-    let mut r = Receiver::new(&[(KeySource::Ours, old.clone())]).unwrap();
-    let mut device = Device::new(&old, 65_530);
-    for _ in 0..6 {
-        opened(&mut r, device.send(&old));
-    }
+    let (mut r, mut device, _, new) = rekeyed_after(65_530, 6);
     assert_eq!(device.seq, 0);
-    assert!(r.rekey(&new));
     device.session.add_stream(None, &config(&new)).unwrap();
     assert_eq!(
         opened(&mut r, device.send(&new)),
