@@ -143,8 +143,9 @@ fn test_rtsps_srtp_plays_video_and_audio_with_checks_on() {
 }
 
 /// A device whose audio packets fail authentication (their tag damaged on the way out):
-/// every one is dropped before the pad, a warning says it once, and the count is said at
-/// the end; the video plays on.
+/// every one is dropped before the pad, a warning says it once, the count goes into the
+/// element's QoS messages (as the queue's drops do) and is said at the end; the video
+/// plays on.
 #[test]
 fn test_packets_that_fail_authentication_are_dropped_and_counted() {
     let (cam, ca) = srtp_camera(true);
@@ -175,6 +176,9 @@ fn test_packets_that_fail_authentication_are_dropped_and_counted() {
         .unwrap_or(0);
     // The audio sends about 15 packets a second: some arrived while the video played.
     assert!(n >= 1, "{}", lines[0]);
+    // The first drop posts a QoS message at once; nothing else is dropped here.
+    let (_, dropped) = *out.qos.first().expect("a QoS message");
+    assert!(dropped >= 1 && dropped <= n, "{:?} of {n}", out.qos);
 }
 
 /// What cannot be encrypted as asked stops the start naming the way that works:

@@ -105,6 +105,10 @@ impl Output for ElementOutput {
         self.pads.push_list(index, list)
     }
 
+    fn lost(&self, n: u64) {
+        self.pads.lost(n);
+    }
+
     fn end_of_stream(&self, index: usize) {
         self.pads.end_of_stream(index);
     }

@@ -387,11 +387,7 @@ impl Pads {
             }
             q.dropped = q.dropped.saturating_add(dropped);
         }
-        let qos =
-            (q.dropped > 0 && q.last_qos.is_none_or(|t| t.elapsed() >= QOS_INTERVAL)).then(|| {
-                q.last_qos = Some(std::time::Instant::now());
-                (q.processed, q.dropped)
-            });
+        let qos = q.qos_due(QOS_INTERVAL);
         drop(q);
         if let Some(wake) = wake {
             wake.notify_one();
@@ -400,6 +396,19 @@ impl Pads {
             self.post_qos(processed, dropped);
         }
         true
+    }
+
+    /// `n` packets lost before they became buffers (SRTP failing authentication): counted
+    /// with the queue's drops in the QoS messages.
+    pub fn lost(&self, n: u64) {
+        let qos = {
+            let mut q = locked(&self.queue);
+            q.lost = q.lost.saturating_add(n);
+            q.qos_due(QOS_INTERVAL)
+        };
+        if let Some((processed, dropped)) = qos {
+            self.post_qos(processed, dropped);
+        }
     }
 
     /// A QoS message with the buffers pushed and dropped so far (the way a live source

@@ -55,6 +55,8 @@ pub(super) struct Queue {
     pub(super) streams: Vec<Stream>,
     /// Buffers dropped because downstream was slower than the camera.
     pub(super) dropped: u64,
+    /// Packets lost before they became buffers (SRTP failing authentication).
+    pub(super) lost: u64,
     /// Buffers pushed.
     pub(super) processed: u64,
     /// When the last QoS message about drops was posted.
@@ -78,6 +80,16 @@ impl Queue {
     /// of the old position.
     pub(super) fn seek_pending(&self) -> bool {
         self.session_epoch != self.epoch
+    }
+
+    /// The QoS message due now, if one is: the buffers pushed, and those dropped or lost
+    /// (at most one per `interval` while it goes on).
+    pub(super) fn qos_due(&mut self, interval: std::time::Duration) -> Option<(u64, u64)> {
+        let dropped = self.dropped.saturating_add(self.lost);
+        (dropped > 0 && self.last_qos.is_none_or(|t| t.elapsed() >= interval)).then(|| {
+            self.last_qos = Some(std::time::Instant::now());
+            (self.processed, dropped)
+        })
     }
 
     pub(super) fn wake_all(&self) {

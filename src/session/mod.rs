@@ -83,6 +83,9 @@ pub trait Output: Send + Sync + 'static {
     /// The ONVIF backchannel, stream `id` of the SDP, is SET UP: RTP packets sent to `tx`
     /// go to the device until the session ends (then `tx` is closed).
     fn backchannel(&self, _id: u32, _caps: gst::Caps, _tx: BackchannelTx) {}
+    /// `n` packets were lost before they became buffers (SRTP failing authentication):
+    /// counted in the element's QoS messages.
+    fn lost(&self, _n: u64) {}
     /// A stream's SRTP re-keying is answered (an `onvif-srtp-rekeyed` element message).
     fn rekeyed(&self, _rekeyed: &Rekeyed) {}
 }

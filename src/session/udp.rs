@@ -278,6 +278,7 @@ fn clear<'a, O: Output>(
             Some(std::borrow::Cow::Owned(bytes))
         }
         srtp::Unprotected::Dropped => {
+            out.lost(1);
             if r.dropped() == 1 {
                 out.warning(&format!(
                     "stream {i}: dropping SRTP packets that fail authentication (a wrong key \

@@ -58,6 +58,11 @@ fn handle_msg(msg: &gst::Message, out: &mut Outcome) {
                 out.elements.push(s.to_owned());
             }
         }
+        gst::MessageView::Qos(q) => {
+            let (processed, dropped) = q.stats();
+            let n = |v: gst::GenericFormattedValue| u64::try_from(v.value()).unwrap_or(0);
+            out.qos.push((n(processed), n(dropped)));
+        }
         _ => {}
     }
 }
@@ -109,6 +114,8 @@ pub struct Outcome {
     pub eos: bool,
     /// Element messages (such as `onvif-reconnecting`) in arrival order.
     pub elements: Vec<gst::Structure>,
+    /// QoS messages: buffers processed and dropped.
+    pub qos: Vec<(u64, u64)>,
 }
 
 use gst::glib;
@@ -394,6 +401,8 @@ pub struct MultiOutcome {
     pub error: Option<(glib::Error, String)>,
     pub warnings: Vec<String>,
     pub elements: Vec<gst::Structure>,
+    /// QoS messages: buffers processed and dropped.
+    pub qos: Vec<(u64, u64)>,
     /// At the end: each pad's appsink state and the element's own source behind it.
     pub states: Vec<String>,
 }
@@ -504,6 +513,7 @@ impl MultiRun {
         out.error = single.error;
         out.warnings = single.warnings;
         out.elements = single.elements;
+        out.qos = single.qos;
         for (name, sink) in self.sinks.lock().unwrap().iter() {
             let pad = self.src.static_pad(name).map(|p| {
                 format!(
