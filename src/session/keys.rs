@@ -150,16 +150,17 @@ impl Rekeying {
     }
 
     /// The answer to key `index`: accepted, our reports (or Audio OUT) go under it from
-    /// now on; refused, the stream stays under its key (a warning).
+    /// now on; refused, the stream stays under its key (a warning; `periodic`: it says
+    /// that `srtp-rekey-interval` stops for this session). True when refused.
     pub(super) fn done<O: Output>(
         &self,
         (index, outcome): (usize, Outcome),
-        legs: &[Option<UdpLeg>],
-        backchannel: Option<&mut Backchannel>,
+        (legs, backchannel): (&[Option<UdpLeg>], Option<&mut Backchannel>),
+        periodic: bool,
         out: &O,
-    ) {
+    ) -> bool {
         let Some((target, key)) = self.keys.get(index) else {
-            return;
+            return false;
         };
         let (what, stream) = match target {
             Target::Stream(i) => (format!("stream {i}"), *i),
@@ -220,14 +221,20 @@ impl Rekeying {
                 }
                 out.warning(&format!(
                     "{what}: the device refused the new SRTP key (SET_PARAMETER: {status} \
-                     {}); the stream goes on under its key",
-                    crate::error::printable(&reason)
+                     {}); the stream goes on under its key{}",
+                    crate::error::printable(&reason),
+                    if periodic {
+                        " (srtp-rekey-interval stops until the session starts again)"
+                    } else {
+                        ""
+                    }
                 ));
                 report.status = u32::from(status);
                 report.reason = crate::error::printable(&reason).into_owned();
             }
         }
         out.rekeyed(&report);
+        !report.accepted
     }
 }
 

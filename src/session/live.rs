@@ -557,6 +557,7 @@ async fn playing<O: Output>(
     let mut rekeying: Option<super::keys::Rekeying> = None;
     // `rekey-srtp` at most every REKEY_GAP: each re-key leaves the old key's state.
     let mut rekeyed_at: Option<tokio::time::Instant> = None;
+    let mut refused = false;
     let _receivers = AbortOnDrop(
         legs.iter()
             .enumerate()
@@ -639,7 +640,10 @@ async fn playing<O: Output>(
                 }
                 RtspEvent::Rekeyed { index, outcome } => {
                     if let Some(r) = &rekeying {
-                        r.done((index, outcome), legs, backchannel.as_mut(), out_ref);
+                        let periodic = rekey_every.is_some();
+                        let parts = (legs, backchannel.as_mut());
+                        // A device that refused once refuses again: no warning a period.
+                        refused |= r.done((index, outcome), parts, periodic, out_ref);
                     }
                 }
                 RtspEvent::Closed => return Ok(()),
@@ -663,7 +667,7 @@ async fn playing<O: Output>(
                 r => r?,
             },
             _ = replay_tick.tick() => {}
-            _ = rekey_tick.tick(), if rekey_every.is_some() && !busy && taking && ending.is_none() => {
+            _ = rekey_tick.tick(), if rekey_every.is_some() && !refused && !busy && taking && ending.is_none() => {
                 rekeying = super::keys::rekey(rtsp, legs, backchannel.as_ref(), out_ref).or(rekeying);
                 rekeyed_at = Some(tokio::time::Instant::now());
             }
