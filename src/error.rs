@@ -100,6 +100,8 @@ pub enum Error {
         peer: String,
         reason: String,
         fingerprint: String,
+        /// What to do about it, when not the usual (a CA file or a pin).
+        hint: Option<String>,
     },
     /// The TLS handshake failed for another reason than the certificate.
     Tls {
@@ -184,12 +186,24 @@ impl fmt::Display for Error {
                 peer,
                 reason,
                 fingerprint,
+                hint: None,
                 ..
             } => write!(
                 f,
                 "The certificate of {peer} was refused: {reason}. Its SHA-256 fingerprint is \
                  {fingerprint}. Nothing was sent to the device. To trust it, give its CA in \
                  tls-ca-file, or pin it with tls-certificate-sha256={fingerprint}"
+            ),
+            Error::Certificate {
+                peer,
+                reason,
+                fingerprint,
+                hint: Some(hint),
+                ..
+            } => write!(
+                f,
+                "The certificate of {peer} was refused: {reason}. Its SHA-256 fingerprint is \
+                 {fingerprint}. Nothing was sent to the device. {hint}"
             ),
             Error::Tls { peer, detail, .. } => {
                 write!(f, "TLS handshake with {peer} failed: {detail}")
@@ -690,6 +704,7 @@ mod tests {
                     peer: peer(),
                     reason: "x".into(),
                     fingerprint: "AA".into(),
+                    hint: None,
                 },
                 ErrorKind::Resource(R::OpenRead),
             ),

@@ -9,7 +9,7 @@ pub use crate::client::onvif::{control, recording as edge};
 pub use crate::client::rtsp as rtsp_client;
 pub use crate::proto::{auth, clock, digest, http, mikey, onvif, rtp, rtsp, srtp};
 pub use crate::session::events;
-pub use crate::transport::{net, tls, tunnel};
+pub use crate::transport::{net, tls, trust, tunnel};
 
 /// The modules at the crate's root are reached through their public items.
 pub mod session {

@@ -17,7 +17,6 @@ use gstonvifhttps::testing::rtsp::sdp;
 use gstonvifhttps::testing::rtsp::sequence::{Plan, Step};
 use gstonvifhttps::testing::rtsp::session::{Command, Event};
 use gstonvifhttps::testing::rtsp_client::Rtsp;
-use gstonvifhttps::testing::tls::{self, TlsSettings};
 
 #[test]
 fn test_https_tunnel_against_bare_gst_rtsp_server() {
@@ -28,13 +27,7 @@ fn test_https_tunnel_against_bare_gst_rtsp_server() {
         onvif_virtual_camera::media::Media::start_bare_tls(&identity, "admin", "password")
             .expect("gst-rtsp-server with TLS");
     let ca = TempFile::new("ca.pem", &root.pem());
-    let config = tls::client_config(&TlsSettings {
-        validate_certificate: true,
-        validate_hostname: true,
-        ca_file: Some(ca.as_str().to_string()),
-        pins: Vec::new(),
-    })
-    .unwrap();
+    let config = tls_with_ca(&ca);
     let origin = Origin {
         scheme: "https",
         host: "127.0.0.1".into(),

@@ -32,6 +32,8 @@ fn test_every_property_documented_with_default() {
         ("https-validate-hostname", true.to_value()),
         ("tls-ca-file", None::<String>.to_value()),
         ("tls-certificate-sha256", None::<String>.to_value()),
+        ("tls-trust-store", None::<String>.to_value()),
+        ("tls-trust-on-first-use", false.to_value()),
         (
             "streaming-method",
             gstonvifhttps::StreamingMethod::RtpRtspHttpTcp.to_value(),

@@ -122,6 +122,35 @@ pub(super) fn list() -> Vec<glib::ParamSpec> {
             .mutable_ready()
             .build(),
         /**
+         * GstOnvifHttpsSrc:tls-trust-store:
+         *
+         * A trust store file (one shared by every element and process, like SSH's
+         * `known_hosts`): one line per `host:port` with the SHA-256 of the public key
+         * its certificate had. A certificate the checks refuse is accepted when its
+         * key is the one the store has for that `host:port`, and refused naming both
+         * keys when it is another. With `tls-trust-on-first-use`, an unknown
+         * `host:port` is added. A pin (`tls-certificate-sha256`) decides alone.
+         */
+        glib::ParamSpecString::builder("tls-trust-store")
+            .nick("TLS trust store")
+            .blurb("File of trusted public keys per host:port (known_hosts-like)")
+            .mutable_ready()
+            .build(),
+        /**
+         * GstOnvifHttpsSrc:tls-trust-on-first-use:
+         *
+         * With `tls-trust-store`: the first certificate of a `host:port` the store does
+         * not know is trusted and recorded (an `onvif-certificate-trusted` element
+         * message and a warning); from then on only its key is accepted there. The
+         * first connection is not authenticated: use it on a network you trust.
+         */
+        glib::ParamSpecBoolean::builder("tls-trust-on-first-use")
+            .nick("TLS trust on first use")
+            .blurb("Trust and record the first certificate of an unknown host:port (needs tls-trust-store)")
+            .default_value(false)
+            .mutable_ready()
+            .build(),
+        /**
          * GstOnvifHttpsSrc:streaming-method:
          *
          * How media travels: `rtp-rtsp-http-tcp` tunnels RTSP over HTTPS (over

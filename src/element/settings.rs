@@ -87,6 +87,8 @@ pub(super) struct Settings {
     pub(super) validate_hostname: bool,
     pub(super) tls_ca_file: Option<String>,
     pub(super) tls_certificate_sha256: Option<String>,
+    pub(super) tls_trust_store: Option<String>,
+    pub(super) tls_trust_on_first_use: bool,
     pub(super) streaming_method: StreamingMethod,
     pub(super) profile: Option<String>,
     pub(super) snapshot_interval: u32,
@@ -119,6 +121,8 @@ impl Default for Settings {
             validate_hostname: DEFAULT_VALIDATE_HOSTNAME,
             tls_ca_file: None,
             tls_certificate_sha256: None,
+            tls_trust_store: None,
+            tls_trust_on_first_use: false,
             streaming_method: DEFAULT_STREAMING_METHOD,
             profile: None,
             snapshot_interval: DEFAULT_SNAPSHOT_INTERVAL,
@@ -157,6 +161,8 @@ impl std::fmt::Debug for Settings {
             .field("validate_hostname", &self.validate_hostname)
             .field("tls_ca_file", &self.tls_ca_file)
             .field("tls_certificate_sha256", &self.tls_certificate_sha256)
+            .field("tls_trust_store", &self.tls_trust_store)
+            .field("tls_trust_on_first_use", &self.tls_trust_on_first_use)
             .field("streaming_method", &self.streaming_method)
             .field("profile", &self.profile)
             .field("snapshot_interval", &self.snapshot_interval)
@@ -216,6 +222,10 @@ impl Settings {
             }
             "tls-ca-file" => s.tls_ca_file = opt(value),
             "tls-certificate-sha256" => s.tls_certificate_sha256 = opt(value),
+            "tls-trust-store" => s.tls_trust_store = opt(value),
+            "tls-trust-on-first-use" => {
+                s.tls_trust_on_first_use = value.get().expect("type checked upstream")
+            }
             "streaming-method" => s.streaming_method = value.get().expect("type checked upstream"),
             "profile" => s.profile = opt(value),
             "snapshot-interval" => {
@@ -255,6 +265,8 @@ impl Settings {
             "https-validate-hostname" => s.validate_hostname.to_value(),
             "tls-ca-file" => s.tls_ca_file.to_value(),
             "tls-certificate-sha256" => s.tls_certificate_sha256.to_value(),
+            "tls-trust-store" => s.tls_trust_store.to_value(),
+            "tls-trust-on-first-use" => s.tls_trust_on_first_use.to_value(),
             "streaming-method" => s.streaming_method.to_value(),
             "profile" => s.profile.to_value(),
             "snapshot-interval" => s.snapshot_interval.to_value(),
@@ -305,14 +317,19 @@ impl Settings {
                 "SSLKEYLOGFILE is set: TLS session keys are written to it"
             );
         }
+        let trust = self.trust_store(&pins, &mut warnings)?;
         let tls = if uses_tls {
             Some(
-                tls::client_config(&TlsSettings {
-                    validate_certificate: s.validate_certificate,
-                    validate_hostname: s.validate_hostname,
-                    ca_file: s.tls_ca_file.clone(),
-                    pins: pins.clone(),
-                })
+                tls::client_config(
+                    &TlsSettings {
+                        validate_certificate: s.validate_certificate,
+                        validate_hostname: s.validate_hostname,
+                        ca_file: s.tls_ca_file.clone(),
+                        pins: pins.clone(),
+                        trust,
+                    },
+                    Some(trusted_on_first_use(element)),
+                )
                 .map_err(Error::Settings)?,
             )
         } else {
@@ -495,6 +512,38 @@ impl Settings {
         Ok((job, warnings))
     }
 
+    /// The trust store and whether it learns (`tls-trust-store`,
+    /// `tls-trust-on-first-use`): first use needs a store; a pin decides alone (a warning
+    /// says the store is not consulted).
+    fn trust_store(
+        &self,
+        pins: &[[u8; 32]],
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<(crate::transport::trust::TrustStore, bool)>, Error> {
+        let Some(path) = self.tls_trust_store.as_deref() else {
+            if self.tls_trust_on_first_use {
+                return Err(Error::Settings(
+                    "tls-trust-on-first-use=true needs tls-trust-store=FILE: the file where \
+                     the certificates trusted on first use are kept (and required from then \
+                     on)"
+                    .into(),
+                ));
+            }
+            return Ok(None);
+        };
+        if !pins.is_empty() {
+            warnings.push(format!(
+                "tls-trust-store={path} is not consulted: tls-certificate-sha256 is set, and a \
+                 pin decides alone"
+            ));
+            return Ok(None);
+        }
+        Ok(Some((
+            crate::transport::trust::TrustStore::new(path),
+            self.tls_trust_on_first_use,
+        )))
+    }
+
     /// How often the SRTP keys are replaced: `srtp-rekey-interval`, raised to its
     /// minimum, only with `rtsps-srtp` (a warning says what is not taken).
     fn srtp_rekey(&self, method: &str, warnings: &mut Vec<String>) -> Option<Duration> {
@@ -639,6 +688,38 @@ fn transport_of(method: StreamingMethod) -> Option<Transport> {
         StreamingMethod::Rtsps => Some(Transport::Rtsps),
         StreamingMethod::RtspsSrtp => Some(Transport::RtspsSrtp),
     }
+}
+
+/// Said when a certificate is trusted on first use: an `onvif-certificate-trusted`
+/// element message (host, port, both fingerprints, subject, validity, the store and its
+/// line) and a warning.
+fn trusted_on_first_use(element: &super::OnvifHttpsSrc) -> tls::Notify {
+    let weak = element.downgrade();
+    std::sync::Arc::new(move |t: &tls::Trusted| {
+        let Some(e) = weak.upgrade() else {
+            return;
+        };
+        let s = gst::Structure::builder("onvif-certificate-trusted")
+            .field("host", t.host.as_str())
+            .field("port", u32::from(t.port))
+            .field("spki-sha256", t.spki.as_str())
+            .field("certificate-sha256", t.cert.as_str())
+            .field("subject", t.subject.as_str())
+            .field("not-before", t.not_before.as_str())
+            .field("not-after", t.not_after.as_str())
+            .field("trust-store", t.store.as_str())
+            .field("line", u32::try_from(t.line).unwrap_or(u32::MAX))
+            .build();
+        let _ = e.post_message(gst::message::Element::builder(s).src(&e).build());
+        let text = crate::error::printable(&format!(
+            "trusted on first use: {}:{} presented a certificate no check vouches for \
+             ({}, SHA-256 {}); its public key (SPKI SHA-256 {}) is now line {} of {}, and \
+             only that key is accepted there from now on",
+            t.host, t.port, t.subject, t.cert, t.spki, t.line, t.store
+        ))
+        .into_owned();
+        gst::element_warning!(e, gst::ResourceError::OpenRead, ("{}", text), ["{}", text]);
+    })
 }
 
 #[cfg(test)]

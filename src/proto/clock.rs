@@ -125,6 +125,12 @@ pub fn parse_http_date(s: &str) -> Option<i64> {
     unix_from_utc(i64::from(num(y, 4)?), mo, num(d, 2)?, h, mi, sec)
 }
 
+/// `YYYY-MM-DDThh:mm:ssZ` (RFC 3339), for files and message fields.
+pub fn format_rfc3339(unix_secs: i64) -> String {
+    let (y, mo, d, h, mi, s) = civil_time(unix_secs);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+}
+
 /// `YYYY-MM-DD hh:mm:ss UTC`, for messages.
 pub fn format_utc(unix_secs: i64) -> String {
     let (y, mo, d, h, mi, s) = civil_time(unix_secs);

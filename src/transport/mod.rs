@@ -7,4 +7,5 @@
 pub mod channel;
 pub mod net;
 pub mod tls;
+pub mod trust;
 pub mod tunnel;

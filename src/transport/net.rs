@@ -58,7 +58,7 @@ pub async fn connect(
     };
     let name = ServerName::try_from(host.clone())
         .map_err(|e| Error::Settings(format!("{host:?} is not a valid host name for TLS: {e}")))?;
-    let connector = tokio_rustls::TlsConnector::from(config.rustls.clone());
+    let connector = tokio_rustls::TlsConnector::from(config.for_port(origin.port));
     let handshake = async {
         connector
             .connect(name, tcp)
@@ -69,6 +69,7 @@ pub async fn connect(
                     peer: peer.clone(),
                     reason: r.reason,
                     fingerprint: r.fingerprint,
+                    hint: r.hint,
                 },
                 None => Error::Tls {
                     at: crate::error::At::here(),

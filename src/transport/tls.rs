@@ -17,8 +17,17 @@
 //! signature is always checked, so the peer must hold the certificate's key. Verification
 //! runs inside the handshake, before any HTTP byte is written. A refusal carries a
 //! [`CertRefused`] with the reason and the fingerprint, which [`refusal`] extracts.
+//!
+//! With a trust store (`tls-trust-store`, [`super::trust`]), a certificate the checks
+//! refuse is accepted when the store's entry for its `host:port` has its public key, and
+//! refused naming both keys when the entry has another; with `tls-trust-on-first-use`, a
+//! `host:port` the store does not know is learned (and said through [`Notify`]). A
+//! certificate the checks accept needs no entry; a pin still decides alone. The
+//! configuration is then one per port ([`TlsConfig::for_port`]): the verifier is told
+//! only the name.
 
-use std::sync::{Arc, LazyLock};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::{WebPkiServerVerifier, verify_server_name};
@@ -30,6 +39,7 @@ use rustls::{
 };
 use sha2::{Digest, Sha256};
 
+use super::trust::{self, Learned, TrustStore};
 use crate::proto::clock;
 
 /// The checks asked for by the element's properties.
@@ -41,7 +51,29 @@ pub struct TlsSettings {
     pub ca_file: Option<String>,
     /// SHA-256 fingerprints of the only certificates accepted (empty: no pin).
     pub pins: Vec<[u8; 32]>,
+    /// The trust store, and whether an unknown `host:port` is learned (trust on first
+    /// use).
+    pub trust: Option<(TrustStore, bool)>,
 }
+
+/// A `host:port` trusted on first use: what it presented, and where it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trusted {
+    pub host: String,
+    pub port: u16,
+    /// SHA-256 of the public key and of the certificate, `AB:CD:...`.
+    pub spki: String,
+    pub cert: String,
+    pub subject: String,
+    /// Validity, RFC 3339 UTC.
+    pub not_before: String,
+    pub not_after: String,
+    pub store: String,
+    pub line: usize,
+}
+
+/// Told each `host:port` trusted on first use (the element's message and warning).
+pub type Notify = Arc<dyn Fn(&Trusted) + Send + Sync>;
 
 impl TlsSettings {
     /// Whether an accepted peer has been authenticated: both checks on, or a pin.
@@ -50,12 +82,82 @@ impl TlsSettings {
     }
 }
 
+/// The configurations made for each port.
+type PerPort = HashMap<u16, Arc<ClientConfig>>;
+
 /// The rustls configuration of an element's connections, and whether it authenticates
 /// the peer (HTTP Basic is only answered to an authenticated peer).
-#[derive(Debug)]
 pub struct TlsConfig {
     pub rustls: Arc<ClientConfig>,
     pub peer_authenticated: bool,
+    /// With a trust store: the verifier to copy for each port, and the configurations
+    /// made so far.
+    per_port: Option<(Verifier, Mutex<PerPort>)>,
+    /// The trust store's keys learned by this configuration, their serial not written yet.
+    unserialed: Arc<Mutex<Vec<String>>>,
+    store: Option<TrustStore>,
+}
+
+impl std::fmt::Debug for TlsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsConfig")
+            .field("peer_authenticated", &self.peer_authenticated)
+            .field("per_port", &self.per_port.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TlsConfig {
+    /// Whether a `host:port` was trusted on first use and waits for the device's serial
+    /// number.
+    pub fn wants_serial(&self) -> bool {
+        !self
+            .unserialed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_empty()
+    }
+
+    /// Writes the device's serial number into the entries learned on first use; what
+    /// cannot be written is said.
+    pub fn record_serial(&self, serial: &str) -> Result<(), String> {
+        let keys = std::mem::take(
+            &mut *self
+                .unserialed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        for key in keys {
+            store.set_serial(&key, serial).map_err(|e| e.0)?;
+        }
+        Ok(())
+    }
+
+    /// The configuration of a connection to `port`: the one of every port, unless a trust
+    /// store keys its entries by port.
+    pub fn for_port(&self, port: u16) -> Arc<ClientConfig> {
+        let Some((verifier, made)) = &self.per_port else {
+            return self.rustls.clone();
+        };
+        let mut made = made
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(c) = made.get(&port) {
+            return c.clone();
+        }
+        let v = Verifier {
+            port,
+            ..verifier.clone()
+        };
+        // The same provider and versions as the element's configuration, built already.
+        match rustls_config(self.rustls.crypto_provider().clone(), v) {
+            Ok(c) => made.entry(port).or_insert(Arc::new(c)).clone(),
+            Err(_) => self.rustls.clone(),
+        }
+    }
 }
 
 /// Why a certificate was refused, carried through rustls as `CertificateError::Other`.
@@ -64,6 +166,8 @@ pub struct CertRefused {
     pub reason: String,
     /// Colon-separated upper-case hex SHA-256 of the end-entity certificate.
     pub fingerprint: String,
+    /// What to do about it, when not the usual (a CA file or a pin).
+    pub hint: Option<String>,
 }
 
 impl std::fmt::Display for CertRefused {
@@ -124,8 +228,12 @@ fn fingerprint(cert: &CertificateDer<'_>) -> [u8; 32] {
 }
 
 /// Builds the client configuration. Fails when `tls-ca-file` cannot be read or holds no
-/// certificate.
-pub fn client_config(s: &TlsSettings) -> Result<Arc<TlsConfig>, String> {
+/// certificate, or the trust store cannot be read. `notify` is told of each `host:port`
+/// trusted on first use.
+pub fn client_config(s: &TlsSettings, notify: Option<Notify>) -> Result<Arc<TlsConfig>, String> {
+    if let Some((store, _)) = &s.trust {
+        store.entries().map_err(|e| e.0)?;
+    }
     let provider = provider();
     let mut roots = RootCertStore::empty();
     // Without the name check, a public CA's certificate for any name would pass.
@@ -156,24 +264,42 @@ pub fn client_config(s: &TlsSettings) -> Result<Arc<TlsConfig>, String> {
                 .map_err(|e| format!("cannot build the certificate verifier: {e}"))?,
         )
     };
-    let verifier = Arc::new(Verifier {
+    let verifier = Verifier {
         webpki,
         settings: s.clone(),
         provider: provider.clone(),
-    });
+        port: 0,
+        notify,
+        unserialed: Arc::new(Mutex::new(Vec::new())),
+    };
+    let unserialed = verifier.unserialed.clone();
+    let per_port = s
+        .trust
+        .is_some()
+        .then(|| (verifier.clone(), Mutex::new(HashMap::new())));
+    Ok(Arc::new(TlsConfig {
+        rustls: Arc::new(rustls_config(provider, verifier)?),
+        peer_authenticated: s.authenticates_peer(),
+        per_port,
+        unserialed,
+        store: s.trust.as_ref().map(|(store, _)| store.clone()),
+    }))
+}
+
+fn rustls_config(
+    provider: Arc<CryptoProvider>,
+    verifier: Verifier,
+) -> Result<ClientConfig, String> {
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS configuration: {e}"))?
         .dangerous()
-        .with_custom_certificate_verifier(verifier)
+        .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
     if std::env::var_os("SSLKEYLOGFILE").is_some() {
         config.key_log = Arc::new(rustls::KeyLogFile::new());
     }
-    Ok(Arc::new(TlsConfig {
-        rustls: Arc::new(config),
-        peer_authenticated: s.authenticates_peer(),
-    }))
+    Ok(config)
 }
 
 /// Certificates of a PEM file, via the pki-types PEM reader.
@@ -184,19 +310,38 @@ fn rustls_pemfile_certs(pem: &[u8]) -> Vec<CertificateDer<'static>> {
         .collect()
 }
 
-#[derive(Debug)]
+#[derive(Clone)]
 struct Verifier {
     webpki: Option<Arc<WebPkiServerVerifier>>,
     settings: TlsSettings,
     provider: Arc<CryptoProvider>,
+    /// The port connected to (0: any; only a trust store needs it).
+    port: u16,
+    notify: Option<Notify>,
+    /// The keys this configuration learned (shared by the verifiers of every port).
+    unserialed: Arc<Mutex<Vec<String>>>,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("settings", &self.settings)
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Verifier {
     fn refuse(&self, reason: String, fp: &[u8; 32]) -> rustls::Error {
+        self.refuse_hinted(reason, fp, None)
+    }
+
+    fn refuse_hinted(&self, reason: String, fp: &[u8; 32], hint: Option<String>) -> rustls::Error {
         rustls::Error::InvalidCertificate(CertificateError::Other(rustls::OtherError(Arc::new(
             CertRefused {
                 reason,
                 fingerprint: format_fingerprint(fp),
+                hint,
             },
         ))))
     }
@@ -319,33 +464,17 @@ impl ServerCertVerifier for Verifier {
                 &fp,
             ));
         }
-        let s = &self.settings;
-        if s.validate_certificate {
-            let res = match &self.webpki {
-                Some(v) => {
-                    v.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-                }
-                None => Err(rustls::Error::InvalidCertificate(
-                    CertificateError::UnknownIssuer,
-                )),
-            };
-            match res {
-                Ok(v) => Ok(v),
-                // The chain was checked before the name: only the name failed.
-                Err(rustls::Error::InvalidCertificate(
-                    CertificateError::NotValidForName
-                    | CertificateError::NotValidForNameContext { .. },
-                )) if !s.validate_hostname => Ok(ServerCertVerified::assertion()),
-                Err(e) => Err(self.refuse(self.explain(&e, end_entity, now), &fp)),
+        let checked = self.checks(
+            &fp,
+            (end_entity, intermediates),
+            (server_name, ocsp_response),
+            now,
+        );
+        match (&self.settings.trust, checked) {
+            (Some((store, first_use)), Err(refused)) => {
+                self.trust(store, *first_use, (end_entity, server_name), refused, &fp)
             }
-        } else if s.validate_hostname {
-            let parsed = ParsedCertificate::try_from(end_entity)
-                .map_err(|e| self.refuse(format!("it cannot be parsed: {e}"), &fp))?;
-            verify_server_name(&parsed, server_name)
-                .map(|_| ServerCertVerified::assertion())
-                .map_err(|e| self.refuse(self.explain(&e, end_entity, now), &fp))
-        } else {
-            Ok(ServerCertVerified::assertion())
+            (_, checked) => checked,
         }
     }
 
@@ -384,16 +513,173 @@ impl ServerCertVerifier for Verifier {
     }
 }
 
-/// The refusal inside a failed TLS handshake, if the certificate was the cause.
-pub fn refusal(err: &std::io::Error) -> Option<CertRefused> {
-    let inner = err.get_ref()?;
-    let rustls_err = inner.downcast_ref::<rustls::Error>()?;
-    match rustls_err {
+impl Verifier {
+    /// The two switches' checks (spec §4.3) of the certificate whose fingerprint is `fp`.
+    fn checks(
+        &self,
+        fp: &[u8; 32],
+        (end_entity, intermediates): (&CertificateDer<'_>, &[CertificateDer<'_>]),
+        (server_name, ocsp_response): (&ServerName<'_>, &[u8]),
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let s = &self.settings;
+        if s.validate_certificate {
+            let res = match &self.webpki {
+                Some(v) => {
+                    v.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+                }
+                None => Err(rustls::Error::InvalidCertificate(
+                    CertificateError::UnknownIssuer,
+                )),
+            };
+            match res {
+                Ok(v) => Ok(v),
+                // The chain was checked before the name: only the name failed.
+                Err(rustls::Error::InvalidCertificate(
+                    CertificateError::NotValidForName
+                    | CertificateError::NotValidForNameContext { .. },
+                )) if !s.validate_hostname => Ok(ServerCertVerified::assertion()),
+                Err(e) => Err(self.refuse(self.explain(&e, end_entity, now), fp)),
+            }
+        } else if s.validate_hostname {
+            let parsed = ParsedCertificate::try_from(end_entity)
+                .map_err(|e| self.refuse(format!("it cannot be parsed: {e}"), fp))?;
+            verify_server_name(&parsed, server_name)
+                .map(|_| ServerCertVerified::assertion())
+                .map_err(|e| self.refuse(self.explain(&e, end_entity, now), fp))
+        } else {
+            Ok(ServerCertVerified::assertion())
+        }
+    }
+
+    /// A certificate the checks refused (`refused`), decided by the trust store: the
+    /// entry of its `host:port` has its public key (accepted), or another (refused naming
+    /// both, the store's line and how to accept the new one); no entry: learned with
+    /// `first_use`, else the checks' refusal, with how trust on first use would take it.
+    fn trust(
+        &self,
+        store: &TrustStore,
+        first_use: bool,
+        (end_entity, server_name): (&CertificateDer<'_>, &ServerName<'_>),
+        refused: rustls::Error,
+        fp: &[u8; 32],
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let host = server_name_str(server_name);
+        let key = trust::key(&host, self.port);
+        let (spki, cert) =
+            trust::fingerprints(end_entity.as_ref()).map_err(|e| self.refuse(e, fp))?;
+        let path = store.path.display().to_string();
+        let entry = match store.lookup(&key) {
+            Err(e) => return Err(self.refuse(e.0, fp)),
+            Ok(Some(entry)) => entry,
+            Ok(None) if first_use => {
+                match store.learn(&key, (spki, cert), &clock::format_rfc3339(now_unix_secs())) {
+                    Err(e) => return Err(self.refuse(e.0, fp)),
+                    Ok(Learned::Existing(entry)) => entry,
+                    Ok(Learned::Added(entry)) => {
+                        self.unserialed
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .push(key.clone());
+                        if let Some(notify) = &self.notify {
+                            let (subject, not_before, not_after) = described(end_entity.as_ref());
+                            notify(&Trusted {
+                                host,
+                                port: self.port,
+                                spki: format_fingerprint(&spki),
+                                cert: format_fingerprint(&cert),
+                                subject,
+                                not_before,
+                                not_after,
+                                store: path,
+                                line: entry.line,
+                            });
+                        }
+                        return Ok(ServerCertVerified::assertion());
+                    }
+                }
+            }
+            Ok(None) => {
+                let CertRefused { reason, .. } = refused_of(&refused).unwrap_or(CertRefused {
+                    reason: refused.to_string(),
+                    fingerprint: String::new(),
+                    hint: None,
+                });
+                return Err(self.refuse_hinted(
+                    reason,
+                    fp,
+                    Some(format!(
+                        "The trust store {path} has no entry for {key}. To trust it, give \
+                         its CA in tls-ca-file, pin it with tls-certificate-sha256={}, or \
+                         trust it on first use with tls-trust-on-first-use=true",
+                        format_fingerprint(fp)
+                    )),
+                ));
+            }
+        };
+        if entry.spki == spki {
+            crate::log::debug!(
+                "{key}: its public key is the one the trust store {path} has (line {})",
+                entry.line
+            );
+            return Ok(ServerCertVerified::assertion());
+        }
+        Err(self.refuse_hinted(
+            format!(
+                "its public key is not the one the trust store {path} recorded for {key} on \
+                 {} (line {}): the store has SPKI SHA-256 {}, the device presented {}",
+                entry.added,
+                entry.line,
+                format_fingerprint(&entry.spki),
+                format_fingerprint(&spki)
+            ),
+            fp,
+            Some(format!(
+                "The element never replaces an entry. If the camera's key changed on \
+                 purpose (a reset, a new certificate), delete line {n} of {path} (sed -i \
+                 '{n}d' {path}) and connect again with tls-trust-on-first-use=true; if it \
+                 did not, something else answers for {key}",
+                n = entry.line
+            )),
+        ))
+    }
+}
+
+/// The `CertRefused` inside a verifier's error.
+fn refused_of(err: &rustls::Error) -> Option<CertRefused> {
+    match err {
         rustls::Error::InvalidCertificate(CertificateError::Other(other)) => {
             other.0.downcast_ref::<CertRefused>().cloned()
         }
         _ => None,
     }
+}
+
+/// Seconds since the Unix epoch, now.
+fn now_unix_secs() -> i64 {
+    crate::proto::clock::now_unix_millis().div_euclid(1000)
+}
+
+/// A certificate's subject and validity (RFC 3339), for the message that says it was
+/// trusted; what cannot be read is said so.
+fn described(der: &[u8]) -> (String, String, String) {
+    match x509_parser::parse_x509_certificate(der) {
+        Ok((_, c)) => {
+            let v = c.validity();
+            (
+                c.subject().to_string(),
+                clock::format_rfc3339(v.not_before.timestamp()),
+                clock::format_rfc3339(v.not_after.timestamp()),
+            )
+        }
+        Err(_) => ("(unreadable)".into(), String::new(), String::new()),
+    }
+}
+
+/// The refusal inside a failed TLS handshake, if the certificate was the cause.
+pub fn refusal(err: &std::io::Error) -> Option<CertRefused> {
+    let inner = err.get_ref()?;
+    refused_of(inner.downcast_ref::<rustls::Error>()?)
 }
 
 #[cfg(test)]
@@ -431,8 +717,9 @@ mod tests {
             validate_hostname: true,
             ca_file: Some("/nonexistent/ca.pem".into()),
             pins: Vec::new(),
+            trust: None,
         };
-        let err = client_config(&s).unwrap_err();
+        let err = client_config(&s, None).unwrap_err();
         assert!(err.contains("/nonexistent/ca.pem"), "{err}");
     }
 }

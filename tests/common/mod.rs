@@ -302,6 +302,22 @@ pub fn camera(config: Config) -> (Camera, TempFile) {
     (cam, ca)
 }
 
+/// The element's TLS configuration with every check on and `ca` as its CA file.
+pub fn tls_with_ca(ca: &TempFile) -> std::sync::Arc<gstonvifhttps::testing::tls::TlsConfig> {
+    use gstonvifhttps::testing::tls::{TlsSettings, client_config};
+    client_config(
+        &TlsSettings {
+            validate_certificate: true,
+            validate_hostname: true,
+            ca_file: Some(ca.as_str().to_string()),
+            pins: Vec::new(),
+            trust: None,
+        },
+        None,
+    )
+    .expect("TLS settings")
+}
+
 /// The ONVIF start's settings for `cam` over its HTTP address, every check on (tests that
 /// drive the client layer without an element).
 pub fn start_settings(
@@ -310,14 +326,7 @@ pub fn start_settings(
 ) -> gstonvifhttps::testing::device::StartSettings {
     use gstonvifhttps::testing::auth::Credentials;
     use gstonvifhttps::testing::device::{StartSettings, Wants};
-    use gstonvifhttps::testing::tls::{TlsSettings, client_config};
-    let tls = client_config(&TlsSettings {
-        validate_certificate: true,
-        validate_hostname: true,
-        ca_file: Some(ca.as_str().to_string()),
-        pins: Vec::new(),
-    })
-    .expect("TLS settings");
+    let tls = tls_with_ca(ca);
     StartSettings {
         location: format!("http://127.0.0.1:{}", cam.http_port())
             .parse()

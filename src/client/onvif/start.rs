@@ -144,6 +144,7 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
     };
     drop(boot);
     let mut services = find_services(&mut client, &found, &mut notes).await?;
+    record_serial(s, &mut client, &mut notes).await;
     let (media2, media_path, profiles) = profiles(&mut client, &mut services, &mut notes).await?;
     let profile = choose_profile(s, &profiles, &client.peer())?;
     // Remembered unless another start's bootstrap holds the knowledge right now (then
@@ -501,6 +502,29 @@ impl<'a> Plan<'a> {
             client.sync_clock().await?;
         }
         Ok(())
+    }
+}
+
+/// A `host:port` trusted on first use gets the device's serial number in its trust store
+/// entry (GetDeviceInformation, one round trip, only then); what fails is a note.
+async fn record_serial(s: &StartSettings, client: &mut OnvifClient, notes: &mut Vec<String>) {
+    let Some(tls) = s.tls.as_ref().filter(|t| t.wants_serial()) else {
+        return;
+    };
+    let path = client.device_path.clone();
+    let serial = match client
+        .call(&path, &ops::get_device_information(), true)
+        .await
+    {
+        Ok(el) => match ops::parse_device_information(&el) {
+            Ok(info) if !info.serial.is_empty() => info.serial,
+            Ok(_) => return notes.push("GetDeviceInformation gives no serial number".into()),
+            Err(e) => return notes.push(format!("GetDeviceInformation: {e}")),
+        },
+        Err(e) => return notes.push(format!("GetDeviceInformation failed ({e})")),
+    };
+    if let Err(e) = tls.record_serial(&serial) {
+        notes.push(e);
     }
 }
 

@@ -19,6 +19,33 @@ pub fn get_device_information() -> Request {
     empty("tds", NS_TDS, "GetDeviceInformation")
 }
 
+/// What `GetDeviceInformation` says of the device (empty where it says nothing).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceInformation {
+    pub manufacturer: String,
+    pub model: String,
+    pub firmware: String,
+    pub serial: String,
+    pub hardware: String,
+}
+
+/// The answer to `tds:GetDeviceInformation`.
+pub fn parse_device_information(el: &Element) -> Result<DeviceInformation, ParseError> {
+    let el = expect(el, NS_TDS, "GetDeviceInformationResponse")?;
+    let text = |name: &str| {
+        el.child(NS_TDS, name)
+            .map(|e| e.text().trim().to_string())
+            .unwrap_or_default()
+    };
+    Ok(DeviceInformation {
+        manufacturer: text("Manufacturer"),
+        model: text("Model"),
+        firmware: text("FirmwareVersion"),
+        serial: text("SerialNumber"),
+        hardware: text("HardwareId"),
+    })
+}
+
 /// `tds:GetServices` without capabilities (PRE_AUTH).
 pub fn get_services() -> Request {
     let mut w = XmlWriter::new();
