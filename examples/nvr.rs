@@ -3,12 +3,17 @@
 
 //! The shape of a recording server: many cameras from a list, each into its own segmented
 //! MP4 files (`OUT/NAME-00000.mp4`, ...), in one pipeline; events and reconnections of
-//! each camera printed with its name. Stops after `--seconds` (or never), finishing every
-//! file.
+//! each camera printed with its name. A camera that fails (its certificate refused, its
+//! password wrong) is taken out with its error printed; the others record on. Stops after
+//! `--seconds` (or never), finishing every file.
 //!
 //! ```text
-//! cargo run --example nvr -- --cameras cameras.txt --out recordings --segment 60
+//! cargo run --example nvr -- --cameras cameras.txt --out recordings --segment 60 \
+//!     --trust-store cameras.trust --trust-on-first-use
 //! ```
+//!
+//! With `--trust-store` every camera checks its certificate against one trust store file
+//! (`tls-trust-store`); `--trust-on-first-use` records those it does not know yet.
 //!
 //! `cameras.txt`: one camera per line, `NAME LOCATION USER PASSWORD [CA_FILE]`; `#` starts a
 //! comment.
@@ -92,7 +97,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .value_parser(value_parser!(u64))
                 .help("stop after this long (default: run until killed)"),
         )
+        .arg(
+            Arg::new("trust-store")
+                .long("trust-store")
+                .help("trust store file shared by every camera (tls-trust-store)"),
+        )
+        .arg(
+            Arg::new("trust-on-first-use")
+                .long("trust-on-first-use")
+                .action(clap::ArgAction::SetTrue)
+                .help("record the certificate of a camera the trust store does not know"),
+        )
         .get_matches();
+    let trust_store: Option<&String> = args.get_one("trust-store");
+    let first_use = args.get_flag("trust-on-first-use");
     let list_path: &String = args.get_one("cameras").ok_or("--cameras")?;
     let out: &String = args.get_one("out").ok_or("--out")?;
     let segment: u64 = *args.get_one("segment").ok_or("--segment")?;
@@ -114,8 +132,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if let Some(ca) = &cam.ca_file {
             src.set_property("tls-ca-file", ca);
         }
-        let depay = gst::ElementFactory::make("rtph264depay").build()?;
-        let parse = gst::ElementFactory::make("h264parse").build()?;
+        if let Some(store) = trust_store {
+            src.set_property("tls-trust-store", store);
+            src.set_property("tls-trust-on-first-use", first_use);
+        }
+        let depay = gst::ElementFactory::make("rtph264depay")
+            .name(format!("{}-depay", cam.name))
+            .build()?;
+        let parse = gst::ElementFactory::make("h264parse")
+            .name(format!("{}-parse", cam.name))
+            .build()?;
         let sink = gst::ElementFactory::make("splitmuxsink")
             .name(format!("{}-files", cam.name))
             .property("location", format!("{out}/{}-%05d.mp4", cam.name))
@@ -141,6 +167,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let end = seconds.map(|s| Instant::now() + Duration::from_secs(s));
     let mut eos_sent = false;
     let mut status = Ok(());
+    let mut failed: Vec<String> = Vec::new();
     loop {
         if !eos_sent && end.is_some_and(|e| Instant::now() >= e) {
             // Finish every file: EOS into the pipeline, then wait for it.
@@ -154,8 +181,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         match msg.view() {
             gst::MessageView::Eos(_) => break,
             gst::MessageView::Error(e) => {
-                status = Err(format!("{from}: {}", e.error()));
-                break;
+                // The camera's own element: it goes, the others record on.
+                let camera = cameras.iter().find(|c| from == c.name);
+                if camera.is_some() && failed.contains(&from) {
+                    continue;
+                }
+                match camera.map(|c| finish(&pipeline, &c.name)) {
+                    Some(Ok(())) => {
+                        println!("{from}: error: {}; recording the others", e.error());
+                        // A camera that failed while the pipeline started failed that
+                        // start: it goes again without it.
+                        let _ = pipeline.set_state(gst::State::Playing);
+                        failed.push(from);
+                        if failed.len() == cameras.len() {
+                            status = Err("every camera failed".to_string());
+                            break;
+                        }
+                    }
+                    _ => {
+                        status = Err(format!("{from}: {}", e.error()));
+                        break;
+                    }
+                }
             }
             gst::MessageView::Warning(w) => println!("{from}: warning: {}", w.error()),
             gst::MessageView::Element(e) => {
@@ -169,6 +216,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                             s.get::<&str>("what").unwrap_or("?"),
                             s.get::<u32>("attempt").unwrap_or(0)
                         ),
+                        "onvif-certificate-trusted" => println!(
+                            "{from}: trusted on first use: {}:{} (line {} of {})",
+                            s.get::<&str>("host").unwrap_or("?"),
+                            s.get::<u32>("port").unwrap_or(0),
+                            s.get::<u32>("line").unwrap_or(0),
+                            s.get::<&str>("trust-store").unwrap_or("?")
+                        ),
                         "splitmuxsink-fragment-closed" => {
                             println!("{from}: wrote {}", s.get::<&str>("location").unwrap_or("?"))
                         }
@@ -181,6 +235,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     pipeline.set_state(gst::State::Null)?;
     status.map_err(Into::into)
+}
+
+/// Takes camera `name` out after its source failed. One that recorded has its files
+/// finished (EOS into its depayloader: the last segment is written, and the pipeline's
+/// EOS does not wait for it); one that never got its pad leaves the pipeline, whose
+/// start would otherwise wait for its sink's first buffer for ever.
+fn finish(pipeline: &gst::Pipeline, name: &str) -> Result<(), String> {
+    let depay = pipeline
+        .by_name(&format!("{name}-depay"))
+        .ok_or_else(|| format!("no depayloader for {name}"))?;
+    let pad = depay
+        .static_pad("sink")
+        .ok_or_else(|| format!("no depayloader pad for {name}"))?;
+    if pad.is_linked() {
+        pad.send_event(gst::event::Eos::new());
+        return Ok(());
+    }
+    for element in [
+        name,
+        &format!("{name}-depay"),
+        &format!("{name}-parse"),
+        &format!("{name}-files"),
+    ] {
+        if let Some(e) = pipeline.by_name(element) {
+            let _ = e.set_state(gst::State::Null);
+            let _ = pipeline.remove(&e);
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -181,8 +181,8 @@ fn test_first_use_is_recorded_then_required() {
             &spki,
             store.path(),
             "(line 2)",
-            &format!("sed -i '2d' {}", store.path()),
             "never replaces an entry",
+            "accept the new one with: flock '",
         ],
     );
     assert_eq!(
@@ -191,6 +191,25 @@ fn test_first_use_is_recorded_then_required() {
         "nothing was sent to the device"
     );
     assert!(store.text().contains(&other), "the entry stays as it was");
+
+    // The command the error gives, run as a user would: the camera plays again, silently.
+    let text = refused.error_text();
+    let command = text
+        .split("accept the new one with: ")
+        .nth(1)
+        .and_then(|t| t.split("; if it did not").next())
+        .expect("a command");
+    let ran = std::process::Command::new("sh")
+        .args(["-c", command])
+        .status()
+        .expect("sh");
+    assert!(ran.success(), "{command}");
+    assert!(store.text().contains(&spki) && !store.text().contains(&other));
+    let accepted =
+        run_with(props(&loc, store.path(), false, "rtp-rtsp-http-tcp"), &[]).collect(10, WAIT);
+    assert!(accepted.error.is_none(), "{}", accepted.error_text());
+    assert_eq!(accepted.samples.len(), 10);
+    assert_eq!(accepted.warnings, Vec::<String>::new());
 }
 
 /// RTSPS: the RTSPS port is a service of its own, with its own entry (a camera may
@@ -280,4 +299,74 @@ fn test_what_the_store_refuses_says_why() {
         out.warnings
     );
     drop(ca);
+}
+
+/// HTTP Basic goes only to an authenticated peer: not to one trusted on first use in this
+/// start (that first connection is not authenticated), but in the next start, which
+/// finds the key in the store. The camera's RTSP asks for Basic.
+#[test]
+fn test_basic_waits_for_a_start_that_finds_the_key() {
+    let (cam, _ca) = camera(Config {
+        quirks: Quirks {
+            rtsp_basic: true,
+            ..Quirks::default()
+        },
+        ..Config::default()
+    });
+    let store = Store::new();
+    let loc = cam.https_url();
+    let first =
+        run_with(props(&loc, store.path(), true, "rtp-rtsp-http-tcp"), &[]).expect_error(WAIT);
+    first.assert_resource_error(
+        gst::ResourceError::NotAuthorized,
+        &["wants credentials for RTSP DESCRIBE"],
+    );
+    assert_eq!(trusted(&first.elements).len(), 1, "learned all the same");
+    let next =
+        run_with(props(&loc, store.path(), true, "rtp-rtsp-http-tcp"), &[]).collect(10, WAIT);
+    assert!(next.error.is_none(), "{}", next.error_text());
+    assert_eq!(next.samples.len(), 10);
+}
+
+/// With the checks relaxed (either switch off), the store still decides: an entry with
+/// another key is refused, and first use learns. A relaxed switch would let any
+/// certificate by; only full validation needs no entry.
+#[test]
+fn test_relaxed_checks_do_not_bypass_the_store() {
+    let (cam, _ca) = camera(Config::default());
+    let loc = cam.https_url();
+    let port = cam.https_port();
+    let (spki, _) = fingerprints(&cam.identity_chain_pem());
+    for (certificate, hostname) in [(false, false), (false, true), (true, false)] {
+        let store = Store::new();
+        let relaxed: [(&str, &dyn gst::prelude::ToValue); 2] = [
+            ("https-validate-certificate", &certificate),
+            ("https-validate-hostname", &hostname),
+        ];
+        let first = run_with(
+            props(&loc, store.path(), true, "rtp-rtsp-http-tcp"),
+            &relaxed,
+        )
+        .collect(5, WAIT);
+        assert!(first.error.is_none(), "{}", first.error_text());
+        assert_eq!(
+            trusted(&first.elements).len(),
+            1,
+            "learned with {certificate}/{hostname}"
+        );
+        let other = tls::format_fingerprint(&[0xCD; 32]);
+        std::fs::write(&store.0, store.text().replace(&spki, &other)).unwrap();
+        let out = run_with(
+            props(&loc, store.path(), false, "rtp-rtsp-http-tcp"),
+            &relaxed,
+        )
+        .expect_error(WAIT);
+        out.assert_resource_error(
+            gst::ResourceError::OpenRead,
+            &[
+                &format!("recorded for 127.0.0.1:{port}"),
+                "is not the one the trust store",
+            ],
+        );
+    }
 }

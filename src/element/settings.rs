@@ -538,10 +538,9 @@ impl Settings {
             ));
             return Ok(None);
         }
-        Ok(Some((
-            crate::transport::trust::TrustStore::new(path),
-            self.tls_trust_on_first_use,
-        )))
+        let store = crate::transport::trust::TrustStore::new(path);
+        store.check().map_err(|e| Error::Settings(e.0))?;
+        Ok(Some((store, self.tls_trust_on_first_use)))
     }
 
     /// How often the SRTP keys are replaced: `srtp-rekey-interval`, raised to its
@@ -712,10 +711,11 @@ fn trusted_on_first_use(element: &super::OnvifHttpsSrc) -> tls::Notify {
             .build();
         let _ = e.post_message(gst::message::Element::builder(s).src(&e).build());
         let text = crate::error::printable(&format!(
-            "trusted on first use: {}:{} presented a certificate no check vouches for \
-             ({}, SHA-256 {}); its public key (SPKI SHA-256 {}) is now line {} of {}, and \
-             only that key is accepted there from now on",
-            t.host, t.port, t.subject, t.cert, t.spki, t.line, t.store
+            "trusted on first use: {} presented a certificate no check vouches for ({}, \
+             SHA-256 {}); its public key (SPKI SHA-256 {}) is now line {} of {}, and only \
+             that key is accepted there from now on (HTTP Basic is not answered to it until \
+             the next start)",
+            t.key, t.subject, t.cert, t.spki, t.line, t.store
         ))
         .into_owned();
         gst::element_warning!(e, gst::ResourceError::OpenRead, ("{}", text), ["{}", text]);

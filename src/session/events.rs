@@ -129,7 +129,11 @@ pub async fn run<O: Output>(
                 }
             }
         };
-        if supervisor.after(&failure, true, &*out, &mut commands).await
+        // A certificate refused is refused again (spec §4.3: never retried).
+        let retry = !matches!(failure, Error::Certificate { .. });
+        if supervisor
+            .after(&failure, retry, &*out, &mut commands)
+            .await
             == super::supervisor::Next::End
         {
             return;

@@ -121,6 +121,7 @@ pub async fn open_tls(
     let stream = net::connect(origin, Some(tls), timeout).await?;
     let (r, w) = tokio::io::split(stream);
     let mut channel = Tcp::new(Box::new(r), Box::new(w), origin.peer());
-    channel.about.tls = Some(tls.peer_authenticated);
+    channel.about.tls =
+        Some(tls.authenticates(crate::transport::net::bare_host(&origin.host), origin.port));
     Ok(channel)
 }

@@ -139,7 +139,9 @@ impl HttpClient {
     /// TLS with an authenticated peer (both checks on, or a pin): only then is HTTP
     /// Basic answered.
     pub fn basic_allowed(&self) -> bool {
-        self.tls.as_ref().is_some_and(|t| t.peer_authenticated)
+        self.tls
+            .as_ref()
+            .is_some_and(|t| t.authenticates(bare_host(&self.origin.host), self.origin.port))
     }
 
     /// The TLS configuration, for other connections to the same origin (the tunnel).

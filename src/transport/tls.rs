@@ -61,6 +61,8 @@ pub struct TlsSettings {
 pub struct Trusted {
     pub host: String,
     pub port: u16,
+    /// `host:port` as the store writes it.
+    pub key: String,
     /// SHA-256 of the public key and of the certificate, `AB:CD:...`.
     pub spki: String,
     pub cert: String,
@@ -89,13 +91,50 @@ type PerPort = HashMap<u16, Arc<ClientConfig>>;
 /// the peer (HTTP Basic is only answered to an authenticated peer).
 pub struct TlsConfig {
     pub rustls: Arc<ClientConfig>,
-    pub peer_authenticated: bool,
+    /// Both checks on, or a pin: an accepted peer is authenticated (but see
+    /// [`TlsConfig::authenticates`]).
+    peer_authenticated: bool,
     /// With a trust store: the verifier to copy for each port, and the configurations
     /// made so far.
     per_port: Option<(Verifier, Mutex<PerPort>)>,
-    /// The trust store's keys learned by this configuration, their serial not written yet.
-    unserialed: Arc<Mutex<Vec<String>>>,
+    /// What the trust store learned through this configuration.
+    learning: Shared,
     store: Option<TrustStore>,
+}
+
+/// What the verifiers of one configuration learn, shared by the verifiers of every port.
+#[derive(Default)]
+struct Learning {
+    /// Keys learned on first use through this configuration, with their public key: their
+    /// peer is not authenticated (HTTP Basic is not answered to it).
+    learned: Vec<(String, [u8; 32])>,
+    /// Those whose entry has no serial yet.
+    unserialed: Vec<(String, [u8; 32])>,
+    /// The device's host and serial number, once known (written with what is learned
+    /// later for that host: its RTSPS port).
+    device: Option<(String, String)>,
+    /// Certificates accepted for first use whose handshake signature is not checked
+    /// yet: the store learns only a key the peer proved it holds.
+    pending: Vec<Pending>,
+}
+
+/// A certificate waiting for its handshake signature before it is learned.
+#[derive(Clone)]
+struct Pending {
+    cert_fp: [u8; 32],
+    key: String,
+    host: String,
+    spki: [u8; 32],
+    der: Vec<u8>,
+}
+
+/// At most this many certificates wait for their signature (handshakes under way).
+const MAX_PENDING: usize = 16;
+
+type Shared = Arc<Mutex<Learning>>;
+
+fn locked(l: &Shared) -> std::sync::MutexGuard<'_, Learning> {
+    l.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl std::fmt::Debug for TlsConfig {
@@ -108,30 +147,57 @@ impl std::fmt::Debug for TlsConfig {
 }
 
 impl TlsConfig {
-    /// Whether a `host:port` was trusted on first use and waits for the device's serial
-    /// number.
-    pub fn wants_serial(&self) -> bool {
-        !self
-            .unserialed
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .is_empty()
+    /// Whether the peer at `host:port` is authenticated (HTTP Basic may be answered):
+    /// both checks on or a pin, and not a key this configuration learned on first use
+    /// (the first connection is the one unauthenticated moment of trust on first use).
+    pub fn authenticates(&self, host: &str, port: u16) -> bool {
+        if !self.peer_authenticated {
+            return false;
+        }
+        let key = trust::key(host, port);
+        !locked(&self.learning)
+            .learned
+            .iter()
+            .any(|(k, _)| *k == key)
     }
 
-    /// Writes the device's serial number into the entries learned on first use; what
-    /// cannot be written is said.
-    pub fn record_serial(&self, serial: &str) -> Result<(), String> {
-        let keys = std::mem::take(
-            &mut *self
-                .unserialed
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
+    /// Whether a `host:port` of `host` was trusted on first use and waits for the
+    /// device's serial number.
+    pub fn wants_serial(&self, host: &str) -> bool {
+        let host = trust::host_of(&trust::key(host, 1)).to_string();
+        locked(&self.learning)
+            .unserialed
+            .iter()
+            .any(|(k, _)| trust::host_of(k) == host)
+    }
+
+    /// Writes the serial number of the device at `host` into the entries learned on
+    /// first use for that host (and into those learned later); a serial too long or not
+    /// printable is not kept. What cannot be written is said.
+    pub fn record_serial(&self, host: &str, serial: &str) -> Result<(), String> {
+        let serial = serial.trim();
+        if serial.chars().count() > trust::MAX_SERIAL || serial.chars().any(char::is_control) {
+            return Err(format!(
+                "the device's serial number is not kept in the trust store: over {} \
+                 characters, or not printable",
+                trust::MAX_SERIAL
+            ));
+        }
+        let host = trust::host_of(&trust::key(host, 1)).to_string();
+        let keys: Vec<(String, [u8; 32])> = {
+            let mut l = locked(&self.learning);
+            l.device = Some((host.clone(), serial.to_string()));
+            let (mine, others) = std::mem::take(&mut l.unserialed)
+                .into_iter()
+                .partition(|(k, _)| trust::host_of(k) == host);
+            l.unserialed = others;
+            mine
+        };
         let Some(store) = &self.store else {
             return Ok(());
         };
-        for key in keys {
-            store.set_serial(&key, serial).map_err(|e| e.0)?;
+        for (key, spki) in keys {
+            store.set_serial(&key, &spki, serial).map_err(|e| e.0)?;
         }
         Ok(())
     }
@@ -270,9 +336,9 @@ pub fn client_config(s: &TlsSettings, notify: Option<Notify>) -> Result<Arc<TlsC
         provider: provider.clone(),
         port: 0,
         notify,
-        unserialed: Arc::new(Mutex::new(Vec::new())),
+        learning: Shared::default(),
     };
-    let unserialed = verifier.unserialed.clone();
+    let learning = verifier.learning.clone();
     let per_port = s
         .trust
         .is_some()
@@ -281,7 +347,7 @@ pub fn client_config(s: &TlsSettings, notify: Option<Notify>) -> Result<Arc<TlsC
         rustls: Arc::new(rustls_config(provider, verifier)?),
         peer_authenticated: s.authenticates_peer(),
         per_port,
-        unserialed,
+        learning,
         store: s.trust.as_ref().map(|(store, _)| store.clone()),
     }))
 }
@@ -318,8 +384,7 @@ struct Verifier {
     /// The port connected to (0: any; only a trust store needs it).
     port: u16,
     notify: Option<Notify>,
-    /// The keys this configuration learned (shared by the verifiers of every port).
-    unserialed: Arc<Mutex<Vec<String>>>,
+    learning: Shared,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -470,12 +535,16 @@ impl ServerCertVerifier for Verifier {
             (server_name, ocsp_response),
             now,
         );
-        match (&self.settings.trust, checked) {
-            (Some((store, first_use)), Err(refused)) => {
-                self.trust(store, *first_use, (end_entity, server_name), refused, &fp)
-            }
-            (_, checked) => checked,
+        let Some((store, first_use)) = &self.settings.trust else {
+            return checked;
+        };
+        // Full validation (both checks, and they passed) needs no entry; anything less is
+        // the store's to decide (a relaxed switch would let any certificate by).
+        let full = self.settings.validate_certificate && self.settings.validate_hostname;
+        if full && checked.is_ok() {
+            return checked;
         }
+        self.trust(store, *first_use, (end_entity, server_name), checked, &fp)
     }
 
     fn verify_tls12_signature(
@@ -484,12 +553,14 @@ impl ServerCertVerifier for Verifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
+        let valid = rustls::crypto::verify_tls12_signature(
             message,
             cert,
             dss,
             &self.provider.signature_verification_algorithms,
-        )
+        )?;
+        self.learn_proven(cert)?;
+        Ok(valid)
     }
 
     fn verify_tls13_signature(
@@ -498,12 +569,14 @@ impl ServerCertVerifier for Verifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
+        let valid = rustls::crypto::verify_tls13_signature(
             message,
             cert,
             dss,
             &self.provider.signature_verification_algorithms,
-        )
+        )?;
+        self.learn_proven(cert)?;
+        Ok(valid)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -552,54 +625,60 @@ impl Verifier {
         }
     }
 
-    /// A certificate the checks refused (`refused`), decided by the trust store: the
-    /// entry of its `host:port` has its public key (accepted), or another (refused naming
-    /// both, the store's line and how to accept the new one); no entry: learned with
-    /// `first_use`, else the checks' refusal, with how trust on first use would take it.
+    /// A certificate not fully validated (`checked`: what the switches say of it),
+    /// decided by the trust store: the entry of its `host:port` has its public key
+    /// (accepted), or another (refused naming both, the store's line and the command that
+    /// accepts the new one); no entry: with `first_use`, accepted and learned once the
+    /// handshake signature proves the peer holds the key ([`Verifier::learn_proven`]),
+    /// else what the switches say (a refusal saying how to trust it).
     fn trust(
         &self,
         store: &TrustStore,
         first_use: bool,
         (end_entity, server_name): (&CertificateDer<'_>, &ServerName<'_>),
-        refused: rustls::Error,
+        checked: Result<ServerCertVerified, rustls::Error>,
         fp: &[u8; 32],
     ) -> Result<ServerCertVerified, rustls::Error> {
         let host = server_name_str(server_name);
+        if self.port == 0 {
+            return Err(self.refuse(
+                "internal error: a trust store without the port connected to, please report \
+                 this"
+                    .into(),
+                fp,
+            ));
+        }
         let key = trust::key(&host, self.port);
         let (spki, cert) =
             trust::fingerprints(end_entity.as_ref()).map_err(|e| self.refuse(e, fp))?;
-        let path = store.path.display().to_string();
         let entry = match store.lookup(&key) {
-            Err(e) => return Err(self.refuse(e.0, fp)),
+            Err(e) => {
+                return Err(self.refuse_hinted(
+                    e.0,
+                    fp,
+                    Some("Fix or delete that line of the trust store.".into()),
+                ));
+            }
             Ok(Some(entry)) => entry,
             Ok(None) if first_use => {
-                match store.learn(&key, (spki, cert), &clock::format_rfc3339(now_unix_secs())) {
-                    Err(e) => return Err(self.refuse(e.0, fp)),
-                    Ok(Learned::Existing(entry)) => entry,
-                    Ok(Learned::Added(entry)) => {
-                        self.unserialed
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .push(key.clone());
-                        if let Some(notify) = &self.notify {
-                            let (subject, not_before, not_after) = described(end_entity.as_ref());
-                            notify(&Trusted {
-                                host,
-                                port: self.port,
-                                spki: format_fingerprint(&spki),
-                                cert: format_fingerprint(&cert),
-                                subject,
-                                not_before,
-                                not_after,
-                                store: path,
-                                line: entry.line,
-                            });
-                        }
-                        return Ok(ServerCertVerified::assertion());
-                    }
+                let mut l = locked(&self.learning);
+                if l.pending.len() >= MAX_PENDING {
+                    l.pending.remove(0);
                 }
+                l.pending.push(Pending {
+                    cert_fp: cert,
+                    key,
+                    host,
+                    spki,
+                    der: end_entity.as_ref().to_vec(),
+                });
+                return Ok(ServerCertVerified::assertion());
             }
             Ok(None) => {
+                let Err(refused) = checked else {
+                    // The switches let it by, and the store has nothing to say.
+                    return checked;
+                };
                 let CertRefused { reason, .. } = refused_of(&refused).unwrap_or(CertRefused {
                     reason: refused.to_string(),
                     fingerprint: String::new(),
@@ -609,14 +688,28 @@ impl Verifier {
                     reason,
                     fp,
                     Some(format!(
-                        "The trust store {path} has no entry for {key}. To trust it, give \
-                         its CA in tls-ca-file, pin it with tls-certificate-sha256={}, or \
-                         trust it on first use with tls-trust-on-first-use=true",
+                        "The trust store {} has no entry for {key}. To trust it, give its CA \
+                         in tls-ca-file, pin it with tls-certificate-sha256={}, or trust it \
+                         on first use with tls-trust-on-first-use=true",
+                        store.path.display(),
                         format_fingerprint(fp)
                     )),
                 ));
             }
         };
+        self.compare(store, &entry, (spki, cert), fp)
+    }
+
+    /// The entry's public key against the presented one.
+    fn compare(
+        &self,
+        store: &TrustStore,
+        entry: &trust::Entry,
+        (spki, cert): ([u8; 32], [u8; 32]),
+        fp: &[u8; 32],
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let path = store.path.display().to_string();
+        let key = &entry.key;
         if entry.spki == spki {
             crate::log::debug!(
                 "{key}: its public key is the one the trust store {path} has (line {})",
@@ -624,25 +717,100 @@ impl Verifier {
             );
             return Ok(ServerCertVerified::assertion());
         }
+        let accept = trust::Entry {
+            spki,
+            cert,
+            added: clock::format_rfc3339(now_unix_secs()),
+            serial: None,
+            ..entry.clone()
+        };
+        let (n, quoted) = (entry.line, shell_quote(&path));
         Err(self.refuse_hinted(
             format!(
                 "its public key is not the one the trust store {path} recorded for {key} on \
-                 {} (line {}): the store has SPKI SHA-256 {}, the device presented {}",
+                 {} (line {n}): the store has SPKI SHA-256 {}, the device presented {}",
                 entry.added,
-                entry.line,
                 format_fingerprint(&entry.spki),
                 format_fingerprint(&spki)
             ),
             fp,
             Some(format!(
-                "The element never replaces an entry. If the camera's key changed on \
-                 purpose (a reset, a new certificate), delete line {n} of {path} (sed -i \
-                 '{n}d' {path}) and connect again with tls-trust-on-first-use=true; if it \
-                 did not, something else answers for {key}",
-                n = entry.line
+                "The element never replaces an entry. If the camera's key changed on purpose \
+                 (a reset, a new certificate), accept the new one with: flock {} sed -i \
+                 {} {quoted}; if it did not, something else answers for {key}",
+                shell_quote(&format!("{path}.lock")),
+                shell_quote(&format!("{n}c {}", accept.to_line()))
             )),
         ))
     }
+
+    /// The handshake signature of `cert` verified: a certificate accepted for first use
+    /// is learned now (a key the peer proved it holds). Another element or process that
+    /// learned this `host:port` meanwhile decides (a different key is refused).
+    fn learn_proven(&self, cert: &CertificateDer<'_>) -> Result<(), rustls::Error> {
+        let Some((store, _)) = &self.settings.trust else {
+            return Ok(());
+        };
+        let fp = fingerprint(cert);
+        let (pending, serial) = {
+            let mut l = locked(&self.learning);
+            let Some(i) = l
+                .pending
+                .iter()
+                .position(|p| p.cert_fp == fp && p.der == cert.as_ref())
+            else {
+                return Ok(());
+            };
+            let p = l.pending.remove(i);
+            let serial = l
+                .device
+                .as_ref()
+                .filter(|(h, _)| *h == trust::host_of(&p.key))
+                .map(|(_, s)| s.clone());
+            (p, serial)
+        };
+        let learned = store.learn(
+            &pending.key,
+            (pending.spki, fp),
+            (&clock::format_rfc3339(now_unix_secs()), serial.as_deref()),
+        );
+        match learned {
+            Err(e) => Err(self.refuse(e.0, &fp)),
+            Ok(Learned::Existing(entry)) => self
+                .compare(store, &entry, (pending.spki, fp), &fp)
+                .map(|_| ()),
+            Ok(Learned::Added(entry)) => {
+                {
+                    let mut l = locked(&self.learning);
+                    l.learned.push((pending.key.clone(), pending.spki));
+                    if entry.serial.is_none() {
+                        l.unserialed.push((pending.key.clone(), pending.spki));
+                    }
+                }
+                if let Some(notify) = &self.notify {
+                    let (subject, not_before, not_after) = described(&pending.der);
+                    notify(&Trusted {
+                        host: pending.host,
+                        port: self.port,
+                        key: pending.key,
+                        spki: format_fingerprint(&pending.spki),
+                        cert: format_fingerprint(&fp),
+                        subject,
+                        not_before,
+                        not_after,
+                        store: store.path.display().to_string(),
+                        line: entry.line,
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// `s` as one shell word.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 /// The `CertRefused` inside a verifier's error.

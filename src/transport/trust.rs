@@ -18,6 +18,7 @@
 //! two processes, learning at once both land. A line that cannot be read is an error naming
 //! it, never a silent trust; an entry is never replaced by the element.
 
+use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -53,10 +54,12 @@ pub struct Entry {
 impl Entry {
     /// The line as the file has it.
     pub fn to_line(&self) -> String {
-        let serial = self.serial.as_deref().map_or_else(
-            || "-".to_string(),
-            |s| percent_encoding::utf8_percent_encode(s, SERIAL_SET).to_string(),
-        );
+        let serial = match self.serial.as_deref() {
+            None => "-".to_string(),
+            // `-` alone means none.
+            Some("-") => "%2D".to_string(),
+            Some(s) => percent_encoding::utf8_percent_encode(s, SERIAL_SET).to_string(),
+        };
         format!(
             "{} spki-sha256={} cert-sha256={} added={} serial={serial}",
             self.key,
@@ -71,15 +74,25 @@ impl Entry {
 const SERIAL_SET: &percent_encoding::AsciiSet =
     &percent_encoding::CONTROLS.add(b' ').add(b'%').add(b'\t');
 
-/// The `host:port` of an entry: an IPv6 address in brackets, a name in lower case.
+/// The `host:port` of an entry: an IP address as the system writes it (an IPv6 one in
+/// brackets), a name in lower case without a trailing dot.
 pub fn key(host: &str, port: u16) -> String {
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{}:{port}", host.to_ascii_lowercase())
+    match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(ip)) => format!("[{ip}]:{port}"),
+        Ok(ip) => format!("{ip}:{port}"),
+        Err(_) => format!("{}:{port}", host.trim_end_matches('.').to_ascii_lowercase()),
     }
 }
+
+/// The host part of a key, as [`key`] writes it.
+pub fn host_of(key: &str) -> &str {
+    key.rsplit_once(':').map_or(key, |(h, _)| h)
+}
+
+/// The longest serial number kept (printable characters only): a device's answer is not
+/// to grow the store without bound.
+pub const MAX_SERIAL: usize = 64;
 
 /// The fingerprints of a certificate (DER): its public key's (SPKI) and its own.
 pub fn fingerprints(cert_der: &[u8]) -> Result<([u8; 32], [u8; 32]), String> {
@@ -106,6 +119,7 @@ impl std::fmt::Display for StoreError {
 /// The entries of a store's text; `path` names it in errors.
 pub fn parse(text: &str, path: &Path) -> Result<Vec<Entry>, StoreError> {
     let mut entries: Vec<Entry> = Vec::new();
+    let mut seen = std::collections::HashMap::new();
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
         let t = raw.trim();
@@ -153,12 +167,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Entry>, StoreError> {
         let (Some(spki), Some(cert)) = (spki, cert) else {
             return Err(bad("lacks spki-sha256 or cert-sha256"));
         };
-        if let Some(first) = entries.iter().find(|e| e.key == key) {
+        if let Some(first) = seen.get(&key) {
             return Err(bad(&format!(
-                "names {key} again (line {} does already)",
-                first.line
+                "names {key} again (line {first} does already)"
             )));
         }
+        seen.insert(key.clone(), line);
         entries.push(Entry {
             key,
             spki,
@@ -195,12 +209,74 @@ pub struct TrustStore {
 }
 
 impl TrustStore {
+    /// The store at `path`; a symbolic link is followed once here, so that every writer
+    /// replaces (and locks) the same file.
     pub fn new(path: impl Into<PathBuf>) -> TrustStore {
-        TrustStore { path: path.into() }
+        let path = path.into();
+        let path = std::fs::canonicalize(&path).unwrap_or(path);
+        TrustStore { path }
+    }
+
+    /// Why the store cannot be used at all: its directory missing, or its path not a
+    /// file.
+    pub fn check(&self) -> Result<(), StoreError> {
+        let dir = self
+            .path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if !dir.is_dir() {
+            return Err(StoreError(format!(
+                "the trust store {} cannot be used: its directory {} does not exist",
+                self.path.display(),
+                dir.display()
+            )));
+        }
+        if self.path.exists() && !self.path.is_file() {
+            return Err(StoreError(format!(
+                "the trust store {} cannot be used: it is not a file",
+                self.path.display()
+            )));
+        }
+        self.entries().map(|_| ())
     }
 
     /// Every entry; a store that does not exist yet has none.
     pub fn entries(&self) -> Result<Vec<Entry>, StoreError> {
+        // Read at each handshake the checks refuse: parsed once per version of the file.
+        static CACHE: std::sync::LazyLock<std::sync::Mutex<Parsed>> =
+            std::sync::LazyLock::new(Default::default);
+        let stamp = stamp(&self.path);
+        if let Some(stamp) = &stamp
+            && let Some((s, entries)) = CACHE
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(&self.path)
+            && s == stamp
+        {
+            return Ok(entries.clone());
+        }
+        let entries = self.read()?;
+        if let Some(stamp) = stamp {
+            let mut cache = CACHE
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            // A process watches a handful of stores at most.
+            if cache.len() >= 16 {
+                cache.clear();
+            }
+            cache.insert(self.path.clone(), (stamp, entries.clone()));
+        }
+        Ok(entries)
+    }
+
+    fn read(&self) -> Result<Vec<Entry>, StoreError> {
+        if self.path.exists() && !self.path.is_file() {
+            return Err(StoreError(format!(
+                "the trust store {} cannot be read: it is not a file",
+                self.path.display()
+            )));
+        }
         let text = match read_bounded(&self.path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -225,7 +301,7 @@ impl TrustStore {
         &self,
         key: &str,
         (spki, cert): ([u8; 32], [u8; 32]),
-        added: &str,
+        (added, serial): (&str, Option<&str>),
     ) -> Result<Learned, StoreError> {
         let _lock = self.lock()?;
         let text = match read_bounded(&self.path) {
@@ -251,7 +327,7 @@ impl TrustStore {
             spki,
             cert,
             added: added.to_string(),
-            serial: None,
+            serial: serial.map(str::to_string),
             line,
         };
         text.push_str(&entry.to_line());
@@ -260,15 +336,15 @@ impl TrustStore {
         Ok(Learned::Added(entry))
     }
 
-    /// Fills in the serial of `key`'s entry when it has none (it is learned in the TLS
-    /// handshake, before any request).
-    pub fn set_serial(&self, key: &str, serial: &str) -> Result<(), StoreError> {
+    /// Fills in the serial of `key`'s entry when it has none and its public key is
+    /// `spki` (it is learned in the TLS handshake, before any request).
+    pub fn set_serial(&self, key: &str, spki: &[u8; 32], serial: &str) -> Result<(), StoreError> {
         let _lock = self.lock()?;
         let text = read_bounded(&self.path).map_err(|e| self.io("read", &e))?;
         let entries = parse(&text, &self.path)?;
         let Some(e) = entries
             .into_iter()
-            .find(|e| e.key == key && e.serial.is_none())
+            .find(|e| e.key == key && e.serial.is_none() && e.spki == *spki)
         else {
             return Ok(());
         };
@@ -290,8 +366,20 @@ impl TrustStore {
         self.replace(&(out.join("\n") + "\n"))
     }
 
-    /// Writes `text` as the store: a temporary file beside it, renamed over it.
+    /// Writes `text` as the store: a new temporary file beside it (the store's mode, 0644
+    /// for a new store), flushed, renamed over it, the directory flushed.
     fn replace(&self, text: &str) -> Result<(), StoreError> {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        if text.len() as u64 > MAX_STORE {
+            return Err(StoreError(format!(
+                "the trust store {} would grow over {} MiB: not written",
+                self.path.display(),
+                MAX_STORE / 1024 / 1024
+            )));
+        }
+        let mode = std::fs::metadata(&self.path)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or(0o644);
         let dir = self
             .path
             .parent()
@@ -308,10 +396,15 @@ impl TrustStore {
             u32::from_be_bytes(crate::proto::auth::random::<4>())
         ));
         let written = (|| {
-            let mut f = std::fs::File::create(&tmp)?;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(mode)
+                .open(&tmp)?;
             f.write_all(text.as_bytes())?;
             f.sync_all()?;
-            std::fs::rename(&tmp, &self.path)
+            std::fs::rename(&tmp, &self.path)?;
+            std::fs::File::open(dir)?.sync_all()
         })();
         if let Err(e) = written {
             let _ = std::fs::remove_file(&tmp);
@@ -322,7 +415,13 @@ impl TrustStore {
 
     /// The advisory lock of `PATH.lock` (the store itself is replaced by a rename, so
     /// its own lock would not hold), waited for [`LOCK_WAIT`] at most.
-    fn lock(&self) -> Result<std::fs::File, StoreError> {
+    fn lock(&self) -> Result<Locked, StoreError> {
+        // The writers of this process one at a time (flock also excludes them, but a
+        // wait here is only for another process).
+        static WRITERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let guard = WRITERS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut name = self.path.as_os_str().to_owned();
         name.push(".lock");
         let f = std::fs::OpenOptions::new()
@@ -334,7 +433,12 @@ impl TrustStore {
         let until = std::time::Instant::now() + LOCK_WAIT;
         loop {
             match f.try_lock() {
-                Ok(()) => return Ok(f),
+                Ok(()) => {
+                    return Ok(Locked {
+                        _file: f,
+                        _writers: guard,
+                    });
+                }
                 Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < until => {
                     std::thread::sleep(Duration::from_millis(10));
                 }
@@ -363,6 +467,33 @@ impl TrustStore {
             }
         ))
     }
+}
+
+/// The store's lock: the file locked, and this process's writers held.
+struct Locked {
+    _file: std::fs::File,
+    _writers: std::sync::MutexGuard<'static, ()>,
+}
+
+/// The stores parsed, by path, with the version of each.
+type Parsed = HashMap<PathBuf, (Stamp, Vec<Entry>)>;
+
+/// What tells one version of the store from another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Stamp {
+    inode: u64,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    use std::os::unix::fs::MetadataExt as _;
+    let m = std::fs::metadata(path).ok()?;
+    Some(Stamp {
+        inode: m.ino(),
+        len: m.len(),
+        modified: m.modified().ok(),
+    })
 }
 
 /// The store's text, [`MAX_STORE`] bytes at most.

@@ -37,6 +37,10 @@ fn test_keys_are_host_and_port_per_service() {
     assert_eq!(key("192.0.2.1", 322), "192.0.2.1:322");
     assert_eq!(key("::1", 443), "[::1]:443");
     assert_eq!(key("[fe80::1]", 8443), "[fe80::1]:8443");
+    // IP literals as the system writes them, names without a trailing dot.
+    assert_eq!(key("[2001:DB8:0:0::A]", 443), "[2001:db8::a]:443");
+    assert_eq!(key("Cam.Lan.", 443), "cam.lan:443");
+    assert_eq!(host_of("[2001:db8::a]:443"), "[2001:db8::a]");
 }
 
 #[test]
@@ -60,6 +64,15 @@ fn test_lines_are_read_and_bad_ones_named() {
     assert_eq!(
         (e[1].key.as_str(), e[1].spki, e[1].serial.clone()),
         ("[::1]:322", fp(3), None)
+    );
+    // A serial of `-` alone is not taken for none.
+    let dash = Entry {
+        serial: Some("-".into()),
+        ..e[0].clone()
+    };
+    assert_eq!(
+        parse(&dash.to_line(), p).unwrap()[0].serial.as_deref(),
+        Some("-")
     );
     // The line written reads back the same.
     assert_eq!(
@@ -116,18 +129,31 @@ fn test_learning_writes_once_and_never_replaces() {
     let store = TrustStore::new(d.0.join("cams.trust"));
     assert_eq!(store.entries().unwrap(), Vec::new(), "no file yet: empty");
     let Learned::Added(first) = store
-        .learn("192.0.2.1:443", (fp(1), fp(2)), "2026-12-06T00:00:00Z")
+        .learn(
+            "192.0.2.1:443",
+            (fp(1), fp(2)),
+            ("2026-12-06T00:00:00Z", None),
+        )
         .unwrap()
     else {
         panic!("added");
     };
     assert_eq!(first.line, 2, "after the header comment");
     let again = store
-        .learn("192.0.2.1:443", (fp(9), fp(9)), "2026-12-06T00:00:09Z")
+        .learn(
+            "192.0.2.1:443",
+            (fp(9), fp(9)),
+            ("2026-12-06T00:00:09Z", None),
+        )
         .unwrap();
     assert_eq!(again, Learned::Existing(first.clone()));
-    store.set_serial("192.0.2.1:443", "SN 7%").unwrap();
-    store.set_serial("192.0.2.1:443", "another").unwrap();
+    store
+        .set_serial("192.0.2.1:443", &fp(9), "not this key's")
+        .unwrap();
+    store.set_serial("192.0.2.1:443", &fp(1), "SN 7%").unwrap();
+    store
+        .set_serial("192.0.2.1:443", &fp(1), "another")
+        .unwrap();
     let e = store.lookup("192.0.2.1:443").unwrap().unwrap();
     assert_eq!((e.spki, e.serial.as_deref()), (fp(1), Some("SN 7%")));
     // Nothing left beside the store but its lock.
@@ -153,7 +179,7 @@ fn test_writers_at_once_all_land() {
                     .learn(
                         &format!("192.0.2.{i}:443"),
                         (fp(i), fp(i)),
-                        "2026-12-06T00:00:00Z",
+                        ("2026-12-06T00:00:00Z", None),
                     )
                     .unwrap()
             })

@@ -217,7 +217,10 @@ pub async fn open(
             // ONVIF says devices do not authenticate the tunnel at the HTTP level; some do.
             // Over plain HTTP only with https-enable=false: chosen in clear.
             401 => {
-                let policy = Policy::for_exchange(tls.map(|t| t.peer_authenticated), true);
+                let policy = Policy::for_exchange(
+                    tls.map(|t| t.authenticates(net::bare_host(&origin.host), origin.port)),
+                    true,
+                );
                 let detail = match attempt.on_401(
                     &mut auth,
                     creds.is_some(),
@@ -268,7 +271,7 @@ pub async fn open(
         },
         about: About {
             peer,
-            tls: tls.map(|t| t.peer_authenticated),
+            tls: tls.map(|t| t.authenticates(net::bare_host(&origin.host), origin.port)),
             requests_meet_reports: true,
         },
     })

@@ -105,7 +105,12 @@ impl OnvifClient {
     /// TLS peer; Digest in clear only with qop, unless SOAP was chosen in clear.
     fn policy(&self) -> Policy {
         Policy::for_exchange(
-            self.http.tls().map(|t| t.peer_authenticated),
+            self.http.tls().map(|t| {
+                t.authenticates(
+                    crate::transport::net::bare_host(&self.http.origin.host),
+                    self.http.origin.port,
+                )
+            }),
             self.clear_chosen,
         )
     }

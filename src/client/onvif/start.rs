@@ -75,7 +75,7 @@ impl std::fmt::Debug for StartSettings {
             .field("creds", &self.creds)
             .field("https_enable", &self.https_enable)
             .field("https_port", &self.https_port)
-            .field("tls", &self.tls.as_ref().map(|t| t.peer_authenticated))
+            .field("tls", &self.tls)
             .field("profile", &self.profile)
             .field("timeout", &self.timeout)
             .field("wants", &self.wants)
@@ -508,7 +508,8 @@ impl<'a> Plan<'a> {
 /// A `host:port` trusted on first use gets the device's serial number in its trust store
 /// entry (GetDeviceInformation, one round trip, only then); what fails is a note.
 async fn record_serial(s: &StartSettings, client: &mut OnvifClient, notes: &mut Vec<String>) {
-    let Some(tls) = s.tls.as_ref().filter(|t| t.wants_serial()) else {
+    let host = crate::transport::net::bare_host(&client.http.origin.host).to_string();
+    let Some(tls) = s.tls.as_ref().filter(|t| t.wants_serial(&host)) else {
         return;
     };
     let path = client.device_path.clone();
@@ -523,7 +524,7 @@ async fn record_serial(s: &StartSettings, client: &mut OnvifClient, notes: &mut 
         },
         Err(e) => return notes.push(format!("GetDeviceInformation failed ({e})")),
     };
-    if let Err(e) = tls.record_serial(&serial) {
+    if let Err(e) = tls.record_serial(&host, &serial) {
         notes.push(e);
     }
 }
