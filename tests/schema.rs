@@ -95,6 +95,22 @@ fn test_every_request_body_validates() {
             requests.extend(ops::get_stream_uri(media2, "Profile_1", t));
         }
     }
+    // The WS-Discovery Probes (whole envelopes: the discovery schema checks the Body).
+    {
+        use gstonvifhttps::testing::onvif::discovery::{ProbeKind, probe};
+        for kind in [
+            ProbeKind::Any,
+            ProbeKind::VideoTransmitter,
+            ProbeKind::Device,
+        ] {
+            let (_, bytes) = probe(kind, &[7; 16]);
+            requests.push(ops::Request {
+                operation: "Probe",
+                action: String::new(),
+                body: String::from_utf8(bytes).unwrap(),
+            });
+        }
+    }
     requests.push(ops::get_media2_capabilities());
     requests.push(ops::get_video_encoder_options("Profile_1"));
     // The virtual camera's edge storage answers, so that what the tests parse is what a

@@ -7,6 +7,7 @@
 pub mod addr;
 pub mod control;
 pub mod device;
+pub mod discovery;
 pub mod events;
 pub mod media;
 pub mod ops;
