@@ -5,6 +5,7 @@
 //! services, profiles), shared by media, events and control; the RTSP client over a
 //! channel of the transport layer.
 
+pub mod discovery;
 pub mod onvif;
 mod reader;
 pub mod rtsp;

@@ -71,6 +71,7 @@ pub(crate) mod imp;
 mod messages;
 mod pads;
 mod properties;
+mod provider;
 mod queue;
 mod settings;
 mod signals;
@@ -174,5 +175,6 @@ pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
         // For playbin and gst-play-1.0 on onvif:// and onvifs:// URIs (it claims no other).
         gst::Rank::PRIMARY,
         OnvifHttpsSrc::static_type(),
-    )
+    )?;
+    provider::register(plugin)
 }

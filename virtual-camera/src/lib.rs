@@ -14,6 +14,7 @@ mod auth;
 pub mod bench;
 pub mod certs;
 mod device;
+pub mod discovery;
 pub mod events;
 mod flood;
 mod front;
@@ -472,6 +473,8 @@ pub struct Camera {
     runtime: Option<tokio::runtime::Runtime>,
     media: media::Media,
     rtsps: Option<media::Media>,
+    /// Its WS-Discovery port on 127.0.0.1, and the Probes answered there.
+    discovery: (u16, Arc<std::sync::atomic::AtomicU64>),
 }
 
 impl Camera {
@@ -630,6 +633,25 @@ impl Camera {
         }
         runtime.spawn(server::serve(http, shared.clone(), false));
         runtime.spawn(server::serve(https, shared.clone(), true));
+        let discovery = runtime.block_on(tokio::net::UdpSocket::bind(("127.0.0.1", 0)))?;
+        let discovery_port = discovery.local_addr()?.port();
+        let probes = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let advert = discovery::Advert {
+            endpoint: format!(
+                "urn:uuid:{}-0000-4000-8000-000000000001",
+                &shared.nonce[..8]
+            ),
+            scopes: "onvif://www.onvif.org/Profile/Streaming onvif://www.onvif.org/Profile/T \
+                     onvif://www.onvif.org/name/Virtual%20Camera \
+                     onvif://www.onvif.org/hardware/virtual"
+                .into(),
+            xaddrs: format!(
+                "http://127.0.0.1:{}/onvif/device_service https://127.0.0.1:{}/onvif/device_service",
+                shared.http_port,
+                shared.https_port.load(Ordering::SeqCst)
+            ),
+        };
+        runtime.spawn(discovery::serve(discovery, advert, probes.clone()));
         Ok(Camera {
             shared,
             ca_pem,
@@ -638,6 +660,7 @@ impl Camera {
             runtime: Some(runtime),
             media,
             rtsps,
+            discovery: (discovery_port, probes),
         })
     }
 
@@ -680,6 +703,16 @@ impl Camera {
     /// Toggles a digital input now and publishes the event; returns the new state.
     pub fn toggle_input(&self, token: &str) -> Option<bool> {
         soap::toggle_input(&self.shared, token)
+    }
+
+    /// The WS-Discovery port (UDP, 127.0.0.1) that answers Probes.
+    pub fn discovery_port(&self) -> u16 {
+        self.discovery.0
+    }
+
+    /// Probes answered so far.
+    pub fn probes_answered(&self) -> u64 {
+        self.discovery.1.load(Ordering::Relaxed)
     }
 
     /// Forgets every event subscription, as a reboot does.

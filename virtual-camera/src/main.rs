@@ -263,13 +263,14 @@ fn main() {
     }
     let json_str = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
     println!(
-        "{{\"http_port\":{},\"https_port\":{},\"rtsp_port\":{},\"rtsps_port\":{},\"stream_path\":\"{}\",\"ca_file\":\"{}\",\"user\":\"{}\"}}",
+        "{{\"http_port\":{},\"https_port\":{},\"rtsp_port\":{},\"rtsps_port\":{},\"discovery_port\":{},\"stream_path\":\"{}\",\"ca_file\":\"{}\",\"user\":\"{}\"}}",
         camera.http_port(),
         camera.https_port(),
         camera.rtsp_port(),
         camera
             .rtsps_port()
             .map_or("null".to_string(), |p| p.to_string()),
+        camera.discovery_port(),
         json_str(&camera.stream_path("Profile_1")),
         json_str(ca_file.as_deref().unwrap_or("")),
         json_str(&cfg.device.user)
