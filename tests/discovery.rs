@@ -18,10 +18,7 @@ fn test_the_provider_lists_the_camera_and_its_element_plays() {
     init();
     let (cam, ca) = camera(Config::default());
     let provider = gst::DeviceProviderFactory::by_name("onvifdeviceprovider").expect("registered");
-    assert_eq!(
-        provider.metadata("klass"),
-        Some("Source/Network")
-    );
+    assert_eq!(provider.metadata("klass"), Some("Source/Network"));
     // Nothing answers: an empty list within the probe's bound, not a hang. (One provider
     // per process: GStreamer keeps it, so both cases are in this one test.)
     let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
