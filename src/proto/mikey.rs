@@ -345,6 +345,14 @@ pub struct SrtpKey {
     pub roc: u32,
 }
 
+impl SrtpKey {
+    /// Its MKI as a number, when it has one of 4 bytes (ours: [`super::srtp::our_key`]).
+    pub fn mki_number(&self) -> Option<u32> {
+        let mki = <[u8; 4]>::try_from(self.mki.as_deref()?).ok()?;
+        Some(u32::from_be_bytes(mki))
+    }
+}
+
 impl std::fmt::Debug for SrtpKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SrtpKey")

@@ -104,8 +104,7 @@ impl Sender {
     /// suite and SSRC, the next MKI. `None` when ours has no MKI: the device could not tell
     /// two keys apart.
     pub fn next_key(&self, random: &[u8; KEY_RANDOM]) -> Option<SrtpKey> {
-        let mki = <[u8; 4]>::try_from(self.key.mki.as_deref()?).ok()?;
-        let next = u32::from_be_bytes(mki).wrapping_add(1);
+        let next = self.key.mki_number()?.wrapping_add(1);
         let mut key = our_key(self.key.suite, random, Some(next), self.key.ssrc);
         // Our stream's roll-over counter goes on under the new key (the backchannel's,
         // which may have wrapped): the crypto session says where it is.

@@ -32,14 +32,6 @@ pub(super) struct Rekeying {
     keys: Vec<(Target, SrtpKey)>,
 }
 
-/// The MKI of `key` as a number (4 bytes), for logs and messages.
-fn mki(key: &SrtpKey) -> u32 {
-    key.mki
-        .as_deref()
-        .and_then(|m| <[u8; 4]>::try_from(m).ok())
-        .map_or(0, u32::from_be_bytes)
-}
-
 /// New keys for every SRTP stream and the backchannel, each with its stream's URL and
 /// the MIKEY message for its `SET_PARAMETER`; `None` when nothing can be re-keyed (not
 /// SRTP, or keys without an MKI: said in a debug line).
@@ -176,7 +168,7 @@ impl Rekeying {
         let mut report = Rekeyed {
             stream: u32::try_from(stream).unwrap_or(u32::MAX),
             backchannel: *target == Target::Backchannel,
-            mki: mki(key),
+            mki: key.mki_number().unwrap_or(0),
             accepted: false,
             status: 0,
             reason: String::new(),

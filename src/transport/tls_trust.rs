@@ -92,7 +92,7 @@ impl TlsConfig {
     /// Whether a `host:port` of `host` was trusted on first use and waits for the
     /// device's serial number.
     pub fn wants_serial(&self, host: &str) -> bool {
-        let host = trust::host_of(&trust::key(host, 1)).to_string();
+        let host = trust::host_key(host);
         locked(&self.learning)
             .unserialed
             .iter()
@@ -111,7 +111,7 @@ impl TlsConfig {
                 trust::MAX_SERIAL
             ));
         }
-        let host = trust::host_of(&trust::key(host, 1)).to_string();
+        let host = trust::host_key(host);
         let keys: Vec<(String, [u8; 32])> = {
             let mut l = locked(&self.learning);
             l.device = Some((host.clone(), serial.to_string()));

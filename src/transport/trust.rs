@@ -90,6 +90,11 @@ pub fn host_of(key: &str) -> &str {
     key.rsplit_once(':').map_or(key, |(h, _)| h)
 }
 
+/// The host part of the keys of `host`, whatever the port.
+pub fn host_key(host: &str) -> String {
+    host_of(&key(host, 1)).to_string()
+}
+
 /// The longest serial number kept (printable characters only): a device's answer is not
 /// to grow the store without bound.
 pub const MAX_SERIAL: usize = 64;
