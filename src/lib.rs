@@ -20,6 +20,7 @@ mod transport;
 mod error;
 mod log;
 mod runtime;
+mod stats;
 #[doc(hidden)]
 pub mod testing;
 

@@ -930,6 +930,18 @@ fn test_media_that_stops_is_a_reconnect_cause() {
         "{causes:?} {}",
         out.error_text()
     );
+    // `stats` counts the reconnection and names its cause.
+    let stats = run.src.property::<gst::Structure>("stats");
+    assert_eq!(
+        stats.get::<u64>("reconnects").unwrap(),
+        causes.len() as u64,
+        "{stats}"
+    );
+    let last = stats.get::<String>("last-reconnect-cause").unwrap();
+    assert!(
+        last.starts_with("media: ") && last.contains("no media for 3 s while playing"),
+        "{last}"
+    );
 }
 
 /// Security review: a device that accepts PLAY and hangs up at once was reconnected every

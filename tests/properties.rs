@@ -53,6 +53,8 @@ fn test_every_property_documented_with_default() {
         ("reconnect", true.to_value()),
         ("reconnect-max-delay", 30u32.to_value()),
         ("srtp-rekey-interval", 0u32.to_value()),
+        ("stats", None::<gst::Structure>.to_value()),
+        ("stats-interval", 0u32.to_value()),
     ];
     let own = own_properties(&e);
     let names: Vec<&str> = own.iter().map(|p| p.name()).collect();
@@ -61,6 +63,14 @@ fn test_every_property_documented_with_default() {
     for (p, (name, default)) in own.iter().zip(expected) {
         assert!(!p.nick().is_empty() && p.nick() != p.name(), "{name}: nick");
         assert!(p.blurb().is_some_and(|b| b.len() > 10), "{name}: blurb");
+        if *name == "stats" {
+            // Read-only: what the element counted, an empty structure before a start.
+            assert!(p.flags().contains(glib::ParamFlags::READABLE), "{name}");
+            assert!(!p.flags().contains(glib::ParamFlags::WRITABLE), "{name}");
+            let s = e.property::<gst::Structure>(name);
+            assert_eq!(s.name(), "application/x-onvifhttpssrc-stats");
+            continue;
+        }
         assert!(
             p.flags().contains(gst::PARAM_FLAG_MUTABLE_READY),
             "{name}: mutable in READY only"
@@ -354,6 +364,7 @@ fn test_readme_reference_matches_the_element() {
             t if t == glib::Type::BOOL => ("bool", v.get::<bool>().unwrap().to_string()),
             t if t == glib::Type::U32 => ("uint", v.get::<u32>().unwrap().to_string()),
             t if t == glib::Type::F64 => ("double", format!("{:.1}", v.get::<f64>().unwrap())),
+            t if t == gst::Structure::static_type() => ("structure", "none".to_string()),
             t if t.is_a(glib::Type::ENUM) => (
                 "enum",
                 glib::EnumValue::from_value(v).unwrap().1.nick().to_string(),

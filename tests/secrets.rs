@@ -151,6 +151,7 @@ fn test_start_settings_debug_hides_the_location_password() {
             metadata: false,
         },
         boot: Default::default(),
+        stats: Default::default(),
     };
     let text = format!("{s:?}");
     no_secret("StartSettings' Debug", &text);

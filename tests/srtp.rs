@@ -150,10 +150,13 @@ fn test_rtsps_srtp_plays_video_and_audio_with_checks_on() {
 fn test_packets_that_fail_authentication_are_dropped_and_counted() {
     let (cam, ca) = srtp_camera(true);
     let loc = cam.https_url();
+    let mut stats = None;
     let (out, lines) = debug_lines(&["SRTP packet(s) failed"], || {
         let run = multi(props(&loc, ca.as_str(), "rtsps-srtp"), &[]);
         // Dropped after the collection: the count is said when the session ends.
-        collect_named(&run, &["video_0"], 60)
+        let r = collect_named(&run, &["video_0"], 60);
+        stats = Some(run.src.property::<gst::Structure>("stats"));
+        r
     });
     assert!(out.error.is_none(), "{}", out.error_text());
     assert_eq!(out.count("audio_0"), 0, "no damaged packet reaches the pad");
@@ -179,6 +182,38 @@ fn test_packets_that_fail_authentication_are_dropped_and_counted() {
     // The first drop posts a QoS message at once; nothing else is dropped here.
     let (_, dropped) = *out.qos.first().expect("a QoS message");
     assert!(dropped >= 1 && dropped <= n, "{:?} of {n}", out.qos);
+    // `stats`: srtpdec's name for the drops, per stream; how the media travelled.
+    let stats = stats.expect("stats read");
+    let drops: Vec<u32> = stats
+        .get::<gst::Array>("source-stats")
+        .unwrap()
+        .iter()
+        .map(|v| {
+            v.get::<gst::Structure>()
+                .unwrap()
+                .get::<u32>("recv-drop-count")
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(drops.len(), 2, "{stats}");
+    assert_eq!(drops[0], 0, "the video is not damaged: {stats}");
+    assert!(
+        drops[1] >= 1 && u64::from(drops[1]) <= n,
+        "{drops:?} of {n}"
+    );
+    assert_eq!(
+        stats.get::<&str>("transport").unwrap(),
+        "rtsps/tcp+srtp/udp"
+    );
+    assert_eq!(
+        stats.get::<&str>("media-peer").unwrap(),
+        format!("127.0.0.1:{}", cam.rtsps_port().unwrap())
+    );
+    assert_eq!(
+        stats.get::<gst::Array>("tls-connections").unwrap().len(),
+        2,
+        "the HTTPS and RTSPS ports: {stats}"
+    );
 }
 
 /// What cannot be encrypted as asked stops the start naming the way that works:

@@ -12,6 +12,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use gst::prelude::*;
 use gstonvifhttps::testing::{tls, trust};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -109,9 +110,18 @@ fn test_first_use_is_recorded_then_required() {
     let (spki, cert) = fingerprints(&cam.identity_chain_pem());
     let port = u32::from(cam.https_port());
 
-    let first =
-        run_with(props(&loc, store.path(), true, "rtp-rtsp-http-tcp"), &[]).collect(10, WAIT);
+    let run = run_with(props(&loc, store.path(), true, "rtp-rtsp-http-tcp"), &[]);
+    let first = run.collect(10, WAIT);
     assert!(first.error.is_none(), "{}", first.error_text());
+    // What decided, in `stats`: first use, on every connection of this start.
+    let stats = run.src.property::<gst::Structure>("stats");
+    assert_eq!(
+        stats.get::<&str>("tls-trust").unwrap(),
+        "first-use",
+        "{stats}"
+    );
+    assert_eq!(stats.get::<&str>("tls-certificate-sha256").unwrap(), cert);
+    drop(run);
     assert_eq!(first.samples.len(), 10);
     assert_eq!(
         trusted(&first.elements),
@@ -146,12 +156,14 @@ fn test_first_use_is_recorded_then_required() {
     );
 
     for first_use in [true, false] {
-        let again = run_with(
+        let run = run_with(
             props(&loc, store.path(), first_use, "rtp-rtsp-http-tcp"),
             &[],
-        )
-        .collect(10, WAIT);
+        );
+        let again = run.collect(10, WAIT);
         assert!(again.error.is_none(), "{}", again.error_text());
+        let stats = run.src.property::<gst::Structure>("stats");
+        assert_eq!(stats.get::<&str>("tls-trust").unwrap(), "trust-store");
         assert_eq!(again.samples.len(), 10);
         assert_eq!(trusted(&again.elements), []);
         assert_eq!(again.warnings, Vec::<String>::new());

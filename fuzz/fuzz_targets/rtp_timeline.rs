@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MPL-2.0
-//! RTP timestamp and sequence walks through the timeline and the receiver statistics:
-//! any clock rate, any jumps, any arrival times. PTS are never GStreamer's "no time", a
+//! RTP timestamp and sequence walks through the timeline and the receiver statistics
+//! (with the counts of `stats`: duplicates, late packets, losses across restarted
+//! sequences): any clock rate, any jumps, any arrival times. PTS are never GStreamer's "no time", a
 //! walk out of range is refused (None) without changing the timeline, and nothing
 //! overflows.
 #![no_main]
@@ -27,11 +28,17 @@ fuzz_target!(|data: &[u8]| {
             payload_type: 96,
             sequence: seq,
             timestamp: ts,
-            ssrc: 7,
+            // A new source now and then (the counts start again).
+            ssrc: u32::from(c[6] == 255),
+            payload_len: u32::from(c[5]),
         };
         stats.packet(&h, clock_rate, now);
         if c[6] % 5 == 0 {
             let _ = stats.report_block(now);
         }
+        // The counts of `stats`: every packet counted once, as received, duplicate or
+        // late at most.
+        let counts = stats.counts().expect("a packet came");
+        assert!(counts.num_duplicates.saturating_add(counts.num_late) <= counts.packets_received);
     }
 });

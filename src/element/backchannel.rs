@@ -44,9 +44,10 @@ enum Sent {
     NoRoom,
 }
 
-/// Where pushed packets go: the backchannel the current RTSP session set up, if any.
+/// Where pushed packets go: the backchannel the current RTSP session set up, if any; and
+/// the packets dropped by the backchannels of this start so far (`stats`).
 #[derive(Default)]
-pub(super) struct Slot(Mutex<Option<Open>>);
+pub(super) struct Slot(Mutex<Option<Open>>, std::sync::atomic::AtomicU64);
 
 impl Slot {
     /// A session set up the backchannel (a reconnection's replaces the lost one's).
@@ -57,6 +58,11 @@ impl Slot {
             dropped: 0,
             refused: 0,
         });
+    }
+
+    /// Packets dropped because the connection did not take them fast enough.
+    pub(super) fn dropped(&self) -> u64 {
+        self.1.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The element stopped.
@@ -143,6 +149,7 @@ impl Slot {
                 gst::FlowReturn::Flushing
             }
             Sent::NoRoom => {
+                self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if self.count(|o| &mut o.dropped) == 1 {
                     gst::element_warning!(
                         element,

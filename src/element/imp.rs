@@ -48,6 +48,8 @@ pub(super) struct Started {
     output: Arc<ElementOutput>,
     /// The pull-point event task, when `events=true`.
     events: Option<(Commander, tokio::task::JoinHandle<()>)>,
+    /// The task posting the statistics, when `stats-interval` is set.
+    stats_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 #[derive(Default)]
@@ -72,6 +74,8 @@ pub struct OnvifHttpsSrc {
     /// The signals' cached client belongs to old settings or an old READY: it is dropped
     /// at its next use (it may be held by a signal while the flag is set).
     pub(super) control_stale: Arc<std::sync::atomic::AtomicBool>,
+    /// Where the `stats` of the last start are read from.
+    pub(super) watched: Mutex<Option<super::stats::Watched>>,
 }
 
 impl OnvifHttpsSrc {
@@ -165,8 +169,23 @@ impl OnvifHttpsSrc {
             Job::Snapshot(s) => s.start.clone(),
             Job::Live(l) => l.start.clone(),
         };
+        let read_from = super::stats::Watched {
+            stats: event_start.stats.clone(),
+            tls: event_start.tls.clone(),
+            streaming_method: super::stats::nick(&settings.streaming_method),
+            checks: (settings.validate_certificate, settings.validate_hostname),
+            output: output.clone(),
+        };
+        *self.watched.lock().unwrap_or_else(PoisonError::into_inner) = Some(read_from.clone());
         // Every task of this element on one thread of the runtime.
         let shard = RUNTIME.pick();
+        let stats_task = (settings.stats_interval > 0).then(|| {
+            shard.spawn(super::stats::post_every(
+                self.obj().downgrade(),
+                read_from,
+                Duration::from_millis(u64::from(settings.stats_interval)),
+            ))
+        });
         let join = match job {
             Job::Snapshot(snap) => shard.spawn(watched(
                 "snapshot session",
@@ -200,6 +219,7 @@ impl OnvifHttpsSrc {
             join,
             output,
             events,
+            stats_task,
         });
         gst::info!(CAT, imp = self, "started");
         Ok(())
@@ -212,6 +232,9 @@ impl OnvifHttpsSrc {
             return;
         };
         let _ = started.commander.send(Command::Stop);
+        if let Some(t) = &started.stats_task {
+            t.abort();
+        }
         started.output.backchannel.close();
         let mut joins = vec![started.join];
         if let Some((tx, join)) = started.events {
@@ -314,6 +337,14 @@ impl ObjectImpl for OnvifHttpsSrc {
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        if pspec.name() == "stats" {
+            let watched = self
+                .watched
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            return super::stats::structure(watched.as_ref()).to_value();
+        }
         let s = self.settings.lock().unwrap_or_else(PoisonError::into_inner);
         match pspec.name() {
             // Read back without a password written into it (pipeline dumps, logs of

@@ -75,6 +75,7 @@ mod provider;
 mod queue;
 mod settings;
 mod signals;
+mod stats;
 mod uri;
 
 /// How media travels from the camera (spec §2, §3).

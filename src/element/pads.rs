@@ -217,6 +217,7 @@ impl Pads {
                     items: VecDeque::new(),
                     bytes: 0,
                     data_items: 0,
+                    dropped: 0,
                     wake: Arc::new(Condvar::new()),
                     waiting: false,
                     push: Arc::new(Mutex::new(())),
@@ -323,6 +324,12 @@ impl Pads {
             for s in q.streams.iter_mut() {
                 s.clear();
             }
+            // What the queues were stays readable (`stats`).
+            q.ended = q
+                .streams
+                .iter()
+                .map(|s| (s.pad.name(), s.dropped))
+                .collect();
             std::mem::take(&mut q.streams)
         };
         // Flushing: a push blocked downstream returns.
@@ -369,6 +376,7 @@ impl Pads {
             {
                 dropped = dropped.saturating_add(Self::drop_oldest(s));
             }
+            s.dropped = s.dropped.saturating_add(dropped);
             s.items.push_back(Item::Data { data, bytes });
             s.bytes = s.bytes.saturating_add(bytes);
             s.data_items += 1;
@@ -396,6 +404,19 @@ impl Pads {
             self.post_qos(processed, dropped);
         }
         true
+    }
+
+    /// Each pad's name and the buffers its queue dropped, by pad index (after the
+    /// stop, as they were).
+    pub fn queues(&self) -> Vec<(glib::GString, u64)> {
+        let q = locked(&self.queue);
+        if q.stopping {
+            return q.ended.clone();
+        }
+        q.streams
+            .iter()
+            .map(|s| (s.pad.name(), s.dropped))
+            .collect()
     }
 
     /// `n` packets lost before they became buffers (SRTP failing authentication): counted

@@ -363,5 +363,32 @@ pub(super) fn list() -> Vec<glib::ParamSpec> {
             .default_value(DEFAULT_SRTP_REKEY_INTERVAL)
             .mutable_ready()
             .build(),
+        /**
+         * GstOnvifHttpsSrc:stats:
+         *
+         * What the element did and saw since it last started, as an
+         * `application/x-onvifhttpssrc-stats` structure: the transport, the TLS
+         * connections and what decided to trust them, the authentication, reconnections,
+         * SOAP round trips, events, bytes, and a `source-stats` array per stream under
+         * rtpsource's and rtpjitterbuffer's names (the README lists every field).
+         */
+        glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
+            .nick("Statistics")
+            .blurb("What the element did and saw since it last started (read-only)")
+            .read_only()
+            .build(),
+        /**
+         * GstOnvifHttpsSrc:stats-interval:
+         *
+         * Post the `stats` structure as an element message this often, in milliseconds,
+         * while started (0: never), with the element's `running-time` added.
+         */
+        glib::ParamSpecUInt::builder("stats-interval")
+            .nick("Statistics interval")
+            .blurb("Post the stats as an element message this often, in ms (0: never)")
+            .maximum(u32::MAX)
+            .default_value(0)
+            .mutable_ready()
+            .build(),
     ]
 }

@@ -31,6 +31,8 @@ pub(super) struct Stream {
     pub(super) bytes: usize,
     /// Data items in `items` (not caps or EOS).
     pub(super) data_items: usize,
+    /// Buffers dropped from this pad's queue because downstream was slower.
+    pub(super) dropped: u64,
     /// Wakes this pad's streaming thread (waited on with the `queue` lock).
     pub(super) wake: Arc<Condvar>,
     /// The streaming thread waits on `wake` for data: only then is it notified, and
@@ -55,6 +57,8 @@ pub(super) struct Queue {
     pub(super) streams: Vec<Stream>,
     /// Buffers dropped because downstream was slower than the camera.
     pub(super) dropped: u64,
+    /// After the stop: each pad's name and the buffers its queue dropped.
+    pub(super) ended: Vec<(gst::glib::GString, u64)>,
     /// Packets lost before they became buffers (SRTP failing authentication).
     pub(super) lost: u64,
     /// Buffers pushed.

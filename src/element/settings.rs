@@ -105,6 +105,7 @@ pub(super) struct Settings {
     pub(super) reconnect: bool,
     pub(super) reconnect_max_delay: u32,
     pub(super) srtp_rekey_interval: u32,
+    pub(super) stats_interval: u32,
     /// The query of the `onvif(s)://` URI the element was given (without `user-pw`).
     pub(super) uri_query: Option<String>,
 }
@@ -139,6 +140,7 @@ impl Default for Settings {
             reconnect: DEFAULT_RECONNECT,
             reconnect_max_delay: DEFAULT_RECONNECT_MAX_DELAY,
             srtp_rekey_interval: DEFAULT_SRTP_REKEY_INTERVAL,
+            stats_interval: 0,
             uri_query: None,
         }
     }
@@ -248,6 +250,7 @@ impl Settings {
             "srtp-rekey-interval" => {
                 s.srtp_rekey_interval = value.get().expect("type checked upstream")
             }
+            "stats-interval" => s.stats_interval = value.get().expect("type checked upstream"),
             _ => unimplemented!(),
         }
     }
@@ -283,6 +286,7 @@ impl Settings {
             "reconnect" => s.reconnect.to_value(),
             "reconnect-max-delay" => s.reconnect_max_delay.to_value(),
             "srtp-rekey-interval" => s.srtp_rekey_interval.to_value(),
+            "stats-interval" => s.stats_interval.to_value(),
             _ => unimplemented!(),
         }
     }
@@ -400,6 +404,7 @@ impl Settings {
                 metadata: s.streams.contains(Streams::METADATA),
             },
             boot,
+            stats: Default::default(),
         };
         Ok((start, warnings))
     }

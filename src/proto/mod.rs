@@ -11,6 +11,7 @@ pub mod digest;
 pub mod http;
 pub mod mikey;
 pub mod onvif;
+pub mod reception;
 pub mod rtp;
 pub mod rtsp;
 pub mod srtp;

@@ -18,6 +18,8 @@ pub struct Header {
     pub sequence: u16,
     pub timestamp: u32,
     pub ssrc: u32,
+    /// Bytes of payload (after the header, CSRCs and extension, before the padding).
+    pub payload_len: u32,
 }
 
 /// Parses an RTP packet once (through `rtp-types`, which also checks the CSRC list, the
@@ -32,6 +34,7 @@ pub fn parse(p: &[u8]) -> Option<(Header, Option<ReplayExtension>)> {
         sequence: r.sequence_number(),
         timestamp: r.timestamp(),
         ssrc: r.ssrc(),
+        payload_len: u32::try_from(r.payload_len()).unwrap_or(u32::MAX),
     };
     let replay = r
         .extension()
@@ -167,97 +170,7 @@ pub fn sender_reports(mut p: &[u8]) -> Vec<SenderReport> {
     out
 }
 
-/// Reception statistics of one source (RFC 3550 §6.4.1, appendix A.1, A.3, A.8).
-#[derive(Debug, Clone, Default)]
-pub struct ReceiverStats {
-    ssrc: u32,
-    started: bool,
-    base_seq: u32,
-    max_seq: u16,
-    cycles: u32,
-    received: u32,
-    expected_prior: u32,
-    received_prior: u32,
-    /// Interarrival jitter, in RTP units scaled by 16 (A.8).
-    jitter_q4: u64,
-    last_transit: Option<i64>,
-    /// LSR and the running time the last SR arrived at.
-    last_sr: Option<(u32, u64)>,
-}
-
-impl ReceiverStats {
-    /// Accounts for one packet arriving at `now_ns`.
-    pub fn packet(&mut self, h: &Header, clock_rate: u32, now_ns: u64) {
-        if !self.started || h.ssrc != self.ssrc {
-            *self = ReceiverStats {
-                ssrc: h.ssrc,
-                started: true,
-                base_seq: u32::from(h.sequence),
-                max_seq: h.sequence,
-                ..Default::default()
-            };
-        }
-        let delta = h.sequence.wrapping_sub(self.max_seq);
-        if delta != 0 && delta < 0x8000 {
-            if h.sequence < self.max_seq {
-                // Wraps after 2^16 cycles, as the 32-bit extended count of RFC 3550 does.
-                self.cycles = self.cycles.wrapping_add(1 << 16);
-            }
-            self.max_seq = h.sequence;
-        }
-        self.received += 1;
-        let arrival = (u128::from(now_ns) * u128::from(clock_rate) / 1_000_000_000) as i64;
-        let transit = arrival - i64::from(h.timestamp);
-        if let Some(last) = self.last_transit {
-            let d = (transit - last).unsigned_abs();
-            // J += (|D| - J) / 16, kept scaled by 16.
-            self.jitter_q4 = self.jitter_q4 + d - ((self.jitter_q4 + 8) >> 4);
-        }
-        self.last_transit = Some(transit);
-    }
-
-    /// Records a sender report arriving at `now_ns`.
-    pub fn sender_report(&mut self, sr: &SenderReport, now_ns: u64) {
-        self.last_sr = Some((sr.lsr(), now_ns));
-    }
-
-    /// A 24-byte reception report block for this source, or `None` before any packet.
-    pub fn report_block(&mut self, now_ns: u64) -> Option<[u8; 24]> {
-        if !self.started {
-            return None;
-        }
-        let ext_max = self.cycles.wrapping_add(u32::from(self.max_seq));
-        let expected = ext_max.wrapping_sub(self.base_seq).wrapping_add(1);
-        let lost = i64::from(expected) - i64::from(self.received);
-        let lost24 = lost.clamp(-0x80_0000, 0x7F_FFFF) as i32 as u32 & 0xFF_FFFF;
-        let expected_interval = expected.wrapping_sub(self.expected_prior);
-        let received_interval = self.received.wrapping_sub(self.received_prior);
-        self.expected_prior = expected;
-        self.received_prior = self.received;
-        let lost_interval = i64::from(expected_interval) - i64::from(received_interval);
-        let fraction = if expected_interval == 0 || lost_interval <= 0 {
-            0
-        } else {
-            ((lost_interval << 8) / i64::from(expected_interval)).min(255) as u32
-        };
-        let (lsr, dlsr) = match self.last_sr {
-            // DLSR in units of 1/65536 s.
-            Some((lsr, at)) => (
-                lsr,
-                ((u128::from(now_ns.saturating_sub(at)) << 16) / 1_000_000_000) as u32,
-            ),
-            None => (0, 0),
-        };
-        let mut b = [0u8; 24];
-        b[0..4].copy_from_slice(&self.ssrc.to_be_bytes());
-        b[4..8].copy_from_slice(&((fraction << 24) | lost24).to_be_bytes());
-        b[8..12].copy_from_slice(&ext_max.to_be_bytes());
-        b[12..16].copy_from_slice(&((self.jitter_q4 >> 4) as u32).to_be_bytes());
-        b[16..20].copy_from_slice(&lsr.to_be_bytes());
-        b[20..24].copy_from_slice(&dlsr.to_be_bytes());
-        Some(b)
-    }
-}
+pub use super::reception::ReceiverStats;
 
 /// A receiver report from `our_ssrc` with one block (RFC 3550 §6.4.2).
 pub fn receiver_report(our_ssrc: u32, block: &[u8; 24]) -> Vec<u8> {
@@ -443,7 +356,8 @@ mod tests {
                 payload_type: 96,
                 sequence: 0x1234,
                 timestamp: 256,
-                ssrc: 0xDEADBEEF
+                ssrc: 0xDEADBEEF,
+                payload_len: 1,
             })
         );
         assert_eq!(parse_header(&p[..11]), None);
@@ -535,6 +449,7 @@ mod tests {
             sequence: seq,
             timestamp: ts,
             ssrc: 7,
+            payload_len: 0,
         };
         // 65534, 65535, (0 lost), 1: one lost, one wrap.
         st.packet(&h(65534, 0), 90_000, 0);
@@ -670,6 +585,7 @@ mod tests {
                 sequence: seq,
                 timestamp: 0,
                 ssrc: 1,
+                payload_len: 0,
             };
             r.packet(&h, 90_000, 0);
         }

@@ -44,7 +44,11 @@ async fn subscribe<O: Output>(start: &StartSettings, out: &O) -> Result<PullPoin
 }
 
 /// One round: Renew when due, then one PullMessages, its notifications posted.
-async fn pull_round<O: Output>(pp: &mut PullPoint, out: &O) -> Result<(), Error> {
+async fn pull_round<O: Output>(
+    pp: &mut PullPoint,
+    out: &O,
+    stats: &crate::stats::Stats,
+) -> Result<(), Error> {
     if let Renewed::Refused(fault) = pp.renew_if_due().await? {
         out.debug(format_args!(
             "Renew refused ({fault}); PullMessages keeps the subscription"
@@ -55,6 +59,9 @@ async fn pull_round<O: Output>(pp: &mut PullPoint, out: &O) -> Result<(), Error>
     for n in notifications {
         out.event(n);
     }
+    let total = u64::try_from(pulled.total).unwrap_or(u64::MAX);
+    let posted = u64::try_from(notifications.len()).unwrap_or(u64::MAX);
+    stats.events(posted, total.saturating_sub(posted));
     let items_dropped: usize = notifications.iter().map(|n| n.items_dropped).sum();
     if items_dropped > 0 {
         out.warning(&format!(
@@ -88,7 +95,8 @@ pub async fn run<O: Output>(
     mut commands: super::command::Commands,
 ) {
     crate::runtime::maybe_panic("events", &start.location);
-    let mut supervisor = super::supervisor::Supervisor::new(Lost::Events, reconnect);
+    let mut supervisor =
+        super::supervisor::Supervisor::new(Lost::Events, reconnect, start.stats.clone());
     loop {
         let subscribed = tokio::select! {
             r = subscribe(&start, &*out) => r,
@@ -102,7 +110,7 @@ pub async fn run<O: Output>(
                     tokio::select! {
                         r = async {
                             let began = Instant::now();
-                            let r = pull_round(&mut live, &*out).await;
+                            let r = pull_round(&mut live, &*out, &start.stats).await;
                             // A pull answered at once: space the next one, so that a device
                             // answering every poll at once cannot flood the bus.
                             if r.is_ok() {

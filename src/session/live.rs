@@ -23,7 +23,7 @@ pub async fn run_live<O: Output>(s: LiveSettings, out: Arc<O>, mut commands: Com
     // Whether a session has played: only then is a loss reconnected (a start that fails
     // is a setting or a device to fix, and says so).
     let mut played = false;
-    let mut supervisor = Supervisor::new(Lost::Media, s.reconnect);
+    let mut supervisor = Supervisor::new(Lost::Media, s.reconnect, s.start.stats.clone());
     // Where the media is, kept while the device is reachable: a reconnection after a
     // network failure opens just the RTSP session again; when that fails too (the device
     // rebooted: new clock, maybe new URIs) the next attempt does the whole ONVIF start.
@@ -65,6 +65,7 @@ pub async fn run_live<O: Output>(s: LiveSettings, out: Arc<O>, mut commands: Com
                     ));
                 }
                 played = true;
+                super::counting::opened(&s, place.as_ref(), &rtsp, &streams, &legs);
                 let playing_since = std::time::Instant::now();
                 let result = play_loop(
                     &mut rtsp,
@@ -80,6 +81,7 @@ pub async fn run_live<O: Output>(s: LiveSettings, out: Arc<O>, mut commands: Com
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .flush_all(&*out);
+                super::counting::ended(&s.start.stats);
                 // The waits start over only after media flowed for a while: a device that
                 // accepts PLAY and hangs up at once keeps backing off.
                 let last = streams
@@ -361,6 +363,7 @@ pub(super) async fn open_session<O: Output>(
                         flowing: true,
                         replay: replay.take(),
                         now: None,
+                        stats: s.start.stats.clone(),
                     })));
                 }
                 Step::Playing(played) => {

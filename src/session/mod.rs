@@ -13,6 +13,7 @@
 
 mod batch;
 pub mod command;
+mod counting;
 pub mod events;
 mod keys;
 mod live;

@@ -137,6 +137,8 @@ pub(super) struct Streams {
     pub(super) replay: Option<Replay>,
     /// The running time for the packets of the current read (one clock query per read).
     pub(super) now: Option<u64>,
+    /// The element's `stats`: the bytes read.
+    pub(super) stats: crate::stats::Stats,
 }
 
 /// One RTP packet: its bytes, and the memory they are part of when there is one, so that
@@ -507,6 +509,7 @@ impl<O: Output> crate::client::rtsp::Packets for Deliver<'_, O> {
             return;
         }
         let read = bytes.len();
+        st.stats.received(read);
         let memory = gst::Memory::from_mut_slice(bytes);
         match memory.map_readable() {
             Ok(map) => {

@@ -89,6 +89,7 @@ pub(in crate::session) fn replaying() -> SharedStreams {
             pts_offset: 0,
         }),
         now: None,
+        stats: Default::default(),
     }))
 }
 
@@ -205,6 +206,7 @@ fn live() -> SharedStreams {
         flowing: true,
         replay: None,
         now: None,
+        stats: Default::default(),
     }))
 }
 

@@ -38,14 +38,17 @@ pub(super) struct Supervisor {
     /// The longest wait (`reconnect-max-delay`); `None`: no reconnection.
     max: Option<Duration>,
     attempt: u32,
+    /// Counts the reconnections and their last cause.
+    stats: crate::stats::Stats,
 }
 
 impl Supervisor {
-    pub(super) fn new(what: Lost, max: Option<Duration>) -> Self {
+    pub(super) fn new(what: Lost, max: Option<Duration>, stats: crate::stats::Stats) -> Self {
         Supervisor {
             what,
             max,
             attempt: 0,
+            stats,
         }
     }
 
@@ -74,6 +77,11 @@ impl Supervisor {
         };
         self.attempt = self.attempt.saturating_add(1);
         let delay = reconnect_delay(self.attempt, max);
+        self.stats.reconnecting(format!(
+            "{}: {}",
+            self.what.name(),
+            crate::error::printable(&err.to_string())
+        ));
         out.reconnecting(self.what, err, self.attempt, delay);
         tokio::select! {
             _ = tokio::time::sleep(delay) => Next::Retry,

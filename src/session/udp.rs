@@ -310,6 +310,11 @@ pub(super) async fn udp_receiver<O: Output>(
             ));
         }
     };
+    let stats = streams
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .stats
+        .clone();
     loop {
         tokio::select! {
             r = rtp_sock.recv_from(&mut rtp_buf) => {
@@ -325,6 +330,7 @@ pub(super) async fn udp_receiver<O: Output>(
                     }
                 };
                 crate::log::trace!("stream {i}: {n} bytes of RTP over UDP");
+                stats.received(n);
                 let Some(packet) = rtp_buf
                     .get(..n)
                     .and_then(|p| clear(i, srtp.as_deref(), p, false, &*out))
@@ -353,6 +359,7 @@ pub(super) async fn udp_receiver<O: Output>(
                         return;
                     }
                 };
+                stats.received(n);
                 let Some(packet) = rtcp_buf
                     .get(..n)
                     .and_then(|p| clear(i, srtp.as_deref(), p, true, &*out))

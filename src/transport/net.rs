@@ -83,6 +83,7 @@ pub async fn connect(
         .within(timeout, handshake)
         .await?;
     let (_, conn) = stream.get_ref();
+    config.record_handshake(origin.port, conn);
     crate::log::info!(
         "connected to {peer} ({:?}, {:?})",
         conn.protocol_version(),

@@ -46,6 +46,10 @@ use crate::proto::clock;
 mod by_store;
 use by_store::Shared;
 pub use by_store::{Notify, Trusted};
+#[path = "tls_facts.rs"]
+mod facts;
+use facts::SharedFacts;
+pub use facts::{Decided, Handshake};
 
 /// The checks asked for by the element's properties.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +88,8 @@ pub struct TlsConfig {
     /// What the trust store learned through this configuration.
     learning: Shared,
     store: Option<TrustStore>,
+    /// What each port's connections were (the element's `stats`).
+    facts: SharedFacts,
 }
 
 impl std::fmt::Debug for TlsConfig {
@@ -231,8 +237,10 @@ pub fn client_config(s: &TlsSettings, notify: Option<Notify>) -> Result<Arc<TlsC
         port: 0,
         notify,
         learning: Shared::default(),
+        facts: SharedFacts::default(),
     };
     let learning = verifier.learning.clone();
+    let facts = verifier.facts.clone();
     let per_port = s
         .trust
         .is_some()
@@ -243,6 +251,7 @@ pub fn client_config(s: &TlsSettings, notify: Option<Notify>) -> Result<Arc<TlsC
         per_port,
         learning,
         store: s.trust.as_ref().map(|(store, _)| store.clone()),
+        facts,
     }))
 }
 
@@ -279,6 +288,7 @@ struct Verifier {
     port: u16,
     notify: Option<Notify>,
     learning: Shared,
+    facts: SharedFacts,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -405,6 +415,7 @@ impl ServerCertVerifier for Verifier {
         if !self.settings.pins.is_empty() {
             // A pin restricts: nothing else is accepted, whatever the switches.
             if self.settings.pins.contains(&fp) {
+                self.decided(&fp, Decided::Pin);
                 return Ok(ServerCertVerified::assertion());
             }
             let expected: Vec<String> = self
@@ -430,13 +441,13 @@ impl ServerCertVerifier for Verifier {
             now,
         );
         let Some((store, first_use)) = &self.settings.trust else {
-            return checked;
+            return self.accepted_by_switches(checked, &fp);
         };
         // Full validation (both checks, and they passed) needs no entry; anything less is
         // the store's to decide (a relaxed switch would let any certificate by).
         let full = self.settings.validate_certificate && self.settings.validate_hostname;
         if full && checked.is_ok() {
-            return checked;
+            return self.accepted_by_switches(checked, &fp);
         }
         self.trust(store, *first_use, (end_entity, server_name), checked, &fp)
     }
@@ -479,6 +490,18 @@ impl ServerCertVerifier for Verifier {
 }
 
 impl Verifier {
+    /// What the switches said (`checked`), the decision recorded when they accept.
+    fn accepted_by_switches(
+        &self,
+        checked: Result<ServerCertVerified, rustls::Error>,
+        fp: &[u8; 32],
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if checked.is_ok() {
+            self.decided(fp, self.by_switches());
+        }
+        checked
+    }
+
     /// The two switches' checks (spec §4.3) of the certificate whose fingerprint is `fp`.
     fn checks(
         &self,

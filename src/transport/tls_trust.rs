@@ -13,7 +13,8 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified};
 use rustls::pki_types::{CertificateDer, ServerName};
 
 use super::{
-    CertRefused, TlsConfig, Verifier, fingerprint, format_fingerprint, refused_of, server_name_str,
+    CertRefused, Decided, TlsConfig, Verifier, fingerprint, format_fingerprint, refused_of,
+    server_name_str,
 };
 use crate::proto::clock;
 use crate::transport::trust::{self, Learned, TrustStore};
@@ -191,12 +192,14 @@ impl Verifier {
                     spki,
                     der: end_entity.as_ref().to_vec(),
                 });
+                drop(l);
+                self.decided(fp, Decided::FirstUse);
                 return Ok(ServerCertVerified::assertion());
             }
             Ok(None) => {
                 let Err(refused) = checked else {
                     // The switches let it by, and the store has nothing to say.
-                    return checked;
+                    return self.accepted_by_switches(checked, fp);
                 };
                 let CertRefused { reason, .. } = refused_of(&refused).unwrap_or(CertRefused {
                     reason: refused.to_string(),
@@ -233,6 +236,19 @@ impl Verifier {
             crate::log::debug!(
                 "{key}: its public key is the one the trust store {path} has (line {})",
                 entry.line
+            );
+            // Learned by this start: what decided is still the first use.
+            let learned_now = locked(&self.learning)
+                .learned
+                .iter()
+                .any(|(k, s)| *k == entry.key && *s == spki);
+            self.decided(
+                fp,
+                if learned_now {
+                    Decided::FirstUse
+                } else {
+                    Decided::TrustStore
+                },
             );
             return Ok(ServerCertVerified::assertion());
         }
@@ -350,5 +366,69 @@ fn described(der: &[u8]) -> (String, String, String) {
             )
         }
         Err(_) => ("(unreadable)".into(), String::new(), String::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Decided, SharedFacts, TlsSettings, provider};
+    use super::*;
+    use rustls::client::danger::ServerCertVerifier;
+    use rustls::pki_types::pem::PemObject;
+
+    /// A certificate the store has: `trust-store`, unless this start learned it, which
+    /// stays `first-use` for the start's later connections (the first run of a camera
+    /// reads as trusted on first use throughout).
+    #[test]
+    fn test_a_key_learned_by_this_start_reads_as_first_use() {
+        let ca = onvif_virtual_camera::certs::Ca::new("decisions");
+        let id = ca.leaf(
+            &["127.0.0.1"],
+            onvif_virtual_camera::certs::Validity::default(),
+        );
+        let der = CertificateDer::pem_slice_iter(id.chain_pem.as_bytes())
+            .next()
+            .and_then(Result::ok)
+            .expect("a certificate");
+        let (spki, cert) = trust::fingerprints(der.as_ref()).expect("readable");
+        let path = std::env::temp_dir().join(format!(
+            "onvifhttps-decisions-{}-{:08x}",
+            std::process::id(),
+            u32::from_be_bytes(crate::proto::auth::random::<4>())
+        ));
+        let store = TrustStore::new(&path);
+        store
+            .learn(
+                "127.0.0.1:443",
+                (spki, cert),
+                ("2026-12-06T00:00:00Z", None),
+            )
+            .expect("learned");
+        let v = Verifier {
+            webpki: None,
+            settings: TlsSettings {
+                validate_certificate: false,
+                validate_hostname: false,
+                ca_file: None,
+                pins: Vec::new(),
+                trust: Some((store, true)),
+            },
+            provider: provider(),
+            port: 443,
+            notify: None,
+            learning: Shared::default(),
+            facts: SharedFacts::default(),
+        };
+        let name = ServerName::try_from("127.0.0.1").expect("an address");
+        let now = rustls::pki_types::UnixTime::now();
+        assert!(v.verify_server_cert(&der, &[], &name, &[], now).is_ok());
+        assert_eq!(v.last_decision(&cert), Some(Decided::TrustStore));
+        locked(&v.learning)
+            .learned
+            .push(("127.0.0.1:443".into(), spki));
+        assert!(v.verify_server_cert(&der, &[], &name, &[], now).is_ok());
+        assert_eq!(v.last_decision(&cert), Some(Decided::FirstUse));
+        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_file(path.with_extension("lock"));
     }
 }

@@ -346,6 +346,7 @@ pub fn start_settings(
             metadata: false,
         },
         boot: Default::default(),
+        stats: Default::default(),
     }
 }
 

@@ -147,12 +147,37 @@ struct Conn {
     /// `rtcp_only_after`: the limit, and the RTP packets passed on so far.
     rtcp_only_after: Option<u32>,
     rtp_sent: u32,
+    /// `rtp_faults`: the first stream's RTP packets so far, and the one held back to be
+    /// sent after the next.
+    first_rtp: u32,
+    held: Option<Vec<u8>>,
     /// `tiny_packet_flood`: the CSeq of the PLAY whose answer starts the flood, whether it
     /// is due, and the client's RTP port or channel of the first stream.
     flood_cseq: Option<String>,
     flood: bool,
     flood_udp_to: Option<std::net::SocketAddr>,
     flood_channel: Option<u8>,
+}
+
+/// `rtp_faults`: what goes out for one interleaved frame of the first stream's RTP
+/// (`None`: nothing now).
+fn lossy(c: &mut Conn, frame: Vec<u8>) -> Option<Vec<u8>> {
+    let f = crate::RTP_FAULTS;
+    c.first_rtp = c.first_rtp.saturating_add(1);
+    let n = c.first_rtp;
+    if f.dropped.contains(&n) {
+        None
+    } else if f.doubled.contains(&n) {
+        Some([frame.as_slice(), frame.as_slice()].concat())
+    } else if n == f.swapped.0 {
+        c.held = Some(frame);
+        None
+    } else if n == f.swapped.1 {
+        let held = c.held.take().unwrap_or_default();
+        Some([frame, held].concat())
+    } else {
+        Some(frame)
+    }
 }
 
 /// `stale_after_pause`: how many of the last RTP packets follow the PAUSE answer again.
@@ -274,6 +299,14 @@ where
                                 continue;
                             }
                         }
+                        let raw = if shared.config.faults.rtp_faults && raw.get(1) == Some(&0) {
+                            match lossy(&mut conn.lock().unwrap(), raw) {
+                                Some(bytes) => bytes,
+                                None => continue,
+                            }
+                        } else {
+                            raw
+                        };
                         if shared.config.quirks.stale_after_pause
                             && raw.get(1).is_some_and(|c| c % 2 == 0)
                         {

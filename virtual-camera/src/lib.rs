@@ -222,6 +222,9 @@ pub struct Faults {
     /// receiver reports every 0.5 s on the first stream's RTCP channel (what an RTCP
     /// stack keeps doing when its encoder has stalled).
     pub rtcp_only_after: Option<u32>,
+    /// A lossy path for the first stream's interleaved RTP ([`RTP_FAULTS`]): packets
+    /// dropped, sent twice and swapped, at fixed places among its first 100.
+    pub rtp_faults: bool,
     /// Right after the PLAY answer, this many tiny RTP packets: over TCP each followed by
     /// a 65,535-byte frame on a channel never set up, over UDP as datagrams (the SETUP
     /// answer then names no `server_port`). See `flood.rs`.
@@ -229,6 +232,24 @@ pub struct Faults {
     /// Close the RTSP connection right after answering each of the first N PAUSEs (a
     /// device that drops a replay as it is seeked); later PAUSEs are kept. 0: never.
     pub hang_up_after_pause: u32,
+}
+
+/// `rtp_faults`: what becomes of the first stream's interleaved RTP packets, counted from
+/// 1 on each connection: dropped, sent twice, and the pair sent in reverse order (the
+/// second, then the first). Their effect on a receiver's counts: 3 lost, 2 duplicates,
+/// 1 late; RFC 3550's cumulative loss (expected minus received) is 3 - 2 = 1.
+pub const RTP_FAULTS: RtpFaults = RtpFaults {
+    dropped: [10, 20, 30],
+    doubled: [40, 50],
+    swapped: (60, 61),
+};
+
+/// See [`RTP_FAULTS`].
+#[derive(Debug, Clone, Copy)]
+pub struct RtpFaults {
+    pub dropped: [u32; 3],
+    pub doubled: [u32; 2],
+    pub swapped: (u32, u32),
 }
 
 /// What the camera saw, for assertions.
@@ -501,6 +522,7 @@ impl Camera {
             || config.faults.hang_up_while_playing.is_some()
             || config.faults.broken_sdp
             || config.faults.rtcp_only_after.is_some()
+            || config.faults.rtp_faults
             || config.faults.tiny_packet_flood.is_some()
             || config.faults.hang_up_after_pause > 0
             || config.quirks.stale_after_pause;

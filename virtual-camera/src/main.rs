@@ -56,6 +56,8 @@ OPTIONS:
   --renew-refused          refuse Renew (PullMessages keeps subscriptions alive)
   --no-metadata            no ONVIF metadata track in the live media
   --media-before-play-answer  send the first media packets before the answer to PLAY
+  --rtp-faults             a lossy path for the first stream's interleaved RTP: packets
+                           10, 20, 30 dropped, 40 and 50 sent twice, 61 before 60
   --rtcp-only-after N      after N RTP packets only RTCP receiver reports every 0.5 s
   --tiny-packet-flood N    after PLAY, N 12-byte RTP packets: over TCP each followed by a
                            65,535-byte frame on channel 200, over UDP as datagrams
@@ -189,6 +191,7 @@ fn main() {
             },
             "--udp-blocked" => cfg.faults.udp_blocked = true,
             "--broken-sdp" => cfg.faults.broken_sdp = true,
+            "--rtp-faults" => cfg.faults.rtp_faults = true,
             "--rtcp-only-after" => {
                 cfg.faults.rtcp_only_after = Some(
                     value()

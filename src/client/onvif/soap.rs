@@ -55,6 +55,8 @@ pub struct OnvifClient {
     pub(super) single_try: bool,
     /// The user chose SOAP in clear (`https-enable=false`): see [`Policy::for_exchange`].
     pub(super) clear_chosen: bool,
+    /// Round trips and the scheme that worked, for the element's `stats`.
+    pub stats: crate::stats::Stats,
 }
 
 impl OnvifClient {
@@ -75,6 +77,7 @@ impl OnvifClient {
             no_clock_resync: false,
             single_try: false,
             clear_chosen: false,
+            stats: Default::default(),
         }
     }
 
@@ -266,6 +269,7 @@ impl OnvifClient {
                 headers.push(("Authorization", a.as_str()));
             }
             self.round_trips += 1;
+            self.stats.soap_round_trip();
             let resp = self
                 .http
                 .request(
@@ -297,6 +301,11 @@ impl OnvifClient {
                     // Remembered for this device's next PRE_AUTH calls.
                     self.anonymous_refused = true;
                 }
+                self.stats.soap_auth(if with_creds {
+                    self.method_name()
+                } else {
+                    "none"
+                });
                 return Ok(el);
             }
             let words = refusal_words(status, &resp.head.reason, &parsed);

@@ -66,6 +66,8 @@ pub struct StartSettings {
     /// control, and by every other element that reaches the device the same way
     /// ([`DeviceKey`]), for as long as one of them lives: the bootstrap runs once.
     pub boot: BootCache,
+    /// What this start counts (the element's `stats`), shared by its tasks.
+    pub stats: crate::stats::Stats,
 }
 
 impl std::fmt::Debug for StartSettings {
@@ -274,6 +276,7 @@ impl<'a> Plan<'a> {
         // Only inside TLS: over plain HTTP the bootstrap asks anonymously first, always.
         let on_tls = tls.is_some();
         let mut client = OnvifClient::new(origin, tls, s.timeout, creds);
+        client.stats = s.stats.clone();
         client.anonymous_refused = remembered.anonymous_refused && on_tls;
         client.clear_chosen = !s.https_enable && !on_tls;
         if !matches!(loc.path(), "" | "/") {

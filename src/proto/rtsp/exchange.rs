@@ -371,6 +371,11 @@ impl Exchange {
         }
     }
 
+    /// The authentication requests carry: `HTTP Digest`, `HTTP Basic`, or `none`.
+    pub fn auth_name(&self) -> &'static str {
+        self.auth.name().unwrap_or("none")
+    }
+
     /// The session id and the timeout the server gave.
     pub fn id(&self) -> Option<&(String, Option<u32>)> {
         self.id.as_ref()

@@ -475,6 +475,11 @@ impl Session {
         self.presentation.as_ref()
     }
 
+    /// The authentication requests carry: `HTTP Digest`, `HTTP Basic`, or `none`.
+    pub fn auth_name(&self) -> &'static str {
+        self.exchange.auth_name()
+    }
+
     /// The session id and the timeout the server gave.
     pub fn id(&self) -> Option<&(String, Option<u32>)> {
         self.exchange.id()

@@ -1,0 +1,76 @@
+// Copyright (C) 2026 onvifhttps developers
+// SPDX-License-Identifier: MPL-2.0
+
+//! What a media session tells the element's `stats` (`crate::stats`): how the media
+//! travels and to where, the RTSP authentication, and where its streams' reception
+//! counts are read (the streams themselves while it plays, a copy once it ended).
+
+use super::*;
+
+use crate::stats::{Source, Stats};
+
+/// A session PLAYs: what it is, and its streams' counts read from `streams` from now on.
+pub(super) fn opened(
+    s: &LiveSettings,
+    place: Option<&MediaPlace>,
+    rtsp: &Rtsp,
+    streams: &SharedStreams,
+    legs: &[Option<UdpLeg>],
+) {
+    let stats = &s.start.stats;
+    if let Some(p) = place {
+        let udp = matches!(s.transport, Transport::Udp);
+        let srtp = matches!(s.transport, Transport::RtspsSrtp);
+        let (name, port) = match &p.open {
+            OpenRtsp::Tunnel { tls: Some(_), .. } => ("https-tunnel", p.origin.port),
+            OpenRtsp::Tunnel { tls: None, .. } => ("http-tunnel", p.origin.port),
+            OpenRtsp::Tcp(o) if udp => ("rtsp/tcp+rtp/udp", o.port),
+            OpenRtsp::Tcp(o) => ("rtsp/tcp", o.port),
+            OpenRtsp::Tls { origin, .. } if srtp => ("rtsps/tcp+srtp/udp", origin.port),
+            OpenRtsp::Tls { origin, .. } => ("rtsps/tcp", origin.port),
+        };
+        stats.media(name, rtsp.peer.clone(), port);
+    }
+    stats.rtsp_auth(rtsp.session.auth_name());
+    // Weak: the streams hold the stats (their bytes), which must not hold them back.
+    let weak = Arc::downgrade(streams);
+    let srtp: Vec<_> = legs
+        .iter()
+        .map(|l| {
+            l.as_ref()
+                .and_then(|l| l.srtp.as_ref())
+                .map(|k| k.receiver.clone())
+        })
+        .collect();
+    stats.set_sources(Box::new(move || match weak.upgrade() {
+        Some(streams) => sources(&streams, &srtp),
+        None => Vec::new(),
+    }));
+}
+
+/// The session ended: its streams' last counts stay readable until the next one plays.
+pub(super) fn ended(stats: &Stats) {
+    let last = stats.snapshot().sources;
+    stats.set_sources(Box::new(move || last.clone()));
+}
+
+type SrtpReceivers = [Option<Arc<std::sync::Mutex<crate::proto::srtp::Receiver>>>];
+
+fn sources(streams: &SharedStreams, srtp: &SrtpReceivers) -> Vec<Source> {
+    let st = streams
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    st.list
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Source {
+            stream: s.index,
+            counts: s.stats.counts(),
+            srtp_dropped: srtp.get(i).and_then(Option::as_ref).map(|r| {
+                r.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .dropped()
+            }),
+        })
+        .collect()
+}
