@@ -102,3 +102,120 @@ fn test_the_provider_lists_the_camera_and_its_element_plays() {
     assert_eq!(pull(&sink, 5, Duration::from_secs(20)), 5);
     null_within_a_second(&pipeline);
 }
+
+/// The device message of `kind` the provider's bus carries next, within 10 s.
+fn next_device(bus: &gst::Bus, kind: gst::MessageType) -> gst::Device {
+    let msg = bus
+        .timed_pop_filtered(gst::ClockTime::from_seconds(10), &[kind])
+        .unwrap_or_else(|| panic!("no {kind:?} within 10 s"));
+    match msg.view() {
+        gst::MessageView::DeviceAdded(m) => m.device(),
+        gst::MessageView::DeviceRemoved(m) => m.device(),
+        _ => unreachable!(),
+    }
+}
+
+fn location(d: &gst::Device) -> String {
+    d.properties()
+        .and_then(|p| p.get::<String>("onvif.location").ok())
+        .unwrap_or_default()
+}
+
+/// On the WS-Discovery group, in a namespace of its own: the provider, started, lists a
+/// camera that answers its multicast Probes before `start()` returns; a camera that starts
+/// later is added by its Hello (it answered no Probe), and removed by its Bye. Then
+/// `gst-device-monitor-1.0 Source/Network`, as a user runs it, lists the camera with the
+/// `gst-launch-1.0` line that opens it.
+#[test]
+fn test_multicast_probe_hello_and_bye_in_a_namespace() {
+    if !inside_own_namespace("test_multicast_probe_hello_and_bye_in_a_namespace", true) {
+        return;
+    }
+    init();
+    let multicast = || Config {
+        device: Device {
+            multicast_discovery: true,
+            ..Device::default()
+        },
+        ..Config::default()
+    };
+    let (first, _ca) = camera(multicast());
+    let first_location = format!(
+        "https://127.0.0.1:{}/onvif/device_service",
+        first.https_port()
+    );
+    let provider = gst::DeviceProviderFactory::by_name("onvifdeviceprovider").expect("registered");
+    let bus = provider.bus();
+    provider.start().expect("started");
+    let listed: Vec<String> = provider.devices().iter().map(location).collect();
+    assert_eq!(
+        listed,
+        std::slice::from_ref(&first_location),
+        "listed once start() returns"
+    );
+    assert_eq!(
+        location(&next_device(&bus, gst::MessageType::DeviceAdded)),
+        first_location
+    );
+    // Both rounds of the three Probes answered: the provider's discovery is over, and
+    // what comes now comes by Hello.
+    assert!(first.wait_probes_answered(6, Duration::from_secs(10)));
+
+    let (second, _ca2) = camera(multicast());
+    let second_location = format!(
+        "https://127.0.0.1:{}/onvif/device_service",
+        second.https_port()
+    );
+    let added = next_device(&bus, gst::MessageType::DeviceAdded);
+    assert_eq!(location(&added), second_location);
+    assert_eq!(
+        second.probes_answered(),
+        0,
+        "found by its Hello, not by a Probe"
+    );
+    assert_eq!(provider.devices().len(), 2);
+    drop(second);
+    let removed = next_device(&bus, gst::MessageType::DeviceRemoved);
+    assert_eq!(removed, added, "its Bye removes it");
+    assert_eq!(provider.devices().len(), 1);
+    provider.stop();
+
+    // gst-device-monitor-1.0, with the plugin this test binary was built with.
+    let exe = std::env::current_exe().expect("the test binary");
+    let plugin_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("the target directory");
+    if !plugin_dir.join("libgstonvifhttps.so").exists() {
+        assert!(!tool_required(), "no libgstonvifhttps.so in {plugin_dir:?}");
+        eprintln!("skipped gst-device-monitor-1.0: no libgstonvifhttps.so in {plugin_dir:?}");
+        return;
+    }
+    let registry = TempFile::new("monitor-registry.bin", "");
+    let out = std::process::Command::new("timeout")
+        .args(["60", "gst-device-monitor-1.0", "Source/Network"])
+        .env("GST_PLUGIN_PATH", plugin_dir)
+        .env("GST_REGISTRY", registry.as_str())
+        .output();
+    let out = match out {
+        Ok(o) => o,
+        Err(e) => {
+            assert!(!tool_required(), "gst-device-monitor-1.0: {e}");
+            eprintln!("skipped gst-device-monitor-1.0: {e}");
+            return;
+        }
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}: {text}", out.status);
+    assert!(text.contains("name  : Virtual Camera"), "{text}");
+    assert!(text.contains("class : Source/Network"), "{text}");
+    assert!(
+        text.contains(&format!("onvifhttpssrc location={first_location}")),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("Device found:").count(),
+        1,
+        "the camera that said Bye is gone: {text}"
+    );
+}

@@ -432,9 +432,6 @@ fn test_the_suite_follows_the_options() {
     assert!(cam.stats.rtsp_requests.lock().unwrap().is_empty());
 }
 
-/// The variable that tells the test it runs inside the network namespace it made.
-const IN_NETNS: &str = "ONVIFHTTPS_TEST_IN_NETNS";
-
 /// UDP datagrams seen on the loopback interface: (source port, destination port, payload).
 type Datagrams = Arc<Mutex<Vec<(u16, u16, Vec<u8>)>>>;
 
@@ -505,27 +502,7 @@ fn capture_udp(
 /// and its tag. Where a namespace cannot be made, it is skipped saying why.
 #[test]
 fn test_only_srtp_travels_over_udp() {
-    if std::env::var_os(IN_NETNS).is_none() {
-        let exe = std::env::current_exe().expect("the test binary");
-        let status = std::process::Command::new("unshare")
-            .args(["-rn", "sh", "-c", "ip link set lo up && exec \"$0\" \"$@\""])
-            .arg(exe)
-            .args(["--exact", "test_only_srtp_travels_over_udp", "--nocapture"])
-            .env(IN_NETNS, "1")
-            .status();
-        match status {
-            Ok(s) if s.success() => {}
-            // The test harness's code for a failed test.
-            Ok(s) if s.code() == Some(101) => panic!("the test failed inside its namespace"),
-            Ok(s) => {
-                assert!(!tool_required(), "no network namespace here ({s})");
-                eprintln!("skipped: no network namespace here (unshare -rn: {s})");
-            }
-            Err(e) => {
-                assert!(!tool_required(), "unshare: {e}");
-                eprintln!("skipped: unshare: {e}");
-            }
-        }
+    if !inside_own_namespace("test_only_srtp_travels_over_udp", false) {
         return;
     }
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));

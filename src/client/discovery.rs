@@ -42,9 +42,25 @@ pub fn targets(listed: Option<&str>) -> Vec<SocketAddr> {
     }
 }
 
+/// Whether `targets` is the WS-Discovery group alone (then Hello and Bye can be heard).
+pub fn is_multicast(targets: &[SocketAddr]) -> bool {
+    let (ip, port) = discovery::MULTICAST_V4;
+    targets == [SocketAddr::new(ip.into(), port)]
+}
+
 /// Probes `targets` and collects the ONVIF cameras that answer within `wait`, one per
 /// endpoint (the first answer's, or the first with a usable location).
 pub async fn discover(targets: &[SocketAddr], wait: Duration) -> std::io::Result<Vec<Found>> {
+    discover_each(targets, wait, &mut |_| {}).await
+}
+
+/// As [`discover`], telling `each` of every camera as it is found (and again when a
+/// later answer gives it the location the first lacked).
+pub async fn discover_each(
+    targets: &[SocketAddr],
+    wait: Duration,
+    each: &mut (dyn FnMut(&Found) + Send),
+) -> std::io::Result<Vec<Found>> {
     use crate::proto::auth::random;
     let socket = tokio::net::UdpSocket::bind((std::net::Ipv4Addr::UNSPECIFIED, 0)).await?;
     let probes: Vec<Vec<u8>> = [
@@ -95,30 +111,81 @@ pub async fn discover(targets: &[SocketAddr], wait: Duration) -> std::io::Result
                     }
                 };
                 for target in targets.into_iter().filter(Target::is_onvif) {
-                    let location = target.location(from.ip());
-                    let f = Found {
-                        target,
-                        source: from.ip(),
-                        location,
-                    };
-                    match found
-                        .iter()
-                        .position(|k| k.target.endpoint == f.target.endpoint)
-                    {
-                        Some(i) => {
-                            if let Some(k) = found.get_mut(i)
-                                && k.location.is_none()
-                                && f.location.is_some()
-                            {
-                                *k = f;
-                            }
-                        }
-                        None if found.len() < MAX_FOUND => found.push(f),
-                        None => {}
-                    }
+                    keep(&mut found, found_at(target, from.ip()), each);
                 }
             }
         }
     }
     Ok(found)
+}
+
+fn found_at(target: Target, source: IpAddr) -> Found {
+    let location = target.location(source);
+    Found {
+        target,
+        source,
+        location,
+    }
+}
+
+/// Adds `f` to `found` unless its endpoint is there (then only a location it lacked is
+/// taken); `each` is told of what changed.
+fn keep(found: &mut Vec<Found>, f: Found, each: &mut (dyn FnMut(&Found) + Send)) {
+    match found
+        .iter()
+        .position(|k| k.target.endpoint == f.target.endpoint)
+    {
+        Some(i) => {
+            if let Some(k) = found.get_mut(i)
+                && k.location.is_none()
+                && f.location.is_some()
+            {
+                *k = f;
+                each(k);
+            }
+        }
+        None if found.len() < MAX_FOUND => {
+            each(&f);
+            found.push(f);
+        }
+        None => {}
+    }
+}
+
+/// What a device announced on the WS-Discovery group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Announced {
+    /// It joined or changed (a camera, with its location when one is usable).
+    Hello(Found),
+    /// It leaves: its endpoint.
+    Bye(String),
+}
+
+/// A datagram heard on the group: a camera's Hello or any device's Bye; `None` for
+/// anything else (Probes, ours included, and devices that are not cameras).
+pub fn announced(datagram: &[u8], from: IpAddr) -> Option<Announced> {
+    match discovery::parse(datagram) {
+        Ok(Message::Hello(t)) if t.is_onvif() => Some(Announced::Hello(found_at(t, from))),
+        Ok(Message::Bye(endpoint)) => Some(Announced::Bye(endpoint)),
+        Ok(_) => None,
+        Err(e) => {
+            crate::log::debug!("discovery: {from} sent something else ({})", e.0);
+            None
+        }
+    }
+}
+
+/// A socket on the WS-Discovery port that has joined the group (IPv4), for the Hellos
+/// and Byes devices send there. Shared with other listeners of the port (address and
+/// port reuse), as every WS-Discovery client on a host listens there.
+pub fn listen() -> std::io::Result<tokio::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let (group, port) = discovery::MULTICAST_V4;
+    let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.bind(&SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), port).into())?;
+    socket.join_multicast_v4(&group, &std::net::Ipv4Addr::UNSPECIFIED)?;
+    socket.set_nonblocking(true)?;
+    tokio::net::UdpSocket::from_std(socket.into())
 }

@@ -5,7 +5,10 @@
 //! for `gst-device-monitor-1.0` and `GstDeviceMonitor`, each a `GstDevice` whose
 //! `create_element()` gives an `onvifhttpssrc` with `location` set (never credentials).
 //! The model is gst-plugins-rs's NDI device provider. `probe()` runs a bounded discovery
-//! (3 s); started, the provider lists what that finds.
+//! (3 s). Started, the provider adds each camera as its answer comes (`start()` waits
+//! for the first second of answers, so that `gst-device-monitor-1.0` lists them), then,
+//! on the WS-Discovery group, keeps listening: a camera's Hello adds it (or its new
+//! address), a Bye removes it.
 
 use std::sync::{LazyLock, OnceLock};
 use std::time::Duration;
@@ -19,6 +22,12 @@ use crate::log::CAT;
 
 /// How long a probe listens for answers (the doc's 3 to 5 s).
 const PROBE_WAIT: Duration = Duration::from_secs(3);
+/// How long `start()` waits for the first answers (later ones are added as they come).
+const START_WAIT: Duration = Duration::from_secs(1);
+
+/// The devices a started provider added: each camera's endpoint, location and device
+/// (`None`: stopped; nothing is added then).
+type Added = std::sync::Arc<std::sync::Mutex<Option<Vec<(String, String, gst::Device)>>>>;
 
 mod imp {
     use super::*;
@@ -30,7 +39,7 @@ mod imp {
         pub task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
         /// Started: the devices added (removed at stop; `devices()` there would wait for
         /// the lock the stop holds).
-        pub added: std::sync::Arc<std::sync::Mutex<Vec<gst::Device>>>,
+        pub added: Added,
     }
 
     impl Provider {
@@ -119,28 +128,44 @@ mod imp {
             }
         }
 
-        /// A discovery in the background; each camera it finds is added as it is
-        /// found's end comes (the monitor's start does not wait for it).
+        /// A discovery in the background, each camera added as its answer comes; this
+        /// waits for the first second of answers. On the WS-Discovery group (no unicast
+        /// targets), Hello and Bye are listened to from then on, until stop.
         fn start(&self) -> Result<(), gst::LoggableError> {
             let targets = self.targets();
             let provider = self.obj().downgrade();
             let added = self.added.clone();
+            *added
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Vec::new());
+            let (first, first_done) = std::sync::mpsc::channel::<()>();
             let task = crate::runtime::RUNTIME.pick().spawn(async move {
-                let found = discovery::discover(&targets, PROBE_WAIT).await;
-                let Some(provider) = provider.upgrade() else {
-                    return;
-                };
-                match found {
-                    Ok(found) => {
-                        for d in found.iter().filter_map(device) {
-                            provider.device_add(&d);
-                            added
-                                .lock()
-                                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                                .push(d);
+                // Bound before the Probes go, so that no Hello falls between the two.
+                let listener = if discovery::is_multicast(&targets) {
+                    match discovery::listen() {
+                        Ok(l) => Some(l),
+                        Err(e) => {
+                            gst::warning!(
+                                CAT,
+                                "discovery: Hello and Bye cannot be heard (the WS-Discovery \
+                                 port: {e}); cameras are found by Probe only"
+                            );
+                            None
                         }
                     }
-                    Err(e) => gst::warning!(CAT, obj = provider, "discovery failed: {e}"),
+                } else {
+                    None
+                };
+                let found = discovery::discover_each(&targets, PROBE_WAIT, &mut |f| {
+                    super::add(&provider, &added, f);
+                })
+                .await;
+                let _ = first.send(());
+                if let Err(e) = found {
+                    gst::warning!(CAT, "discovery failed: {e}");
+                }
+                if let Some(l) = listener {
+                    super::listen(&l, &provider, &added).await;
                 }
             });
             if let Some(old) = self
@@ -151,6 +176,7 @@ mod imp {
             {
                 old.abort();
             }
+            let _ = first_done.recv_timeout(START_WAIT);
             Ok(())
         }
 
@@ -170,7 +196,7 @@ mod imp {
                     .unwrap_or_else(std::sync::PoisonError::into_inner),
             );
             let obj = self.obj();
-            for d in added {
+            for (_, _, d) in added.unwrap_or_default() {
                 obj.device_remove(&d);
             }
         }
@@ -242,6 +268,80 @@ fn device(f: &Found) -> Option<gst::Device> {
         .build();
     let _ = device.imp().location.set(location);
     Some(device.upcast())
+}
+
+/// Adds the camera `f` (a new location replaces the device of its endpoint).
+fn add(provider: &glib::WeakRef<OnvifDeviceProvider>, added: &Added, f: &Found) {
+    let (Some(p), Some(location)) = (provider.upgrade(), f.location.as_ref()) else {
+        return;
+    };
+    let endpoint = &f.target.endpoint;
+    let old = {
+        let mut guard = added
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(list) = guard.as_mut() else {
+            return;
+        };
+        let at = list.iter().position(|(e, _, _)| e == endpoint);
+        if at.is_some_and(|i| list.get(i).is_some_and(|(_, l, _)| l == location))
+            || (at.is_none() && list.len() >= discovery::MAX_FOUND)
+        {
+            return;
+        }
+        let Some(d) = device(f) else {
+            return;
+        };
+        let old = at.map(|i| list.remove(i).2);
+        list.push((endpoint.clone(), location.clone(), d.clone()));
+        p.device_add(&d);
+        old
+    };
+    if let Some(old) = old {
+        gst::debug!(CAT, obj = p, "discovery: {endpoint} moved to {location}");
+        p.device_remove(&old);
+    }
+}
+
+/// Hellos and Byes on the group, until the provider stops (its task is aborted).
+async fn listen(
+    socket: &tokio::net::UdpSocket,
+    provider: &glib::WeakRef<OnvifDeviceProvider>,
+    added: &Added,
+) {
+    let mut buf = vec![0u8; crate::proto::onvif::discovery::MAX_DATAGRAM + 1];
+    loop {
+        let (n, from) = match socket.recv_from(&mut buf).await {
+            Ok(r) => r,
+            Err(e) => {
+                gst::debug!(CAT, "discovery: {e}");
+                return;
+            }
+        };
+        let Some(datagram) = buf.get(..n) else {
+            continue;
+        };
+        match discovery::announced(datagram, from.ip()) {
+            Some(discovery::Announced::Hello(f)) => add(provider, added, &f),
+            Some(discovery::Announced::Bye(endpoint)) => {
+                let gone = {
+                    let mut guard = added
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    guard.as_mut().and_then(|list| {
+                        list.iter()
+                            .position(|(e, _, _)| *e == endpoint)
+                            .map(|i| list.remove(i).2)
+                    })
+                };
+                if let (Some(d), Some(p)) = (gone, provider.upgrade()) {
+                    gst::debug!(CAT, obj = p, "discovery: {endpoint} said Bye");
+                    p.device_remove(&d);
+                }
+            }
+            None => {}
+        }
+    }
 }
 
 /// Registers `onvifdeviceprovider`.

@@ -706,6 +706,47 @@ pub fn tool_required() -> bool {
     std::env::var("ONVIFHTTPS_REQUIRE_TOOLS").is_ok_and(|v| v == "1")
 }
 
+/// The variable that tells a test it runs inside the network namespace it made.
+const IN_NETNS: &str = "ONVIFHTTPS_TEST_IN_NETNS";
+
+/// Whether this is the run of test `name` inside a network namespace of its own (its
+/// loopback up, with `multicast` on it and the multicast route: the WS-Discovery group
+/// reaches nothing else). Outside, it runs the test there (`unshare -rn`) and says false;
+/// where no namespace can be made, the test is skipped saying why.
+pub fn inside_own_namespace(name: &str, multicast: bool) -> bool {
+    if std::env::var_os(IN_NETNS).is_some() {
+        return true;
+    }
+    let setup = if multicast {
+        "ip link set lo up && ip link set lo multicast on && \
+         ip route add 224.0.0.0/4 dev lo && exec \"$0\" \"$@\""
+    } else {
+        "ip link set lo up && exec \"$0\" \"$@\""
+    };
+    let exe = std::env::current_exe().expect("the test binary");
+    let status = std::process::Command::new("unshare")
+        .args(["-rn", "sh", "-c", setup])
+        .arg(exe)
+        .args(["--exact", name, "--nocapture"])
+        .env(IN_NETNS, "1")
+        .env_remove("ONVIFHTTPS_DISCOVERY_TARGETS")
+        .status();
+    match status {
+        Ok(s) if s.success() => {}
+        // The test harness's code for a failed test.
+        Ok(s) if s.code() == Some(101) => panic!("the test failed inside its namespace"),
+        Ok(s) => {
+            assert!(!tool_required(), "no network namespace here ({s})");
+            eprintln!("skipped: no network namespace here (unshare -rn: {s})");
+        }
+        Err(e) => {
+            assert!(!tool_required(), "unshare: {e}");
+            eprintln!("skipped: unshare: {e}");
+        }
+    }
+    false
+}
+
 /// Starts a camera with `config`, runs a snapshot pipeline against it (its HTTPS address
 /// with `https`, else its HTTP one) with `password` and `extra` properties, and waits for
 /// the error. The camera is returned for assertions on what it saw.

@@ -71,6 +71,11 @@ pub struct Device {
     /// The `SecureStreamingProtocolAlgorithms` its video encoder's options list
     /// (space-separated; `None`: the attribute absent).
     pub srtp_algorithms: Option<&'static str>,
+    /// WS-Discovery on the group too (239.255.255.250:3702, shared with other
+    /// listeners): Probes answered there, Hello sent when the camera starts and Bye when
+    /// it stops (default false: tests run side by side, and only in a network namespace
+    /// of their own may they use the group).
+    pub multicast_discovery: bool,
 }
 
 /// The port GetStreamUri writes into the `rtsps://` URI (tests move it onto a relay).
@@ -112,6 +117,7 @@ impl Default for Device {
             srtp_rekey: crate::srtp::Rekey::Refuse,
             srtp_suite: None,
             srtp_algorithms: None,
+            multicast_discovery: false,
         }
     }
 }

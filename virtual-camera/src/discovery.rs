@@ -4,7 +4,103 @@
 //! The camera's WS-Discovery target (`docs/secure-streaming-and-discovery.md` §7): a UDP
 //! socket that answers each Probe for an ONVIF device (no Types, `tds:Device` or
 //! `dn:NetworkVideoTransmitter`) with a ProbeMatch, unicast to the Probe's sender, as
-//! devices do. Read as a test camera may: by text, not by schema.
+//! devices do; with `multicast_discovery`, also on the WS-Discovery group, where it says
+//! Hello when it starts and Bye when it stops. Read as a test camera may: by text, not by
+//! schema.
+
+use std::sync::{Condvar, Mutex};
+
+/// The WS-Discovery group and port.
+pub const GROUP: (std::net::Ipv4Addr, u16) = (std::net::Ipv4Addr::new(239, 255, 255, 250), 3702);
+
+/// The Probes answered, counted and waited for.
+#[derive(Debug, Default)]
+pub struct Probes {
+    answered: Mutex<u64>,
+    changed: Condvar,
+}
+
+impl Probes {
+    pub fn answered(&self) -> u64 {
+        *self.answered.lock().unwrap()
+    }
+
+    fn one(&self) {
+        *self.answered.lock().unwrap() += 1;
+        self.changed.notify_all();
+    }
+
+    /// Waits until `n` Probes were answered, at most `timeout`; whether they were.
+    pub fn wait(&self, n: u64, timeout: std::time::Duration) -> bool {
+        let guard = self.answered.lock().unwrap();
+        let (guard, _) = self
+            .changed
+            .wait_timeout_while(guard, timeout, |a| *a < n)
+            .unwrap();
+        *guard >= n
+    }
+}
+
+/// A socket on the WS-Discovery port that joined the group (shared with other listeners
+/// of the port, as on a host with several WS-Discovery clients).
+pub fn group_socket() -> std::io::Result<std::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.bind(&std::net::SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, GROUP.1)).into())?;
+    socket.join_multicast_v4(&GROUP.0, &std::net::Ipv4Addr::UNSPECIFIED)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
+/// A fresh `urn:uuid:` message id.
+pub fn message_id() -> String {
+    let mut random = [0u8; 16];
+    let _ = getrandom::fill(&mut random);
+    format!(
+        "urn:uuid:{}",
+        random
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
+}
+
+const ENVELOPE_START: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><s:Envelope \
+     xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" \
+     xmlns:a=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\" \
+     xmlns:d=\"http://schemas.xmlsoap.org/ws/2005/04/discovery\" \
+     xmlns:dn=\"http://www.onvif.org/ver10/network/wsdl\" \
+     xmlns:tds=\"http://www.onvif.org/ver10/device/wsdl\">";
+
+/// The Hello the camera says on the group when it starts.
+pub fn hello(advert: &Advert, message_id: &str) -> String {
+    format!(
+        "{ENVELOPE_START}<s:Header><a:MessageID>{message_id}</a:MessageID>\
+         <a:To>urn:schemas-xmlsoap-org:ws:2005:04:discovery</a:To>\
+         <a:Action>http://schemas.xmlsoap.org/ws/2005/04/discovery/Hello</a:Action>\
+         <d:AppSequence InstanceId=\"1\" MessageNumber=\"1\"/></s:Header><s:Body><d:Hello>\
+         <a:EndpointReference><a:Address>{}</a:Address></a:EndpointReference>\
+         <d:Types>dn:NetworkVideoTransmitter tds:Device</d:Types><d:Scopes>{}</d:Scopes>\
+         <d:XAddrs>{}</d:XAddrs><d:MetadataVersion>1</d:MetadataVersion></d:Hello></s:Body>\
+         </s:Envelope>",
+        advert.endpoint, advert.scopes, advert.xaddrs
+    )
+}
+
+/// The Bye the camera says on the group when it stops.
+pub fn bye(advert: &Advert, message_id: &str) -> String {
+    format!(
+        "{ENVELOPE_START}<s:Header><a:MessageID>{message_id}</a:MessageID>\
+         <a:To>urn:schemas-xmlsoap-org:ws:2005:04:discovery</a:To>\
+         <a:Action>http://schemas.xmlsoap.org/ws/2005/04/discovery/Bye</a:Action>\
+         <d:AppSequence InstanceId=\"1\" MessageNumber=\"2\"/></s:Header><s:Body><d:Bye>\
+         <a:EndpointReference><a:Address>{}</a:Address></a:EndpointReference></d:Bye>\
+         </s:Body></s:Envelope>",
+        advert.endpoint
+    )
+}
 
 /// What the camera says of itself.
 #[derive(Debug, Clone)]
@@ -40,13 +136,7 @@ fn probe_id(text: &str) -> Option<String> {
 /// The ProbeMatches answer to the Probe `relates_to`.
 pub fn probe_matches(advert: &Advert, relates_to: &str, message_id: &str) -> String {
     format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><s:Envelope \
-         xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" \
-         xmlns:a=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\" \
-         xmlns:d=\"http://schemas.xmlsoap.org/ws/2005/04/discovery\" \
-         xmlns:dn=\"http://www.onvif.org/ver10/network/wsdl\" \
-         xmlns:tds=\"http://www.onvif.org/ver10/device/wsdl\"><s:Header>\
-         <a:MessageID>{message_id}</a:MessageID><a:RelatesTo>{relates_to}</a:RelatesTo>\
+        "{ENVELOPE_START}<s:Header><a:MessageID>{message_id}</a:MessageID><a:RelatesTo>{relates_to}</a:RelatesTo>\
          <a:To>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:To>\
          <a:Action>http://schemas.xmlsoap.org/ws/2005/04/discovery/ProbeMatches</a:Action>\
          </s:Header><s:Body><d:ProbeMatches><d:ProbeMatch><a:EndpointReference><a:Address>{}\
@@ -58,11 +148,7 @@ pub fn probe_matches(advert: &Advert, relates_to: &str, message_id: &str) -> Str
 }
 
 /// Answers Probes on `socket` until the runtime stops; counts them in `probes`.
-pub async fn serve(
-    socket: tokio::net::UdpSocket,
-    advert: Advert,
-    probes: std::sync::Arc<std::sync::atomic::AtomicU64>,
-) {
+pub async fn serve(socket: tokio::net::UdpSocket, advert: Advert, probes: std::sync::Arc<Probes>) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         let Ok((n, from)) = socket.recv_from(&mut buf).await else {
@@ -72,18 +158,9 @@ pub async fn serve(
         let Some(id) = probe_id(&text) else {
             continue;
         };
-        probes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut random = [0u8; 16];
-        let _ = getrandom::fill(&mut random);
-        let reply_id = format!(
-            "urn:uuid:{}",
-            random
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        );
-        let reply = probe_matches(&advert, &id, &reply_id);
+        let reply = probe_matches(&advert, &id, &message_id());
         let _ = socket.send_to(reply.as_bytes(), from).await;
+        probes.one();
     }
 }
 

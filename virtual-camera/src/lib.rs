@@ -494,8 +494,11 @@ pub struct Camera {
     runtime: Option<tokio::runtime::Runtime>,
     media: media::Media,
     rtsps: Option<media::Media>,
-    /// Its WS-Discovery port on 127.0.0.1, and the Probes answered there.
-    discovery: (u16, Arc<std::sync::atomic::AtomicU64>),
+    /// Its WS-Discovery port on 127.0.0.1, and the Probes answered there (and on the
+    /// group).
+    discovery: (u16, Arc<discovery::Probes>),
+    /// With `multicast_discovery`: the group's socket and the Bye said on it at the end.
+    bye: Option<(std::net::UdpSocket, String)>,
 }
 
 impl Camera {
@@ -657,7 +660,7 @@ impl Camera {
         runtime.spawn(server::serve(https, shared.clone(), true));
         let discovery = runtime.block_on(tokio::net::UdpSocket::bind(("127.0.0.1", 0)))?;
         let discovery_port = discovery.local_addr()?.port();
-        let probes = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let probes = Arc::new(discovery::Probes::default());
         let advert = discovery::Advert {
             endpoint: format!(
                 "urn:uuid:{}-0000-4000-8000-000000000001",
@@ -673,6 +676,23 @@ impl Camera {
                 shared.https_port.load(Ordering::SeqCst)
             ),
         };
+        let bye = if shared.config.device.multicast_discovery {
+            let group = discovery::group_socket()?;
+            let to = std::net::SocketAddr::from(discovery::GROUP);
+            let speaker = group.try_clone()?;
+            let listener = {
+                let _enter = runtime.enter();
+                tokio::net::UdpSocket::from_std(group)?
+            };
+            runtime.spawn(discovery::serve(listener, advert.clone(), probes.clone()));
+            speaker.send_to(
+                discovery::hello(&advert, &discovery::message_id()).as_bytes(),
+                to,
+            )?;
+            Some((speaker, discovery::bye(&advert, &discovery::message_id())))
+        } else {
+            None
+        };
         runtime.spawn(discovery::serve(discovery, advert, probes.clone()));
         Ok(Camera {
             shared,
@@ -683,6 +703,7 @@ impl Camera {
             media,
             rtsps,
             discovery: (discovery_port, probes),
+            bye,
         })
     }
 
@@ -734,7 +755,12 @@ impl Camera {
 
     /// Probes answered so far.
     pub fn probes_answered(&self) -> u64 {
-        self.discovery.1.load(Ordering::Relaxed)
+        self.discovery.1.answered()
+    }
+
+    /// Waits until `n` Probes were answered, at most `timeout`; whether they were.
+    pub fn wait_probes_answered(&self, n: u64, timeout: std::time::Duration) -> bool {
+        self.discovery.1.wait(n, timeout)
     }
 
     /// Forgets every event subscription, as a reboot does.
@@ -795,6 +821,9 @@ impl Camera {
 
 impl Drop for Camera {
     fn drop(&mut self) {
+        if let Some((socket, bye)) = &self.bye {
+            let _ = socket.send_to(bye.as_bytes(), std::net::SocketAddr::from(discovery::GROUP));
+        }
         self.shared.snapshots.stop();
         self.media.stop();
         if let Some(m) = self.rtsps.as_mut() {

@@ -55,6 +55,9 @@ OPTIONS:
   --relative-termination-bug  grant almost nothing for relative termination times
   --renew-refused          refuse Renew (PullMessages keeps subscriptions alive)
   --no-metadata            no ONVIF metadata track in the live media
+  --multicast-discovery    WS-Discovery on the group too (239.255.255.250:3702): Probes
+                           answered there, Hello at start, Bye at exit (use it inside a
+                           network namespace of its own, unshare -rn)
   --media-before-play-answer  send the first media packets before the answer to PLAY
   --rtp-faults             a lossy path for the first stream's interleaved RTP: packets
                            10, 20, 30 dropped, 40 and 50 sent twice, 61 before 60
@@ -80,6 +83,13 @@ OPTIONS:
   --hang-up-while-playing SECS  close the RTSP connection SECS seconds after PLAY
   --help                   this text
 ";
+
+/// Set by SIGINT or SIGTERM.
+static STOPPED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
 
 fn main() {
     let mut cfg = Config {
@@ -177,6 +187,7 @@ fn main() {
             "--srtp-suite" => cfg.device.srtp_suite = Some(value().leak()),
             "--srtp-algorithms" => cfg.device.srtp_algorithms = Some(value().leak()),
             "--media-before-play-answer" => cfg.quirks.media_before_play_answer = true,
+            "--multicast-discovery" => cfg.device.multicast_discovery = true,
             "--service-listing" => {
                 cfg.quirks.service_listing = match value().as_str() {
                     "right" => onvif_virtual_camera::ServiceListing::Right,
@@ -279,11 +290,24 @@ fn main() {
         json_str(&cfg.device.user)
     );
     let _ = std::io::stdout().flush();
+    // SIGINT and SIGTERM stop the camera as its Drop does (a Bye on the WS-Discovery group
+    // with --multicast-discovery), not in the middle.
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+    }
     // What the speaker hears through the ONVIF backchannel, once a second while it grows.
     let speaker = camera.stats.backchannel.clone();
     let mut said = 0;
     loop {
-        std::thread::sleep(std::time::Duration::from_secs(1));
+        for _ in 0..5 {
+            if STOPPED.load(std::sync::atomic::Ordering::SeqCst) {
+                drop(camera);
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
         let packets = speaker.packets.load(std::sync::atomic::Ordering::SeqCst);
         if packets != said {
             said = packets;
