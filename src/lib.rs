@@ -25,6 +25,9 @@ mod stats;
 pub mod testing;
 
 pub use element::{Backchannel, Mode, OnvifHttpsSrc, StreamingMethod, Streams};
+// `gst-onvif`'s report (src/bin/gst-onvif.rs).
+#[doc(hidden)]
+pub use element::{inspect, report};
 
 use gst::glib;
 

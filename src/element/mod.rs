@@ -68,11 +68,13 @@ use gst::prelude::*;
 
 mod backchannel;
 pub(crate) mod imp;
+pub mod inspect;
 mod messages;
 mod pads;
 mod properties;
 mod provider;
 mod queue;
+pub mod report;
 mod settings;
 mod signals;
 mod stats;

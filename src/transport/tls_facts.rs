@@ -52,7 +52,11 @@ pub struct Handshake {
     pub cipher_suite: String,
     /// SHA-256 of the leaf certificate, `AB:CD:...`.
     pub certificate_sha256: String,
-    /// The end of its validity, RFC 3339 UTC (empty when it cannot be read).
+    /// SHA-256 of its public key (SubjectPublicKeyInfo), as the trust store keeps it.
+    pub spki_sha256: String,
+    /// Its subject, and the end of its validity, RFC 3339 UTC (empty when they cannot be
+    /// read).
+    pub subject: String,
     pub not_after: String,
     /// What accepted it (`None`: a resumed session whose decision is forgotten).
     pub trust: Option<Decided>,
@@ -112,6 +116,21 @@ impl Verifier {
     }
 }
 
+/// A certificate's public key SHA-256, subject and expiry (empty what cannot be read).
+fn read(der: &[u8]) -> (String, String, String) {
+    let spki = crate::transport::trust::fingerprints(der)
+        .map(|(spki, _)| format_fingerprint(&spki))
+        .unwrap_or_default();
+    match x509_parser::parse_x509_certificate(der) {
+        Ok((_, c)) => (
+            spki,
+            c.subject().to_string(),
+            clock::format_rfc3339(c.validity().not_after.timestamp()),
+        ),
+        Err(_) => (spki, String::new(), String::new()),
+    }
+}
+
 /// `TLSv1.3` for rustls's `TLSv1_3`.
 fn version_name(v: rustls::ProtocolVersion) -> String {
     match v {
@@ -136,12 +155,14 @@ impl TlsConfig {
             .rev()
             .find(|(p, c, _)| *c == fp && (*p == port || *p == 0))
             .map(|(_, _, d)| *d);
-        // The expiry is read once per certificate.
-        let not_after = match f.handshakes.get(&port) {
-            Some(h) if h.certificate_sha256 == certificate_sha256 => h.not_after.clone(),
-            _ => x509_parser::parse_x509_certificate(leaf.as_ref())
-                .map(|(_, c)| clock::format_rfc3339(c.validity().not_after.timestamp()))
-                .unwrap_or_default(),
+        // Read once per certificate.
+        let (spki_sha256, subject, not_after) = match f.handshakes.get(&port) {
+            Some(h) if h.certificate_sha256 == certificate_sha256 => (
+                h.spki_sha256.clone(),
+                h.subject.clone(),
+                h.not_after.clone(),
+            ),
+            _ => read(leaf.as_ref()),
         };
         let h = Handshake {
             port,
@@ -154,6 +175,8 @@ impl TlsConfig {
                 .map(|s| format!("{:?}", s.suite()))
                 .unwrap_or_default(),
             certificate_sha256,
+            spki_sha256,
+            subject,
             not_after,
             trust,
         };

@@ -201,6 +201,22 @@ impl Persona {
         }
     }
 
+    /// What GetDeviceInformation says: manufacturer, model and firmware, in the vendor's
+    /// shape.
+    pub fn device_information(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Persona::Hikvision => ("HIKVISION", "DS-2CD2143G2-I", "V5.7.3 build 220112"),
+            Persona::Dahua => ("Dahua", "IPC-HDW2431T-AS-S2", "2.820.0000000.25.R"),
+            Persona::Axis => ("AXIS", "P3245-LV", "10.12.130"),
+            Persona::Hanwha => ("Hanwha Vision", "XNV-6080R", "2.21.02_20230214"),
+            Persona::Uniview => ("UNIVIEW", "IPC322LB-SF28-A", "IPC_G6103-B0005P63D1907"),
+            Persona::Reolink => ("Reolink", "RLC-810A", "v3.1.0.956_22041503"),
+            Persona::Tapo => ("TP-LINK", "Tapo C200", "1.3.9 Build 230621 Rel.43163n"),
+            Persona::Vstarcam => ("VStarcam", "C24S", "48.53.64.42"),
+            Persona::StrictAuth => ("onvifhttps", "Strict Auth Camera", "0.1.0"),
+        }
+    }
+
     /// The realm of the persona's Digest challenges.
     pub fn realm(self) -> &'static str {
         match self {

@@ -98,6 +98,10 @@ pub struct MediaInfo {
 pub struct Started {
     pub client: OnvifClient,
     pub media: MediaInfo,
+    /// Every profile the device has (the chosen one is in `media`).
+    pub profiles: Vec<Profile>,
+    /// How the HTTPS port was found, in words.
+    pub https_port_how: String,
     /// Where the device's services are.
     pub services: Services,
     /// Debug lines worth logging.
@@ -142,7 +146,10 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
         }
         found
     } else {
-        PortFound::default()
+        PortFound {
+            how: "none: https-enable=false".into(),
+            ..PortFound::default()
+        }
     };
     drop(boot);
     let mut services = find_services(&mut client, &found, &mut notes).await?;
@@ -164,6 +171,8 @@ pub async fn start(s: &StartSettings, warn: &(dyn Fn(&str) + Sync)) -> Result<St
             media2,
             media_path,
         },
+        profiles,
+        https_port_how: found.how,
         services,
         notes,
     })
@@ -193,6 +202,8 @@ struct PortFound {
     guessed: Option<String>,
     /// The port may not be kept for the next starts (it is one the device does not use).
     not_cacheable: bool,
+    /// How the port was found, in words (`gst-onvif`).
+    how: String,
 }
 
 impl PortFound {
@@ -344,6 +355,23 @@ impl<'a> Plan<'a> {
         if s.https_port != 0 || self.loc_https {
             found.guessed = None;
         }
+        if s.https_port != 0 {
+            let asked = s.https_port;
+            found.how = if let Some((_, kept)) = found.mismatch {
+                format!(
+                    "https-port={asked}; the device kept {kept} (SetNetworkProtocols refused or \
+                     ignored)"
+                )
+            } else if protocols.is_empty() {
+                format!("https-port={asked} (the device's own could not be read)")
+            } else if target == asked {
+                format!("https-port={asked}, the one the device uses (GetNetworkProtocols)")
+            } else {
+                format!(
+                    "https-port={asked}, set on the device with SetNetworkProtocols (it was {target})"
+                )
+            };
+        }
         Ok((
             if s.https_port != 0 {
                 s.https_port
@@ -371,11 +399,18 @@ impl<'a> Plan<'a> {
             None => 443,
         };
         if cached.is_some() || (self.loc_https && self.s.https_port == 0) {
+            found.how = if cached.is_some() {
+                "found by an earlier start for this device in this process".into()
+            } else {
+                "the location's".into()
+            };
             return Ok((default, Vec::new()));
         }
         match self.read_protocols(client, notes).await {
             Ok(protocols) => {
+                found.how = "GetNetworkProtocols".into();
                 let port = ops::https_port(&protocols).unwrap_or_else(|| {
+                    found.how = format!("{default}: GetNetworkProtocols lists no enabled HTTPS");
                     notes.push(format!(
                         "{} lists no enabled HTTPS port; using {default}",
                         client.peer()
@@ -398,6 +433,7 @@ impl<'a> Plan<'a> {
                     warn(&self.unreadable_port(&e));
                 }
                 found.guessed = Some(format!("GetNetworkProtocols failed: {e}"));
+                found.how = format!("{default}: GetNetworkProtocols failed ({e})");
                 Ok((default, Vec::new()))
             }
         }

@@ -216,6 +216,8 @@ pub struct Profile {
     /// The SRTP algorithm its video encoder is configured with (Media2's
     /// `SecureStreamingProtocolAlgorithm`), when it says.
     pub srtp_algorithm: Option<String>,
+    /// Its video encoder's width and height, when it says.
+    pub resolution: Option<(u32, u32)>,
 }
 
 /// The profiles of a Media1 or Media2 `GetProfilesResponse`.
@@ -225,6 +227,11 @@ pub fn parse_profiles(el: &Element, media2: bool) -> Result<Vec<Profile>, ParseE
     let mut out = Vec::new();
     for p in el.children_named(ns, "Profiles") {
         let token = p.attr("token").unwrap_or_default().to_string();
+        let resolution = |e: Option<&Element>| {
+            let r = e?.child(NS_TT, "Resolution")?;
+            let side = |n: &str| r.child(NS_TT, n)?.text().trim().parse::<u32>().ok();
+            Some((side("Width")?, side("Height")?))
+        };
         let enc = |e: Option<&Element>| {
             e.map(|e| {
                 e.child(NS_TT, "Encoding")
@@ -247,6 +254,7 @@ pub fn parse_profiles(el: &Element, media2: bool) -> Result<Vec<Profile>, ParseE
                 srtp_algorithm: get("VideoEncoder")
                     .and_then(|v| v.attr("SecureStreamingProtocolAlgorithm"))
                     .map(|a| a.trim().to_string()),
+                resolution: resolution(get("VideoEncoder")),
             }
         } else {
             let get = |n: &str| p.child(NS_TT, n);
@@ -259,6 +267,7 @@ pub fn parse_profiles(el: &Element, media2: bool) -> Result<Vec<Profile>, ParseE
                 audio: get("AudioSourceConfiguration").and(enc(get("AudioEncoderConfiguration"))),
                 metadata: get("MetadataConfiguration").is_some(),
                 srtp_algorithm: None,
+                resolution: resolution(get("VideoEncoderConfiguration")),
             }
         };
         out.push(profile);
@@ -303,11 +312,13 @@ mod tests {
                 audio: Some("G711".into()),
                 metadata: true,
                 srtp_algorithm: None,
+                resolution: Some((1920, 1080)),
             }]
         );
         let el = example("media2-GetProfiles.resp.xml").unwrap();
         let p = parse_profiles(&el, true).unwrap();
         assert_eq!(p[0].video.as_deref(), Some("H265"));
+        assert_eq!(p[0].resolution, Some((1920, 1080)));
         assert_eq!(p[0].audio.as_deref(), Some("PCMU"));
         assert!(p[0].metadata);
 

@@ -89,13 +89,21 @@ fn get_capabilities(c: &Call<'_>) -> Response {
     ))
 }
 
-fn get_device_information(_: &Call<'_>) -> Response {
-    ok(
-        "<tds:GetDeviceInformationResponse><tds:Manufacturer>onvifhttps</tds:Manufacturer>\
-     <tds:Model>Virtual Camera</tds:Model><tds:FirmwareVersion>0.1.0</tds:FirmwareVersion>\
-     <tds:SerialNumber>VC-0001</tds:SerialNumber><tds:HardwareId>virtual</tds:HardwareId>\
-     </tds:GetDeviceInformationResponse>",
-    )
+fn get_device_information(c: &Call<'_>) -> Response {
+    let (manufacturer, model, firmware) = c
+        .shared
+        .config
+        .quirks
+        .persona
+        .map_or(("onvifhttps", "Virtual Camera", "0.1.0"), |p| {
+            p.device_information()
+        });
+    ok(&format!(
+        "<tds:GetDeviceInformationResponse><tds:Manufacturer>{manufacturer}</tds:Manufacturer>\
+         <tds:Model>{model}</tds:Model><tds:FirmwareVersion>{firmware}</tds:FirmwareVersion>\
+         <tds:SerialNumber>VC-0001</tds:SerialNumber><tds:HardwareId>virtual</tds:HardwareId>\
+         </tds:GetDeviceInformationResponse>"
+    ))
 }
 
 fn get_network_protocols(c: &Call<'_>) -> Response {
