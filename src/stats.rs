@@ -5,7 +5,9 @@
 //! that start's tasks (media, events, the action signals' client), written where each
 //! fact is known, read as a [`Snapshot`] by the element. Counters are atomics; the
 //! streams' reception counts are read from the media session when asked
-//! ([`Stats::set_sources`]), never copied per packet.
+//! ([`Stats::set_sources`]), never copied per packet. Reading never waits for the media
+//! path: an application may read `stats` from a bus sync handler, on the thread that holds
+//! the streams while it posts a message.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -90,7 +92,7 @@ impl Stats {
         );
     }
 
-    /// A SOAP request sent and answered (or failed).
+    /// A SOAP request sent.
     pub fn soap_round_trip(&self) {
         add(&self.0.soap_round_trips, 1);
     }
@@ -137,6 +139,12 @@ impl Stats {
             .sources
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(f);
+    }
+
+    /// The streams' counts as they are now, kept without the session (it stopped).
+    pub fn freeze(&self) {
+        let last = self.snapshot().sources;
+        self.set_sources(Box::new(move || last.clone()));
     }
 
     /// What was counted so far.

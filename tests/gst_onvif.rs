@@ -225,3 +225,44 @@ fn test_usage_and_discover() {
         ],
     );
 }
+
+/// The password from `GST_ONVIF_PASSWORD`, taken as written (a password in quotes is not
+/// unquoted as GStreamer's value parser would), reaches the camera and appears nowhere in
+/// what gst-onvif prints.
+#[test]
+fn test_the_password_from_the_environment_is_used_and_never_printed() {
+    let password = "\"p@ss\"";
+    let (cam, ca) = camera(Config {
+        device: Device {
+            password: password.into(),
+            ..Device::default()
+        },
+        ..Config::default()
+    });
+    for json in [false, true] {
+        let mut args = vec![];
+        if json {
+            args.push("--json".to_string());
+        }
+        args.extend([
+            cam.http_url(),
+            "user-id=admin".into(),
+            format!("tls-ca-file={}", ca.as_str()),
+        ]);
+        let out = Command::new(env!("CARGO_BIN_EXE_gst-onvif"))
+            .args(&args)
+            .env("GST_ONVIF_PASSWORD", password)
+            .output()
+            .expect("gst-onvif runs");
+        let (stdout, stderr) = (
+            text(&out),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        );
+        assert!(out.status.success(), "{stdout}{stderr}");
+        assert!(stdout.contains("HTTP Digest") || stdout.contains("WS-UsernameToken"));
+        assert!(
+            !stdout.contains("p@ss") && !stderr.contains("p@ss"),
+            "{stdout}{stderr}"
+        );
+    }
+}

@@ -281,3 +281,48 @@ fn test_trust_and_auth_follow_the_settings() {
         assert_eq!(text(&s, "rtsp-auth"), "HTTP Digest", "{s}");
     }
 }
+
+/// `stats` read from a bus sync handler, on the thread that posts: the SRTP path posts
+/// its QoS message and warning with the stream's receiver held, and a read that waited
+/// for it hung that thread (the review found it). Every message of the element is
+/// answered by a read here, and the media plays on.
+#[test]
+fn test_stats_read_from_a_sync_handler_never_waits_for_the_media() {
+    let (cam, ca) = camera(Config {
+        device: Device {
+            srtp: true,
+            srtp_bad_tag: true,
+            ..Device::default()
+        },
+        ..Config::default()
+    });
+    let loc = cam.https_url();
+    let run = multi(
+        props(&loc, &ca),
+        &[
+            ("streaming-method", &"rtsps-srtp"),
+            ("streams", &"video+audio"),
+        ],
+    );
+    let reads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (r, src) = (reads.clone(), run.src.downgrade());
+    run.pipeline.bus().unwrap().set_sync_handler(move |_, msg| {
+        if let Some(src) = src.upgrade()
+            && msg.src() == Some(src.upcast_ref())
+        {
+            let s = src.property::<gst::Structure>("stats");
+            assert_eq!(s.name(), NAME);
+            r.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        gst::BusSyncReply::Pass
+    });
+    let out = run.collect(&["video_0"], 60, WAIT);
+    assert!(out.error.is_none(), "{}", out.error_text());
+    assert!(out.count("video_0") >= 60, "{:?}", out.states);
+    assert!(!out.qos.is_empty(), "the damaged audio posts QoS");
+    assert!(reads.load(std::sync::atomic::Ordering::SeqCst) > 0);
+    // The drops were counted, read after the fact.
+    let s = run.src.property::<gst::Structure>("stats");
+    let a = source(&s, "audio_0").expect("audio counts");
+    assert!(a.get::<u32>("recv-drop-count").unwrap() >= 1, "{a}");
+}

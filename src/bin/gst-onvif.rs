@@ -98,6 +98,11 @@ fn main() -> ExitCode {
         if !pspec.flags().contains(gst::glib::ParamFlags::WRITABLE) {
             return Err(format!("{name} cannot be set (read-only)"));
         }
+        // Strings as written (a password "NULL" or in quotes stays what it is).
+        if pspec.value_type() == gst::glib::Type::STRING {
+            element.set_property(name, value);
+            return Ok(());
+        }
         let v = gst::glib::Value::deserialize_with_pspec(value, &pspec)
             .map_err(|_| format!("{name}: {value:?} is not a value of that property"))?;
         element.set_property_from_value(name, &v);

@@ -175,16 +175,17 @@ pub fn announced(datagram: &[u8], from: IpAddr) -> Option<Announced> {
     }
 }
 
-/// A socket on the WS-Discovery port that has joined the group (IPv4), for the Hellos
-/// and Byes devices send there. Shared with other listeners of the port (address and
-/// port reuse), as every WS-Discovery client on a host listens there.
+/// A socket that has joined the WS-Discovery group (IPv4), for the Hellos and Byes devices
+/// send there. Bound to the group's address, so that it takes only what is sent to the
+/// group (a Probe sent to a WS-Discovery service of this host still reaches it), and with
+/// address reuse, as every WS-Discovery client of a host listens there. The group is
+/// joined on the interface of the default route.
 pub fn listen() -> std::io::Result<tokio::net::UdpSocket> {
     use socket2::{Domain, Protocol, Socket, Type};
     let (group, port) = discovery::MULTICAST_V4;
     let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
     socket.set_reuse_address(true)?;
-    socket.set_reuse_port(true)?;
-    socket.bind(&SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), port).into())?;
+    socket.bind(&SocketAddr::new(group.into(), port).into())?;
     socket.join_multicast_v4(&group, &std::net::Ipv4Addr::UNSPECIFIED)?;
     socket.set_nonblocking(true)?;
     tokio::net::UdpSocket::from_std(socket.into())

@@ -177,6 +177,10 @@ impl OnvifHttpsSrc {
             output: output.clone(),
         };
         *self.watched.lock().unwrap_or_else(PoisonError::into_inner) = Some(read_from.clone());
+        // The signals' client counts into the stats of the start it was made in: the next
+        // signal makes one counting into this start's.
+        self.control_stale
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         // Every task of this element on one thread of the runtime.
         let shard = RUNTIME.pick();
         let stats_task = (settings.stats_interval > 0).then(|| {
@@ -266,6 +270,16 @@ impl OnvifHttpsSrc {
             }
         }
         started.output.teardown();
+        // What the streams counted stays readable without the session (one aborted at the
+        // deadline did not leave it), and their keys are let go.
+        if let Some(w) = self
+            .watched
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            w.stats.freeze();
+        }
         gst::info!(CAT, imp = self, "stopped");
     }
 

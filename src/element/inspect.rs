@@ -442,8 +442,9 @@ fn play_part(element: &gst::Element) -> Value {
         error = Some("the pipeline did not start".to_string());
     }
     let end = std::time::Instant::now() + PLAY_WAIT;
+    let mut done = false;
     while error.is_none() && std::time::Instant::now() < end {
-        let done = {
+        done = {
             let p = pads.lock().unwrap_or_else(PoisonError::into_inner);
             !p.is_empty() && p.iter().all(|(_, caps)| caps.is_some())
         };
@@ -487,7 +488,7 @@ fn play_part(element: &gst::Element) -> Value {
         );
     if let Some(e) = error {
         m.set("error", e);
-    } else if std::time::Instant::now() >= end {
+    } else if !done {
         m.set(
             "error",
             format!(

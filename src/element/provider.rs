@@ -276,7 +276,7 @@ fn add(provider: &glib::WeakRef<OnvifDeviceProvider>, added: &Added, f: &Found) 
         return;
     };
     let endpoint = &f.target.endpoint;
-    let old = {
+    let (d, old) = {
         let mut guard = added
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -294,12 +294,22 @@ fn add(provider: &glib::WeakRef<OnvifDeviceProvider>, added: &Added, f: &Found) 
         };
         let old = at.map(|i| list.remove(i).2);
         list.push((endpoint.clone(), location.clone(), d.clone()));
-        p.device_add(&d);
-        old
+        (d, old)
     };
+    // Posted without the lock: a handler of the message may stop the provider.
+    p.device_add(&d);
     if let Some(old) = old {
         gst::debug!(CAT, obj = p, "discovery: {endpoint} moved to {location}");
         p.device_remove(&old);
+    }
+    // Stopped, or replaced, meanwhile: the device is not listed any more.
+    let listed = added
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .as_ref()
+        .is_some_and(|l| l.iter().any(|(_, _, x)| *x == d));
+    if !listed {
+        p.device_remove(&d);
     }
 }
 

@@ -348,7 +348,18 @@ impl OnvifHttpsSrc {
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
         let start = match settings.start_settings(&obj) {
-            Ok((start, _)) => start,
+            Ok((mut start, _)) => {
+                // Counted in the `stats` of the start under way, if any.
+                if let Some(w) = self
+                    .watched
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .as_ref()
+                {
+                    start.stats = w.stats.clone();
+                }
+                start
+            }
             Err(e) => {
                 let _ = obj.post_message(e.warning_message(obj.upcast_ref(), signal));
                 return None;

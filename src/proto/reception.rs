@@ -8,9 +8,15 @@
 
 use super::rtp::{Header, SenderReport};
 
-/// Sequence numbers remembered below the highest one, to tell a duplicate from a packet
-/// that arrives late (after a later one).
-const WINDOW: u16 = 1024;
+/// RFC 3550 A.1: a number at most this far ahead of the highest is the sequence going on
+/// (with a gap); further, either way, it is a jump, taken only when the next packet
+/// follows it (the sender restarted its numbering).
+const MAX_DROPOUT: u16 = 3000;
+/// A.1: a number at most this far behind the highest is a duplicate or a late packet.
+const MAX_MISORDER: u16 = 100;
+/// Sequence numbers remembered at and below the highest one, to tell a duplicate from a
+/// late packet: at least [`MAX_MISORDER`] + 1.
+const WINDOW: u16 = 128;
 
 /// Reception statistics of one source. A new SSRC starts them again.
 #[derive(Debug, Clone, Default)]
@@ -26,10 +32,13 @@ pub struct ReceiverStats {
     /// Interarrival jitter, in RTP units scaled by 16 (A.8).
     jitter_q4: u64,
     last_transit: Option<i64>,
-    /// LSR and the running time the last SR arrived at.
+    /// LSR and the running time the last SR of this source arrived at.
     last_sr: Option<(u32, u64)>,
     /// The last SR's NTP timestamp.
     sr_ntp: Option<u64>,
+    /// A sender report of another SSRC (SSRC, LSR, arrival, NTP): taken if that source's
+    /// packets come next (a report may come before the first packet).
+    waiting_sr: Option<(u32, u32, u64, u64)>,
     /// Since the source's first packet: packets, payload bytes, duplicates and packets
     /// that came after a later one.
     packets: u64,
@@ -41,8 +50,8 @@ pub struct ReceiverStats {
     /// Which of the [`WINDOW`] sequence numbers at and below `max_seq` came: bit `i` is
     /// `max_seq - i`.
     seen: [u64; WINDOW as usize / 64],
-    /// After a jump backwards beyond the window: the number that, coming next, says the
-    /// sender restarted its sequence (A.1's `bad_seq`).
+    /// After a jump: the number that, coming next, says the sender restarted its
+    /// sequence (A.1's `bad_seq`).
     bad_seq: Option<u16>,
 }
 
@@ -73,6 +82,7 @@ impl ReceiverStats {
     pub fn packet(&mut self, h: &Header, clock_rate: u32, now_ns: u64) {
         let seq = h.sequence;
         if !self.started || h.ssrc != self.ssrc {
+            let waiting = self.waiting_sr.take();
             *self = ReceiverStats {
                 ssrc: h.ssrc,
                 started: true,
@@ -80,10 +90,16 @@ impl ReceiverStats {
                 max_seq: seq,
                 ..Default::default()
             };
+            if let Some((ssrc, lsr, at, ntp)) = waiting
+                && ssrc == h.ssrc
+            {
+                self.last_sr = Some((lsr, at));
+                self.sr_ntp = Some(ntp);
+            }
             self.mark(0);
         } else {
             let ahead = seq.wrapping_sub(self.max_seq);
-            if ahead != 0 && ahead < 0x8000 {
+            if ahead != 0 && ahead < MAX_DROPOUT {
                 if seq < self.max_seq {
                     // Wraps after 2^16 cycles, as the 32-bit extended count of RFC 3550 does.
                     self.cycles = self.cycles.wrapping_add(1 << 16);
@@ -92,34 +108,35 @@ impl ReceiverStats {
                 self.max_seq = seq;
                 self.mark(0);
                 self.bad_seq = None;
-            } else {
+            } else if ahead == 0 || ahead > u16::MAX - MAX_MISORDER {
                 let back = self.max_seq.wrapping_sub(seq);
-                if back < WINDOW {
-                    if self.seen(back) {
-                        self.duplicates = self.duplicates.saturating_add(1);
-                    } else {
-                        self.late = self.late.saturating_add(1);
-                        self.mark(back);
-                    }
-                } else if self.bad_seq == Some(seq) {
-                    // Two in a row from far behind: the sender started its numbers again.
-                    self.lost_before = self.lost_before.saturating_add(self.lost());
-                    self.base_seq = u32::from(seq);
-                    self.max_seq = seq;
-                    self.cycles = 0;
-                    self.received = 0;
-                    self.expected_prior = 0;
-                    self.received_prior = 0;
-                    self.seen = Default::default();
-                    self.mark(0);
-                    self.bad_seq = None;
+                if self.seen(back) {
+                    self.duplicates = self.duplicates.saturating_add(1);
                 } else {
-                    // Not of the sequence (A.1 leaves it out of the report's counts).
                     self.late = self.late.saturating_add(1);
-                    self.bad_seq = Some(seq.wrapping_add(1));
-                    self.counted(h);
-                    return;
+                    self.mark(back);
                 }
+            } else if self.bad_seq == Some(seq) {
+                // Two in a row after a jump: the sender started its numbers again.
+                self.lost_before = self.lost_before.saturating_add(self.lost());
+                self.base_seq = u32::from(seq);
+                self.max_seq = seq;
+                self.cycles = 0;
+                self.received = 0;
+                self.expected_prior = 0;
+                self.received_prior = 0;
+                self.seen = Default::default();
+                self.mark(0);
+                self.bad_seq = None;
+            } else {
+                // A jump: not of the sequence until the next packet follows it (A.1 leaves
+                // it out of the report's counts); one from behind came late.
+                if ahead >= 0x8000 {
+                    self.late = self.late.saturating_add(1);
+                }
+                self.bad_seq = Some(seq.wrapping_add(1));
+                self.counted(h);
+                return;
             }
         }
         self.received = self.received.wrapping_add(1);
@@ -184,10 +201,15 @@ impl ReceiverStats {
         i64::from(self.extent().1) - i64::from(self.received)
     }
 
-    /// Records a sender report arriving at `now_ns`.
+    /// Records a sender report arriving at `now_ns`: this source's, or one whose packets
+    /// may come next.
     pub fn sender_report(&mut self, sr: &SenderReport, now_ns: u64) {
-        self.last_sr = Some((sr.lsr(), now_ns));
-        self.sr_ntp = Some(sr.ntp);
+        if self.started && sr.ssrc == self.ssrc {
+            self.last_sr = Some((sr.lsr(), now_ns));
+            self.sr_ntp = Some(sr.ntp);
+        } else {
+            self.waiting_sr = Some((sr.ssrc, sr.lsr(), now_ns, sr.ntp));
+        }
     }
 
     /// What was counted, or `None` before any packet.
@@ -302,20 +324,34 @@ mod tests {
 
     #[test]
     fn test_window_across_the_wrap_and_words() {
-        // 65535 then 0..=200: 65535 is 201 behind; it is a duplicate when it comes again.
+        // 65535 then 0..=90: 65535 is 91 behind (the window's second word); it is a
+        // duplicate when it comes again.
         let mut seqs = vec![65535];
-        seqs.extend(0..=200u16);
+        seqs.extend(0..=90u16);
         seqs.push(65535);
-        seqs.push(100);
+        seqs.push(50);
         let c = run(&seqs);
         assert_eq!(c.num_duplicates, 2);
         assert_eq!(c.num_late, 0);
         assert_eq!(c.packets_lost, -2);
-        // A number more than a window behind is late, not known as a duplicate.
+        // More than MAX_MISORDER behind is a jump: late, not known as a duplicate, and
+        // out of the loss count.
         let mut seqs: Vec<u16> = (0..2000).collect();
         seqs.push(10);
         let c = run(&seqs);
-        assert_eq!((c.num_late, c.num_duplicates), (1, 0));
+        assert_eq!((c.num_late, c.num_duplicates, c.packets_lost), (1, 0, 0));
+    }
+
+    /// One stray packet far ahead (A.1's MAX_DROPOUT): left out, and the sequence goes on
+    /// without a loss of thousands.
+    #[test]
+    fn test_a_stray_packet_far_ahead_is_not_a_loss() {
+        let c = run(&[1, 2, 3, 30000, 4, 5, 6]);
+        assert_eq!(c.packets_received, 7);
+        assert_eq!((c.packets_lost, c.num_late, c.num_duplicates), (0, 0, 0));
+        // A gap within MAX_DROPOUT is a loss.
+        let c = run(&[1, 2, 2003]);
+        assert_eq!(c.packets_lost, 2000);
     }
 
     /// A sender that starts its numbers again (A.1): two in a row from far behind re-sync;
@@ -345,7 +381,22 @@ mod tests {
         st.packet(&h(100, 6), 90_000, 0);
         let c = st.counts().unwrap();
         assert_eq!((c.ssrc, c.packets_received, c.packets_lost), (6, 1, 0));
-        assert_eq!(c.sr_ntptime, None, "the report was of the old source");
+        assert_eq!(
+            c.sr_ntptime,
+            Some(77),
+            "the new source's report, come first"
+        );
+        // A report of another source does not touch this one's.
+        st.sender_report(
+            &SenderReport {
+                ssrc: 9,
+                ntp: 88,
+                rtp: 0,
+                packets: 0,
+            },
+            0,
+        );
+        assert_eq!(st.counts().unwrap().sr_ntptime, Some(77));
     }
 
     #[test]

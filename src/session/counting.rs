@@ -42,35 +42,52 @@ pub(super) fn opened(
                 .map(|k| k.receiver.clone())
         })
         .collect();
-    stats.set_sources(Box::new(move || match weak.upgrade() {
-        Some(streams) => sources(&streams, &srtp),
-        None => Vec::new(),
+    // The last counts read: what a read gets while the media path holds the streams (it
+    // may be this very thread, posting a message whose sync handler reads `stats`).
+    let last = std::sync::Mutex::new(Vec::new());
+    stats.set_sources(Box::new(move || {
+        let mut last = last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(now) = weak.upgrade().and_then(|s| sources(&s, &srtp)) {
+            *last = now;
+        }
+        last.clone()
     }));
 }
 
 /// The session ended: its streams' last counts stay readable until the next one plays.
 pub(super) fn ended(stats: &Stats) {
-    let last = stats.snapshot().sources;
-    stats.set_sources(Box::new(move || last.clone()));
+    stats.freeze();
 }
 
 type SrtpReceivers = [Option<Arc<std::sync::Mutex<crate::proto::srtp::Receiver>>>];
 
-fn sources(streams: &SharedStreams, srtp: &SrtpReceivers) -> Vec<Source> {
-    let st = streams
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+/// The streams' counts; `None` when the media path holds the streams or a stream's SRTP
+/// receiver right now (never waited for).
+fn sources(streams: &SharedStreams, srtp: &SrtpReceivers) -> Option<Vec<Source>> {
+    let st = match streams.try_lock() {
+        Ok(st) => st,
+        Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+        Err(std::sync::TryLockError::WouldBlock) => return None,
+    };
     st.list
         .iter()
         .enumerate()
-        .map(|(i, s)| Source {
-            stream: s.index,
-            counts: s.stats.counts(),
-            srtp_dropped: srtp.get(i).and_then(Option::as_ref).map(|r| {
-                r.lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .dropped()
-            }),
+        .map(|(i, s)| {
+            let srtp_dropped = match srtp.get(i).and_then(Option::as_ref) {
+                None => None,
+                Some(r) => Some(match r.try_lock() {
+                    Ok(r) => r.dropped(),
+                    Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner().dropped(),
+                    Err(std::sync::TryLockError::WouldBlock) => return None,
+                }),
+            };
+            Some(Source {
+                stream: s.index,
+                counts: s.stats.counts(),
+                srtp_dropped,
+            })
         })
         .collect()
 }

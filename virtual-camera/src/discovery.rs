@@ -47,8 +47,7 @@ pub fn group_socket() -> std::io::Result<std::net::UdpSocket> {
     use socket2::{Domain, Protocol, Socket, Type};
     let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
     socket.set_reuse_address(true)?;
-    socket.set_reuse_port(true)?;
-    socket.bind(&std::net::SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, GROUP.1)).into())?;
+    socket.bind(&std::net::SocketAddr::from(GROUP).into())?;
     socket.join_multicast_v4(&GROUP.0, &std::net::Ipv4Addr::UNSPECIFIED)?;
     socket.set_nonblocking(true)?;
     Ok(socket.into())

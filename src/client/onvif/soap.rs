@@ -269,6 +269,7 @@ impl OnvifClient {
                 headers.push(("Authorization", a.as_str()));
             }
             self.round_trips += 1;
+            // Counted as sent: a long PullMessages cut off at the stop reached the device.
             self.stats.soap_round_trip();
             let resp = self
                 .http
