@@ -21,4 +21,10 @@ start_camera
 timeout 60 gst-launch-1.0 -q onvifhttpssrc "location=https://127.0.0.1:$https_port" user-id=admin \
   user-pw=password "tls-ca-file=$tmp/ca.pem" ! fakesink num-buffers=50 \
   || { echo "install-check: the pipeline from the installed plugin failed"; exit 1; }
-echo "install-check: installed to $dir; gst-inspect-1.0 and a pipeline work from there"
+# gst-onvif, installed beside, inspects the camera.
+[ -x "$tmp/prefix/bin/gst-onvif" ] || { echo "install-check: gst-onvif was not installed in bin"; exit 1; }
+timeout 60 "$tmp/prefix/bin/gst-onvif" --no-play "https://127.0.0.1:$https_port" user-id=admin \
+  user-pw=password "tls-ca-file=$tmp/ca.pem" >"$tmp/gst-onvif.txt" 2>&1 \
+  && grep -q "^  chain: passes" "$tmp/gst-onvif.txt" \
+  || { echo "install-check: the installed gst-onvif failed:"; cat "$tmp/gst-onvif.txt"; exit 1; }
+echo "install-check: installed to $dir and gst-onvif to $tmp/prefix/bin; gst-inspect-1.0, a pipeline and gst-onvif work from there"

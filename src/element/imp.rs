@@ -236,14 +236,16 @@ impl OnvifHttpsSrc {
             return;
         };
         let _ = started.commander.send(Command::Stop);
-        if let Some(t) = &started.stats_task {
-            t.abort();
-        }
         started.output.backchannel.close();
         let mut joins = vec![started.join];
         if let Some((tx, join)) = started.events {
             let _ = tx.send(Command::Stop);
             joins.push(join);
+        }
+        // Aborted and waited for: no statistics message after the stop.
+        if let Some(t) = started.stats_task {
+            t.abort();
+            joins.push(t);
         }
         if runtime::inside_runtime() {
             // Called from inside an application's tokio runtime: blocking here would panic.
