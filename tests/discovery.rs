@@ -128,7 +128,10 @@ fn location(d: &gst::Device) -> String {
 /// `gst-launch-1.0` line that opens it.
 #[test]
 fn test_multicast_probe_hello_and_bye_in_a_namespace() {
-    if !inside_own_namespace("test_multicast_probe_hello_and_bye_in_a_namespace", true) {
+    if !inside_own_namespace(
+        "test_multicast_probe_hello_and_bye_in_a_namespace",
+        MULTICAST_ON_LO,
+    ) {
         return;
     }
     init();
@@ -218,4 +221,59 @@ fn test_multicast_probe_hello_and_bye_in_a_namespace() {
         1,
         "the camera that said Bye is gone: {text}"
     );
+}
+
+/// A recorder with a second NIC for its cameras: in a namespace of its own, the group's
+/// route is the loopback's, and the cameras are on another interface (a veth pair,
+/// 10.99.0.1 and 10.99.0.2), joined and speaking there only (and, with IP_MULTICAST_ALL
+/// off, hearing only what comes on it, as a camera on another host would). The provider probes out of
+/// every interface and listens on every one: the first camera is found by Probe before
+/// `start()` returns, the second by its Hello. (Before, Probes went out of the route's
+/// interface only, and the group was joined there only: neither was found.)
+#[test]
+fn test_cameras_on_an_interface_other_than_the_routes() {
+    let setup = format!(
+        "{MULTICAST_ON_LO} && ip link add v0 type veth peer name v1 && \
+         ip addr add 10.99.0.1/24 dev v0 && ip addr add 10.99.0.2/24 dev v1 && \
+         ip link set v0 up && ip link set v1 up && \
+         ip link set v0 multicast on && ip link set v1 multicast on"
+    );
+    if !inside_own_namespace("test_cameras_on_an_interface_other_than_the_routes", &setup) {
+        return;
+    }
+    init();
+    let on_v1 = || Config {
+        device: Device {
+            multicast_discovery: true,
+            multicast_interface: Some(std::net::Ipv4Addr::new(10, 99, 0, 2)),
+            ..Device::default()
+        },
+        ..Config::default()
+    };
+    let (first, _ca) = camera(on_v1());
+    let provider = gst::DeviceProviderFactory::by_name("onvifdeviceprovider").expect("registered");
+    let bus = provider.bus();
+    provider.start().expect("started");
+    let added = next_device(&bus, gst::MessageType::DeviceAdded);
+    assert!(
+        location(&added).contains(&format!(":{}/", first.https_port())),
+        "{}",
+        location(&added)
+    );
+    // Both rounds of the three Probes answered (each reaches it once, on v1): the
+    // discovery is over, and what comes now comes by Hello.
+    assert!(
+        first.wait_probes_answered(6, Duration::from_secs(10)),
+        "{} Probes answered",
+        first.probes_answered()
+    );
+    let (second, _ca2) = camera(on_v1());
+    let added = next_device(&bus, gst::MessageType::DeviceAdded);
+    assert!(
+        location(&added).contains(&format!(":{}/", second.https_port())),
+        "{}",
+        location(&added)
+    );
+    assert_eq!(second.probes_answered(), 0, "found by its Hello");
+    provider.stop();
 }

@@ -502,7 +502,7 @@ fn capture_udp(
 /// and its tag. Where a namespace cannot be made, it is skipped saying why.
 #[test]
 fn test_only_srtp_travels_over_udp() {
-    if !inside_own_namespace("test_only_srtp_travels_over_udp", false) {
+    if !inside_own_namespace("test_only_srtp_travels_over_udp", "") {
         return;
     }
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -42,6 +42,46 @@ pub fn targets(listed: Option<&str>) -> Vec<SocketAddr> {
     }
 }
 
+/// At most this many interfaces are probed and listened on.
+const MAX_INTERFACES: usize = 64;
+
+/// The IPv4 addresses of the interfaces that are up and take multicast: Probes go out of
+/// each, and the group is joined on each (a camera network on a NIC of its own is not
+/// the default route's, which is all the kernel would choose).
+pub fn multicast_interfaces() -> Vec<std::net::Ipv4Addr> {
+    let mut out = Vec::new();
+    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills `list` with a linked list that freeifaddrs frees below;
+    // nothing of it is kept.
+    if unsafe { libc::getifaddrs(&mut list) } != 0 {
+        return out;
+    }
+    let mut node = list;
+    while !node.is_null() && out.len() < MAX_INTERFACES {
+        // SAFETY: `node` is a node of the list getifaddrs gave, not freed yet.
+        let ifa = unsafe { &*node };
+        node = ifa.ifa_next;
+        let flags = ifa.ifa_flags;
+        let wanted = (libc::IFF_UP | libc::IFF_MULTICAST) as libc::c_uint;
+        if flags & wanted != wanted || ifa.ifa_addr.is_null() {
+            continue;
+        }
+        // SAFETY: `ifa_addr` is not null and points to a socket address of its family.
+        if i32::from(unsafe { (*ifa.ifa_addr).sa_family }) != libc::AF_INET {
+            continue;
+        }
+        // SAFETY: an AF_INET address is a sockaddr_in.
+        let sin = unsafe { &*ifa.ifa_addr.cast::<libc::sockaddr_in>() };
+        let ip = std::net::Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr));
+        if !out.contains(&ip) {
+            out.push(ip);
+        }
+    }
+    // SAFETY: the list getifaddrs gave, freed once.
+    unsafe { libc::freeifaddrs(list) };
+    out
+}
+
 /// Whether `targets` is the WS-Discovery group alone (then Hello and Bye can be heard).
 pub fn is_multicast(targets: &[SocketAddr]) -> bool {
     let (ip, port) = discovery::MULTICAST_V4;
@@ -71,11 +111,28 @@ pub async fn discover_each(
     .into_iter()
     .map(|k| discovery::probe(k, &random::<16>()).1)
     .collect();
+    let interfaces = multicast_interfaces();
     let send = async |socket: &tokio::net::UdpSocket| {
         for to in targets {
-            for p in &probes {
-                if let Err(e) = socket.send_to(p, to).await {
-                    crate::log::debug!("discovery: a Probe to {to} could not be sent: {e}");
+            // To the group: out of every interface (or the kernel's choice when none
+            // is listed); to an address: as routed.
+            let outs: Vec<Option<std::net::Ipv4Addr>> =
+                if to.ip().is_multicast() && !interfaces.is_empty() {
+                    interfaces.iter().copied().map(Some).collect()
+                } else {
+                    vec![None]
+                };
+            for out in outs {
+                if let Some(ip) = out
+                    && let Err(e) = socket2::SockRef::from(socket).set_multicast_if_v4(&ip)
+                {
+                    crate::log::debug!("discovery: no Probes out of {ip}: {e}");
+                    continue;
+                }
+                for p in &probes {
+                    if let Err(e) = socket.send_to(p, to).await {
+                        crate::log::debug!("discovery: a Probe to {to} could not be sent: {e}");
+                    }
                 }
             }
         }
@@ -179,14 +236,50 @@ pub fn announced(datagram: &[u8], from: IpAddr) -> Option<Announced> {
 /// send there. Bound to the group's address, so that it takes only what is sent to the
 /// group (a Probe sent to a WS-Discovery service of this host still reaches it), and with
 /// address reuse, as every WS-Discovery client of a host listens there. The group is
-/// joined on the interface of the default route.
+/// joined on every interface that takes multicast (else on the default route's).
 pub fn listen() -> std::io::Result<tokio::net::UdpSocket> {
     use socket2::{Domain, Protocol, Socket, Type};
     let (group, port) = discovery::MULTICAST_V4;
     let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
     socket.set_reuse_address(true)?;
+    only_own_groups(&socket)?;
     socket.bind(&SocketAddr::new(group.into(), port).into())?;
-    socket.join_multicast_v4(&group, &std::net::Ipv4Addr::UNSPECIFIED)?;
+    let joined = multicast_interfaces()
+        .iter()
+        .filter(|ip| match socket.join_multicast_v4(&group, ip) {
+            Ok(()) => true,
+            Err(e) => {
+                crate::log::debug!("discovery: the group not joined on {ip}: {e}");
+                false
+            }
+        })
+        .count();
+    if joined == 0 {
+        socket.join_multicast_v4(&group, &std::net::Ipv4Addr::UNSPECIFIED)?;
+    }
     socket.set_nonblocking(true)?;
     tokio::net::UdpSocket::from_std(socket.into())
+}
+
+/// Only what comes for the groups this socket joined, on the interfaces it joined them on
+/// (Linux's IP_MULTICAST_ALL is on by default: a socket takes every group any socket of
+/// the host joined).
+fn only_own_groups(socket: &socket2::Socket) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let off: libc::c_int = 0;
+    // SAFETY: a valid socket, and an int option of the size given.
+    let r = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_MULTICAST_ALL,
+            std::ptr::addr_of!(off).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }

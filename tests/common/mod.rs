@@ -709,23 +709,25 @@ pub fn tool_required() -> bool {
 /// The variable that tells a test it runs inside the network namespace it made.
 const IN_NETNS: &str = "ONVIFHTTPS_TEST_IN_NETNS";
 
+/// The namespace's multicast on its loopback: the WS-Discovery group reaches nothing else.
+pub const MULTICAST_ON_LO: &str = "ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo";
+
 /// Whether this is the run of test `name` inside a network namespace of its own (its
-/// loopback up, with `multicast` on it and the multicast route: the WS-Discovery group
-/// reaches nothing else). Outside, it runs the test there (`unshare -rn`) and says false;
-/// where no namespace can be made, the test is skipped saying why.
-pub fn inside_own_namespace(name: &str, multicast: bool) -> bool {
+/// loopback up, then the shell commands `setup`, if any). Outside, it runs the test there
+/// (`unshare -rn`) and says false; where no namespace can be made, the test is skipped
+/// saying why.
+pub fn inside_own_namespace(name: &str, setup: &str) -> bool {
     if std::env::var_os(IN_NETNS).is_some() {
         return true;
     }
-    let setup = if multicast {
-        "ip link set lo up && ip link set lo multicast on && \
-         ip route add 224.0.0.0/4 dev lo && exec \"$0\" \"$@\""
+    let setup = if setup.is_empty() {
+        "ip link set lo up && exec \"$0\" \"$@\"".to_string()
     } else {
-        "ip link set lo up && exec \"$0\" \"$@\""
+        format!("ip link set lo up && {setup} && exec \"$0\" \"$@\"")
     };
     let exe = std::env::current_exe().expect("the test binary");
     let status = std::process::Command::new("unshare")
-        .args(["-rn", "sh", "-c", setup])
+        .args(["-rn", "sh", "-c", &setup])
         .arg(exe)
         .args(["--exact", name, "--nocapture"])
         .env(IN_NETNS, "1")

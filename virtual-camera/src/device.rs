@@ -76,6 +76,10 @@ pub struct Device {
     /// it stops (default false: tests run side by side, and only in a network namespace
     /// of their own may they use the group).
     pub multicast_discovery: bool,
+    /// With `multicast_discovery`: the interface (by its address) the camera joins the
+    /// group on and speaks from (`None`: the default route's), as a camera on a network
+    /// of its own, behind a recorder's second NIC.
+    pub multicast_interface: Option<std::net::Ipv4Addr>,
 }
 
 /// The port GetStreamUri writes into the `rtsps://` URI (tests move it onto a relay).
@@ -118,6 +122,7 @@ impl Default for Device {
             srtp_suite: None,
             srtp_algorithms: None,
             multicast_discovery: false,
+            multicast_interface: None,
         }
     }
 }

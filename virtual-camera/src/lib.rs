@@ -677,7 +677,7 @@ impl Camera {
             ),
         };
         let bye = if shared.config.device.multicast_discovery {
-            let group = discovery::group_socket()?;
+            let group = discovery::group_socket(shared.config.device.multicast_interface)?;
             let to = std::net::SocketAddr::from(discovery::GROUP);
             let speaker = group.try_clone()?;
             let listener = {

@@ -58,6 +58,8 @@ OPTIONS:
   --multicast-discovery    WS-Discovery on the group too (239.255.255.250:3702): Probes
                            answered there, Hello at start, Bye at exit (use it inside a
                            network namespace of its own, unshare -rn)
+  --multicast-interface IP with --multicast-discovery: the interface (by its IPv4
+                           address) to join the group on and speak from
   --media-before-play-answer  send the first media packets before the answer to PLAY
   --rtp-faults             a lossy path for the first stream's interleaved RTP: packets
                            10, 20, 30 dropped, 40 and 50 sent twice, 61 before 60
@@ -188,6 +190,13 @@ fn main() {
             "--srtp-algorithms" => cfg.device.srtp_algorithms = Some(value().leak()),
             "--media-before-play-answer" => cfg.quirks.media_before_play_answer = true,
             "--multicast-discovery" => cfg.device.multicast_discovery = true,
+            "--multicast-interface" => {
+                cfg.device.multicast_interface = Some(
+                    value()
+                        .parse()
+                        .unwrap_or_else(|_| fail("bad --multicast-interface".into())),
+                );
+            }
             "--service-listing" => {
                 cfg.quirks.service_listing = match value().as_str() {
                     "right" => onvif_virtual_camera::ServiceListing::Right,
