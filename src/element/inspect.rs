@@ -165,15 +165,7 @@ fn https_origin(start: &StartSettings) -> Option<Origin> {
     } else {
         return None;
     };
-    Some(Origin {
-        scheme: "https",
-        host: match loc.host() {
-            Some(url::Host::Ipv6(a)) => format!("[{a}]"),
-            Some(h) => h.to_string(),
-            None => return None,
-        },
-        port,
-    })
+    onvif::origin_of(loc, "https", port).ok()
 }
 
 async fn device(st: &mut Started) -> Value {

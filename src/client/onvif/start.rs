@@ -108,7 +108,8 @@ pub struct Started {
     pub notes: Vec<String>,
 }
 
-pub(super) fn origin_of(url: &url::Url, scheme: &'static str, port: u16) -> Result<Origin, Error> {
+/// The origin of `url`'s host at `scheme` and `port`.
+pub fn origin_of(url: &url::Url, scheme: &'static str, port: u16) -> Result<Origin, Error> {
     let host = match url.host() {
         Some(url::Host::Ipv6(a)) => format!("[{a}]"),
         Some(h) => h.to_string(),
