@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use super::{TlsConfig, Verifier, fingerprint, format_fingerprint};
-use crate::proto::clock;
 
 /// What accepted a certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,14 +120,8 @@ fn read(der: &[u8]) -> (String, String, String) {
     let spki = crate::transport::trust::fingerprints(der)
         .map(|(spki, _)| format_fingerprint(&spki))
         .unwrap_or_default();
-    match x509_parser::parse_x509_certificate(der) {
-        Ok((_, c)) => (
-            spki,
-            c.subject().to_string(),
-            clock::format_rfc3339(c.validity().not_after.timestamp()),
-        ),
-        Err(_) => (spki, String::new(), String::new()),
-    }
+    let (subject, _, not_after) = super::by_store::described(der).unwrap_or_default();
+    (spki, subject, not_after)
 }
 
 /// `TLSv1.3` for rustls's `TLSv1_3`.

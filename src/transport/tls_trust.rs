@@ -323,7 +323,9 @@ impl Verifier {
                     }
                 }
                 if let Some(notify) = &self.notify {
-                    let (subject, not_before, not_after) = described(&pending.der);
+                    // What cannot be read is said so.
+                    let (subject, not_before, not_after) = described(&pending.der)
+                        .unwrap_or_else(|| ("(unreadable)".into(), String::new(), String::new()));
                     notify(&Trusted {
                         host: pending.host,
                         port: self.port,
@@ -353,20 +355,15 @@ fn now_unix_secs() -> i64 {
     crate::proto::clock::now_unix_millis().div_euclid(1000)
 }
 
-/// A certificate's subject and validity (RFC 3339), for the message that says it was
-/// trusted; what cannot be read is said so.
-fn described(der: &[u8]) -> (String, String, String) {
-    match x509_parser::parse_x509_certificate(der) {
-        Ok((_, c)) => {
-            let v = c.validity();
-            (
-                c.subject().to_string(),
-                clock::format_rfc3339(v.not_before.timestamp()),
-                clock::format_rfc3339(v.not_after.timestamp()),
-            )
-        }
-        Err(_) => ("(unreadable)".into(), String::new(), String::new()),
-    }
+/// A certificate's subject and validity (RFC 3339); `None` when it cannot be read.
+pub(super) fn described(der: &[u8]) -> Option<(String, String, String)> {
+    let (_, c) = x509_parser::parse_x509_certificate(der).ok()?;
+    let v = c.validity();
+    Some((
+        c.subject().to_string(),
+        clock::format_rfc3339(v.not_before.timestamp()),
+        clock::format_rfc3339(v.not_after.timestamp()),
+    ))
 }
 
 #[cfg(test)]
