@@ -13,7 +13,6 @@ use std::time::Duration;
 use common::*;
 use gst::prelude::*;
 use onvif_virtual_camera::RTP_FAULTS;
-use sha2::Digest;
 
 const WAIT: Duration = Duration::from_secs(40);
 const NAME: &str = "application/x-onvifhttpssrc-stats";
@@ -53,21 +52,8 @@ fn u64_of(s: &gst::StructureRef, field: &str) -> u64 {
 
 /// The camera's leaf certificate: its SHA-256 as the element writes it, and its expiry.
 fn leaf(chain_pem: &str) -> (String, i64) {
-    use base64::Engine;
-    let b64: String = chain_pem
-        .lines()
-        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE"))
-        .skip(1)
-        .take_while(|l| !l.starts_with("-----END"))
-        .collect();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .expect("PEM");
-    let fp = sha2::Sha256::digest(&der)
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":");
+    let (_, fp) = fingerprints(chain_pem);
+    let der = leaf_der(chain_pem);
     let (_, cert) = x509_parser::parse_x509_certificate(&der).expect("a certificate");
     (fp, cert.validity().not_after.timestamp())
 }

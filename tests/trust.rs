@@ -63,21 +63,6 @@ fn props<'a>(
     ]
 }
 
-/// The SPKI and certificate fingerprints of a PEM chain's leaf, as the element says them.
-fn fingerprints(chain_pem: &str) -> (String, String) {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-    let der = CertificateDer::pem_slice_iter(chain_pem.as_bytes())
-        .next()
-        .unwrap()
-        .unwrap();
-    let (spki, cert) = trust::fingerprints(der.as_ref()).unwrap();
-    (
-        tls::format_fingerprint(&spki),
-        tls::format_fingerprint(&cert),
-    )
-}
-
 /// The `onvif-certificate-trusted` messages: (port, SPKI, certificate, line).
 fn trusted(elements: &[gst::Structure]) -> Vec<(u32, String, String, u32)> {
     elements

@@ -706,6 +706,27 @@ pub fn tool_required() -> bool {
     std::env::var("ONVIFHTTPS_REQUIRE_TOOLS").is_ok_and(|v| v == "1")
 }
 
+/// The DER of a PEM chain's leaf certificate.
+pub fn leaf_der(chain_pem: &str) -> Vec<u8> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    CertificateDer::pem_slice_iter(chain_pem.as_bytes())
+        .next()
+        .expect("a certificate")
+        .expect("valid PEM")
+        .to_vec()
+}
+
+/// The SPKI and certificate fingerprints of a PEM chain's leaf, as the element says them.
+pub fn fingerprints(chain_pem: &str) -> (String, String) {
+    use gstonvifhttps::testing::{tls, trust};
+    let (spki, cert) = trust::fingerprints(&leaf_der(chain_pem)).expect("a readable certificate");
+    (
+        tls::format_fingerprint(&spki),
+        tls::format_fingerprint(&cert),
+    )
+}
+
 /// The variable that tells a test it runs inside the network namespace it made.
 const IN_NETNS: &str = "ONVIFHTTPS_TEST_IN_NETNS";
 
