@@ -7,7 +7,7 @@
 
 use super::*;
 
-use crate::stats::{Source, Stats};
+use crate::stats::Source;
 
 /// A session PLAYs: what it is, and its streams' counts read from `streams` from now on.
 pub(super) fn opened(
@@ -56,32 +56,28 @@ pub(super) fn opened(
     }));
 }
 
-/// The session ended: its streams' last counts stay readable until the next one plays.
-pub(super) fn ended(stats: &Stats) {
-    stats.freeze();
-}
-
 type SrtpReceivers = [Option<Arc<std::sync::Mutex<crate::proto::srtp::Receiver>>>];
+
+/// `m` locked, unless someone holds it now (a poisoned lock is taken all the same).
+fn held<T>(m: &std::sync::Mutex<T>) -> Option<std::sync::MutexGuard<'_, T>> {
+    match m.try_lock() {
+        Ok(g) => Some(g),
+        Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+        Err(std::sync::TryLockError::WouldBlock) => None,
+    }
+}
 
 /// The streams' counts; `None` when the media path holds the streams or a stream's SRTP
 /// receiver right now (never waited for).
 fn sources(streams: &SharedStreams, srtp: &SrtpReceivers) -> Option<Vec<Source>> {
-    let st = match streams.try_lock() {
-        Ok(st) => st,
-        Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
-        Err(std::sync::TryLockError::WouldBlock) => return None,
-    };
+    let st = held(streams)?;
     st.list
         .iter()
         .enumerate()
         .map(|(i, s)| {
             let srtp_dropped = match srtp.get(i).and_then(Option::as_ref) {
                 None => None,
-                Some(r) => Some(match r.try_lock() {
-                    Ok(r) => r.dropped(),
-                    Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner().dropped(),
-                    Err(std::sync::TryLockError::WouldBlock) => return None,
-                }),
+                Some(r) => Some(held(r)?.dropped()),
             };
             Some(Source {
                 stream: s.index,

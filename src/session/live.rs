@@ -81,7 +81,8 @@ pub async fn run_live<O: Output>(s: LiveSettings, out: Arc<O>, mut commands: Com
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .flush_all(&*out);
-                super::counting::ended(&s.start.stats);
+                // Its streams' last counts stay readable until the next session plays.
+                s.start.stats.freeze();
                 // The waits start over only after media flowed for a while: a device that
                 // accepts PLAY and hangs up at once keeps backing off.
                 let last = streams

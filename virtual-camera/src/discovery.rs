@@ -102,30 +102,37 @@ const ENVELOPE_START: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><s:Envel
      xmlns:dn=\"http://www.onvif.org/ver10/network/wsdl\" \
      xmlns:tds=\"http://www.onvif.org/ver10/device/wsdl\">";
 
-/// The Hello the camera says on the group when it starts.
-pub fn hello(advert: &Advert, message_id: &str) -> String {
+/// The envelope's start and header of an announcement on the group (`Hello`, `Bye`), the
+/// camera's `number`th.
+fn announcement(action: &str, message_id: &str, number: u32) -> String {
     format!(
         "{ENVELOPE_START}<s:Header><a:MessageID>{message_id}</a:MessageID>\
          <a:To>urn:schemas-xmlsoap-org:ws:2005:04:discovery</a:To>\
-         <a:Action>http://schemas.xmlsoap.org/ws/2005/04/discovery/Hello</a:Action>\
-         <d:AppSequence InstanceId=\"1\" MessageNumber=\"1\"/></s:Header><s:Body><d:Hello>\
-         <a:EndpointReference><a:Address>{}</a:Address></a:EndpointReference>\
+         <a:Action>http://schemas.xmlsoap.org/ws/2005/04/discovery/{action}</a:Action>\
+         <d:AppSequence InstanceId=\"1\" MessageNumber=\"{number}\"/></s:Header>"
+    )
+}
+
+/// The Hello the camera says on the group when it starts.
+pub fn hello(advert: &Advert, message_id: &str) -> String {
+    format!(
+        "{}<s:Body><d:Hello><a:EndpointReference><a:Address>{}</a:Address></a:EndpointReference>\
          <d:Types>dn:NetworkVideoTransmitter tds:Device</d:Types><d:Scopes>{}</d:Scopes>\
          <d:XAddrs>{}</d:XAddrs><d:MetadataVersion>1</d:MetadataVersion></d:Hello></s:Body>\
          </s:Envelope>",
-        advert.endpoint, advert.scopes, advert.xaddrs
+        announcement("Hello", message_id, 1),
+        advert.endpoint,
+        advert.scopes,
+        advert.xaddrs
     )
 }
 
 /// The Bye the camera says on the group when it stops.
 pub fn bye(advert: &Advert, message_id: &str) -> String {
     format!(
-        "{ENVELOPE_START}<s:Header><a:MessageID>{message_id}</a:MessageID>\
-         <a:To>urn:schemas-xmlsoap-org:ws:2005:04:discovery</a:To>\
-         <a:Action>http://schemas.xmlsoap.org/ws/2005/04/discovery/Bye</a:Action>\
-         <d:AppSequence InstanceId=\"1\" MessageNumber=\"2\"/></s:Header><s:Body><d:Bye>\
-         <a:EndpointReference><a:Address>{}</a:Address></a:EndpointReference></d:Bye>\
-         </s:Body></s:Envelope>",
+        "{}<s:Body><d:Bye><a:EndpointReference><a:Address>{}</a:Address></a:EndpointReference>\
+         </d:Bye></s:Body></s:Envelope>",
+        announcement("Bye", message_id, 2),
         advert.endpoint
     )
 }
