@@ -42,9 +42,10 @@ pub(super) fn opened(
                 .map(|k| k.receiver.clone())
         })
         .collect();
-    // The last counts read: what a read gets while the media path holds the streams (it
-    // may be this very thread, posting a message whose sync handler reads `stats`).
-    let last = std::sync::Mutex::new(Vec::new());
+    // The last counts read: what a read gets while the media path holds the streams past
+    // [`HOLD_WAIT`] (it may be this very thread, posting a message whose sync handler
+    // reads `stats`). Read once now, so that every stream is there from the start.
+    let last = std::sync::Mutex::new(sources(streams, &srtp).unwrap_or_default());
     stats.set_sources(Box::new(move || {
         let mut last = last
             .lock()
@@ -58,12 +59,23 @@ pub(super) fn opened(
 
 type SrtpReceivers = [Option<Arc<std::sync::Mutex<crate::proto::srtp::Receiver>>>];
 
-/// `m` locked, unless someone holds it now (a poisoned lock is taken all the same).
+/// How long a read of the counts tries for a lock the media path holds (it holds it for
+/// a read of the connection, microseconds) before it takes the last counts instead.
+const HOLD_WAIT: std::time::Duration = std::time::Duration::from_millis(2);
+
+/// `m` locked, unless someone holds it for [`HOLD_WAIT`] (maybe this thread: never
+/// blocked on); a poisoned lock is taken all the same.
 fn held<T>(m: &std::sync::Mutex<T>) -> Option<std::sync::MutexGuard<'_, T>> {
-    match m.try_lock() {
-        Ok(g) => Some(g),
-        Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
-        Err(std::sync::TryLockError::WouldBlock) => None,
+    let end = std::time::Instant::now() + HOLD_WAIT;
+    loop {
+        match m.try_lock() {
+            Ok(g) => return Some(g),
+            Err(std::sync::TryLockError::Poisoned(p)) => return Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) if std::time::Instant::now() < end => {
+                std::thread::yield_now();
+            }
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        }
     }
 }
 
