@@ -313,17 +313,11 @@ async fn transports(st: &mut Started) -> Value {
         ("rtp-udp", StreamTransport::Udp),
         ("rtsps", StreamTransport::Rtsps),
     ] {
-        let Some(req) = ops::get_stream_uri(media2, &token, t) else {
-            m.set(nick, "not offered (Media1 has no RTSPS)");
-            continue;
-        };
-        let answer = match st.client.call(&path, &req, true).await {
-            Ok(el) => match ops::parse_media_uri(&el, media2, "GetStreamUri") {
-                Ok(uri) => match url::Url::parse(&uri) {
-                    Ok(u) => crate::error::sanitize_url(&u),
-                    Err(_) => uri,
-                },
-                Err(e) => format!("not offered: {e}"),
+        // The element's own GetStreamUri (Media1 has no RTSPS: said in its error).
+        let answer = match onvif::stream_uri(&mut st.client, &st.media, t).await {
+            Ok(uri) => match url::Url::parse(&uri) {
+                Ok(u) => crate::error::sanitize_url(&u),
+                Err(_) => uri,
             },
             Err(e) => format!("not offered: {e}"),
         };
