@@ -63,7 +63,8 @@ fn test_rtsps_plays_video_and_audio_with_checks_on() {
 
 /// A tap that tries to read RTP interleaved in RTSP (`$`, channel, length, an RTP version
 /// 2 header) from a captured byte stream: the number of frames it finds that are followed
-/// at once by another such frame.
+/// at once by two more such frames. Ciphertext looks like a chain of two now and then
+/// (about once in 10^9 positions); a chain of three, never.
 fn interleaved_rtp_frames(bytes: &[u8]) -> usize {
     let frame_at = |i: usize| -> Option<usize> {
         let head = bytes.get(i..i + 5)?;
@@ -74,7 +75,7 @@ fn interleaved_rtp_frames(bytes: &[u8]) -> usize {
         (len >= 12).then_some(i + 4 + len)
     };
     (0..bytes.len())
-        .filter(|&i| frame_at(i).and_then(frame_at).is_some())
+        .filter(|&i| frame_at(i).and_then(frame_at).and_then(frame_at).is_some())
         .count()
 }
 
@@ -135,7 +136,7 @@ fn test_nothing_readable_on_the_rtsps_wire() {
     assert_eq!(got.len(), 20);
     let clear = plain.to_client.lock().unwrap().clone();
     assert!(
-        interleaved_rtp_frames(&clear) >= 19,
+        interleaved_rtp_frames(&clear) >= 18,
         "the tap sees RTP in clear: {}",
         interleaved_rtp_frames(&clear)
     );
