@@ -64,16 +64,8 @@ fn test_the_provider_lists_the_camera_and_its_element_plays() {
     // provider's bus, and goes when it stops.
     let bus = provider.bus();
     provider.start().expect("started");
-    let added = bus
-        .timed_pop_filtered(
-            gst::ClockTime::from_seconds(10),
-            &[gst::MessageType::DeviceAdded],
-        )
-        .expect("a device added");
-    let gst::MessageView::DeviceAdded(added) = added.view() else {
-        unreachable!()
-    };
-    assert_eq!(added.device().display_name(), "Virtual Camera");
+    let added = next_device(&bus, gst::MessageType::DeviceAdded);
+    assert_eq!(added.display_name(), "Virtual Camera");
     provider.stop();
     assert_eq!(provider.devices().len(), 1, "not started: a probe again");
 
@@ -105,9 +97,14 @@ fn test_the_provider_lists_the_camera_and_its_element_plays() {
 
 /// The device message of `kind` the provider's bus carries next, within 10 s.
 fn next_device(bus: &gst::Bus, kind: gst::MessageType) -> gst::Device {
+    next_device_within(bus, kind, 10)
+}
+
+/// The device message of `kind` the provider's bus carries next, within `secs` s.
+fn next_device_within(bus: &gst::Bus, kind: gst::MessageType, secs: u64) -> gst::Device {
     let msg = bus
-        .timed_pop_filtered(gst::ClockTime::from_seconds(10), &[kind])
-        .unwrap_or_else(|| panic!("no {kind:?} within 10 s"));
+        .timed_pop_filtered(gst::ClockTime::from_seconds(secs), &[kind])
+        .unwrap_or_else(|| panic!("no {kind:?} within {secs} s"));
     match msg.view() {
         gst::MessageView::DeviceAdded(m) => m.device(),
         gst::MessageView::DeviceRemoved(m) => m.device(),
@@ -275,5 +272,53 @@ fn test_cameras_on_an_interface_other_than_the_routes() {
         location(&added)
     );
     assert_eq!(second.probes_answered(), 0, "found by its Hello");
+    provider.stop();
+}
+
+/// A recorder that starts before its camera network's NIC is up: in a namespace of its
+/// own, the provider starts with the loopback alone; then a veth pair comes up (10.99.0.1
+/// and 10.99.0.2) and a camera starts on 10.99.0.2, speaking there only. Within the
+/// rescan (5 s) and one round of Probes, the provider has joined the group on the new
+/// interface and probed out of it, and lists the camera. (Before, the interfaces were read
+/// once at start: the camera was never listed.)
+#[test]
+fn test_an_interface_that_comes_up_after_start() {
+    if !inside_own_namespace(
+        "test_an_interface_that_comes_up_after_start",
+        MULTICAST_ON_LO,
+    ) {
+        return;
+    }
+    init();
+    let provider = gst::DeviceProviderFactory::by_name("onvifdeviceprovider").expect("registered");
+    let bus = provider.bus();
+    provider.start().expect("started");
+    assert!(provider.devices().is_empty());
+    let status = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "ip link add v0 type veth peer name v1 && \
+             ip addr add 10.99.0.1/24 dev v0 && ip addr add 10.99.0.2/24 dev v1 && \
+             ip link set v0 multicast on && ip link set v1 multicast on && \
+             ip link set v0 up && ip link set v1 up",
+        ])
+        .status()
+        .expect("sh");
+    assert!(status.success(), "the veth pair: {status}");
+    let (cam, _ca) = camera(Config {
+        device: Device {
+            multicast_discovery: true,
+            multicast_interface: Some(std::net::Ipv4Addr::new(10, 99, 0, 2)),
+            ..Device::default()
+        },
+        ..Config::default()
+    });
+    // The first rescan comes 5 s after the start's 3 s of Probes.
+    let added = next_device_within(&bus, gst::MessageType::DeviceAdded, 20);
+    assert!(
+        location(&added).contains(&format!(":{}/", cam.https_port())),
+        "{}",
+        location(&added)
+    );
     provider.stop();
 }

@@ -101,6 +101,17 @@ pub async fn discover_each(
     wait: Duration,
     each: &mut (dyn FnMut(&Found) + Send),
 ) -> std::io::Result<Vec<Found>> {
+    discover_on(targets, &multicast_interfaces(), wait, each).await
+}
+
+/// As [`discover_each`], the group's Probes going out of `interfaces` only (the kernel's
+/// choice when the list is empty).
+pub async fn discover_on(
+    targets: &[SocketAddr],
+    interfaces: &[std::net::Ipv4Addr],
+    wait: Duration,
+    each: &mut (dyn FnMut(&Found) + Send),
+) -> std::io::Result<Vec<Found>> {
     use crate::proto::auth::random;
     let socket = tokio::net::UdpSocket::bind((std::net::Ipv4Addr::UNSPECIFIED, 0)).await?;
     let probes: Vec<Vec<u8>> = [
@@ -111,7 +122,6 @@ pub async fn discover_each(
     .into_iter()
     .map(|k| discovery::probe(k, &random::<16>()).1)
     .collect();
-    let interfaces = multicast_interfaces();
     let send = async |socket: &tokio::net::UdpSocket| {
         for to in targets {
             // To the group: out of every interface (or the kernel's choice when none
@@ -233,18 +243,20 @@ pub fn announced(datagram: &[u8], from: IpAddr) -> Option<Announced> {
 }
 
 /// A socket that has joined the WS-Discovery group (IPv4), for the Hellos and Byes devices
-/// send there. Bound to the group's address, so that it takes only what is sent to the
-/// group (a Probe sent to a WS-Discovery service of this host still reaches it), and with
-/// address reuse, as every WS-Discovery client of a host listens there. The group is
-/// joined on every interface that takes multicast (else on the default route's).
-pub fn listen() -> std::io::Result<tokio::net::UdpSocket> {
+/// send there, and the interfaces it joined it on. Bound to the group's address, so that
+/// it takes only what is sent to the group (a Probe sent to a WS-Discovery service of this
+/// host still reaches it), and with address reuse, as every WS-Discovery client of a host
+/// listens there. The group is joined on every interface that takes multicast (else on
+/// the default route's); [`join_new`] joins it on those that come up later.
+pub fn listen() -> std::io::Result<(tokio::net::UdpSocket, Vec<std::net::Ipv4Addr>)> {
     use socket2::{Domain, Protocol, Socket, Type};
     let (group, port) = discovery::MULTICAST_V4;
     let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
     socket.set_reuse_address(true)?;
     only_own_groups(&socket)?;
     socket.bind(&SocketAddr::new(group.into(), port).into())?;
-    let joined = multicast_interfaces()
+    let interfaces = multicast_interfaces();
+    let joined = interfaces
         .iter()
         .filter(|ip| match socket.join_multicast_v4(&group, ip) {
             Ok(()) => true,
@@ -258,7 +270,37 @@ pub fn listen() -> std::io::Result<tokio::net::UdpSocket> {
         socket.join_multicast_v4(&group, &std::net::Ipv4Addr::UNSPECIFIED)?;
     }
     socket.set_nonblocking(true)?;
-    tokio::net::UdpSocket::from_std(socket.into())
+    Ok((tokio::net::UdpSocket::from_std(socket.into())?, interfaces))
+}
+
+/// How often a listener looks for interfaces that came up (a recorder often starts before
+/// its camera network's NIC is up, or the NIC comes back after a cable was pulled).
+pub const RESCAN: Duration = Duration::from_secs(5);
+
+/// The interfaces that take multicast now and were not in `known` (which becomes the
+/// list of now): `socket` joins the group on each (one it is still a member on, as after a
+/// link went down and up, is kept), and Probes are to go out of them.
+pub fn join_new(
+    socket: &tokio::net::UdpSocket,
+    known: &mut Vec<std::net::Ipv4Addr>,
+) -> Vec<std::net::Ipv4Addr> {
+    let (group, _) = discovery::MULTICAST_V4;
+    let now = multicast_interfaces();
+    let new: Vec<std::net::Ipv4Addr> = now
+        .iter()
+        .copied()
+        .filter(|ip| !known.contains(ip))
+        .collect();
+    for ip in &new {
+        match socket.join_multicast_v4(group, *ip) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EADDRINUSE) => {}
+            // Probes still go out of it.
+            Err(e) => crate::log::debug!("discovery: the group not joined on {ip}: {e}"),
+        }
+    }
+    *known = now;
+    new
 }
 
 /// Only what comes for the groups this socket joined, on the interfaces it joined them on

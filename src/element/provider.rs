@@ -8,7 +8,7 @@
 //! (3 s). Started, the provider adds each camera as its answer comes (`start()` waits
 //! for the first second of answers, so that `gst-device-monitor-1.0` lists them), then,
 //! on the WS-Discovery group, keeps listening: a camera's Hello adds it (or its new
-//! address), a Bye removes it.
+//! address), a Bye removes it; an interface that comes up is joined and probed.
 
 use std::sync::{LazyLock, OnceLock};
 use std::time::Duration;
@@ -164,8 +164,8 @@ mod imp {
                 if let Err(e) = found {
                     gst::warning!(CAT, "discovery failed: {e}");
                 }
-                if let Some(l) = listener {
-                    super::listen(&l, &provider, &added).await;
+                if let Some((socket, known)) = listener {
+                    super::listen(&socket, known, &targets, &provider, &added).await;
                 }
             });
             if let Some(old) = self
@@ -313,15 +313,41 @@ fn add(provider: &glib::WeakRef<OnvifDeviceProvider>, added: &Added, f: &Found) 
     }
 }
 
-/// Hellos and Byes on the group, until the provider stops (its task is aborted).
+/// Hellos and Byes on the group, until the provider stops (its task is aborted). Every
+/// [`discovery::RESCAN`], an interface that came up (not in `known`) has the group joined
+/// on it and Probes sent out of it: a camera there said its Hello before anyone listened.
 async fn listen(
     socket: &tokio::net::UdpSocket,
+    mut known: Vec<std::net::Ipv4Addr>,
+    targets: &[std::net::SocketAddr],
     provider: &glib::WeakRef<OnvifDeviceProvider>,
     added: &Added,
 ) {
     let mut buf = vec![0u8; crate::proto::onvif::discovery::MAX_DATAGRAM + 1];
+    let mut rescan = tokio::time::interval_at(
+        tokio::time::Instant::now() + discovery::RESCAN,
+        discovery::RESCAN,
+    );
+    rescan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let (n, from) = match socket.recv_from(&mut buf).await {
+        let received = tokio::select! {
+            r = socket.recv_from(&mut buf) => r,
+            _ = rescan.tick() => {
+                let new = discovery::join_new(socket, &mut known);
+                if !new.is_empty() {
+                    gst::debug!(CAT, "discovery: interface(s) {new:?} came up: Probes out of them");
+                    let found = discovery::discover_on(targets, &new, PROBE_WAIT, &mut |f| {
+                        add(provider, added, f);
+                    })
+                    .await;
+                    if let Err(e) = found {
+                        gst::debug!(CAT, "discovery on {new:?} failed: {e}");
+                    }
+                }
+                continue;
+            }
+        };
+        let (n, from) = match received {
             Ok(r) => r,
             Err(e) => {
                 gst::debug!(CAT, "discovery: {e}");
