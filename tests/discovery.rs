@@ -112,6 +112,12 @@ fn next_device_within(bus: &gst::Bus, kind: gst::MessageType, secs: u64) -> gst:
     }
 }
 
+/// Asserts that `d` is the camera whose HTTPS port is `port`.
+fn assert_at_port(d: &gst::Device, port: u16) {
+    let at = location(d);
+    assert!(at.contains(&format!(":{port}/")), "{at}, not port {port}");
+}
+
 fn location(d: &gst::Device) -> String {
     d.properties()
         .and_then(|p| p.get::<String>("onvif.location").ok())
@@ -252,11 +258,7 @@ fn test_cameras_on_an_interface_other_than_the_routes() {
     let bus = provider.bus();
     provider.start().expect("started");
     let added = next_device(&bus, gst::MessageType::DeviceAdded);
-    assert!(
-        location(&added).contains(&format!(":{}/", first.https_port())),
-        "{}",
-        location(&added)
-    );
+    assert_at_port(&added, first.https_port());
     // Both rounds of the three Probes answered (each reaches it once, on v1): the
     // discovery is over, and what comes now comes by Hello.
     assert!(
@@ -266,11 +268,7 @@ fn test_cameras_on_an_interface_other_than_the_routes() {
     );
     let (second, _ca2) = camera(on_v1());
     let added = next_device(&bus, gst::MessageType::DeviceAdded);
-    assert!(
-        location(&added).contains(&format!(":{}/", second.https_port())),
-        "{}",
-        location(&added)
-    );
+    assert_at_port(&added, second.https_port());
     assert_eq!(second.probes_answered(), 0, "found by its Hello");
     provider.stop();
 }
@@ -315,10 +313,180 @@ fn test_an_interface_that_comes_up_after_start() {
     });
     // The first rescan comes 5 s after the start's 3 s of Probes.
     let added = next_device_within(&bus, gst::MessageType::DeviceAdded, 20);
-    assert!(
-        location(&added).contains(&format!(":{}/", cam.https_port())),
-        "{}",
-        location(&added)
-    );
+    assert_at_port(&added, cam.https_port());
+    provider.stop();
+}
+
+/// A camera on "another host": the camera binary in a network namespace of its own, nested
+/// in the test's, whose only NIC is `v1` (the far end of the test's veth pair, moved there)
+/// with 10.99.0.2/24, its link up with `up`. It shares no kernel state with the provider:
+/// the group it joins does not make the recorder's NIC take the group, as on a wire.
+struct Remote {
+    child: Option<std::process::Child>,
+    pid: i32,
+    https_port: u16,
+    _ca: TempFile,
+}
+
+impl Remote {
+    /// `None` (said why) where the camera binary was not built.
+    fn start(up: bool) -> Option<Remote> {
+        use std::io::{BufRead, Write};
+        let exe = std::env::current_exe().expect("the test binary");
+        let binary = exe
+            .parent()
+            .and_then(|deps| deps.parent())
+            .expect("the target directory")
+            .join("onvif-virtual-camera");
+        if !binary.exists() {
+            assert!(!tool_required(), "no {binary:?}");
+            eprintln!("skipped: no {binary:?} (cargo build --workspace)");
+            return None;
+        }
+        let ca = TempFile::new("remote-ca.pem", "");
+        let script = format!(
+            "echo ready && read _ && ip link set lo up && ip addr add 10.99.0.2/24 dev v1 && \
+             ip link set v1 multicast on{} && exec \"$0\" --ca-file {} --multicast-discovery \
+             --multicast-interface 10.99.0.2",
+            if up { " && ip link set v1 up" } else { "" },
+            ca.as_str()
+        );
+        let mut child = std::process::Command::new("unshare")
+            .args(["-n", "sh", "-c", &script])
+            .arg(&binary)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("unshare -n");
+        let pid = i32::try_from(child.id()).expect("a pid");
+        let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        out.read_line(&mut line).expect("read");
+        assert_eq!(line.trim(), "ready", "the camera's namespace");
+        let status = std::process::Command::new("ip")
+            .args(["link", "set", "v1", "netns", &pid.to_string()])
+            .status()
+            .expect("ip");
+        assert!(status.success(), "v1 moved: {status}");
+        writeln!(child.stdin.take().expect("stdin")).expect("go");
+        line.clear();
+        out.read_line(&mut line).expect("read");
+        let https_port = line
+            .split("\"https_port\":")
+            .nth(1)
+            .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("the camera did not start: {line:?}"));
+        Some(Remote {
+            child: Some(child),
+            pid,
+            https_port,
+            _ca: ca,
+        })
+    }
+
+    /// `ip ARGS` inside the camera's namespace.
+    fn ip(&self, args: &[&str]) {
+        let status = std::process::Command::new("nsenter")
+            .args(["-t", &self.pid.to_string(), "-n", "ip"])
+            .args(args)
+            .status()
+            .expect("nsenter");
+        assert!(status.success(), "ip {args:?}: {status}");
+    }
+}
+
+impl Drop for Remote {
+    /// SIGTERM (the camera says Bye and exits), then SIGKILL if it has not within 5 s.
+    fn drop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        // SAFETY: a signal to the child this test started and has not reaped.
+        unsafe { libc::kill(self.pid, libc::SIGTERM) };
+        let (done, exited) = std::sync::mpsc::channel();
+        let pid = self.pid;
+        std::thread::spawn(move || {
+            let _ = child.wait();
+            let _ = done.send(());
+        });
+        if exited.recv_timeout(Duration::from_secs(5)).is_err() {
+            // SAFETY: as above.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let _ = exited.recv_timeout(Duration::from_secs(5));
+        }
+    }
+}
+
+/// The test namespace's end of a veth pair for a [`Remote`] camera: `v0`, 10.99.0.1/24, up
+/// (made again when it was there: removing `v0` removes the pair).
+fn veth_for_a_remote_camera() {
+    let status = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "{ ip link del v0 2>/dev/null; true; } && \
+             ip link add v0 type veth peer name v1 && ip addr add 10.99.0.1/24 dev v0 && \
+             ip link set v0 multicast on && ip link set v0 up",
+        ])
+        .status()
+        .expect("sh");
+    assert!(status.success(), "the veth pair: {status}");
+}
+
+/// The recorder's camera NIC has no link when it starts (the camera's cable is out; the
+/// camera boots meanwhile, and its Hello is lost). When the link comes, within the rescan
+/// the provider joins the group there and probes, and lists the camera. (Before, a NIC
+/// that was up without a link was joined and probed at start, into the void, and never
+/// again: the camera was never listed.)
+#[test]
+fn test_a_camera_nic_whose_link_comes_after_start() {
+    if !inside_own_namespace(
+        "test_a_camera_nic_whose_link_comes_after_start",
+        MULTICAST_ON_LO,
+    ) {
+        return;
+    }
+    init();
+    veth_for_a_remote_camera();
+    let Some(cam) = Remote::start(false) else {
+        return;
+    };
+    let provider = gst::DeviceProviderFactory::by_name("onvifdeviceprovider").expect("registered");
+    let bus = provider.bus();
+    provider.start().expect("started");
+    assert!(provider.devices().is_empty());
+    cam.ip(&["link", "set", "v1", "up"]);
+    let added = next_device_within(&bus, gst::MessageType::DeviceAdded, 20);
+    assert_at_port(&added, cam.https_port);
+    provider.stop();
+}
+
+/// The recorder's camera NIC removed and made again with the same address (a USB adapter
+/// plugged back): the kernel dropped the group with the old interface. Within the rescan
+/// the provider joins it on the new one and probes, and lists the camera that started on
+/// it. (Interfaces known by address alone took the new one for the old: never listed.)
+#[test]
+fn test_a_camera_nic_made_again_with_the_same_address() {
+    if !inside_own_namespace(
+        "test_a_camera_nic_made_again_with_the_same_address",
+        MULTICAST_ON_LO,
+    ) {
+        return;
+    }
+    init();
+    veth_for_a_remote_camera();
+    let Some(first) = Remote::start(true) else {
+        return;
+    };
+    let provider = gst::DeviceProviderFactory::by_name("onvifdeviceprovider").expect("registered");
+    let bus = provider.bus();
+    provider.start().expect("started");
+    let added = next_device(&bus, gst::MessageType::DeviceAdded);
+    assert_at_port(&added, first.https_port);
+    drop(first);
+    veth_for_a_remote_camera();
+    let second = Remote::start(true).expect("started before");
+    let added = next_device_within(&bus, gst::MessageType::DeviceAdded, 20);
+    assert_at_port(&added, second.https_port);
     provider.stop();
 }

@@ -45,10 +45,27 @@ pub fn targets(listed: Option<&str>) -> Vec<SocketAddr> {
 /// At most this many interfaces are probed and listened on.
 const MAX_INTERFACES: usize = 64;
 
-/// The IPv4 addresses of the interfaces that are up and take multicast: Probes go out of
-/// each, and the group is joined on each (a camera network on a NIC of its own is not
-/// the default route's, which is all the kernel would choose).
+/// The IPv4 addresses of the interfaces that are up, have a link (a NIC whose cable is out
+/// is left for when it has one) and take multicast: Probes go out of each, and the group
+/// is joined on each (a camera network on a NIC of its own is not the default route's,
+/// which is all the kernel would choose).
 pub fn multicast_interfaces() -> Vec<std::net::Ipv4Addr> {
+    let mut out: Vec<std::net::Ipv4Addr> = Vec::new();
+    for (_, ip) in indexed_interfaces() {
+        if !out.contains(&ip) {
+            out.push(ip);
+        }
+    }
+    out
+}
+
+/// An interface as the listener knows it: its index and an IPv4 address of it (an
+/// interface removed and made again, a USB adapter plugged back, has a new index, and
+/// the group to join again).
+pub type Interface = (u32, std::net::Ipv4Addr);
+
+/// [`multicast_interfaces`] with each one's index.
+fn indexed_interfaces() -> Vec<Interface> {
     let mut out = Vec::new();
     let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
     // SAFETY: getifaddrs fills `list` with a linked list that freeifaddrs frees below;
@@ -62,7 +79,7 @@ pub fn multicast_interfaces() -> Vec<std::net::Ipv4Addr> {
         let ifa = unsafe { &*node };
         node = ifa.ifa_next;
         let flags = ifa.ifa_flags;
-        let wanted = (libc::IFF_UP | libc::IFF_MULTICAST) as libc::c_uint;
+        let wanted = (libc::IFF_UP | libc::IFF_RUNNING | libc::IFF_MULTICAST) as libc::c_uint;
         if flags & wanted != wanted || ifa.ifa_addr.is_null() {
             continue;
         }
@@ -73,8 +90,14 @@ pub fn multicast_interfaces() -> Vec<std::net::Ipv4Addr> {
         // SAFETY: an AF_INET address is a sockaddr_in.
         let sin = unsafe { &*ifa.ifa_addr.cast::<libc::sockaddr_in>() };
         let ip = std::net::Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr));
-        if !out.contains(&ip) {
-            out.push(ip);
+        let index = if ifa.ifa_name.is_null() {
+            0
+        } else {
+            // SAFETY: a non-null `ifa_name` is the interface's NUL-terminated name.
+            unsafe { libc::if_nametoindex(ifa.ifa_name) }
+        };
+        if !out.contains(&(index, ip)) {
+            out.push((index, ip));
         }
     }
     // SAFETY: the list getifaddrs gave, freed once.
@@ -248,17 +271,17 @@ pub fn announced(datagram: &[u8], from: IpAddr) -> Option<Announced> {
 /// host still reaches it), and with address reuse, as every WS-Discovery client of a host
 /// listens there. The group is joined on every interface that takes multicast (else on
 /// the default route's); [`join_new`] joins it on those that come up later.
-pub fn listen() -> std::io::Result<(tokio::net::UdpSocket, Vec<std::net::Ipv4Addr>)> {
+pub fn listen() -> std::io::Result<(tokio::net::UdpSocket, Vec<Interface>)> {
     use socket2::{Domain, Protocol, Socket, Type};
     let (group, port) = discovery::MULTICAST_V4;
     let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
     socket.set_reuse_address(true)?;
     only_own_groups(&socket)?;
     socket.bind(&SocketAddr::new(group.into(), port).into())?;
-    let interfaces = multicast_interfaces();
+    let interfaces = indexed_interfaces();
     let joined = interfaces
         .iter()
-        .filter(|ip| match socket.join_multicast_v4(&group, ip) {
+        .filter(|(_, ip)| match socket.join_multicast_v4(&group, ip) {
             Ok(()) => true,
             Err(e) => {
                 crate::log::debug!("discovery: the group not joined on {ip}: {e}");
@@ -277,20 +300,21 @@ pub fn listen() -> std::io::Result<(tokio::net::UdpSocket, Vec<std::net::Ipv4Add
 /// its camera network's NIC is up, or the NIC comes back after a cable was pulled).
 pub const RESCAN: Duration = Duration::from_secs(5);
 
-/// The interfaces that take multicast now and were not in `known` (which becomes the
-/// list of now): `socket` joins the group on each (one it is still a member on, as after a
-/// link went down and up, is kept), and Probes are to go out of them.
+/// The addresses of the interfaces that take multicast now and were not in `known` (which
+/// becomes the list of now): `socket` joins the group on each (one it is still a member
+/// on, as after a cable was out, is kept), and Probes are to go out of them.
 pub fn join_new(
     socket: &tokio::net::UdpSocket,
-    known: &mut Vec<std::net::Ipv4Addr>,
+    known: &mut Vec<Interface>,
 ) -> Vec<std::net::Ipv4Addr> {
     let (group, _) = discovery::MULTICAST_V4;
-    let now = multicast_interfaces();
-    let new: Vec<std::net::Ipv4Addr> = now
-        .iter()
-        .copied()
-        .filter(|ip| !known.contains(ip))
-        .collect();
+    let now = indexed_interfaces();
+    let mut new: Vec<std::net::Ipv4Addr> = Vec::new();
+    for (_, ip) in now.iter().filter(|i| !known.contains(i)) {
+        if !new.contains(ip) {
+            new.push(*ip);
+        }
+    }
     for ip in &new {
         match socket.join_multicast_v4(group, *ip) {
             Ok(()) => {}

@@ -318,7 +318,7 @@ fn add(provider: &glib::WeakRef<OnvifDeviceProvider>, added: &Added, f: &Found) 
 /// on it and Probes sent out of it: a camera there said its Hello before anyone listened.
 async fn listen(
     socket: &tokio::net::UdpSocket,
-    mut known: Vec<std::net::Ipv4Addr>,
+    mut known: Vec<discovery::Interface>,
     targets: &[std::net::SocketAddr],
     provider: &glib::WeakRef<OnvifDeviceProvider>,
     added: &Added,

@@ -685,10 +685,12 @@ impl Camera {
                 tokio::net::UdpSocket::from_std(group)?
             };
             runtime.spawn(discovery::serve(listener, advert.clone(), probes.clone()));
-            speaker.send_to(
+            // Lost when the link is down (a camera booting with its cable out): it
+            // starts all the same, as devices do, and answers Probes once the link is up.
+            let _ = speaker.send_to(
                 discovery::hello(&advert, &discovery::message_id()).as_bytes(),
                 to,
-            )?;
+            );
             Some((speaker, discovery::bye(&advert, &discovery::message_id())))
         } else {
             None
