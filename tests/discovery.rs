@@ -358,31 +358,44 @@ impl Remote {
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("unshare -n");
-        let pid = i32::try_from(child.id()).expect("a pid");
-        let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
-        let mut line = String::new();
-        out.read_line(&mut line).expect("read");
-        assert_eq!(line.trim(), "ready", "the camera's namespace");
+        let (stdin, stdout) = (child.stdin.take(), child.stdout.take());
+        // From here a panic stops the camera (Drop).
+        let mut remote = Remote {
+            pid: i32::try_from(child.id()).expect("a pid"),
+            child: Some(child),
+            https_port: 0,
+            _ca: ca,
+        };
+        // Its lines, each waited for at most 30 s.
+        let (tx, lines) = std::sync::mpsc::channel::<String>();
+        let stdout = stdout.expect("stdout");
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                if tx.send(line.unwrap_or_default()).is_err() {
+                    break;
+                }
+            }
+        });
+        let next = || {
+            lines
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|e| panic!("the camera said nothing: {e}"))
+        };
+        assert_eq!(next(), "ready", "the camera's namespace");
         let status = std::process::Command::new("ip")
-            .args(["link", "set", "v1", "netns", &pid.to_string()])
+            .args(["link", "set", "v1", "netns", &remote.pid.to_string()])
             .status()
             .expect("ip");
         assert!(status.success(), "v1 moved: {status}");
-        writeln!(child.stdin.take().expect("stdin")).expect("go");
-        line.clear();
-        out.read_line(&mut line).expect("read");
-        let https_port = line
+        writeln!(stdin.expect("stdin")).expect("go");
+        let line = next();
+        remote.https_port = line
             .split("\"https_port\":")
             .nth(1)
             .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| panic!("the camera did not start: {line:?}"));
-        Some(Remote {
-            child: Some(child),
-            pid,
-            https_port,
-            _ca: ca,
-        })
+        Some(remote)
     }
 
     /// `ip ARGS` inside the camera's namespace.
