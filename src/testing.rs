@@ -4,6 +4,7 @@
 //! Hooks for the integration tests only; not an API. The crate's modules are private;
 //! the tests, examples and fuzz targets reach the ones they drive from here.
 
+pub use crate::client::discovery;
 pub use crate::client::onvif::{self as device, services};
 pub use crate::client::onvif::{control, recording as edge};
 pub use crate::client::rtsp as rtsp_client;

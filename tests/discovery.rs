@@ -503,3 +503,114 @@ fn test_a_camera_nic_made_again_with_the_same_address() {
     assert_at_port(&added, second.https_port);
     provider.stop();
 }
+
+/// Whether `/proc/net/igmp` lists the WS-Discovery group on interface `name` (the groups
+/// of a device are the indented lines under it; 239.255.255.250 is `FAFFFFEF` there).
+fn igmp_has_group(name: &str) -> bool {
+    let table = std::fs::read_to_string("/proc/net/igmp").expect("/proc/net/igmp");
+    let mut on = false;
+    for line in table.lines().skip(1) {
+        if !line.starts_with('\t') {
+            on = line.split_whitespace().nth(1) == Some(name);
+        } else if on && line.split_whitespace().next() == Some("FAFFFFEF") {
+            return true;
+        }
+    }
+    false
+}
+
+/// The listener's memberships are those of the interfaces of now: 25 veth pairs (50
+/// interfaces) come, are joined, and go, one after another (bridges and adapters come and
+/// go on a recorder); each one gone is left, so the group is still joined on the pair
+/// that comes last. (Before, a gone interface kept its place in the socket's list, the
+/// kernel's 20 were used up by the tenth pair, and the last was not joined.)
+#[test]
+fn test_interfaces_that_come_and_go_leave_the_group() {
+    use std::io::BufRead;
+    if !inside_own_namespace(
+        "test_interfaces_that_come_and_go_leave_the_group",
+        MULTICAST_ON_LO,
+    ) {
+        return;
+    }
+    use gstonvifhttps::testing::discovery;
+    // The links' state as the kernel reports it (a veth end has its link a moment after
+    // `ip link set up` returns): each line of `ip -o monitor link`, waited for at most 10 s.
+    /// Killed at the end, a failed assertion's included (else it outlives the test).
+    struct Monitor(std::process::Child);
+    impl Drop for Monitor {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut monitor = Monitor(
+        std::process::Command::new("ip")
+            .args(["-o", "monitor", "link"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("ip monitor"),
+    );
+    let (tx, events) = std::sync::mpsc::channel::<String>();
+    let stdout = monitor.0.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap_or_default()).is_err() {
+                break;
+            }
+        }
+    });
+    let pair = |a: &str, b: &str, net: &str| {
+        let script = format!(
+            "ip link add {a} type veth peer name {b} && ip addr add {net}.1/24 dev {a} && \
+             ip addr add {net}.2/24 dev {b} && ip link set {a} multicast on && \
+             ip link set {b} multicast on && ip link set {a} up && ip link set {b} up"
+        );
+        let status = std::process::Command::new("sh")
+            .args(["-c", &script])
+            .status()
+            .expect("sh");
+        assert!(status.success(), "{script}: {status}");
+        let mut up: Vec<&str> = Vec::new();
+        while up.len() < 2 {
+            let line = events
+                .recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|e| panic!("{a} and {b} not up: {e}"));
+            for end in [a, b] {
+                if line.contains(&format!(": {end}@"))
+                    && line.contains("state UP")
+                    && !up.contains(&end)
+                {
+                    up.push(end);
+                }
+            }
+        }
+    };
+    let del = |a: &str| {
+        let status = std::process::Command::new("ip")
+            .args(["link", "del", a])
+            .status()
+            .expect("ip");
+        assert!(status.success(), "ip link del {a}: {status}");
+    };
+    gstonvifhttps::testing::runtime::RUNTIME.block_on(async {
+        let (socket, mut known) = discovery::listen().expect("the group joined");
+        for n in 0..25 {
+            let (a, b) = (format!("a{n}"), format!("b{n}"));
+            pair(&a, &b, &format!("10.98.{n}"));
+            let new = discovery::join_new(&socket, &mut known);
+            assert_eq!(new.len(), 2, "pair {n}: {new:?}");
+            assert!(igmp_has_group(&a), "pair {n}: the group on {a}");
+            del(&a);
+            assert!(discovery::join_new(&socket, &mut known).is_empty());
+        }
+        pair("last", "last1", "10.98.99");
+        assert_eq!(discovery::join_new(&socket, &mut known).len(), 2);
+        assert!(
+            igmp_has_group("last"),
+            "the group on the last interface: {}",
+            std::fs::read_to_string("/proc/net/igmp").unwrap_or_default()
+        );
+    });
+    drop(monitor);
+}

@@ -302,13 +302,29 @@ pub const RESCAN: Duration = Duration::from_secs(5);
 
 /// The addresses of the interfaces that take multicast now and were not in `known` (which
 /// becomes the list of now): `socket` joins the group on each (one it is still a member
-/// on, as after a cable was out, is kept), and Probes are to go out of them.
+/// on, as after a cable was out, is kept), and Probes are to go out of them. An interface
+/// of `known` gone, or without a link, is left (by its index, which a removed interface
+/// keeps in the socket's list): the kernel allows a socket 20 groups, and bridges and
+/// adapters that come and go would use them up.
 pub fn join_new(
     socket: &tokio::net::UdpSocket,
     known: &mut Vec<Interface>,
 ) -> Vec<std::net::Ipv4Addr> {
+    use socket2::InterfaceIndexOrAddress;
     let (group, _) = discovery::MULTICAST_V4;
     let now = indexed_interfaces();
+    let mut gone: Vec<u32> = Vec::new();
+    for (index, _) in known.iter() {
+        if *index != 0 && !now.iter().any(|(i, _)| i == index) && !gone.contains(index) {
+            gone.push(*index);
+        }
+    }
+    for index in gone {
+        let by = InterfaceIndexOrAddress::Index(index);
+        if let Err(e) = socket2::SockRef::from(socket).leave_multicast_v4_n(&group, &by) {
+            crate::log::debug!("discovery: the group not left on interface {index}: {e}");
+        }
+    }
     let mut new: Vec<std::net::Ipv4Addr> = Vec::new();
     for (_, ip) in now.iter().filter(|i| !known.contains(i)) {
         if !new.contains(ip) {
