@@ -48,7 +48,10 @@ pub fn group_socket(interface: Option<std::net::Ipv4Addr>) -> std::io::Result<st
     use socket2::{Domain, Protocol, Socket, Type};
     let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
     socket.set_reuse_address(true)?;
-    only_own_groups(&socket)?;
+    // Only what comes for the groups this socket joined, on the interfaces it joined them
+    // on (Linux's IP_MULTICAST_ALL is on by default: a socket takes every group any socket
+    // of the host joined).
+    socket.set_multicast_all_v4(false)?;
     socket.bind(&std::net::SocketAddr::from(GROUP).into())?;
     let interface = interface.unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
     socket.join_multicast_v4(&GROUP.0, &interface)?;
@@ -57,29 +60,6 @@ pub fn group_socket(interface: Option<std::net::Ipv4Addr>) -> std::io::Result<st
     }
     socket.set_nonblocking(true)?;
     Ok(socket.into())
-}
-
-/// Only what comes for the groups this socket joined, on the interfaces it joined them on
-/// (Linux's IP_MULTICAST_ALL is on by default: a socket takes every group any socket of
-/// the host joined).
-fn only_own_groups(socket: &socket2::Socket) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let off: libc::c_int = 0;
-    // SAFETY: a valid socket, and an int option of the size given.
-    let r = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::IPPROTO_IP,
-            libc::IP_MULTICAST_ALL,
-            std::ptr::addr_of!(off).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
 }
 
 /// A fresh `urn:uuid:` message id.
