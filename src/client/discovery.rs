@@ -284,13 +284,7 @@ pub fn listen() -> std::io::Result<(tokio::net::UdpSocket, Vec<Interface>)> {
     let interfaces = indexed_interfaces();
     let joined = interfaces
         .iter()
-        .filter(|(_, ip)| match socket.join_multicast_v4(&group, ip) {
-            Ok(()) => true,
-            Err(e) => {
-                crate::log::debug!("discovery: the group not joined on {ip}: {e}");
-                false
-            }
-        })
+        .filter(|(_, ip)| join(socket2::SockRef::from(&socket), *ip))
         .count();
     if joined == 0 {
         socket.join_multicast_v4(&group, &std::net::Ipv4Addr::UNSPECIFIED)?;
@@ -335,13 +329,23 @@ pub fn join_new(
         }
     }
     for ip in &new {
-        match socket.join_multicast_v4(group, *ip) {
-            Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(libc::EADDRINUSE) => {}
-            // Probes still go out of it.
-            Err(e) => crate::log::debug!("discovery: the group not joined on {ip}: {e}"),
-        }
+        // Probes still go out of one that could not be joined.
+        join(socket2::SockRef::from(socket), *ip);
     }
     *known = now;
     new
+}
+
+/// Joins the WS-Discovery group on the interface of address `ip`: whether `socket` is a
+/// member there now (it may have been one already: a link that went and came back).
+fn join(socket: socket2::SockRef<'_>, ip: std::net::Ipv4Addr) -> bool {
+    let (group, _) = discovery::MULTICAST_V4;
+    match socket.join_multicast_v4(&group, &ip) {
+        Ok(()) => true,
+        Err(e) if e.raw_os_error() == Some(libc::EADDRINUSE) => true,
+        Err(e) => {
+            crate::log::debug!("discovery: the group not joined on {ip}: {e}");
+            false
+        }
+    }
 }
