@@ -324,30 +324,31 @@ async fn transports(st: &mut Started) -> Value {
         m.set(nick, answer);
     }
     if media2 {
-        let secure = match st
-            .client
-            .call(&path, &ops::get_media2_capabilities(), true)
-            .await
-            .map(|el| ops::parse_secure_rtsp_streaming(&el))
-        {
-            Ok(Ok(v)) => Value::from(v),
-            Ok(Err(e)) => e.into(),
-            Err(e) => e.to_string().into(),
-        };
+        let req = ops::get_media2_capabilities();
+        let secure = answer(st, &path, &req, ops::parse_secure_rtsp_streaming).await;
         m.set("secure-rtsp-streaming", secure);
-        let algorithms = match st
-            .client
-            .call(&path, &ops::get_video_encoder_options(&token), true)
-            .await
-            .map(|el| ops::parse_srtp_algorithms(&el))
-        {
-            Ok(Ok(v)) => Value::from(v),
-            Ok(Err(e)) => e.into(),
-            Err(e) => e.to_string().into(),
-        };
+        let req = ops::get_video_encoder_options(&token);
+        let algorithms = answer(st, &path, &req, ops::parse_srtp_algorithms).await;
         m.set("srtp-algorithms", algorithms);
     }
     m.into()
+}
+
+/// What `parse` reads in the device's answer to `req` at `path`, or why nothing was read.
+async fn answer<T>(
+    st: &mut Started,
+    path: &str,
+    req: &ops::Request,
+    parse: fn(&crate::proto::onvif::xml::Element) -> Result<T, ops::ParseError>,
+) -> Value
+where
+    Value: From<T>,
+{
+    match st.client.call(path, req, true).await.map(|el| parse(&el)) {
+        Ok(Ok(v)) => Value::from(v),
+        Ok(Err(e)) => e.into(),
+        Err(e) => e.to_string().into(),
+    }
 }
 
 async fn services(st: &mut Started) -> Value {
