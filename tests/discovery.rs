@@ -118,6 +118,53 @@ fn assert_at_port(d: &gst::Device, port: u16) {
     assert!(at.contains(&format!(":{port}/")), "{at}, not port {port}");
 }
 
+/// Runs `program args`, asserting that it succeeds.
+fn run(program: &str, args: &[&str]) {
+    let status = std::process::Command::new(program)
+        .args(args)
+        .status()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(status.success(), "{program} {args:?}: {status}");
+}
+
+/// The commands that make a veth pair `a`-`b`, `{net}.1/24` on `a` and `{net}.2/24` on
+/// `b`, both taking multicast and up.
+fn veth_pair_script(a: &str, b: &str, net: &str) -> String {
+    format!(
+        "ip link add {a} type veth peer name {b} && ip addr add {net}.1/24 dev {a} && \
+         ip addr add {net}.2/24 dev {b} && ip link set {a} multicast on && \
+         ip link set {b} multicast on && ip link set {a} up && ip link set {b} up"
+    )
+}
+
+/// Each line `out` prints, as it comes (read by a thread of its own, so that a wait for
+/// one can be bounded).
+fn lines_of(out: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, lines) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines() {
+            if tx.send(line.unwrap_or_default()).is_err() {
+                break;
+            }
+        }
+    });
+    lines
+}
+
+/// The camera configuration of the tests with a veth pair: found and speaking on
+/// 10.99.0.2 only.
+fn on_v1() -> Config {
+    Config {
+        device: Device {
+            multicast_discovery: true,
+            multicast_interface: Some(std::net::Ipv4Addr::new(10, 99, 0, 2)),
+            ..Device::default()
+        },
+        ..Config::default()
+    }
+}
+
 fn location(d: &gst::Device) -> String {
     d.properties()
         .and_then(|p| p.get::<String>("onvif.location").ok())
@@ -236,23 +283,13 @@ fn test_multicast_probe_hello_and_bye_in_a_namespace() {
 #[test]
 fn test_cameras_on_an_interface_other_than_the_routes() {
     let setup = format!(
-        "{MULTICAST_ON_LO} && ip link add v0 type veth peer name v1 && \
-         ip addr add 10.99.0.1/24 dev v0 && ip addr add 10.99.0.2/24 dev v1 && \
-         ip link set v0 up && ip link set v1 up && \
-         ip link set v0 multicast on && ip link set v1 multicast on"
+        "{MULTICAST_ON_LO} && {}",
+        veth_pair_script("v0", "v1", "10.99.0")
     );
     if !inside_own_namespace("test_cameras_on_an_interface_other_than_the_routes", &setup) {
         return;
     }
     init();
-    let on_v1 = || Config {
-        device: Device {
-            multicast_discovery: true,
-            multicast_interface: Some(std::net::Ipv4Addr::new(10, 99, 0, 2)),
-            ..Device::default()
-        },
-        ..Config::default()
-    };
     let (first, _ca) = camera(on_v1());
     let provider = gst::DeviceProviderFactory::by_name("onvifdeviceprovider").expect("registered");
     let bus = provider.bus();
@@ -292,25 +329,8 @@ fn test_an_interface_that_comes_up_after_start() {
     let bus = provider.bus();
     provider.start().expect("started");
     assert!(provider.devices().is_empty());
-    let status = std::process::Command::new("sh")
-        .args([
-            "-c",
-            "ip link add v0 type veth peer name v1 && \
-             ip addr add 10.99.0.1/24 dev v0 && ip addr add 10.99.0.2/24 dev v1 && \
-             ip link set v0 multicast on && ip link set v1 multicast on && \
-             ip link set v0 up && ip link set v1 up",
-        ])
-        .status()
-        .expect("sh");
-    assert!(status.success(), "the veth pair: {status}");
-    let (cam, _ca) = camera(Config {
-        device: Device {
-            multicast_discovery: true,
-            multicast_interface: Some(std::net::Ipv4Addr::new(10, 99, 0, 2)),
-            ..Device::default()
-        },
-        ..Config::default()
-    });
+    run("sh", &["-c", &veth_pair_script("v0", "v1", "10.99.0")]);
+    let (cam, _ca) = camera(on_v1());
     // The first rescan comes 5 s after the start's 3 s of Probes.
     let added = next_device_within(&bus, gst::MessageType::DeviceAdded, 20);
     assert_at_port(&added, cam.https_port());
@@ -331,7 +351,7 @@ struct Remote {
 impl Remote {
     /// `None` (said why) where the camera binary was not built.
     fn start(up: bool) -> Option<Remote> {
-        use std::io::{BufRead, Write};
+        use std::io::Write;
         let exe = std::env::current_exe().expect("the test binary");
         let binary = exe
             .parent()
@@ -367,26 +387,17 @@ impl Remote {
             _ca: ca,
         };
         // Its lines, each waited for at most 30 s.
-        let (tx, lines) = std::sync::mpsc::channel::<String>();
-        let stdout = stdout.expect("stdout");
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stdout).lines() {
-                if tx.send(line.unwrap_or_default()).is_err() {
-                    break;
-                }
-            }
-        });
+        let lines = lines_of(stdout.expect("stdout"));
         let next = || {
             lines
                 .recv_timeout(Duration::from_secs(30))
                 .unwrap_or_else(|e| panic!("the camera said nothing: {e}"))
         };
         assert_eq!(next(), "ready", "the camera's namespace");
-        let status = std::process::Command::new("ip")
-            .args(["link", "set", "v1", "netns", &remote.pid.to_string()])
-            .status()
-            .expect("ip");
-        assert!(status.success(), "v1 moved: {status}");
+        run(
+            "ip",
+            &["link", "set", "v1", "netns", &remote.pid.to_string()],
+        );
         writeln!(stdin.expect("stdin")).expect("go");
         let line = next();
         remote.https_port = line
@@ -400,12 +411,8 @@ impl Remote {
 
     /// `ip ARGS` inside the camera's namespace.
     fn ip(&self, args: &[&str]) {
-        let status = std::process::Command::new("nsenter")
-            .args(["-t", &self.pid.to_string(), "-n", "ip"])
-            .args(args)
-            .status()
-            .expect("nsenter");
-        assert!(status.success(), "ip {args:?}: {status}");
+        let pid = self.pid.to_string();
+        run("nsenter", &[&["-t", &pid, "-n", "ip"], args].concat());
     }
 }
 
@@ -434,16 +441,15 @@ impl Drop for Remote {
 /// The test namespace's end of a veth pair for a [`Remote`] camera: `v0`, 10.99.0.1/24, up
 /// (made again when it was there: removing `v0` removes the pair).
 fn veth_for_a_remote_camera() {
-    let status = std::process::Command::new("sh")
-        .args([
+    run(
+        "sh",
+        &[
             "-c",
             "{ ip link del v0 2>/dev/null; true; } && \
              ip link add v0 type veth peer name v1 && ip addr add 10.99.0.1/24 dev v0 && \
              ip link set v0 multicast on && ip link set v0 up",
-        ])
-        .status()
-        .expect("sh");
-    assert!(status.success(), "the veth pair: {status}");
+        ],
+    );
 }
 
 /// The recorder's camera NIC has no link when it starts (the camera's cable is out; the
@@ -526,7 +532,6 @@ fn igmp_has_group(name: &str) -> bool {
 /// kernel's 20 were used up by the tenth pair, and the last was not joined.)
 #[test]
 fn test_interfaces_that_come_and_go_leave_the_group() {
-    use std::io::BufRead;
     if !inside_own_namespace(
         "test_interfaces_that_come_and_go_leave_the_group",
         MULTICAST_ON_LO,
@@ -551,26 +556,9 @@ fn test_interfaces_that_come_and_go_leave_the_group() {
             .spawn()
             .expect("ip monitor"),
     );
-    let (tx, events) = std::sync::mpsc::channel::<String>();
-    let stdout = monitor.0.stdout.take().expect("stdout");
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap_or_default()).is_err() {
-                break;
-            }
-        }
-    });
+    let events = lines_of(monitor.0.stdout.take().expect("stdout"));
     let pair = |a: &str, b: &str, net: &str| {
-        let script = format!(
-            "ip link add {a} type veth peer name {b} && ip addr add {net}.1/24 dev {a} && \
-             ip addr add {net}.2/24 dev {b} && ip link set {a} multicast on && \
-             ip link set {b} multicast on && ip link set {a} up && ip link set {b} up"
-        );
-        let status = std::process::Command::new("sh")
-            .args(["-c", &script])
-            .status()
-            .expect("sh");
-        assert!(status.success(), "{script}: {status}");
+        run("sh", &["-c", &veth_pair_script(a, b, net)]);
         let mut up: Vec<&str> = Vec::new();
         while up.len() < 2 {
             let line = events
@@ -586,13 +574,6 @@ fn test_interfaces_that_come_and_go_leave_the_group() {
             }
         }
     };
-    let del = |a: &str| {
-        let status = std::process::Command::new("ip")
-            .args(["link", "del", a])
-            .status()
-            .expect("ip");
-        assert!(status.success(), "ip link del {a}: {status}");
-    };
     gstonvifhttps::testing::runtime::RUNTIME.block_on(async {
         let (socket, mut known) = discovery::listen().expect("the group joined");
         for n in 0..25 {
@@ -601,7 +582,7 @@ fn test_interfaces_that_come_and_go_leave_the_group() {
             let new = discovery::join_new(&socket, &mut known);
             assert_eq!(new.len(), 2, "pair {n}: {new:?}");
             assert!(igmp_has_group(&a), "pair {n}: the group on {a}");
-            del(&a);
+            run("ip", &["link", "del", &a]);
             assert!(discovery::join_new(&socket, &mut known).is_empty());
         }
         pair("last", "last1", "10.98.99");
