@@ -56,8 +56,6 @@ pub struct Speaker {
     pub samples: std::sync::atomic::AtomicU64,
     /// Sign changes of the samples: over `samples` they give the tone's frequency.
     pub crossings: std::sync::atomic::AtomicU64,
-    /// When it last heard a packet.
-    last: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl Speaker {
@@ -86,28 +84,6 @@ impl Speaker {
         self.packets.fetch_add(1, SeqCst);
         self.samples.fetch_add((pcm.len() / 2) as u64, SeqCst);
         self.crossings.fetch_add(crossings, SeqCst);
-        *self.last.lock().unwrap() = Some(std::time::Instant::now());
-    }
-
-    /// Before a TEARDOWN, while the speaker is playing (it heard a packet within the last
-    /// second): waits until it has heard nothing for 200 ms, at most 1 s, so that what
-    /// reached the camera before the TEARDOWN is played. gst-rtsp-server sets the media to
-    /// NULL at once, and a packet its appsrc had not passed on yet was lost: now and then
-    /// the last of a clip, under load, though it had arrived before the TEARDOWN.
-    pub fn play_out(&self) {
-        use std::time::{Duration, Instant};
-        let quiet = Duration::from_millis(200);
-        let end = Instant::now() + Duration::from_secs(1);
-        let last = || *self.last.lock().unwrap();
-        if last().is_none_or(|t| t.elapsed() > Duration::from_secs(1)) {
-            return;
-        }
-        while let Some(t) = last()
-            && t.elapsed() < quiet
-            && Instant::now() < end
-        {
-            std::thread::sleep(Duration::from_millis(10));
-        }
     }
 }
 
@@ -302,14 +278,7 @@ impl Media {
             }
             mounts.add_factory(path, factory);
         }
-        let play_out = speaker.clone();
         server.connect_client_connected(move |_, client| {
-            if let Some(speaker) = play_out.clone() {
-                client.connect_pre_teardown_request(move |_, _| {
-                    speaker.play_out();
-                    gst_rtsp_server::gst_rtsp::RTSPStatusCode::Ok
-                });
-            }
             if srtp && srtp_client_keys {
                 let encoders = encoders.clone();
                 client.connect_setup_request(move |_, ctx| {
